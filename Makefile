@@ -1,0 +1,59 @@
+# regrowth — two commands do everything on a fresh machine:
+#   make replicate   environment, data, panel, models, tables, figures, notebooks
+#   make test        environment, then the test suite
+# Every other target is a step of those two.
+
+PYTHON_BOOT ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+
+# Where `make data` copies the raw files from. CI and a checkout beside
+# ../shared use that folder; unset it (REGROWTH_DATA_MIRROR=) to download
+# each file from the origin pinned in data/raw/MANIFEST.toml instead.
+REGROWTH_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
+export REGROWTH_DATA_MIRROR
+# Headless plotting, no stray caches outside the project, fixed hash seed.
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+export MPLCONFIGDIR := $(CURDIR)/build/mplconfig
+
+.PHONY: all replicate test test-all env data panel models notebooks bench fixtures clean help
+
+all: replicate
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+env: $(STAMP) ## create .venv and install the pinned environment
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified)
+	$(PY) -m regrowth data fetch
+
+panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
+	$(PY) -m regrowth panel
+
+replicate: panel ## everything: panel, models, tables, figures, notebooks
+	$(PY) -m regrowth replicate
+
+test: $(STAMP) ## run the test suite (no R, no internet needed)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP) ## tests including slow ones (Monte Carlo, end to end)
+	$(PY) -m pytest -q -m "not needs_r"
+
+bench: $(STAMP) ## benchmarks against peers measured in the same run
+	$(PY) benchmarks/run_all.py
+
+fixtures: ## regenerate R reference fixtures (needs Debian's r-base and r-cran-* packages)
+	bash tests/fixtures/make_fixtures.sh
+
+clean:
+	rm -rf build .pytest_cache
