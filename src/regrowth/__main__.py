@@ -1,0 +1,5 @@
+import sys
+
+from regrowth.cli import main
+
+sys.exit(main())

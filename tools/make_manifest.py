@@ -1,0 +1,122 @@
+"""Write data/raw/MANIFEST.toml from a mirror's SHA256SUMS plus the provenance below.
+
+Run once when the raw inputs change (``python tools/make_manifest.py ../shared/data``).
+Checksums are read from the mirror's SHA256SUMS and re-verified against the files, never
+typed in. Provenance (origin repository pinned to a commit, producer, KOSIS table id,
+licence) is transcribed from ../shared/data/SOURCES.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+RAW = "https://raw.githubusercontent.com"
+
+# folder -> (repository, commit, path prefix in the repository, licence note)
+ORIGINS = {
+    "kosis_grdp_population": ("guyabel/migest", "690b0f7b11428e65b4be884dda76a37cd28f749d",
+                              "data-raw/", "KOSIS data; KOSIS terms of use permit reuse with attribution"),
+    "kosis_fiscal_self_reliance": ("hyuntaechoi634/policy-evaluation-ch07-code",
+                                   "b5bf0bd5b95a3a9ce023b5a3e66d70b6154f50b6", "data/",
+                                   "KOSIS data; KOSIS terms of use permit reuse with attribution"),
+    "kostat_regional_indicators": ("kostat-gi/data", "fb8a7cebcf1fbfef615779e1fff4bdd30e077d72",
+                                   "", "MIT (LICENSE kept beside the files)"),
+    "real_grdp_per_capita": ("rohmin9122/gcam-korea-release", "a3d63ffcca01140578952b3f19676fabc4c7e113",
+                             "inst/extdata/gcam-korea/", "MIT"),
+    "kipris_fintech_and_kosis_2014_2023": ("joyeonghye316/fintech-data-analysis",
+                                           "56654f35b4fba80f5fd3dcf1f6ceff9315b7e802",
+                                           "fintech-urban-growth/data/raw/",
+                                           "no licence file; shared 'for academic and learning purposes'"),
+    "kosis_sigungu_grdp": ("daryh0910/real-estate-analysis", "c920b2f5c4c32970a1c0a8a00d5fefd0704fabdc",
+                           "data/", "KOSIS data; KOSIS terms of use permit reuse with attribution"),
+}
+
+# file name -> (producer, KOSIS table id or "", note)
+DETAILS = {
+    "Regional_GDP__Gross_regional_income_and_Individual_income_20231118124541.xlsx":
+        ("Statistics Korea, Regional Income", "DT_1C86", "per-capita GRDP (nominal), thousand won, 1985-2021"),
+    "Resident_Population_by_City__County__and_District_1992-2020.csv":
+        ("Ministry of the Interior and Safety", "", "resident-registration population, persons, 1992-2020"),
+    "fiscal_autonomy_DT_1YL20921_sido_rows_excerpt.csv":
+        ("Ministry of the Interior and Safety, 통합재정개요", "DT_1YL20921",
+         "EXCERPT of data/fiscal_autonomy.csv (header rows, 전국 and 17 시도 소계 rows, re-encoded "
+         "CP949 -> UTF-8, values unchanged): the origin URL serves the full CP949 file, whose "
+         "checksum differs, so this file can only be acquired from a mirror"),
+    "zibianliang1_FintechPatent_2012-2023.xlsx":
+        ("KIPRIS (Korean Intellectual Property Rights Information Service)", "",
+         "24,104 fintech (G06Q) patent application records"),
+    "kongzhi3_TECyanfafei2014-2023.xlsx":
+        ("Ministry of Science and ICT, 연구개발활동조사", "DT_KBA0019", "R&D expenditure by region, million won"),
+    "kongzhi6_GOV2014-2023.xlsx":
+        ("unverified", "", "local-government amounts per 시도, thousand won; table not recorded"),
+    "kongzhi4_OPE2014-2023.xlsx": ("Korea Customs Service", "DT_1YL6901", "exports, million USD"),
+    "kongzhi5_MAR2013-2024.xlsx":
+        ("Ministry of the Interior and Safety", "DT_1B040B3", "registered households"),
+    "kongzhi1_HUM2014-2023.xlsx":
+        ("education statistics", "", "high-school graduates, entrants to higher education, entry rate"),
+    "yinbianliang_GRDP2014-2023.csv":
+        ("Statistics Korea, Regional Income", "", "per-capita GRDP (2020 base), thousand won"),
+    "grdp_sigungu_2010_2020.csv":
+        ("Statistics Korea", "", "시군구 GRDP nominal and real (2015 prices), million won"),
+    "GRDP_09WON_state.csv": ("GCAM-Korea (from KOSIS and ECOS)", "", "real GRDP per capita, 2009 thousand won"),
+    "GRDP_97WON_state.csv": ("GCAM-Korea (from KOSIS and ECOS)", "", "real GRDP per capita, 1997 won"),
+    "Census_pop_hist.csv": ("GCAM-Korea (from KOSIS)", "DT_1BPB002", "census population by 시도 1970-2010"),
+    "states_subregions.csv": ("GCAM-Korea", "", "code mapping of the GCAM-Korea files"),
+    "GDP_Growth.csv": ("GCAM-Korea", "", "national GDP growth"),
+    "PRIMA_pop.csv": ("GCAM-Korea", "", "population projections"),
+}
+
+
+def origin_path(folder: str, name: str) -> str:
+    repo, commit, prefix, _ = ORIGINS[folder]
+    if folder == "kosis_fiscal_self_reliance":
+        return "data/fiscal_autonomy.csv"
+    if folder == "kostat_regional_indicators":
+        if name.startswith("indicator_"):
+            return f"data/{name}"
+        if name.startswith("meta_"):
+            return f"meta/{name[len('meta_'):]}"
+        return name
+    return prefix + name
+
+
+def main(mirror: str) -> None:
+    mirror_dir = Path(mirror)
+    out = ["# Raw inputs of the public edition: one [[file]] per file, acquired by `make data`.",
+           "# Generated by tools/make_manifest.py from the mirror's SHA256SUMS; provenance from",
+           "# ../shared/data/SOURCES.md. Files are copied from REGROWTH_DATA_MIRROR or downloaded",
+           "# from `url`, and refused unless their sha256 matches.", ""]
+    for line in (mirror_dir / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+        digest, rel = line.split(maxsplit=1)
+        actual = hashlib.sha256((mirror_dir / rel).read_bytes()).hexdigest()
+        if actual != digest:
+            sys.exit(f"{rel}: SHA256SUMS says {digest}, file has {actual}")
+        folder, name = rel.split("/", 1)
+        repo, commit, _, licence = ORIGINS[folder]
+        opath = origin_path(folder, name)
+        if name.startswith(("indicator_", "meta_")):
+            producer, table, note = ("Statistics Korea, regional indicator platform", "",
+                                     "KOSTAT regional indicator " + name.split("_", 1)[1].rsplit(".", 1)[0])
+        elif name == "LICENSE":
+            producer, table, note = ("kostat-gi", "", "licence of the kostat-gi/data repository")
+        else:
+            producer, table, note = DETAILS[name]
+        excerpt = folder == "kosis_fiscal_self_reliance"
+        out += ["[[file]]",
+                f'path = "{rel}"',
+                f'sha256 = "{digest}"',
+                f'origin = "{repo}@{commit}:{opath}"',
+                f'url = "{RAW}/{repo}/{commit}/{opath}"',
+                f'downloadable = {"false" if excerpt else "true"}',
+                f'producer = "{producer}"',
+                f'kosis_table = "{table}"',
+                f'licence = "{licence}"',
+                f'note = "{note}"',
+                ""]
+    Path("data/raw/MANIFEST.toml").write_text("\n".join(out), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
