@@ -1,0 +1,353 @@
+"""Tidy long tables -> the (region, year) panel, its codebook, validated and written once.
+
+``build(raw_dir, out_dir)`` reads every source through ``regrowth.sources.load_all``,
+pivots the tidy rows (region, year, variable, value, source) into one row per province
+and year, derives the logs, lags, growth rates and per-capita ratios the models use
+(each exactly once, here), validates the result with a pandera schema and only then
+writes ``panel.parquet``, ``panel.csv`` and ``codebook.csv`` atomically.
+
+Data choices made here, each written into the codebook:
+
+* Fintech patent counts stop at 2021: applications are published about 18 months after
+  filing, so 2022-2023 are incomplete in the KIPRIS extract and are dropped.
+* ``fiscal_self_reliance`` is 재정자립도 under the *old* revenue classification, the one
+  series that runs unbroken 2001-2025 across the 2014 revision; the revised series is
+  ``fiscal_self_reliance_rev`` (2014-2025). Neither is spliced onto the other.
+* Lags are by calendar year within a province (year t-1 must exist, else missing), not
+  by row.
+* Growth rates are 100 * (x_t / x_{t-1} - 1), percent.
+* ``sejong_break`` flags Chungnam in 2012 and 2013: Sejong was carved out of it in July
+  2012 (population) and counts as its own unit in GRDP and fiscal data from 2013, so
+  Chungnam's growth rates in those years mix a boundary change with growth.
+* ``patents_pm_macro`` is the macro-region (권역) value given to each of its provinces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from regrowth import regions, sources
+from regrowth.errors import DataError
+from regrowth.io import atomic_path
+
+INDEX = ["region", "year"]
+ID_COLUMNS = ["region", "year", "code", "region_ko", "macro_region", "capital_region", "sejong_break"]
+FINTECH_LAST_COMPLETE_YEAR = 2021
+COUNT_VARIABLES = ("patents_fintech",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """One derived column: how it is computed, for the codebook and for the code."""
+
+    name: str
+    kind: str  # log | log1p | lag | growth | ratio
+    inputs: tuple[str, ...]
+    label: str
+    unit: str
+    scale: float = 1.0
+
+    def transformation(self) -> str:
+        a = self.inputs[0]
+        return {
+            "log": f"ln({a})",
+            "log1p": f"ln(1 + {a})",
+            "lag": f"{a} in year t-1 of the same province (missing if year t-1 is missing)",
+            "growth": f"100 * ({a}_t / {a}_(t-1) - 1), same province, consecutive years",
+            "ratio": (f"{self.scale:g} * {a} / {self.inputs[1]}" if self.scale != 1
+                      else f"{a} / {self.inputs[1]}"),
+        }[self.kind]
+
+
+def _log(v):
+    return Derived(f"ln_{v}", "log", (v,), f"log of {v}", "log points")
+
+
+def _lag(v):
+    return Derived(f"{v}_l1", "lag", (v,), f"{v}, lagged one year", "as " + v)
+
+
+def _growth(v):
+    return Derived(f"{v}_growth", "growth", (v,), f"annual growth of {v}", "percent")
+
+
+#: Every derived column, in the order it is computed and written.
+DERIVED: tuple[Derived, ...] = (
+    Derived("patents_fintech_pm", "ratio", ("patents_fintech", "population"),
+            "fintech patent applications per million residents", "per million residents", 1e6),
+    Derived("rnd_pc", "ratio", ("rnd", "population"),
+            "R&D expenditure per resident", "thousand won per person", 1e3),
+    Derived("exports_pc", "ratio", ("exports", "population"),
+            "exports per resident", "USD per person", 1e6),
+    _log("population"), _log("rnd"), _log("grdp_pc_nominal"), _log("grdp_pc_real"),
+    _log("patents_pm_macro"), _log("exports"),
+    Derived("ln1p_patents_fintech_pm", "log1p", ("patents_fintech_pm",),
+            "log(1 + fintech applications per million residents)", "log points"),
+    _growth("grdp_pc_real"), _growth("grdp_pc_nominal"), _growth("population"),
+    _lag("fiscal_self_reliance"), _lag("fiscal_self_reliance_rev"), _lag("ln_rnd"),
+    _lag("ln_patents_pm_macro"), _lag("ln_grdp_pc_real"), _lag("ln_grdp_pc_nominal"),
+    _lag("ln1p_patents_fintech_pm"), _lag("higher_ed_rate"),
+)
+
+
+@dataclasses.dataclass
+class PanelBuild:
+    """The built panel, its codebook, what was written and the source reports."""
+
+    panel: pd.DataFrame
+    codebook: pd.DataFrame
+    written: list[Path]
+    reports: dict
+
+    def describe(self) -> str:
+        n_regions = self.panel.index.get_level_values("region").nunique()
+        years = self.panel.index.get_level_values("year")
+        lines = [f"panel: {len(self.panel)} rows = {n_regions} provinces x {years.min()}-{years.max()}, "
+                 f"{self.panel.shape[1]} columns"]
+        lines += [f"wrote {p}" for p in self.written]
+        for name, rep in self.reports.items():
+            text = rep.summary() if hasattr(rep, "summary") else str(rep)
+            lines.append(f"{name}: {text}")
+        return "\n".join(lines)
+
+
+def _check_unique(tidy: pd.DataFrame) -> None:
+    dup = tidy.duplicated(["variable", "region", "year"], keep=False)
+    if dup.any():
+        rows = tidy[dup].sort_values(["variable", "region", "year"])
+        first = rows.iloc[0]
+        sources_ = sorted(set(rows.loc[(rows.variable == first.variable) & (rows.region == first.region)
+                                       & (rows.year == first.year), "source"]))
+        raise DataError(
+            f"{int(dup.sum())} duplicated (variable, region, year) rows, first "
+            f"{first.variable} for {first.region} {first.year} from {', '.join(sources_)}",
+            file=", ".join(sources_), column=str(first.variable),
+            hint="two source files supply the same series; remove one from the source registry")
+
+
+def _check_counts(tidy: pd.DataFrame) -> None:
+    for var in COUNT_VARIABLES:
+        rows = tidy[tidy.variable == var]
+        bad = rows[(rows.value < 0) | (rows.value % 1 != 0)]
+        if len(bad):
+            r = bad.iloc[0]
+            raise DataError(f"count {var} is {r.value!r} for {r.region} {r.year}; counts must be "
+                            f"non-negative integers", file=r.source, column=var,
+                            hint="check the source file; counts are never negative or fractional")
+
+
+def _wide(tidy: pd.DataFrame) -> pd.DataFrame:
+    years = range(int(tidy.year.min()), int(tidy.year.max()) + 1)
+    grid = pd.MultiIndex.from_product([[r.key for r in regions.REGIONS], list(years)], names=INDEX)
+    wide = tidy.pivot(index=INDEX, columns="variable", values="value")
+    order = list(dict.fromkeys(tidy.variable))
+    return wide.reindex(index=grid, columns=order)
+
+
+def _lag_by_year(s: pd.Series) -> pd.Series:
+    # the index is the full (region, year) grid, so shifting within a region is shifting by a year
+    return s.groupby(level="region", sort=False).shift(1)
+
+
+def derive(wide: pd.DataFrame) -> pd.DataFrame:
+    """Add the DERIVED columns to a (region, year)-indexed frame on a full year grid."""
+    out = wide.copy()
+    for d in DERIVED:
+        missing = [c for c in d.inputs if c not in out]
+        if missing:
+            continue  # an input series absent from this edition: no derived column either
+        a = out[d.inputs[0]].astype(float)
+        if d.kind in ("log", "log1p"):
+            bad = a[(a <= 0) if d.kind == "log" else (a < 0)]
+            if len(bad):
+                region, year = bad.index[0]
+                raise DataError(f"cannot take the log of {d.inputs[0]} = {bad.iloc[0]!r} "
+                                f"for {region} {year}", column=d.inputs[0],
+                                hint="non-positive values must be missing in the source, not zero")
+            out[d.name] = np.log(a) if d.kind == "log" else np.log1p(a)
+        elif d.kind == "lag":
+            out[d.name] = _lag_by_year(a)
+        elif d.kind == "growth":
+            out[d.name] = 100.0 * (a / _lag_by_year(a) - 1.0)
+        elif d.kind == "ratio":
+            out[d.name] = d.scale * a / out[d.inputs[1]].astype(float)
+    return out
+
+
+def _identity(index: pd.MultiIndex) -> pd.DataFrame:
+    info = {r.key: r for r in regions.REGIONS}
+    reg = index.get_level_values("region")
+    year = index.get_level_values("year")
+    return pd.DataFrame({
+        "code": [info[k].code for k in reg],
+        "region_ko": [info[k].name_ko for k in reg],
+        "macro_region": [info[k].macro_region for k in reg],
+        "capital_region": np.array([int(info[k].capital_region) for k in reg], dtype="int64"),
+        "sejong_break": np.array([int(k == "chungnam" and y in (2012, 2013)) for k, y in zip(reg, year)],
+                                 dtype="int64"),
+    }, index=index)
+
+
+def assemble(tidy: pd.DataFrame) -> pd.DataFrame:
+    """The full panel from tidy rows: identity columns, base series, derived series."""
+    tidy = tidy.copy()
+    tidy["year"] = tidy["year"].astype("int64")
+    _check_unique(tidy)
+    _check_counts(tidy)
+    drop = (tidy.variable == "patents_fintech") & (tidy.year > FINTECH_LAST_COMPLETE_YEAR)
+    tidy = tidy[~drop]
+    wide = derive(_wide(tidy))
+    panel = pd.concat([_identity(wide.index), wide], axis=1)
+    for var in COUNT_VARIABLES:
+        if var in panel:
+            panel[var] = panel[var].round().astype("Int64")
+    panel.columns.name = None
+    return panel
+
+
+def codebook(panel: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per panel column: label, unit, source file(s), transformation, coverage."""
+    meta = sources.variable_info()
+    srcs = tidy.groupby("variable", sort=False)["source"].agg(lambda s: "; ".join(sorted(set(s))))
+    derived = {d.name: d for d in DERIVED}
+    ident = {
+        "region": ("province key (English, stable)", "", "regions module", "regrowth.regions"),
+        "year": ("calendar year", "year", "", ""),
+        "code": ("2-digit KOSIS province code", "", "regions module", "regrowth.regions"),
+        "region_ko": ("province name in Korean", "", "regions module", "regrowth.regions"),
+        "macro_region": ("macro-region (권역)", "", "regions module", "regrowth.regions"),
+        "capital_region": ("1 for Seoul, Incheon, Gyeonggi", "0/1", "regions module", "regrowth.regions"),
+        "sejong_break": ("1 for Chungnam in 2012-2013 (Sejong carved out)", "0/1", "regions module",
+                         "territorial break; see regrowth.panel"),
+    }
+
+    def sources_of(name: str) -> str:
+        if name in srcs:
+            return srcs[name]
+        if name in derived:
+            return "; ".join(sorted({sources_of(i) for i in derived[name].inputs}))
+        return ""
+
+    rows = []
+    flat = panel.reset_index()
+    for name in flat.columns:
+        if name in ident:
+            label, unit, source, transformation = ident[name]
+        elif name in derived:
+            d = derived[name]
+            label, unit, source, transformation = d.label, d.unit, sources_of(name), d.transformation()
+        else:
+            info = meta.get(name, {})
+            label, unit = info.get("label", name), info.get("unit", "")
+            source, transformation = sources_of(name), info.get("transformation", "as published")
+            if name == "patents_fintech":
+                transformation = (f"count of records by first applicant's province and application "
+                                  f"year; years after {FINTECH_LAST_COMPLETE_YEAR} dropped (publication lag)")
+        col = flat[name]
+        years = flat.loc[col.notna(), "year"]
+        rows.append({"name": name, "label": label, "unit": unit, "source": source,
+                     "transformation": transformation,
+                     "first_year": int(years.min()) if len(years) else pd.NA,
+                     "last_year": int(years.max()) if len(years) else pd.NA,
+                     "n_nonmissing": int(col.notna().sum())})
+    return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
+
+
+def schema():
+    """The pandera schema every panel must pass before it is written."""
+    import pandera.pandas as pa
+
+    def col(dtype=float, *checks, nullable=True):
+        return pa.Column(dtype, checks=list(checks), nullable=nullable, required=False)
+
+    share = pa.Check.in_range(0, 100)
+    positive = pa.Check.gt(0)
+    return pa.DataFrameSchema(
+        {
+            "code": col(str, nullable=False),
+            "region_ko": col(str, nullable=False),
+            "macro_region": col(str, nullable=False),
+            "capital_region": col("int64", pa.Check.isin([0, 1]), nullable=False),
+            "sejong_break": col("int64", pa.Check.isin([0, 1]), nullable=False),
+            "patents_fintech": col("Int64", pa.Check.ge(0)),
+            "fiscal_self_reliance": col(float, share),
+            "fiscal_self_reliance_rev": col(float, share),
+            "higher_ed_rate": col(float, pa.Check.in_range(0, 100)),
+            "population": col(float, positive),
+            "rnd": col(float, pa.Check.ge(0)),
+            "grdp_pc_nominal": col(float, positive),
+            "grdp_pc_real": col(float, positive),
+            "patents_pm_macro": col(float, pa.Check.ge(0)),
+            "population_growth": col(float, pa.Check.in_range(-50, 100)),
+            "grdp_pc_real_growth": col(float, pa.Check.in_range(-50, 100)),
+            "grdp_pc_nominal_growth": col(float, pa.Check.in_range(-50, 100)),
+        },
+        index=pa.MultiIndex([pa.Index(str, name="region", checks=pa.Check.isin([r.key for r in regions.REGIONS])),
+                             pa.Index("int64", name="year", checks=pa.Check.in_range(1950, 2100))],
+                            unique=["region", "year"]),
+        strict=False, coerce=False,
+    )
+
+
+def validate(panel: pd.DataFrame, *, file: str = "data/processed/panel.csv") -> pd.DataFrame:
+    """Validate with :func:`schema`; turn the first failure into a DataError naming row and column."""
+    import pandera.errors as pe
+
+    try:
+        return schema().validate(panel, lazy=True)
+    except pe.SchemaErrors as exc:
+        cases = exc.failure_cases
+        first = cases.iloc[0]
+        column = first.get("column")
+        index = first.get("index")
+        where = ""
+        row = None
+        if index is not None and not (isinstance(index, float) and np.isnan(index)):
+            where = f" at {index}"
+            try:
+                row = panel.index.get_loc(tuple(index)) + 2  # +1 header, +1 one-based
+            except (KeyError, TypeError):
+                row = None
+        raise DataError(f"panel fails its schema{where}: {first.get('check')} "
+                        f"(value {first.get('failure_case')!r}; {len(cases)} failure(s) in all)",
+                        file=file, row=row, column=None if column is None else str(column),
+                        hint="the source value is out of range or mis-typed; check the raw file "
+                             "named in codebook.csv for this column") from exc
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """Write panel.parquet, panel.csv and codebook.csv; all three or none."""
+    out_dir = Path(out_dir)
+    flat = panel.reset_index()
+    targets = [out_dir / "panel.parquet", out_dir / "panel.csv", out_dir / "codebook.csv"]
+    with atomic_path(targets[0]) as t0, atomic_path(targets[1]) as t1, atomic_path(targets[2]) as t2:
+        flat.to_parquet(t0, index=False, engine="pyarrow", compression="zstd")
+        _write_csv(flat, t1)
+        _write_csv(book, t2)
+    return targets
+
+
+def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processed") -> PanelBuild:
+    """Read the raw files, build and validate the panel, write it; return what was built."""
+    tidy, reports = sources.load_all(Path(raw_dir))
+    panel = assemble(tidy)
+    validate(panel)
+    book = codebook(panel, tidy)
+    written = write(panel, book, out_dir)
+    return PanelBuild(panel, book, written, reports)
+
+
+def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:
+    """Read panel.parquet back as a (region, year)-indexed frame."""
+    path = Path(processed_dir) / "panel.parquet"
+    if not path.is_file():
+        raise DataError("the panel has not been built", file=path, hint="run `make panel`")
+    return pd.read_parquet(path).set_index(INDEX)
