@@ -24,6 +24,7 @@ Data choices made here, each written into the codebook:
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from pathlib import Path
 
@@ -53,13 +54,14 @@ class Derived:
 
     def transformation(self) -> str:
         a = self.inputs[0]
+        if self.kind == "ratio":
+            b = self.inputs[1]
+            return f"{self.scale:g} * {a} / {b}" if self.scale != 1 else f"{a} / {b}"
         return {
             "log": f"ln({a})",
             "log1p": f"ln(1 + {a})",
             "lag": f"{a} in year t-1 of the same province (missing if year t-1 is missing)",
             "growth": f"100 * ({a}_t / {a}_(t-1) - 1), same province, consecutive years",
-            "ratio": (f"{self.scale:g} * {a} / {self.inputs[1]}" if self.scale != 1
-                      else f"{a} / {self.inputs[1]}"),
         }[self.kind]
 
 
@@ -135,7 +137,7 @@ def _check_counts(tidy: pd.DataFrame) -> None:
         bad = rows[(rows.value < 0) | (rows.value % 1 != 0)]
         if len(bad):
             r = bad.iloc[0]
-            raise DataError(f"count {var} is {r.value!r} for {r.region} {r.year}; counts must be "
+            raise DataError(f"count {var} is {float(r.value):g} for {r.region} {r.year}; counts must be "
                             f"non-negative integers", file=r.source, column=var,
                             hint="check the source file; counts are never negative or fractional")
 
@@ -165,7 +167,7 @@ def derive(wide: pd.DataFrame) -> pd.DataFrame:
             bad = a[(a <= 0) if d.kind == "log" else (a < 0)]
             if len(bad):
                 region, year = bad.index[0]
-                raise DataError(f"cannot take the log of {d.inputs[0]} = {bad.iloc[0]!r} "
+                raise DataError(f"cannot take the log of {d.inputs[0]} = {float(bad.iloc[0]):g} "
                                 f"for {region} {year}", column=d.inputs[0],
                                 hint="non-positive values must be missing in the source, not zero")
             out[d.name] = np.log(a) if d.kind == "log" else np.log1p(a)
@@ -306,10 +308,15 @@ def validate(panel: pd.DataFrame, *, file: str = "data/processed/panel.csv") -> 
         index = first.get("index")
         where = ""
         row = None
-        if index is not None and not (isinstance(index, float) and np.isnan(index)):
+        if isinstance(index, str):  # pandera reports a MultiIndex label as its repr
+            try:
+                index = ast.literal_eval(index)
+            except (ValueError, SyntaxError):
+                pass
+        if isinstance(index, tuple):
             where = f" at {index}"
             try:
-                row = panel.index.get_loc(tuple(index)) + 2  # +1 header, +1 one-based
+                row = int(panel.index.get_loc(index)) + 2  # +1 header, +1 one-based
             except (KeyError, TypeError):
                 row = None
         raise DataError(f"panel fails its schema{where}: {first.get('check')} "
