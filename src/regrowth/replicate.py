@@ -285,8 +285,10 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
         frames = {f"{c.label} {c.title}": fitted[c.name].coefs
                   for c in table.columns if c.name in fitted}
         if frames:
+            terms = list(dict.fromkeys(t for c in table.columns if c.name in fitted
+                                       for t in c.regressors))
             path = out / "figures" / f"{table.id}_coefficients.png"
-            figures.coefficient_plot(frames, path=path, var_labels=labels,
+            figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
                                      title=table.title.split(".", 1)[-1].strip())
             written.append(path)
     for var, label in (("patents_fintech", "Fintech patent applications (count)"),
@@ -295,7 +297,8 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                        ("patents_pm_macro", "All-field patents per million (macro-region)")):
         if var in panel:
             path = out / "figures" / f"province_{var}.png"
-            figures.province_lines(panel, var, path, label=label)
+            figures.province_lines(panel, var, path, label=label,
+                                   highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"))
             written.append(path)
     return written
 
