@@ -5,7 +5,7 @@ pyplot, no global figure registry) inside :func:`style`, which starts from Matpl
 built-in defaults and applies this module's fixed settings (:data:`RC`) — the user's
 ``matplotlibrc`` and any ``rcParams`` changed elsewhere cannot leak in, and nothing is
 changed after the call returns. Sizes and dpi are fixed, the font is the bundled DejaVu Sans,
-and PNGs are saved with ``metadata={"Software": None}`` so no version or date is embedded: the
+(it has no Hangul: keep labels in English, e.g. ``Region.name_en``), and PNGs are saved with ``metadata={"Software": None}`` so no version or date is embedded: the
 same data and the same Matplotlib give byte-identical files.
 
 Writes are atomic (:func:`regrowth.io.write_with`): an interrupted run leaves the previous
@@ -117,6 +117,20 @@ def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
+def _finish(fig: Figure, path: str | Path | None) -> Figure:
+    """Solve the constrained layout once, then freeze it, and save if asked.
+
+    The layout solver is not idempotent to the last bit: drawing the same figure twice can
+    move an axes by ~1e-14 and change a few PNG bytes. Freezing after one solve makes every
+    later save of the figure identical to the first.
+    """
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    if path is not None:
+        save_png(fig, path)
+    return fig
+
+
 # --------------------------------------------------------------------------- coefficients
 
 def _key(equation: str, term: str) -> str:
@@ -198,9 +212,7 @@ def coefficient_plot(
         if n_models > 1:
             fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
                        ncols=min(n_models, 4))
-        if path is not None:
-            save_png(fig, path)
-    return fig
+        return _finish(fig, path)
 
 
 # --------------------------------------------------------------------------- provinces
@@ -291,10 +303,11 @@ def province_lines(
             handles, labels = ax.get_legend_handles_labels()
             # highlighted provinces first, "Other provinces" last
             pairs = sorted(zip(handles, labels), key=lambda hl: hl[1] == "Other provinces")
-            ax.legend([h for h, _ in pairs], [lab for _, lab in pairs], loc="best")
-        if path is not None:
-            save_png(fig, path)
-    return fig
+            # a fixed place outside the axes: loc="best" depends on the draw history, so a
+            # figure saved twice would not give the same bytes
+            fig.legend([h for h, _ in pairs], [lab for _, lab in pairs],
+                       loc="outside right upper")
+        return _finish(fig, path)
 
 
 def province_small_multiples(
@@ -339,6 +352,4 @@ def province_small_multiples(
         fig.supylabel(label or variable, fontsize=9)
         if title:
             fig.suptitle(title, fontsize=10, x=0.01, horizontalalignment="left")
-        if path is not None:
-            save_png(fig, path)
-    return fig
+        return _finish(fig, path)
