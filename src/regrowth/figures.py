@@ -4,9 +4,10 @@ Determinism. Every figure is drawn on a bare :class:`matplotlib.figure.Figure` (
 pyplot, no global figure registry) inside :func:`style`, which starts from Matplotlib's
 built-in defaults and applies this module's fixed settings (:data:`RC`) — the user's
 ``matplotlibrc`` and any ``rcParams`` changed elsewhere cannot leak in, and nothing is
-changed after the call returns. Sizes and dpi are fixed, the font is the bundled DejaVu Sans,
-(it has no Hangul: keep labels in English, e.g. ``Region.name_en``), and PNGs are saved with ``metadata={"Software": None}`` so no version or date is embedded: the
-same data and the same Matplotlib give byte-identical files.
+changed after the call returns. Sizes and dpi are fixed, the font is the bundled DejaVu Sans
+(it has no Hangul: keep labels in English, e.g. ``Region.name_en``), the constrained layout
+is solved once and then frozen, and PNGs are saved with ``metadata={"Software": None}`` so no
+version or date is embedded: the same data and the same Matplotlib give byte-identical files.
 
 Writes are atomic (:func:`regrowth.io.write_with`): an interrupted run leaves the previous
 PNG intact.
