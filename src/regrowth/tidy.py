@@ -246,6 +246,10 @@ def _wald(result: Any) -> dict[str, Any]:
     """Wald chi2 that every mean-equation coefficient except the constant is zero (as Stata
     reports in the header of ``gnbreg``, ``xtgls`` and ``xtreg, re``)."""
     own = {k: _get(result, k) for k in ("wald_chi2", "wald_df", "wald_p")}
+    test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTest(stat, df, pval)
+    if own["wald_chi2"] is None and test is not None and not callable(test) \
+            and all(hasattr(test, a) for a in ("stat", "df", "pval")):
+        own = {"wald_chi2": test.stat, "wald_df": test.df, "wald_p": test.pval}
     if own["wald_chi2"] is not None:
         out: dict[str, Any] = {}
         if (v := _finite_float(own["wald_chi2"])) is not None:
@@ -289,8 +293,10 @@ def glance(result: Any) -> dict[str, Any]:
 
     ``nobs``; ``llf`` (``llf`` or linearmodels' ``loglik``); ``aic``; ``bic``;
     ``n_entities`` and ``n_periods`` (linearmodels' ``entity_info``/``time_info`` totals, or
-    attributes of those names); ``rsquared``, ``rsquared_within``, ``rsquared_overall``;
-    ``wald_chi2``, ``wald_df``, ``wald_p`` (taken from the result if it has them, otherwise the
+    attributes of those names; ``n_panels`` as PanelFGLS calls it); ``rsquared``,
+    ``rsquared_within``, ``rsquared_overall``;
+    ``wald_chi2``, ``wald_df``, ``wald_p`` (taken from the result if it has them — attributes of
+    those names, or a ``wald`` object with ``stat``/``df``/``pval`` — otherwise the
     Wald test that all coefficients of the mean/main equation except the constant are zero,
     computed from ``params`` and the covariance the result reports); ``cov_type``;
     ``converged`` (``converged`` or statsmodels' ``mle_retvals["converged"]``).
@@ -305,7 +311,7 @@ def glance(result: Any) -> dict[str, Any]:
             out[key] = v
     n_ent = _info_total(_get(result, "entity_info"))
     if n_ent is None:
-        n_ent = _count(_get(result, "n_entities"))
+        n_ent = _count(_get(result, "n_entities", "n_panels"))
     if n_ent is not None:
         out["n_entities"] = n_ent
     n_per = _info_total(_get(result, "time_info"))

@@ -137,6 +137,23 @@ def test_gnb_like_equations():
     assert all(type(v) in (int, float, str, bool) for v in g.values())
 
 
+def test_fgls_like_wald_object_and_panel_counts():
+    class WaldTest:
+        stat, df, pval = 12.5, 3, 0.006
+
+    class FGLSLike:
+        params = pd.Series([1.0, 2.0], index=["const", "x"])
+        bse = pd.Series([0.5, 0.5], index=["const", "x"])
+        pvalues = pd.Series([0.05, 0.0001], index=["const", "x"])
+        llf = float("nan")           # not an MLE: omitted, not NaN
+        nobs, n_panels, n_periods, converged = 256, 16, 16, True
+        wald = WaldTest()
+
+    g = glance(FGLSLike())
+    assert g == {"nobs": 256, "n_entities": 16, "n_periods": 16, "wald_chi2": 12.5,
+                 "wald_df": 3, "wald_p": 0.006, "converged": True}
+
+
 def test_split_term_only_knows_equation_prefixes():
     assert split_term("lnalpha:z") == ("lnalpha", "z")
     assert split_term("a:b") == (None, "a:b")  # a formula interaction, not an equation
