@@ -44,8 +44,10 @@ Otherwise ``converged`` is False and a ``ConvergenceWarning`` says why (iteratio
 line search, singular Hessian, mean coefficients diverging). If the dispersion equation runs to
 the Poisson boundary (some ln(alpha_i) < -20, i.e. alpha_i < 2e-9) the fit stops, ``converged``
 is False and a ``BoundaryWarning`` is issued: there is no finite maximum, fit a Poisson model.
-Near that boundary the likelihood is computed with lnG(y + r) - lnG(r) for r up to 5e8, which
-loses about log10(r ln r) digits; that is the reason for the threshold.
+For r = 1/alpha > 1e5 the differences lnG(y + r) - lnG(r), psi(y + r) - psi(r) and
+psi1(y + r) - psi1(r) are computed from asymptotic series written as differences, so the
+likelihood stays accurate close to the boundary. A fit that stalls (line search or iteration
+limit) with some ln(alpha_i) < -10 is also reported as a boundary case.
 
 Inference (``fit(cov_type=...)``)
 ---------------------------------
@@ -122,6 +124,38 @@ class LRTestResult:
     def __repr__(self) -> str:
         return (f"LRTestResult(statistic={self.statistic:.6g}, df={self.df}, "
                 f"pvalue={self.pvalue:.6g}, distribution={self.distribution!r})")
+
+
+# For r = 1/alpha large the differences lnG(y+r) - lnG(r), psi(y+r) - psi(r) and
+# psi1(y+r) - psi1(r) cancel catastrophically; there we use Stirling/asymptotic series written
+# as differences (log1p, exact rational differences), accurate to rounding for r > 1e5.
+_R_ASYMPTOTIC = 1e5
+
+
+def _stirling_tail(x):
+    """lnG(x) - [(x - 1/2) ln x - x + ln(2 pi)/2] for large x."""
+    x2 = x * x
+    return 1.0 / (12.0 * x) - 1.0 / (360.0 * x * x2) + 1.0 / (1260.0 * x * x2 * x2)
+
+
+def _lgamma_diff_big(y, r):
+    return ((r - 0.5) * np.log1p(y / r) + y * np.log(y + r) - y
+            + (_stirling_tail(y + r) - _stirling_tail(r)))
+
+
+def _digamma_diff_big(y, r):
+    # psi(x) = ln x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - ...
+    x = y + r
+    return (np.log1p(y / r) + y / (2.0 * x * r) - (1.0 / (12.0 * x * x) - 1.0 / (12.0 * r * r))
+            + (1.0 / (120.0 * x ** 4) - 1.0 / (120.0 * r ** 4)))
+
+
+def _trigamma_diff_big(y, r):
+    # psi1(x) = 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + ...
+    x = y + r
+    return (-y / (x * r) + 0.5 * (1.0 / (x * x) - 1.0 / (r * r))
+            + (1.0 / (6.0 * x ** 3) - 1.0 / (6.0 * r ** 3))
+            - (1.0 / (30.0 * x ** 5) - 1.0 / (30.0 * r ** 5)))
 
 
 # ----------------------------------------------------------------------------- input handling
@@ -340,7 +374,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
         extra = {"offset": column(offset, "offset"), "exposure": column(exposure, "exposure"),
                  "groups": column(groups, "groups")}
-        keep = data[need].notna().all(axis=1).to_numpy()
+        keep = np.array(data[need].notna().all(axis=1).to_numpy(), dtype=bool)
         for v in extra.values():
             if v is not None:
                 keep &= v.notna().to_numpy()
@@ -387,22 +421,31 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             amu = np.exp(eta + t)  # alpha * mu
             lq = np.log1p(amu)
             pos = y > 0
+            big = pos & (r > _R_ASYMPTOTIC)
+            small = pos & ~big
             lg = np.zeros_like(y)
-            lg[pos] = special.gammaln(y[pos] + r[pos]) - special.gammaln(r[pos])
+            lg[small] = special.gammaln(y[small] + r[small]) - special.gammaln(r[small])
+            if big.any():
+                lg[big] = _lgamma_diff_big(y[big], r[big])
             ll = lg - self._lgy1 - (r + y) * lq + np.where(pos, y * (t + eta), 0.0)
             if order == 0:
                 return ll, None
             q = 1.0 + amu
             s_eta = (y - mu) / q
             dpsi = np.zeros_like(y)
-            dpsi[pos] = special.digamma(y[pos] + r[pos]) - special.digamma(r[pos])
+            dpsi[small] = special.digamma(y[small] + r[small]) - special.digamma(r[small])
+            if big.any():
+                dpsi[big] = _digamma_diff_big(y[big], r[big])
             rl = r * (lq - dpsi)
             s_t = rl + s_eta
             out = {"s_eta": s_eta, "s_t": s_t}
             if order >= 2:
                 q2 = q * q
                 dtri = np.zeros_like(y)
-                dtri[pos] = special.polygamma(1, y[pos] + r[pos]) - special.polygamma(1, r[pos])
+                dtri[small] = (special.polygamma(1, y[small] + r[small])
+                               - special.polygamma(1, r[small]))
+                if big.any():
+                    dtri[big] = _trigamma_diff_big(y[big], r[big])
                 out["h_ee"] = -mu * (1.0 + y / r) / q2
                 out["h_et"] = amu * (mu - y) / q2
                 out["h_tt"] = -rl + mu / q + r * r * dtri - (y - mu) * amu / q2
@@ -609,6 +652,11 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         w_all = linalg.eigvalsh(-H / np.outer(d, d)) if np.all(np.isfinite(H)) else np.array([np.nan])
         info["hessian_negative_definite"] = bool(w_all[0] > 0)
         info["hessian_condition"] = float(np.max(np.abs(w_all)) / w_all[0]) if w_all[0] > 0 else np.inf
+        t_min = float((self.exog_disp @ p[kx:]).min())
+        if not info["converged"] and not info["boundary"] and t_min < -10.0:
+            info["boundary"] = True
+            info["message"] += (f"; ln(alpha) is near the Poisson boundary (min ln alpha_i = "
+                                f"{t_min:.3g})")
         eta = self._X @ p[:kx] + self.offset
         zero_y = self._y == 0
         if np.any(eta[zero_y] < ETA_DIVERGE) and not info["boundary"]:
@@ -643,7 +691,9 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                           f"definite: {info['hessian_negative_definite']}",
                           ConvergenceWarning, stacklevel=2)
         try:
-            hinv = -linalg.inv(H)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", linalg.LinAlgWarning)  # reported via converged
+                hinv = -linalg.inv(H)
             if not np.all(np.isfinite(hinv)):
                 raise linalg.LinAlgError
         except (linalg.LinAlgError, ValueError):
