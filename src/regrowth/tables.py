@@ -141,7 +141,7 @@ class Row:
 # --------------------------------------------------------------------------- formatting
 
 def _is_missing(value: Any) -> bool:
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, (float, np.floating)):
         return not math.isfinite(float(value))
