@@ -134,12 +134,26 @@ def _fit_poisson(y, X, exposure, groups, se_type):
 
 
 def _fit_linear_panel(spec: ColumnSpec, data: pd.DataFrame):
+    """FGLS, RE, FE or pooled OLS through ``regrowth.models.panel.fit_panel``."""
     from regrowth.models.panel import fit_panel
 
-    y = data[spec.outcome].astype(float)
-    X = data[list(spec.regressors)].astype(float)
-    return fit_panel(spec.estimator, y, X, se_type=spec.se_type, groups=_groups(spec, data),
-                     options=dict(spec.options))
+    formula = f"{spec.outcome} ~ 1 + " + " + ".join(spec.regressors)
+    frame = data[[spec.outcome, *spec.regressors]].astype(float)
+    opts = dict(spec.options)
+    if spec.estimator == "fgls":
+        nmk = {"nmk": bool(opts.pop("nmk"))} if "nmk" in opts else {}
+        return fit_panel("fgls", formula, frame, model_options=opts, **nmk)
+    cov = {"unadjusted": ("unadjusted", {}), "robust": ("robust", {}),
+           "cluster": ("clustered", {}),
+           "kernel": ("kernel", {"bandwidth": opts.pop("bandwidth", None)})}[spec.se_type]
+    cov_type, kw = cov
+    if spec.se_type == "cluster":
+        if spec.se_groups == "region":
+            kw = {"cluster_entity": True}
+        else:
+            kw = {"clusters": data[[spec.se_groups]]}
+    kw = {k: v for k, v in kw.items() if v is not None}
+    return fit_panel(spec.estimator, formula, frame, cov_type=cov_type, **kw)
 
 
 def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
@@ -159,6 +173,8 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)
+    # linearmodels and formulaic call the constant "Intercept", statsmodels "const": one row
+    coefs["term"] = coefs["term"].replace({"Intercept": "const"})
     stats = glance(result)
     years = data.index.get_level_values("year")
     regions = data.index.get_level_values("region")
@@ -363,7 +379,8 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
         except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
             failed[col.name] = f"{type(exc).__name__}: {exc}"
             print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
-            traceback.print_exc(limit=3, file=sys.stderr)
+            if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
+                traceback.print_exc(limit=3, file=sys.stderr)
             continue
         f = fitted[col.name]
         note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""

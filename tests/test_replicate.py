@@ -1,0 +1,192 @@
+"""The replication driver on a synthetic panel: spec checks, failures, determinism.
+
+Synthetic data (seeded) stand in for the real panel so the driver's rules are tested in
+isolation; the real run is `make replicate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regrowth import regions, replicate, specs
+from regrowth.errors import SpecificationError
+
+SEED = 20181121
+
+
+def synthetic_panel(folder: Path) -> Path:
+    rng = np.random.default_rng(SEED)
+    keys = [r.key for r in regions.REGIONS if r.key != "sejong"]
+    idx = pd.MultiIndex.from_product([keys, range(2010, 2020)], names=["region", "year"])
+    n = len(idx)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    cap = np.array([regions.get(k).capital_region for k, _ in idx], dtype=int)
+    mu = np.exp(1.0 + 0.5 * x1 - 0.3 * x2)
+    alpha = np.exp(-0.5 + 0.8 * cap)
+    y = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu))
+    df = pd.DataFrame({"y": y.astype("int64"), "x1": x1, "x2": x2, "x1_copy": 2 * x1,
+                       "capital_region": cap,
+                       "growth": 2 + 0.4 * x1 + rng.normal(size=n)}, index=idx)
+    folder.mkdir(parents=True, exist_ok=True)
+    df.reset_index().to_parquet(folder / "panel.parquet", index=False)
+    return folder
+
+
+SPEC = """
+[edition]
+name = "test"
+summary = "synthetic test data"
+
+[[table]]
+id = "t1"
+title = "Table T1"
+notes = ["a note"]
+
+[[table.column]]
+id = "gnb"
+label = "(1)"
+title = "GNB"
+estimator = "gnb"
+outcome = "y"
+regressors = ["x1", "x2"]
+dispersion = ["capital_region"]
+sample = { years = [2011, 2019] }
+se = { type = "cluster", groups = "region" }
+rationale = "test"
+
+[[table.column]]
+id = "fgls"
+label = "(2)"
+title = "FGLS"
+estimator = "fgls"
+outcome = "growth"
+regressors = ["x1"]
+sample = { years = [2010, 2019] }
+options = { panels = "hetero", corr = "ar1" }
+rationale = "test"
+"""
+
+MISSING = """
+[[table.column]]
+id = "needs_kosis"
+label = "(3)"
+title = "Needs KOSIS"
+estimator = "gnb"
+outcome = "y"
+regressors = ["fiscal_autonomy_l1"]
+sample = { years = [2011, 2019] }
+rationale = "test"
+"""
+
+COLLINEAR = """
+[[table.column]]
+id = "collinear"
+label = "(3)"
+title = "Collinear"
+estimator = "nb2"
+outcome = "y"
+regressors = ["x1", "x1_copy"]
+sample = { years = [2011, 2019] }
+rationale = "test"
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    synthetic_panel(tmp_path / "processed")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+    def run(spec_text: str) -> int:
+        (tmp_path / "models.toml").write_text(spec_text, encoding="utf-8")
+        return replicate.run(specs=tmp_path / "models.toml", processed_dir=tmp_path / "processed",
+                             results_dir=tmp_path / "results", notebooks=False)
+    return tmp_path, run
+
+
+def test_full_run_writes_tables_figures_and_estimates(project):
+    root, run = project
+    assert run(SPEC) == 0
+    for ext in ("md", "tex", "html", "csv"):
+        assert (root / "results" / "tables" / f"t1.{ext}").is_file()
+    assert (root / "results" / "figures" / "t1_coefficients.png").is_file()
+    est = json.loads((root / "results" / "estimates.json").read_text())
+    gnb = est["tables"]["t1"]["columns"]["gnb"]
+    assert gnb["stats"]["nobs"] == 16 * 9 and gnb["stats"]["n_entities"] == 16
+    assert {r["term"] for r in gnb["coefficients"]} >= {"x1", "x2", "const", "capital_region"}
+    md = (root / "results" / "tables" / "t1.md").read_text()
+    assert "synthetic test data" in md and "2011–2019" in md
+
+
+def test_spec_naming_a_missing_variable_fails_before_fitting_with_the_kosis_table(project, capsys):
+    root, run = project
+    assert run(SPEC + MISSING) == 1
+    err = capsys.readouterr().err
+    assert "t1/needs_kosis" in err and "'fiscal_autonomy_l1'" in err and "DT_1YL20891" in err
+    est = json.loads((root / "results" / "estimates.json").read_text())
+    assert "DT_1YL20891" in est["tables"]["t1"]["columns"]["needs_kosis"]["error"]
+    assert "coefficients" in est["tables"]["t1"]["columns"]["gnb"]  # the others still ran
+
+
+def test_missing_variable_is_reported_before_any_model_is_fitted(project, capsys, monkeypatch):
+    root, run = project
+    calls = []
+    real = replicate.fit_column
+    monkeypatch.setattr(replicate, "fit_column", lambda *a: (calls.append(capsys.readouterr()), real(*a))[1])
+    run(SPEC + MISSING)
+    assert calls and "DT_1YL20891" in calls[0].err
+
+
+def test_a_failing_fit_is_named_and_the_run_continues(project, capsys):
+    root, run = project
+    assert run(SPEC + COLLINEAR) == 1
+    err = capsys.readouterr().err
+    assert "t1/collinear: FAILED" in err and "x1_copy" in err
+    md = (root / "results" / "tables" / "t1.md").read_text()
+    assert "(3)" not in md.split("\n")[2] and "failed to fit" in md
+
+
+def test_two_runs_give_byte_identical_outputs(project):
+    root, run = project
+    run(SPEC)
+    first = {p.relative_to(root): p.read_bytes() for p in sorted((root / "results").rglob("*")) if p.is_file()}
+    run(SPEC)
+    second = {p.relative_to(root): p.read_bytes() for p in sorted((root / "results").rglob("*")) if p.is_file()}
+    assert first.keys() == second.keys() and len(first) >= 7
+    assert [k for k in first if first[k] != second[k]] == []
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.replace('estimator = "fgls"', 'estimator = "tobit"'), "estimator 'tobit' is not one of"),
+    (lambda s: s.replace('options = { panels', 'optons = { panels'), "unknown key"),
+    (lambda s: s.replace('corr = "ar1" }', 'corr = "ar1", bandwidth = 3 }'), "do not apply to fgls"),
+    (lambda s: s.replace('se = { type = "cluster", groups = "region" }', 'se = { type = "cluster" }'), "se.groups"),
+    (lambda s: s.replace('years = [2011, 2019]', 'years = [2019, 2011]'), "first <= last"),
+    (lambda s: s.replace('dispersion = ["capital_region"]\n', 'dispersion = ["capital_region"]\n').replace(
+        'regressors = ["x1"]\n', 'regressors = ["x1"]\ndispersion = ["x2"]\n'), "need estimator = 'gnb'"),
+])
+def test_malformed_specification_is_refused_naming_table_and_column(tmp_path, edit, message):
+    path = tmp_path / "models.toml"
+    path.write_text(edit(SPEC), encoding="utf-8")
+    with pytest.raises(SpecificationError, match=message) as err:
+        specs.load(path)
+    assert "table 't1', column" in str(err.value)
+
+
+def test_project_specs_reference_only_panel_variables_or_documented_ones():
+    """Every variable the committed spec file uses is one the panel builder produces."""
+    from regrowth import panel
+
+    root = Path(__file__).resolve().parents[1]
+    s = specs.load(root / "specs" / "models.toml")
+    produced = set(panel.ID_COLUMNS) | {d.name for d in panel.DERIVED}
+    base = {"patents_fintech", "fiscal_self_reliance", "fiscal_self_reliance_rev", "rnd",
+            "grdp_pc_nominal", "grdp_pc_real", "population", "higher_ed_rate", "patents_pm_macro"}
+    unknown = {v for c in s.columns() for v in c.variables()} - produced - base
+    assert unknown == set()
