@@ -187,6 +187,6 @@ def test_project_specs_reference_only_panel_variables_or_documented_ones():
     s = specs.load(root / "specs" / "models.toml")
     produced = set(panel.ID_COLUMNS) | {d.name for d in panel.DERIVED}
     base = {"patents_fintech", "fiscal_self_reliance", "fiscal_self_reliance_rev", "rnd",
-            "grdp_pc_nominal", "grdp_pc_real", "population", "higher_ed_rate", "patents_pm_macro"}
+            "grdp_pc_nominal", "grdp_pc_real", "population", "higher_ed_entrants", "hs_graduates", "patents_pm_macro"}
     unknown = {v for c in s.columns() for v in c.variables()} - produced - base
     assert unknown == set()

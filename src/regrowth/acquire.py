@@ -194,7 +194,7 @@ def _install(dest: Path, entry: ManifestEntry, produce, source_label: str) -> No
                 f"{source_label} has sha256 {actual}, the manifest expects {entry.sha256}; "
                 f"nothing was written", file=dest,
                 hint=f"the source changed or is corrupt; get the file of {entry.origin}")
-        os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.chmod(dest, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # raw files are read-only
 
 
 def _download(url: str, tmp: Path, timeout: float) -> None:

@@ -83,6 +83,8 @@ DERIVED: tuple[Derived, ...] = (
             "fintech patent applications per million residents", "per million residents", 1e6),
     Derived("rnd_pc", "ratio", ("rnd", "population"),
             "R&D expenditure per resident", "thousand won per person", 1e3),
+    Derived("higher_ed_pct", "ratio", ("higher_ed_entrants", "hs_graduates"),
+            "high-school graduates entering higher education", "percent of graduates", 100.0),
     Derived("exports_pc", "ratio", ("exports", "population"),
             "exports per resident", "USD per person", 1e6),
     _log("population"), _log("rnd"), _log("grdp_pc_nominal"), _log("grdp_pc_real"),
@@ -92,7 +94,7 @@ DERIVED: tuple[Derived, ...] = (
     _growth("grdp_pc_real"), _growth("grdp_pc_nominal"), _growth("population"),
     _lag("fiscal_self_reliance"), _lag("fiscal_self_reliance_rev"), _lag("ln_rnd"),
     _lag("ln_patents_pm_macro"), _lag("ln_grdp_pc_real"), _lag("ln_grdp_pc_nominal"),
-    _lag("ln1p_patents_fintech_pm"), _lag("higher_ed_rate"),
+    _lag("ln1p_patents_fintech_pm"),
 )
 
 
@@ -144,7 +146,9 @@ def _check_counts(tidy: pd.DataFrame) -> None:
 
 def _wide(tidy: pd.DataFrame) -> pd.DataFrame:
     years = range(int(tidy.year.min()), int(tidy.year.max()) + 1)
-    grid = pd.MultiIndex.from_product([[r.key for r in regions.REGIONS], list(years)], names=INDEX)
+    # sorted keys, so the index is lexsorted and label slicing (.loc[(slice(None), 2015), :]) works
+    grid = pd.MultiIndex.from_product([sorted(r.key for r in regions.REGIONS), list(years)],
+                                      names=INDEX)
     wide = tidy.pivot(index=INDEX, columns="variable", values="value")
     order = list(dict.fromkeys(tidy.variable))
     return wide.reindex(index=grid, columns=order)
@@ -213,7 +217,8 @@ def assemble(tidy: pd.DataFrame) -> pd.DataFrame:
 
 def codebook(panel: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
     """One row per panel column: label, unit, source file(s), transformation, coverage."""
-    meta = sources.variable_info()
+    meta = {name: {"label": v.label, "unit": v.unit, "transformation": v.note or "as published"}
+            for name, v in sources.VARIABLES.items()}
     srcs = tidy.groupby("variable", sort=False)["source"].agg(lambda s: "; ".join(sorted(set(s))))
     derived = {d.name: d for d in DERIVED}
     ident = {
@@ -278,7 +283,8 @@ def schema():
             "patents_fintech": col("Int64", pa.Check.ge(0)),
             "fiscal_self_reliance": col(float, share),
             "fiscal_self_reliance_rev": col(float, share),
-            "higher_ed_rate": col(float, pa.Check.in_range(0, 100)),
+            "higher_ed_rate": col(float, pa.Check.in_range(0, 1)),
+            "higher_ed_pct": col(float, pa.Check.in_range(0, 100)),
             "population": col(float, positive),
             "rnd": col(float, pa.Check.ge(0)),
             "grdp_pc_nominal": col(float, positive),

@@ -308,7 +308,7 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                      title=table.title.split(".", 1)[-1].strip())
             written.append(path)
     for var, label in (("patents_fintech", "Fintech patent applications (count)"),
-                       ("fiscal_self_reliance", "재정자립도 / fiscal self-reliance (%)"),
+                       ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)"),
                        ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)"),
                        ("patents_pm_macro", "All-field patents per million (macro-region)")):
         if var in panel:

@@ -35,10 +35,6 @@ def base_tidy() -> pd.DataFrame:
 def fake_sources(monkeypatch):
     state = {"tidy": base_tidy()}
     monkeypatch.setattr(sources, "load_all", lambda raw_dir: (state["tidy"].copy(), {}), raising=False)
-    monkeypatch.setattr(sources, "variable_info", lambda: {
-        "population": {"label": "population", "unit": "persons"},
-        "fiscal_self_reliance": {"label": "재정자립도", "unit": "%"},
-        "patents_fintech": {"label": "fintech patents", "unit": "count"}}, raising=False)
     return state
 
 
@@ -114,8 +110,8 @@ def test_out_of_range_value_fails_schema_with_row_and_column(fake_sources, tmp_p
     with pytest.raises(DataError, match="panel fails its schema") as err:
         panel.build(tmp_path, out)
     assert err.value.column == "fiscal_self_reliance"
-    # busan is the second province: rows 2..6 are seoul 2010-14, busan 2011 is row 8
-    assert err.value.row == 8
+    # provinces in key order: busan first, so rows 2..6 are busan 2010-14 and 2011 is row 3
+    assert err.value.row == 3
     assert not out.exists() or not any(out.iterdir())
 
 
