@@ -116,6 +116,9 @@ def _grid(path: Path, file: str, sheet: str | None):
                                     file=file, hint="download the table again as xlsx")
                 ws = wb[sheet]
             rows = xlsx_rows(ws, file_label=file)
+            # xlsx stores no trailing empty cells: pad, a short row is not a cut row here
+            width = max((len(r) for r in rows), default=0)
+            rows = [r + [None] * (width - len(r)) for r in rows]
             return rows, None, ws.title, meta
         finally:
             if hasattr(wb, "close"):
