@@ -80,7 +80,7 @@ class ColumnSpec:
 
     def se_label(self) -> str:
         if self.se_type == "cluster":
-            return f"clustered by {self.se_groups}"
+            return "clustered by province" if self.se_groups == "region" else f"clustered by {self.se_groups}"
         return {"oim": "observed information (OIM)", "robust": "robust (sandwich)",
                 "unadjusted": "conventional (model-based)",
                 "kernel": "Driscoll-Kraay"}.get(self.se_type, self.se_type)
