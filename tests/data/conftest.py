@@ -34,16 +34,18 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def kipris_result(shared_data):
-    from regrowth.sources import kipris
-    path = shared_data / "kipris_fintech_and_kosis_2014_2023" / "zibianliang1_FintechPatent_2012-2023.xlsx"
-    return kipris.parse_kipris(path, raw_dir=shared_data)
-
-
-@pytest.fixture(scope="session")
 def all_sources(shared_data):
     from regrowth import sources
     return sources.load_all(shared_data)
+
+
+@pytest.fixture(scope="session")
+def kipris_result(all_sources):
+    """(patents_fintech tidy frame, KiprisReport) of the real records, from load_all."""
+    tidy, reports = all_sources
+    rel = "kipris_fintech_and_kosis_2014_2023/zibianliang1_FintechPatent_2012-2023.xlsx"
+    frame = tidy[tidy["variable"] == "patents_fintech"].reset_index(drop=True)
+    return frame, reports[rel]
 
 
 @pytest.fixture
