@@ -145,3 +145,18 @@ def test_parse_year():
     assert kosis.parse_year("행정구역별") is None
     assert kosis.parse_year(12345) is None
     assert kosis.parse_year(float("nan")) is None
+
+
+def test_full_edition_download_is_read_from_raw_kosis_or_named_when_missing(tmp_path, make_xlsx):
+    from regrowth import sources
+    from regrowth.errors import MissingInputError
+    with pytest.raises(MissingInputError, match="KOSIS table DT_1YL202109E has not been downloaded") as info:
+        sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all")
+    assert "data/raw/kosis/DT_1YL202109E.csv" in str(info.value)
+    (tmp_path / "kosis").mkdir()
+    make_xlsx([["시도별", "2019", "2020"], ["전국", 30, 40], ["서울특별시", 10, 12], ["경기도", 8, 9]],
+              name="kosis/DT_1YL202109E_20250101.xlsx", meta={"통계표ID": "DT_1YL202109E"})
+    frame = sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all")
+    assert as_dict(frame) == {("patents_all", "seoul", 2019): 10.0, ("patents_all", "seoul", 2020): 12.0,
+                              ("patents_all", "gyeonggi", 2019): 8.0, ("patents_all", "gyeonggi", 2020): 9.0}
+    assert frame.source.unique().tolist() == ["kosis/DT_1YL202109E_20250101.xlsx"]

@@ -29,7 +29,8 @@ from regrowth.sources._common import TIDY_COLUMNS, concat_tidy
 from regrowth.sources.variables import VARIABLES, VariableSpec
 
 __all__ = ["SourceSpec", "REGISTRY", "FULL_EDITION", "VARIABLES", "VariableSpec", "TIDY_COLUMNS",
-           "load_all", "load_source", "variable_catalogue", "source_of", "missing_input"]
+           "load_all", "load_source", "load_kosis_download", "variable_catalogue", "source_of",
+           "missing_input"]
 
 Parser = Callable[..., tuple[pd.DataFrame, Any]]
 
@@ -85,8 +86,9 @@ REGISTRY: tuple[SourceSpec, ...] = (
                description="real per-capita GRDP, 2009 won, 16 provinces"),
     SourceSpec("kosis_grdp_population/Resident_Population_by_City__County__and_District_1992-2020.csv",
                "kosis", kosis_tables.parse_population, ("population",),
-               producer="Ministry of the Interior and Safety", table_id="DT_1B040A3",
-               url=_kosis_url("101", "DT_1B040A3"), description="resident-registration population"),
+               producer="Ministry of the Interior and Safety",
+               description="resident-registration population (KOSIS table not recorded in the "
+                           "file; probably DT_1B040A3)"),
     SourceSpec(_K + "kongzhi1_HUM2014-2023.xlsx", "kosis", kosis_tables.parse_higher_ed,
                ("higher_ed_rate", "hs_graduates", "higher_ed_entrants"),
                producer="education statistics", description="high-school graduates and entrants"),
@@ -118,6 +120,27 @@ FULL_EDITION: tuple[dict[str, str], ...] = (
     {"path": "kosis/DT_1DA7004S.csv", "table_id": "DT_1DA7004S",
      "what": "employment by 시도", "url": _kosis_url("101", "DT_1DA7004S")},
 )
+
+
+def load_kosis_download(raw_dir: str | Path, table_id: str, variables, **kwargs) -> pd.DataFrame:
+    """Read a full-edition KOSIS download ``raw_dir/kosis/<table_id>*.csv|xlsx`` into tidy rows.
+
+    ``variables`` and ``kwargs`` are those of :func:`regrowth.sources.kosis.parse_kosis`.
+    A missing download raises :class:`~regrowth.errors.MissingInputError` naming the
+    table id, its KOSIS address and where to save it.
+    """
+    from regrowth.sources import kosis
+    folder = Path(raw_dir) / "kosis"
+    found = sorted(p for p in folder.glob(f"{table_id}*") if p.suffix.lower() in (".csv", ".xlsx"))
+    if not found:
+        url = next((t["url"] for t in FULL_EDITION if t["table_id"] == table_id),
+                   _kosis_url("101", table_id))
+        raise MissingInputError(
+            f"KOSIS table {table_id} has not been downloaded (looked for {folder}/{table_id}*.csv "
+            "or .xlsx)", file=folder / f"{table_id}.csv",
+            hint=f"download it from {url} (CSV or Excel) and save it as data/raw/kosis/{table_id}.csv "
+                 "or .xlsx; the public files themselves come from `make data`")
+    return kosis.parse_kosis(found[0], variables, raw_dir=raw_dir, **kwargs)
 
 
 def source_of(variable: str) -> SourceSpec:
