@@ -17,7 +17,7 @@ under ``data/raw/kosis/`` for the full specification.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 

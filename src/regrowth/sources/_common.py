@@ -15,7 +15,6 @@ import math
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Sequence
 

@@ -13,7 +13,6 @@ re-encoded); they are read leniently, the table itself must be ASCII/UTF-8.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -8,8 +8,6 @@ which rows are provinces, which item is which variable, and what unit to expect.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 

@@ -10,15 +10,12 @@ from the province's first year on (Sejong from 2012).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
 from regrowth.sources._common import (
-    clean_text, col_letter, finish, parse_number, read_csv_rows, require_file, source_name,
+    clean_text, col_letter, parse_number, read_csv_rows, require_file, source_name,
 )
 from regrowth.sources.kosis import parse_year
 
