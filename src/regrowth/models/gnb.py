@@ -130,6 +130,7 @@ class LRTestResult:
 # psi1(y+r) - psi1(r) cancel catastrophically; there we use Stirling/asymptotic series written
 # as differences (log1p, exact rational differences), accurate to rounding for r > 1e5.
 _R_ASYMPTOTIC = 1e5
+_K_SUM = 100  # integer counts: explicit sums for the first 100 terms of lnG(y+r) - lnG(r) etc.
 
 
 def _stirling_tail(x):
@@ -208,16 +209,21 @@ def _collinear(mat: np.ndarray, names: list[str], what: str) -> None:
         bad = [names[j] for j in np.flatnonzero(zero)]
         raise EstimationError(f"{what}: column(s) {bad} are identically zero in the estimation "
                               "sample; drop them")
-    r, piv = linalg.qr(mat / scale, mode="r", pivoting=True)
+    ms = mat / scale
+    gram = ms.T @ ms
+    w = linalg.eigvalsh(gram)
+    if w[0] > 1e-12 * k * w[-1]:
+        return  # full rank (cheap check on the k x k Gram matrix)
+    r, piv = linalg.qr(ms, mode="r", pivoting=True)
     d = np.abs(np.diag(r))
-    tol = max(mat.shape) * np.finfo(float).eps * 10 * d[0]
+    tol = max(max(mat.shape) * np.finfo(float).eps * 10, 1e-7) * d[0]
     rank = int((d > tol).sum())
     if rank < k:
         dep = [names[j] for j in piv[rank:]]
         base = piv[:rank]
         parts = []
         for j in piv[rank:]:
-            coef, *_ = linalg.lstsq(mat[:, base] / scale[base], mat[:, j] / scale[j])
+            coef, *_ = linalg.lstsq(ms[:, base], ms[:, j])
             involved = [names[base[i]] for i in np.flatnonzero(np.abs(coef) > 1e-8)]
             parts.append(f"{names[j]} = combination of {involved}")
         raise EstimationError(f"{what} is rank deficient (rank {rank} < {k} columns): collinear "
@@ -312,7 +318,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         _collinear(Xa, xnames, "exog (mean equation)")
         _collinear(Za, znames, "exog_disp (dispersion equation)")
 
-        self.exog_disp = np.ascontiguousarray(Za)
+        self.exog_disp = np.asfortranarray(Za)
         self.exog_disp_names = znames
         self.offset = total_off
         self._has_offset = off is not None or expo is not None
@@ -326,8 +332,10 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                          missing="none", **kwds)
         # plain contiguous arrays for the numerical work
         self._y = y
-        self._X = np.ascontiguousarray(Xa)
+        self._X = np.asfortranarray(Xa)  # column-major: faster X'(w X)
         self._lgy1 = special.gammaln(y + 1.0)
+        self._ypos = y > 0
+        self._prepare_counts()
         self._poisson = None
 
     # statsmodels calls this from __init__; avoid its SVD-based rank and set our own dfs
@@ -409,6 +417,95 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         params = np.asarray(params, dtype=float)
         return params[:self.k_mean], params[self.k_mean:]
 
+    def _prepare_counts(self):
+        """Precompute the ordering used by _gamma_diffs for integer counts."""
+        y = self._y
+        self._int_counts = bool(np.all(y == np.floor(y))) and y.max() < 2 ** 31
+        if not self._int_counts:
+            self._pos = np.flatnonzero(y > 0)
+            return
+        yi = y.astype(np.int64)
+        # descending in min(y, K + 1): {y > k} is a prefix for every k <= K (int16: radix sort)
+        order = np.argsort(-np.minimum(yi, _K_SUM + 1).astype(np.int16), kind="stable")
+        self._ord = order
+        self._ys = y[order]
+        K = int(min(yi.max(), _K_SUM))
+        counts = np.bincount(np.minimum(yi, K + 1), minlength=K + 2)
+        # n_gt[k] = #(y > k) for k = 0..K
+        self._n_gt = (counts[::-1].cumsum()[::-1])[1:K + 2]
+        self._K = K
+
+    def _gamma_diffs(self, r, order):
+        """lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r) (zero where y == 0).
+
+        Integer counts: sum_{k<y} ln(r+k), 1/(r+k), -1/(r+k)^2 over the observations with y > k
+        (a prefix once sorted by y), exact and cheap since most counts are small; the part of
+        counts above _K_SUM uses lnG/psi/psi1 from r + _K_SUM. Non-integer y: scipy.special
+        (asymptotic differences for r > 1e5).
+        """
+        n = r.shape[0]
+        lg = np.zeros(n)
+        dpsi = np.zeros(n) if order >= 1 else None
+        dtri = np.zeros(n) if order >= 2 else None
+        y = self._y
+        if not self._int_counts:
+            pos = self._pos
+            yp, rp = y[pos], r[pos]
+            big = rp > _R_ASYMPTOTIC
+            sm_ = ~big
+            a = np.empty_like(rp)
+            a[sm_] = special.gammaln(yp[sm_] + rp[sm_]) - special.gammaln(rp[sm_])
+            a[big] = _lgamma_diff_big(yp[big], rp[big])
+            lg[pos] = a
+            if order >= 1:
+                a[sm_] = special.digamma(yp[sm_] + rp[sm_]) - special.digamma(rp[sm_])
+                a[big] = _digamma_diff_big(yp[big], rp[big])
+                dpsi[pos] = a
+            if order >= 2:
+                a[sm_] = special.polygamma(1, yp[sm_] + rp[sm_]) - special.polygamma(1, rp[sm_])
+                a[big] = _trigamma_diff_big(yp[big], rp[big])
+                dtri[pos] = a
+            return lg, dpsi, dtri
+        n_pos = int(self._n_gt[0]) if self._n_gt.size else 0
+        if n_pos == 0:
+            return lg, dpsi, dtri
+        rs = r[self._ord[:n_pos]]
+        acc_l = np.zeros(n_pos)
+        acc_d = np.zeros(n_pos) if order >= 1 else None
+        acc_t = np.zeros(n_pos) if order >= 2 else None
+        for k in range(self._K):
+            c = int(self._n_gt[k])
+            if c == 0:
+                break
+            rk = rs[:c] + k
+            acc_l[:c] += np.log(rk)
+            if order >= 1:
+                inv = 1.0 / rk
+                acc_d[:c] += inv
+                if order >= 2:
+                    acc_t[:c] -= inv * inv
+        c = int(self._n_gt[self._K]) if self._K < self._n_gt.size else 0
+        if c:  # counts above K: remaining terms from r + K to y + r
+            yt = self._ys[:c] - self._K
+            r0 = rs[:c] + self._K
+            big = r0 > _R_ASYMPTOTIC
+            with np.errstate(all="ignore"):
+                acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
+                                      special.gammaln(yt + r0) - special.gammaln(r0))
+                if order >= 1:
+                    acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
+                                          special.digamma(yt + r0) - special.digamma(r0))
+                if order >= 2:
+                    acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
+                                          special.polygamma(1, yt + r0) - special.polygamma(1, r0))
+        idx = self._ord[:n_pos]
+        lg[idx] = acc_l
+        if order >= 1:
+            dpsi[idx] = acc_d
+        if order >= 2:
+            dtri[idx] = acc_t
+        return lg, dpsi, dtri
+
     def _core(self, params, order: int):
         """Log likelihood per observation and, for order >= 1, 2, the eta/t derivatives."""
         b, g = self._split(params)
@@ -420,32 +517,17 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             r = np.exp(-t)
             amu = np.exp(eta + t)  # alpha * mu
             lq = np.log1p(amu)
-            pos = y > 0
-            big = pos & (r > _R_ASYMPTOTIC)
-            small = pos & ~big
-            lg = np.zeros_like(y)
-            lg[small] = special.gammaln(y[small] + r[small]) - special.gammaln(r[small])
-            if big.any():
-                lg[big] = _lgamma_diff_big(y[big], r[big])
-            ll = lg - self._lgy1 - (r + y) * lq + np.where(pos, y * (t + eta), 0.0)
+            lg, dpsi, dtri = self._gamma_diffs(r, order)
+            ll = lg - self._lgy1 - (r + y) * lq + np.where(self._ypos, y * (t + eta), 0.0)
             if order == 0:
                 return ll, None
             q = 1.0 + amu
             s_eta = (y - mu) / q
-            dpsi = np.zeros_like(y)
-            dpsi[small] = special.digamma(y[small] + r[small]) - special.digamma(r[small])
-            if big.any():
-                dpsi[big] = _digamma_diff_big(y[big], r[big])
             rl = r * (lq - dpsi)
             s_t = rl + s_eta
             out = {"s_eta": s_eta, "s_t": s_t}
             if order >= 2:
                 q2 = q * q
-                dtri = np.zeros_like(y)
-                dtri[small] = (special.polygamma(1, y[small] + r[small])
-                               - special.polygamma(1, r[small]))
-                if big.any():
-                    dtri[big] = _trigamma_diff_big(y[big], r[big])
                 out["h_ee"] = -mu * (1.0 + y / r) / q2
                 out["h_et"] = amu * (mu - y) / q2
                 out["h_tt"] = -rl + mu / q + r * r * dtri - (y - mu) * amu / q2
@@ -526,11 +608,18 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
     # ------------------------------------------------------------------ starting values
     def _fit_poisson(self, tol=1e-12, maxiter=100):
-        """Poisson MLE of the mean equation (Newton = IRLS); returns (b, llf, converged)."""
-        if self._poisson is not None:
-            return self._poisson
+        """Poisson MLE of the mean equation (Newton = IRLS); returns (b, llf, converged).
+
+        Cached; a looser fit (starting values) is refined when a tighter ``tol`` is asked for.
+        """
+        if self._poisson is not None and self._poisson[3] <= tol:
+            return self._poisson[:3]
         y, X, off = self._y, self._X, self.offset
-        b, *_ = linalg.lstsq(X, np.log(y + 0.5) - off)
+        if self._poisson is not None:
+            b = self._poisson[0]
+        else:
+            A = X.T @ X
+            b = linalg.solve(A, X.T @ (np.log(y + 0.5) - off), assume_a="pos")
 
         def pll(b):
             eta = X @ b + off
@@ -564,11 +653,11 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             if s <= 1e-12:
                 break
             b, ll = b + s * step, lln
-        self._poisson = (b, ll, converged)
-        return self._poisson
+        self._poisson = (b, ll, converged, tol)
+        return self._poisson[:3]
 
     def start_params_default(self):
-        b, _, _ = self._fit_poisson()
+        b, _, _ = self._fit_poisson(tol=1e-6)
         mu = np.exp(self._X @ b + self.offset)
         a0 = float(np.sum((self._y - mu) ** 2 - self._y) / np.sum(mu ** 2))
         a0 = min(max(a0, 0.05), 20.0)
@@ -617,7 +706,10 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                     # one polishing Newton step (quadratic convergence), kept if not worse
                     pn = p + (V @ (vg / w)) / d
                     lln, gn, Hn = self._derivs(pn, 2)
-                    if np.isfinite(lln) and lln >= llf and np.all(np.isfinite(Hn)):
+                    # (llf changes by ~decrement/2, below rounding: compare up to rounding)
+                    if (np.isfinite(lln) and lln >= llf - 1e-12 * (1.0 + abs(llf))
+                            and np.all(np.isfinite(Hn))
+                            and np.max(np.abs(gn)) <= np.max(np.abs(grad))):
                         p, llf, grad, H = pn, lln, gn, Hn
                     break
             else:
@@ -633,9 +725,14 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             slope = float(grad @ step)
             s = 1.0
             accepted = False
+            full = None
             while s > 1e-12:
                 pn = p + s * step
-                lln = self._derivs(pn, 0)[0]
+                if s == 1.0:  # the full step is usually accepted: get its derivatives at once
+                    full = self._derivs(pn, 2)
+                    lln = full[0]
+                else:
+                    lln = self._derivs(pn, 0)[0]
                 if np.isfinite(lln) and (lln >= llf + 1e-4 * s * slope
                                          or (nd and dec < 1e-6 and lln >= llf - 1e-9 * abs(llf))):
                     accepted = True
@@ -646,7 +743,10 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                                    f"(Newton decrement {dec:.3g})")
                 break
             p = pn
-            llf, grad, H = self._derivs(p, 2)
+            if s == 1.0:
+                llf, grad, H = full
+            else:
+                llf, grad, H = self._derivs(p, 2)
         # diagnostics at the final point
         info["gradient_max"] = float(np.max(np.abs(grad)))
         w_all = linalg.eigvalsh(-H / np.outer(d, d)) if np.all(np.isfinite(H)) else np.array([np.nan])

@@ -1,0 +1,153 @@
+"""Benchmark of GeneralizedNegativeBinomial (not a test).
+
+1. randhie (20,190 obs), mean equation with the nine regressors and a constant, ln alpha on
+   (const, lncoins, idp, physlm, disea): our fit vs R glmmTMB(family = nbinom2, dispformula),
+   timed inside R over a fixed number of repeats (R start-up and package loading excluded).
+2. randhie constant alpha (NB2): ours vs statsmodels NegativeBinomial (nb2) with its default
+   optimiser and with Newton.
+3. Simulated data, 10^5 and 10^6 observations (4 mean, 3 dispersion coefficients): fit time and
+   peak memory (tracemalloc peak of Python/numpy allocations during the fit, in a separate run
+   from the timing; and the process's max RSS).
+
+Usage: .venv/bin/python benchmarks/bench_gnb.py [--repeats 5] [--no-large]
+The R row is skipped with a message if Rscript (or glmmTMB) is not available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import statsmodels
+import statsmodels.api as sm
+
+from regrowth.models import GeneralizedNegativeBinomial
+
+Z_COLS = ["lncoins", "idp", "physlm", "disea"]
+
+R_CODE = r"""
+suppressMessages(library(glmmTMB))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1]); reps <- as.integer(args[2])
+f <- mdvis ~ lncoins + idp + lpi + fmde + physlm + disea + hlthg + hlthf + hlthp
+m <- glmmTMB(f, dispformula = ~ lncoins + idp + physlm + disea, family = nbinom2, data = d)
+t <- numeric(reps)
+for (i in seq_len(reps)) {
+  t0 <- proc.time()[["elapsed"]]
+  m <- glmmTMB(f, dispformula = ~ lncoins + idp + physlm + disea, family = nbinom2, data = d)
+  t[i] <- proc.time()[["elapsed"]] - t0
+}
+cat(jsonlite::toJSON(list(times = t, llf = as.numeric(logLik(m)),
+                          version = as.character(packageVersion("glmmTMB"))),
+                     digits = NA, auto_unbox = TRUE))
+"""
+
+
+def best_of(fn, repeats):
+    times = []
+    out = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return np.median(times), min(times), out
+
+
+def randhie_csv():
+    return os.path.join(os.path.dirname(statsmodels.__file__), "datasets", "randhie",
+                        "randhie.csv")
+
+
+def bench_r(repeats):
+    if shutil.which("Rscript") is None:
+        print("  glmmTMB: skipped (Rscript not on PATH)")
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
+        fh.write(R_CODE)
+        path = fh.name
+    try:
+        out = subprocess.run(["Rscript", path, randhie_csv(), str(repeats)], capture_output=True,
+                             text=True, timeout=1800)
+    finally:
+        os.unlink(path)
+    if out.returncode != 0:
+        print("  glmmTMB: skipped (R failed: " + out.stderr.strip().splitlines()[-1] + ")")
+        return None
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return res
+
+
+def simulate(n, seed=12345):
+    rng = np.random.default_rng(seed)
+    X = np.c_[np.ones(n), rng.normal(size=(n, 2)), (rng.random(n) < 0.3)]
+    Z = np.c_[np.ones(n), rng.normal(size=n), X[:, 3]]
+    mu = np.exp(X @ np.array([0.5, 0.3, -0.2, 0.4]))
+    alpha = np.exp(Z @ np.array([-0.5, 0.4, 0.3]))
+    y = rng.poisson(mu * rng.gamma(1 / alpha, alpha))
+    return y, X, Z
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-large", action="store_true")
+    a = ap.parse_args()
+    warnings.simplefilter("ignore")
+    d = sm.datasets.randhie.load_pandas()
+    y = d.endog
+    X = sm.add_constant(d.exog, prepend=True)
+    Z = X[["const"] + Z_COLS]
+    print(f"randhie, n={len(y)}, ln alpha on const + {' + '.join(Z_COLS)}, "
+          f"median of {a.repeats} repeats")
+
+    def ours_het():
+        return GeneralizedNegativeBinomial(y, X, exog_disp=Z).fit()
+
+    t_med, t_min, res = best_of(ours_het, a.repeats)
+    print(f"  regrowth GNB (construct + fit): {t_med * 1e3:8.1f} ms (min {t_min * 1e3:.1f}), "
+          f"llf {res.llf:.6f}, iterations {res.mle_retvals['iterations']}")
+    r = bench_r(a.repeats)
+    if r is not None:
+        rt = np.median(r["times"])
+        print(f"  glmmTMB {r['version']} (fit only):  {rt * 1e3:8.1f} ms (min "
+              f"{min(r['times']) * 1e3:.1f}), llf {r['llf']:.6f}")
+        print(f"  ratio glmmTMB / regrowth: {rt / t_med:.1f}x (median), "
+              f"{min(r['times']) / t_min:.1f}x (min)")
+
+    print("randhie, constant alpha (NB2)")
+    t_nb, t_nbmin, res_nb = best_of(lambda: GeneralizedNegativeBinomial(y, X).fit(), a.repeats)
+    print(f"  regrowth GNB:                    {t_nb * 1e3:8.1f} ms, llf {res_nb.llf:.6f}")
+    for label, kw in (("default (bfgs)", {}), ("newton", {"method": "newton"})):
+        t_sm, _, r_sm = best_of(lambda: sm.NegativeBinomial(y, X).fit(disp=0, **kw), a.repeats)
+        print(f"  statsmodels NegativeBinomial {label:15s} {t_sm * 1e3:8.1f} ms, llf "
+              f"{r_sm.llf:.6f}, ratio {t_sm / t_nb:.1f}x")
+
+    if a.no_large:
+        return
+    for n in (10 ** 5, 10 ** 6):
+        ys, Xs, Zs = simulate(n)
+        reps = 3 if n <= 10 ** 5 else 2
+        t_med, t_min, res = best_of(lambda: GeneralizedNegativeBinomial(ys, Xs, exog_disp=Zs)
+                                    .fit(), reps)
+        tracemalloc.start()
+        GeneralizedNegativeBinomial(ys, Xs, exog_disp=Zs).fit()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"simulated n={n:>8d}: {t_med:6.2f} s (min {t_min:.2f}) construct + fit, "
+              f"{res.mle_retvals['iterations']} iterations, converged {res.converged}; "
+              f"tracemalloc peak {peak / 2 ** 20:7.1f} MiB (data {(ys.nbytes + Xs.nbytes + Zs.nbytes) / 2 ** 20:.1f} MiB), "
+              f"process max RSS {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
