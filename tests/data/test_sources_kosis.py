@@ -160,3 +160,11 @@ def test_full_edition_download_is_read_from_raw_kosis_or_named_when_missing(tmp_
     assert as_dict(frame) == {("patents_all", "seoul", 2019): 10.0, ("patents_all", "seoul", 2020): 12.0,
                               ("patents_all", "gyeonggi", 2019): 8.0, ("patents_all", "gyeonggi", 2020): 9.0}
     assert frame.source.unique().tolist() == ["kosis/DT_1YL202109E_20250101.xlsx"]
+
+
+def test_items_listed_as_a_row_label(make_csv):
+    text = ("행정구역별,항목,단위,2019,2020\n전국,특허출원,건,30,40\n서울특별시,특허출원,건,10,12\n"
+            "서울특별시,실용신안,건,1,2\n")
+    frame = kosis.parse_kosis(make_csv(text), {"특허출원": "patents_all"}, item_label=1,
+                              other_items="ignore")
+    assert as_dict(frame) == {("patents_all", "seoul", 2019): 10.0, ("patents_all", "seoul", 2020): 12.0}

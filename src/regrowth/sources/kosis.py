@@ -412,7 +412,8 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
             region_from: str = "label", region_label: int = 0,
             where: Mapping[int, str | Collection[str]] | None = None,
             ignore: Collection[str] = (), other_items: str = "error",
-            expect_units: Collection[str] | None = None, drop_missing: bool = True) -> pd.DataFrame:
+            expect_units: Collection[str] | None = None, drop_missing: bool = True,
+            item_label: int | None = None) -> pd.DataFrame:
     """Map a :class:`KosisTable` onto the tidy (region, year, variable, value, source) frame.
 
     variables : one variable name (the table must then hold a single item) or a
@@ -425,9 +426,13 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
         nation, always skipped), e.g. ``("(Ulsan-si)", "(Ulsan-gun)")``.
     other_items : "error" or "ignore" for items not in ``variables``.
     expect_units : accepted unit texts; a table whose unit hint differs is an error.
+    item_label : take the item from label column k instead of the header (KOSIS
+        downloads that list 항목 as a row label: ``행정구역별,항목,단위,2019,2020``).
     """
     file = table.file
     cells = table.cells
+    if item_label is not None:
+        cells = cells.assign(item=cells[f"label_{item_label}"])
     if expect_units is not None and table.unit is not None:
         if _key(table.unit) not in {_key(u) for u in expect_units}:
             raise DataError(f"the table's unit is {table.unit!r}, expected one of "
