@@ -40,6 +40,15 @@ def test_latin1_csv_is_refused_naming_the_encodings_tried(make_csv):
     assert "save it again as CSV in UTF-8 or CP949" in str(info.value)
 
 
+def test_latin1_bytes_that_happen_to_be_valid_cp949_are_still_refused(make_csv):
+    # b"\xe9\xe9" decodes in CP949 (to a hanja), but a KOSIS file is Hangul, not hanja
+    path = make_csv(POP_HEADER + "Seoul,1,2,3\nAr\u00e9\u00e9,4,5,6\n", encoding="latin-1")
+    (path.read_bytes().decode("cp949"))          # really is decodable as CP949
+    with pytest.raises(DataError, match="neither UTF-8") as info:
+        kosis_tables.parse_population(path, raw_dir=path.parent)
+    assert where(info.value) == ("t.csv", 3, None)
+
+
 def test_utf16_csv_is_refused(make_csv):
     path = make_csv(POP_HEADER + "Seoul,1,2,3\n", encoding="utf-16")
     with pytest.raises(DataError, match="UTF-16 or binary") as info:
