@@ -261,6 +261,9 @@ def lookup(name: object, *, file=None, row: int | None = None,
     if k in _NATION:
         why = f"{name!r} is the whole country, not a province"
         hint = "drop the nation row (parsers skip it with regions.is_nation)"
+    elif k in ("", "none", "nan"):
+        why = "empty region name"
+        hint = "fill in the province name of this row, or remove the row"
     elif k in _MACRO_INDEX:
         why = f"{name!r} is a macro-region (권역), not a province"
         hint = "use regions.lookup_macro / sources.kostat for 권역 series"

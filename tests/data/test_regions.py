@@ -159,3 +159,8 @@ def test_every_region_name_in_the_real_files_resolves(shared_data):
     for pair in [("강원도", "강원특별자치도"), ("전라북도", "전북특별자치도")]:
         assert set(pair) <= seen
     assert {"Gyeonggi-do", "Sejong_si", "서울계", "서울", "SU", "Chungcheongbuk-do"} <= seen
+
+
+def test_empty_name_is_an_error():
+    with pytest.raises(UnknownRegionError, match="empty region name"):
+        regions.lookup("  ")

@@ -8,13 +8,14 @@ which rows are provinces, which item is which variable, and what unit to expect.
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError
 from regrowth.sources._common import finish
-from regrowth.sources.kosis import KosisTable, read_kosis, to_tidy
+from regrowth.sources.kosis import KosisTable, read_kosis, to_tidy  # noqa: F401
 
 FISCAL_ITEMS = ("재정자립도(세입과목개편전)", "재정자립도(세입과목개편후)")
 
@@ -153,7 +154,7 @@ def parse_higher_ed(path, *, raw_dir=None):
         cells = cells[cells[f"label_{k}"] == "고등학교"]
     else:
         other = []
-    table_hs = KosisTable(**{**table.__dict__, "cells": cells})
+    table_hs = dataclasses.replace(table, cells=cells)
     counts = to_tidy(table_hs, {"졸업자": "hs_graduates", "진학자": "higher_ed_entrants"},
                      other_items="ignore", drop_missing=False)
     wide = counts.pivot(index=["region", "year"], columns="variable", values="value")
