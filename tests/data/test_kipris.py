@@ -188,3 +188,14 @@ def test_classification_is_vectorised_and_fast(raw_rows):
     out = kipris.classify(kipris.applicant_address(kipris.first_applicant(applicants)))
     assert time.perf_counter() - start < 1.5
     assert (out.reason == "assigned").sum() == 22478
+
+
+def test_counts_before_a_province_existed_are_kept_and_noted(make_xlsx):
+    rows = [["순번", "IPC분류", "출원번호", "출원일자", "출원인"],
+            [1, "G06Q", "1", "2011.05.02", "가(세종특별자치시 ...)"],
+            [2, "G06Q", "2", "2012.08.02", "나(세종특별자치시 ...)"]]
+    frame, report = kipris.parse_kipris(make_xlsx(rows))
+    counts = frame.set_index(["region", "year"])["value"]
+    assert counts[("sejong", 2011)] == 1 and counts[("sejong", 2012)] == 1
+    assert counts[("chungnam", 2011)] == 0
+    assert report.notes == ["counts before the province existed (kept): sejong 2011: 1"]

@@ -83,7 +83,13 @@ _DATE = r"^\s*(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?\s*$"
 
 @dataclass
 class KiprisReport:
-    """What happened to every record."""
+    """What happened to every record.
+
+    ``records`` counts the non-empty rows; a repeated application number is
+    counted once, so ``assigned + foreign + unparseable == records - duplicates``.
+    ``unparseable`` is the sum of the non-foreign reasons in ``by_reason``
+    (``no_address``, ``no_province_in_address``, ``empty_applicant``).
+    """
 
     file: str
     records: int = 0
@@ -99,6 +105,7 @@ class KiprisReport:
     assigned_by_year: dict[int, int] = field(default_factory=dict)
     years: tuple[int, int] | None = None
     hidden_rows: int = 0              # rows hidden by a filter in the workbook (all are read)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"{self.file}: {self.records} records, {self.assigned} assigned to provinces, "
@@ -281,10 +288,10 @@ def parse_kipris(path, *, raw_dir=None, variable: str = "patents_fintech"
     n = assigned.groupby(["region", "year"]).size()
     outside = n.index.difference(grid)
     if len(outside):
-        reg, yr = outside[0]
-        raise DataError(f"applications for {reg} in {yr}, before the province existed",
-                        file=file, column=header_cols["applicant"],
-                        hint="check the application dates and addresses")
+        # KIPRIS may show an applicant's later address: keep such counts, say so
+        report.notes.append("counts before the province existed (kept): " + ", ".join(
+            f"{reg} {yr}: {int(n[(reg, yr)])}" for reg, yr in outside))
+        grid = grid.append(outside)
     n = n.reindex(grid, fill_value=0)
     tidy = n.rename("value").reset_index()
     tidy["value"] = tidy["value"].astype("float64")
