@@ -114,6 +114,7 @@ class KiprisReport:
         for reason, n in sorted(self.by_reason.items()):
             ex = "; ".join(f"row {r}: {t}" for r, t in self.examples.get(reason, [])[:3])
             lines.append(f"  {reason}: {n}" + (f" (e.g. {ex})" if ex else ""))
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
