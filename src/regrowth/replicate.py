@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import textwrap
 import time
 import traceback
 import warnings
@@ -305,7 +306,7 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        for t in c.regressors))
             path = out / "figures" / f"{table.id}_coefficients.png"
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=table.title.split(".", 1)[-1].strip())
+                                     title=textwrap.fill(table.title, 70))
             written.append(path)
     for var, label in (("patents_fintech", "Fintech patent applications (count)"),
                        ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)"),
@@ -322,11 +323,15 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
 def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
     from regrowth.tables import descriptive_table
 
-    written = []
+    written, seen = [], set()
     for table in specs.tables:
         col = table.columns[0]
         data, _ = estimation_sample(col, panel)
         variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX]
+        key = (col.sample, tuple(variables))
+        if key in seen:  # the same sample and variables as an earlier table: one table is enough
+            continue
+        seen.add(key)
         tab = descriptive_table(data, variables, labels,
                                 title=f"Descriptive statistics: sample of {table.id}, column {col.label}",
                                 notes=[f"Sample: {col.sample.describe()}, {len(data)} observations.",
@@ -395,6 +400,14 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     write_text(out / "estimates.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     written.append(out / "estimates.json")
     print(f"replicate: wrote {len(written)} files under {out}/")
+    if only is None:
+        # outputs of tables or figures no longer specified would pass for current ones
+        keep = {Path(p).resolve() for p in written}
+        for folder in (out / "tables", out / "figures"):
+            for old in sorted(folder.glob("*")):
+                if old.is_file() and old.resolve() not in keep:
+                    old.unlink()
+                    print(f"  removed stale {old}")
     nb_failures = {}
     if notebooks and Path("notebooks").is_dir():
         nb_failures = execute_notebooks(Path("notebooks"))
