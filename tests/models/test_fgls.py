@@ -247,6 +247,39 @@ def test_correlated_psar1_with_bounded_rhotype(invest2):
     assert sig.index.equals(sig.columns) and np.allclose(sig, sig.T)
 
 
+def test_common_rho_is_panel_size_weighted_average(invest2):
+    """Stata's corr(ar1) rho: the T_i-weighted mean of the per-panel estimates."""
+    d = invest2.drop(index=[(1, t) for t in range(1, 9)] + [(4, 20)])
+    ps = PanelFGLS.from_formula(FORMULA, d, panels="hetero", corr="psar1",
+                                rhotype="tscorr").fit()
+    common = PanelFGLS.from_formula(FORMULA, d, panels="hetero", corr="ar1",
+                                    rhotype="tscorr").fit()
+    sizes = ps.panel_sizes
+    assert sizes.tolist() == [12, 20, 20, 19, 20]
+    assert common.rho == pytest.approx(float((ps.rho * sizes).sum() / sizes.sum()),
+                                       rel=1e-12)
+
+
+def test_igls_keeps_rho_from_first_step(invest2):
+    two = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero", corr="ar1").fit()
+    it = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero", corr="ar1",
+                                igls=True).fit()
+    assert it.rho == two.rho and it.converged and it.iterations > 1
+    assert math.isnan(it.llf)  # Stata reports no likelihood with AR(1)
+
+
+def test_datetime_time_index(invest2):
+    d = invest2.copy()
+    d.index = d.index.set_levels(
+        pd.to_datetime([f"{1934 + t}-12-31" for t in d.index.levels[1]]), level=1)
+    a = PanelFGLS.from_formula(FORMULA, d, panels="hetero", corr="ar1").fit()
+    b = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero", corr="ar1").fit()
+    np.testing.assert_allclose(a.params.to_numpy(), b.params.to_numpy(), rtol=1e-12)
+    with pytest.raises(DataError, match="not regularly spaced"):
+        PanelFGLS.from_formula(FORMULA, d.drop(index=d.index[5]), panels="hetero",
+                               corr="ar1").fit()
+
+
 # ------------------------------------------------------------------ errors
 
 def test_rho_at_least_one_is_an_error(invest2):

@@ -214,10 +214,14 @@ class PanelFGLS:
             raise DataError("PanelFGLS.from_formula needs a DataFrame indexed by an "
                             "(entity, time) MultiIndex",
                             hint="data.set_index([entity_column, time_column])")
-        mm = model_matrix(formula, data, na_action="ignore")
+        mm = model_matrix(formula, data, na_action="ignore")  # keeps every row
         lhs, rhs = mm.lhs, mm.rhs
-        y = pd.DataFrame(lhs, index=data.index)
-        x = pd.DataFrame(rhs, index=data.index)
+        if lhs.shape[1] != 1:
+            raise DataError(f"formula {formula!r} must have one dependent variable")
+        y = pd.DataFrame(np.asarray(lhs, dtype=float), index=data.index,
+                         columns=[str(c) for c in lhs.columns])
+        x = pd.DataFrame(np.asarray(rhs, dtype=float), index=data.index,
+                         columns=[str(c) for c in rhs.columns])
         model = cls(y, x, **kwargs)
         model.formula = formula
         return model
