@@ -190,3 +190,14 @@ def test_project_specs_reference_only_panel_variables_or_documented_ones():
             "grdp_pc_nominal", "grdp_pc_real", "population", "higher_ed_entrants", "hs_graduates", "patents_pm_macro"}
     unknown = {v for c in s.columns() for v in c.variables()} - produced - base
     assert unknown == set()
+
+
+def test_outputs_of_a_table_removed_from_the_specs_are_removed(project):
+    root, run = project
+    second = SPEC.replace('id = "t1"', 'id = "t2"').split("[[table]]", 1)[1]
+    run(SPEC + "\n[[table]]" + second)
+    assert (root / "results" / "tables" / "t2.md").is_file()
+    run(SPEC)
+    assert not (root / "results" / "tables" / "t2.md").exists()
+    assert not (root / "results" / "figures" / "t2_coefficients.png").exists()
+    assert (root / "results" / "tables" / "t1.md").is_file()
