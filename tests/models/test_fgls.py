@@ -159,15 +159,53 @@ def test_igls_default_tolerance_close_to_mle(invest2):
 
 @pytest.mark.needs_r
 def test_r_fixture_regenerates(tmp_path):
+    """Rerun the committed R script into a temporary folder; same numbers."""
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript not installed")
     root = FIX.parents[2]
-    before = (FIX / "r_results.json").read_text()
-    subprocess.run(["Rscript", str(FIX / "make_r_fixtures.R")], cwd=root, check=True)
-    after = json.loads((FIX / "r_results.json").read_text())
-    old = json.loads(before)
-    assert after["nlme_hetero_ml"]["loglik"] == pytest.approx(
-        old["nlme_hetero_ml"]["loglik"], rel=1e-12)
+    subprocess.run(["Rscript", str(FIX / "make_r_fixtures.R"), str(tmp_path)], cwd=root,
+                   check=True)
+    new = json.loads((tmp_path / "r_results.json").read_text())
+    assert new["nlme_hetero_ml"]["loglik"] == pytest.approx(
+        R["nlme_hetero_ml"]["loglik"], rel=1e-12)
+    for kind in ("random", "within"):
+        for part in ("coef", "se"):
+            for name, value in R["plm"][kind][part].items():
+                assert new["plm"][kind][part][name] == pytest.approx(value, rel=1e-12)
+
+
+def test_igls_correlated_equals_iterated_sur_and_gaussian_ml(invest2):
+    """Iterated correlated-panels GLS == linearmodels' iterated constrained SUR, and
+    its llf is the Gaussian log likelihood sum_t log N(u_t; 0, Sigma)."""
+    from linearmodels.system import SUR
+    from scipy import stats
+
+    ours = PanelFGLS.from_formula(FORMULA, invest2, panels="correlated",
+                                  corr="independent", igls=True, maxiter=5000,
+                                  tol=1e-12).fit()
+    assert ours.converged
+    eqs = {f"c{c}": {"dependent": g.droplevel(0)["invest"],
+                     "exog": g.droplevel(0)[["market", "stock"]].assign(Intercept=1.0)[
+                         ["Intercept", "market", "stock"]]}
+           for c, g in invest2.groupby(level="company")}
+    mod = SUR(eqs)
+    names = list(mod.param_names)
+    rows = []
+    for e in list(eqs)[1:]:
+        for v in ("Intercept", "market", "stock"):
+            row = pd.Series(0.0, index=names)
+            row[f"c1_{v}"], row[f"{e}_{v}"] = 1.0, -1.0
+            rows.append(row)
+    mod.add_constraints(pd.DataFrame(rows))
+    sur = mod.fit(method="gls", cov_type="unadjusted", iterate=True, iter_limit=5000,
+                  tol=1e-12, full_cov=True)
+    first = [f"c1_{v}" for v in ("Intercept", "market", "stock")]
+    np.testing.assert_allclose(sur.params[first].to_numpy(), ours.params.to_numpy(),
+                               rtol=1e-8)
+    u = ours.resids.unstack(0).to_numpy()  # T x N
+    sigma = u.T @ u / u.shape[0]
+    ll = stats.multivariate_normal(np.zeros(u.shape[1]), sigma).logpdf(u).sum()
+    np.testing.assert_allclose(ours.llf, ll, rtol=1e-10)
 
 
 # --------------------------------------------------------------- rho and corr
