@@ -38,7 +38,7 @@ from regrowth.io import atomic_path
 INDEX = ["region", "year"]
 ID_COLUMNS = ["region", "year", "code", "region_ko", "macro_region", "capital_region", "sejong_break"]
 FINTECH_LAST_COMPLETE_YEAR = 2021
-COUNT_VARIABLES = ("patents_fintech",)
+COUNT_VARIABLES = ("patents_fintech", "patents_all")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,18 +83,21 @@ DERIVED: tuple[Derived, ...] = (
             "fintech patent applications per million residents", "per million residents", 1e6),
     Derived("rnd_pc", "ratio", ("rnd", "population"),
             "R&D expenditure per resident", "thousand won per person", 1e3),
+    Derived("patents_all_pm", "ratio", ("patents_all", "population"),
+            "all-field patent applications per million residents (full edition)",
+            "per million residents", 1e6),
     Derived("higher_ed_pct", "ratio", ("higher_ed_entrants", "hs_graduates"),
             "high-school graduates entering higher education", "percent of graduates", 100.0),
     Derived("exports_pc", "ratio", ("exports", "population"),
             "exports per resident", "USD per person", 1e6),
     _log("population"), _log("rnd"), _log("grdp_pc_nominal"), _log("grdp_pc_real"),
-    _log("patents_pm_macro"), _log("exports"),
+    _log("patents_pm_macro"), _log("exports"), _log("patents_all_pm"),
     Derived("ln1p_patents_fintech_pm", "log1p", ("patents_fintech_pm",),
             "log(1 + fintech applications per million residents)", "log points"),
     _growth("grdp_pc_real"), _growth("grdp_pc_nominal"), _growth("population"),
     _lag("fiscal_self_reliance"), _lag("fiscal_self_reliance_rev"), _lag("ln_rnd"),
     _lag("ln_patents_pm_macro"), _lag("ln_grdp_pc_real"), _lag("ln_grdp_pc_nominal"),
-    _lag("ln1p_patents_fintech_pm"),
+    _lag("ln1p_patents_fintech_pm"), _lag("fiscal_autonomy"), _lag("ln_patents_all_pm"),
 )
 
 
@@ -283,6 +286,8 @@ def schema():
             "patents_fintech": col("Int64", pa.Check.ge(0)),
             "fiscal_self_reliance": col(float, share),
             "fiscal_self_reliance_rev": col(float, share),
+            "fiscal_autonomy": col(float, share),
+            "patents_all": col("Int64", pa.Check.ge(0)),
             "higher_ed_rate": col(float, pa.Check.in_range(0, 1)),
             "higher_ed_pct": col(float, pa.Check.in_range(0, 100)),
             "population": col(float, positive),

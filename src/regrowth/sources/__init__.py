@@ -122,6 +122,14 @@ FULL_EDITION: tuple[dict[str, str], ...] = (
 )
 
 
+#: Full-edition tables read into the panel when their download is present, and the
+#: variable each yields (a single-item 시도 export: one row per province, years as columns).
+FULL_EDITION_VARIABLES: dict[str, str] = {
+    "DT_1YL20891": "fiscal_autonomy",
+    "DT_1YL202109E": "patents_all",
+}
+
+
 def load_kosis_download(raw_dir: str | Path, table_id: str, variables, **kwargs) -> pd.DataFrame:
     """Read a full-edition KOSIS download ``raw_dir/kosis/<table_id>*.csv|xlsx`` into tidy rows.
 
@@ -204,7 +212,8 @@ def load_all(raw_dir: str | Path, *, sources: list[str] | None = None
     by variable, region, year) and ``{relative path: parser report}``. The
     first missing file raises :class:`~regrowth.errors.MissingInputError`.
     Full-edition KOSIS files present under ``raw_dir/kosis/`` are listed in
-    ``reports["full_edition"]`` (their parsing is left to the specs that use them).
+    ``reports["full_edition"]``; those in :data:`FULL_EDITION_VARIABLES` are parsed into the
+    tidy frame (``fiscal_autonomy``, ``patents_all``).
     """
     raw_dir = Path(raw_dir)
     chosen = [s for s in REGISTRY if sources is None or s.path in sources]
@@ -220,7 +229,16 @@ def load_all(raw_dir: str | Path, *, sources: list[str] | None = None
         frame, report = load_source(spec, raw_dir)
         frames.append(frame)
         reports[spec.path] = report
-    reports["full_edition"] = {t["table_id"]: (raw_dir / t["path"]).is_file() for t in FULL_EDITION}
+    # Full-edition KOSIS downloads that are present join the panel; absent ones are simply
+    # not there (a spec that needs one fails before fitting, naming the table).
+    present = {}
+    for table_id, variable in FULL_EDITION_VARIABLES.items():
+        found = sorted(p for p in (raw_dir / "kosis").glob(f"{table_id}*")
+                       if p.suffix.lower() in (".csv", ".xlsx"))
+        present[table_id] = bool(found)
+        if found:
+            frames.append(load_kosis_download(raw_dir, table_id, variable))
+    reports["full_edition"] = present
     tidy = concat_tidy(frames)
     dup = tidy.duplicated(["region", "year", "variable"])
     if dup.any():

@@ -51,6 +51,10 @@ _SPECS = (
                  "households", count=True),
     VariableSpec("local_gov_amount", "Local-government amount, province + its 시군구 (…계); "
                  "table not recorded, probably expenditure (unverified)", "thousand won"),
+    VariableSpec("fiscal_autonomy", "재정자주도, fiscal autonomy ratio (full edition: KOSIS "
+                 "DT_1YL20891 download)", "%", bounds=(0.0, 100.0)),
+    VariableSpec("patents_all", "All-field patent applications by the first applicant's 시도 "
+                 "(full edition: KOSIS DT_1YL202109E download)", "applications", count=True),
     VariableSpec("patents_pm_macro", "All-field patent applications per million residents of the "
                  "province's macro-region (권역), KOSTAT indicator 2-2-1", "per million residents"),
 )
