@@ -374,12 +374,12 @@ class PanelFGLS:
 
     @staticmethod
     def _prais_winsten(z: np.ndarray, rho_obs: np.ndarray, first: np.ndarray) -> np.ndarray:
-        lagz = np.empty_like(z)
-        lagz[1:] = z[:-1]
-        lagz[0] = 0.0
+        """z*_t = z_t - rho z_t-1 within panels; z*_1 = sqrt(1 - rho^2) z_1."""
         r = rho_obs.reshape((-1,) + (1,) * (z.ndim - 1))
-        f = first.reshape((-1,) + (1,) * (z.ndim - 1))
-        return np.where(f, np.sqrt(1.0 - r * r) * z, z - r * lagz)
+        out = z.copy()
+        out[1:] -= r[1:] * z[:-1]
+        out[first] = np.sqrt(1.0 - r[first] ** 2) * z[first]
+        return out
 
     # ------------------------------------------------------------------- fit
     def fit(self, *, nmk: bool = False) -> "PanelFGLSResults":
@@ -501,8 +501,8 @@ class PanelFGLS:
                 cfac = (evecs[:, good] / np.sqrt(evals[good])).T  # C'C = pinv(Sigma)
                 yw = (y_tn @ cfac.T).ravel()
                 xw = np.einsum("tnk,mn->tmk", x_tn, cfac).reshape(-1, k)
-            q, r = np.linalg.qr(xw)
-            beta = np.linalg.solve(r, q.T @ yw)
+            beta = np.linalg.lstsq(xw, yw, rcond=None)[0]
+            r = np.linalg.qr(xw, mode="r")  # X*'Om^-1 X* = R'R, without forming Q
             rinv = np.linalg.solve(r, np.eye(k))
             return beta, rinv @ rinv.T
 
