@@ -106,6 +106,8 @@ def main():
     y = d.endog
     X = sm.add_constant(d.exog, prepend=True)
     Z = X[["const"] + Z_COLS]
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
+          "(other processes slow every row alike)")
     print(f"randhie, n={len(y)}, ln alpha on const + {' + '.join(Z_COLS)}, "
           f"median of {a.repeats} repeats")
 

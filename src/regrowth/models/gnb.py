@@ -210,6 +210,8 @@ def _collinear(mat: np.ndarray, names: list[str], what: str) -> None:
         raise EstimationError(f"{what}: column(s) {bad} are identically zero in the estimation "
                               "sample; drop them")
     ms = mat / scale
+    if k == 1:
+        return  # one non-zero column
     gram = ms.T @ ms
     w = linalg.eigvalsh(gram)
     if w[0] > 1e-12 * k * w[-1]:
@@ -334,6 +336,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         self._y = y
         self._X = np.asfortranarray(Xa)  # column-major: faster X'(w X)
         self._lgy1 = special.gammaln(y + 1.0)
+        self._lgy1_sum = float(self._lgy1.sum())
         self._ypos = y > 0
         self._prepare_counts()
         self._poisson = None
@@ -506,12 +509,18 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             dtri[idx] = acc_t
         return lg, dpsi, dtri
 
+    def _zg(self, g):
+        """ln(alpha_i) = z_i'g (1-column case without an (n x 1) matmul: slow BLAS path)."""
+        if self.k_disp == 1:
+            return self.exog_disp[:, 0] * g[0]
+        return self.exog_disp @ g
+
     def _core(self, params, order: int):
         """Log likelihood per observation and, for order >= 1, 2, the eta/t derivatives."""
         b, g = self._split(params)
         y = self._y
         eta = self._X @ b + self.offset
-        t = self.exog_disp @ g
+        t = self._zg(g)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             mu = np.exp(eta)
             r = np.exp(-t)
@@ -539,13 +548,22 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         if order == 0:
             return llf, None, None
         X, Z = self._X, self.exog_disp
-        grad = np.concatenate([X.T @ d["s_eta"], Z.T @ d["s_t"]])
+        one = self.k_disp == 1  # (n x 1) matmuls hit slow BLAS paths: use 1-d reductions
+        z = Z[:, 0] if one else None
+        gz = np.array([np.sum(z * d["s_t"])]) if one else Z.T @ d["s_t"]
+        grad = np.concatenate([X.T @ d["s_eta"], gz])
         if order == 1:
             return llf, grad, None
-        hbb = X.T @ (X * d["h_ee"][:, None])
-        hbg = X.T @ (Z * d["h_et"][:, None])
-        hgg = Z.T @ (Z * d["h_tt"][:, None])
-        H = np.block([[hbb, hbg], [hbg.T, hgg]])
+        k = self.k_mean
+        H = np.empty((k + self.k_disp, k + self.k_disp))
+        H[:k, :k] = X.T @ (X * d["h_ee"][:, None])
+        if one:
+            H[:k, k] = X.T @ (z * d["h_et"])
+            H[k, k] = np.sum(z * z * d["h_tt"])
+        else:
+            H[:k, k:] = X.T @ (Z * d["h_et"][:, None])
+            H[k:, k:] = Z.T @ (Z * d["h_tt"][:, None])
+        H[k:, :k] = H[:k, k:].T
         return llf, grad, H
 
     def loglikeobs(self, params):
@@ -611,6 +629,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         """Poisson MLE of the mean equation (Newton = IRLS); returns (b, llf, converged).
 
         Cached; a looser fit (starting values) is refined when a tighter ``tol`` is asked for.
+        Convergence: Newton decrement g'(X'WX)^{-1}g < tol.
         """
         if self._poisson is not None and self._poisson[3] <= tol:
             return self._poisson[:3]
@@ -618,19 +637,18 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         if self._poisson is not None:
             b = self._poisson[0]
         else:
-            A = X.T @ X
-            b = linalg.solve(A, X.T @ (np.log(y + 0.5) - off), assume_a="pos")
+            b = linalg.solve(X.T @ X, X.T @ (np.log(y + 0.5) - off), assume_a="pos")
 
-        def pll(b):
+        def evaluate(b):
             eta = X @ b + off
-            with np.errstate(over="ignore"):
-                return float(np.sum(y * eta - np.exp(eta) - self._lgy1))
+            with np.errstate(over="ignore", invalid="ignore"):
+                mu = np.exp(eta)
+                ll = float(np.sum(y * eta - mu) - self._lgy1_sum)
+            return ll, mu
 
-        ll = pll(b)
+        ll, mu = evaluate(b)
         converged = False
         for _ in range(maxiter):
-            eta = X @ b + off
-            mu = np.exp(eta)
             g = X.T @ (y - mu)
             A = X.T @ (X * mu[:, None])
             try:
@@ -646,13 +664,13 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                 step *= 5 / m
             s = 1.0
             while s > 1e-12:
-                lln = pll(b + s * step)
-                if np.isfinite(lln) and lln >= ll + 1e-4 * s * dec:
+                lln, mun = evaluate(b + s * step)
+                if np.isfinite(lln) and lln >= ll + 1e-4 * s * dec - 1e-12 * abs(ll):
                     break
                 s *= 0.5
             if s <= 1e-12:
                 break
-            b, ll = b + s * step, lln
+            b, ll, mu = b + s * step, lln, mun
         self._poisson = (b, ll, converged, tol)
         return self._poisson[:3]
 
@@ -691,7 +709,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             wmax = np.max(np.abs(w))
             nd = w[0] > 0 and wmax / w[0] < 1e12
             vg = V.T @ gs
-            t = self.exog_disp @ p[kx:]
+            t = self._zg(p[kx:])
             if t.min() < LNALPHA_BOUNDARY:
                 info["boundary"] = True
                 info["message"] = (f"ln(alpha) ran to the Poisson boundary (min ln alpha_i = "
@@ -752,7 +770,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         w_all = linalg.eigvalsh(-H / np.outer(d, d)) if np.all(np.isfinite(H)) else np.array([np.nan])
         info["hessian_negative_definite"] = bool(w_all[0] > 0)
         info["hessian_condition"] = float(np.max(np.abs(w_all)) / w_all[0]) if w_all[0] > 0 else np.inf
-        t_min = float((self.exog_disp @ p[kx:]).min())
+        t_min = float(self._zg(p[kx:]).min())
         if not info["converged"] and not info["boundary"] and t_min < -10.0:
             info["boundary"] = True
             info["message"] += (f"; ln(alpha) is near the Poisson boundary (min ln alpha_i = "
