@@ -533,3 +533,21 @@ def test_lr_tests(randhie_het, randhie, randhie_nb2):
                                + 0.5 * stats.chi2.sf(lph.statistic, 5))
     with pytest.raises(EstimationError):
         randhie_nb2.lr_test_nb2()
+
+
+def test_marginal_effects_factor_levels(quine_het):
+    """Discrete change of a factor level is relative to the base level (others set to 0)."""
+    res = quine_het
+    mod = res.model
+    k = mod.k_mean
+    b = res.params.to_numpy()[:k]
+    names = mod.exog_names[:k]
+    X = mod.exog.copy()
+    cols = [names.index(f"C(Age)[T.F{i}]") for i in (1, 2, 3)]
+    X1, X0 = X.copy(), X.copy()
+    X1[:, cols] = 0
+    X0[:, cols] = 0
+    X1[:, cols[1]] = 1
+    expected = np.mean(np.exp(X1 @ b) - np.exp(X0 @ b))
+    me = res.marginal_effects(dummy=True)
+    np.testing.assert_allclose(me.loc["C(Age)[T.F2]", "dy/dx"], expected, rtol=1e-12)

@@ -970,7 +970,9 @@ class GNBResults(GenericLikelihoodModelResults):
         dE[y_i]/dx_ij = b_j mu_i, averaged over the estimation sample (Stata
         ``margins, dydx(*)``), with delta-method standard errors from the current covariance.
         ``dummy=True`` uses the discrete change mu(x_j=1) - mu(x_j=0) for 0/1 columns (Stata's
-        treatment of ``i.`` factor variables). The constant is omitted. Each column is treated
+        treatment of ``i.`` factor variables): for a formula factor (columns named
+        ``f[T.level]``) the other levels of the same factor are set to 0, i.e. the change from
+        the base level, as Stata's ``margins`` does. The constant is omitted. Each column is treated
         on its own: with x and x^2 as separate columns the effect of x is not the sum.
         """
         k = self.model.k_mean
@@ -987,7 +989,13 @@ class GNBResults(GenericLikelihoodModelResults):
                 continue  # constant
             if dummy and np.all((col == 0) | (col == 1)):
                 X1, X0 = X.copy(), X.copy()
-                X1[:, j], X0[:, j] = 1.0, 0.0
+                group = [j]
+                if "[T." in names[j]:  # formula factor: other levels of the same factor off
+                    stem = names[j][:names[j].index("[T.")]
+                    group = [i for i, nm in enumerate(names) if nm.startswith(stem + "[T.")]
+                X1[:, group] = 0.0
+                X0[:, group] = 0.0
+                X1[:, j] = 1.0
                 m1, m0 = np.exp(X1 @ b + off), np.exp(X0 @ b + off)
                 est.append(float(np.mean(m1 - m0)))
                 grads.append((X1.T @ m1 - X0.T @ m0) / len(mu))
