@@ -28,10 +28,16 @@ A constant-only dispersion equation is NB2 (Stata ``nbreg``, statsmodels
 ``NegativeBinomial(loglike_method="nb2")``, R ``MASS::glm.nb``); Poisson is the limit
 ln(alpha) -> -inf.
 
+For integer counts, lnG(y+r) - lnG(r), psi(y+r) - psi(r) and psi1(y+r) - psi1(r) are computed as
+the exact sums over k < y of ln(r+k), 1/(r+k) and -1/(r+k)^2 (observations sorted once by y, so
+each k works on a prefix; counts above 100 add the rest through lnG/psi/psi1): cheaper than
+scipy's special functions and free of cancellation. Non-integer y use scipy.special.
+
 Estimation
 ----------
 Newton-Raphson on the analytic Hessian, started from a Poisson fit (and a moment estimate of a
-constant alpha). The Hessian is indefinite far from the optimum, so each step uses the Hessian
+constant alpha). Defaults: ``maxiter=100``, ``tol=1e-12`` (unlike statsmodels' count models,
+whose default of 35 iterations and tolerances on parameter changes can stop early). The Hessian is indefinite far from the optimum, so each step uses the Hessian
 made negative definite (eigenvalues of the diagonally scaled -H replaced by
 max(|lambda|, 1e-8 max|lambda|)) with a backtracking (Armijo) line search and a cap on the step
 length. Convergence is declared only when
@@ -81,7 +87,17 @@ Mapping to Stata and R
   from the expected information with theta held fixed, not Stata's observed information.
 
 Missing values (NaN/None in y, X, Z, offset, exposure or groups) drop the row everywhere, with a
-``MissingValuesWarning``; the count is ``model.n_missing``.
+``MissingValuesWarning``; the count is ``model.n_missing`` (``model.row_mask`` marks kept rows).
+A design without full column rank raises ``EstimationError`` naming the collinear columns.
+
+Results (``GNBResults``)
+------------------------
+statsmodels-style: ``params``/``bse``/``pvalues`` (pandas, mean equation first, then
+``lnalpha:<name>``), ``conf_int()``, ``cov_params()``, ``llf``, ``aic``, ``bic``, ``nobs``,
+``converged``, ``mle_retvals``, ``summary()``, ``t_test``/``wald_test``; ``llnull`` is Stata's
+``ll_0`` of ``nbreg`` (constant-only mean, constant alpha); ``irr()``; ``marginal_effects()``
+(alias ``get_margeff()``); ``lr_test_nb2()``; ``lr_test_poisson()`` (chi-bar-squared, see its
+docstring for a dispersion equation with more than a constant); ``get_robustcov()``.
 """
 
 from __future__ import annotations
@@ -786,7 +802,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         return p, llf, grad, H, info
 
     def fit(self, start_params=None, maxiter=100, tol=1e-12, cov_type="nonrobust",
-            cov_kwds=None, disp=False, **kwargs):
+            cov_kwds=None, disp=False, method="newton", **kwargs):
         """Maximum likelihood by safeguarded Newton (see module docstring).
 
         Parameters
@@ -796,10 +812,25 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         tol : convergence threshold on the Newton decrement g'(-H)^{-1}g (default 1e-12).
         cov_type : "nonrobust"/"oim", "robust"/"HC1", "HC0" or "cluster".
         cov_kwds : {"groups": ..., "use_correction": True}.
+        disp : print one line about convergence.
+        method : only "newton".
+
+        Non-convergence, a singular Hessian, diverging mean coefficients or the Poisson boundary
+        give ``converged=False`` and a ``ConvergenceWarning`` or ``BoundaryWarning``.
         """
+        if method != "newton":
+            raise ValueError(f"method={method!r}: only the safeguarded 'newton' is implemented")
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}")
         if start_params is None:
             start_params = self.start_params_default()
+        elif len(start_params) != self.k_mean + self.k_disp:
+            raise ValueError(f"start_params has {len(start_params)} values; the model has "
+                             f"{self.k_mean + self.k_disp} parameters")
         params, llf, grad, H, info = self._newton(start_params, maxiter, tol)
+        if disp:
+            print(f"GeneralizedNegativeBinomial: {info['message']} after {info['iterations']} "
+                  f"iterations, llf {llf:.10g}, max |gradient| {info['gradient_max']:.3g}")
         if info["boundary"]:
             warnings.warn(info["message"] + ". Fit a Poisson model instead; estimates are not "
                           "an interior maximum.", BoundaryWarning, stacklevel=2)
