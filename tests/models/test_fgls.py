@@ -415,6 +415,9 @@ def test_results_are_labelled_and_read_only(invest2):
     assert list(res.params.index) == ["Intercept", "market", "stock"]
     assert list(res.cov.columns) == ["Intercept", "market", "stock"]
     assert res.sigma.index.tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(res.panel_variances.to_numpy(),
+                                  np.diag(res.sigma.to_numpy()))
+    assert np.count_nonzero(res.sigma.to_numpy() - np.diag(np.diag(res.sigma))) == 0
     ci = res.conf_int()
     z = 1.959963984540054
     np.testing.assert_allclose(ci["upper"], res.params + z * res.bse, rtol=1e-9)

@@ -96,6 +96,11 @@ lengths; AR(1) variants additionally need each panel's periods to be consecutive
 (else ``force``) and drop panels with a single observation (with a warning);
 ``correlated`` needs every panel observed in the same periods. Otherwise a
 :class:`~regrowth.errors.DataError` names the panels and periods at fault.
+Regular spacing is judged as Stata's ``xtset`` delta would: for numeric periods
+(years) every within-panel step must equal the smallest step found in the data
+(1 for annual data); for dates or other labels, on the sorted distinct periods
+present in the data (a period missing from *every* panel is then not seen as a
+gap -- use numeric periods if that matters).
 """
 
 from __future__ import annotations
@@ -473,11 +478,11 @@ class PanelFGLS:
             x_tn = x_tn.reshape(n_t, n_g, k)
 
         def sigma_of(res: np.ndarray) -> np.ndarray:
+            """N x N Sigma for correlated panels; its diagonal (a vector) otherwise."""
             if self.panels == "iid":
-                return np.eye(n_g) * float(np.mean(res * res))
+                return np.full(n_g, float(np.mean(res * res)))
             if self.panels == "hetero":
-                return np.diag(np.bincount(g_codes, weights=res * res, minlength=n_g)
-                               / sizes)
+                return np.bincount(g_codes, weights=res * res, minlength=n_g) / sizes
             r_tn = np.empty(n_t * n_g)
             r_tn[pos] = res
             r_tn = r_tn.reshape(n_t, n_g)
@@ -485,7 +490,7 @@ class PanelFGLS:
 
         def gls(sig: np.ndarray):
             if self.panels != "correlated":
-                s2 = np.diag(sig)
+                s2 = sig
                 if np.any(s2 <= 0):
                     raise EstimationError("a panel has zero residual variance; GLS "
                                           "weights are undefined")
@@ -537,7 +542,7 @@ class PanelFGLS:
                 r_tn = r_tn.reshape(n_t, n_g)
                 quad = float(np.einsum("ti,ij,tj->", r_tn, sinv, r_tn))
             else:
-                s2 = np.diag(sigma)[g_codes]
+                s2 = sigma[g_codes]
                 lndet = float(np.sum(np.log(s2)))
                 quad = float(np.sum(resid * resid / s2))
             llf = -0.5 * (n * math.log(2 * math.pi) + lndet + quad)
@@ -567,7 +572,8 @@ class PanelFGLSResults:
         self._model = model
         self._params = pd.Series(params, index=names, name="parameter")
         self._cov = pd.DataFrame(cov, index=names, columns=names)
-        self._sigma = pd.DataFrame(sigma, index=entities, columns=entities)
+        self._sigma_raw = sigma  # N x N (correlated) or its diagonal (iid, hetero)
+        self._entities = entities
         self._rho = rho
         self._llf = llf
         self._nobs = int(nobs)
@@ -645,7 +651,16 @@ class PanelFGLSResults:
     @property
     def sigma(self) -> pd.DataFrame:
         """Estimated cross-panel covariance (Stata's ``e(Sigma)``), labelled by entity."""
-        return self._sigma.copy()
+        raw = self._sigma_raw
+        mat = np.diag(raw) if raw.ndim == 1 else raw.copy()
+        return pd.DataFrame(mat, index=self._entities, columns=self._entities)
+
+    @property
+    def panel_variances(self) -> pd.Series:
+        """Diagonal of ``sigma`` (sigma_i^2 by entity), without forming the N x N matrix."""
+        raw = self._sigma_raw
+        diag = raw.copy() if raw.ndim == 1 else np.diag(raw).copy()
+        return pd.Series(diag, index=self._entities, name="sigma2")
 
     @property
     def nobs(self) -> int:
