@@ -20,7 +20,8 @@ import statsmodels.api as sm
 
 from regrowth.errors import SpecificationError
 from regrowth.models import PanelFGLS
-from regrowth.models.panel import fit_panel, tidy
+from regrowth.models.panel import fit_panel
+from regrowth.tidy import tidy
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "fgls"
 PLM = json.loads((FIX / "r_results.json").read_text())["plm"]
@@ -113,10 +114,10 @@ def test_fgls_path_equals_direct(invest2):
 def test_tidy_is_common_currency(invest2):
     for kind in ("fgls", "re", "fe", "pooled"):
         t = tidy(fit_panel(kind, FORMULA, invest2))
-        assert list(t.columns) == ["term", "estimate", "std_error", "statistic",
-                                   "p_value", "conf_low", "conf_high"]
+        assert list(t.columns) == ["term", "equation", "estimate", "std_error", "statistic",
+                                   "p_value", "ci_low", "ci_high"]
         assert {"market", "stock"} <= set(t["term"])
-        assert np.all(t["conf_low"] < t["estimate"]) and np.all(t["estimate"] < t["conf_high"])
+        assert np.all(t["ci_low"] < t["estimate"]) and np.all(t["estimate"] < t["ci_high"])
 
 
 def test_bad_kind_and_missing_data(invest2):

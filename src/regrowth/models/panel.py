@@ -33,20 +33,19 @@ its small-sample factor with ``debiased=True``), ``"kernel"`` (Driscoll-Kraay:
 HAC on the cross-sectional sums of the scores; ``kernel="bartlett"``,
 ``bandwidth=...``; Stata ``xtscc``).
 
-:func:`tidy` turns any of the four results into one table (term, estimate,
-std_error, statistic, p_value, conf_low, conf_high).
+:func:`regrowth.tidy.tidy` turns any of the four results into the package's one coefficient
+table (term, equation, estimate, std_error, statistic, p_value, ci_low, ci_high).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from regrowth.errors import SpecificationError
 
-__all__ = ["fit_panel", "tidy", "KINDS"]
+__all__ = ["fit_panel", "KINDS"]
 
 KINDS = ("fgls", "re", "fe", "pooled")
 _ALIASES = {"fgls": "fgls", "xtgls": "fgls", "gls": "fgls",
@@ -126,21 +125,3 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
             opts.setdefault("entity_effects", True)
         model = cls(formula_or_dependent, data, **opts)
     return model.fit(cov_type=cov_type, **cov_kwds)
-
-
-def tidy(result: Any, level: float = 0.95) -> pd.DataFrame:
-    """Coefficient table of any :func:`fit_panel` result, one row per term."""
-    params = result.params
-    se = getattr(result, "std_errors", None)
-    if se is None:
-        se = result.bse
-    stat = getattr(result, "tstats", None)
-    if stat is None:
-        stat = params / se
-    ci = result.conf_int(level)
-    out = pd.DataFrame({"term": params.index, "estimate": params.to_numpy(),
-                        "std_error": np.asarray(se), "statistic": np.asarray(stat),
-                        "p_value": np.asarray(result.pvalues),
-                        "conf_low": ci.iloc[:, 0].to_numpy(),
-                        "conf_high": ci.iloc[:, 1].to_numpy()})
-    return out.reset_index(drop=True)
