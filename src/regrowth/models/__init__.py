@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["GeneralizedNegativeBinomial", "PanelFGLS"]
+__all__ = ["GeneralizedNegativeBinomial", "PanelFGLS", "fit_panel"]
 
 _WHERE = {"GeneralizedNegativeBinomial": "regrowth.models.gnb",
-          "PanelFGLS": "regrowth.models.fgls"}
+          "PanelFGLS": "regrowth.models.fgls",
+          "fit_panel": "regrowth.models.panel"}
 
 
 def __getattr__(name: str):
