@@ -84,20 +84,15 @@ def test_matches_stata_printed_output(invest2, example):
     assert math.isnan(res.llf)  # Stata prints no log likelihood for these
 
 
-def test_correlated_equals_constrained_sur(invest2):
-    """panels='correlated', corr='independent' == SUR with all equations' slopes and
-    intercepts constrained equal. linearmodels' constrained first step is pooled OLS,
-    so its Sigma (divisor T, debiased=False) is xtgls's Sigma."""
+def _constrained_sur(invest2):
+    """linearmodels SUR, one equation per company, with every company's intercept and
+    slopes constrained equal to company 1's: the pooled model with a full panel Sigma."""
     from linearmodels.system import SUR
 
-    ours = PanelFGLS.from_formula(FORMULA, invest2, panels="correlated",
-                                  corr="independent").fit()
-    eqs = {}
-    for c, g in invest2.groupby(level="company"):
-        g = g.droplevel("company")
-        eqs[f"c{c}"] = {"dependent": g["invest"],
-                        "exog": g[["market", "stock"]].assign(Intercept=1.0)[
-                            ["Intercept", "market", "stock"]]}
+    eqs = {f"c{c}": {"dependent": g.droplevel(0)["invest"],
+                     "exog": g.droplevel(0)[["market", "stock"]].assign(Intercept=1.0)[
+                         ["Intercept", "market", "stock"]]}
+           for c, g in invest2.groupby(level="company")}
     mod = SUR(eqs)
     names = list(mod.param_names)
     rows = []
@@ -107,6 +102,16 @@ def test_correlated_equals_constrained_sur(invest2):
             row[f"c1_{v}"], row[f"{e}_{v}"] = 1.0, -1.0
             rows.append(row)
     mod.add_constraints(pd.DataFrame(rows))
+    return mod
+
+
+def test_correlated_equals_constrained_sur(invest2):
+    """panels='correlated', corr='independent' == SUR with all equations' slopes and
+    intercepts constrained equal. linearmodels' constrained first step is pooled OLS,
+    so its Sigma (divisor T, debiased=False) is xtgls's Sigma."""
+    ours = PanelFGLS.from_formula(FORMULA, invest2, panels="correlated",
+                                  corr="independent").fit()
+    mod = _constrained_sur(invest2)
     sur = mod.fit(method="gls", cov_type="unadjusted", iterate=False, full_cov=True)
     first = [f"c1_{v}" for v in ("Intercept", "market", "stock")]
     np.testing.assert_allclose(sur.params[first].to_numpy(), ours.params.to_numpy(),
@@ -177,26 +182,13 @@ def test_r_fixture_regenerates(tmp_path):
 def test_igls_correlated_equals_iterated_sur_and_gaussian_ml(invest2):
     """Iterated correlated-panels GLS == linearmodels' iterated constrained SUR, and
     its llf is the Gaussian log likelihood sum_t log N(u_t; 0, Sigma)."""
-    from linearmodels.system import SUR
     from scipy import stats
 
     ours = PanelFGLS.from_formula(FORMULA, invest2, panels="correlated",
                                   corr="independent", igls=True, maxiter=5000,
                                   tol=1e-12).fit()
     assert ours.converged
-    eqs = {f"c{c}": {"dependent": g.droplevel(0)["invest"],
-                     "exog": g.droplevel(0)[["market", "stock"]].assign(Intercept=1.0)[
-                         ["Intercept", "market", "stock"]]}
-           for c, g in invest2.groupby(level="company")}
-    mod = SUR(eqs)
-    names = list(mod.param_names)
-    rows = []
-    for e in list(eqs)[1:]:
-        for v in ("Intercept", "market", "stock"):
-            row = pd.Series(0.0, index=names)
-            row[f"c1_{v}"], row[f"{e}_{v}"] = 1.0, -1.0
-            rows.append(row)
-    mod.add_constraints(pd.DataFrame(rows))
+    mod = _constrained_sur(invest2)
     sur = mod.fit(method="gls", cov_type="unadjusted", iterate=True, iter_limit=5000,
                   tol=1e-12, full_cov=True)
     first = [f"c1_{v}" for v in ("Intercept", "market", "stock")]
