@@ -201,3 +201,15 @@ def test_outputs_of_a_table_removed_from_the_specs_are_removed(project):
     assert not (root / "results" / "tables" / "t2.md").exists()
     assert not (root / "results" / "figures" / "t2_coefficients.png").exists()
     assert (root / "results" / "tables" / "t1.md").is_file()
+
+
+def test_partial_run_keeps_the_other_tables_numbers(project):
+    root, run = project
+    two = SPEC + "\n[[table]]" + SPEC.replace('id = "t1"', 'id = "t2"').split("[[table]]", 1)[1]
+    run(two)
+    before = json.loads((root / "results" / "estimates.json").read_text())
+    replicate.run(specs=root / "models.toml", processed_dir=root / "processed",
+                  results_dir=root / "results", notebooks=False, only=["t2"])
+    after = json.loads((root / "results" / "estimates.json").read_text())
+    assert after["tables"]["t1"] == before["tables"]["t1"]
+    assert "coefficients" in after["tables"]["t2"]["columns"]["gnb"]

@@ -52,8 +52,8 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     from regrowth import replicate
 
     return replicate.run(specs=args.specs, processed_dir=args.processed_dir,
-                         results_dir=args.results_dir, raw_dir=args.raw_dir,
-                         notebooks=not args.no_notebooks, only=args.only)
+                         results_dir=args.results_dir, notebooks=not args.no_notebooks,
+                         only=args.only)
 
 
 def build_parser() -> argparse.ArgumentParser:

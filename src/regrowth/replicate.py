@@ -362,8 +362,7 @@ def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
-        results_dir: str | Path = RESULTS, raw_dir: str | Path = "data/raw",
-        notebooks: bool = True, only: list[str] | None = None) -> int:
+        results_dir: str | Path = RESULTS, notebooks: bool = True, only: list[str] | None = None) -> int:
     """Fit every specification and write every output; return the exit status."""
     t0 = time.perf_counter()
     out = Path(results_dir)
@@ -397,6 +396,12 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     written += write_descriptives(panel, spec, out, labels)
     written += write_figures(spec, fitted, panel, out, labels)
     record = estimates_record(spec, fitted, failed)
+    previous = out / "estimates.json"
+    if only and previous.is_file():
+        # a partial run refreshes its own tables and keeps the last numbers of the others
+        kept = json.loads(previous.read_text(encoding="utf-8")).get("tables", {})
+        record["tables"] = {t: (record["tables"][t] if t in only else kept.get(t, record["tables"][t]))
+                            for t in record["tables"]}
     write_text(out / "estimates.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     written.append(out / "estimates.json")
     print(f"replicate: wrote {len(written)} files under {out}/")
