@@ -177,6 +177,18 @@ def read_kosis(path: str | Path, *, raw_dir: str | Path | None = None, sheet: st
     return table
 
 
+def _row_labels(row: Sequence[Any], label_cols: Sequence[int], previous: list[str]) -> list[str]:
+    """The row's label cells; an empty one (but the last) repeats the row above, since
+    xlsx exports merge the cells of an outer label over the rows it spans."""
+    labels = []
+    for k, j in enumerate(label_cols):
+        text = clean_text(row[j])
+        if text == "" and k < len(label_cols) - 1:
+            text = previous[k]
+        labels.append(text)
+    return labels
+
+
 def _data_block(rows: list[list[Any]], start: int) -> tuple[int, list[str]]:
     """Index one past the last data row (data stop at the first empty row), and footer notes."""
     end = start
@@ -304,13 +316,7 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
         row = list(rows[i])
         rownum = i + 1
         _check_width(row, width, file=file, rownum=rownum)
-        labels = []
-        for k, j in enumerate(label_cols):
-            text = clean_text(row[j])
-            if text == "" and k < len(label_cols) - 1:
-                text = last_labels[k]   # merged label cells in xlsx exports
-            labels.append(text)
-        last_labels = labels
+        labels = last_labels = _row_labels(row, label_cols, last_labels)
         for j in value_cols:
             letter = col_letter(j)
             value = parse_number(row[j], file=file, row=rownum, column=letter,
@@ -381,13 +387,7 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
         elif period is None:
             raise DataError("the first data row has no period", file=file, row=rownum,
                             column=col_letter(period_col), hint="download the table again")
-        labels = []
-        for k, j in enumerate(label_cols):
-            text = clean_text(row[j])
-            if text == "" and k < len(label_cols) - 1:
-                text = last_labels[k]
-            labels.append(text)
-        last_labels = labels
+        labels = last_labels = _row_labels(row, label_cols, last_labels)
         for j in item_cols:
             letter = col_letter(j)
             value = parse_number(row[j], file=file, row=rownum, column=letter,
