@@ -33,7 +33,7 @@ import pandas as pd
 
 from regrowth import regions, sources
 from regrowth.errors import DataError
-from regrowth.io import atomic_path
+from regrowth.io import Transaction, csv_safe_frame
 
 INDEX = ["region", "year"]
 ID_COLUMNS = ["region", "year", "code", "region_ko", "macro_region", "capital_region", "sejong_break"]
@@ -338,19 +338,22 @@ def validate(panel: pd.DataFrame, *, file: str = "data/processed/panel.csv") -> 
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    # text cells a spreadsheet would run as formulas get a leading ' (numbers stay numbers)
+    csv_safe_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path) -> list[Path]:
-    """Write panel.parquet, panel.csv and codebook.csv; all three or none."""
+    """Write panel.parquet, panel.csv and codebook.csv as one transaction: all three or none
+    (:class:`regrowth.io.Transaction`; a kill -9 leaves the old or the new set)."""
     out_dir = Path(out_dir)
     flat = panel.reset_index()
-    targets = [out_dir / "panel.parquet", out_dir / "panel.csv", out_dir / "codebook.csv"]
-    with atomic_path(targets[0]) as t0, atomic_path(targets[1]) as t1, atomic_path(targets[2]) as t2:
-        flat.to_parquet(t0, index=False, engine="pyarrow", compression="zstd")
-        _write_csv(flat, t1)
-        _write_csv(book, t2)
-    return targets
+    names = ["panel.parquet", "panel.csv", "codebook.csv"]
+    with Transaction(out_dir, prune=True) as tx:
+        tx.write_with(names[0], lambda t: flat.to_parquet(t, index=False, engine="pyarrow",
+                                                          compression="zstd"))
+        tx.write_with(names[1], lambda t: _write_csv(flat, t))
+        tx.write_with(names[2], lambda t: _write_csv(book, t))
+    return [out_dir / n for n in names]
 
 
 def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processed") -> PanelBuild:
