@@ -44,9 +44,15 @@ def test_download_is_read_into_the_panel_with_its_lag(raw_with_download, tmp_pat
     p = built.panel
     assert p.loc[("busan", 2019), "fiscal_autonomy"] == 42.0  # busan is the 2nd province by code
     assert p.loc[("busan", 2020), "fiscal_autonomy_l1"] == 42.0
-    assert built.reports["full_edition"]["DT_1YL20891"] is True
+    slot = built.reports["full_edition"]["DT_1YL20891"]
+    assert slot.status == "read" and slot.years == (2018, 2020) and len(slot.provinces) == 17
+    assert slot.unit is None and slot.table_id_stated is None   # a bare CSV states neither
+    assert "DT_1YL20891 -> fiscal_autonomy: read kosis/DT_1YL20891.csv" in built.describe()
+    assert "17 provinces, 2018-2020 (3 years)" in built.describe()
     book = built.codebook.set_index("name")
     assert book.loc["fiscal_autonomy", "source"] == "kosis/DT_1YL20891.csv"
+    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy", "notes"]
+    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy_l1", "notes"]
 
 
 def test_spec_needing_the_download_runs_once_it_is_there(raw_with_download, tmp_path):
