@@ -434,8 +434,11 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
                      for i in range(n_header)]
     if not any(header_counts):
         scan = rows[:_SCAN_FOR_HEADER]
-        later = next((i for i, r in enumerate(scan) if i >= n_header and _is_year_row(r)), None)
-        above_is_text = later is not None and not any(_has_numbers(r) for r in rows[:later])
+        later = next((i for i, r in enumerate(scan) if i >= n_header and _is_year_row(r)
+                      and not _looks_like_region(r[0])), None)
+        # rows above a real header are titles or notes: text in column A at most
+        above_is_text = later is not None and all(
+            not any(clean_text(c) for c in r[1:]) for r in rows[:later])
         if later is not None and above_is_text:
             raise DataError(f"the header row with the years is row {later + 1}, not row 1: the "
                             f"file has {later} extra row(s) of titles or notes above its header",
@@ -727,6 +730,22 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
                                     "one is", file=file, column=table.label_letters[item_from],
                                     hint="download the table with only the item you need "
                                          "selected (항목 선택), or pass a mapping item -> variable")
+    if (isinstance(variables, str) and region_from == "label"
+            and _province_column(cells, region_label, ignore_keys)):
+        # another row-label column with several values would put two series in one variable
+        for k, letter in enumerate(table.label_letters):
+            if k == region_label or k in (where or {}) or k == item_label:
+                continue
+            if table.label_names[k].casefold() in _UNIT_COLUMNS:
+                continue
+            distinct = list(dict.fromkeys(cells[f"label_{k}"]))
+            if len(distinct) > 1:
+                raise DataError(f"column {letter} ({table.label_names[k]!r}) holds several "
+                                f"values {distinct[:5]}: the table holds more than one series "
+                                f"for {variables!r}", file=file, row=table.header_rows + 1,
+                                column=letter,
+                                hint="download the table with a single item and a single "
+                                     "category selected (항목/분류 선택)")
     # variables
     if isinstance(variables, str):
         item_col = "item" if region_from == "label" else None
@@ -818,6 +837,13 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
     return out
 
 
+def _province_column(cells: pd.DataFrame, k: int, ignore_keys: set[str]) -> bool:
+    """True if every name in label column k is a province, the nation or ignored."""
+    names = [n for n in dict.fromkeys(cells[f"label_{k}"]) if _key(n) not in ignore_keys]
+    keys = [_region_or_nation(n) for n in names]
+    return bool(names) and all(keys) and any(k_ != "nation" for k_ in keys)
+
+
 def _region_column(cells: pd.DataFrame, table: KosisTable, region_label: int,
                    ignore_keys: set[str], item_label: int | None) -> tuple[int, int | None]:
     """(label column holding the provinces, label column holding the items or None).
@@ -827,9 +853,7 @@ def _region_column(cells: pd.DataFrame, table: KosisTable, region_label: int,
     requested column then holds the items.
     """
     def qualifies(k: int) -> bool:
-        names = [n for n in dict.fromkeys(cells[f"label_{k}"]) if _key(n) not in ignore_keys]
-        keys = [_region_or_nation(n) for n in names]
-        return bool(names) and all(keys) and any(k_ != "nation" for k_ in keys)
+        return _province_column(cells, k, ignore_keys)
 
     n = len(table.label_letters)
     if n <= 1 or qualifies(region_label):
