@@ -72,8 +72,8 @@ def test_missing_download_names_table_and_place(tmp_path):
 # Verification of what is dropped into a slot. The files are synthetic, in the layouts of
 # KOSIS 시도 exports; their numbers are invented for the tests.
 
-from regrowth.errors import DataError  # noqa: E402
-from regrowth.sources import full_edition, registry  # noqa: E402
+from regrowth.errors import DataError
+from regrowth.sources import full_edition, registry
 
 PROVINCES = [r.name_ko for r in regions.REGIONS]
 

@@ -147,3 +147,9 @@ def test_kosis_parser_reads_the_sigungu_file_it_is_not_registered_for(shared_dat
     assert value(frame, "grdp_nominal", "seoul", 2010) == 313281033
     assert value(frame, "grdp_real2015", "seoul", 2015) == 370167867
     assert years(frame, "grdp_nominal", "seoul") == list(range(2010, 2020))   # 2020 is '-'
+
+
+def test_notes_for_the_codebook_come_from_the_parsers(all_sources):
+    _, reports = all_sources
+    assert reports["notes"]["grdp_pc_real"] == ["recorded as 0, read as missing: ulsan 1997"]
+    assert reports["full_edition"].unmatched == []

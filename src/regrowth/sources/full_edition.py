@@ -225,7 +225,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         frame = kosis.to_tidy(table, variable, source=rep.file)
     except DataError as exc:
         raise _user_error(exc, source) from None
-    notes = kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
+    kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
     values = frame[frame["value"].notna()]
     present = sorted(set(values["region"]))
     if values.empty:
@@ -235,7 +235,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
     expected = [r.key for r in regions.REGIONS if r.first_year is None or r.first_year <= y1]
     missing = [k for k in expected if k not in present]
     rep.years, rep.n_years = (y0, y1), int(values["year"].nunique())
-    rep.provinces, rep.missing_provinces, rep.values = present, missing, int(len(values))
+    rep.provinces, rep.missing_provinces, rep.values = present, missing, len(values)
     if missing and not allow_partial:
         raise DataError(
             f"the download of table {table_id} covers {len(present)} of the {len(expected)} "
