@@ -172,6 +172,8 @@ def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path =
     dests = [target_of(raw_dir, e) for e in entries]  # all paths checked before any write
     report = FetchReport()
     deadline = time.monotonic() + time_limit
+    for dest in dests:
+        _remove_leftovers(dest)
     for entry, dest in zip(entries, dests):
         if progress:
             progress(entry.path)
@@ -208,6 +210,16 @@ def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path =
             raise MissingInputError(f"cannot acquire {entry.path}: {why}, and {how}",
                                     file=dest, hint=hint)
     return report
+
+
+def _remove_leftovers(dest: Path) -> None:
+    """Delete temporary files an interrupted earlier fetch left beside ``dest``
+    (``.<name>.<random>.tmp``, written by :func:`regrowth.io.atomic_path`); nothing else."""
+    if not dest.parent.is_dir():
+        return
+    for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
 
 
 def _install(dest: Path, entry: ManifestEntry, produce, source_label: str) -> None:

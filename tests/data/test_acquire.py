@@ -306,3 +306,17 @@ def test_regrowth_panel_without_mirror_does_not_download(tmp_path, capsys, monke
                        "--out-dir", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert status == 2 and "downloading was not asked for" in err and "--allow-download" in err
+
+
+def test_temporary_files_of_an_interrupted_fetch_are_removed(tmp_path, mirror):
+    root, files = mirror
+    manifest = write_manifest(tmp_path / "M.toml", [entry(rel, data) for rel, data in files.items()])
+    raw = tmp_path / "raw"
+    (raw / "src_a").mkdir(parents=True)
+    leftover = raw / "src_a" / ".one.csv.k3j4h5.tmp"          # as atomic_path names them
+    leftover.write_bytes(b"a,b\n1")
+    mine = raw / "src_a" / "my_notes.tmp"                       # not ours: kept
+    mine.write_text("keep")
+    acquire.fetch(manifest, raw, mirror=root)
+    assert not leftover.exists() and mine.read_text() == "keep"
+    assert (raw / "src_a/one.csv").read_bytes() == files["src_a/one.csv"]
