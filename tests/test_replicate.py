@@ -234,3 +234,10 @@ def test_committed_tables_report_effects_from_the_fitted_terms():
                 assert eff[kind] is has
                 expected.append("yes" if has else "no")
             assert rows[row] == expected, (tid, row)
+
+
+def test_an_empty_sample_is_refused_before_anything_is_fitted_or_written(project):
+    root, run = project
+    with pytest.raises(SpecificationError, match=r"column 'fgls': key 'sample': no observations"):
+        run(SPEC.replace("years = [2010, 2019]", "years = [1990, 1995]"))
+    assert not (root / "results").exists()

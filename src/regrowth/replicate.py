@@ -373,6 +373,12 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     labels = dict(spec.labels)
     failed: dict[str, str] = {}
     todo = [c for c in spec.columns() if not only or c.table in only]
+    empty = [c for c in todo if estimation_sample(c, panel)[0].empty]
+    if empty:
+        raise SpecificationError("\n".join(
+            f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
+            f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
+            "was fitted or written" for c in empty))
     fitted: dict[str, Fitted] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with io.Transaction(out, prune=only is None) as tx:
