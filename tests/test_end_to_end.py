@@ -1,6 +1,6 @@
 """End to end on the real files: the committed results are what the code produces.
 
-Builds the panel from ../shared/data (the mirror CI has beside the clone), runs every
+Builds the panel from the data mirror (``data_mirror`` in tests/conftest.py), runs every
 specification and executes the notebooks in a scratch copy of the project, then compares
 with the committed results/ and notebooks/: tables byte for byte, estimates.json to 1e-9,
 notebook text outputs exactly. A difference means the committed outputs are stale (rerun
@@ -21,14 +21,10 @@ import pytest
 from regrowth import acquire, panel, replicate
 
 ROOT = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("REGROWTH_DATA_MIRROR") or ROOT.parent / "shared" / "data")
-
-pytestmark = pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(),
-                                reason="the public data mirror (../shared/data) is not available")
 
 
 @pytest.fixture(scope="module")
-def replicated(tmp_path_factory):
+def replicated(tmp_path_factory, data_mirror):
     work = tmp_path_factory.mktemp("project")
     for folder in ("specs", "notebooks"):
         shutil.copytree(ROOT / folder, work / folder)
@@ -37,7 +33,7 @@ def replicated(tmp_path_factory):
     cwd = Path.cwd()
     os.chdir(work)
     try:
-        acquire.fetch(mirror=MIRROR, allow_download=False)
+        acquire.fetch(mirror=data_mirror, allow_download=False)
         built = panel.build("data/raw", "data/processed")
         status = replicate.run(notebooks=True)
     finally:
