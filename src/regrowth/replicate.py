@@ -306,18 +306,42 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        for t in c.regressors))
             path = out / "figures" / f"{table.id}_coefficients.png"
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=textwrap.fill(table.title, 70))
+                                     title=table.title, source=FIGURE_SOURCES["coefficients"])
             written.append(path)
-    for var, label in (("patents_fintech", "Fintech patent applications (count)"),
-                       ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)"),
-                       ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)"),
-                       ("patents_pm_macro", "All-field patents per million (macro-region)")):
+    for var, label, kind in (
+            ("patents_fintech", "Fintech patent applications (count, log scale)", "log"),
+            ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)", "lines"),
+            ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)", "lines"),
+            ("patents_pm_macro", "All-field patents per million residents", "macro")):
         if var in panel:
             path = out / "figures" / f"province_{var}.png"
-            figures.province_lines(panel, var, path, label=label,
-                                   highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"))
+            if kind == "macro":
+                figures.macro_region_lines(panel, var, path, label=label,
+                                           source=FIGURE_SOURCES[var])
+            else:
+                figures.province_lines(panel, var, path, label=label, log=kind == "log",
+                                       highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"),
+                                       source=FIGURE_SOURCES[var])
             written.append(path)
     return written
+
+
+#: Source lines printed under each figure (see regrowth.figures.source_note).
+FIGURE_SOURCES = {
+    "coefficients": "Source: regrowth estimates of specs/models.toml on the public-edition panel; "
+                    "95% intervals from each column's standard errors (see the table notes).",
+    "patents_fintech": "Source: KIPRIS fintech (G06Q) application records, by first applicant's "
+                       "province and application year. Applications are published about 18 "
+                       "months after filing: 2022-23 are incomplete and dropped, and 2021 is "
+                       "probably undercounted.",
+    "fiscal_self_reliance": "Source: Ministry of the Interior and Safety via KOSIS (DT_1YL20921), "
+                            "old revenue classification.",
+    "grdp_pc_real_growth": "Source: real per-capita GRDP (2009 won), GCAM-Korea from KOSIS; "
+                           "16 provinces (no Sejong). The 1998 fall is the Asian financial crisis.",
+    "patents_pm_macro": "Source: Statistics Korea regional indicator 2-2-1 (KIPO, KOSIS "
+                        "DT_1YL202109E), published for the 7 macro-regions only; each province "
+                        "is given its macro-region's value.",
+}
 
 
 def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
