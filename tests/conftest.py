@@ -11,6 +11,7 @@ mirror is present; no test hard-codes a path.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,27 @@ def data_mirror() -> Path:
         pytest.skip("no data mirror: set REGROWTH_DATA_MIRROR or put the public files in "
                     "../shared/data")
     return folder
+
+
+@pytest.fixture(scope="session")
+def replicated(tmp_path_factory, data_mirror):
+    """``(work folder, PanelBuild, exit status)`` of the whole pipeline run once in a scratch
+    copy of the project: raw files acquired from the mirror, panel built, every specification
+    fitted, tables/figures/estimates written, notebooks built from their sources and run."""
+    from regrowth import acquire, panel, replicate
+
+    work = tmp_path_factory.mktemp("project")
+    for folder in ("specs", "notebooks"):
+        shutil.copytree(PROJECT / folder, work / folder,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    (work / "data" / "raw").mkdir(parents=True)
+    shutil.copy(PROJECT / "data" / "raw" / "MANIFEST.toml", work / "data" / "raw" / "MANIFEST.toml")
+    cwd = Path.cwd()
+    os.chdir(work)
+    try:
+        acquire.fetch(mirror=data_mirror, allow_download=False)
+        built = panel.build("data/raw", "data/processed")
+        status = replicate.run(notebooks=True)
+    finally:
+        os.chdir(cwd)
+    return work, built, status

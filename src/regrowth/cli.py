@@ -1,5 +1,5 @@
 """Command line: ``regrowth data fetch``, ``regrowth panel``, ``regrowth replicate``,
-``regrowth show``.
+``regrowth notebooks``, ``regrowth show``.
 
 Also reachable as ``python -m regrowth``. Paths default to the project layout and are
 resolved against the current directory (the Makefile runs from the project root).
@@ -66,6 +66,19 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     return replicate.run(specs=args.specs, processed_dir=args.processed_dir,
                          results_dir=args.results_dir, notebooks=not args.no_notebooks,
                          only=args.only)
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from regrowth import notebooks
+
+    if args.check:
+        stale = notebooks.drifted(args.folder)
+        for name in stale:
+            print(f"notebooks/{name} differs from its .py source (run `make notebooks`)",
+                  file=sys.stderr)
+        return 1 if stale else 0
+    failures = notebooks.run(args.folder, args.timeout)
+    return 1 if failures else 0
 
 
 def stored_tables(results_dir: str | Path) -> dict[str, list[str]]:
@@ -179,6 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", action="append", default=None, metavar="TABLE",
                    help="fit only this table id (repeatable; default: every table)")
     r.set_defaults(func=_cmd_replicate)
+
+    nbp = sub.add_parser("notebooks", help="build notebooks/*.ipynb from their .py sources and run them",
+                         description="Build each notebooks/0N_name.ipynb from its jupytext py:percent "
+                                     "source notebooks/0N_name.py and execute it (the notebooks read "
+                                     "results/: run `regrowth replicate` first).", **kw)
+    nbp.add_argument("--folder", default="notebooks", type=Path,
+                     help="folder holding the notebook sources")
+    nbp.add_argument("--timeout", default=300, type=int, help="seconds allowed per cell")
+    nbp.add_argument("--check", action="store_true",
+                     help="only report notebooks whose cells differ from their source; run nothing")
+    nbp.set_defaults(func=_cmd_notebooks)
 
     s = sub.add_parser("show", help="print a stored results table to the terminal",
                        description="Print results/tables/TABLE.<format> as `make replicate` "

@@ -11,8 +11,9 @@ Steps, in order (progress is printed for each):
 4. write ``results/tables/<table>.{md,tex,html,csv}``, ``results/figures/*.png``,
    ``results/estimates.json`` (every number of every table at full precision) and
    ``results/descriptives.*``; every write is atomic;
-5. execute the notebooks in ``notebooks/`` in place (nbclient), so their committed outputs
-   are those of the last run.
+5. build each notebook ``notebooks/0N_name.ipynb`` from its jupytext source
+   ``notebooks/0N_name.py`` and execute it (nbclient), so the committed notebooks carry the
+   outputs of the last run.
 
 Exit status 0 if every spec was fitted and every notebook ran, 1 otherwise.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import textwrap
 import time
 import traceback
 import warnings
@@ -365,24 +365,11 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
 
 
 def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
-    """Run every notebook in ``folder`` in place; return {name: error} for failures."""
-    import nbformat
-    from nbclient import NotebookClient
+    """Build every notebook of ``folder`` from its ``py:percent`` source, execute it and
+    write the ``.ipynb`` (:func:`regrowth.notebooks.run`); return {name: error} for failures."""
+    from regrowth import notebooks
 
-    failures = {}
-    for nb_path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(nb_path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(folder)}}, record_timing=False)
-        try:
-            client.execute()
-        except Exception as exc:  # report, keep going with the other notebooks
-            failures[nb_path.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            continue
-        nb.metadata.pop("widgets", None)
-        write_text(nb_path, nbformat.writes(nb) + "\n")
-        print(f"  executed notebooks/{nb_path.name}")
-    return failures
+    return notebooks.run(folder, timeout)
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
