@@ -101,7 +101,9 @@ def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> N
         config.KernelManager.connection_file = str(Path(tmp) / "kernel.json")
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
                                 resources={"metadata": {"path": str(cwd)}},
-                                record_timing=False)
+                                record_timing=False,
+                                # one stdout block per cell, however the kernel chunked it
+                                coalesce_streams=True)
         client.execute()   # starts the kernel, runs every cell, shuts the kernel down
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
