@@ -399,8 +399,10 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
             continue
         f = fitted[col.name]
         note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
-        print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}, "
-              f"llf={f.stats.get('llf', float('nan')):.3f}{note} [{time.perf_counter() - t:.2f}s]")
+        llf = f.stats.get("llf")  # absent or NaN where the estimator has no likelihood (FGLS)
+        llf = f", llf={llf:.3f}" if isinstance(llf, (int, float)) and math.isfinite(llf) else ""
+        print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}{llf}{note} "
+              f"[{time.perf_counter() - t:.2f}s]")
         for w in f.warnings:
             print(f"      {w}")
     written = write_tables(spec, fitted, out, labels)
