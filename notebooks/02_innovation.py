@@ -122,8 +122,8 @@ coef_table = pd.DataFrame({"coef": gnb.params, "std. err.": gnb.bse, "z": gnb.tv
 coef_table
 
 # %% [markdown]
-# The rows `lnalpha:…` are the dispersion equation; `C(year)[T.2016]` … are the year effects
-# (2015 is the base year).
+# The rows `lnalpha:…` are the dispersion equation; `C(year)[T.…]` are the year effects,
+# each relative to the first sample year.
 #
 # **The same numbers as Table 1.** `make replicate` fits this column through the same
 # estimator (it builds the design matrix itself rather than from a formula). The estimates

@@ -163,8 +163,9 @@ sd.round(3).sort_values()
 # effect is uncorrelated with the regressors. Fixed effects use only variation *within* each
 # province over time, so they say nothing about permanent differences between provinces —
 # and the macro-region patent series, shared by the provinces of a macro-region, is then
-# identified only by its changes over time. Column (4) keeps the fixed-effects estimates and
-# uses Driscoll–Kraay standard errors, robust to shocks common to all provinces (2008–09).
+# identified only by its changes over time. The table's notes and each column's `rationale`
+# in the specification file say what the other columns change (for instance standard errors
+# robust to shocks common to all provinces, such as 2008–09).
 
 # %%
 columns = [c.id for c in next(t for t in SPECS.tables if t.id == "table2_growth").columns]

@@ -52,10 +52,10 @@ def decentralization_rows(tables: list[str]) -> pd.DataFrame:
 # %% [markdown]
 # ## Innovation model (Tables 1 and 3)
 #
-# Table 3 changes, one at a time: the standard errors (observed information instead of
-# clustered), the provinces (Sejong in), the decentralization measure (the revised 2014
-# revenue classification) and the treatment of size (population as exposure, i.e. modelling
-# applications per resident with an elasticity of one). The coefficient is a
+# Table 3 changes one choice per column — for instance the standard errors, the provinces
+# (Sejong in), the decentralization measure (the revised 2014 revenue classification) or the
+# treatment of size (population as exposure: applications per resident, with an elasticity
+# of one); the table's notes and the `rationale` column below say which. The coefficient is a
 # semi-elasticity: the proportional change in expected applications per percentage point.
 
 # %%
@@ -70,11 +70,11 @@ display(Image(filename=str(results.figure_path("table3_innovation_robustness_coe
 # %% [markdown]
 # ## Growth model (Tables 2 and 4)
 #
-# Table 4 changes the error structure (a province-specific AR(1) coefficient; errors
-# correlated across provinces), the outcome (nominal instead of real growth, which runs three
-# years longer), the provinces (Sejong in, from 2015) and the innovation measure (fintech
-# applications per resident of the province itself instead of the macro-region series). The
-# coefficient is in percentage points of growth per point of fiscal self-reliance.
+# Table 4 varies the error structure, the outcome (nominal instead of real growth, which
+# runs longer), the provinces (Sejong in) and the innovation measure (fintech applications per
+# resident of the province itself instead of the macro-region series); the notes and the
+# `rationale` column say which column does what. The coefficient is in percentage points of
+# growth per point of fiscal self-reliance.
 
 # %%
 display(Markdown(results.table_markdown("table4_growth_robustness", ROOT)))
