@@ -280,7 +280,11 @@ def test_loglikeobs_sum_is_llf(quine_het, randhie_het):
         p = res.params.to_numpy()
         np.testing.assert_allclose(res.model.loglikeobs(p).sum(), res.llf, rtol=1e-13)
         np.testing.assert_allclose(res.model.loglike(p), res.llf, rtol=1e-13)
-        assert res.model.score_obs(p).shape == (res.nobs, len(p))
+        s_obs = res.model.score_obs(p)
+        assert s_obs.shape == (res.nobs, len(p))
+        # the per-observation scores add up to the score, which is zero at the maximum
+        np.testing.assert_allclose(s_obs.sum(axis=0), res.model.score(p), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(s_obs.sum(axis=0), 0.0, atol=1e-6)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3])
@@ -336,6 +340,7 @@ def test_converges_from_bad_start(randhie_het, quine_het):
         np.testing.assert_allclose(again.params, res.params, rtol=1e-7, atol=1e-9)
         assert again.mle_retvals["hessian_negative_definite"]
         assert H0.shape == (len(start), len(start))
+        np.testing.assert_allclose(H0, H0.T, rtol=1e-12, atol=1e-12)   # a Hessian is symmetric
     # a start where the Hessian is indeed indefinite
     mod = quine_het.model
     start = quine_het.params.to_numpy().copy()
