@@ -126,6 +126,16 @@ def test_full_run_writes_tables_figures_and_estimates(project):
     assert f"{x1['estimate']:.3f}" in md and f"({x1['std_error']:.3f})" in md   # the fitted numbers
 
 
+def test_log_gives_one_line_per_fit_without_nan_likelihoods(project, capsys):
+    root, run = project
+    assert run(SPEC) == 0
+    lines = capsys.readouterr().out.splitlines()
+    fits = [line for line in lines if line.lstrip().startswith("[")]
+    assert len(fits) == len(specs.load(root / "models.toml").columns())
+    assert all(": N=" in line for line in fits)
+    assert not any("nan" in line or "{" in line for line in lines)   # no NaN llf, no dict dumps
+
+
 def test_spec_naming_a_missing_variable_fails_before_fitting_with_the_kosis_table(project, capsys):
     root, run = project
     assert run(SPEC + MISSING) == 1
