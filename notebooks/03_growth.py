@@ -22,15 +22,17 @@
 # where $g_{it}$ is the growth of real per-capita GRDP in percent, FSR the fiscal
 # self-reliance ratio (percent), patents the all-field patent applications per million
 # residents of the province's macro-region, and $y$ real per-capita GRDP. Lags keep the
-# regressors determined before the year's growth. This is a *conditional convergence*
+# regressors determined before the year's growth; year effects are added where the
+# specification asks for them. This is a *conditional convergence*
 # regression: $\beta_3 < 0$ means poorer provinces grow faster, other things equal.
 #
 # **Why FGLS.** Korean regional growth studies call this model "GLS": Stata's `xtgls` with
 # *heteroskedastic panels* (each province has its own error variance $\sigma_i^2$ — a small
 # province's growth is noisier) and *AR(1) errors* ($u_{it} = \rho\,u_{i,t-1} + e_{it}$:
-# growth shocks persist). Feasible GLS estimates $\rho$ and the $\sigma_i$ from OLS residuals,
-# transforms the data to remove them (Prais–Winsten), and runs OLS on the transformed data,
-# which weights each province by the inverse of its error variance. The estimator here,
+# growth shocks persist). Feasible GLS estimates $\rho$ from the OLS residuals, transforms the
+# data to remove the autocorrelation (Prais–Winsten), estimates each $\sigma_i$ from the
+# residuals of the transformed regression, and runs least squares weighting each province by
+# the inverse of its error variance. The estimator here,
 # `regrowth.models.PanelFGLS`, follows Stata step by step and is checked against the `xtgls`
 # manual's examples (README, section 6). Random effects (Swamy–Arora GLS) and fixed effects
 # (within) come from `linearmodels`.
