@@ -174,7 +174,7 @@ _new_figure = new_figure
 
 def _wrap(text: str, chars: int) -> str:
     """``text`` wrapped to ``chars`` characters a line; line breaks already in it are kept."""
-    return "\n".join(textwrap.fill(part, max(10, chars)) or part
+    return "\n".join(textwrap.fill(part, max(10, chars), break_on_hyphens=False) or part
                      for part in str(text).split("\n"))
 
 
@@ -271,7 +271,7 @@ def coefficient_plot(
     equations : equations considered when ``terms`` is None.
     title : figure title (wrapped to the width).
     xlabel : what the markers mean; printed in the note under the figure.
-    ncols : panels per row (default: 3, or fewer terms).
+    ncols : panels per row (default: 2 for two or four terms, else 3).
     source : source line printed under the figure (:func:`source_note`).
 
     Returns the :class:`~matplotlib.figure.Figure`.
@@ -287,7 +287,9 @@ def coefficient_plot(
         raise KeyError(f"coefficient_plot: term(s) {unknown} are in none of the models")
 
     n_terms, n_models = len(shown), len(data)
-    ncols = max(1, min(ncols or 3, n_terms))
+    if ncols is None:  # full rows where possible: 2 x 2 for four terms, else rows of three
+        ncols = 2 if n_terms in (2, 4) else 3
+    ncols = max(1, min(ncols, n_terms))
     nrows = math.ceil(n_terms / ncols)
     names = list(data)
     longest = max(len(n) for n in names)
