@@ -335,7 +335,7 @@ def test_hetero_allows_unbalanced_panels(invest2):
     w = 1 / np.sqrt(s2[comp - 1])
     b = np.linalg.lstsq(x * w[:, None], y * w, rcond=None)[0]
     np.testing.assert_allclose(res.params.to_numpy(), b, rtol=1e-10)
-    assert "Obs per group" in str(res.summary())
+    assert "Obs per group" in str(res.summary)
 
 
 def test_ar1_rejects_gaps_unless_force(invest2):
@@ -421,7 +421,7 @@ def test_results_are_labelled_and_read_only(invest2):
     p = res.params
     p.iloc[0] = 0.0  # a copy: the result does not change
     assert res.params.iloc[0] != 0.0
-    text = str(res.summary())
+    text = str(res.summary)
     assert "common AR(1)" in text and "Wald chi2(2)" in text and "market" in text
-    np.testing.assert_allclose(res.fitted_values + res.resids,
+    np.testing.assert_allclose(res.fitted_values["fitted_values"] + res.resids,
                                invest2["invest"].to_numpy(), rtol=1e-12)
