@@ -98,8 +98,8 @@ class TestStataRandhieNB2:
         p = randhie_nb2.params
         # mean equation from R glm.nb (printed to ~15 digits but converged to its own tolerance)
         np.testing.assert_allclose(p.iloc[:-1], self.ref["params_R_glmnb"], rtol=1e-6)
-        np.testing.assert_allclose(p["lnalpha:const"], self.ref["lnalpha_stata"], rtol=1e-7)
-        np.testing.assert_allclose(np.exp(p["lnalpha:const"]), self.ref["alpha_stata"], rtol=1e-7)
+        np.testing.assert_allclose(p["lnalpha:Intercept"], self.ref["lnalpha_stata"], rtol=1e-7)
+        np.testing.assert_allclose(np.exp(p["lnalpha:Intercept"]), self.ref["alpha_stata"], rtol=1e-7)
 
     def test_oim_se_and_conf_int(self, randhie_nb2):
         ci = randhie_nb2.conf_int().to_numpy()
@@ -107,11 +107,11 @@ class TestStataRandhieNB2:
         # Stata prints the CI bounds to 7 significant digits: half a unit in the last place
         np.testing.assert_allclose(ci[:-1], ref[:-1], atol=5e-7 * np.abs(ref[:-1]).max())
         np.testing.assert_allclose(np.exp(ci[-1]), ref[-1], rtol=5e-7)
-        np.testing.assert_allclose(randhie_nb2.bse["lnalpha:const"], self.ref["lnalpha_se_stata"],
+        np.testing.assert_allclose(randhie_nb2.bse["lnalpha:Intercept"], self.ref["lnalpha_se_stata"],
                                    atol=5e-8)
 
     def test_param_names(self, randhie_nb2):
-        assert list(randhie_nb2.params.index[-2:]) == ["const", "lnalpha:const"]
+        assert list(randhie_nb2.params.index[-2:]) == ["const", "lnalpha:Intercept"]
         assert isinstance(randhie_nb2.params, pd.Series)
         assert isinstance(randhie_nb2.bse, pd.Series)
 
@@ -187,7 +187,7 @@ def _vgam_params(v, res):
     cf = dict(zip(v["coef_names"], v["coef"]))
 
     def rname(name):
-        if name == "const":
+        if name in ("const", "Intercept"):  # ours -> R's name of the constant
             return "(Intercept)"
         if name.startswith("C("):  # C(Eth)[T.N] -> EthN
             var = name[2:name.index(")")]
@@ -217,7 +217,7 @@ def test_r_vgam(case, request):
 def test_r_mass_glmnb(quine_nb2):
     m = F.r_reference()["quine_nb2"]["MASS"]
     np.testing.assert_allclose(quine_nb2.params.to_numpy()[:-1], m["coef"], rtol=1e-6)
-    np.testing.assert_allclose(quine_nb2.params["lnalpha:const"], m["lnalpha"], rtol=1e-6)
+    np.testing.assert_allclose(quine_nb2.params["lnalpha:Intercept"], m["lnalpha"], rtol=1e-6)
     np.testing.assert_allclose(quine_nb2.llf, m["llf"], rtol=1e-10)
 
 
@@ -265,12 +265,12 @@ def test_constant_dispersion_equals_statsmodels_nb2(randhie, randhie_nb2):
     ours = randhie_nb2
     np.testing.assert_allclose(ours.params.to_numpy()[:-1], sm_res.params.to_numpy()[:-1],
                                rtol=1e-8)
-    alpha = np.exp(ours.params["lnalpha:const"])
+    alpha = np.exp(ours.params["lnalpha:Intercept"])
     np.testing.assert_allclose(alpha, sm_res.params["alpha"], rtol=1e-8)
     np.testing.assert_allclose(ours.llf, sm_res.llf, rtol=1e-12)
     np.testing.assert_allclose(ours.bse.to_numpy()[:-1], sm_res.bse.to_numpy()[:-1], rtol=1e-8)
     # delta method: se(alpha) = alpha * se(ln alpha)
-    np.testing.assert_allclose(alpha * ours.bse["lnalpha:const"], sm_res.bse["alpha"], rtol=1e-8)
+    np.testing.assert_allclose(alpha * ours.bse["lnalpha:Intercept"], sm_res.bse["alpha"], rtol=1e-8)
     np.testing.assert_allclose(ours.model.loglikeobs(ours.params.to_numpy()),
                                sm_res.model.loglikeobs(sm_res.params.to_numpy()), rtol=1e-9)
 
@@ -440,7 +440,7 @@ def test_from_formula_missing_and_offset():
             exposure="service", groups="ship")
     assert mod.n_missing == 1 and mod.nobs == 33 if hasattr(mod, "nobs") else mod.endog.shape[0] == 33
     res = _fit(mod, cov_type="cluster")
-    assert list(res.params.index) == ["const", "yr_con", "op_75_79", "lnalpha:const",
+    assert list(res.params.index) == ["Intercept", "yr_con", "op_75_79", "lnalpha:Intercept",
                                       "lnalpha:op_75_79"]
     assert res.nobs == 33
 
@@ -450,7 +450,7 @@ def test_from_formula_missing_and_offset():
 def test_results_api(quine_het):
     res = quine_het
     s = str(res.summary())
-    assert "lnalpha:const" in s and "converged: True" in s
+    assert "lnalpha:Intercept" in s and "converged: True" in s
     assert res.pvalues.index.equals(res.params.index)
     z = res.params / res.bse
     np.testing.assert_allclose(res.pvalues, 2 * stats.norm.sf(np.abs(z)), rtol=1e-10)
