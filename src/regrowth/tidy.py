@@ -246,7 +246,7 @@ def _wald(result: Any) -> dict[str, Any]:
     """Wald chi2 that every mean-equation coefficient except the constant is zero (as Stata
     reports in the header of ``gnbreg``, ``xtgls`` and ``xtreg, re``)."""
     own = {k: _get(result, k) for k in ("wald_chi2", "wald_df", "wald_p")}
-    test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTest(stat, df, pval)
+    test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTestStatistic (stat, df, pval)
     if own["wald_chi2"] is None and test is not None and not callable(test) \
             and all(hasattr(test, a) for a in ("stat", "df", "pval")):
         own = {"wald_chi2": test.stat, "wald_df": test.df, "wald_p": test.pval}

@@ -52,8 +52,22 @@ Log likelihood, exactly when Stata reports it (``corr="independent"`` with
 with e = y - X b at the final b and Sigma the one used to compute that b.
 
 Wald test: chi2 = b_s' Cov(b_s)^-1 b_s over every coefficient except the constant
-(Stata's ``Wald chi2(k-1)``). z statistics and p-values use the normal
-distribution, as Stata's ``z`` column does.
+(Stata's ``Wald chi2(k-1)``; ``results.wald``). z statistics and p-values use the normal
+distribution, as Stata's ``z`` column does. ``results.wald_test(R, r)`` or
+``results.wald_test(formula="x1 = x2")`` tests H0: R b = r with chi2 = (Rb - r)'(R V R')^-1
+(Rb - r), V = ``cov`` (Stata's ``test`` after ``xtgls``).
+
+Results
+-------
+:class:`PanelFGLSResults` subclasses linearmodels' ``PanelResults`` (its names: ``params``,
+``std_errors``, ``tstats``, ``pvalues``, ``cov``, ``conf_int()``, ``wald_test()``,
+``predict()``, ``summary`` with ``as_text``/``as_html``/``as_latex``, ``cov_type``,
+``df_resid``, ``nobs``, ``entity_info``, ``corr_squared_*``), so
+``linearmodels.panel.compare`` takes it; ``bse``/``tvalues`` are statsmodels aliases for
+``summary_col``. ``predict`` is x'b (Stata's ``predict, xb``), also with AR(1) errors.
+The constant made by ``from_formula`` is ``Intercept``. Inputs: ``dependent`` and ``exog``
+must share one index (a :class:`~regrowth.errors.SpecificationError` otherwise) and a
+constant dependent variable raises :class:`~regrowth.errors.EstimationError`.
 
 ``rhotype`` (per panel, e = residuals ordered in time, sums over t >= 2 for
 lagged products; k = number of regressors excluding the constant)::
@@ -287,7 +301,7 @@ class PanelFGLS:
             elif self.model_spec is not None:
                 try:
                     x = self.model_spec.get_model_matrix(exog, na_action="ignore")
-                except Exception as exc:  # noqa: BLE001 - formulaic raises many kinds
+                except Exception as exc:  # formulaic raises many kinds
                     raise SpecificationError(
                         f"predict: the new data cannot go through the formula "
                         f"{self.formula!r}: {exc}. Pass a DataFrame with the formula's "
@@ -728,8 +742,11 @@ class PanelFGLSResults(PanelResults):
         has_const = bool(const_cols)
         yc = y - y.mean() if has_const else y
         tss = float(yc @ yc)
-        ent_mean = lambda v: (np.bincount(g_codes, weights=v)  # noqa: E731
-                              / np.bincount(g_codes))
+        counts = np.bincount(g_codes)
+
+        def ent_mean(v: np.ndarray) -> np.ndarray:
+            return np.bincount(g_codes, weights=v) / counts
+
         c2b = _corr2(ent_mean(y), ent_mean(fitted))
         c2w = _corr2(y - ent_mean(y)[g_codes], fitted - ent_mean(fitted)[g_codes])
         cov_arr = np.array(cov, dtype=float)

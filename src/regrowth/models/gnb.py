@@ -501,7 +501,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             drop = missing_of(formula)
             if disp_formula is not None:
                 drop |= missing_of(disp_formula)
-        except Exception as exc:  # noqa: BLE001 - patsy/formulaic raise many kinds
+        except Exception as exc:  # patsy/formulaic raise many kinds
             if isinstance(exc, RegrowthErrorTypes):
                 raise
             raise SpecificationError(f"formula {formula!r}"
@@ -1292,7 +1292,7 @@ class GNBResults(GenericLikelihoodModelResults):
             def design(spec, what):
                 try:
                     mat = mgr.get_matrices(spec, frame, pandas=True, prediction=True)
-                except Exception as exc:  # noqa: BLE001 - patsy/formulaic raise many kinds
+                except Exception as exc:  # patsy/formulaic raise many kinds
                     raise SpecificationError(
                         f"predict: the new data cannot go through the {what} "
                         f"({exc}). Pass a DataFrame with the variables the formulas use, "
