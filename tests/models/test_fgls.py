@@ -565,3 +565,18 @@ def test_misaligned_dependent_and_exog_refused(invest2):
     relabelled = x.rename(index={1: 9}, level="company")
     with pytest.raises(SpecificationError, match=r"rows not in dependent: \(9, 1\)"):
         PanelFGLS(invest2["invest"], relabelled)
+
+
+def test_results_pickle_and_predict_missing_rows(invest2):
+    import pickle
+
+    d = invest2.copy()
+    d.loc[(1, 4), "market"] = np.nan
+    with pytest.warns(MissingValuesWarning):
+        res = PanelFGLS.from_formula(FORMULA, d, panels="hetero", corr="independent").fit()
+    again = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(again.params, res.params)
+    np.testing.assert_array_equal(again.cov, res.cov)
+    full = res.predict(missing=True)
+    assert full.index.equals(d.index) and np.isnan(full.loc[(1, 4), "fitted_values"])
+    assert full["fitted_values"].notna().sum() == 99

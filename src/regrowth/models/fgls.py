@@ -120,6 +120,7 @@ gap -- use numeric periods if that matters).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 from typing import Any
@@ -754,7 +755,7 @@ class PanelFGLSResults(PanelResults):
         nan = float("nan")
         s2 = float(sigma[0]) if model.panels == "iid" else nan
         res = AttrDict(
-            params=pd.Series(params, index=names), deferred_cov=lambda: cov_arr,
+            params=pd.Series(params, index=names), deferred_cov=functools.partial(np.asarray, cov_arr),
             debiased=False, df_resid=int(nobs - k), df_model=k, nobs=int(nobs),
             name="PanelFGLS", var_names=names, residual_ss=rss, total_ss=tss,
             r2=nan, r2w=nan, r2b=nan, r2o=nan, c2w=c2w, c2b=c2b, c2o=_corr2(y, fitted),

@@ -548,11 +548,31 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         mod.disp_model_spec = zspec
         mod.data.frame = data
         mod.data.model_spec = spec
-        mod.data.design_info = spec
+        mod.data.formula = formula  # statsmodels rebuilds model_spec from it when unpickling
         mod.data.missing_row_idx = np.flatnonzero(drop) if n_missing else None
         mod._formula_columns = {k: v for k, v in (("offset", offset), ("exposure", exposure))
                                 if isinstance(v, str)}
         return mod
+
+    def __getstate__(self):
+        # patsy's design specifications cannot be pickled: drop the dispersion one and rebuild
+        # it from disp_formula on unpickling (statsmodels does the same for the mean's).
+        state = self.__dict__.copy()
+        if state.get("disp_model_spec") is not None:
+            state["disp_model_spec"] = None
+            state["_restore_disp_model_spec"] = True
+        return state
+
+    def __setstate__(self, state):
+        restore = state.pop("_restore_disp_model_spec", False)
+        self.__dict__.update(state)
+        if restore:
+            from statsmodels.formula._manager import FormulaManager
+
+            mgr = FormulaManager()
+            rows = self.data.frame.iloc[np.flatnonzero(self.row_mask)]
+            mgr.get_matrices(self.disp_formula, rows, pandas=True)
+            self.disp_model_spec = mgr.spec
 
     def _align_groups(self, groups, n):
         """Cluster ids for the estimation sample from ``groups`` given at fit time: a column or
