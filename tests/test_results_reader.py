@@ -42,9 +42,14 @@ def test_coefficients_are_the_stored_rows(est):
 
 
 def test_statistics(est):
+    from regrowth.tidy import CONSTANT_NAMES
+
     st = results.statistics(est, "table2_growth", "fgls_main")
     assert st["nobs"] == 256 and st["estimator"] == "xtgls (FGLS)"
-    assert st["wald_df"] == 4 and 0 <= st["wald_p"] <= 1
+    co = results.coefficients(est, "table2_growth", "fgls_main")
+    assert st["wald_df"] == int((~co["term"].isin(CONSTANT_NAMES)).sum())  # slopes
+    assert 0 <= st["wald_p"] <= 1
+    assert st is not results.statistics(est, "table2_growth", "fgls_main")  # a copy
 
 
 def test_compare_side_by_side(est):
