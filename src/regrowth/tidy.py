@@ -154,7 +154,7 @@ def tidy(result: Any, *, model_name: str | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame with a fresh ``RangeIndex``, rows in the result's parameter order. ``term`` has
-    the equation prefix removed (``"lnalpha:const"`` becomes term ``"const"``, equation
+    the equation prefix removed (``"lnalpha:Intercept"`` becomes term ``"Intercept"``, equation
     ``"lnalpha"``).
     """
     params = _get(result, "params")
@@ -249,6 +249,8 @@ def _wald(result: Any) -> dict[str, Any]:
     test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTestStatistic (stat, df, pval)
     if own["wald_chi2"] is None and test is not None and not callable(test) \
             and all(hasattr(test, a) for a in ("stat", "df", "pval")):
+        if _finite_float(test.stat) is None:  # e.g. linearmodels' InvalidTestStatistic
+            return {}
         own = {"wald_chi2": test.stat, "wald_df": test.df, "wald_p": test.pval}
     if own["wald_chi2"] is not None:
         out: dict[str, Any] = {}

@@ -580,3 +580,22 @@ def test_results_pickle_and_predict_missing_rows(invest2):
     full = res.predict(missing=True)
     assert full.index.equals(d.index) and np.isnan(full.loc[(1, 4), "fitted_values"])
     assert full["fitted_values"].notna().sum() == 99
+
+
+def test_tidy_and_glance_read_the_real_results(ar1_res, invest2):
+    from regrowth.tidy import glance, tidy
+
+    g = glance(ar1_res)
+    assert g == {"nobs": 100, "n_entities": 5, "n_periods": 20,
+                 "wald_chi2": ar1_res.wald.stat, "wald_df": 2, "wald_p": ar1_res.wald.pval,
+                 "cov_type": "Unadjusted", "converged": True}  # llf NaN: left out
+    t = tidy(ar1_res)
+    assert t["term"].tolist() == ["Intercept", "market", "stock"]
+    np.testing.assert_array_equal(t["std_error"], ar1_res.std_errors)
+    np.testing.assert_array_equal(t["ci_high"], ar1_res.conf_int()["upper"])
+    # no slopes: no model test (linearmodels' InvalidTestStatistic), and no R^2-type numbers
+    only = PanelFGLS.from_formula("invest ~ 1", invest2, panels="hetero",
+                                  corr="independent").fit()
+    assert not {"wald_chi2", "wald_df", "wald_p"} & set(glance(only))
+    assert math.isnan(only.corr_squared_overall)
+    assert "Wald chi2:" in only.summary.as_text()

@@ -678,12 +678,13 @@ def _info(codes: np.ndarray) -> pd.Series:
 
 
 def _corr2(a: np.ndarray, b: np.ndarray) -> float:
-    """Squared correlation; NaN when either series does not vary."""
+    """Squared correlation; NaN when either series does not vary (up to rounding)."""
+    for v in (a, b):
+        if np.ptp(v) <= 1e-12 * np.max(np.abs(v)):
+            return float("nan")
     a = a - a.mean()
     b = b - b.mean()
     den = float(np.sqrt((a @ a) * (b @ b)))
-    if den <= np.finfo(float).tiny:
-        return float("nan")
     return float((a @ b) / den) ** 2
 
 
@@ -915,7 +916,7 @@ class PanelFGLSResults(PanelResults):
         balanced = sz.min() == sz.max()
         corr = _CORR_SHORT[m.corr] + (f" (rho {self._rho:.4f})" if m.corr == "ar1" else "")
         wald = self._f_stat
-        valid = isinstance(wald, WaldTestStatistic)
+        valid = not isinstance(wald, InvalidTestStatistic)
         left = [("Dep. Variable:", m.dependent_name),
                 ("Estimator:", "PanelFGLS (xtgls)"),
                 ("Coefficients:", "generalized least squares"),
