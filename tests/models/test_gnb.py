@@ -766,3 +766,28 @@ def test_formula_results_survive_pickling(quine_het):
     np.testing.assert_array_equal(again.params, quine_het.params)
     np.testing.assert_allclose(again.predict(q, which="var"), quine_het.predict(q, which="var"),
                                rtol=1e-14)
+
+
+def _log_service(x):
+    return np.log(x)
+
+
+@pytest.mark.parametrize("engine", ["patsy", "formulaic"])
+def test_either_statsmodels_formula_engine_and_caller_functions(engine, monkeypatch):
+    """The formulas go through statsmodels' FormulaManager, so its engine option applies; a
+    function of the caller's namespace works in the fit and again in predict."""
+    import statsmodels.formula
+
+    monkeypatch.setattr(statsmodels.formula.options, "formula_engine", engine)
+    d = F.ships()
+    res = _fit(GeneralizedNegativeBinomial.from_formula(
+        "accident ~ yr_con + op_75_79", d, disp_formula="~ _log_service(service)",
+        exposure="service"))
+    assert res.params.index[-1] == "lnalpha:_log_service(service)"
+    Z = np.c_[np.ones(len(d)), np.log(d["service"])]
+    X = np.c_[np.ones(len(d)), d[["yr_con", "op_75_79"]].to_numpy()]
+    by_hand = _fit(GeneralizedNegativeBinomial(d["accident"].to_numpy(), X, Z,
+                                               exposure=d["service"].to_numpy()))
+    np.testing.assert_allclose(res.params.to_numpy(), by_hand.params, rtol=1e-10)
+    np.testing.assert_allclose(res.predict(d.iloc[:5], which="alpha"),
+                               np.exp(Z[:5] @ by_hand.params[3:]), rtol=1e-10)

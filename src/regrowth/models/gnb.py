@@ -552,12 +552,14 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         mod.data.missing_row_idx = np.flatnonzero(drop) if n_missing else None
         mod._formula_columns = {k: v for k, v in (("offset", offset), ("exposure", exposure))
                                 if isinstance(v, str)}
+        mod._eval_env = env  # functions the formulas call, for predict on new data
         return mod
 
     def __getstate__(self):
         # patsy's design specifications cannot be pickled: drop the dispersion one and rebuild
         # it from disp_formula on unpickling (statsmodels does the same for the mean's).
         state = self.__dict__.copy()
+        state.pop("_eval_env", None)  # the caller's namespace: not picklable, not needed
         if state.get("disp_model_spec") is not None:
             state["disp_model_spec"] = None
             state["_restore_disp_model_spec"] = True
@@ -1313,7 +1315,8 @@ class GNBResults(GenericLikelihoodModelResults):
 
             def design(spec, what):
                 try:
-                    mat = mgr.get_matrices(spec, frame, pandas=True, prediction=True)
+                    mat = mgr.get_matrices(spec, frame, pandas=True, prediction=True,
+                                           eval_env=getattr(mod, "_eval_env", None) or 0)
                 except Exception as exc:  # patsy/formulaic raise many kinds
                     raise SpecificationError(
                         f"predict: the new data cannot go through the {what} "
