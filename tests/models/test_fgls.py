@@ -599,3 +599,17 @@ def test_tidy_and_glance_read_the_real_results(ar1_res, invest2):
     assert not {"wald_chi2", "wald_df", "wald_p"} & set(glance(only))
     assert math.isnan(only.corr_squared_overall)
     assert "Wald chi2:" in only.summary.as_text()
+
+
+def _half(x):
+    return x / 2
+
+
+def test_formula_functions_of_the_callers_namespace(invest2):
+    res = PanelFGLS.from_formula("invest ~ 1 + _half(market) + stock", invest2,
+                                 panels="hetero", corr="independent").fit()
+    plain = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero",
+                                   corr="independent").fit()
+    assert res.params["_half(market)"] == pytest.approx(2 * plain.params["market"], rel=1e-10)
+    np.testing.assert_allclose(res.predict(invest2.iloc[:3])["predictions"],
+                               plain.predict(invest2.iloc[:3])["predictions"], rtol=1e-10)

@@ -230,20 +230,30 @@ class PanelFGLS:
 
     # ------------------------------------------------------------------ data
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs: Any) -> "PanelFGLS":
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, context: Any = 0,
+                     **kwargs: Any) -> "PanelFGLS":
         """Build the model from a formulaic formula, e.g. ``"y ~ 1 + x1 + x2"``.
 
-        ``data`` must carry an (entity, time) MultiIndex. Keyword arguments go to the
-        constructor. The constant is named ``Intercept``. The formula is kept (``formula``,
-        ``model_spec``) so that ``results.predict(new_data)`` applies it to new rows.
+        ``data`` must carry an (entity, time) MultiIndex. ``context``: namespace of the
+        functions the formula calls (0, the default, is the caller's; or a dict). Other
+        keyword arguments go to the constructor. The constant is named ``Intercept``. The
+        formula is kept (``formula``, ``model_spec``) so that ``results.predict(new_data)``
+        applies it to new rows.
         """
+        import sys
+
         from formulaic import model_matrix
+
+        if isinstance(context, int):
+            frame = sys._getframe(1 + context)
+            context = {**frame.f_globals, **frame.f_locals}
 
         if not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.MultiIndex):
             raise DataError("PanelFGLS.from_formula needs a DataFrame indexed by an "
                             "(entity, time) MultiIndex",
                             hint="data.set_index([entity_column, time_column])")
-        mm = model_matrix(formula, data, na_action="ignore")  # keeps every row
+        mm = model_matrix(formula, data, na_action="ignore",  # keeps every row
+                          context=context)
         lhs, rhs = mm.lhs, mm.rhs
         if lhs.shape[1] != 1:
             raise DataError(f"formula {formula!r} must have one dependent variable")
@@ -254,7 +264,13 @@ class PanelFGLS:
         model = cls(y, x, **kwargs)
         model.formula = formula
         model.model_spec = rhs.model_spec
+        model._context = context
         return model
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_context", None)  # the caller's namespace: not picklable
+        return state
 
     # linearmodels/statsmodels names read by compare(), summary_col and predict
     @property
@@ -301,7 +317,8 @@ class PanelFGLS:
                 x = exog[names]
             elif self.model_spec is not None:
                 try:
-                    x = self.model_spec.get_model_matrix(exog, na_action="ignore")
+                    x = self.model_spec.get_model_matrix(
+                        exog, context=getattr(self, "_context", None), na_action="ignore")
                 except Exception as exc:  # formulaic raises many kinds
                     raise SpecificationError(
                         f"predict: the new data cannot go through the formula "
