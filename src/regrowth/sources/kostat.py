@@ -10,7 +10,7 @@ from the province's first year on (Sejong from 2012).
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath as Path
+from pathlib import PurePosixPath
 
 import pandas as pd
 
@@ -78,7 +78,7 @@ def read_indicator(path, *, raw_dir=None) -> pd.DataFrame:
         records.append((key, kind, year, value, i, col_letter(j_value)))
     frame = pd.DataFrame.from_records(records, columns=["area", "area_kind", "year", "value", "row", "column"])
     # the package's one duplicate-key check (regrowth.sources._common)
-    check_duplicates(frame.assign(region=frame["area"], variable=Path(file).stem), file=file,
+    check_duplicates(frame.assign(region=frame["area"], variable=PurePosixPath(file).stem), file=file,
                      column=col_letter(j_area))
     return frame
 
