@@ -153,7 +153,9 @@ def _user_error(exc: DataError, source) -> DataError:
 
 
 def _unit_key(text: str) -> str:
-    return re.sub(r"\s+", "", text).casefold()
+    """Comparison form of a unit: no spaces or brackets, casefolded, English plural 's' off."""
+    key = re.sub(r"[\s()\[\]]+", "", text).casefold()
+    return key[:-1] if len(key) > 2 and key.endswith("s") and key.isascii() else key
 
 
 def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False

@@ -434,7 +434,10 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
                      for i in range(n_header)]
     if not any(header_counts):
         scan = rows[:_SCAN_FOR_HEADER]
-        later = next((i for i, r in enumerate(scan) if i >= n_header and _is_year_row(r)
+        later = next((i for i, r in enumerate(scan) if i >= n_header
+                      and (_is_year_row(r) or (_header_years(r) and not _has_numbers(r)
+                                               and any(isinstance(c, str) and parse_year(c)
+                                                       for c in r[1:])))
                       and not _looks_like_region(r[0])), None)
         # rows above a real header are titles or notes: text in column A at most
         above_is_text = later is not None and all(
@@ -631,6 +634,12 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
             item_units[item_names[j]] = u
     if unit is None and len(set(item_units.values())) == 1:
         unit, unit_source = next(iter(item_units.values())), "the item header"
+    unit_col = next((k for k, j in enumerate(label_cols)
+                     if _strip_unit(header[j]).casefold() in _UNIT_COLUMNS), None)
+    if unit is None and unit_col is not None:
+        stated = sorted({clean_text(r[label_cols[unit_col]]) for r in data} - {""})
+        if len(stated) == 1:
+            unit, unit_source = stated[0], f"the {header[label_cols[unit_col]]!r} column"
     provisional: set[int] = set()
     records = []
     period = None
@@ -751,8 +760,10 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
         item_col = "item" if region_from == "label" else None
         distinct = list(dict.fromkeys(cells["item"])) if item_col else [""]
         if len(distinct) > 1:
-            raise DataError(f"the table holds several items {distinct}; say which variable each "
-                            "one is", file=file, hint="pass a mapping item -> variable")
+            raise DataError(f"the table holds several items {distinct}; one variable needs one "
+                            "item", file=file, row=table.header_rows,
+                            hint="download the table with only the needed item selected "
+                                 "(항목 선택), or, in code, pass a mapping item -> variable")
         var = pd.Series(variables, index=cells.index, dtype="str")
     else:
         if region_from == "item":
