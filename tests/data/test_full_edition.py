@@ -229,3 +229,18 @@ def test_supplier_hint_comes_from_the_registry():
     assert "data/raw/kosis/DT_1YL202109E.csv" in supplier_hint("ln_patents_all_pm_l1")
     assert "does not read it yet from KOSIS table DT_1C81" in supplier_hint("grdp_real")
     assert "neither a column of the panel" in supplier_hint("fiscal_autonomi")
+
+
+def test_sido_sigungu_export_reads_the_province_subtotals(tmp_path):
+    """A KOSIS 시도/시군구 download: item row '재정자주도 (%)', 소계 rows per province."""
+    rows = [["행정구역별(1)", "행정구역별(2)", "2019", "2020"],
+            ["행정구역별(1)", "행정구역별(2)", "재정자주도 (%)", "재정자주도 (%)"],
+            ["전국", "소계", 74.2, 73.9]]
+    for i, p in enumerate(PROVINCES):
+        rows += [[p, "소계", 60 + i, 61 + i], [p, f"가{i}구", 30, 31]]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, FISCAL)
+    d = {(r.region, r.year): r.value for r in frame.itertuples()}
+    assert d[("busan", 2019)] == 61.0 and len(d) == 34
+    assert (rep.unit, rep.unit_source) == ("%", "the item header")
+    assert any("province rows taken from the '소계' rows of column B" in n for n in rep.notes)

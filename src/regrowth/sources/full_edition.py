@@ -15,7 +15,9 @@ fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting wi
    code-included unit, the meta sheet) must be one the registry lists for the table; it is
    converted with the registry's factor (``천건`` x 1000 -> applications, a ratio x 100 -> %)
    or refused naming the unit found and the units accepted;
-4. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
+4. **levels** -- in a 시도/시군구 export (a second row-label column), only the province
+   subtotal rows (``소계``) are read, and the report says so;
+5. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
    the table id is in ``allow_partial`` (``regrowth panel --allow-partial DT_…``); the
    provinces and years read are reported and recorded in the codebook's notes.
 
@@ -41,6 +43,8 @@ from regrowth.sources import kosis
 __all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
 
 SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm")
+#: labels of the province subtotal rows in a 시도/시군구 export
+SUBTOTALS = ("소계", "계", "시도계", "Subtotal", "Sub-total", "Total")
 
 
 @dataclass
@@ -223,8 +227,18 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
     if rep.factor != 1:
         cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
         table = dataclasses.replace(table, cells=cells)
+    # a 시도/시군구 export: keep the province subtotal rows (소계), as KOSIS prints them
+    where, sub_note = None, None
+    for k in range(1, len(table.label_letters)):
+        values = set(table.cells[f"label_{k}"])
+        hits = [v for v in SUBTOTALS if v in values]
+        if hits and len(values) > 1:
+            where = {k: hits[0]}
+            sub_note = (f"province rows taken from the {hits[0]!r} rows of column "
+                        f"{table.label_letters[k]}; the other {len(values) - 1} sub-levels skipped")
+            break
     try:
-        frame = kosis.to_tidy(table, variable, source=rep.file)
+        frame = kosis.to_tidy(table, variable, source=rep.file, where=where)
     except DataError as exc:
         raise _user_error(exc, source) from None
     kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
@@ -244,7 +258,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
             hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
                  f"on purpose, build with `regrowth panel --allow-partial {table_id}`")
-    notes = list(kosis_notes)
+    notes = list(kosis_notes) + ([sub_note] if sub_note else [])
     if rep.factor != 1:
         notes.append(f"converted from {unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
     notes.append(f"full edition: {rep.file}, {rep.coverage}"

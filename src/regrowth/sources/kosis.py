@@ -84,6 +84,9 @@ _CODED_UNIT = re.compile(r"\s*\(\s*\d{2}STD\d+\s+([^)]*?)\s*\)\s*$", re.IGNORECA
 _BRACKET_UNIT = re.compile(r"\s*\[([^\]\[]+)\]\s*$")
 #: a code column of a long code-included CSV: ``[B]By district``
 _CODE_COLUMN = re.compile(r"^\[[A-Z0-9]+\]")
+#: a well-known unit in parentheses at the end of an item: ``재정자주도 (%)``
+_PAREN_UNIT = re.compile(r"\s*\((%|‰|건|천건|명|천명|원|천원|백만원|십억원|억원|개|세대|가구|"
+                         r"100만달러|천달러|달러)\)\s*$")
 _TABLE_ID = re.compile(r"(?:통계표\s*ID|Table\s*ID)\s*[:：]?\s*(DT_[A-Za-z0-9_]+)", re.IGNORECASE)
 _UNIT_COLUMNS = {"단위", "unit"}
 _UNIT = re.compile(r"[(\[]\s*(?:단위|unit)\s*[:：]\s*([^)\]]+?)\s*[)\]]", re.IGNORECASE)
@@ -151,6 +154,10 @@ def split_item(text: str) -> tuple[str, str | None]:
     if m:
         unit = unit or m.group(1).strip()
         text = _UNIT.sub("", text).strip()
+    m = _PAREN_UNIT.search(text)
+    if m:
+        unit = unit or m.group(1)
+        text = text[:m.start()].strip()
     return _ITEM_CODE.sub("", text), unit
 
 
