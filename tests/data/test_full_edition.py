@@ -151,8 +151,9 @@ def test_two_files_in_one_slot_are_refused_naming_both(tmp_path):
     slot(tmp_path, "DT_1YL20891.csv")
     slot(tmp_path, "DT_1YL20891 (1).csv")
     with pytest.raises(DataError, match=r"2 files fill the slot of KOSIS table DT_1YL20891: "
-                                        r"kosis/DT_1YL20891 \(1\).csv, kosis/DT_1YL20891.csv"):
+                                        r"kosis/DT_1YL20891 \(1\).csv, kosis/DT_1YL20891.csv") as err:
         full_edition.scan(tmp_path)
+    assert err.value.file == "kosis/DT_1YL20891.csv" and "move the others" in err.value.hint
 
 
 def test_a_longer_table_id_does_not_fill_the_slot(tmp_path):
@@ -169,7 +170,7 @@ def test_partial_coverage_is_refused_unless_allowed(tmp_path):
     with pytest.raises(DataError, match=r"covers 15 of the 17 provinces \(2019-2020\); missing: "
                                         r"gyeongnam, jeju") as err:
         full_edition.scan(tmp_path)
-    assert "--allow-partial DT_1YL20891" in err.value.hint
+    assert "--allow-partial DT_1YL20891" in err.value.hint and err.value.file == "kosis/DT_1YL20891.csv"
     report = full_edition.scan(tmp_path, allow_partial=["DT_1YL20891"])
     rep = report["DT_1YL20891"]
     assert rep.missing_provinces == ["gyeongnam", "jeju"]
