@@ -245,3 +245,10 @@ def test_sido_sigungu_export_reads_the_province_subtotals(tmp_path):
     assert d[("busan", 2019)] == 61.0 and len(d) == 34
     assert (rep.unit, rep.unit_source) == ("%", "the item header")
     assert any("province rows taken from the '소계' rows of column B" in n for n in rep.notes)
+
+
+def test_a_download_saved_in_data_raw_instead_of_kosis_is_named(tmp_path):
+    (tmp_path / "DT_1YL20891.csv").write_text("행정구역별,2019\n서울특별시,80\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"DT_1YL20891.csv is in data/raw/, not in data/raw/kosis/") as err:
+        full_edition.scan(tmp_path)
+    assert err.value.hint == "move it to data/raw/kosis/DT_1YL20891.csv"

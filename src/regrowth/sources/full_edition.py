@@ -293,4 +293,10 @@ def scan(raw_dir: str | Path, *, allow_partial: Collection[str] = ()) -> FullEdi
             report.frames.append(frame)
     report.unmatched = [_rel(p, raw_dir) for p in _candidates(raw_dir)
                         if not any(_matches(p.name, t) for t in known)]
+    # a download saved one folder too high is not read: say where it belongs
+    for p in sorted(raw_dir.iterdir()) if raw_dir.is_dir() else []:
+        if p.is_file() and p.suffix.lower() in SUFFIXES and any(_matches(p.name, t) for t in known):
+            raise DataError(f"the KOSIS download {p.name} is in data/raw/, not in data/raw/kosis/, "
+                            "so it would not be read", file=p.name,
+                            hint=f"move it to data/raw/kosis/{p.name}")
     return report
