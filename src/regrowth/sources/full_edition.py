@@ -21,6 +21,9 @@ fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting wi
    the table id is in ``allow_partial`` (``regrowth panel --allow-partial DT_…``); the
    provinces and years read are reported and recorded in the codebook's notes.
 
+A file named for a slot but saved in ``data/raw/`` itself is refused with where to move it;
+files in ``data/raw/kosis/`` that fill no slot are listed in the report as not read.
+
 Errors about these files never advise ``make data`` (which only acquires the public files):
 their hints say to download the table again from its KOSIS page.
 """
