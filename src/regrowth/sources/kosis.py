@@ -61,7 +61,7 @@ from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
 from regrowth.sources._common import (
     clean_text, col_letter, finish, has_footnote_mark, open_workbook, parse_number,
-    read_csv_rows, read_meta, require_file, source_name, xlsx_rows, META_SHEETS,
+    read_csv_rows, read_meta, require_file, source_name, xlsx_rows, is_meta_sheet,
 )
 
 __all__ = ["KosisTable", "read_kosis", "to_tidy", "parse_kosis", "parse_year"]
@@ -208,7 +208,7 @@ def _grid(path: Path, file: str, sheet: str | None):
             meta = read_meta(wb)
             if sheet is None:
                 data_sheets = [ws for ws in wb.worksheets
-                               if clean_text(ws.title).casefold() not in META_SHEETS]
+                               if not is_meta_sheet(ws.title)]
                 if not data_sheets:
                     raise DataError("the workbook has no data sheet", file=file,
                                     hint="download the table again as xlsx")
