@@ -252,3 +252,12 @@ def test_a_download_saved_in_data_raw_instead_of_kosis_is_named(tmp_path):
     with pytest.raises(DataError, match=r"DT_1YL20891.csv is in data/raw/, not in data/raw/kosis/") as err:
         full_edition.scan(tmp_path)
     assert err.value.hint == "move it to data/raw/kosis/DT_1YL20891.csv"
+
+
+def test_rows_that_are_not_provinces_are_skipped_and_said_so(tmp_path):
+    rows = ([["시도별", "2019", "2020"], ["전국", 300, 310]]
+            + [[p, 10 + i, 11 + i] for i, p in enumerate(PROVINCES)] + [["국외", 5, 6], ["미상", 1, 0]])
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, PATENTS)
+    assert len(frame) == 34 and len(rep.provinces) == 17
+    assert "rows that are not provinces skipped: 국외, 미상" in rep.notes

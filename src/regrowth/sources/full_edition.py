@@ -46,6 +46,9 @@ from regrowth.sources import kosis
 __all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
 
 SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm")
+#: row labels of a 시도 table that are not provinces (skipped, and said so)
+NON_PROVINCE = ("국외", "외국", "해외", "기타", "미상", "미분류", "Foreign", "Overseas", "Others",
+                "Other", "Unknown", "Not classified")
 #: labels of the province subtotal rows in a 시도/시군구 export
 SUBTOTALS = ("소계", "계", "시도계", "Subtotal", "Sub-total", "Total")
 
@@ -240,10 +243,17 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             sub_note = (f"province rows taken from the {hits[0]!r} rows of column "
                         f"{table.label_letters[k]}; the other {len(values) - 1} sub-levels skipped")
             break
+    region_names = {n for k in range(len(table.label_letters))
+                    for n in table.cells[f"label_{k}"]}
+    skipped = sorted(n for n in region_names if kosis.strip_code(n) in NON_PROVINCE)
     try:
-        frame = kosis.to_tidy(table, variable, source=rep.file, where=where)
+        frame = kosis.to_tidy(table, variable, source=rep.file, where=where,
+                              ignore=[*NON_PROVINCE, *skipped])
     except DataError as exc:
         raise _user_error(exc, source) from None
+    if skipped:
+        sub_note = "; ".join(filter(None, [sub_note, f"rows that are not provinces skipped: "
+                                                     f"{', '.join(skipped)}"]))
     kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
     values = frame[frame["value"].notna()]
     present = sorted(set(values["region"]))
