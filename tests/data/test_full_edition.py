@@ -261,3 +261,11 @@ def test_rows_that_are_not_provinces_are_skipped_and_said_so(tmp_path):
     frame, rep = full_edition.read_slot(tmp_path, PATENTS)
     assert len(frame) == 34 and len(rep.provinces) == 17
     assert "rows that are not provinces skipped: 국외, 미상" in rep.notes
+
+
+def test_a_file_of_another_item_is_refused_naming_the_item(tmp_path):
+    rows = ([["행정구역별", "항목", "2019"]] + [[p, "총인구수", 1000 + i] for i, p in enumerate(PROVINCES)])
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    with pytest.raises(DataError, match=r"the file's item '총인구수' is not patent applications by 시도") as err:
+        full_edition.read_slot(tmp_path, PATENTS)
+    assert err.value.file == "kosis/DT_1YL202109E.csv"

@@ -11,7 +11,8 @@ fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting wi
 2. **table id** -- the id the export states (sheet ``메타정보``/``Meta Data``, or a
    ``통계표ID`` note) must be the slot's, or the file is refused naming both ids. A CSV
    export states none; the report then says the id was not verified;
-3. **unit** -- the unit the export states (``(단위: …)``, a ``단위`` column, the item's
+3. **item and unit** -- an item the export names must be the table's (``item_words`` of
+   the registry), and the unit the export states (``(단위: …)``, a ``단위`` column, the item's
    code-included unit, the meta sheet) must be one the registry lists for the table; it is
    converted with the registry's factor (``천건`` x 1000 -> applications, a ratio x 100 -> %)
    or refused naming the unit found and the units accepted;
@@ -214,6 +215,21 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             f"saved in the slot of table {table_id} ({source.description})", file=rep.file,
             hint=f"if it is table {table.table_id}, it does not belong in this slot (rename or "
                  f"remove it); otherwise {_download_hint(source)}")
+    # the item, where the export names one, must be the slot's
+    stated = [i for i in table.items if i]
+    for k, name in enumerate(table.label_names):
+        if re.sub(r"\s+", "", name).casefold() in ("항목", "item", "items"):
+            stated += sorted(set(table.cells[f"label_{k}"]) - {""})
+    words = [re.sub(r"\s+", "", w).casefold() for w in source.item_words]
+    if words and stated:
+        wrong = [i for i in dict.fromkeys(stated)
+                 if not any(w in re.sub(r"\s+", "", i).casefold() for w in words)]
+        if wrong:
+            raise DataError(
+                f"the file's item {wrong[0]!r} is not {source.description} (the table of slot "
+                f"{table_id}; expected an item naming {' / '.join(source.item_words)})",
+                file=rep.file, row=table.header_rows,
+                hint=f"check that this is the right table; {_download_hint(source)}")
     # the unit: stated once for the table, or per item (a single item is required below)
     unit, unit_source = table.unit, table.unit_source
     if unit is None and len(set(table.item_units.values())) == 1:
