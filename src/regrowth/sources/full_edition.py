@@ -186,8 +186,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         raise MissingInputError(
             f"KOSIS table {table_id} has not been downloaded (looked for "
             f"data/raw/kosis/{table_id}*.csv or .xlsx)", file=target,
-            hint=f"download it from {source.url} (CSV or Excel) and save it as {target} or "
-                 ".xlsx; the public files themselves come from `make data`")
+            hint=f"download it from {source.url} (CSV or Excel, the 17 시도, years as columns) "
+                 f"and save it as {target} or .xlsx")
     names = [_rel(p, raw_dir) for p in files]
     if len(files) > 1:
         raise DataError(
