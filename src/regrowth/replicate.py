@@ -217,7 +217,39 @@ def labels_from(specs_path: Path) -> dict[str, str]:
     return dict(doc.get("labels", {}))
 
 
-def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict) -> list[Path]:
+def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:
+    """``{variable: note}`` for the panel variables read from a full-edition KOSIS download,
+    from the codebook's ``notes`` column (``full edition: kosis/<file>, <n> provinces,
+    <first>-<last> ...``); empty when the codebook is absent or names none."""
+    path = Path(processed_dir) / "codebook.csv"
+    if not path.is_file():
+        return {}
+    try:
+        book = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError):
+        return {}
+    if not {"name", "notes"} <= set(book.columns):
+        return {}
+    out = {}
+    for name, notes in zip(book["name"], book["notes"]):
+        found = [n.strip() for n in str(notes).split(";") if "full edition" in n]
+        if found:
+            out[name] = found[0][0].upper() + found[0][1:]
+    return out
+
+
+def coverage_notes(table, coverage: dict[str, str]) -> list[str]:
+    """One note per full-edition variable a table's columns use: what was read (file,
+    provinces, years), so the table says its coverage."""
+    notes = []
+    for name in dict.fromkeys(v for c in table.columns for v in c.variables()):
+        if name in coverage and coverage[name] not in notes:
+            notes.append(f"{name}: {coverage[name]}.")
+    return notes
+
+
+def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict,
+                 coverage: dict[str, str] | None = None) -> list[Path]:
     from regrowth.tables import TableColumn, regression_table
 
     written = []
@@ -227,6 +259,7 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
+        notes += coverage_notes(table, coverage or {})
         missing = [c.label for c in table.columns if c.name not in fitted]
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
@@ -352,7 +385,7 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
         for rel in _table_files(tid):
             tx.keep(rel)
     live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
-    write_tables(live, fitted, tx.dir, labels)
+    write_tables(live, fitted, tx.dir, labels, panel.attrs.get("full_edition"))
     write_descriptives(panel, spec, tx.dir, labels)
     write_figures(live, fitted, panel, tx.dir, labels)
     record = estimates_record(spec, fitted, failed)
@@ -378,6 +411,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                 + f"; valid table ids: {', '.join(spec.table_ids())}")
     io.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
     panel = with_region_attributes(panel_mod.load(processed_dir))
+    panel.attrs["full_edition"] = full_edition_coverage(processed_dir)  # for the table notes
     specs_mod.check(spec, panel)
     labels = dict(spec.labels)
     failed: dict[str, str] = {}

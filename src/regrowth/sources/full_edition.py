@@ -286,7 +286,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             f"the download of table {table_id} covers {len(present)} of the {len(expected)} "
             f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
             hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
-                 f"on purpose, build with `regrowth panel --allow-partial {table_id}`")
+                 f"on purpose, build with `regrowth panel --allow-partial {table_id}` or "
+                 f"add allow_partial = [\"{table_id}\"] to [edition] in specs/models.toml")
     notes = list(kosis_notes) + ([sub_note] if sub_note else [])
     if rep.factor != 1:
         notes.append(f"converted from {unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
