@@ -253,3 +253,16 @@ def test_an_empty_sample_is_refused_before_anything_is_fitted_or_written(project
     with pytest.raises(SpecificationError, match=r"column 'fgls': key 'sample': no observations"):
         run(SPEC.replace("years = [2010, 2019]", "years = [1990, 1995]"))
     assert not (root / "results").exists()
+
+
+def test_a_fit_that_warns_says_so_in_the_table_notes(project):
+    """A column whose estimator warns (here: iterated GLS stopped after one iteration) is
+    not shown as if clean: the table's notes name the column and the warning (issue 8)."""
+    tmp, run = project
+    warned = SPEC.replace('options = { panels = "hetero", corr = "ar1" }',
+                          'options = { panels = "hetero", corr = "independent", igls = true, '
+                          'maxiter = 1 }')
+    assert run(warned) == 0
+    md = (tmp / "results" / "tables" / "t1.md").read_text()
+    assert "Column (2) (fgls): ConvergenceWarning: iterated GLS did not converge" in md
+    assert "Column (1) (gnb)" not in md

@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import sys
 import time
 import traceback
@@ -248,6 +249,17 @@ def coverage_notes(table, coverage: dict[str, str]) -> list[str]:
     return notes
 
 
+def warning_notes(table, fitted: dict) -> list[str]:
+    """One note per warning a column's fit raised (no finite maximum, no convergence, ...),
+    so a table never shows such estimates as if they were clean; each names the column."""
+    notes = []
+    for c in table.columns:
+        for w in getattr(fitted.get(c.name), "warnings", None) or ():
+            first = re.split(r"(?<=[.;])\s", str(w), maxsplit=1)[0]
+            notes.append(f"Column {c.label} ({c.id}): {first}")
+    return notes
+
+
 def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict,
                  coverage: dict[str, str] | None = None) -> list[Path]:
     from regrowth.tables import TableColumn, regression_table
@@ -260,6 +272,7 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
             continue
         notes = list(table.notes) + [specs.summary]
         notes += coverage_notes(table, coverage or {})
+        notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
