@@ -266,3 +266,15 @@ def test_a_fit_that_warns_says_so_in_the_table_notes(project):
     md = (tmp / "results" / "tables" / "t1.md").read_text()
     assert "Column (2) (fgls): ConvergenceWarning: iterated GLS did not converge" in md
     assert "Column (1) (gnb)" not in md
+
+
+def test_clustering_on_a_text_column_fits_and_describes_only_numbers(project):
+    """se.groups = "macro_region" (text labels such as 'dongnam'), as the spec header allows:
+    the run fits and the descriptives leave the cluster column out (issue 8: it crashed in
+    the descriptive table after fitting)."""
+    tmp, run = project
+    assert run(SPEC.replace('groups = "region"', 'groups = "macro_region"')) == 0
+    desc = (tmp / "results" / "tables" / "descriptives_t1.csv").read_text()
+    assert "x1" in desc and "macro_region" not in desc
+    est = json.loads((tmp / "results" / "estimates.json").read_text())
+    assert "macro_region" in json.dumps(est["tables"]["t1"])

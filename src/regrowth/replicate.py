@@ -346,7 +346,8 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
     for table in specs.tables:
         col = table.columns[0]
         data, _ = estimation_sample(col, panel)
-        variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX]
+        variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX
+                     and pd.api.types.is_numeric_dtype(data[v])]  # not text cluster ids
         key = (col.sample, tuple(variables))
         if key in seen:  # the same sample and variables as an earlier table: one table is enough
             continue
