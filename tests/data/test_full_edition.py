@@ -345,3 +345,15 @@ def test_table_notes_state_the_coverage_of_a_full_edition_variable(raw_with_down
     notes = replicate.coverage_notes(table, coverage)
     assert notes == [f"fiscal_autonomy_l1: {coverage['fiscal_autonomy_l1']}."]
     assert replicate.coverage_notes(s.tables[2], coverage) == []  # public variables only
+
+
+def test_a_city_level_table_in_a_province_slot_says_it_is_another_table(tmp_path):
+    """A 시군구 file (here rows like '(Ulsan-si)', as in the public population file) saved in a
+    시도 slot: the error names the row and says the slot holds one row per province."""
+    rows = [["행정구역별", "2019", "2020"], ["서울특별시", 40, 41], ["(Ulsan-si)", 1, 2]]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    with pytest.raises(DataError, match=r"unknown region name '\(Ulsan-si\)'.*the slot of table "
+                                        r"DT_1YL20891 holds .* one row per province") as err:
+        full_edition.read_slot(tmp_path, FISCAL)
+    assert err.value.file == "kosis/DT_1YL20891.csv" and err.value.row == 3
+    assert "make data" not in str(err.value)

@@ -266,7 +266,13 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         frame = kosis.to_tidy(table, variable, source=rep.file, where=where,
                               ignore=[*NON_PROVINCE, *skipped])
     except DataError as exc:
-        raise _user_error(exc, source) from None
+        err = _user_error(exc, source)
+        if "unknown region name" in exc.message:  # rows of cities or districts: another table
+            err = DataError(exc.message + f"; the slot of table {table_id} holds "
+                            f"{source.description}, one row per province (시도): a file whose "
+                            "rows are cities or districts (시군구) is another table",
+                            file=err.file, row=err.row, column=err.column, hint=err.hint)
+        raise err from None
     if skipped:
         sub_note = "; ".join(filter(None, [sub_note, f"rows that are not provinces skipped: "
                                                      f"{', '.join(skipped)}"]))
