@@ -461,3 +461,33 @@ def _(): kcsv(fmt=lambda i, y: "500" if i == 3 and y == 2019 else f"{40+i}")
 def _(): kcsv(fmt=lambda i, y: "n/a" if i == 3 and y == 2019 else f"{40+i}")
 @xcase("fe-unit-in-header-cell-converted", "full", args=P, expect="ok", check=lambda o, e: patents_check())
 def _(): kcsv(name="DT_1YL202109E.csv", head="행정구역별(단위: 천건)", fmt=lambda i, y: f"{1 + i/10:.1f}")
+# ------------------------------------------------------------------ third batch: more real files, kill during fetch
+def real_to_slot(src, name):
+    K.mkdir(exist_ok=True); shutil.copy(src, K / name)
+@xcase("fe-real-migest-quarterly-in-slot", "full", args=P)
+def _(): real_to_slot(PROJ / "tests/data/files/real/migest_DT_1B26003_A01_quarterly_excerpt.csv", "DT_1YL20891.csv")
+@xcase("fe-real-sigungu-grdp-in-slot", "full", args=P)
+def _(): real_to_slot(BASE / "raw/kosis_sigungu_grdp/grdp_sigungu_2010_2020.csv", "DT_1YL20891.csv")
+@xcase("fe-real-population-in-patents-slot", "full", args=P)
+def _(): real_to_slot(BASE / "raw/kosis_grdp_population/Resident_Population_by_City__County__and_District_1992-2020.csv", "DT_1YL202109E.csv")
+@xcase("fe-real-kostat-indicator-in-patents-slot", "full", args=P)
+def _(): real_to_slot(BASE / "raw/kostat_regional_indicators/indicator_2-1-2.csv", "DT_1YL202109E.csv")
+@xcase("fe-real-rnd-xlsx-in-slot", "full", args=P)
+def _(): real_to_slot(BASE / "raw/kipris_fintech_and_kosis_2014_2023/kongzhi3_TECyanfafei2014-2023.xlsx", "DT_1YL20891.xlsx")
+def kill_fetch_check(o, e):
+    import random, signal
+    rng = random.Random(5); res = []
+    for i in range(8):
+        for d in ("kipris_fintech_and_kosis_2014_2023", "kosis_grdp_population"):
+            subprocess.run(["chmod", "-R", "u+w", str(RAW / d)]); shutil.rmtree(RAW / d, ignore_errors=True)
+        p = subprocess.Popen([PY, "-m", "regrowth", "data", "fetch", "--quiet"], cwd=PROJ, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(rng.uniform(0.3, 1.5)); os.killpg(p.pid, signal.SIGKILL); p.wait()
+        v = subprocess.run([PY, "-m", "regrowth", "data", "verify"], cwd=PROJ, env=ENV, capture_output=True, text=True)
+        bad = [l for l in (v.stdout + v.stderr).splitlines() if "differs" in l]
+        f = subprocess.run([PY, "-m", "regrowth", "data", "fetch", "--quiet"], cwd=PROJ, env=ENV, capture_output=True, text=True)
+        left = [str(q) for q in RAW.rglob("*") if q.name.endswith(".tmp") or q.name.startswith(".")]
+        res.append((v.returncode, bool(bad), f.returncode, len(left)))
+        if bad or f.returncode != 0: return ("bad", f"iteration {i}: verify={v.stdout[-200:]} fetch={f.stderr[-200:]}")
+    return ("good", f"8 kills during fetch: no file with a wrong checksum left; next fetch completes; {res}")
+@xcase("kill-during-data-fetch", "fault", args=("data", "verify"), expect="ok", check=kill_fetch_check)
+def _(): pass

@@ -4,7 +4,7 @@ before = {r["id"]: r for r in json.load(open("/tmp/harness/rows-before.json"))}
 after = {r["id"]: r for r in json.load(open("/tmp/harness/rows-after.json"))}
 for f, d in (("/tmp/harness/rows-before-extra.json", before), ("/tmp/harness/rows-after-extra.json", after),
              ("/tmp/harness/rows-before-fe.json", before), ("/tmp/harness/rows-after-fe.json", after),
-             ("/tmp/harness/rows-after-macro.json", after), ("/tmp/harness/rows-after-unit.json", after)):
+             ("/tmp/harness/rows-after-macro.json", after), ("/tmp/harness/rows-after-unit.json", after), ("/tmp/harness/rows-before-real.json", before), ("/tmp/harness/rows-after-real.json", after), ("/tmp/harness/rows-after-real2.json", after)):
     try:
         for r in json.load(open(f)): d[r["id"]] = r
     except FileNotFoundError: pass
@@ -29,6 +29,7 @@ OVR_BEFORE = {
  "fe-spec-uses-full-edition": ("weak", "table notes did not say the full-edition coverage (codebook only)"),
  "spec-se-groups-macro-region": ("weak", "ValueError traceback from the descriptives table after fitting (text cluster column); nothing written"),
  "fe-text-in-value-cell": ("good", "'n/a' is a documented missing marker; the log says 50 values (not 51)"),
+ "fe-real-population-in-patents-slot": ("weak", "a 시군구 population file in the patents slot: only 'unknown region name (Ulsan-si); did you mean Busan-si'"),
  "failing-fit-keeps-last-good": ("good", "fgls_correlated with year effects fails (singular); table4 keeps its last good files; exit 1"),
 }
 OVR_AFTER = {k: v for k, v in OVR_BEFORE.items() if v[0] == "good"}
@@ -52,7 +53,7 @@ for i, k in enumerate(ids, 1):
     if va: ca[va] += 1
     r = after.get(k) or before[k]
     msg = re.sub(r"^regrowth: error: ", "", r["msg"])[:150]
-    note = na or nb
+    note = na or (("before: " + nb) if nb and vb != va else nb)
     lines.append(f"| {i} | {r['group']} | `{k}` | {vb or '-'} | {va or '-'} | {esc(msg)}{' — ' + esc(note) if note and note not in ('exit 0',) else ''} |")
 json.dump({"before": cb, "after": ca}, open("/tmp/harness/counts.json", "w"))
 print(len(ids), "before", dict(cb), "after", dict(ca), file=sys.stderr)
