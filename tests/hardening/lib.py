@@ -83,4 +83,7 @@ def msg_of(out, err):
     # the first error line
     key = [l for l in lines if re.search(r"error|Error|refus|cannot|not |unknown|must", l)]
     m = (key[0] if key else (lines[-1] if lines else "")).strip()
+    if m.endswith(":") and m in lines[0] and len(lines) > 1:  # "2 problems ...:" -> first problem
+        i = [l.strip() for l in lines].index(m.strip()) if m.strip() in [l.strip() for l in lines] else 0
+        m = m + " " + lines[i + 1].strip()
     return m[:230], tb

@@ -4,7 +4,7 @@ before = {r["id"]: r for r in json.load(open("/tmp/harness/rows-before.json"))}
 after = {r["id"]: r for r in json.load(open("/tmp/harness/rows-after.json"))}
 for f, d in (("/tmp/harness/rows-before-extra.json", before), ("/tmp/harness/rows-after-extra.json", after),
              ("/tmp/harness/rows-before-fe.json", before), ("/tmp/harness/rows-after-fe.json", after),
-             ("/tmp/harness/rows-after-macro.json", after), ("/tmp/harness/rows-after-unit.json", after), ("/tmp/harness/rows-before-real.json", before), ("/tmp/harness/rows-after-real.json", after), ("/tmp/harness/rows-after-real2.json", after)):
+             ("/tmp/harness/rows-after-macro.json", after), ("/tmp/harness/rows-after-unit.json", after), ("/tmp/harness/rows-before-real.json", before), ("/tmp/harness/rows-after-real.json", after), ("/tmp/harness/rows-after-real2.json", after), ("/tmp/harness/rows-after-msg.json", after)):
     try:
         for r in json.load(open(f)): d[r["id"]] = r
     except FileNotFoundError: pass
