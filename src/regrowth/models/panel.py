@@ -25,6 +25,10 @@ Estimators
               linearmodels report the average of the entity effects as Intercept; the
               slopes are unchanged.
 ``"pooled"``  ``linearmodels.PooledOLS``.
+``"pcse"``    :class:`regrowth.models.pcse.PanelPCSE` (Stata ``xtpcse``): OLS or
+              Prais-Winsten coefficients with Beck-Katz panel-corrected SEs;
+              ``model_options`` take ``correlation``, ``rhotype``, ``np1``,
+              ``hetonly``, ``independent``, ``pairwise``, ``force`` and ``nmk``.
 
 Covariances (linearmodels names, passed through with ``**cov_kwds``):
 ``"unadjusted"`` (classical; the default), ``"robust"`` (White), ``"clustered"``
@@ -47,11 +51,12 @@ from regrowth.errors import SpecificationError
 
 __all__ = ["fit_panel", "KINDS"]
 
-KINDS = ("fgls", "re", "fe", "pooled")
+KINDS = ("fgls", "re", "fe", "pooled", "pcse")
 _ALIASES = {"fgls": "fgls", "xtgls": "fgls", "gls": "fgls",
             "re": "re", "random": "re", "random_effects": "re",
             "fe": "fe", "within": "fe", "fixed": "fe", "fixed_effects": "fe",
-            "pooled": "pooled", "ols": "pooled", "pooled_ols": "pooled"}
+            "pooled": "pooled", "ols": "pooled", "pooled_ols": "pooled",
+            "pcse": "pcse", "xtpcse": "pcse"}
 
 
 def _kind(kind: str) -> str:
@@ -103,6 +108,8 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
         model = (PanelFGLS.from_formula(formula_or_dependent, data, **opts) if is_formula
                  else PanelFGLS(formula_or_dependent, data, **opts))
         return model.fit(**cov_kwds)
+    if kind == "pcse":
+        return _fit_pcse(formula_or_dependent, data, is_formula, cov_type, opts, cov_kwds)
 
     from linearmodels import PanelOLS, PooledOLS, RandomEffects
 
@@ -125,3 +132,19 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
             opts.setdefault("entity_effects", True)
         model = cls(formula_or_dependent, data, **opts)
     return model.fit(cov_type=cov_type, **cov_kwds)
+
+
+def _fit_pcse(formula_or_dependent, data, is_formula, cov_type, opts, cov_kwds):
+    """Stata ``xtpcse``: the panel-corrected covariance is the only one it reports."""
+    from regrowth.models.pcse import PanelPCSE
+
+    if cov_type not in ("unadjusted", "pcse", "nonrobust", "conventional"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r} is not available for PCSE: the estimator's covariance "
+            "is the panel-corrected one (options hetonly/independent/pairwise/nmk change it)")
+    nmk = bool(opts.pop("nmk", False) or cov_kwds.pop("nmk", False))
+    if cov_kwds:
+        raise SpecificationError(f"unknown PCSE fit options: {sorted(cov_kwds)}")
+    model = (PanelPCSE.from_formula(formula_or_dependent, data, **opts) if is_formula
+             else PanelPCSE(formula_or_dependent, data, **opts))
+    return model.fit(nmk=nmk)

@@ -1,0 +1,500 @@
+"""Panel-corrected standard errors (Beck and Katz 1995): Stata's ``xtpcse``.
+
+OLS (or, with AR(1) errors, Prais-Winsten) coefficients, with a covariance that
+allows the disturbances to be heteroskedastic across panels and contemporaneously
+correlated between panels, estimated *without* inverting the N x N cross-panel
+covariance. This is Beck and Katz's answer to the overconfidence of Parks-Kmenta
+FGLS (``xtgls, panels(correlated)``) when T is not much larger than N: FGLS plugs a
+noisy N x N estimate into the weights *and* treats it as known, and its standard
+errors can be a fraction of the truth (Beck & Katz 1995, APSR 89(3), Table 4).
+
+Model and estimator
+-------------------
+Panels ``i = 1..N``, periods ``t``; e_it the residual of the (possibly
+Prais-Winsten transformed) OLS regression of y on X. Let X_t be the rows of X for
+the panels observed in period t::
+
+    b = (X'X)^-1 X'y                                        (OLS or Prais-Winsten)
+    Sigma_hat_ij = sum_{t in T_ij} e_it e_jt / |T_ij|        (N x N)
+    V = (X'X)^-1 X' Omega X (X'X)^-1,   Omega = Sigma_hat (x) I_T,
+    X' Omega X = sum_t X_t' Sigma_hat[obs_t, obs_t] X_t
+
+For a balanced panel the middle matrix is literally X'(Sigma_hat (x) I_T)X with
+the data stacked by period. ``T_ij`` is the set of periods used for the (i, j)
+element:
+
+* ``pairwise=False`` (Stata's default ``casewise``): the periods in which *every*
+  panel is observed, the same set for all elements (Sigma_hat is then positive
+  semidefinite). An error if there is no such period.
+* ``pairwise=True`` (Stata ``pairwise``): the periods common to panels i and j.
+  Elements of panels that never overlap are set to 0 (they never meet in the
+  middle matrix). The result need not be positive semidefinite.
+
+Alternative forms of Sigma (Stata's options of the same names):
+
+* ``hetonly=True``: Sigma_hat = diag(sigma_i^2), sigma_i^2 = e_i'e_i / T_i;
+  X' Omega X = sum_i sigma_i^2 X_i'X_i.
+* ``independent=True``: Sigma_hat = sigma^2 I, sigma^2 = e'e / n, so
+  V = sigma^2 (X'X)^-1: the conventional OLS covariance with divisor n
+  (divisor n - k with ``nmk``, i.e. exactly ``regress``'s covariance).
+
+``nmk=True`` (Stata ``nmk``) multiplies V by n / (n - k): "normalize standard
+errors by N - k instead of N".
+
+Autocorrelation (``correlation``)
+---------------------------------
+``"independent"`` (default): OLS on the data as they are.
+
+``"ar1"`` / ``"psar1"``: Prais-Winsten. From the OLS residuals compute each
+panel's rho_i with ``rhotype`` (same formulas as :mod:`regrowth.models.fgls`;
+e are a panel's residuals in time order, lagged sums over t >= 2)::
+
+    regress  sum e_t e_t-1 / sum e_t-1^2          (default)
+    freg     sum e_t e_t-1 / sum_{t>=2} e_t^2
+    tscorr   sum e_t e_t-1 / sum e_t^2
+    dw       1 - DW/2,   DW = sum (e_t - e_t-1)^2 / sum e_t^2
+    theil    (T_i - k) sum e_t e_t-1 / ((T_i - 1) sum e_t^2)     (as xtgls)
+    nagar    (T_i^2 (1 - DW/2) + k^2) / (T_i^2 - k^2)             (as xtgls)
+
+(``xtpcse`` documents regress, freg, tscorr and dw; theil and nagar are the
+``xtgls`` extensions, kept for symmetry.) ``psar1`` uses rho_i; ``ar1`` one common
+rho = sum_i w_i rho_i / sum_i w_i with w_i = T_i - 1 (Stata's default) or
+w_i = T_i (option ``np1``); for balanced panels the two agree. Then, within each
+panel (the constant column is transformed like every regressor)::
+
+    z*_i1 = sqrt(1 - rho_i^2) z_i1          (first observation kept, Prais-Winsten)
+    z*_it = z_it - rho_i z_i,t-1            (t >= 2)
+
+and b, e and V above are computed from the transformed y* and X*. |rho| >= 1
+stops with an :class:`~regrowth.errors.EstimationError`. AR(1) needs regularly
+spaced periods within panels (else ``force=True`` treats consecutive observations
+as adjacent); single-observation panels are dropped, with a warning.
+
+Reported: z statistics and normal p-values (Stata's ``z`` column), Wald chi2 of
+all slopes, R-squared 1 - e'e / sum (y* - mean(y*))^2 of the estimated (possibly
+transformed) regression.
+
+Mapping to Stata's options
+--------------------------
+==================================  =====================================================
+Stata ``xtpcse``                    regrowth (``fit_panel("pcse", ..., model_options=``)
+==================================  =====================================================
+``correlation(independent|ar1|psar1)``  ``correlation="independent"|"ar1"|"psar1"``
+``rhotype(regress|freg|tscorr|dw)``  ``rhotype=...`` (plus ``theil``, ``nagar``)
+``np1``                             ``np1=True``
+``hetonly``                         ``hetonly=True``
+``independent``                     ``independent=True``
+``casewise`` (default) / ``pairwise``  ``pairwise=False`` / ``pairwise=True``
+``nmk``                             ``nmk=True`` (``fit`` option; also accepted in
+                                    ``model_options`` by :func:`fit_panel`)
+``noconstant``                      leave the constant out of the formula (``y ~ 0 + x``)
+``e(Sigma)``, ``e(rho)``/``e(rhomat)``  ``sigma``, ``rho``
+==================================  =====================================================
+
+R has no Debian package for PCSE (CRAN's ``pcse`` is not packaged); the
+reference for the tests is an independent R transcription of the formulas above
+(tests/fixtures/pcse/make_pcse_fixtures.R).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from regrowth.errors import DataError, EstimationError
+from regrowth.models.fgls import PanelFGLS, Summary, WaldTest, _is_constant
+
+__all__ = ["PanelPCSE", "PanelPCSEResults", "CORRELATIONS", "RHOTYPES"]
+
+CORRELATIONS = ("independent", "ar1", "psar1")
+RHOTYPES = ("regress", "freg", "tscorr", "dw", "theil", "nagar")
+_CORR_TEXT = {"independent": "no autocorrelation",
+              "ar1": "common AR(1)", "psar1": "panel-specific AR(1)"}
+
+
+class PanelPCSE:
+    """Linear regression with panel-corrected standard errors (Stata ``xtpcse``).
+
+    Parameters
+    ----------
+    dependent : Series (or one-column DataFrame) on an (entity, time) MultiIndex.
+    exog : DataFrame on the same index (include a constant column for an intercept;
+        ``from_formula`` adds it with ``1 +``).
+    correlation : "independent" (OLS), "ar1" or "psar1" (Prais-Winsten).
+    rhotype : "regress" (default), "freg", "tscorr", "dw", "theil", "nagar".
+    np1 : weight panel rho_i by T_i instead of T_i - 1 for the common ``ar1`` rho.
+    hetonly : Sigma diagonal (panel heteroskedasticity only).
+    independent : Sigma = sigma^2 I (one common variance).
+    pairwise : pairwise instead of casewise periods for Sigma's elements.
+    force : AR(1) with irregularly spaced periods: treat consecutive observations as
+        adjacent.
+
+    See the module docstring for the formulas.
+    """
+
+    def __init__(self, dependent: Any, exog: Any, *, correlation: str = "independent",
+                 rhotype: str = "regress", np1: bool = False, hetonly: bool = False,
+                 independent: bool = False, pairwise: bool = False, force: bool = False):
+        self._setup(correlation, rhotype, np1, hetonly, independent, pairwise, force)
+        self._data = PanelFGLS(dependent, exog, panels="hetero", corr=self.correlation,
+                               rhotype=self.rhotype, force=self.force)
+        self.formula: str | None = None
+
+    def _setup(self, correlation, rhotype, np1, hetonly, independent, pairwise, force):
+        corr = str(correlation).lower()
+        if corr not in CORRELATIONS:
+            raise EstimationError(f"correlation={correlation!r} is not one of {CORRELATIONS}")
+        if rhotype not in RHOTYPES:
+            raise EstimationError(f"rhotype={rhotype!r} is not one of {RHOTYPES}")
+        if hetonly and independent:
+            raise EstimationError("hetonly and independent are alternatives; give one")
+        self.correlation = corr
+        self.rhotype = rhotype
+        self.np1 = bool(np1)
+        self.hetonly = bool(hetonly)
+        self.independent = bool(independent)
+        self.pairwise = bool(pairwise)
+        self.force = bool(force)
+
+    @classmethod
+    def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs: Any) -> "PanelPCSE":
+        """Build the model from a formula such as ``"y ~ 1 + x1 + x2"`` (formulaic).
+
+        ``data`` must carry an (entity, time) MultiIndex; keyword arguments go to the
+        constructor.
+        """
+        obj = cls.__new__(cls)
+        names = ("correlation", "rhotype", "np1", "hetonly", "independent", "pairwise",
+                 "force")
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise EstimationError(f"unknown PanelPCSE options: {sorted(unknown)}; "
+                                  f"choose from {list(names)}")
+        defaults = {"correlation": "independent", "rhotype": "regress", "np1": False,
+                    "hetonly": False, "independent": False, "pairwise": False,
+                    "force": False}
+        opts = {**defaults, **kwargs}
+        obj._setup(*(opts[n] for n in names))
+        obj._data = PanelFGLS.from_formula(formula, data, panels="hetero",
+                                           corr=obj.correlation, rhotype=obj.rhotype,
+                                           force=obj.force)
+        obj.formula = formula
+        return obj
+
+    @property
+    def dependent_name(self) -> str:
+        return self._data.dependent_name
+
+    @property
+    def exog_names(self) -> list[str]:
+        return list(self._data.exog_names)
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, *, nmk: bool = False) -> "PanelPCSEResults":
+        """Estimate the coefficients and their panel-corrected covariance.
+
+        Parameters
+        ----------
+        nmk : multiply the covariance by n / (n - k) (Stata ``nmk``).
+
+        Returns
+        -------
+        :class:`PanelPCSEResults`.
+        """
+        d = self._data
+        keep = d._check_panels(d._g, d._t, d._time_values)
+        y, x = d._y[keep], d._x[keep]
+        g_raw, t_raw = d._g[keep], d._t[keep]
+        index = d._index[keep]
+        n, k = x.shape
+        if n <= k:
+            raise EstimationError(f"{n} observations cannot identify {k} coefficients")
+        rank = np.linalg.matrix_rank(x)
+        if rank < k:
+            raise EstimationError(f"exog is rank deficient (rank {rank} < {k} columns); "
+                                  "drop collinear regressors")
+        g, g_used = pd.factorize(g_raw, sort=True)
+        t, t_used = pd.factorize(t_raw, sort=True)
+        g = g.astype(np.intp)
+        t = t.astype(np.intp)
+        entities = d._entities[g_used]
+        periods = d._times[t_used]
+        n_g, n_t = entities.size, periods.size
+        sizes = np.bincount(g, minlength=n_g)
+        first = np.r_[True, g[1:] != g[:-1]]
+        const_cols = [j for j in range(k) if _is_constant(x[:, j])]
+
+        rho_out: Any = None
+        if self.correlation == "independent":
+            ys, xs = y, x
+        else:
+            b0 = np.linalg.lstsq(x, y, rcond=None)[0]
+            e0 = y - x @ b0
+            rho_i = d._rho(e0, g, first, n_g, k - len(const_cols))
+            if self.correlation == "ar1":
+                w = sizes.astype(float) - (0.0 if self.np1 else 1.0)
+                ok = np.isfinite(rho_i) & (w > 0)
+                if not ok.any():
+                    raise EstimationError("rho could not be computed for any panel with "
+                                          f"rhotype={self.rhotype!r}")
+                rho_common = float(np.sum(w[ok] * rho_i[ok]) / np.sum(w[ok]))
+                rho_panel = np.full(n_g, rho_common)
+                rho_out = rho_common
+            else:
+                bad = ~np.isfinite(rho_i)
+                if bad.any():
+                    raise EstimationError(
+                        f"rho_i could not be computed with rhotype={self.rhotype!r} for "
+                        f"panel(s) {entities[bad].tolist()}")
+                rho_panel = rho_i
+                rho_out = pd.Series(rho_panel, index=entities, name="rho")
+            if np.any(np.abs(rho_panel) >= 1.0):
+                raise EstimationError(
+                    "estimated AR(1) coefficient |rho| >= 1 "
+                    f"({np.unique(np.round(rho_panel[np.abs(rho_panel) >= 1], 6)).tolist()}):"
+                    " the Prais-Winsten transform is undefined",
+                )
+            rho_obs = rho_panel[g]
+            ys = d._prais_winsten(y, rho_obs, first)
+            xs = d._prais_winsten(x, rho_obs, first)
+
+        xtx_inv = np.linalg.inv(xs.T @ xs)
+        beta = xtx_inv @ (xs.T @ ys)
+        e = ys - xs @ beta
+
+        # Dense period x panel layout (zeros where a panel is not observed).
+        present = np.zeros((n_t, n_g), dtype=bool)
+        present[t, g] = True
+        e_tn = np.zeros((n_t, n_g))
+        e_tn[t, g] = e
+        n_sigma: int
+        if self.independent:
+            s2 = float(e @ e / n)
+            sigma = np.eye(n_g) * s2
+            meat = s2 * (xs.T @ xs)
+            n_sigma = n
+        elif self.hetonly:
+            s2_i = np.bincount(g, weights=e * e, minlength=n_g) / sizes
+            sigma = np.diag(s2_i)
+            w = s2_i[g]
+            meat = (xs * w[:, None]).T @ xs
+            n_sigma = n
+        else:
+            if self.pairwise:
+                pf = present.astype(float)
+                t_ij = pf.T @ pf
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    sigma = np.where(t_ij > 0, (e_tn.T @ e_tn) / t_ij, 0.0)
+                n_sigma = int(present.sum())
+            else:
+                full = present.all(axis=1)
+                if not full.any():
+                    raise DataError(
+                        "casewise PCSE needs at least one period in which every panel is "
+                        "observed, and there is none",
+                        hint="use pairwise=True (Stata's pairwise) or balance the sample")
+                ec = e_tn[full]
+                sigma = ec.T @ ec / int(full.sum())
+                n_sigma = int(full.sum()) * n_g
+            x_tn = np.zeros((n_t, n_g, k))
+            x_tn[t, g] = xs
+            meat = np.einsum("tik,ij,tjl->kl", x_tn, sigma, x_tn, optimize=True)
+        cov = xtx_inv @ meat @ xtx_inv
+        cov = (cov + cov.T) / 2.0
+        if nmk:
+            cov = cov * n / (n - k)
+        yc = ys - ys.mean()
+        rsquared = 1.0 - float(e @ e) / float(yc @ yc)
+        return PanelPCSEResults(
+            model=self, params=beta, cov=cov, sigma=sigma, rho=rho_out, nobs=n,
+            entities=entities, periods=periods, sizes=sizes, index=index, y=y, x=x,
+            resid_transformed=e, const_cols=const_cols, nmk=nmk, rsquared=rsquared,
+            n_sigma=n_sigma, balanced=bool(present.all()))
+
+
+class PanelPCSEResults:
+    """Results of :class:`PanelPCSE`, linearmodels-style (labelled pandas objects).
+
+    ``params``, ``std_errors`` (= ``bse``), ``tstats`` (z), ``pvalues`` (normal),
+    ``cov``, ``conf_int()``, ``rsquared``, ``rho``, ``sigma`` (Stata's ``e(Sigma)``),
+    ``nobs``, ``n_panels``, ``n_periods``, ``wald``, ``resids``, ``summary``.
+    """
+
+    cov_type = "pcse"
+
+    def __init__(self, *, model, params, cov, sigma, rho, nobs, entities, periods, sizes,
+                 index, y, x, resid_transformed, const_cols, nmk, rsquared, n_sigma,
+                 balanced):
+        names = model.exog_names
+        self._model = model
+        self._params = pd.Series(params, index=names, name="parameter")
+        self._cov = pd.DataFrame(cov, index=names, columns=names)
+        self._sigma = pd.DataFrame(sigma, index=entities, columns=entities)
+        self._rho = rho
+        self._nobs = int(nobs)
+        self._entities = entities
+        self._periods = periods
+        self._sizes = pd.Series(sizes, index=entities, name="nobs")
+        self._index = index
+        self._y, self._x = y, x
+        self._e = resid_transformed
+        self._const_cols = const_cols
+        self._nmk = bool(nmk)
+        self._rsquared = float(rsquared)
+        self._n_sigma = int(n_sigma)
+        self._balanced = balanced
+
+    @property
+    def model(self) -> PanelPCSE:
+        return self._model
+
+    @property
+    def params(self) -> pd.Series:
+        return self._params.copy()
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Panel-corrected covariance of the coefficients (n-normalised unless nmk)."""
+        return self._cov.copy()
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self._cov.to_numpy())), index=self._params.index,
+                         name="std_error")
+
+    bse = std_errors
+
+    @property
+    def tstats(self) -> pd.Series:
+        """z statistics (Stata's ``z`` column)."""
+        return (self._params / self.std_errors).rename("z")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values."""
+        return pd.Series(2 * stats.norm.sf(np.abs(self.tstats.to_numpy())),
+                         index=self._params.index, name="pvalue")
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Normal-based confidence limits (columns ``lower``, ``upper``)."""
+        q = stats.norm.ppf(0.5 + level / 2)
+        se = self.std_errors
+        return pd.DataFrame({"lower": self._params - q * se, "upper": self._params + q * se})
+
+    @property
+    def rsquared(self) -> float:
+        """1 - e'e / centred TSS of the estimated (Prais-Winsten transformed) regression."""
+        return self._rsquared
+
+    @property
+    def rho(self):
+        """AR(1) coefficient: float (ar1), Series by entity (psar1), None (independent)."""
+        return self._rho.copy() if isinstance(self._rho, pd.Series) else self._rho
+
+    @property
+    def sigma(self) -> pd.DataFrame:
+        """Sigma_hat, the N x N cross-panel covariance used in the middle matrix."""
+        return self._sigma.copy()
+
+    @property
+    def nobs(self) -> int:
+        return self._nobs
+
+    @property
+    def n_panels(self) -> int:
+        return int(self._entities.size)
+
+    @property
+    def n_periods(self) -> int:
+        return int(self._periods.size)
+
+    @property
+    def n_sigma(self) -> int:
+        """Observations used to estimate the elements of Sigma (Stata ``e(n_sigma)``)."""
+        return self._n_sigma
+
+    @property
+    def panel_sizes(self) -> pd.Series:
+        return self._sizes.copy()
+
+    @property
+    def balanced(self) -> bool:
+        return self._balanced
+
+    @property
+    def fitted_values(self) -> pd.Series:
+        return pd.Series(self._x @ self._params.to_numpy(), index=self._index,
+                         name="fitted_values")
+
+    @property
+    def resids(self) -> pd.Series:
+        """y - X b on the original (untransformed) scale."""
+        return pd.Series(self._y - self._x @ self._params.to_numpy(), index=self._index,
+                         name="residual")
+
+    @cached_property
+    def wald(self) -> WaldTest:
+        """Wald chi2 that every coefficient except the constant is zero."""
+        names = self._params.index
+        slopes = [i for i in range(len(names)) if i not in self._const_cols]
+        if not slopes:
+            return WaldTest(float("nan"), 0, float("nan"))
+        b = self._params.to_numpy()[slopes]
+        v = self._cov.to_numpy()[np.ix_(slopes, slopes)]
+        stat = float(b @ np.linalg.solve(v, b))
+        return WaldTest(stat, len(slopes), float(stats.chi2.sf(stat, len(slopes))))
+
+    @property
+    def n_covariances(self) -> int:
+        """Estimated covariances (Stata ``e(n_cv)``)."""
+        m, n = self._model, self.n_panels
+        return 1 if m.independent else n if m.hetonly else n * (n + 1) // 2
+
+    def summary(self, level: float = 0.95) -> Summary:
+        m = self._model
+        if m.correlation == "independent":
+            title = "Linear regression, "
+        else:
+            title = "Prais-Winsten regression, "
+        title += ("independent panels corrected standard errors" if m.independent else
+                  "heteroskedastic panels corrected standard errors" if m.hetonly else
+                  "correlated panels corrected standard errors (PCSEs)")
+        corr = f"Autocorrelation: {_CORR_TEXT[m.correlation]}"
+        if m.correlation == "ar1":
+            corr += f" (rho = {self._rho:.4f})"
+        sz = self._sizes
+        w = self.wald
+        lines = [title, "",
+                 f"Panels:          {'balanced' if self._balanced else 'unbalanced'}, "
+                 f"{'pairwise' if m.pairwise else 'casewise'}",
+                 corr, "",
+                 f"Number of obs    = {self._nobs:>8}    Number of groups = {self.n_panels:>6}",
+                 f"Obs per group: min = {sz.min()}, avg = {sz.mean():.1f}, max = {sz.max()}",
+                 f"Estimated covariances = {self.n_covariances}    R-squared = "
+                 f"{self._rsquared:.4f}",
+                 f"Wald chi2({w.df}) = {w.stat:.2f}    Prob > chi2 = {w.pval:.4f}", ""]
+        ci = self.conf_int(level)
+        pct = f"[{level * 100:g}% conf. interval]"
+        lines.append("-" * 78)
+        lines.append(f"{'':>12} |          Panel-corrected")
+        lines.append(f"{m.dependent_name[:12]:>12} | {'Coefficient':>11} {'Std. err.':>10} "
+                     f"{'z':>7} {'P>|z|':>6}  {pct:>25}")
+        lines.append("-" * 13 + "+" + "-" * 64)
+        se, z, p = self.std_errors, self.tstats, self.pvalues
+        for name in self._params.index:
+            lines.append(f"{name[:12]:>12} | {self._params[name]:>11.6g} {se[name]:>10.6g} "
+                         f"{z[name]:>7.2f} {p[name]:>6.3f}  {ci.loc[name, 'lower']:>12.6g} "
+                         f"{ci.loc[name, 'upper']:>12.6g}")
+        lines.append("-" * 78)
+        if m.correlation == "psar1":
+            lines.append("rho_i: " + ", ".join(f"{k}={v:.4f}" for k, v in self._rho.items()))
+        if self._nmk:
+            lines.append("Standard errors normalised by n - k (nmk).")
+        return Summary("\n".join(lines))
+
+    def __repr__(self) -> str:
+        return str(self.summary())
