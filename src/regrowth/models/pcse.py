@@ -108,7 +108,7 @@ from scipy import stats
 from regrowth.errors import DataError, EstimationError
 from regrowth.models.fgls import PanelFGLS, Summary, WaldTest, _is_constant
 
-__all__ = ["PanelPCSE", "PanelPCSEResults", "CORRELATIONS", "RHOTYPES"]
+__all__ = ["CORRELATIONS", "RHOTYPES", "PanelPCSE", "PanelPCSEResults"]
 
 CORRELATIONS = ("independent", "ar1", "psar1")
 RHOTYPES = ("regress", "freg", "tscorr", "dw", "theil", "nagar")
@@ -161,7 +161,7 @@ class PanelPCSE:
         self.force = bool(force)
 
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs: Any) -> "PanelPCSE":
+    def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs: Any) -> PanelPCSE:
         """Build the model from a formula such as ``"y ~ 1 + x1 + x2"`` (formulaic).
 
         ``data`` must carry an (entity, time) MultiIndex; keyword arguments go to the
@@ -194,7 +194,7 @@ class PanelPCSE:
         return list(self._data.exog_names)
 
     # ------------------------------------------------------------------- fit
-    def fit(self, *, nmk: bool = False) -> "PanelPCSEResults":
+    def fit(self, *, nmk: bool = False) -> PanelPCSEResults:
         """Estimate the coefficients and their panel-corrected covariance.
 
         Parameters
@@ -469,13 +469,13 @@ class PanelPCSEResults:
         sz = self._sizes
         w = self.wald
         lines = [title, "",
-                 f"Panels:          {'balanced' if self._balanced else 'unbalanced'}, "
-                 f"{'pairwise' if m.pairwise else 'casewise'}",
+                 (f"Panels:          {'balanced' if self._balanced else 'unbalanced'}, "
+                  f"{'pairwise' if m.pairwise else 'casewise'}"),
                  corr, "",
                  f"Number of obs    = {self._nobs:>8}    Number of groups = {self.n_panels:>6}",
                  f"Obs per group: min = {sz.min()}, avg = {sz.mean():.1f}, max = {sz.max()}",
-                 f"Estimated covariances = {self.n_covariances}    R-squared = "
-                 f"{self._rsquared:.4f}",
+                 (f"Estimated covariances = {self.n_covariances}    R-squared = "
+                  f"{self._rsquared:.4f}"),
                  f"Wald chi2({w.df}) = {w.stat:.2f}    Prob > chi2 = {w.pval:.4f}", ""]
         ci = self.conf_int(level)
         pct = f"[{level * 100:g}% conf. interval]"
