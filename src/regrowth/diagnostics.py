@@ -511,8 +511,9 @@ def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
     Returns
     -------
     DataFrame with columns ``test, stata, null, argues_for`` and, per specification
-    ``<label>``, the statistic in ``<label>``, its distribution in ``<label> dist`` and
-    its p-value in ``<label> p``; rows in the order of :data:`TESTS`.
+    ``<label>``, the statistic in ``<label>``, its distribution in ``<label> dist``, its
+    p-value in ``<label> p`` and a warning in ``<label> note`` (Hausman: "V_FE - V_RE
+    not positive definite", as Stata prints it); rows in the order of :data:`TESTS`.
     """
     if isinstance(specs, Mapping):
         computed = {str(k): dict(v) for k, v in specs.items()}
@@ -535,6 +536,9 @@ def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
             row[label] = r.statistic if r is not None else float("nan")
             row[f"{label} dist"] = r.distribution if r is not None else ""
             row[f"{label} p"] = r.pvalue if r is not None else float("nan")
+            row[f"{label} note"] = (
+                "V_FE - V_RE not positive definite" if r is not None
+                and r.extra.get("positive_definite") is False else "")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -551,14 +555,18 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
     from regrowth.tables import RegressionTable, Row, format_number
 
     meta = {"test", "stata", "null", "argues_for"}
-    labels = [c for c in table.columns if c not in meta and not c.endswith((" dist", " p"))]
+    labels = [c for c in table.columns
+              if c not in meta and not c.endswith((" dist", " p", " note"))]
     rows = []
+    flagged = False
     for _, r in table.iterrows():
         cells = []
         for lab in labels:
             stat = r[lab]
+            mark = "†" if r.get(f"{lab} note", "") else ""
+            flagged = flagged or bool(mark)
             cells.append("" if pd.isna(stat) else
-                         f"{format_number(stat, digits)} ({r[f'{lab} dist']})")
+                         f"{format_number(stat, digits)}{mark} ({r[f'{lab} dist']})")
         rows.append(Row("coef", str(r["test"]), tuple(cells) + (str(r["stata"]),
                                                                   str(r["argues_for"]))))
         pcells = []
@@ -566,6 +574,9 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
             p = r[f"{lab} p"]
             pcells.append("" if pd.isna(p) else f"[{format_number(p, 3)}]")
         rows.append(Row("se", "", tuple(pcells) + ("", "")))
+    if flagged:
+        notes = (*notes, ("† V_FE - V_RE is not positive definite (Stata prints the same "
+                         "warning): the statistic is not a valid chi2; read the sigmamore row."))
     notes = (*(str(n) for n in notes),
              ("Statistic (distribution under H0) and, beneath, the p-value in brackets. "
               "Hausman compares FE and RE coefficients (constant excluded); xttest0 is "
@@ -574,3 +585,68 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
     return RegressionTable(title=str(title),
                            columns=(*labels, "Stata", "Rejection argues for"),
                            titles=None, rows=tuple(rows), notes=notes, stars=())
+
+
+# ------------------------------------------------------- the replication's growth table
+
+def growth_diagnostics(specs: Any, panel: pd.DataFrame,
+                       tables: Sequence[str] = ("table2_growth",)) -> dict[str, dict]:
+    """The tests for the linear columns of ``tables`` of a :class:`regrowth.specs.Specs`.
+
+    Columns that share outcome, regressors, sample and ``year_effects`` share their
+    diagnostics (the tests do not depend on the estimator or its SEs), so they form one
+    column of the result, labelled by their table labels and the year-effects choice,
+    e.g. ``"(1)-(4), year effects"``. Count-model columns are skipped.
+    Returns ``{label: {test key: DiagnosticResult}}`` for :func:`diagnostics_table`.
+    """
+    from regrowth.replicate import estimation_sample
+
+    groups: dict[tuple, list] = {}
+    for table in specs.tables:
+        if table.id not in tables:
+            continue
+        for col in table.columns:
+            if col.estimator in ("gnb", "nb2", "poisson"):
+                continue
+            key = (table.id, col.outcome, tuple(col.regressors), col.sample,
+                   bool(col.year_effects))
+            groups.setdefault(key, []).append(col)
+    if not groups:
+        raise SpecificationError(f"growth_diagnostics: no linear columns in tables {list(tables)}")
+    out: dict[str, dict] = {}
+    for (_, _, _, _, year), cols in groups.items():
+        labels = [c.label for c in cols]
+        span = labels[0] if len(labels) == 1 else f"{labels[0]}-{labels[-1]}"
+        label = f"{span}, {'year effects' if year else 'no year effects'}"
+        data, _ = estimation_sample(cols[0], panel)
+        out[label] = run_diagnostics(cols[0].outcome, cols[0].regressors, data,
+                                     year_effects=year)
+    return out
+
+
+def write_diagnostics(specs: Any, panel: pd.DataFrame, out: Any,
+                      tables: Sequence[str] = ("table2_growth",),
+                      stem: str = "diagnostics_growth") -> list:
+    """Write the specification-test table of the growth models to
+    ``<out>/tables/<stem>.{md,tex,html,csv}``; return the written paths.
+
+    This is the call the replication driver makes (``written += write_diagnostics(spec,
+    panel, out)``); the table's notes name the tables and columns it covers.
+    """
+    from pathlib import Path
+
+    computed = growth_diagnostics(specs, panel, tables)
+    frame = diagnostics_table(computed)
+    title = ("Specification tests of the growth models ("
+             + ", ".join(t.split("_")[0].capitalize().replace("Table", "Table ")
+                         for t in tables) + ")")
+    notes = [(f"Columns: {', '.join(computed)} of {', '.join(tables)}; the tests depend only on "
+             "the outcome, regressors, sample and year effects, so columns sharing them share "
+             "one column here."),
+             ("With year effects every model (pooled, FE, RE, first differences) has year "
+             "dummies; the Hausman test then compares the slopes and the year coefficients."),
+             getattr(specs, "summary", "")]
+    table = render_diagnostics(frame, title=title, notes=[n for n in notes if n])
+    paths = table.write(Path(out) / "tables" / stem)
+    return list(paths.values())
+

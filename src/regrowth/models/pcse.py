@@ -70,6 +70,11 @@ stops with an :class:`~regrowth.errors.EstimationError`. AR(1) needs regularly
 spaced periods within panels (else ``force=True`` treats consecutive observations
 as adjacent); single-observation panels are dropped, with a warning.
 
+Reachable as ``fit_panel("pcse", formula, data, model_options={...})`` and as
+``estimator = "pcse"`` in specs/models.toml (``se = { type = "pcse" }``, the only
+covariance; the options below are the spec's ``options``), through the registration
+block at the end of this module.
+
 Reported: z statistics and normal p-values (Stata's ``z`` column), Wald chi2 of
 all slopes, R-squared 1 - e'e / sum (y* - mean(y*))^2 of the estimated (possibly
 transformed) regression.
@@ -86,7 +91,7 @@ Stata ``xtpcse``                    regrowth (``fit_panel("pcse", ..., model_opt
 ``independent``                     ``independent=True``
 ``casewise`` (default) / ``pairwise``  ``pairwise=False`` / ``pairwise=True``
 ``nmk``                             ``nmk=True`` (``fit`` option; also accepted in
-                                    ``model_options`` by :func:`fit_panel`)
+                                    ``model_options`` by ``fit_panel``)
 ``noconstant``                      leave the constant out of the formula (``y ~ 0 + x``)
 ``e(Sigma)``, ``e(rho)``/``e(rhomat)``  ``sigma``, ``rho``
 ==================================  =====================================================
@@ -105,7 +110,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from regrowth.errors import DataError, EstimationError
+from regrowth.errors import DataError, EstimationError, SpecificationError
 from regrowth.models.fgls import PanelFGLS, Summary, WaldTest, _is_constant
 
 __all__ = ["CORRELATIONS", "RHOTYPES", "PanelPCSE", "PanelPCSEResults"]
@@ -498,3 +503,72 @@ class PanelPCSEResults:
 
     def __repr__(self) -> str:
         return str(self.summary())
+
+
+# ----------------------------------------------------------------------------- registry
+# One self-contained registration block (see regrowth.models.registry): makes "pcse" an
+# estimator of specs/models.toml and of fit_panel("pcse", ...).
+
+def _fit_panel_pcse(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds):
+    """``fit_panel("pcse", ...)``: Stata ``xtpcse``; its covariance is the only one."""
+    if cov_type not in ("unadjusted", "pcse", "nonrobust", "conventional"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r} is not available for PCSE: the estimator's covariance "
+            "is the panel-corrected one (options hetonly/independent/pairwise/nmk change it)")
+    opts = dict(model_options)
+    nmk = bool(opts.pop("nmk", False) or cov_kwds.pop("nmk", False))
+    if cov_kwds:
+        raise SpecificationError(f"unknown PCSE fit options: {sorted(cov_kwds)}")
+    model = (PanelPCSE.from_formula(formula_or_dependent, data, **opts)
+             if isinstance(formula_or_dependent, str)
+             else PanelPCSE(formula_or_dependent, data, **opts))
+    return model.fit(nmk=nmk)
+
+
+def _fit_spec_pcse(spec, data: pd.DataFrame):
+    """A ``specs/models.toml`` column with ``estimator = "pcse"``: outcome ~ 1 + regressors
+    [+ year_<t>] [+ province_<key>] on the estimation sample, options from the spec."""
+    from regrowth.models.design import effect_dummies
+    from regrowth.models.registry import get
+
+    entry = get("pcse")
+    dummies = effect_dummies(spec, data)
+    frame = pd.concat([data[[spec.outcome, *spec.regressors]].astype(float), dummies], axis=1)
+    formula = f"{spec.outcome} ~ 1" + "".join(f" + {t}" for t in
+                                               [*spec.regressors, *dummies.columns])
+    opts = {o.name: spec.options.get(o.name, o.default) for o in entry.options}
+    return _fit_panel_pcse(formula, frame, cov_type="pcse", model_options=opts)
+
+
+def _register() -> None:
+    from regrowth.models.registry import Estimator, Option, register, register_se_type
+
+    register_se_type("pcse", "panel-corrected (Beck-Katz)")
+    register(Estimator(
+        name="pcse", label="xtpcse (PCSE)", stata="xtpcse", family="linear",
+        doc="OLS or Prais-Winsten coefficients with Beck-Katz panel-corrected SEs",
+        aliases=("xtpcse",),
+        options=(
+            Option("correlation", "str", "independent",
+                   "xtpcse correlation(): within-panel autocorrelation (Prais-Winsten)",
+                   choices=CORRELATIONS),
+            Option("rhotype", "str", "regress", "xtpcse rhotype(): how rho is computed",
+                   choices=RHOTYPES),
+            Option("np1", "bool", False, "xtpcse np1: weight rho_i by T_i, not T_i - 1"),
+            Option("hetonly", "bool", False,
+                   "xtpcse hetonly: heteroskedastic panels, no cross-panel correlation"),
+            Option("independent", "bool", False,
+                   "xtpcse independent: one variance common to all panels"),
+            Option("pairwise", "bool", False,
+                   "xtpcse pairwise: Sigma_ij from the periods panels i and j share"),
+            Option("nmk", "bool", False, "xtpcse nmk: normalise the covariance by n - k"),
+            Option("force", "bool", False, "AR(1) with unequally spaced periods: treat "
+                   "consecutive observations as adjacent"),
+        ),
+        se_types=("pcse",), default_se="pcse",
+        year_effects="dummies", province_effects="dummies",
+        fit=_fit_spec_pcse, fit_panel=_fit_panel_pcse,
+    ))
+
+
+_register()
