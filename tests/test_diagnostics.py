@@ -284,3 +284,16 @@ def test_write_diagnostics_covers_table2_growth_with_and_without_year_effects(tm
     assert len(paths) == 4 and "xtcsd, pesaran" in md
     # the year-effects Hausman has an indefinite V_FE - V_RE: flagged, as Stata does
     assert "†" in md and "not positive definite" in md
+
+
+def test_nickell_note_sizes_the_bias_of_the_fe_convergence_coefficient():
+    # growth in percent = 100 * d ln y, so beta = -22.57 means rho = 0.7743; T = 16 years
+    assert D.nickell_bias(0.8, 16) == pytest.approx(-1.8 / 15)
+    note = D.nickell_note(-22.57, 16)
+    rho = 1 - 0.2257
+    bias = -(1 + rho) / 15
+    assert f"rho = 1 + beta/100 = {rho:.3f}" in note
+    assert f"{bias:.3f} in rho" in note and f"about {100 * bias:.1f} in the coefficient" in note
+    assert "T = 16" in note and "overstates the speed of convergence" in note
+    with pytest.raises(ValueError):
+        D.nickell_bias(0.5, 1)
