@@ -346,6 +346,14 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     written = write_tables(spec, fitted, out, labels)
     written += write_descriptives(panel, spec, out, labels)
     written += write_figures(spec, fitted, panel, out, labels)
+    if "table2_growth" in spec.table_ids() and (not only or "table2_growth" in only):
+        # specification tests of the growth models (regrowth.diagnostics, issue 10)
+        from regrowth.diagnostics import write_diagnostics
+        try:
+            written += write_diagnostics(spec, panel, out)
+        except (RegrowthError, ValueError, np.linalg.LinAlgError) as exc:
+            failed["diagnostics_growth"] = f"{type(exc).__name__}: {exc}"
+            print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
     record = estimates_record(spec, fitted, failed)
     previous = out / "estimates.json"
     if only and previous.is_file():
