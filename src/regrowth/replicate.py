@@ -132,7 +132,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     if spec.estimator == "gnb":
         extra.update(_gnb_extras(result))
         stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
-    if spec.estimator == "fgls":
+    if spec.estimator in ("fgls", "pcse"):
         rho = getattr(result, "rho", None)
         if rho is not None:
             rho = np.atleast_1d(np.asarray(rho, dtype=float))

@@ -5,8 +5,10 @@ tests/fixtures/pcse/make_pcse_fixtures.R (versions in versions.txt). The R code 
 the n x n matrix Omega = Sigma (x) I_T explicitly with loops; the Python code never
 does. Data: Greene's 5-firm Grunfeld (Stata ``invest2``, tests/fixtures/fgls/),
 plm's 10-firm Grunfeld (= Stata's ``webuse grunfeld``, the data of the xtpcse help
-examples; tests/fixtures/pcse/grunfeld_plm.csv), and an unbalanced version of the
-latter (panels starting late or ending early). Tolerance: 1e-8 relative.
+examples; tests/fixtures/pcse/grunfeld_plm.csv), an unbalanced version of the
+latter (panels starting late or ending early), and the real growth panel of Table 2
+(tests/fixtures/diagnostics/growth_panel.csv; Table 4's PCSE column among the cases).
+Tolerance: 1e-8 relative.
 
 Stata's printed xtpcse output could not be retrieved with the search tools available
 (they return the help file's syntax and example commands, not the manual's output
@@ -60,8 +62,32 @@ def _unbalanced() -> pd.DataFrame:
     return d[~drop]
 
 
-DATA = {"greene": _greene(), "grunfeld": _grunfeld(), "unbalanced": _unbalanced()}
+def _growth() -> pd.DataFrame:
+    """The real estimation sample of Table 2 (see tests/fixtures/diagnostics/)."""
+    d = pd.read_csv(FIX / "diagnostics" / "growth_panel.csv")
+    out = pd.DataFrame({"id": d["region"], "t": d["year"], "y": d["grdp_pc_real_growth"],
+                        "x1": d["fiscal_self_reliance_l1"], "x2": d["ln_patents_pm_macro_l1"],
+                        "x3": d["ln_grdp_pc_real_l1"], "x4": d["population_growth"]})
+    return out.set_index(["id", "t"])
+
+
+DATA = {"greene": _greene(), "grunfeld": _grunfeld(), "unbalanced": _unbalanced(),
+        "growth": _growth()}
 FORMULA = "y ~ 1 + x1 + x2"
+
+
+def _design(name: str, year_effects: bool) -> tuple[str, pd.DataFrame]:
+    """Formula and data of a reference case: x1.. and, with year effects, year dummies."""
+    d = DATA[name]
+    xs = [c for c in d.columns if c.startswith("x")]
+    if year_effects:
+        t = d.index.get_level_values("t")
+        years = sorted(set(t))
+        dummies = pd.DataFrame({f"year_{y}": (t == y).astype(float) for y in years[1:]},
+                               index=d.index)
+        d = pd.concat([d, dummies], axis=1)
+        xs += list(dummies.columns)
+    return "y ~ 1 + " + " + ".join(xs), d
 
 
 def _case_id(case: dict) -> str:
@@ -71,10 +97,10 @@ def _case_id(case: dict) -> str:
 
 @pytest.mark.parametrize("case", REF["cases"], ids=_case_id)
 def test_pcse_matches_the_r_transcription(case):
-    opts = {("correlation" if k == "correlation" else k): v
-            for k, v in case["options"].items()}
+    opts = dict(case["options"])
     nmk = bool(opts.pop("nmk", False))
-    res = PanelPCSE.from_formula(FORMULA, DATA[case["data"]], **opts).fit(nmk=nmk)
+    formula, data = _design(case["data"], bool(opts.pop("year_effects", False)))
+    res = PanelPCSE.from_formula(formula, data, **opts).fit(nmk=nmk)
     assert res.nobs == case["nobs"]
     np.testing.assert_allclose(res.params.to_numpy(), case["coef"], rtol=RTOL, atol=0)
     np.testing.assert_allclose(res.std_errors.to_numpy(), case["se"], rtol=RTOL, atol=0)
@@ -86,7 +112,8 @@ def test_pcse_matches_the_r_transcription(case):
     elif isinstance(case["rho"], dict):
         got = res.rho
         for key, value in case["rho"].items():
-            assert got[int(key)] == pytest.approx(value, rel=RTOL)
+            label = int(key) if key.isdigit() else key
+            assert got[label] == pytest.approx(value, rel=RTOL)
     else:
         assert res.rho == pytest.approx(case["rho"], rel=RTOL)
 
