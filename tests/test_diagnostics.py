@@ -297,3 +297,19 @@ def test_nickell_note_sizes_the_bias_of_the_fe_convergence_coefficient():
     assert "T = 16" in note and "overstates the speed of convergence" in note
     with pytest.raises(ValueError):
         D.nickell_bias(0.5, 1)
+
+
+def test_diagnostics_table_accepts_column_specs_and_the_panel():
+    from regrowth import specs as specs_mod
+
+    specs = specs_mod.load(Path(__file__).resolve().parents[1] / "specs" / "models.toml")
+    panel = pd.read_csv(FIX / "diagnostics" / "growth_panel.csv").set_index(["region", "year"])
+    cols = [c for t in specs.tables if t.id == "table2_growth" for c in t.columns
+            if c.id in ("fe_main", "fgls_no_year")]
+    table = D.diagnostics_table(cols, panel)
+    assert {"fe_main", "fgls_no_year"} <= set(table.columns)
+    hausman = table.set_index("stata").loc["hausman fe re"]
+    assert hausman["fgls_no_year"] == pytest.approx(REF["growth"]["hausman"]["statistic"],
+                                                    rel=R_TOL)
+    with pytest.raises(SpecificationError, match="pass the panel"):
+        D.diagnostics_table(cols)

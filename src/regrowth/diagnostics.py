@@ -66,6 +66,13 @@ Pesaran's CD (``xtcsd, pesaran``; :func:`pesaran_cd`)
     (balanced: sqrt(2T / (N (N - 1))) sum rho_ij), two-sided normal p-value. Equal to
     R's ``pcdtest(fe, test = "cd")`` and to De Hoyos and Sarafidis's xtcsd 1.1.1.
 
+For the replication: :func:`growth_diagnostics` runs the tests for the linear columns of
+Table 2 of ``specs/models.toml`` (columns sharing outcome, regressors, sample and year
+effects share one column), :func:`write_diagnostics` writes
+``results/tables/diagnostics_growth.{md,tex,html,csv}`` (called by
+:func:`regrowth.replicate.run`), and :func:`nickell_note` gives the Nickell-bias note for
+the fixed-effects convergence coefficient (T = 16).
+
 Reading the table. A rejection in the Hausman test argues for fixed effects over random
 effects; in xttest0 for a panel model (random or fixed effects) over pooled OLS; in
 xttest3 for panel-heteroskedastic weights or robust SEs (xtgls panels(hetero), PCSE, or
