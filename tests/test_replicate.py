@@ -212,3 +212,25 @@ def test_partial_run_keeps_the_other_tables_numbers(project):
     after = json.loads((root / "results" / "estimates.json").read_text())
     assert after["tables"]["t1"] == before["tables"]["t1"]
     assert "coefficients" in after["tables"]["t2"]["columns"]["gnb"]
+
+
+def test_committed_tables_report_effects_from_the_fitted_terms():
+    """Every column's "Year effects"/"Province effects" agree with the terms in estimates.json."""
+    root = Path(__file__).resolve().parents[1]
+    est = json.loads((root / "results" / "estimates.json").read_text(encoding="utf-8"))
+    for tid, table in est["tables"].items():
+        md = (root / "results" / "tables" / f"{tid}.md").read_text(encoding="utf-8")
+        rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+                for line in md.splitlines() if line.startswith("| ")}
+        fitted = [c for c in table["columns"].values() if "coefficients" in c]
+        for kind, row in (("year", "Year effects"), ("province", "Province effects")):
+            expected = []
+            for col in fitted:
+                terms = {r["term"] for r in col["coefficients"]}
+                eff = col["effects"]
+                assert set(eff[f"{kind}_terms"]) <= terms
+                has = bool(eff[f"{kind}_terms"]) or \
+                    ("TimeEffects" if kind == "year" else "EntityEffects") in eff["absorbed"]
+                assert eff[kind] is has
+                expected.append("yes" if has else "no")
+            assert rows[row] == expected, (tid, row)

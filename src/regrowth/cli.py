@@ -26,7 +26,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         bar.set_postfix_str(name[-40:], refresh=False)
 
     report = acquire.fetch(args.manifest, args.raw_dir, args.mirror,
-                           allow_download=not args.no_download, progress=progress)
+                           allow_download=args.allow_download and not args.no_download,
+                           progress=progress)
     bar.close()
     print(f"data/raw: {report.summary()}")
     return 0
@@ -41,9 +42,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_panel(args: argparse.Namespace) -> int:
-    from regrowth import panel
+    from regrowth import acquire, panel
 
-    result = panel.build(args.raw_dir, args.out_dir)
+    # the same acquisition and checksum verification as `make panel` (which runs `make data`)
+    fetched = acquire.fetch(args.manifest, args.raw_dir, None,
+                            allow_download=args.allow_download)
+    print(f"data/raw: {fetched.summary()}")
+    result = panel.build(args.raw_dir, args.out_dir, allow_partial=args.allow_partial)
     print(result.describe())
     return 0
 
@@ -66,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     f = dsub.add_parser("fetch", help="copy from REGROWTH_DATA_MIRROR or download, verifying sha256")
     f.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path)
     f.add_argument("--mirror", default=None, help="mirror folder (default: $REGROWTH_DATA_MIRROR)")
-    f.add_argument("--no-download", action="store_true", help="never download; mirror only")
+    f.add_argument("--allow-download", action="store_true",
+                   help="download files missing from the mirror from their origin URLs")
+    f.add_argument("--no-download", action="store_true",
+                   help="never download (the default; kept for old scripts)")
     f.add_argument("--quiet", action="store_true")
     f.set_defaults(func=_cmd_fetch)
     v = dsub.add_parser("verify", help="check acquired files against the manifest")
@@ -75,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pn = sub.add_parser("panel", help="build data/processed/panel.{parquet,csv} and codebook.csv")
     pn.add_argument("--out-dir", default="data/processed", type=Path)
+    pn.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path)
+    pn.add_argument("--allow-download", action="store_true",
+                    help="download raw files missing from REGROWTH_DATA_MIRROR")
+    pn.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
+                    help="accept a full-edition KOSIS download covering fewer than the 17 "
+                         "provinces (repeatable)")
     pn.set_defaults(func=_cmd_panel)
 
     r = sub.add_parser("replicate", help="fit every specification; write tables, figures, notebooks")

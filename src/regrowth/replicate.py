@@ -13,7 +13,10 @@ Steps, in order (progress is printed for each):
    ``effects`` record of ``estimates.json`` are read from the fitted model's terms;
 4. write ``results/tables/<table>.{md,tex,html,csv}``, ``results/figures/*.png``,
    ``results/estimates.json`` (every number of every table at full precision) and
-   ``results/descriptives.*``; every write is atomic;
+   ``results/descriptives.*`` as one transaction (:class:`regrowth.io.Transaction`: staged,
+   then published all at once; a kill -9 leaves the old or the new set; files the package
+   did not write are never deleted; a table with a failed column keeps its last good
+   outputs; a second run waits for the first);
 5. execute the notebooks in ``notebooks/`` in place (nbclient), so their committed outputs
    are those of the last run.
 
@@ -22,6 +25,8 @@ Exit status 0 if every spec was fitted and every notebook ran, 1 otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import sys
@@ -35,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from regrowth import io
 from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
 from regrowth.errors import RegrowthError, SpecificationError
@@ -306,6 +312,68 @@ def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
     return failures
 
 
+def _table_files(table_id: str) -> list[str]:
+    return [f"tables/{table_id}.{ext}" for ext in ("md", "tex", "html", "csv")] + \
+        [f"figures/{table_id}_coefficients.png"]
+
+
+def _stage_diagnostics(tx, spec: Specs, failed: dict, panel: pd.DataFrame, keep: set) -> None:
+    """Specification tests of Table 2's growth models (regrowth.diagnostics, issue 10):
+    ``tables/diagnostics_growth.*``, kept from the last run when Table 2 is."""
+    from regrowth.diagnostics import write_diagnostics
+
+    files = [f"tables/diagnostics_growth.{ext}" for ext in ("md", "tex", "html", "csv")]
+    if "table2_growth" not in spec.table_ids():
+        return
+    if "table2_growth" in keep:
+        for rel in files:
+            if (tx.root / rel).is_file():
+                tx.keep(rel)
+        return
+    try:
+        write_diagnostics(spec, panel, tx.dir)
+    except (RegrowthError, ValueError, np.linalg.LinAlgError) as exc:
+        failed["diagnostics_growth"] = f"{type(exc).__name__}: {exc}"
+        print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
+
+
+def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFrame,
+                   labels: dict, only: list[str] | None) -> None:
+    """Write every output of the run into the transaction's staging folder.
+
+    A table with a failed column keeps its last good outputs (files and estimates.json
+    entry) when it has any; a partial run (``only``) leaves the other tables alone.
+    """
+    out = tx.root
+    previous_path = out / "estimates.json"
+    previous = {}
+    if previous_path.is_file():
+        with contextlib.suppress(ValueError):
+            previous = json.loads(previous_path.read_text(encoding="utf-8")).get("tables", {})
+    keep = set()
+    for table in spec.tables:
+        if only and table.id not in only:
+            keep.add(table.id)
+        elif any(c.name in failed for c in table.columns) and \
+                (out / "tables" / f"{table.id}.md").is_file() and table.id in previous:
+            keep.add(table.id)
+            print(f"  {table.id}: a column failed; keeping the table's last good outputs",
+                  file=sys.stderr)
+    for tid in keep:
+        for rel in _table_files(tid):
+            tx.keep(rel)
+    live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
+    write_tables(live, fitted, tx.dir, labels)
+    write_descriptives(panel, spec, tx.dir, labels)
+    write_figures(live, fitted, panel, tx.dir, labels)
+    _stage_diagnostics(tx, spec, failed, panel, keep)
+    record = estimates_record(spec, fitted, failed)
+    record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
+                        for t, entry in record["tables"].items()}
+    write_text(tx.dir / "estimates.json",
+               json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+
+
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
         results_dir: str | Path = RESULTS, notebooks: bool = True, only: list[str] | None = None) -> int:
     """Fit every specification and write every output; return the exit status."""
@@ -320,58 +388,38 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                 f"--only {', '.join(map(repr, unknown))}: no such table in {spec.path}"
                 + registry.did_you_mean(unknown[0], spec.table_ids())
                 + f"; valid table ids: {', '.join(spec.table_ids())}")
+    io.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
     panel = with_region_attributes(panel_mod.load(processed_dir))
     specs_mod.check(spec, panel)
     labels = dict(spec.labels)
     failed: dict[str, str] = {}
     todo = [c for c in spec.columns() if not only or c.table in only]
     fitted: dict[str, Fitted] = {}
-    print(f"replicate: fitting {len(todo)} specifications")
-    for i, col in enumerate(todo, 1):
-        t = time.perf_counter()
-        try:
-            fitted[col.name] = fit_column(col, panel)
-        except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-            failed[col.name] = f"{type(exc).__name__}: {exc}"
-            print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
-            if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
-                traceback.print_exc(limit=3, file=sys.stderr)
-            continue
-        f = fitted[col.name]
-        note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
-        print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}, "
-              f"llf={f.stats.get('llf', float('nan')):.3f}{note} [{time.perf_counter() - t:.2f}s]")
-        for w in f.warnings:
-            print(f"      {w}")
-    written = write_tables(spec, fitted, out, labels)
-    written += write_descriptives(panel, spec, out, labels)
-    written += write_figures(spec, fitted, panel, out, labels)
-    if "table2_growth" in spec.table_ids() and (not only or "table2_growth" in only):
-        # specification tests of the growth models (regrowth.diagnostics, issue 10)
-        from regrowth.diagnostics import write_diagnostics
-        try:
-            written += write_diagnostics(spec, panel, out)
-        except (RegrowthError, ValueError, np.linalg.LinAlgError) as exc:
-            failed["diagnostics_growth"] = f"{type(exc).__name__}: {exc}"
-            print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
-    record = estimates_record(spec, fitted, failed)
-    previous = out / "estimates.json"
-    if only and previous.is_file():
-        # a partial run refreshes its own tables and keeps the last numbers of the others
-        kept = json.loads(previous.read_text(encoding="utf-8")).get("tables", {})
-        record["tables"] = {t: (record["tables"][t] if t in only else kept.get(t, record["tables"][t]))
-                            for t in record["tables"]}
-    write_text(out / "estimates.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-    written.append(out / "estimates.json")
-    print(f"replicate: wrote {len(written)} files under {out}/")
-    if only is None:
-        # outputs of tables or figures no longer specified would pass for current ones
-        keep = {Path(p).resolve() for p in written}
-        for folder in (out / "tables", out / "figures"):
-            for old in sorted(folder.glob("*")):
-                if old.is_file() and old.resolve() not in keep:
-                    old.unlink()
-                    print(f"  removed stale {old}")
+    # lock, recover, clean leftovers and check that out/ is writable -- before fitting
+    with io.Transaction(out, prune=only is None) as tx:
+        print(f"replicate: fitting {len(todo)} specifications")
+        for i, col in enumerate(todo, 1):
+            t = time.perf_counter()
+            try:
+                fitted[col.name] = fit_column(col, panel)
+            except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                failed[col.name] = f"{type(exc).__name__}: {exc}"
+                print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
+                if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
+                    traceback.print_exc(limit=3, file=sys.stderr)
+                continue
+            f = fitted[col.name]
+            note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
+            print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}, "
+                  f"llf={f.stats.get('llf', float('nan')):.3f}{note} "
+                  f"[{time.perf_counter() - t:.2f}s]")
+            for w in f.warnings:
+                print(f"      {w}")
+        _stage_outputs(tx, spec, fitted, failed, panel, labels, only)
+    print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
+          f"removed under {out}/")
+    for rel in tx.deleted:
+        print(f"  removed stale {out / rel}")
     nb_failures = {}
     if notebooks and Path("notebooks").is_dir():
         nb_failures = execute_notebooks(Path("notebooks"))

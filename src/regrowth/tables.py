@@ -48,7 +48,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from regrowth.io import write_text
+from regrowth.io import csv_row, write_text
 from regrowth.tidy import CONSTANT_NAMES
 
 __all__ = [
@@ -404,15 +404,16 @@ class RegressionTable:
         """Formatted cells as CSV: title line, header line(s), body, then one line per note."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([self.title])
-        writer.writerow([""] + list(self.columns))
+        writerow = lambda cells: writer.writerow(csv_row(cells))  # noqa: E731 (formula-safe)
+        writerow([self.title])
+        writerow([""] + list(self.columns))
         if self.titles is not None:
-            writer.writerow([""] + list(self.titles))
+            writerow([""] + list(self.titles))
         for row in self.rows:
             cells = [""] * self.ncol if row.kind == "panel" else list(row.cells)
-            writer.writerow([row.label] + cells)
+            writerow([row.label] + cells)
         for note in self.all_notes():
-            writer.writerow([note])
+            writerow([note])
         return buf.getvalue()
 
     def render(self, *, latex_label: str | None = None) -> dict[str, str]:

@@ -18,6 +18,9 @@ Rules
   제주특별자치도/제주도/제주시 …), so junk in front (``*``, ``(-)``, ``주소``,
   ``대한민국``) does not matter. A country name found earlier marks the record
   foreign (미국, 미합중국, 일본국, 케이만 군도, 중국 …).
+* **광주**: ``광주광역시`` and a bare ``광주`` are Gwangju (the metropolitan city); a bare
+  ``광주시`` is the city of Gyeonggi-do (``경기도 광주시``, ``광주시 오포읍``), unless one of
+  Gwangju's districts follows (``광주시 광산구`` -> Gwangju).
 * The **year** is the year of 출원일자 (application date).
 * Foreign applicants and addresses that name no province are **counted and
   reported**, with examples, in :class:`KiprisReport`; never silently dropped.
@@ -58,6 +61,10 @@ for _reg in regions.REGIONS:
 # truncated / informal forms seen in the records
 _PROVINCE_TOKENS.update({"충청북": "chungbuk", "충청남": "chungnam", "전라북": "jeonbuk",
                          "전라남": "jeonnam", "경상북": "gyeongbuk", "경상남": "gyeongnam"})
+# a bare 광주시 is Gyeonggi-do's city (Gwangju metropolitan city is 광주광역시) ...
+_PROVINCE_TOKENS["광주시"] = "gyeonggi"
+# ... unless a district of the metropolitan city follows it
+_GWANGJU_DISTRICT = re.compile(r"광주시(?=\s*(?:동|서|남|북|광산)구)")
 
 #: Country names (Korean) that start foreign applicants' addresses.
 COUNTRIES: tuple[str, ...] = (
@@ -158,7 +165,8 @@ def applicant_address(applicant: pd.Series) -> pd.Series:
 
 def classify(address: pd.Series) -> pd.DataFrame:
     """Columns ``region`` (province key or NaN), ``country`` (NaN unless foreign), ``reason``."""
-    token = address.fillna("").str.extract(_TOKEN_RE, expand=False)
+    text = address.fillna("").str.replace(_GWANGJU_DISTRICT, "광주광역시", regex=True)
+    token = text.str.extract(_TOKEN_RE, expand=False)
     kind = token.map(_TOKENS)
     is_foreign = kind.str.startswith("foreign:", na=False)
     region = kind.where(~is_foreign)
