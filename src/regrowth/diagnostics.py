@@ -222,7 +222,8 @@ def hausman(fe_results: Any, re_results: Any, *, sigmamore: bool = False,
     -------
     :class:`DiagnosticResult` with chi2(df), df = rank(V_FE - V_RE). ``extra`` holds the
     compared ``terms``, ``difference`` and ``se_difference`` (sqrt of the diagonal of
-    V_FE - V_RE, NaN where negative) and ``positive_definite``.
+    V_FE - V_RE, NaN where negative), ``positive_definite`` and ``indefinite`` (a negative
+    eigenvalue beyond rounding: the statistic is then not a valid chi2).
     """
     if sigmamore and sigmaless:
         raise SpecificationError("hausman: sigmamore and sigmaless are alternatives")
@@ -264,7 +265,8 @@ def hausman(fe_results: Any, re_results: Any, *, sigmamore: bool = False,
     diag = np.diag(vd)
     extra = {"terms": list(terms), "difference": diff.tolist(),
              "se_difference": [math.sqrt(v) if v >= 0 else float("nan") for v in diag],
-             "positive_definite": bool(evals.min() > tol), "variant": variant,
+             "positive_definite": bool(evals.min() > tol),
+             "indefinite": bool(evals.min() < -tol), "variant": variant,
              "s2_fe": s2_fe, "s2_re": s2_re}
     key = "hausman_sigmamore" if sigmamore else "hausman"
     return _result(key, stat, pval, rank, f"chi2({rank})", extra)
@@ -520,7 +522,8 @@ def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
     DataFrame with columns ``test, stata, null, argues_for`` and, per specification
     ``<label>``, the statistic in ``<label>``, its distribution in ``<label> dist``, its
     p-value in ``<label> p`` and a warning in ``<label> note`` (Hausman: "V_FE - V_RE
-    not positive definite", as Stata prints it); rows in the order of :data:`TESTS`.
+    indefinite", where Stata warns it is not positive definite); rows in the order of
+    :data:`TESTS`.
     """
     if isinstance(specs, Mapping):
         computed = {str(k): dict(v) for k, v in specs.items()}
@@ -544,8 +547,8 @@ def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
             row[f"{label} dist"] = r.distribution if r is not None else ""
             row[f"{label} p"] = r.pvalue if r is not None else float("nan")
             row[f"{label} note"] = (
-                "V_FE - V_RE not positive definite" if r is not None
-                and r.extra.get("positive_definite") is False else "")
+                "V_FE - V_RE indefinite" if r is not None
+                and r.extra.get("indefinite") is True else "")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -554,8 +557,8 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
                        notes: Iterable[str] = (), digits: int = 2):
     """Lay out :func:`diagnostics_table` as a :class:`regrowth.tables.RegressionTable`.
 
-    Each test is two rows: the statistic with its distribution, then the p-value in
-    brackets; the last two columns name the Stata command and what a rejection argues
+    Each test is two rows: the statistic, then its distribution under H0 with the
+    p-value in brackets (so statistic cells stay numbers in the CSV); the last two columns name the Stata command and what a rejection argues
     for. Render with ``.to_markdown()``, ``.to_latex()``, ``.to_html()``, ``.to_csv()``
     or ``.write(stem)``.
     """
@@ -572,20 +575,22 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
             stat = r[lab]
             mark = "†" if r.get(f"{lab} note", "") else ""
             flagged = flagged or bool(mark)
-            cells.append("" if pd.isna(stat) else
-                         f"{format_number(stat, digits)}{mark} ({r[f'{lab} dist']})")
+            cells.append("" if pd.isna(stat) else f"{format_number(stat, digits)}{mark}")
         rows.append(Row("coef", str(r["test"]), tuple(cells) + (str(r["stata"]),
                                                                   str(r["argues_for"]))))
         pcells = []
         for lab in labels:
-            p = r[f"{lab} p"]
-            pcells.append("" if pd.isna(p) else f"[{format_number(p, 3)}]")
+            p, dist = r[f"{lab} p"], r[f"{lab} dist"]
+            pcells.append(f"{dist} [{'-' if pd.isna(p) else format_number(p, 3)}]"
+                          if dist else "")
         rows.append(Row("se", "", tuple(pcells) + ("", "")))
     if flagged:
-        notes = (*notes, ("† V_FE - V_RE is not positive definite (Stata prints the same "
-                         "warning): the statistic is not a valid chi2; read the sigmamore row."))
+        notes = (*notes, ("† V_FE - V_RE is indefinite (not positive semidefinite; Stata "
+                         "warns that it is not positive definite): the statistic is not a "
+                         "valid chi2; read the sigmamore row."))
     notes = (*(str(n) for n in notes),
-             ("Statistic (distribution under H0) and, beneath, the p-value in brackets. "
+             ("Statistic and, beneath, its distribution under H0 with the p-value in "
+              "brackets. "
               "Hausman compares FE and RE coefficients (constant excluded); xttest0 is "
               "chibar2(01) from pooled OLS residuals; xttest3, xtserial and xtcsd use the "
               "FE (xtserial: first-difference) residuals."))
