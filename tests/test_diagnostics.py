@@ -167,9 +167,9 @@ def test_pesaran_cd_equals_plm_pcdtest(case):
 def _agrees_with_printed(got: float, printed: str) -> bool:
     """``got`` is within one unit of the last printed digit of ``printed``.
 
-    One unit, not half: traffic.dta stores its variables in single precision (float32),
-    so Stata's 7th significant digit can differ from a double-precision computation on
-    the same numbers (it does for two of the 14 numbers compared here).
+    One unit, not half: two of the 14 numbers compared here differ from a double-precision
+    computation on the AER data by one unit in the 7th significant digit, presumably
+    because traffic.dta holds its variables in single precision (not checked).
     """
     decimals = len(printed.split(".")[1]) if "." in printed else 0
     return abs(got - float(printed)) <= 10.0 ** -decimals * (1 + 1e-9)
