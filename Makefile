@@ -40,8 +40,13 @@ data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified; DOWNLOAD
 panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
 	$(PY) -m regrowth panel
 
-replicate: panel ## everything: panel, models, tables, figures, notebooks
-	$(PY) -m regrowth replicate
+models: panel ## fit every specification: results/tables, results/figures, results/estimates.json
+	$(PY) -m regrowth replicate --no-notebooks
+
+notebooks: models ## build notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them
+	$(PY) -m regrowth notebooks
+
+replicate: notebooks ## everything: panel, models, tables, figures, notebooks
 
 test: $(STAMP) ## run the test suite (no R, no internet needed)
 	$(PY) -m pytest -q

@@ -373,3 +373,8 @@ def test_the_project_spec_file_loads():
     assert len(s.columns()) >= 17
     growth = [c for c in s.columns() if c.table == "table2_growth" and c.id != "fgls_no_year"]
     assert growth and all(c.year_effects for c in growth)
+
+
+def test_the_outcome_cannot_be_a_regressor(tmp_path):
+    refused(tmp_path, BASE.replace('regressors = ["x1", "x2"]', 'regressors = ["x1", "y"]'),
+            "column 'c1'", "key 'regressors'", "lists the outcome 'y' itself")

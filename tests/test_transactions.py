@@ -104,14 +104,15 @@ def test_leftover_staging_and_temporary_files_are_cleaned(tmp_path):
 # ----------------------------------------------------------------------------- kill -9
 
 WRITER = textwrap.dedent("""
-    import sys
+    import sys, time
     from regrowth.io import Transaction
     root, generation = sys.argv[1], sys.argv[2]
     files = {files!r}
+    print("start", flush=True)
     with Transaction(root, prune=True) as tx:
         for rel in files:
+            time.sleep(0.02)  # staging takes a while too
             tx.write_text(rel, generation + " " + rel + "\\n")
-        print("staged", flush=True)
 """)
 
 
@@ -126,11 +127,11 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_complete_set(tmp_pat
     env = {**os.environ, "PYTHONPATH": str(SRC), "REGROWTH_TEST_COMMIT_DELAY": "0.04"}
     rng = random.Random(20181121)
     seen = set()
-    for k in range(1, 9):
+    for k in range(1, 11):
         proc = subprocess.Popen([sys.executable, str(script), str(root), f"G{k}"], env=env,
                                 stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "staged"
-        time.sleep(rng.uniform(0.0, 0.04 * (len(FILES) + 1)))
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(rng.uniform(0.0, (0.02 + 0.04) * (len(FILES) + 1)))  # staging or commit
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         before = generations(root)
@@ -144,7 +145,7 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_complete_set(tmp_pat
         # make the generations consecutive for the next round
         publish(root, f"G{k}")
     assert not list(root.glob(".staging-*"))
-    assert seen  # at least one outcome observed
+    assert seen  # which outcomes occur depends on timing; each one is a complete set
 
 
 RUNNER = textwrap.dedent("""
@@ -192,6 +193,7 @@ def test_kill_9_of_a_replicate_run_during_its_commit(tmp_path, fraction):
     assert not list(results.glob(".staging-*")) and not (results / io.JOURNAL_NAME).exists()
 
 
+@pytest.mark.slow
 def test_a_kill_before_the_commit_point_leaves_the_previous_outputs(tmp_path):
     from test_replicate import SPEC, synthetic_panel
 

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import re
@@ -75,6 +74,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from regrowth.errors import RegrowthError
+
+try:  # POSIX only: without fcntl (Windows) concurrent runs are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
            "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
@@ -254,6 +258,8 @@ class _Lock:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
             raise _not_writable(self.path.parent, exc) from exc
+        if fcntl is None:  # pragma: no cover
+            return
         start = time.monotonic()
         told = False
         while True:
@@ -287,7 +293,8 @@ class _Lock:
         if self.fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, 0)
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            if fcntl is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
 

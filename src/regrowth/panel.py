@@ -122,19 +122,62 @@ class PanelBuild:
     codebook: pd.DataFrame
     written: list[Path]
     reports: dict
+    #: one row per source file: source, variables, rows, first_year, last_year, provinces
+    sources: pd.DataFrame | None = None
 
     def describe(self) -> str:
+        """The build log: one line per source file (rows, years, provinces, variables), one
+        for the KIPRIS records (counts only: no applicant's name or address), one for the
+        full-edition downloads, then the panel and the files written."""
+        lines = []
+        if self.sources is not None and len(self.sources):
+            lines.append(f"panel: read {len(self.sources)} source files")
+            width = max(len(_short(s)) for s in self.sources["source"])
+            for r in self.sources.itertuples(index=False):
+                lines.append(f"  {_short(r.source):<{width}}  {r.rows:>4} rows  "
+                             f"{r.first_year}-{r.last_year}  {r.provinces:>2} provinces  "
+                             f"{r.variables}")
+        for name, rep in self.reports.items():
+            if hasattr(rep, "assigned") and hasattr(rep, "foreign"):  # KiprisReport
+                lines.append(f"  KIPRIS records: {rep.records:,}, {rep.assigned:,} assigned to a "
+                             f"province, {rep.foreign:,} foreign applicants, {rep.unparseable:,} "
+                             f"without a province, {rep.duplicates:,} duplicated")
+            elif name == "full_edition" and hasattr(rep, "summary"):
+                lines.append("  " + rep.summary())
+            elif name == "full_edition" and isinstance(rep, dict):
+                have = [t for t, ok in rep.items() if ok]
+                lines.append("  full edition: " + (
+                    "KOSIS downloads used: " + ", ".join(have) if have else
+                    "no KOSIS downloads in data/raw/kosis/ (optional: "
+                    + ", ".join(rep) + "; see README)"))
         n_regions = self.panel.index.get_level_values("region").nunique()
         years = self.panel.index.get_level_values("year")
-        lines = [f"panel: {len(self.panel)} rows = {n_regions} provinces x {years.min()}-{years.max()}, "
-                 f"{self.panel.shape[1]} columns"]
-        lines += [f"wrote {p}" for p in self.written]
-        for name, rep in self.reports.items():
-            if name == "notes":
-                continue
-            text = rep.summary() if hasattr(rep, "summary") else str(rep)
-            lines.append(text if name == "full_edition" else f"{name}: {text}")
+        lines.append(f"panel: {len(self.panel)} rows = {n_regions} provinces x "
+                     f"{years.min()}-{years.max()}, {self.panel.shape[1]} columns; wrote "
+                     + ", ".join(str(p) for p in self.written))
         return "\n".join(lines)
+
+
+def _short(source: str, width: int = 48) -> str:
+    """The file name of a source path, cut to ``width`` characters."""
+    name = str(source).rsplit("/", 1)[-1]
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def source_summary(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per source of the tidy rows: ``source``, ``variables`` (comma-separated),
+    ``rows`` (values read), ``first_year``, ``last_year``, ``provinces`` (distinct regions)."""
+    if tidy.empty:
+        return pd.DataFrame(columns=["source", "variables", "rows", "first_year", "last_year",
+                                     "provinces"])
+    g = tidy.groupby("source", sort=True)
+    return pd.DataFrame({
+        "variables": g["variable"].agg(lambda v: ", ".join(sorted(set(v)))),
+        "rows": g.size(),
+        "first_year": g["year"].min().astype(int),
+        "last_year": g["year"].max().astype(int),
+        "provinces": g["region"].nunique(),
+    }).reset_index()
 
 
 def _wide(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -403,7 +446,7 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
     validate(panel)
     book = codebook(panel, tidy, reports.get("notes"))
     written = write(panel, book, out_dir)
-    return PanelBuild(panel, book, written, reports)
+    return PanelBuild(panel, book, written, reports, source_summary(tidy))
 
 
 def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:

@@ -17,8 +17,9 @@ Steps, in order (progress is printed for each):
    then published all at once; a kill -9 leaves the old or the new set; files the package
    did not write are never deleted; a table with a failed column keeps its last good
    outputs; a second run waits for the first);
-5. execute the notebooks in ``notebooks/`` in place (nbclient), so their committed outputs
-   are those of the last run.
+5. build each notebook ``notebooks/0N_name.ipynb`` from its jupytext source
+   ``notebooks/0N_name.py`` and execute it (nbclient), so the committed notebooks carry the
+   outputs of the last run.
 
 Exit status 0 if every spec was fitted and every notebook ran, 1 otherwise.
 """
@@ -30,7 +31,6 @@ import dataclasses
 import json
 import math
 import sys
-import textwrap
 import time
 import traceback
 import warnings
@@ -257,18 +257,42 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        for t in c.regressors))
             path = out / "figures" / f"{table.id}_coefficients.png"
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=textwrap.fill(table.title, 70))
+                                     title=table.title, source=FIGURE_SOURCES["coefficients"])
             written.append(path)
-    for var, label in (("patents_fintech", "Fintech patent applications (count)"),
-                       ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)"),
-                       ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)"),
-                       ("patents_pm_macro", "All-field patents per million (macro-region)")):
+    for var, label, kind in (
+            ("patents_fintech", "Fintech patent applications (count, log scale)", "log"),
+            ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)", "lines"),
+            ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)", "lines"),
+            ("patents_pm_macro", "All-field patents per million residents", "macro")):
         if var in panel:
             path = out / "figures" / f"province_{var}.png"
-            figures.province_lines(panel, var, path, label=label,
-                                   highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"))
+            if kind == "macro":
+                figures.macro_region_lines(panel, var, path, label=label,
+                                           source=FIGURE_SOURCES[var])
+            else:
+                figures.province_lines(panel, var, path, label=label, log=kind == "log",
+                                       highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"),
+                                       source=FIGURE_SOURCES[var])
             written.append(path)
     return written
+
+
+#: Source lines printed under each figure (see regrowth.figures.source_note).
+FIGURE_SOURCES = {
+    "coefficients": "Source: regrowth estimates of specs/models.toml on the public-edition panel; "
+                    "95% intervals from each column's standard errors (see the table notes).",
+    "patents_fintech": "Source: KIPRIS fintech (G06Q) application records, by first applicant's "
+                       "province and application year. Applications are published about 18 "
+                       "months after filing: 2022-23 are incomplete and dropped, and 2021 is "
+                       "probably undercounted.",
+    "fiscal_self_reliance": "Source: Ministry of the Interior and Safety via KOSIS (DT_1YL20921), "
+                            "old revenue classification.",
+    "grdp_pc_real_growth": "Source: real per-capita GRDP (2009 won), GCAM-Korea from KOSIS; "
+                           "16 provinces (no Sejong). The 1998 fall is the Asian financial crisis.",
+    "patents_pm_macro": "Source: Statistics Korea regional indicator 2-2-1 (KIPO, KOSIS "
+                        "DT_1YL202109E), published for the 7 macro-regions only; each province "
+                        "is given its macro-region's value.",
+}
 
 
 def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
@@ -292,28 +316,15 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
 
 
 def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
-    """Run every notebook in ``folder`` in place; return {name: error} for failures."""
-    import nbformat
-    from nbclient import NotebookClient
+    """Build every notebook of ``folder`` from its ``py:percent`` source, execute it and
+    write the ``.ipynb`` (:func:`regrowth.notebooks.run`); return {name: error} for failures."""
+    from regrowth import notebooks
 
-    failures = {}
-    for nb_path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(nb_path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(folder)}}, record_timing=False)
-        try:
-            client.execute()
-        except Exception as exc:  # report, keep going with the other notebooks
-            failures[nb_path.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            continue
-        nb.metadata.pop("widgets", None)
-        write_text(nb_path, nbformat.writes(nb) + "\n")
-        print(f"  executed notebooks/{nb_path.name}")
-    return failures
+    return notebooks.run(folder, timeout)
 
 
 def _table_files(table_id: str) -> list[str]:
-    return [f"tables/{table_id}.{ext}" for ext in ("md", "tex", "html", "csv")] + \
+    return [f"tables/{table_id}.{ext}" for ext in ("md", "tex", "html", "csv", "docx")] + \
         [f"figures/{table_id}_coefficients.png"]
 
 
@@ -394,6 +405,12 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     labels = dict(spec.labels)
     failed: dict[str, str] = {}
     todo = [c for c in spec.columns() if not only or c.table in only]
+    empty = [c for c in todo if estimation_sample(c, panel)[0].empty]
+    if empty:
+        raise SpecificationError("\n".join(
+            f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
+            f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
+            "was fitted or written" for c in empty))
     fitted: dict[str, Fitted] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with io.Transaction(out, prune=only is None) as tx:
@@ -410,8 +427,9 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                 continue
             f = fitted[col.name]
             note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
-            print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}, "
-                  f"llf={f.stats.get('llf', float('nan')):.3f}{note} "
+            llf = f.stats.get("llf")  # absent or NaN where the estimator has no likelihood (FGLS)
+            llf = f", llf={llf:.3f}" if isinstance(llf, (int, float)) and math.isfinite(llf) else ""
+            print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}{llf}{note} "
                   f"[{time.perf_counter() - t:.2f}s]")
             for w in f.warnings:
                 print(f"      {w}")

@@ -40,13 +40,17 @@ def coefficients(estimates: dict, table: str, column: str) -> pd.DataFrame:
 
 def compare(estimates: dict, table: str, columns: list[str], terms: list[str],
             equation: str | None = None) -> pd.DataFrame:
-    """Estimates (and SEs) of ``terms`` side by side across ``columns`` of one table."""
+    """Estimates (and SEs) of ``terms`` side by side across ``columns`` of one table: columns
+    ``(column title, "estimate" | "std. error")``, one row per term (NaN where a column lacks
+    it). ``equation`` picks one equation; without it, a term present in several equations
+    is taken from the first (the mean equation)."""
     out = {}
     for c in columns:
         co = coefficients(estimates, table, c)
         if equation:
             co = co[co.equation == equation]
-        co = co.set_index("term")
+        # a term in two equations (the constant of a GNB): the first, the mean equation's
+        co = co.drop_duplicates("term", keep="first").set_index("term")
         title = estimates["tables"][table]["columns"][c]["title"]
         out[(title, "estimate")] = co["estimate"].reindex(terms)
         out[(title, "std. error")] = co["std_error"].reindex(terms)

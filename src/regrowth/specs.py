@@ -357,6 +357,12 @@ def _column(raw, table_id: str, problems: _Problems, index: int) -> ColumnSpec |
         problems.add(where, "se.groups", f"must be a panel column name, not {_type_name(groups)}")
         groups = None
     boot = _bootstrap(se["bootstrap"], problems, where) if "bootstrap" in se else None
+    outcome = texts["outcome"]
+    if outcome is not None and outcome in regressors:
+        problems.add(where, "regressors", f"lists the outcome {outcome!r} itself")
+    if exposure is not None and exposure in regressors:
+        problems.add(where, "exposure", f"{exposure!r} is also a regressor: its coefficient "
+                                        "would not be identified beside the log offset")
 
     entry = None
     if texts["estimator"] is not None:

@@ -263,11 +263,9 @@ def test_manifest_that_is_not_toml_is_refused(tmp_path):
         acquire.load_manifest(manifest)
 
 
-def test_project_manifest_covers_every_shared_file_with_matching_checksums():
+def test_project_manifest_covers_every_shared_file_with_matching_checksums(data_mirror):
     """The committed manifest agrees with the mirror's own SHA256SUMS, file for file."""
-    sums = PROJECT.parent / "shared" / "data" / "SHA256SUMS"
-    if not sums.exists():
-        pytest.skip("../shared/data is not beside the project")
+    sums = data_mirror / "SHA256SUMS"
     expected = dict(reversed(line.split(maxsplit=1)) for line in sums.read_text().splitlines())
     entries = acquire.load_manifest(PROJECT / "data/raw/MANIFEST.toml")
     assert {e.path: e.sha256 for e in entries} == expected

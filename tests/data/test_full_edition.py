@@ -6,7 +6,6 @@ Korean labels, years as columns); its numbers are invented for the test, not dat
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ import pytest
 from regrowth import panel, regions, specs
 from regrowth.errors import MissingInputError
 from regrowth.sources import load_kosis_download
-
-MIRROR = Path(os.environ.get("REGROWTH_DATA_MIRROR") or Path(__file__).resolve().parents[3] / "shared" / "data")
 
 
 def kosis_export(path: Path) -> None:
@@ -27,12 +24,10 @@ def kosis_export(path: Path) -> None:
 
 
 @pytest.fixture
-def raw_with_download(tmp_path):
-    if not (MIRROR / "SHA256SUMS").is_file():
-        pytest.skip("public data mirror not available")
+def raw_with_download(tmp_path, data_mirror):
     raw = tmp_path / "raw"
     raw.mkdir()
-    for child in MIRROR.iterdir():
+    for child in data_mirror.iterdir():
         if child.is_dir():
             (raw / child.name).symlink_to(child)
     kosis_export(raw / "kosis" / "DT_1YL20891.csv")

@@ -280,7 +280,11 @@ def test_loglikeobs_sum_is_llf(quine_het, randhie_het):
         p = res.params.to_numpy()
         np.testing.assert_allclose(res.model.loglikeobs(p).sum(), res.llf, rtol=1e-13)
         np.testing.assert_allclose(res.model.loglike(p), res.llf, rtol=1e-13)
-        assert res.model.score_obs(p).shape == (res.nobs, len(p))
+        s_obs = res.model.score_obs(p)
+        assert s_obs.shape == (res.nobs, len(p))
+        # the per-observation scores add up to the score, which is zero at the maximum
+        np.testing.assert_allclose(s_obs.sum(axis=0), res.model.score(p), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(s_obs.sum(axis=0), 0.0, atol=1e-6)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3])
@@ -336,6 +340,7 @@ def test_converges_from_bad_start(randhie_het, quine_het):
         np.testing.assert_allclose(again.params, res.params, rtol=1e-7, atol=1e-9)
         assert again.mle_retvals["hessian_negative_definite"]
         assert H0.shape == (len(start), len(start))
+        np.testing.assert_allclose(H0, H0.T, rtol=1e-12, atol=1e-12)   # a Hessian is symmetric
     # a start where the Hessian is indeed indefinite
     mod = quine_het.model
     start = quine_het.params.to_numpy().copy()
@@ -438,7 +443,7 @@ def test_from_formula_missing_and_offset():
         mod = GeneralizedNegativeBinomial.from_formula(
             "accident ~ yr_con + op_75_79", d, disp_formula="~ op_75_79",
             exposure="service", groups="ship")
-    assert mod.n_missing == 1 and mod.nobs == 33 if hasattr(mod, "nobs") else mod.endog.shape[0] == 33
+    assert mod.n_missing == 1 and mod.endog.shape[0] == 33
     res = _fit(mod, cov_type="cluster")
     assert list(res.params.index) == ["const", "yr_con", "op_75_79", "lnalpha:const",
                                       "lnalpha:op_75_79"]
@@ -461,7 +466,10 @@ def test_results_api(quine_het):
     assert res.bic == pytest.approx(-2 * res.llf + np.log(res.nobs) * k)
     assert res.cov_type == "nonrobust"
     pred = res.model.predict(res.params.to_numpy())
-    assert pred.shape == (res.nobs,)
+    eta = np.asarray(res.model.exog, dtype=float) @ res.params.to_numpy()[:res.model.k_mean]
+    if res.model.offset is not None:
+        eta = eta + np.asarray(res.model.offset, dtype=float)
+    np.testing.assert_allclose(pred, np.exp(eta), rtol=1e-12)     # mu = exp(x'b + offset)
     v = res.model.predict(res.params.to_numpy(), which="var")
     a = res.model.predict(res.params.to_numpy(), which="alpha")
     np.testing.assert_allclose(v, pred * (1 + a * pred))

@@ -24,6 +24,8 @@ Rules
 * The **year** is the year of 출원일자 (application date).
 * Foreign applicants and addresses that name no province are **counted and
   reported**, with examples, in :class:`KiprisReport`; never silently dropped.
+  The report's printed forms (``summary()``, ``repr``, ``as_dict()``) name
+  spreadsheet rows, never an applicant's name or address (personal data).
   A repeated application number is counted once and reported.
 
 Output: ``patents_fintech`` counts by (region, year) with explicit zeros for
@@ -106,7 +108,9 @@ class KiprisReport:
     duplicates: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
     foreign_by_country: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # (row, first applicant) pairs: applicants' names and addresses are personal data, so
+    # they are kept out of repr() and summary(), which name spreadsheet rows only
+    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
     duplicate_examples: list[tuple[int, str]] = field(default_factory=list)
     records_by_year: dict[int, int] = field(default_factory=dict)
     assigned_by_year: dict[int, int] = field(default_factory=dict)
@@ -119,13 +123,16 @@ class KiprisReport:
                  f"{self.foreign} foreign, {self.unparseable} without a province, "
                  f"{self.duplicates} duplicated application numbers"]
         for reason, n in sorted(self.by_reason.items()):
-            ex = "; ".join(f"row {r}: {t}" for r, t in self.examples.get(reason, [])[:3])
-            lines.append(f"  {reason}: {n}" + (f" (e.g. {ex})" if ex else ""))
+            rows = ", ".join(str(r) for r, _ in self.examples.get(reason, [])[:3])
+            lines.append(f"  {reason}: {n}" + (f" (e.g. spreadsheet rows {rows})" if rows else ""))
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        """Every field but the examples' applicant text (personal data): rows only."""
+        out = dict(self.__dict__)
+        out["examples"] = {k: [r for r, _ in v] for k, v in self.examples.items()}
+        return out
 
 
 def first_applicant(cells: pd.Series) -> pd.Series:
