@@ -69,7 +69,7 @@ Pesaran's CD (``xtcsd, pesaran``; :func:`pesaran_cd`)
 For the replication: :func:`growth_diagnostics` runs the tests for the linear columns of
 Table 2 of ``specs/models.toml`` (columns sharing outcome, regressors, sample and year
 effects share one column), :func:`write_diagnostics` writes
-``results/tables/diagnostics_growth.{md,tex,html,csv}`` (called by
+``results/tables/diagnostics_growth.*`` (md, tex, html, csv, docx; called by
 :func:`regrowth.replicate.run`), and :func:`nickell_note` gives the Nickell-bias note for
 the fixed-effects convergence coefficient (T = 16).
 
@@ -558,9 +558,10 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
     """Lay out :func:`diagnostics_table` as a :class:`regrowth.tables.RegressionTable`.
 
     Each test is two rows: the statistic, then its distribution under H0 with the
-    p-value in brackets (so statistic cells stay numbers in the CSV); the last two columns name the Stata command and what a rejection argues
-    for. Render with ``.to_markdown()``, ``.to_latex()``, ``.to_html()``, ``.to_csv()``
-    or ``.write(stem)``.
+    p-value in brackets (so statistic cells stay numbers in the CSV); the last two
+    columns name the Stata command and what a rejection argues for. Render with
+    ``.to_markdown()``, ``.to_latex()``, ``.to_html()``, ``.to_csv()`` or
+    ``.write(stem)``.
     """
     from regrowth.tables import RegressionTable, Row, format_number
 
@@ -640,7 +641,7 @@ def write_diagnostics(specs: Any, panel: pd.DataFrame, out: Any,
                       tables: Sequence[str] = ("table2_growth",),
                       stem: str = "diagnostics_growth") -> list:
     """Write the specification-test table of the growth models to
-    ``<out>/tables/<stem>.{md,tex,html,csv}``; return the written paths.
+    ``<out>/tables/<stem>.*`` (every format RegressionTable.write writes); return the paths.
 
     This is the call the replication driver makes (``written += write_diagnostics(spec,
     panel, out)``); the table's notes name the tables and columns it covers.

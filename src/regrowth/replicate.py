@@ -333,7 +333,7 @@ def _stage_diagnostics(tx, spec: Specs, failed: dict, panel: pd.DataFrame, keep:
     ``tables/diagnostics_growth.*``, kept from the last run when Table 2 is."""
     from regrowth.diagnostics import write_diagnostics
 
-    files = [f"tables/diagnostics_growth.{ext}" for ext in ("md", "tex", "html", "csv")]
+    files = [f"tables/diagnostics_growth.{ext}" for ext in ("md", "tex", "html", "csv", "docx")]
     if "table2_growth" not in spec.table_ids():
         return
     if "table2_growth" in keep:
