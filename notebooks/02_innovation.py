@@ -198,7 +198,7 @@ me.loc[[t for t in me.index if not t.startswith("C(year)")]]
 g = gnb.params
 mean_lnpop = sample["ln_population"].mean()
 for flag, name in ((1, "capital region"), (0, "other provinces")):
-    ln_alpha = g["lnalpha:const"] + g["lnalpha:capital_region"] * flag + g["lnalpha:ln_population"] * mean_lnpop
+    ln_alpha = g["lnalpha:Intercept"] + g["lnalpha:capital_region"] * flag + g["lnalpha:ln_population"] * mean_lnpop
     print(f"alpha at mean ln population, {name}: {np.exp(ln_alpha):.3g}")
 
 # %% [markdown]

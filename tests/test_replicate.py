@@ -118,7 +118,7 @@ def test_full_run_writes_tables_figures_and_estimates(project):
     est = json.loads((root / "results" / "estimates.json").read_text())
     gnb = est["tables"]["t1"]["columns"]["gnb"]
     assert gnb["stats"]["nobs"] == 16 * 9 and gnb["stats"]["n_entities"] == 16
-    assert {r["term"] for r in gnb["coefficients"]} >= {"x1", "x2", "const", "capital_region"}
+    assert {r["term"] for r in gnb["coefficients"]} >= {"x1", "x2", "Intercept", "capital_region"}
     md = (root / "results" / "tables" / "t1.md").read_text()
     assert "synthetic test data" in md and "2011–2019" in md
     x1 = next(r for r in gnb["coefficients"] if r["term"] == "x1" and r["equation"] == "mean")

@@ -117,8 +117,6 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)
-    # linearmodels and formulaic call the constant "Intercept", statsmodels "const": one row
-    coefs["term"] = coefs["term"].replace({"Intercept": "const"})
     stats = glance(result)
     effects = fitted_effects(result, coefs["term"])
     years = data.index.get_level_values("year")
