@@ -178,7 +178,7 @@ def test_fit_panel_reaches_pcse_and_tidy_glance_read_it():
     assert g["nobs"] == 200 and g["n_entities"] == 10 and g["n_periods"] == 20
     assert g["rsquared"] == pytest.approx(res.rsquared)
     assert g["wald_df"] == 2 and g["wald_chi2"] == pytest.approx(res.wald.stat)
-    assert "Panel-corrected" in str(res.summary())
+    assert "Panel-corrected" in str(res.summary) and res.cov_type == "Panel-corrected (nmk)"
 
 
 def test_bad_options_and_data_are_refused_with_a_clear_message():

@@ -103,15 +103,18 @@ reference for the tests is an independent R transcription of the formulas above
 
 from __future__ import annotations
 
-from functools import cached_property
+import functools
+import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from linearmodels.panel.results import PanelResults
+from linearmodels.shared.hypotheses import InvalidTestStatistic, WaldTestStatistic
+from linearmodels.shared.utility import AttrDict
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
-from regrowth.models.fgls import PanelFGLS, Summary, WaldTest, _is_constant
+from regrowth.models.fgls import PanelFGLS, _info, _is_constant
 
 __all__ = ["CORRELATIONS", "RHOTYPES", "PanelPCSE", "PanelPCSEResults"]
 
@@ -166,12 +169,17 @@ class PanelPCSE:
         self.force = bool(force)
 
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs: Any) -> PanelPCSE:
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, context: Any = 0,
+                     **kwargs: Any) -> PanelPCSE:
         """Build the model from a formula such as ``"y ~ 1 + x1 + x2"`` (formulaic).
 
-        ``data`` must carry an (entity, time) MultiIndex; keyword arguments go to the
-        constructor.
+        ``data`` must carry an (entity, time) MultiIndex; ``context`` is the namespace of
+        the functions the formula calls (0, the default, is the caller's; or a dict), as
+        in :meth:`PanelFGLS.from_formula`; other keyword arguments go to the constructor.
         """
+        if isinstance(context, int):
+            frame = sys._getframe(1 + context)
+            context = {**frame.f_globals, **frame.f_locals}
         obj = cls.__new__(cls)
         names = ("correlation", "rhotype", "np1", "hetonly", "independent", "pairwise",
                  "force")
@@ -184,7 +192,7 @@ class PanelPCSE:
                     "force": False}
         opts = {**defaults, **kwargs}
         obj._setup(*(opts[n] for n in names))
-        obj._data = PanelFGLS.from_formula(formula, data, panels="hetero",
+        obj._data = PanelFGLS.from_formula(formula, data, context=context, panels="hetero",
                                            corr=obj.correlation, rhotype=obj.rhotype,
                                            force=obj.force)
         obj.formula = formula
@@ -197,6 +205,21 @@ class PanelPCSE:
     @property
     def exog_names(self) -> list[str]:
         return list(self._data.exog_names)
+
+    # linearmodels/statsmodels names read by compare() and summary_col
+    @property
+    def endog_names(self) -> str:
+        return self._data.dependent_name
+
+    @property
+    def dependent(self):
+        """The dependent variable as linearmodels ``PanelData`` (input rows)."""
+        return self._data.dependent
+
+    @property
+    def exog(self):
+        """The regressors as linearmodels ``PanelData`` (input rows)."""
+        return self._data.exog
 
     # ------------------------------------------------------------------- fit
     def fit(self, *, nmk: bool = False) -> PanelPCSEResults:
@@ -318,83 +341,114 @@ class PanelPCSE:
             model=self, params=beta, cov=cov, sigma=sigma, rho=rho_out, nobs=n,
             entities=entities, periods=periods, sizes=sizes, index=index, y=y, x=x,
             resid_transformed=e, const_cols=const_cols, nmk=nmk, rsquared=rsquared,
-            n_sigma=n_sigma, balanced=bool(present.all()))
+            n_sigma=n_sigma, balanced=bool(present.all()), g_codes=g, t_codes=t, ys=ys)
 
 
-class PanelPCSEResults:
-    """Results of :class:`PanelPCSE`, linearmodels-style (labelled pandas objects).
+class Summary(str):
+    """Plain-text summary (a ``str`` with ``as_text``, printed as is in notebooks)."""
 
-    ``params``, ``std_errors`` (= ``bse``), ``tstats`` (z), ``pvalues`` (normal),
-    ``cov``, ``conf_int()``, ``rsquared``, ``rho``, ``sigma`` (Stata's ``e(Sigma)``),
-    ``nobs``, ``n_panels``, ``n_periods``, ``wald``, ``resids``, ``summary``.
+    def as_text(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class PanelPCSEResults(PanelResults):
+    """Results of :class:`PanelPCSE`: a linearmodels panel results object.
+
+    A subclass of ``linearmodels.panel.results.PanelResults`` (as
+    :class:`~regrowth.models.fgls.PanelFGLSResults`), so ``linearmodels.panel.compare``,
+    statsmodels' ``summary_col`` and :mod:`regrowth.tidy` read it. ``params``,
+    ``std_errors`` (= ``bse``), ``tstats`` (z statistics, Stata's ``z`` column),
+    ``pvalues`` and ``conf_int()`` use the normal distribution, as ``xtpcse`` does;
+    ``cov`` is the panel-corrected covariance (``cov_type`` "Panel-corrected", with
+    " (nmk)" under ``nmk``); ``rsquared`` is 1 - e'e / centred TSS of the estimated
+    (Prais-Winsten transformed) regression, as ``xtpcse`` reports it; ``wald`` (alias
+    ``f_statistic``) is the Wald chi2 that every coefficient but the constant is zero.
+    ``resids`` are y - x'b on the original scale, ``wresids`` the residuals of the
+    transformed regression (they estimate Sigma). Also: ``rho`` (float for ``ar1``,
+    Series by entity for ``psar1``, None otherwise), ``sigma`` (Stata's ``e(Sigma)``),
+    ``n_sigma``, ``n_panels``, ``n_periods``, ``panel_sizes``, ``balanced``,
+    ``n_covariances`` and the ``summary`` property.
     """
-
-    cov_type = "pcse"
 
     def __init__(self, *, model, params, cov, sigma, rho, nobs, entities, periods, sizes,
                  index, y, x, resid_transformed, const_cols, nmk, rsquared, n_sigma,
-                 balanced):
-        names = model.exog_names
-        self._model = model
-        self._params = pd.Series(params, index=names, name="parameter")
-        self._cov = pd.DataFrame(cov, index=names, columns=names)
+                 balanced, g_codes, t_codes, ys):
+        names = list(model.exog_names)
+        k = len(names)
+        fitted = x @ params
+        resid = y - fitted
+        cov_arr = np.array(cov, dtype=float)
+        yc = ys - ys.mean()
+        wald = self._model_wald(params, cov_arr, const_cols, k)
+        nan = float("nan")
+        res = AttrDict(
+            params=pd.Series(params, index=names),
+            deferred_cov=functools.partial(np.asarray, cov_arr),
+            debiased=False, df_resid=int(nobs - k), df_model=k, nobs=int(nobs),
+            name="PanelPCSE", var_names=names,
+            residual_ss=float(resid_transformed @ resid_transformed), total_ss=float(yc @ yc),
+            r2=float(rsquared), r2w=nan, r2b=nan, r2o=nan, c2w=nan, c2b=nan, c2o=nan,
+            s2=nan, entity_info=_info(g_codes), time_info=_info(t_codes), model=model,
+            cov_type="Panel-corrected (nmk)" if nmk else "Panel-corrected",
+            resids=resid, wresids=resid_transformed, index=index, f_info=None, f_stat=wald,
+            loglik=nan,
+            fitted=pd.DataFrame({"fitted_values": fitted}, index=index),
+            effects=pd.DataFrame({"estimated_effects": np.full(int(nobs), nan)}, index=index),
+            idiosyncratic=pd.DataFrame({"idiosyncratic": resid}, index=index),
+            original_index=model._data._original_index, not_null=None)
+        super().__init__(res)
         self._sigma = pd.DataFrame(sigma, index=entities, columns=entities)
         self._rho = rho
-        self._nobs = int(nobs)
         self._entities = entities
         self._periods = periods
         self._sizes = pd.Series(sizes, index=entities, name="nobs")
-        self._index = index
-        self._y, self._x = y, x
-        self._e = resid_transformed
-        self._const_cols = const_cols
         self._nmk = bool(nmk)
-        self._rsquared = float(rsquared)
         self._n_sigma = int(n_sigma)
-        self._balanced = balanced
+        self._balanced = bool(balanced)
+        self._resid_series = pd.Series(resid, index=index, name="residual")
+
+    @staticmethod
+    def _model_wald(params, cov, const_cols, k):
+        slopes = [i for i in range(k) if i not in const_cols]
+        if not slopes:
+            return InvalidTestStatistic("the model has no regressors besides the constant",
+                                        name="Wald chi2")
+        b = params[slopes]
+        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
+        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
+                                 len(slopes), name="Wald chi2")
+
+    # linearmodels / statsmodels names ---------------------------------------------
+    @property
+    def cov_type(self) -> str:
+        """``"Panel-corrected"`` (n-normalised) or ``"Panel-corrected (nmk)"``."""
+        return self._cov_type
 
     @property
-    def model(self) -> PanelPCSE:
-        return self._model
+    def bse(self) -> pd.Series:
+        """Standard errors (statsmodels' name for ``std_errors``)."""
+        return self.std_errors
 
     @property
-    def params(self) -> pd.Series:
-        return self._params.copy()
+    def tvalues(self) -> pd.Series:
+        """z statistics (statsmodels' name for ``tstats``)."""
+        return self.tstats
 
     @property
-    def cov(self) -> pd.DataFrame:
-        """Panel-corrected covariance of the coefficients (n-normalised unless nmk)."""
-        return self._cov.copy()
+    def wald(self):
+        """Wald chi2 that every coefficient except the constant is zero (``stat``, ``df``,
+        ``pval``); the same object as ``f_statistic``."""
+        return self._f_stat
 
     @property
-    def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self._cov.to_numpy())), index=self._params.index,
-                         name="std_error")
+    def resids(self) -> pd.Series:
+        """y - x'b on the original (untransformed) scale."""
+        return self._resid_series.copy()
 
-    bse = std_errors
-
-    @property
-    def tstats(self) -> pd.Series:
-        """z statistics (Stata's ``z`` column)."""
-        return (self._params / self.std_errors).rename("z")
-
-    @property
-    def pvalues(self) -> pd.Series:
-        """Two-sided normal p-values."""
-        return pd.Series(2 * stats.norm.sf(np.abs(self.tstats.to_numpy())),
-                         index=self._params.index, name="pvalue")
-
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal-based confidence limits (columns ``lower``, ``upper``)."""
-        q = stats.norm.ppf(0.5 + level / 2)
-        se = self.std_errors
-        return pd.DataFrame({"lower": self._params - q * se, "upper": self._params + q * se})
-
-    @property
-    def rsquared(self) -> float:
-        """1 - e'e / centred TSS of the estimated (Prais-Winsten transformed) regression."""
-        return self._rsquared
-
+    # PCSE specifics -----------------------------------------------------------------
     @property
     def rho(self):
         """AR(1) coefficient: float (ar1), Series by entity (psar1), None (independent)."""
@@ -404,10 +458,6 @@ class PanelPCSEResults:
     def sigma(self) -> pd.DataFrame:
         """Sigma_hat, the N x N cross-panel covariance used in the middle matrix."""
         return self._sigma.copy()
-
-    @property
-    def nobs(self) -> int:
-        return self._nobs
 
     @property
     def n_panels(self) -> int:
@@ -431,40 +481,17 @@ class PanelPCSEResults:
         return self._balanced
 
     @property
-    def fitted_values(self) -> pd.Series:
-        return pd.Series(self._x @ self._params.to_numpy(), index=self._index,
-                         name="fitted_values")
-
-    @property
-    def resids(self) -> pd.Series:
-        """y - X b on the original (untransformed) scale."""
-        return pd.Series(self._y - self._x @ self._params.to_numpy(), index=self._index,
-                         name="residual")
-
-    @cached_property
-    def wald(self) -> WaldTest:
-        """Wald chi2 that every coefficient except the constant is zero."""
-        names = self._params.index
-        slopes = [i for i in range(len(names)) if i not in self._const_cols]
-        if not slopes:
-            return WaldTest(float("nan"), 0, float("nan"))
-        b = self._params.to_numpy()[slopes]
-        v = self._cov.to_numpy()[np.ix_(slopes, slopes)]
-        stat = float(b @ np.linalg.solve(v, b))
-        return WaldTest(stat, len(slopes), float(stats.chi2.sf(stat, len(slopes))))
-
-    @property
     def n_covariances(self) -> int:
         """Estimated covariances (Stata ``e(n_cv)``)."""
-        m, n = self._model, self.n_panels
+        m, n = self.model, self.n_panels
         return 1 if m.independent else n if m.hetonly else n * (n + 1) // 2
 
-    def summary(self, level: float = 0.95) -> Summary:
-        m = self._model
-        if m.correlation == "independent":
-            title = "Linear regression, "
-        else:
-            title = "Prais-Winsten regression, "
+    @property
+    def summary(self) -> Summary:
+        """Estimation summary in Stata ``xtpcse``'s layout (plain text, 95% intervals)."""
+        m = self.model
+        title = ("Linear regression, " if m.correlation == "independent"
+                 else "Prais-Winsten regression, ")
         title += ("independent panels corrected standard errors" if m.independent else
                   "heteroskedastic panels corrected standard errors" if m.hetonly else
                   "correlated panels corrected standard errors (PCSEs)")
@@ -473,25 +500,26 @@ class PanelPCSEResults:
             corr += f" (rho = {self._rho:.4f})"
         sz = self._sizes
         w = self.wald
+        wald_line = (f"Wald chi2({w.df}) = {w.stat:.2f}    Prob > chi2 = {w.pval:.4f}"
+                     if np.isfinite(getattr(w, "stat", float("nan"))) else "")
         lines = [title, "",
                  (f"Panels:          {'balanced' if self._balanced else 'unbalanced'}, "
                   f"{'pairwise' if m.pairwise else 'casewise'}"),
                  corr, "",
-                 f"Number of obs    = {self._nobs:>8}    Number of groups = {self.n_panels:>6}",
+                 f"Number of obs    = {self.nobs:>8}    Number of groups = {self.n_panels:>6}",
                  f"Obs per group: min = {sz.min()}, avg = {sz.mean():.1f}, max = {sz.max()}",
                  (f"Estimated covariances = {self.n_covariances}    R-squared = "
-                  f"{self._rsquared:.4f}"),
-                 f"Wald chi2({w.df}) = {w.stat:.2f}    Prob > chi2 = {w.pval:.4f}", ""]
-        ci = self.conf_int(level)
-        pct = f"[{level * 100:g}% conf. interval]"
+                  f"{self.rsquared:.4f}"),
+                 wald_line, ""]
+        ci = self.conf_int()
         lines.append("-" * 78)
         lines.append(f"{'':>12} |          Panel-corrected")
         lines.append(f"{m.dependent_name[:12]:>12} | {'Coefficient':>11} {'Std. err.':>10} "
-                     f"{'z':>7} {'P>|z|':>6}  {pct:>25}")
+                     f"{'z':>7} {'P>|z|':>6}  {'[95% conf. interval]':>25}")
         lines.append("-" * 13 + "+" + "-" * 64)
-        se, z, p = self.std_errors, self.tstats, self.pvalues
-        for name in self._params.index:
-            lines.append(f"{name[:12]:>12} | {self._params[name]:>11.6g} {se[name]:>10.6g} "
+        params, se, z, p = self.params, self.std_errors, self.tstats, self.pvalues
+        for name in params.index:
+            lines.append(f"{name[:12]:>12} | {params[name]:>11.6g} {se[name]:>10.6g} "
                          f"{z[name]:>7.2f} {p[name]:>6.3f}  {ci.loc[name, 'lower']:>12.6g} "
                          f"{ci.loc[name, 'upper']:>12.6g}")
         lines.append("-" * 78)
@@ -502,7 +530,7 @@ class PanelPCSEResults:
         return Summary("\n".join(lines))
 
     def __repr__(self) -> str:
-        return str(self.summary())
+        return str(self.summary)
 
 
 # ----------------------------------------------------------------------------- registry
