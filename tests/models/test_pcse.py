@@ -205,3 +205,20 @@ def test_bad_options_and_data_are_refused_with_a_clear_message():
     gapped = u[~((ids == 4) & (t == 1940))]
     with pytest.raises(DataError, match="regularly spaced"):
         PanelPCSE.from_formula(FORMULA, gapped, correlation="ar1").fit()
+
+
+def test_results_are_linearmodels_panel_results_for_compare_and_summary_col():
+    from linearmodels.panel import compare
+    from linearmodels.panel.results import PanelResults
+    from statsmodels.iolib.summary2 import summary_col
+
+    d = DATA["grunfeld"]
+    pcse = fit_panel("pcse", FORMULA, d, model_options={"correlation": "ar1"})
+    fgls = fit_panel("fgls", FORMULA, d)
+    assert isinstance(pcse, PanelResults)
+    table = str(compare({"pcse": pcse, "fgls": fgls}).summary)
+    assert "PanelPCSE" in table and "Panel-corrected" in table
+    assert "x1" in str(summary_col([pcse, fgls]))
+    np.testing.assert_allclose(pcse.bse, pcse.std_errors)
+    ci = pcse.conf_int()
+    np.testing.assert_allclose(ci["upper"] - pcse.params, 1.959963984540054 * pcse.std_errors)
