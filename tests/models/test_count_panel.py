@@ -1,0 +1,175 @@
+"""Panel count models (regrowth.models.count_panel) against R and against each other.
+
+Reference numbers: tests/fixtures/count_panel/r_reference.json, made by
+make_count_panel_fixtures.R on AER::Fatalities (48 US states, 1982-88, traffic deaths) with
+R glm/sandwich (Poisson with state dummies), MASS::glm.nb (NB2 with state dummies) and an
+independent R transcription of the HHG likelihoods (xtnbreg fe/re) maximised with optim and
+Newton steps. Synthetic data appear only in the property tests and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regrowth.errors import EstimationError
+from regrowth.models import count_panel as cp
+from regrowth.tidy import tidy
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "count_panel"
+REF = json.loads((FIX / "r_reference.json").read_text())
+SLOPES = ["beertax", "unemp", "lincome"]
+
+
+@pytest.fixture(scope="module")
+def fatalities():
+    d = pd.read_csv(FIX / "fatalities.csv")
+    d["lincome"] = np.log(d["income"])
+    return d
+
+
+def _fit(fn, d, **kw):
+    return fn(d["fatal"], d[SLOPES], d["state"], exposure=d["pop"], **kw)
+
+
+def test_poisson_with_state_dummies_equals_r_glm_and_vcovcl(fatalities):
+    ref = REF["poisson_state"]
+    res = _fit(cp.poisson_fe, fatalities)
+    np.testing.assert_allclose(res.params[SLOPES], [ref["params"][k] for k in SLOPES], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.bse[SLOPES], [ref["se_cluster"][k] for k in SLOPES], rtol=1e-8)
+    assert res.llf == pytest.approx(ref["llf"], rel=1e-11)
+    assert (res.nobs, res.n_groups, res.cov_type) == (336, 48, "cluster")
+    oim = _fit(cp.poisson_fe, fatalities, cov_type="oim")
+    np.testing.assert_allclose(oim.bse[SLOPES], [ref["se_oim"][k] for k in SLOPES], rtol=1e-8)
+
+
+def test_cluster_scaling_is_stata_g_over_g_minus_1(fatalities):
+    """xtpoisson, fe vce(robust) == vce(cluster id): G/(G-1) times the HC0 cluster sandwich
+    (R vcovCL cadjust = TRUE vs FALSE); without it, Wooldridge's (1999) covariance."""
+    ref = REF["poisson_state"]
+    plain = _fit(cp.poisson_fe, fatalities, use_correction=False)
+    np.testing.assert_allclose(plain.bse[SLOPES], [ref["se_cluster_nocorr"][k] for k in SLOPES], rtol=1e-8)
+    full = _fit(cp.poisson_fe, fatalities)
+    np.testing.assert_allclose((full.bse / plain.bse) ** 2, 48 / 47, rtol=1e-12)
+
+
+def test_poisson_with_state_and_year_dummies_equals_r(fatalities):
+    ref = REF["poisson_state_year"]
+    res = cp.poisson_fe(fatalities["fatal"], fatalities[SLOPES], fatalities["state"],
+                        time=fatalities["year"], exposure=fatalities["pop"])
+    np.testing.assert_allclose(res.params[SLOPES], [ref["params"][k] for k in SLOPES], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.bse[SLOPES], [ref["se_cluster"][k] for k in SLOPES], rtol=1e-8)
+    years = ref["year_effects"]
+    np.testing.assert_allclose(res.params[list(years)], list(years.values()), rtol=1e-8)
+    assert res.effects == "panel + year"
+
+
+def test_dummy_variable_poisson_equals_conditional_poisson(fatalities):
+    """The slopes (and the panel-clustered SEs) of Poisson with dummies are those of the
+    conditional multinomial likelihood (xtpoisson, fe), ours and statsmodels' ConditionalPoisson."""
+    from statsmodels.discrete.conditional_models import ConditionalPoisson
+
+    dummies = _fit(cp.poisson_fe, fatalities)
+    cond = _fit(cp.conditional_poisson, fatalities, cov_type="cluster")
+    np.testing.assert_allclose(cond.params[SLOPES], dummies.params[SLOPES], rtol=1e-9)
+    np.testing.assert_allclose(cond.bse[SLOPES], dummies.bse[SLOPES], rtol=1e-8)
+    oim = _fit(cp.conditional_poisson, fatalities)
+    np.testing.assert_allclose(oim.bse[SLOPES], [REF["poisson_state"]["se_oim"][k] for k in SLOPES], rtol=1e-8)
+    sm = ConditionalPoisson(fatalities["fatal"], fatalities[SLOPES], groups=fatalities["state"],
+                            offset=np.log(fatalities["pop"])).fit(method="newton", maxiter=100, disp=0)
+    np.testing.assert_allclose(cond.params[SLOPES], sm.params, rtol=1e-7, atol=1e-10)
+
+
+def test_conditional_llf_is_the_multinomial_log_likelihood(fatalities):
+    """The reported llf is ln P(y_i1..y_iT | n_i) summed: recompute it by hand with scipy."""
+    from scipy import stats as st
+
+    cond = _fit(cp.conditional_poisson, fatalities)
+    d = fatalities
+    eta = d[SLOPES].to_numpy() @ cond.params[SLOPES].to_numpy() + np.log(d["pop"].to_numpy())
+    total = 0.0
+    for _, rows in d.assign(eta=eta).groupby("state"):
+        p = np.exp(rows["eta"] - rows["eta"].max())
+        total += st.multinomial.logpmf(rows["fatal"].to_numpy(), rows["fatal"].sum(), p / p.sum())
+    assert cond.llf == pytest.approx(total, rel=1e-10)
+
+
+def test_nb2_with_state_dummies_equals_mass_glm_nb(fatalities):
+    ref = REF["nb2_state"]
+    res = _fit(cp.nb2_dummies, fatalities)
+    np.testing.assert_allclose(res.params[SLOPES], [ref["params"][k] for k in SLOPES], rtol=1e-6)
+    assert res.params["lnalpha:const"] == pytest.approx(ref["lnalpha"], rel=1e-6)
+    assert res.llf == pytest.approx(ref["llf"], rel=1e-10)
+    assert res.converged
+
+
+@pytest.mark.parametrize("kind", ["xtnbreg_fe", "xtnbreg_re"])
+def test_xtnbreg_equals_r_transcription(fatalities, kind):
+    ref = REF[kind]
+    res = _fit(getattr(cp, kind), fatalities)
+    names = list(ref["params"])
+    assert list(res.params.index) == names
+    np.testing.assert_allclose(res.params[names], list(ref["params"].values()), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(res.bse[names], list(ref["se_oim"].values()), rtol=1e-6)
+    assert res.llf == pytest.approx(ref["llf"], rel=1e-11)
+    assert res.converged and res.cov_type == "oim"
+
+
+def test_xtnbreg_fe_is_not_a_mean_fixed_effects_model(fatalities):
+    """Allison & Waterman's point: xtnbreg, fe identifies a constant and time-invariant
+    regressors, which a model with a free panel constant in the mean could not."""
+    d = fatalities.copy()
+    # a state-level (time-invariant) regressor: the state's mean beer tax
+    d["beertax_mean"] = d.groupby("state")["beertax"].transform("mean")
+    res = cp.xtnbreg_fe(d["fatal"], d[["beertax", "beertax_mean"]], d["state"], exposure=d["pop"])
+    assert np.isfinite(res.bse[["const", "beertax_mean"]]).all()
+    with pytest.raises(EstimationError, match="beertax_mean"):
+        cp.conditional_poisson(d["fatal"], d[["beertax", "beertax_mean"]], d["state"],
+                               exposure=d["pop"])
+
+
+def test_all_zero_panels_are_dropped_with_a_note():
+    """Synthetic: one panel with only zeros is dropped (Stata: 'groups dropped because of all
+    zero outcomes') and the estimates equal those without it."""
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(6), 5)
+    x = rng.normal(size=30)
+    y = rng.poisson(np.exp(0.5 + 0.3 * x + 0.2 * g))
+    y[g == 0] = 0
+    with pytest.warns(UserWarning, match="1 group"):
+        res = cp.poisson_fe(y, pd.DataFrame({"x": x}), g)
+    keep = g != 0
+    ref = cp.poisson_fe(y[keep], pd.DataFrame({"x": x[keep]}), g[keep])
+    assert res.dropped_groups == (0,)
+    assert res.params["x"] == pytest.approx(ref.params["x"], rel=1e-12)
+    assert res.nobs == 25 and res.n_groups == 5
+
+
+def test_bad_counts_are_refused():
+    with pytest.raises(ValueError, match="non-negative integer"):
+        cp.poisson_fe([1, 2.5, 3, 4], pd.DataFrame({"x": [1.0, 2, 3, 4]}), [1, 1, 2, 2])
+
+
+def test_results_feed_tidy(fatalities):
+    frame = tidy(_fit(cp.xtnbreg_re, fatalities))
+    assert list(frame["term"]) == ["const", *SLOPES, "ln_r", "ln_s"]
+    row = frame.set_index("term").loc["beertax"]
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def test_within_between_sd_is_xtsum():
+    """Synthetic 2 x 3 panel worked by hand: between = sd of the two means, within = sd of
+    x - xbar_i + xbar."""
+    x = [1.0, 2.0, 3.0, 10.0, 10.0, 13.0]
+    g = ["a", "a", "a", "b", "b", "b"]
+    out = cp.within_between_sd(x, g)
+    assert out["between_sd"] == pytest.approx(np.std([2.0, 11.0], ddof=1))
+    dev = np.array([-1.0, 0, 1, -1, -1, 2])
+    assert out["within_sd"] == pytest.approx(np.std(dev + np.mean(x), ddof=1))
+    assert out["overall_sd"] == pytest.approx(np.std(x, ddof=1))
+    assert (out["n"], out["n_groups"]) == (6, 2)
