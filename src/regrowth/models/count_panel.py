@@ -273,6 +273,9 @@ def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
         dec = float(g @ step)
         if dec < tol:
             converged = True
+            nb = b + step  # one more full Newton step: quadratic convergence to machine precision
+            if ll(nb) >= f - 1e-13 * abs(f):
+                b = nb
             break
         t = 1.0
         while t > 1e-10:
@@ -382,6 +385,9 @@ def conditional_poisson(endog, exog, groups, *, exposure=None, offset=None,
         step = np.linalg.solve(-H, grad)
         if float(grad @ step) < tol:
             converged = True
+            nl, ns, nH = pieces(b + step)  # one more full Newton step (polish)
+            if nl >= llf - 1e-13 * abs(llf):
+                b, llf, scores, H = b + step, nl, ns, nH
             break
         t = 1.0
         while t > 1e-10:
