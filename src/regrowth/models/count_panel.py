@@ -102,6 +102,7 @@ Stata does for these ML estimators.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -112,16 +113,16 @@ from scipy import optimize, special, stats
 from regrowth.errors import ConvergenceWarning, DataError, EstimationError
 
 __all__ = [
+    "WITHIN_MODELS",
     "CountPanelResults",
-    "poisson_fe",
     "conditional_poisson",
     "nb2_dummies",
+    "poisson_fe",
+    "within_between_sd",
+    "within_province_regression_table",
+    "within_province_table",
     "xtnbreg_fe",
     "xtnbreg_re",
-    "within_between_sd",
-    "within_province_table",
-    "within_province_regression_table",
-    "WITHIN_MODELS",
 ]
 
 
@@ -254,10 +255,8 @@ def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
     b[0] = np.log(y.mean()) if X.shape[1] else 0.0
     if np.allclose(X[:, 0], 1.0):
         b[0] = np.log(y.mean()) - off.mean()
-    try:  # a warm start that is cheap and safe
+    with contextlib.suppress(Exception):  # a cheap warm start; Newton starts from b otherwise
         b = sm.GLM(y, X, family=sm.families.Poisson(), offset=off).fit(tol=1e-10).params
-    except Exception:  # noqa: BLE001 - the Newton loop below starts from b either way
-        pass
 
     def ll(b):
         eta = X @ b + off
@@ -647,7 +646,7 @@ def within_between_sd(values, groups) -> dict[str, float]:
     within = x - means + x.mean()
     return {"mean": float(x.mean()), "overall_sd": float(x.std(ddof=1)),
             "between_sd": float(x.groupby(g).mean().std(ddof=1)),
-            "within_sd": float(within.std(ddof=1)), "n": int(len(x)),
+            "within_sd": float(within.std(ddof=1)), "n": len(x),
             "n_groups": int(g.nunique())}
 
 
@@ -735,7 +734,7 @@ def within_province_table(panel: pd.DataFrame, spec=None, *, term: str = "fiscal
             "estimate": est, "std_error": se, "ci_low": float(ci[i, 0]), "ci_high": float(ci[i, 1]),
             "p_value": float(2 * stats.norm.sf(abs(est / se))),
             "se_type": getattr(res, "cov_type", "cluster") if key != "gnb_pooled" else spec.se_type,
-            "nobs": int(res.nobs), "n_groups": int(len(set(regions))),
+            "nobs": int(res.nobs), "n_groups": len(set(regions)),
             "llf": float(res.llf), "converged": bool(getattr(res, "converged", True)),
         })
     return pd.DataFrame(rows), within_between_sd(X[term].to_numpy(), regions)
@@ -758,11 +757,11 @@ def within_province_regression_table(rows: pd.DataFrame, variation: dict, *,
                                    {"nobs": r.nobs, "n_entities": r.n_groups, "llf": r.llf,
                                     "estimator": r.command, "se": se}))
     notes = [
-        "Dependent variable: fintech (G06Q) patent applications; regressors as Table 1, column "
-        "(1); coefficients in log points of the expected count per percentage point.",
-        f"Fiscal self-reliance on this sample: between-province sd {variation['between_sd']:.2f}, "
-        f"within-province sd {variation['within_sd']:.2f} percentage points (Stata xtsum; "
-        f"{variation['n']} observations, {variation['n_groups']} provinces).",
+        ("Dependent variable: fintech (G06Q) patent applications; regressors as Table 1, column "
+         "(1); coefficients in log points of the expected count per percentage point."),
+        (f"Fiscal self-reliance on this sample: between-province sd {variation['between_sd']:.2f}, "
+         f"within-province sd {variation['within_sd']:.2f} percentage points (Stata xtsum; "
+         f"{variation['n']} observations, {variation['n_groups']} provinces)."),
         WITHIN_NOTE,
     ]
     return regression_table(
