@@ -71,7 +71,7 @@ from scipy import stats
 
 from regrowth.errors import SpecificationError
 
-__all__ = ["ChainResult", "fit_chain", "GROWTH_DEFAULTS", "INNOVATION_MEASURES"]
+__all__ = ["GROWTH_DEFAULTS", "INNOVATION_MEASURES", "ChainResult", "fit_chain"]
 
 INNOVATION_MEASURES = ("ln_counts_pm", "index", "observed")
 
@@ -404,7 +404,7 @@ def fit_chain(panel: pd.DataFrame, *, innovation: str = "ln_counts_pm", reps: in
         "stage2": f"{outcome}, {int(data2.index.get_level_values('year').min())}-"
                   f"{int(data2.index.get_level_values('year').max())}, excluding "
                   f"{', '.join(exclude) or 'none'}, dropping {', '.join(drop_if) or 'none'}",
-        "nobs": int(len(data2)), "n_provinces": G,
+        "nobs": len(data2), "n_provinces": G,
         "year_effects": year_effects, "province_effects": province_effects,
         "strata": strata, "failures": dict(sorted(reasons.items())),
         "reps_boundary": boundary,

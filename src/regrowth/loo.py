@@ -125,8 +125,11 @@ def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
         except Exception:  # noqa: BLE001 - an unknown key is printed as is
             return str(key)
 
+    from matplotlib.ticker import MaxNLocator
+
+    width = max(5.6, 3.3 * len(terms) + 1.2)
     with figures.style():
-        fig = figures._new_figure(3.3 * len(terms) + 1.2, 0.24 * len(drops) + 1.5)
+        fig = figures._new_figure(width, 0.24 * len(drops) + 1.5)
         axes = fig.subplots(1, len(terms), sharey=True, squeeze=False)[0]
         for ax, term in zip(axes, terms):
             sub = frame[frame["term"] == term].set_index("dropped")
@@ -146,12 +149,16 @@ def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
             ax.set_title(var_labels.get(term, term), loc="left", fontsize=9)
             ax.grid(axis="y", visible=False)
             ax.set_xlabel("Estimate, 95% interval")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         axes[0].set_yticks(range(len(drops)), [f"without {name(d)}" for d in drops])
         axes[0].set_ylim(len(drops) - 0.5, -0.5)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=2)
         if title:
-            fig.suptitle(title, fontsize=10, x=0.01, horizontalalignment="left")
+            import textwrap
+
+            fig.suptitle(textwrap.fill(title, int(width * 11)), fontsize=10, x=0.01,
+                         horizontalalignment="left")
         return figures._finish(fig, path)
 
 
@@ -159,8 +166,6 @@ def write_loo_figures(specs, panel: pd.DataFrame, out: str | Path = "results",
                       labels: dict | None = None, columns: dict | None = None) -> list[Path]:
     """``<out>/figures/loo_<table>.png`` for each (table, column) of :data:`LOO_COLUMNS`
     present in ``specs`` (a :class:`regrowth.specs.Specs`); returns the paths written."""
-    import textwrap
-
     written = []
     for table, col in (columns or LOO_COLUMNS).items():
         spec = next((c for c in specs.columns() if c.table == table and c.id == col), None)
@@ -168,8 +173,7 @@ def write_loo_figures(specs, panel: pd.DataFrame, out: str | Path = "results",
             continue
         frame = leave_one_out(spec, panel)
         path = Path(out) / "figures" / f"loo_{table}.png"
-        title = textwrap.fill(f"Leave one province out: {table}, column {spec.label} "
-                              f"({spec.title})", 80)
+        title = f"Leave one province out: {table}, column {spec.label} ({spec.title})"
         loo_figure(frame, path, var_labels=labels, title=title)
         written.append(path)
     return written

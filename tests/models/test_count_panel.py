@@ -204,3 +204,27 @@ def test_real_innovation_sample_within_province_table():
     assert row["std_error"] == pytest.approx(cond.bse["fiscal_self_reliance_l1"], rel=1e-7)
     table = cp.within_province_regression_table(rows, var)
     assert "within-province sd" in table.to_markdown()
+
+
+@pytest.mark.needs_r
+def test_r_fixture_regenerates(tmp_path):
+    """make_count_panel_fixtures.R reproduces the stored numbers (needs Rscript, AER, MASS,
+    sandwich, numDeriv, jsonlite)."""
+    import subprocess
+
+    subprocess.run(["Rscript", str(FIX / "make_count_panel_fixtures.R"), str(tmp_path)],
+                   check=True, capture_output=True)
+    new = json.loads((tmp_path / "r_reference.json").read_text())
+
+    def flat(d, prefix=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                yield from flat(v, f"{prefix}{k}.")
+            elif not k.startswith("grad"):
+                yield f"{prefix}{k}", v
+
+    old, fresh = dict(flat(REF)), dict(flat(new))
+    assert old.keys() == fresh.keys()
+    for k in old:
+        assert fresh[k] == pytest.approx(old[k], rel=1e-7, abs=1e-10), k
+    assert (tmp_path / "fatalities.csv").read_text() == (FIX / "fatalities.csv").read_text()
