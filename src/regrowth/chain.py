@@ -275,9 +275,9 @@ def fit_chain(panel: pd.DataFrame, *, innovation: str = "ln_counts_pm", reps: in
     if data2.empty:
         raise SpecificationError(f"no stage-2 observations in {y0}-{y1} with {outcome}, "
                                  f"{', '.join(controls)} and innovation at t-1 observed")
-    regs = ["fiscal_self_reliance_l1" if "fiscal_self_reliance_l1" in controls else None]
-    regs2 = [c for c in controls]
-    regs2.insert(1 if regs[0] else 0, INNOVATION_TERM)
+    # stage-2 regressors: the controls with innovation after 재정자립도 (first if it is absent)
+    regs2 = list(controls)
+    regs2.insert(1 if "fiscal_self_reliance_l1" in controls else 0, INNOVATION_TERM)
     entity2 = data2.index.get_level_values("region").to_numpy()
 
     def innovation_values(stage1_params: pd.Series | None) -> np.ndarray:

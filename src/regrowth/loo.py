@@ -179,40 +179,49 @@ def write_loo_figures(specs, panel: pd.DataFrame, out: str | Path = "results",
     return written
 
 
+def _without_sejong_treatment(spec):
+    return dataclasses.replace(
+        spec, regressors=tuple(r for r in spec.regressors if r != "sejong_break"),
+        sample=dataclasses.replace(spec.sample, drop_if=tuple(
+            f for f in spec.sample.drop_if if f != "sejong_break")))
+
+
 def sejong_break_report(specs, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
     """For every growth column (not a count model): the flagged Chungnam rows in its sample and
-    the headline coefficients as specified, with the rows dropped and with a dummy.
+    the headline coefficients with no treatment, with the rows dropped and with a dummy.
 
-    Returns one row per (column, term): ``table``, ``column``, ``estimator``, ``flagged_rows``
-    (rows with ``sejong_break == 1`` in the estimation sample), ``term``, ``estimate``,
-    ``std_error``, ``nobs`` (as specified); ``estimate_drop``, ``std_error_drop``,
-    ``nobs_drop`` (``sejong_break`` added to ``sample.drop_if``), ``drop_error`` (why that fit
-    was refused, e.g. xtgls's AR(1) cannot bridge the 2012-13 gap it leaves in Chungnam's
-    series); ``estimate_dummy``, ``std_error_dummy`` (``sejong_break`` added as a regressor:
-    one common shift for Chungnam 2012 and 2013). Columns with no flagged row repeat the
-    specified fit.
+    Returns one row per (column, term): ``table``, ``column``, ``estimator``, ``treatment``
+    (what the spec does: "dummy", "drop" or "none"), ``flagged_rows`` (rows with
+    ``sejong_break == 1`` in the untreated estimation sample), ``term``; ``estimate``,
+    ``std_error``, ``nobs`` with no treatment; ``estimate_drop``, ``std_error_drop``,
+    ``nobs_drop`` (``sejong_break`` in ``sample.drop_if``) and ``drop_error`` (why that fit was
+    refused, e.g. xtgls's AR(1) cannot bridge the 2012-13 gap it leaves in Chungnam's series);
+    ``estimate_dummy``, ``std_error_dummy`` (``sejong_break`` as a regressor: one common shift
+    for Chungnam 2012 and 2013). Columns with no flagged row repeat the untreated fit.
     """
-    from regrowth import specs as specs_mod
     from regrowth.errors import RegrowthError
+    from regrowth.models import registry
     from regrowth.replicate import estimation_sample, fit_column
 
     rows = []
     for spec in specs.columns():
-        if spec.estimator in specs_mod.COUNT_ESTIMATORS:
+        if registry.get(spec.estimator).family == "count":
             continue
         try:
             heads = _headline(spec, terms)
         except ValueError:
             continue
-        data, _ = estimation_sample(spec, panel)
+        treatment = ("dummy" if "sejong_break" in spec.regressors else
+                     "drop" if "sejong_break" in spec.sample.drop_if else "none")
+        base = _without_sejong_treatment(spec)
+        data, _ = estimation_sample(base, panel)
         flagged = int((panel.loc[data.index, "sejong_break"] == 1).sum())
-        drop_spec = dataclasses.replace(spec, sample=dataclasses.replace(
-            spec.sample, drop_if=tuple(dict.fromkeys((*spec.sample.drop_if, "sejong_break")))))
-        dummy_spec = dataclasses.replace(
-            spec, regressors=tuple(dict.fromkeys((*spec.regressors, "sejong_break"))))
+        drop_spec = dataclasses.replace(base, sample=dataclasses.replace(
+            base.sample, drop_if=(*base.sample.drop_if, "sejong_break")))
+        dummy_spec = dataclasses.replace(base, regressors=(*base.regressors, "sejong_break"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a = fit_column(spec, panel)
+            a = fit_column(base, panel)
             b, c, why = a, a, ""
             if flagged:
                 try:
@@ -225,7 +234,7 @@ def sejong_break_report(specs, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
         for term in heads:
             rows.append({
                 "table": spec.table, "column": spec.id, "estimator": spec.estimator,
-                "flagged_rows": flagged, "term": term,
+                "treatment": treatment, "flagged_rows": flagged, "term": term,
                 "estimate": float(ca.loc[term, "estimate"]),
                 "std_error": float(ca.loc[term, "std_error"]), "nobs": int(a.stats["nobs"]),
                 "estimate_drop": float(cb.loc[term, "estimate"]) if cb is not None else math.nan,

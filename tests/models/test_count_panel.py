@@ -225,6 +225,99 @@ def test_r_fixture_regenerates(tmp_path):
 
     old, fresh = dict(flat(REF)), dict(flat(new))
     assert old.keys() == fresh.keys()
-    for k in old:
-        assert fresh[k] == pytest.approx(old[k], rel=1e-7, abs=1e-10), k
+    for k, value in old.items():
+        assert fresh[k] == pytest.approx(value, rel=1e-7, abs=1e-10), k
     assert (tmp_path / "fatalities.csv").read_text() == (FIX / "fatalities.csv").read_text()
+
+
+# ----------------------------------------------------------------------------- registry and specs
+
+SPEC_TEXT = """
+[edition]
+name = "test"
+summary = "synthetic"
+
+[[table]]
+id = "t1"
+title = "T1"
+
+[[table.column]]
+id = "c1"
+label = "(1)"
+title = "HHG"
+estimator = "xtnbreg"
+outcome = "n"
+regressors = ["x1"]
+year_effects = true
+sample = { years = [2010, 2019] }
+options = { model = "fe" }
+rationale = "test"
+"""
+
+
+def _load(tmp_path, text):
+    from regrowth import specs
+
+    path = tmp_path / "models.toml"
+    path.write_text(text, encoding="utf-8")
+    return specs.load(path)
+
+
+def test_xtnbreg_and_xtpoisson_are_registered_with_stata_names():
+    from regrowth.models import registry
+
+    nb = registry.get("xtnbreg")
+    assert (nb.stata, nb.family, nb.se_types, nb.option("model").default) == (
+        "xtnbreg", "count", ("oim",), "re")  # Stata's default is re
+    po = registry.get("xtpoisson")
+    assert (po.stata, po.province_effects, po.se_types) == ("xtpoisson, fe", "implied",
+                                                             ("oim", "cluster"))
+
+
+def test_specs_refuse_what_xtnbreg_and_xtpoisson_cannot_do(tmp_path):
+    from regrowth.errors import SpecificationError
+
+    assert _load(tmp_path, SPEC_TEXT).columns()[0].options == {"model": "fe"}
+    for old, new, fragment in [
+        ('options = { model = "fe" }', 'options = { model = "pa" }', "model"),
+        ('year_effects = true', 'year_effects = true\nprovince_effects = true', "province"),
+        ('options = { model = "fe" }', 'se = { type = "cluster", groups = "region" }', "se.type"),
+    ]:
+        with pytest.raises(SpecificationError, match=fragment):
+            _load(tmp_path, SPEC_TEXT.replace(old, new))
+
+
+def test_spec_path_fits_equal_the_functions():
+    """Synthetic (seeded) panel: the registry's xtpoisson and xtnbreg fits of a spec column
+    equal the module's functions; effects are read from the fitted model."""
+    from regrowth.models.design import fitted_effects
+    from regrowth.specs import ColumnSpec, Sample
+
+    rng = np.random.default_rng(3)
+    idx = pd.MultiIndex.from_product([[f"p{i}" for i in range(8)], range(2010, 2016)],
+                                     names=["region", "year"])
+    x = rng.normal(size=len(idx))
+    a = np.repeat(rng.normal(size=8), 6)
+    # overdispersed counts (gamma-Poisson): xtnbreg has an interior maximum
+    mu = np.exp(1.5 + 0.4 * x + a) * rng.gamma(2.0, 0.5, size=len(idx))
+    data = pd.DataFrame({"n": rng.poisson(mu), "x1": x}, index=idx)
+    common = {"table": "t", "label": "(1)", "title": "T", "outcome": "n", "regressors": ("x1",),
+              "sample": Sample(2010, 2015), "rationale": "test", "year_effects": True}
+    from regrowth.models import registry
+
+    po = registry.get("xtpoisson").fit(
+        ColumnSpec(id="p", estimator="xtpoisson", se_type="cluster", se_groups="region", **common), data)
+    ref = cp.poisson_fe(data["n"], data[["x1"]], data.index.get_level_values("region"),
+                        time=data.index.get_level_values("year"))
+    assert po.params["x1"] == pytest.approx(ref.params["x1"], rel=1e-9)
+    assert po.bse["x1"] == pytest.approx(ref.bse["x1"], rel=1e-8)
+    assert fitted_effects(po, po.params.index)["province"] is True
+    nb = registry.get("xtnbreg").fit(
+        ColumnSpec(id="q", estimator="xtnbreg", se_type="oim", options={"model": "fe"}, **common), data)
+    assert nb.command == "xtnbreg y x, fe" and nb.converged
+    direct = cp.xtnbreg_fe(data["n"], pd.concat([data[["x1"]], pd.get_dummies(
+        data.index.get_level_values("year"), prefix="year", drop_first=True, dtype=float
+    ).set_index(data.index)], axis=1), data.index.get_level_values("region"))
+    assert nb.params["x1"] == pytest.approx(direct.params["x1"], rel=1e-8)
+    effects = fitted_effects(nb, nb.params.index)
+    assert effects["year"] is True and effects["province"] is False  # dispersion, not mean

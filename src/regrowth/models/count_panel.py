@@ -149,6 +149,8 @@ class CountPanelResults:
     dropped_groups: tuple = ()
     full_params: pd.Series | None = None
     extra: dict = field(default_factory=dict)
+    #: effects swept out of the mean (linearmodels' name, read by regrowth.models.design)
+    included_effects: tuple = ()
 
     @property
     def bse(self) -> pd.Series:
@@ -550,6 +552,7 @@ def _maximise(model, start, tol=1e-12, maxiter=100):
     f = -negll(p)
     message = "newton iteration limit"
     converged = False
+    restarts = 0
     for _ in range(maxiter):
         g = -neggrad(p)
         H = model.hessian(p)
@@ -559,8 +562,12 @@ def _maximise(model, start, tol=1e-12, maxiter=100):
             message = "Hessian could not be decomposed"
             break
         if eig.min() <= 0:
-            # not concave here: take a gradient step via BFGS again from p
+            # not concave here: one more BFGS run from p, then give up (e.g. xtnbreg, fe on
+            # equidispersed counts, where the maximum is at lambda -> infinity)
             message = "Hessian not negative definite"
+            restarts += 1
+            if restarts > 2:
+                break
             opt = optimize.minimize(negll, p, jac=neggrad, method="BFGS",
                                     options={"gtol": 1e-10, "maxiter": 2000})
             p, f = np.asarray(opt.x, dtype=float), -opt.fun
@@ -769,3 +776,68 @@ def within_province_regression_table(rows: pd.DataFrame, variation: dict, *,
         notes=notes, var_labels={rows["term"].iloc[0]: label},
         stat_rows=[("nobs", "N"), ("n_entities", "Provinces"), ("llf", "Log likelihood"),
                    ("estimator", "Stata command"), ("se", "Standard errors")])
+
+
+# ----------------------------------------------------------------------------- registry
+
+def _spec_design(spec, data: pd.DataFrame):
+    """(y, X without constant: regressors + year dummies, province of each row, exposure)."""
+    from regrowth.models.design import effect_dummies
+
+    y = data[spec.outcome].astype(float).rename(spec.outcome)
+    X = pd.concat([data[list(spec.regressors)].astype(float),
+                   effect_dummies(spec, data, province=False)], axis=1)
+    exposure = data[spec.exposure].astype(float) if spec.exposure else None
+    return y, X, data.index.get_level_values("region").to_numpy(), exposure
+
+
+def _panel_clusters_only(spec) -> None:
+    from regrowth.errors import SpecificationError
+
+    if spec.se_type == "cluster" and spec.se_groups != "region":
+        raise SpecificationError(
+            f"{spec.name}: {spec.estimator} clusters by its panel, the province (Stata's "
+            f"vce(robust) after xtpoisson, fe); se.groups must be 'region', not {spec.se_groups!r}")
+
+
+def fit_xtpoisson_spec(spec, data: pd.DataFrame) -> CountPanelResults:
+    """Stata ``xtpoisson y x [i.year], fe [vce(robust)]`` for a spec column: the conditional
+    Poisson (:func:`conditional_poisson`); province effects are conditioned out."""
+    _panel_clusters_only(spec)
+    y, X, regions, exposure = _spec_design(spec, data)
+    res = conditional_poisson(y, X, regions, exposure=exposure, cov_type=spec.se_type)
+    res.included_effects = ("Entity",)
+    return res
+
+
+def fit_xtnbreg_spec(spec, data: pd.DataFrame) -> CountPanelResults:
+    """Stata ``xtnbreg y x [i.year], fe|re`` (option ``model``, Stata's default ``re``)."""
+    y, X, regions, exposure = _spec_design(spec, data)
+    fn = xtnbreg_fe if spec.options.get("model", "re") == "fe" else xtnbreg_re
+    return fn(y, X, regions, exposure=exposure, cov_type="oim")
+
+
+from regrowth.models.registry import Estimator, Option, register
+
+register(Estimator(
+    name="xtpoisson", label="xtpoisson, fe (conditional Poisson)", stata="xtpoisson, fe",
+    family="count",
+    doc="conditional (fixed-effects) Poisson; slopes == Poisson with province dummies",
+    se_types=("oim", "cluster"), default_se="oim", exposure=True,
+    year_effects="dummies", province_effects="implied", fit=fit_xtpoisson_spec,
+))
+
+register(Estimator(
+    name="xtnbreg", label="xtnbreg (HHG negative binomial)", stata="xtnbreg", family="count",
+    doc="Hausman-Hall-Griliches panel NB: fe conditions out a province dispersion (not a mean "
+        "effect), re has 1/(1+delta) ~ Beta(r, s)",
+    options=(Option("model", "str", "re", "xtnbreg re|fe (Stata's default: re)",
+                    choices=("re", "fe")),),
+    se_types=("oim",), default_se="oim", exposure=True,
+    year_effects="dummies", province_effects="",
+    province_effects_note="xtnbreg's province effect is in the dispersion (fe: conditioned "
+                          "out; re: Beta-distributed); province dummies in the mean are not "
+                          "part of the model (use estimator = 'xtpoisson' or 'poisson' with "
+                          "province_effects = true for fixed effects in the mean)",
+    fit=fit_xtnbreg_spec,
+))
