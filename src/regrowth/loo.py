@@ -82,6 +82,14 @@ def leave_one_out(spec, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
         s = spec if dropped == FULL else dataclasses.replace(
             spec, sample=dataclasses.replace(spec.sample,
                                              exclude=tuple(spec.sample.exclude) + (dropped,)))
+        if dropped != FULL:
+            # a 0/1 regressor that only the dropped province switches on (sejong_break without
+            # Chungnam) is identically zero: leave it out of that refit
+            sub, _ = estimation_sample(s, panel)
+            dead = [r for r in s.regressors if r not in terms and (sub[r] == 0).all()]
+            if dead:
+                s = dataclasses.replace(s, regressors=tuple(r for r in s.regressors
+                                                            if r not in dead))
         base = {"table": spec.table, "column": spec.id, "dropped": dropped}
         try:
             with warnings.catch_warnings():
@@ -163,13 +171,15 @@ def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
 
 
 def write_loo_figures(specs, panel: pd.DataFrame, out: str | Path = "results",
-                      labels: dict | None = None, columns: dict | None = None) -> list[Path]:
-    """``<out>/figures/loo_<table>.png`` for each (table, column) of :data:`LOO_COLUMNS`
-    present in ``specs`` (a :class:`regrowth.specs.Specs`); returns the paths written."""
+                      labels: dict | None = None, columns: dict | None = None,
+                      fitted=None) -> list[Path]:
+    """``<out>/figures/loo_<table>.png`` for each (table, column) of ``columns`` (default
+    :data:`LOO_COLUMNS`) present in ``specs`` (a :class:`regrowth.specs.Specs`) and, if
+    ``fitted`` (names ``table/column``) is given, among them; returns the paths written."""
     written = []
     for table, col in (columns or LOO_COLUMNS).items():
         spec = next((c for c in specs.columns() if c.table == table and c.id == col), None)
-        if spec is None:
+        if spec is None or (fitted is not None and spec.name not in fitted):
             continue
         frame = leave_one_out(spec, panel)
         path = Path(out) / "figures" / f"loo_{table}.png"
