@@ -411,3 +411,17 @@ def fit_chain(panel: pd.DataFrame, *, innovation: str = "ln_counts_pm", reps: in
     }
     return ChainResult(table=table, stage1=stage1, stage2_params=b2, draws=draws, reps=reps,
                        reps_failed=failed, seed=seed, innovation=innovation, sample=sample)
+
+
+if __name__ == "__main__":  # python -m regrowth.chain [reps] [innovation]: the real-panel chain
+    import sys
+
+    from regrowth import panel as _panel
+
+    _reps = int(sys.argv[1]) if len(sys.argv) > 1 else 999
+    _res = fit_chain(_panel.load("data/processed"), reps=_reps,
+                     innovation=sys.argv[2] if len(sys.argv) > 2 else "ln_counts_pm")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(_res)
+        print(_res.sample)
+        print(_res.table.to_string(index=False))
