@@ -146,8 +146,9 @@ def test_two_files_in_one_slot_are_refused_naming_both(tmp_path):
     slot(tmp_path, "DT_1YL20891.csv")
     slot(tmp_path, "DT_1YL20891 (1).csv")
     with pytest.raises(DataError, match=r"2 files fill the slot of KOSIS table DT_1YL20891: "
-                                        r"kosis/DT_1YL20891 \(1\).csv, kosis/DT_1YL20891.csv"):
+                                        r"kosis/DT_1YL20891 \(1\).csv, kosis/DT_1YL20891.csv") as err:
         full_edition.scan(tmp_path)
+    assert err.value.file == "kosis/DT_1YL20891.csv" and "move the others" in err.value.hint
 
 
 def test_a_longer_table_id_does_not_fill_the_slot(tmp_path):
@@ -164,7 +165,7 @@ def test_partial_coverage_is_refused_unless_allowed(tmp_path):
     with pytest.raises(DataError, match=r"covers 15 of the 17 provinces \(2019-2020\); missing: "
                                         r"gyeongnam, jeju") as err:
         full_edition.scan(tmp_path)
-    assert "--allow-partial DT_1YL20891" in err.value.hint
+    assert "--allow-partial DT_1YL20891" in err.value.hint and err.value.file == "kosis/DT_1YL20891.csv"
     report = full_edition.scan(tmp_path, allow_partial=["DT_1YL20891"])
     rep = report["DT_1YL20891"]
     assert rep.missing_provinces == ["gyeongnam", "jeju"]
@@ -224,3 +225,42 @@ def test_supplier_hint_comes_from_the_registry():
     assert "data/raw/kosis/DT_1YL202109E.csv" in supplier_hint("ln_patents_all_pm_l1")
     assert "does not read it yet from KOSIS table DT_1C81" in supplier_hint("grdp_real")
     assert "neither a column of the panel" in supplier_hint("fiscal_autonomi")
+
+
+def test_sido_sigungu_export_reads_the_province_subtotals(tmp_path):
+    """A KOSIS 시도/시군구 download: item row '재정자주도 (%)', 소계 rows per province."""
+    rows = [["행정구역별(1)", "행정구역별(2)", "2019", "2020"],
+            ["행정구역별(1)", "행정구역별(2)", "재정자주도 (%)", "재정자주도 (%)"],
+            ["전국", "소계", 74.2, 73.9]]
+    for i, p in enumerate(PROVINCES):
+        rows += [[p, "소계", 60 + i, 61 + i], [p, f"가{i}구", 30, 31]]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, FISCAL)
+    d = {(r.region, r.year): r.value for r in frame.itertuples()}
+    assert d[("busan", 2019)] == 61.0 and len(d) == 34
+    assert (rep.unit, rep.unit_source) == ("%", "the item header")
+    assert any("province rows taken from the '소계' rows of column B" in n for n in rep.notes)
+
+
+def test_a_download_saved_in_data_raw_instead_of_kosis_is_named(tmp_path):
+    (tmp_path / "DT_1YL20891.csv").write_text("행정구역별,2019\n서울특별시,80\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"DT_1YL20891.csv is in data/raw/, not in data/raw/kosis/") as err:
+        full_edition.scan(tmp_path)
+    assert err.value.hint == "move it to data/raw/kosis/DT_1YL20891.csv"
+
+
+def test_rows_that_are_not_provinces_are_skipped_and_said_so(tmp_path):
+    rows = ([["시도별", "2019", "2020"], ["전국", 300, 310]]
+            + [[p, 10 + i, 11 + i] for i, p in enumerate(PROVINCES)] + [["국외", 5, 6], ["미상", 1, 0]])
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, PATENTS)
+    assert len(frame) == 34 and len(rep.provinces) == 17
+    assert "rows that are not provinces skipped: 국외, 미상" in rep.notes
+
+
+def test_a_file_of_another_item_is_refused_naming_the_item(tmp_path):
+    rows = ([["행정구역별", "항목", "2019"]] + [[p, "총인구수", 1000 + i] for i, p in enumerate(PROVINCES)])
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    with pytest.raises(DataError, match=r"the file's item '총인구수' is not patent applications by 시도") as err:
+        full_edition.read_slot(tmp_path, PATENTS)
+    assert err.value.file == "kosis/DT_1YL202109E.csv"

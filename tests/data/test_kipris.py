@@ -215,13 +215,12 @@ def test_gwangju_city_of_gyeonggi_is_not_gwangju_metropolitan_city(address, regi
     assert kipris.classify(pd.Series([address]))["region"].iloc[0] == region
 
 
-def test_real_records_with_gwangju_si_are_counted_for_gyeonggi(kipris_result, shared_data):
-    """The 58 real records whose first applicant's address holds 광주시 all say 경기도 광주시."""
-    from regrowth.sources import kipris
-    path = shared_data / "kipris_fintech_and_kosis_2014_2023/zibianliang1_FintechPatent_2012-2023.xlsx"
-    records, _ = kipris.read_records(path)
-    applicant = kipris.first_applicant(records["applicant"].map(lambda v: "" if v is None else str(v))
-                                       .str.normalize("NFKC"))
+def test_real_records_with_gwangju_si_are_counted_for_gyeonggi(raw_rows):
+    """The 58 real records whose first applicant's address holds 광주시 all say 경기도 광주시
+    (so the 광주시 rule moves none of the real records)."""
+    j = [str(c).strip() for c in raw_rows[0]].index("출원인")
+    cells = pd.Series(["" if r[j] is None else str(r[j]) for r in raw_rows[1:]])
+    applicant = kipris.first_applicant(cells.str.normalize("NFKC"))
     address = kipris.applicant_address(applicant)
     cls = kipris.classify(address)
     with_si = address.fillna("").str.contains("광주시")

@@ -243,3 +243,26 @@ def test_parse_year_forms():
     assert kosis.split_item("Migrants[명]") == ("Migrants", "명")
     assert kosis.strip_code("11 서울특별시") == "서울특별시"
     assert not math.isnan(kosis.parse_year(2014.0))
+
+
+def test_unit_from_a_unit_column_in_wide_and_long_layouts(make_csv):
+    wide = kosis.read_kosis(make_csv("행정구역별,항목,단위,2019\n서울특별시,재정자주도,%,80.5\n", name="w.csv"))
+    long = kosis.read_kosis(make_csv("시점,행정구역별,항목,단위,데이터\n2019,서울특별시,재정자주도,%,80.5\n",
+                                     name="l.csv"))
+    assert (wide.unit, wide.unit_source) == ("%", "the '단위' column")
+    assert (long.unit, long.unit_source) == ("%", "the '단위' column")
+    assert as_dict(kosis.to_tidy(long, "x")) == {("x", "seoul", 2019): 80.5}
+
+
+def test_long_code_included_csv_with_bracket_unit(make_csv):
+    text = ('"[A]By province","By province","PERIOD","Patent applications[건]",\n'
+            '"11","Seoul","2019","10",\n"21","Busan","2019","5",\n')
+    table = kosis.read_kosis(make_csv(text, encoding="cp949"))
+    assert table.layout == "long" and table.unit == "건" and table.items == ["Patent applications"]
+    assert as_dict(kosis.to_tidy(table, "x")) == {("x", "seoul", 2019): 10.0, ("x", "busan", 2019): 5.0}
+
+
+def test_title_rows_above_a_single_year_header_are_reported(make_csv):
+    text = '"통계표명 : 재정자주도(시도)"\n"단위 : %"\n\n행정구역별,2019\n서울특별시,80\n'
+    with pytest.raises(DataError, match="header row with the years is row 4, not row 1"):
+        kosis.read_kosis(make_csv(text))

@@ -121,7 +121,7 @@ def test_gnb_equations_and_wald_on_a_real_fit(panel):
         "nb ~ x + w", data, disp_formula="~ w", groups="region").fit(cov_type="cluster")
     assert res.converged
     out = tidy(res)
-    assert list(out["term"]) == ["const", "x", "w", "const", "w"]
+    assert list(out["term"]) == ["Intercept", "x", "w", "Intercept", "w"]
     assert list(out["equation"]) == ["mean", "mean", "mean", "lnalpha", "lnalpha"]
     np.testing.assert_array_equal(out["estimate"], np.asarray(res.params))
     np.testing.assert_array_equal(out["std_error"], np.asarray(res.bse))

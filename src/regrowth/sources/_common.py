@@ -171,6 +171,12 @@ def read_csv_rows(path: str | Path, *, file_label: str | None = None,
 # ---------------------------------------------------------------------------- xlsx
 
 META_SHEETS = ("메타정보", "meta data", "metadata", "meta", "주석", "통계표정보", "table info")
+_META_KEYS = {re.sub(r"\s+", "", m) for m in META_SHEETS}
+
+
+def is_meta_sheet(title: str) -> bool:
+    """True for a KOSIS meta/notes sheet (``메타정보``, ``Meta Data``, ``통계표 정보`` …)."""
+    return re.sub(r"\s+", "", clean_text(title)).casefold() in _META_KEYS
 
 
 def open_workbook(path: str | Path, *, file_label: str, read_only: bool = True):
@@ -221,7 +227,7 @@ def read_meta(wb) -> dict[str, str]:
     meta: dict[str, str] = {}
     sheet = None
     for ws in wb.worksheets:
-        if clean_text(ws.title).casefold() not in META_SHEETS:
+        if not is_meta_sheet(ws.title):
             continue
         sheet = sheet or ws.title
         for row in xlsx_rows(ws, file_label=ws.title):

@@ -11,13 +11,19 @@ fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting wi
 2. **table id** -- the id the export states (sheet ``메타정보``/``Meta Data``, or a
    ``통계표ID`` note) must be the slot's, or the file is refused naming both ids. A CSV
    export states none; the report then says the id was not verified;
-3. **unit** -- the unit the export states (``(단위: …)``, a ``단위`` column, the item's
+3. **item and unit** -- an item the export names must be the table's (``item_words`` of
+   the registry), and the unit the export states (``(단위: …)``, a ``단위`` column, the item's
    code-included unit, the meta sheet) must be one the registry lists for the table; it is
    converted with the registry's factor (``천건`` x 1000 -> applications, a ratio x 100 -> %)
    or refused naming the unit found and the units accepted;
-4. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
+4. **levels** -- in a 시도/시군구 export (a second row-label column), only the province
+   subtotal rows (``소계``) are read, and the report says so;
+5. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
    the table id is in ``allow_partial`` (``regrowth panel --allow-partial DT_…``); the
    provinces and years read are reported and recorded in the codebook's notes.
+
+A file named for a slot but saved in ``data/raw/`` itself is refused with where to move it;
+files in ``data/raw/kosis/`` that fill no slot are listed in the report as not read.
 
 Errors about these files never advise ``make data`` (which only acquires the public files):
 their hints say to download the table again from its KOSIS page.
@@ -41,6 +47,11 @@ from regrowth.sources import kosis
 __all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
 
 SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm")
+#: row labels of a 시도 table that are not provinces (skipped, and said so)
+NON_PROVINCE = ("국외", "외국", "해외", "기타", "미상", "미분류", "Foreign", "Overseas", "Others",
+                "Other", "Unknown", "Not classified")
+#: labels of the province subtotal rows in a 시도/시군구 export
+SUBTOTALS = ("소계", "계", "시도계", "Subtotal", "Sub-total", "Total")
 
 
 @dataclass
@@ -153,7 +164,9 @@ def _user_error(exc: DataError, source) -> DataError:
 
 
 def _unit_key(text: str) -> str:
-    return re.sub(r"\s+", "", text).casefold()
+    """Comparison form of a unit: no spaces or brackets, casefolded, English plural 's' off."""
+    key = re.sub(r"[\s()\[\]]+", "", text).casefold()
+    return key[:-1] if len(key) > 2 and key.endswith("s") and key.isascii() else key
 
 
 def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
@@ -173,8 +186,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         raise MissingInputError(
             f"KOSIS table {table_id} has not been downloaded (looked for "
             f"data/raw/kosis/{table_id}*.csv or .xlsx)", file=target,
-            hint=f"download it from {source.url} (CSV or Excel) and save it as {target} or "
-                 ".xlsx; the public files themselves come from `make data`")
+            hint=f"download it from {source.url} (CSV or Excel, the 17 시도, years as columns) "
+                 f"and save it as {target} or .xlsx")
     names = [_rel(p, raw_dir) for p in files]
     if len(files) > 1:
         raise DataError(
@@ -202,6 +215,21 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             f"saved in the slot of table {table_id} ({source.description})", file=rep.file,
             hint=f"if it is table {table.table_id}, it does not belong in this slot (rename or "
                  f"remove it); otherwise {_download_hint(source)}")
+    # the item, where the export names one, must be the slot's
+    stated = [i for i in table.items if i]
+    for k, name in enumerate(table.label_names):
+        if re.sub(r"\s+", "", name).casefold() in ("항목", "item", "items"):
+            stated += sorted(set(table.cells[f"label_{k}"]) - {""})
+    words = [re.sub(r"\s+", "", w).casefold() for w in source.item_words]
+    if words and stated:
+        wrong = [i for i in dict.fromkeys(stated)
+                 if not any(w in re.sub(r"\s+", "", i).casefold() for w in words)]
+        if wrong:
+            raise DataError(
+                f"the file's item {wrong[0]!r} is not {source.description} (the table of slot "
+                f"{table_id}; expected an item naming {' / '.join(source.item_words)})",
+                file=rep.file, row=table.header_rows,
+                hint=f"check that this is the right table; {_download_hint(source)}")
     # the unit: stated once for the table, or per item (a single item is required below)
     unit, unit_source = table.unit, table.unit_source
     if unit is None and len(set(table.item_units.values())) == 1:
@@ -221,10 +249,27 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
     if rep.factor != 1:
         cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
         table = dataclasses.replace(table, cells=cells)
+    # a 시도/시군구 export: keep the province subtotal rows (소계), as KOSIS prints them
+    where, sub_note = None, None
+    for k in range(1, len(table.label_letters)):
+        values = set(table.cells[f"label_{k}"])
+        hits = [v for v in SUBTOTALS if v in values]
+        if hits and len(values) > 1:
+            where = {k: hits[0]}
+            sub_note = (f"province rows taken from the {hits[0]!r} rows of column "
+                        f"{table.label_letters[k]}; the other {len(values) - 1} sub-levels skipped")
+            break
+    region_names = {n for k in range(len(table.label_letters))
+                    for n in table.cells[f"label_{k}"]}
+    skipped = sorted(n for n in region_names if kosis.strip_code(n) in NON_PROVINCE)
     try:
-        frame = kosis.to_tidy(table, variable, source=rep.file)
+        frame = kosis.to_tidy(table, variable, source=rep.file, where=where,
+                              ignore=[*NON_PROVINCE, *skipped])
     except DataError as exc:
         raise _user_error(exc, source) from None
+    if skipped:
+        sub_note = "; ".join(filter(None, [sub_note, f"rows that are not provinces skipped: "
+                                                     f"{', '.join(skipped)}"]))
     kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
     values = frame[frame["value"].notna()]
     present = sorted(set(values["region"]))
@@ -242,7 +287,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
             hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
                  f"on purpose, build with `regrowth panel --allow-partial {table_id}`")
-    notes = list(kosis_notes)
+    notes = list(kosis_notes) + ([sub_note] if sub_note else [])
     if rep.factor != 1:
         notes.append(f"converted from {unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
     notes.append(f"full edition: {rep.file}, {rep.coverage}"
@@ -277,4 +322,10 @@ def scan(raw_dir: str | Path, *, allow_partial: Collection[str] = ()) -> FullEdi
             report.frames.append(frame)
     report.unmatched = [_rel(p, raw_dir) for p in _candidates(raw_dir)
                         if not any(_matches(p.name, t) for t in known)]
+    # a download saved one folder too high is not read: say where it belongs
+    for p in sorted(raw_dir.iterdir()) if raw_dir.is_dir() else []:
+        if p.is_file() and p.suffix.lower() in SUFFIXES and any(_matches(p.name, t) for t in known):
+            raise DataError(f"the KOSIS download {p.name} is in data/raw/, not in data/raw/kosis/, "
+                            "so it would not be read", file=p.name,
+                            hint=f"move it to data/raw/kosis/{p.name}")
     return report

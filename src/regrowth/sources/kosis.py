@@ -61,7 +61,7 @@ from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
 from regrowth.sources._common import (
     clean_text, col_letter, finish, has_footnote_mark, open_workbook, parse_number,
-    read_csv_rows, read_meta, require_file, source_name, xlsx_rows, META_SHEETS,
+    read_csv_rows, read_meta, require_file, source_name, xlsx_rows, is_meta_sheet,
 )
 
 __all__ = ["KosisTable", "read_kosis", "to_tidy", "parse_kosis", "parse_year"]
@@ -84,6 +84,9 @@ _CODED_UNIT = re.compile(r"\s*\(\s*\d{2}STD\d+\s+([^)]*?)\s*\)\s*$", re.IGNORECA
 _BRACKET_UNIT = re.compile(r"\s*\[([^\]\[]+)\]\s*$")
 #: a code column of a long code-included CSV: ``[B]By district``
 _CODE_COLUMN = re.compile(r"^\[[A-Z0-9]+\]")
+#: a well-known unit in parentheses at the end of an item: ``재정자주도 (%)``
+_PAREN_UNIT = re.compile(r"\s*\((%|‰|건|천건|명|천명|원|천원|백만원|십억원|억원|개|세대|가구|"
+                         r"100만달러|천달러|달러)\)\s*$")
 _TABLE_ID = re.compile(r"(?:통계표\s*ID|Table\s*ID)\s*[:：]?\s*(DT_[A-Za-z0-9_]+)", re.IGNORECASE)
 _UNIT_COLUMNS = {"단위", "unit"}
 _UNIT = re.compile(r"[(\[]\s*(?:단위|unit)\s*[:：]\s*([^)\]]+?)\s*[)\]]", re.IGNORECASE)
@@ -151,6 +154,10 @@ def split_item(text: str) -> tuple[str, str | None]:
     if m:
         unit = unit or m.group(1).strip()
         text = _UNIT.sub("", text).strip()
+    m = _PAREN_UNIT.search(text)
+    if m:
+        unit = unit or m.group(1)
+        text = text[:m.start()].strip()
     return _ITEM_CODE.sub("", text), unit
 
 
@@ -201,7 +208,7 @@ def _grid(path: Path, file: str, sheet: str | None):
             meta = read_meta(wb)
             if sheet is None:
                 data_sheets = [ws for ws in wb.worksheets
-                               if clean_text(ws.title).casefold() not in META_SHEETS]
+                               if not is_meta_sheet(ws.title)]
                 if not data_sheets:
                     raise DataError("the workbook has no data sheet", file=file,
                                     hint="download the table again as xlsx")
@@ -434,7 +441,10 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
                      for i in range(n_header)]
     if not any(header_counts):
         scan = rows[:_SCAN_FOR_HEADER]
-        later = next((i for i, r in enumerate(scan) if i >= n_header and _is_year_row(r)
+        later = next((i for i, r in enumerate(scan) if i >= n_header
+                      and (_is_year_row(r) or (_header_years(r) and not _has_numbers(r)
+                                               and any(isinstance(c, str) and parse_year(c)
+                                                       for c in r[1:])))
                       and not _looks_like_region(r[0])), None)
         # rows above a real header are titles or notes: text in column A at most
         above_is_text = later is not None and all(
@@ -631,6 +641,12 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
             item_units[item_names[j]] = u
     if unit is None and len(set(item_units.values())) == 1:
         unit, unit_source = next(iter(item_units.values())), "the item header"
+    unit_col = next((k for k, j in enumerate(label_cols)
+                     if _strip_unit(header[j]).casefold() in _UNIT_COLUMNS), None)
+    if unit is None and unit_col is not None:
+        stated = sorted({clean_text(r[label_cols[unit_col]]) for r in data} - {""})
+        if len(stated) == 1:
+            unit, unit_source = stated[0], f"the {header[label_cols[unit_col]]!r} column"
     provisional: set[int] = set()
     records = []
     period = None
@@ -751,8 +767,10 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
         item_col = "item" if region_from == "label" else None
         distinct = list(dict.fromkeys(cells["item"])) if item_col else [""]
         if len(distinct) > 1:
-            raise DataError(f"the table holds several items {distinct}; say which variable each "
-                            "one is", file=file, hint="pass a mapping item -> variable")
+            raise DataError(f"the table holds several items {distinct}; one variable needs one "
+                            "item", file=file, row=table.header_rows,
+                            hint="download the table with only the needed item selected "
+                                 "(항목 선택), or, in code, pass a mapping item -> variable")
         var = pd.Series(variables, index=cells.index, dtype="str")
     else:
         if region_from == "item":

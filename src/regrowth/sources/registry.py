@@ -17,7 +17,8 @@ about it, so that no list of tables, paths or variables exists anywhere else:
   ``description`` and ``edition`` (``public`` or ``full``);
 * full edition only: ``units`` -- the unit texts KOSIS may state for the table and the
   factor that converts each into the variable's unit (``천건`` -> 1000 applications); any
-  other stated unit is refused -- and ``planned``, variables the table would supply but that
+  other stated unit is refused -- ``item_words`` (an item the export names must contain one of
+  them: a population table saved in the patents slot is refused) and ``planned``, variables the table would supply but that
   this version does not yet read (they only feed :func:`supplier_hint`).
 
 Consumers: :mod:`regrowth.sources` (:func:`~regrowth.sources.load_all`),
@@ -102,6 +103,7 @@ class Source:
     edition: str = "public"
     units: Mapping[str, float] = field(default_factory=dict)
     planned: tuple[tuple[str, str], ...] = ()
+    item_words: tuple[str, ...] = ()   # full edition: a stated item must contain one of these
 
     @property
     def url(self) -> str | None:
@@ -212,14 +214,14 @@ SOURCES: tuple[Source, ...] = (
               "DT_1YL20891 download)", "%", "ratio", _PCT),),
            producer="Ministry of the Interior and Safety", table_id="DT_1YL20891",
            description="재정자주도 (fiscal autonomy ratio) by 시도", edition="full",
-           units=PERCENT_UNITS),
+           units=PERCENT_UNITS, item_words=("재정자주도", "자주도", "fiscal autonomy")),
     Source("kosis/DT_1YL202109E", "kosis", None,
            (V("patents_all", "All-field patent applications by the first applicant's 시도 "
               "(full edition: KOSIS DT_1YL202109E download)", "applications", "count",
               integer_column=True),),
            producer="Korean Intellectual Property Office", table_id="DT_1YL202109E",
            description="patent applications by 시도 (all fields)", edition="full",
-           units=CASE_UNITS),
+           units=CASE_UNITS, item_words=("특허", "출원", "patent")),
     Source("kosis/DT_1C81", "kosis", None, (), producer="Statistics Korea, Regional Income",
            table_id="DT_1C81", description="GRDP levels by 시도, nominal and real",
            edition="full",
