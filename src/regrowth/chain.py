@@ -48,9 +48,10 @@ draws are kept and counted (``sample["reps_boundary"]``): dropping them would co
 bootstrap on Seoul being drawn. By default the draws are stratified by ``capital_region`` (3
 capital-region provinces drawn from the 3, 13 others from the 13): an unstratified draw without
 a capital-region province cannot identify the GNB's capital-region dispersion term, and
-dropping such draws would condition the bootstrap on the design. Draws are made up front from ``numpy.random.default_rng(seed)``,
-so a seed and a number of replications (``reps``) fix the result. A draw whose GNB fails to
-converge, or whose stage-2 design is singular, is skipped and counted (``reps_failed``).
+dropping such draws would condition the bootstrap on the design. Draws are made up front
+from ``numpy.random.default_rng(seed)``, so a seed and a number of replications (``reps``)
+fix the result. A draw whose GNB fails to converge, or whose stage-2 design is singular, is
+skipped and counted (``reps_failed``).
 
 What the public edition can say. Very little: 16 clusters, five growth years, a stage 1 whose
 재정자립도 coefficient is identified almost only between provinces (within-province sd about 2
@@ -130,7 +131,7 @@ def _stage1_spec(specs_path: str, column: str):
 
 
 def _mean_design(spec, frame: pd.DataFrame, years: list[int]) -> pd.DataFrame:
-    X = pd.concat([pd.DataFrame({"const": 1.0}, index=frame.index),
+    X = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=frame.index),
                    frame[list(spec.regressors)].astype(float)], axis=1)
     if spec.year_effects:
         t = frame.index.get_level_values("year")
@@ -141,7 +142,7 @@ def _mean_design(spec, frame: pd.DataFrame, years: list[int]) -> pd.DataFrame:
 
 def _design1(spec, frame: pd.DataFrame, years: list[int]):
     X = _mean_design(spec, frame, years)
-    Z = pd.concat([pd.DataFrame({"const": 1.0}, index=frame.index),
+    Z = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=frame.index),
                    frame[list(spec.dispersion)].astype(float)], axis=1)
     return X, Z
 
@@ -186,7 +187,7 @@ def _ols_cluster(y: np.ndarray, X: np.ndarray, clusters: np.ndarray):
 
 def _design2(frame: pd.DataFrame, regs: list[str], year_effects: bool, province_effects: bool,
              entity: np.ndarray):
-    X = pd.concat([pd.DataFrame({"const": 1.0}, index=frame.index), frame[regs]], axis=1)
+    X = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=frame.index), frame[regs]], axis=1)
     if year_effects:
         t = frame.index.get_level_values("year").to_numpy()
         for yr in sorted(set(t))[1:]:

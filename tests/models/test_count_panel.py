@@ -102,7 +102,7 @@ def test_nb2_with_state_dummies_equals_mass_glm_nb(fatalities):
     ref = REF["nb2_state"]
     res = _fit(cp.nb2_dummies, fatalities)
     np.testing.assert_allclose(res.params[SLOPES], [ref["params"][k] for k in SLOPES], rtol=1e-6)
-    assert res.params["lnalpha:const"] == pytest.approx(ref["lnalpha"], rel=1e-6)
+    assert res.params["lnalpha:Intercept"] == pytest.approx(ref["lnalpha"], rel=1e-6)
     assert res.llf == pytest.approx(ref["llf"], rel=1e-10)
     assert res.converged
 
@@ -111,7 +111,7 @@ def test_nb2_with_state_dummies_equals_mass_glm_nb(fatalities):
 def test_xtnbreg_equals_r_transcription(fatalities, kind):
     ref = REF[kind]
     res = _fit(getattr(cp, kind), fatalities)
-    names = list(ref["params"])
+    names = [n.replace("const", "Intercept") for n in ref["params"]]  # R calls it const
     assert list(res.params.index) == names
     np.testing.assert_allclose(res.params[names], list(ref["params"].values()), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(res.bse[names], list(ref["se_oim"].values()), rtol=1e-6)
@@ -126,7 +126,7 @@ def test_xtnbreg_fe_is_not_a_mean_fixed_effects_model(fatalities):
     # a state-level (time-invariant) regressor: the state's mean beer tax
     d["beertax_mean"] = d.groupby("state")["beertax"].transform("mean")
     res = cp.xtnbreg_fe(d["fatal"], d[["beertax", "beertax_mean"]], d["state"], exposure=d["pop"])
-    assert np.isfinite(res.bse[["const", "beertax_mean"]]).all()
+    assert np.isfinite(res.bse[["Intercept", "beertax_mean"]]).all()
     with pytest.raises(EstimationError, match="beertax_mean"):
         cp.conditional_poisson(d["fatal"], d[["beertax", "beertax_mean"]], d["state"],
                                exposure=d["pop"])
@@ -156,7 +156,7 @@ def test_bad_counts_are_refused():
 
 def test_results_feed_tidy(fatalities):
     frame = tidy(_fit(cp.xtnbreg_re, fatalities))
-    assert list(frame["term"]) == ["const", *SLOPES, "ln_r", "ln_s"]
+    assert list(frame["term"]) == ["Intercept", *SLOPES, "ln_r", "ln_s"]
     row = frame.set_index("term").loc["beertax"]
     assert row["ci_low"] < row["estimate"] < row["ci_high"]
 

@@ -38,7 +38,7 @@ Every model takes a count ``y_it`` of panel (province) ``i`` in year ``t``, regr
 ``nb2_dummies`` -- NB2 (``nbreg``, constant alpha) with panel (and year) dummies: the
     "unconditional negative binomial" Allison & Waterman found to perform well despite the
     incidental-parameter problem. Fitted with :class:`regrowth.models.GeneralizedNegativeBinomial`
-    (constant dispersion equation), so ``lnalpha:const`` is reported. R: ``MASS::glm.nb`` with
+    (constant dispersion equation), so ``lnalpha:Intercept`` is reported. R: ``MASS::glm.nb`` with
     ``factor(id)``; ``alpha = 1/theta``.
 
 ``xtnbreg_fe`` -- Stata ``xtnbreg, fe`` (Hausman, Hall & Griliches 1984, "conditional NB").
@@ -111,6 +111,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from regrowth.errors import ConvergenceWarning, DataError, EstimationError
+from regrowth.models.registry import Estimator, Option, register
 
 __all__ = [
     "WITHIN_MODELS",
@@ -133,7 +134,7 @@ class CountPanelResults:
     """A fitted panel count model (statsmodels-style accessors; see the module docstring).
 
     ``params``/``bse``/``pvalues``/``tvalues`` are Series over the reported terms (slopes, year
-    dummies, ancillary parameters such as ``lnalpha:const`` or ``ln_r``/``ln_s``); panel
+    dummies, ancillary parameters such as ``lnalpha:Intercept`` or ``ln_r``/``ln_s``); panel
     dummies are left out of them. ``cov`` is their covariance (DataFrame).
     """
 
@@ -208,8 +209,8 @@ def _prepare(endog, exog, groups, exposure, offset, *, constant: bool):
     yv = y.to_numpy()
     if np.any(yv < 0) or np.any(yv != np.round(yv)):
         raise DataError("the dependent variable must hold non-negative integer counts")
-    if constant and "const" not in X:
-        X.insert(0, "const", 1.0)
+    if constant and "Intercept" not in X:
+        X.insert(0, "Intercept", 1.0)
     totals = y.groupby(g.to_numpy()).sum()
     zero = tuple(sorted(totals.index[totals == 0]))
     if zero:
@@ -312,7 +313,7 @@ def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
     """
     cov_type = _check_cov_type(cov_type, ("cluster", "oim"))
     y, X, g, off, zero = _prepare(endog, exog, groups, exposure, offset, constant=True)
-    slopes = [c for c in X.columns if c != "const"]
+    slopes = [c for c in X.columns if c != "Intercept"]
     parts = [X]
     if time is not None:
         t = pd.Series(np.asarray(time), index=pd.Series(endog).index)[y.index]
@@ -330,7 +331,7 @@ def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
         mu = np.exp(D.to_numpy() @ b + off)
         scores = D.to_numpy() * (y.to_numpy() - mu)[:, None]
         cov = _sandwich(hinv, scores, g.to_numpy(), use_correction)
-    report = [n for n in names if n != "const" and not n.startswith("panel[")]
+    report = [n for n in names if n != "Intercept" and not n.startswith("panel[")]
     idx = [names.index(n) for n in report]
     full = pd.Series(b, index=names)
     effects = "panel + year" if time is not None else "panel"
@@ -416,7 +417,7 @@ def nb2_dummies(endog, exog, groups, *, time=None, exposure=None, offset=None,
     """NB2 (constant alpha, Stata ``nbreg``) with panel (and year) dummies.
 
     Fitted with :class:`regrowth.models.GeneralizedNegativeBinomial`; reports the slopes, the
-    year effects and ``lnalpha:const``. ``cov_type``: "cluster" (by panel, G/(G-1)) or "oim".
+    year effects and ``lnalpha:Intercept``. ``cov_type``: "cluster" (by panel, G/(G-1)) or "oim".
     """
     from regrowth.models.gnb import GeneralizedNegativeBinomial
 
@@ -431,7 +432,7 @@ def nb2_dummies(endog, exog, groups, *, time=None, exposure=None, offset=None,
     model = GeneralizedNegativeBinomial(y, D, None, offset=off, groups=g.to_numpy())
     res = model.fit(cov_type="cluster" if cov_type == "cluster" else "nonrobust")
     names = list(res.params.index)
-    report = [n for n in names if n != "const" and not n.startswith("panel[")]
+    report = [n for n in names if n != "Intercept" and not n.startswith("panel[")]
     cov = res.cov_params().loc[report, report]
     return CountPanelResults(
         params=res.params[report], cov=cov, llf=float(res.llf), nobs=int(res.nobs),
@@ -620,7 +621,7 @@ def xtnbreg_fe(endog, exog, groups, *, exposure=None, offset=None, cov_type: str
                start_params=None) -> CountPanelResults:
     """Stata ``xtnbreg, fe``: the HHG conditional negative binomial (see the module caveat).
 
-    A constant is added (it is identified); ``params`` has ``const`` and the slopes, in log
+    A constant is added (it is identified); ``params`` has ``Intercept`` and the slopes, in log
     points of lambda_it per unit of each regressor. ``llf`` is the conditional log likelihood.
     """
     return _xtnbreg("fe", endog, exog, groups, exposure, offset, cov_type, start_params)
@@ -630,7 +631,7 @@ def xtnbreg_re(endog, exog, groups, *, exposure=None, offset=None, cov_type: str
                start_params=None) -> CountPanelResults:
     """Stata ``xtnbreg, re``: HHG random effects, 1/(1 + delta_i) ~ Beta(r, s).
 
-    ``params``: ``const``, the slopes, ``ln_r`` and ``ln_s`` (Stata's ``/ln_r``, ``/ln_s``).
+    ``params``: ``Intercept``, the slopes, ``ln_r`` and ``ln_s`` (Stata's ``/ln_r``, ``/ln_s``).
     """
     return _xtnbreg("re", endog, exog, groups, exposure, offset, cov_type, start_params)
 
@@ -816,8 +817,6 @@ def fit_xtnbreg_spec(spec, data: pd.DataFrame) -> CountPanelResults:
     fn = xtnbreg_fe if spec.options.get("model", "re") == "fe" else xtnbreg_re
     return fn(y, X, regions, exposure=exposure, cov_type="oim")
 
-
-from regrowth.models.registry import Estimator, Option, register
 
 register(Estimator(
     name="xtpoisson", label="xtpoisson, fe (conditional Poisson)", stata="xtpoisson, fe",
