@@ -3,11 +3,14 @@
 Steps, in order (progress is printed for each):
 
 1. load ``data/processed/panel.parquet`` (``make panel`` builds it);
-2. load ``specs/models.toml`` and check every column against the panel *before fitting
-   anything*: a spec naming a variable the panel lacks is reported with the variable and
-   the KOSIS table that would supply it;
-3. fit each remaining column (a failure is reported with the column's name and the run
-   goes on with the others);
+2. load ``specs/models.toml`` (strictly: :mod:`regrowth.specs`) and check every column
+   against the panel *before fitting or writing anything*: any problem (a variable the
+   panel lacks, with the KOSIS table that would supply it; a non-0/1 ``drop_if``; an
+   unknown ``--only`` table) refuses the whole run with a ``SpecificationError``;
+3. fit each column through its estimator's registry entry
+   (:mod:`regrowth.models.registry`; a failure is reported with the column's name and the
+   run goes on with the others). "Year effects"/"Province effects" rows and the
+   ``effects`` record of ``estimates.json`` are read from the fitted model's terms;
 4. write ``results/tables/<table>.{md,tex,html,csv}``, ``results/figures/*.png``,
    ``results/estimates.json`` (every number of every table at full precision) and
    ``results/descriptives.*``; every write is atomic;
@@ -36,12 +39,11 @@ from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
 from regrowth.errors import RegrowthError, SpecificationError
 from regrowth.io import write_text
+from regrowth.models import registry
+from regrowth.models.design import fitted_effects, year_dummies  # noqa: F401 (re-export)
 from regrowth.specs import ColumnSpec, Specs
 
 RESULTS = Path("results")
-ESTIMATOR_LABELS = {"gnb": "gnbreg (GNB)", "nb2": "nbreg (NB2)", "poisson": "Poisson",
-                    "fgls": "xtgls (FGLS)", "re": "random effects", "fe": "fixed effects",
-                    "pooled": "pooled OLS"}
 
 
 @dataclass
@@ -76,86 +78,24 @@ def estimation_sample(spec: ColumnSpec, panel: pd.DataFrame) -> tuple[pd.DataFra
     return window.loc[complete].copy(), int((~complete).sum())
 
 
-def year_dummies(index: pd.MultiIndex) -> pd.DataFrame:
-    """0/1 columns ``year_<t>`` for every sample year but the first (the base)."""
-    years = index.get_level_values("year")
-    levels = sorted(set(years))
-    return pd.DataFrame({f"year_{t}": (years == t).astype(float) for t in levels[1:]}, index=index)
+def with_region_attributes(panel: pd.DataFrame) -> pd.DataFrame:
+    """``panel`` with ``macro_region`` (and ``capital_region``) from :mod:`regrowth.regions`
+    when it lacks them, so ``se.groups = "macro_region"`` always has its column."""
+    from regrowth import regions
 
-
-def _groups(spec: ColumnSpec, data: pd.DataFrame):
-    if spec.se_groups is None:
-        return None
-    if spec.se_groups in data.index.names:
-        return data.index.get_level_values(spec.se_groups).to_numpy()
-    return data[spec.se_groups].to_numpy()
+    missing = [c for c in ("macro_region", "capital_region") if c not in panel.columns]
+    if not missing:
+        return panel
+    keys = panel.index.get_level_values("region")
+    panel = panel.copy()
+    if "macro_region" in missing:
+        panel["macro_region"] = [regions.get(k).macro_region for k in keys]
+    if "capital_region" in missing:
+        panel["capital_region"] = [int(regions.get(k).capital_region) for k in keys]
+    return panel
 
 
 # ----------------------------------------------------------------------------- fitting
-
-def _fit_count(spec: ColumnSpec, data: pd.DataFrame):
-    from regrowth.models import GeneralizedNegativeBinomial
-
-    y = data[spec.outcome].astype(float).rename(spec.outcome)
-    X = pd.concat([pd.DataFrame({"const": 1.0}, index=data.index),
-                   data[list(spec.regressors)].astype(float)], axis=1)
-    if spec.year_effects:
-        X = pd.concat([X, year_dummies(data.index)], axis=1)
-    exposure = data[spec.exposure].astype(float) if spec.exposure else None
-    groups = _groups(spec, data)
-    cov_type = {"oim": "nonrobust", "robust": "robust", "cluster": "cluster"}[spec.se_type]
-    if spec.estimator == "poisson":
-        return _fit_poisson(y, X, exposure, groups, spec.se_type)
-    Z = None
-    if spec.estimator == "gnb":
-        Z = pd.concat([pd.DataFrame({"const": 1.0}, index=data.index),
-                       data[list(spec.dispersion)].astype(float)], axis=1)
-    model = GeneralizedNegativeBinomial(y, X, Z, exposure=exposure, groups=groups)
-    return model.fit(cov_type=cov_type)
-
-
-def _fit_poisson(y, X, exposure, groups, se_type):
-    """statsmodels Poisson with Stata's scaling: robust N/(N-1), cluster G/(G-1)."""
-    import statsmodels.api as sm
-
-    model = sm.Poisson(y, X, exposure=exposure)
-    if se_type == "oim":
-        return model.fit(disp=0, maxiter=200, method="newton", tol=1e-12)
-    kw = ({"groups": pd.factorize(pd.Series(groups))[0], "use_correction": False}
-          if se_type == "cluster" else {"use_correction": False})
-    res = model.fit(disp=0, maxiter=200, method="newton", tol=1e-12,
-                    cov_type="cluster" if se_type == "cluster" else "HC0", cov_kwds=kw)
-    # statsmodels' own correction for clusters is G/(G-1)*(N-1)/(N-K), Stata's for ML
-    # estimators G/(G-1); set it before anything derived from the covariance is cached.
-    n = res.nobs
-    factor = (len(set(groups)) / (len(set(groups)) - 1.0) if se_type == "cluster"
-              else n / (n - 1.0))
-    res.cov_params_default = res.cov_params_default * factor
-    return res
-
-
-def _fit_linear_panel(spec: ColumnSpec, data: pd.DataFrame):
-    """FGLS, RE, FE or pooled OLS through ``regrowth.models.panel.fit_panel``."""
-    from regrowth.models.panel import fit_panel
-
-    formula = f"{spec.outcome} ~ 1 + " + " + ".join(spec.regressors)
-    frame = data[[spec.outcome, *spec.regressors]].astype(float)
-    opts = dict(spec.options)
-    if spec.estimator == "fgls":
-        nmk = {"nmk": bool(opts.pop("nmk"))} if "nmk" in opts else {}
-        return fit_panel("fgls", formula, frame, model_options=opts, **nmk)
-    cov = {"unadjusted": ("unadjusted", {}), "robust": ("robust", {}),
-           "cluster": ("clustered", {}),
-           "kernel": ("kernel", {"bandwidth": opts.pop("bandwidth", None)})}[spec.se_type]
-    cov_type, kw = cov
-    if spec.se_type == "cluster":
-        if spec.se_groups == "region":
-            kw = {"cluster_entity": True}
-        else:
-            kw = {"clusters": data[[spec.se_groups]]}
-    kw = {k: v for k, v in kw.items() if v is not None}
-    return fit_panel(spec.estimator, formula, frame, cov_type=cov_type, **kw)
-
 
 def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     """Fit one specification on its estimation sample; return tidy output and statistics."""
@@ -167,30 +107,30 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
                                  f"with {', '.join(spec.variables())} all observed")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if spec.estimator in specs_mod.COUNT_ESTIMATORS:
-            result = _fit_count(spec, data)
-        else:
-            result = _fit_linear_panel(spec, data)
+        result = registry.get(spec.estimator).fit(spec, data)
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)
     # linearmodels and formulaic call the constant "Intercept", statsmodels "const": one row
     coefs["term"] = coefs["term"].replace({"Intercept": "const"})
     stats = glance(result)
+    effects = fitted_effects(result, coefs["term"])
     years = data.index.get_level_values("year")
     regions = data.index.get_level_values("region")
     stats.update({
         "nobs": int(len(data)),
         "n_entities": int(regions.nunique()),
         "sample": f"{int(years.min())}–{int(years.max())}",
-        "estimator": ESTIMATOR_LABELS[spec.estimator],
+        "estimator": registry.get(spec.estimator).label,
         "se": spec.se_label(),
         "dropped_missing": dropped,
-        "year_effects": "yes" if spec.year_effects else "no",
+        # read from the fitted model's terms, never from the spec
+        "year_effects": "yes" if effects["year"] else "no",
+        "province_effects": "yes" if effects["province"] else "no",
     })
-    extra = {}
+    extra = {"effects": effects}
     if spec.estimator == "gnb":
-        extra = _gnb_extras(result)
+        extra.update(_gnb_extras(result))
         stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
     if spec.estimator == "fgls":
         rho = getattr(result, "rho", None)
@@ -248,11 +188,15 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "label": col.label, "title": col.title, "estimator": col.estimator,
                     "outcome": col.outcome, "regressors": list(col.regressors),
                     "dispersion": list(col.dispersion), "exposure": col.exposure,
-                    "year_effects": col.year_effects, "sample": col.sample.describe(),
+                    "year_effects": col.year_effects,
+                    "province_effects": col.province_effects,
+                    "effects": f.extra.get("effects"), "sample": col.sample.describe(),
                     "se_type": col.se_type, "se_groups": col.se_groups, "options": col.options,
                     "rationale": col.rationale,
                     "coefficients": f.coefs.to_dict(orient="records"),
-                    "stats": f.stats, "extra": f.extra, "warnings": f.warnings,
+                    "stats": f.stats,
+                    "extra": {k: v for k, v in f.extra.items() if k != "effects"},
+                    "warnings": f.warnings,
                 }
             else:
                 cols[col.id] = {"label": col.label, "title": col.title,
@@ -283,11 +227,12 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
         stat_rows = [("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample years"),
-                     ("year_effects", "Year effects"), ("llf", "Log likelihood"), ("aic", "AIC"),
+                     ("year_effects", "Year effects"), ("province_effects", "Province effects"),
+                     ("llf", "Log likelihood"), ("aic", "AIC"),
                      ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
                      ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors")]
         tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,
-                               stat_rows=stat_rows, drop=("year_*",))
+                               stat_rows=stat_rows, drop=("year_*", "province_*"))
         paths = tab.write(out / "tables" / table.id)
         written += list(paths.values())
     return written
@@ -366,14 +311,20 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     """Fit every specification and write every output; return the exit status."""
     t0 = time.perf_counter()
     out = Path(results_dir)
-    panel = panel_mod.load(processed_dir)
+    # everything is checked before anything is fitted or written
     spec = specs_mod.load(specs)
-    labels = labels_from(specs)
+    if only:
+        unknown = [t for t in only if t not in spec.table_ids()]
+        if unknown:
+            raise SpecificationError(
+                f"--only {', '.join(map(repr, unknown))}: no such table in {spec.path}"
+                + registry.did_you_mean(unknown[0], spec.table_ids())
+                + f"; valid table ids: {', '.join(spec.table_ids())}")
+    panel = with_region_attributes(panel_mod.load(processed_dir))
+    specs_mod.check(spec, panel)
+    labels = dict(spec.labels)
     failed: dict[str, str] = {}
-    for name, err in specs_mod.check_against(spec, list(panel.columns) + panel_mod.INDEX).items():
-        failed[name] = str(err)
-        print(f"regrowth: spec {name} cannot run:\n  {err}", file=sys.stderr)
-    todo = [c for c in spec.columns() if c.name not in failed and (not only or c.table in only)]
+    todo = [c for c in spec.columns() if not only or c.table in only]
     fitted: dict[str, Fitted] = {}
     print(f"replicate: fitting {len(todo)} specifications")
     for i, col in enumerate(todo, 1):

@@ -909,6 +909,8 @@ class GNBResults(GenericLikelihoodModelResults):
         return self._cache["llnull"]
 
     def _cov_from(self, cov_type, cov_kwds):
+        from regrowth.models.covariance import stata_ml_scale
+
         cov_kwds = dict(cov_kwds or {})
         ct = cov_type.lower() if isinstance(cov_type, str) else cov_type
         hinv = self._hinv
@@ -919,7 +921,7 @@ class GNBResults(GenericLikelihoodModelResults):
         n = S.shape[0]
         if ct in ("robust", "hc1", "hc0"):
             meat = S.T @ S
-            fac = n / (n - 1.0) if (ct != "hc0" and use_corr) else 1.0
+            fac = stata_ml_scale("robust", n) if (ct != "hc0" and use_corr) else 1.0
             desc = ("sandwich, N/(N-1) (Stata vce(robust))" if fac != 1.0
                     else "sandwich, no small-sample correction")
             return ("robust" if ct != "hc0" else "HC0"), fac * hinv @ meat @ hinv, \
@@ -946,7 +948,7 @@ class GNBResults(GenericLikelihoodModelResults):
                 raise EstimationError("cluster covariance needs at least 2 clusters")
             Sg = np.zeros((G, S.shape[1]))
             np.add.at(Sg, codes, S)
-            fac = G / (G - 1.0) if use_corr else 1.0
+            fac = stata_ml_scale("cluster", n, G) if use_corr else 1.0
             return "cluster", fac * hinv @ (Sg.T @ Sg) @ hinv, \
                 {"description": f"cluster-robust, {G} clusters, G/(G-1) (Stata vce(cluster))",
                  "n_groups": G, "correction": fac}
