@@ -388,11 +388,11 @@ class _MLProblem:
                     self._rmodel = GeneralizedNegativeBinomial(self.y, Xr, self.model.exog_disp,
                                                                offset=self.offset.copy())
                 else:
-                    import statsmodels.api as sm
-
-                    self._rmodel = sm.Poisson(self.y, Xr, offset=self.offset.copy())
+                    self._rmodel = Xr  # Poisson: a GLM is built per r (IRLS is robust)
         m = self._rmodel
-        m.offset = self.offset + r * self.X[:, j]
+        off = self.offset + r * self.X[:, j]
+        if self.is_gnb:
+            m.offset = off
         start = np.delete(self._nearest_start(r), j)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -402,9 +402,18 @@ class _MLProblem:
                     res = m.fit()
                 ok = bool(res.converged)
             else:
-                res = m.fit(start_params=start, disp=0, method="newton", maxiter=200,
-                            tol=1e-12)
-                ok = bool(res.mle_retvals.get("converged", True))
+                import statsmodels.api as sm
+
+                glm = sm.GLM(self.y, m, family=sm.families.Poisson(), offset=off)
+                ok = False
+                for st in (start, None):  # warm start, then IRLS's own start
+                    try:
+                        res = glm.fit(start_params=st, tol=1e-13, maxiter=300)
+                        ok = bool(res.converged) and bool(np.all(np.isfinite(res.params)))
+                    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                        ok = False
+                    if ok:
+                        break
         if not ok:
             raise EstimationError(f"boottest: the restricted model with {self.names[j]} = "
                                   f"{r:g} did not converge")
@@ -575,8 +584,15 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
     if not np.isfinite(se) or se <= 0:
         se = max(abs(est), 1.0) * 0.1
 
+    failed_at: list[float] = []
+
     def draws(r: float):
-        s = prob.score_boot(r, c)
+        try:
+            s = prob.score_boot(r, c)
+        except (EstimationError, np.linalg.LinAlgError, FloatingPointError):
+            # no restricted fit at this null value: treat it as rejected (it is far out)
+            failed_at.append(r)
+            return math.inf, np.zeros(V.shape[1])
         return s.t, s.tstar(V)
 
     def pfun(r: float) -> float:
@@ -593,6 +609,10 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
               "(restricted ML, as boottest after ML)")]
     if enumerated:
         notes.append(f"2^{G} = {V.shape[1]} <= reps: all Rademacher sign vectors enumerated")
+    if failed_at:
+        notes.append(f"the restricted model could not be fitted at {len(failed_at)} trial "
+                     f"value(s) of the confidence-set search (e.g. {failed_at[0]:.6g}); "
+                     "they were counted as rejected")
     name = "GNB/NB2" if prob.is_gnb else type(prob.model).__name__
     return BoottestResult(param, est, null, stat, pv, conf, V.shape[1], enumerated,
                           f"score bootstrap (Kline-Santos) after {name}", weights, seed, level,
