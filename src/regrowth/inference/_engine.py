@@ -172,20 +172,50 @@ def invert(pfun, center: float, scale: float, alpha: float, *, ptol: float = 1e-
     return bounds[0], bounds[1]
 
 
+def _illinois(f, a: float, fa: float, b: float, fb: float, xtol: float, ftol: float,
+              maxiter: int = 100) -> float:
+    """Root of f in [a, b] (fa < 0 < fb or the reverse) by the Illinois variant of
+    regula falsi: superlinear on the nearly linear h of :func:`invert_smooth`, and it
+    stops as soon as |f| <= ftol or the bracket is shorter than xtol."""
+    side = 0
+    for _ in range(maxiter):
+        c = b - fb * (b - a) / (fb - fa)
+        if not (min(a, b) < c < max(a, b)):
+            c = 0.5 * (a + b)
+        fc = f(c)
+        if abs(fc) <= ftol or abs(b - a) <= xtol:
+            return c
+        if (fc > 0) == (fb > 0):
+            b, fb = c, fc
+            if side == -1:
+                fa /= 2.0
+            side = -1
+        else:
+            a, fa = c, fc
+            if side == 1:
+                fb /= 2.0
+            side = 1
+    return 0.5 * (a + b)
+
+
 def invert_smooth(draws, center: float, scale: float, alpha: float, ptype: str, *,
-                  xtol: float, max_expand: int = 40) -> tuple[float, float]:
+                  xtol: float, ftol: float = 1e-4, max_expand: int = 40
+                  ) -> tuple[float, float]:
     """Test inversion when each null value is expensive (a restricted ML refit).
 
     ``draws(r)`` returns (t, t*) at H0: parameter = r. Instead of bisecting the step
     function p(r), find the root of the continuous h(r) = (statistic) - (bootstrap
     critical value at r): |t| - q_{1-alpha}(|t*|) (symmetric) or, on the lower/upper side,
     t - q_{1-alpha/2}(t*) / q_{alpha/2}(t*) - t (equal-tailed); h > 0 means rejection.
-    Brent's method to ``xtol``.
+    Regula falsi (Illinois) from a bracket found by stepping out from ``center`` in
+    multiples of ``scale``; stops at |h| <= ``ftol`` (in units of the statistic) or a
+    bracket shorter than ``xtol``.
     """
-    from scipy.optimize import brentq
 
     def h(r: float, side: float) -> float:
         t, ts = draws(r)
+        if not math.isfinite(t):
+            return math.inf
         if ptype == "symmetric":
             return abs(t) - float(np.quantile(np.abs(ts), 1.0 - alpha))
         if side < 0:
@@ -194,16 +224,31 @@ def invert_smooth(draws, center: float, scale: float, alpha: float, ptype: str, 
 
     bounds = []
     for sign in (-1.0, 1.0):
-        inside, step, outside = center, scale, None
+        inside, h_in = center, h(center, sign)
+        step, outside, h_out = 2.0 * scale, None, None
         for _ in range(max_expand):
             cand = center + sign * step
-            if h(cand, sign) > 0:
-                outside = cand
+            hc = h(cand, sign)
+            if hc > 0:
+                outside, h_out = cand, hc
                 break
-            inside = cand
+            inside, h_in = cand, hc
             step *= 2.0
         if outside is None:
             bounds.append(sign * math.inf)
             continue
-        bounds.append(brentq(h, inside, outside, args=(sign,), xtol=xtol))
+        if not math.isfinite(h_out):
+            # the model could not be fitted there: bisect until it can
+            while not math.isfinite(h_out) and abs(outside - inside) > xtol:
+                mid = 0.5 * (inside + outside)
+                hm = h(mid, sign)
+                if hm > 0:
+                    outside, h_out = mid, hm
+                else:
+                    inside, h_in = mid, hm
+            if not math.isfinite(h_out):
+                bounds.append(0.5 * (inside + outside))
+                continue
+        bounds.append(_illinois(lambda r, s=sign: h(r, s), inside, h_in, outside, h_out,
+                                xtol, ftol))
     return bounds[0], bounds[1]

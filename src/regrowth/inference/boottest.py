@@ -602,7 +602,7 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
     conf = (math.nan, math.nan)
     if ci:
         if ptype in ("symmetric", "equaltail"):
-            conf = invert_smooth(draws, est, se, 1.0 - level, ptype, xtol=max(ptol, 1e-5) * se)
+            conf = invert_smooth(draws, est, se, 1.0 - level, ptype, xtol=max(ptol, 1e-4) * se)
         else:
             conf = invert(pfun, est, se, 1.0 - level, ptol=max(ptol, 1e-4))
     notes = [("null imposed by refitting the model with the coefficient fixed "
