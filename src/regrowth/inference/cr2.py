@@ -55,11 +55,12 @@ def _inv_sqrt_psd(M: np.ndarray) -> np.ndarray:
     return (U * inv) @ U.T
 
 
-def vcov_cr2(X: np.ndarray, y: np.ndarray, clusters, *, absorb=None, names=None
-             ) -> CR2Result:
+def vcov_cr2(X: np.ndarray, y: np.ndarray, clusters, *, absorb=None, names=None,
+             df_for=None) -> CR2Result:
     """CR2 covariance and Satterthwaite df of OLS of ``y`` on ``X`` clustered by
     ``clusters``. ``absorb``: entity ids whose fixed effects are swept out first by the
-    within transformation (they must be nested in the clusters)."""
+    within transformation (they must be nested in the clusters). ``df_for``: names (or
+    positions) of the coefficients whose df is wanted (default all; the others get NaN)."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).ravel()
     n, k = X.shape
@@ -95,12 +96,14 @@ def vcov_cr2(X: np.ndarray, y: np.ndarray, clusters, *, absorb=None, names=None
     V = A @ meat @ A
     V = (V + V.T) / 2.0
     se = np.sqrt(np.diag(V))
-    df = np.empty(k)
-    for j in range(k):
+    names = list(names) if names is not None else [f"x{i}" for i in range(k)]
+    wanted = range(k) if df_for is None else [
+        names.index(w) if isinstance(w, str) else int(w) for w in df_for]
+    df = np.full(k, np.nan)
+    for j in wanted:
         P = np.column_stack([M[:, rows] @ (BX[g] @ A[:, j]) for g, rows in enumerate(idx)])
         Q = P.T @ P
         df[j] = np.trace(Q) ** 2 / float(np.sum(Q * Q))
-    names = list(names) if names is not None else [f"x{i}" for i in range(k)]
     t = beta / se
     p = 2.0 * stats.t.sf(np.abs(t), df)
     return CR2Result(pd.Series(beta, index=names), pd.DataFrame(V, index=names, columns=names),
@@ -108,10 +111,11 @@ def vcov_cr2(X: np.ndarray, y: np.ndarray, clusters, *, absorb=None, names=None
                      pd.Series(t, index=names), pd.Series(p, index=names), G)
 
 
-def cr2(results, *, clusters=None) -> CR2Result:
+def cr2(results, *, clusters=None, terms=None) -> CR2Result:
     """CR2 for a fitted linear model (pooled OLS, one-way fixed effects or random effects
     as :func:`regrowth.models.panel.fit_panel` returns them; statsmodels OLS): rebuilds its
-    regression (see :mod:`regrowth.inference`) and applies :func:`vcov_cr2`."""
+    regression (see :mod:`regrowth.inference`) and applies :func:`vcov_cr2`. ``terms``:
+    coefficients whose Satterthwaite df (and p-value) is wanted (default all)."""
     from regrowth.inference.boottest import (
         _family,
         _linearmodels_design,
@@ -136,7 +140,8 @@ def cr2(results, *, clusters=None) -> CR2Result:
         keep = np.isfinite(y_all) & np.isfinite(X_all).all(axis=1)
         absorb = model.dependent.index[keep].get_level_values(0)
     out = vcov_cr2(d.X, d.y, d.codes, absorb=absorb, names=d.names + [
-        f"_extra{i}" for i in range(d.X.shape[1] - len(d.names))])
+        f"_extra{i}" for i in range(d.X.shape[1] - len(d.names))],
+        df_for=None if terms is None else [d.names.index(t) for t in terms])
     keep_names = d.names
     return CR2Result(out.params[keep_names], out.cov.loc[keep_names, keep_names],
                      out.std_errors[keep_names], out.df[keep_names], out.tstats[keep_names],
