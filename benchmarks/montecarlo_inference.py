@@ -29,7 +29,9 @@ interval here is the inversion of its test):
 ``oim`` (GNB: observed information; FE: conventional SEs, t(n-k)), ``cluster_normal``
 (Stata's factor, normal), ``cluster_t`` (same SE, t(G-1), as Stata's xtreg), ``cr2``
 (FE only: CR2 with Satterthwaite df), ``boot_rademacher`` and ``boot_webb``
-(:func:`regrowth.inference.boottest`: score bootstrap after GNB, WCR after FE; B draws).
+(:func:`regrowth.inference.boottest`: score bootstrap after GNB with the default
+``score_variance="onestep"``, WCR after FE; B draws) and, GNB only, ``boot_webb_fixed``
+(the score bootstrap with Kline & Santos' fixed variance, as Stata's ``boottest``).
 Monte Carlo SE of a rejection rate p: sqrt(p(1-p)/R).
 """
 
@@ -46,7 +48,8 @@ import pandas as pd
 from scipy import stats
 
 PARAM = "fiscal_self_reliance_l1"
-METHODS_GNB = ("oim", "cluster_normal", "cluster_t", "boot_rademacher", "boot_webb")
+METHODS_GNB = ("oim", "cluster_normal", "cluster_t", "boot_rademacher", "boot_webb",
+               "boot_webb_fixed")
 METHODS_FE = ("oim", "cluster_normal", "cluster_t", "cr2", "boot_rademacher", "boot_webb")
 
 
@@ -118,12 +121,14 @@ def gnb_replication(design: dict, seed, B: int) -> dict:
         out["cluster_normal"] = _p_normal(b / se_c)
         out["cluster_t"] = float(2 * stats.t.sf(abs(b / se_c), G - 1))
         bseed = int(rng.integers(2 ** 31))
-        for w in ("rademacher", "webb"):
+        for key, w, var in (("boot_rademacher", "rademacher", "onestep"),
+                            ("boot_webb", "webb", "onestep"),
+                            ("boot_webb_fixed", "webb", "fixed")):
             try:
-                out[f"boot_{w}"] = boottest(res, PARAM, reps=B, weights=w, seed=bseed,
-                                            ci=False).pvalue
+                out[key] = boottest(res, PARAM, reps=B, weights=w, seed=bseed, ci=False,
+                                    score_variance=var).pvalue
             except Exception:  # noqa: BLE001 - a failed restricted fit counts as missing
-                out[f"boot_{w}"] = float("nan")
+                out[key] = float("nan")
     out["converged"] = True
     return out
 
