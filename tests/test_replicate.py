@@ -112,15 +112,27 @@ def project(tmp_path, monkeypatch):
 def test_full_run_writes_tables_figures_and_estimates(project):
     root, run = project
     assert run(SPEC) == 0
-    for ext in ("md", "tex", "html", "csv"):
+    for ext in ("md", "tex", "html", "csv", "docx"):
         assert (root / "results" / "tables" / f"t1.{ext}").is_file()
-    assert (root / "results" / "figures" / "t1_coefficients.png").is_file()
+    assert (root / "results" / "figures" / "t1_coefficients.png").read_bytes().startswith(b"\x89PNG")
     est = json.loads((root / "results" / "estimates.json").read_text())
     gnb = est["tables"]["t1"]["columns"]["gnb"]
     assert gnb["stats"]["nobs"] == 16 * 9 and gnb["stats"]["n_entities"] == 16
-    assert {r["term"] for r in gnb["coefficients"]} >= {"x1", "x2", "const", "capital_region"}
+    assert {r["term"] for r in gnb["coefficients"]} >= {"x1", "x2", "Intercept", "capital_region"}
     md = (root / "results" / "tables" / "t1.md").read_text()
     assert "synthetic test data" in md and "2011–2019" in md
+    x1 = next(r for r in gnb["coefficients"] if r["term"] == "x1" and r["equation"] == "mean")
+    assert f"{x1['estimate']:.3f}" in md and f"({x1['std_error']:.3f})" in md   # the fitted numbers
+
+
+def test_log_gives_one_line_per_fit_without_nan_likelihoods(project, capsys):
+    root, run = project
+    assert run(SPEC) == 0
+    lines = capsys.readouterr().out.splitlines()
+    fits = [line for line in lines if line.lstrip().startswith("[")]
+    assert len(fits) == len(specs.load(root / "models.toml").columns())
+    assert all(": N=" in line for line in fits)
+    assert not any("nan" in line or "{" in line for line in lines)   # no NaN llf, no dict dumps
 
 
 def test_spec_naming_a_missing_variable_is_refused_before_anything_is_fitted_or_written(
@@ -212,3 +224,32 @@ def test_partial_run_keeps_the_other_tables_numbers(project):
     after = json.loads((root / "results" / "estimates.json").read_text())
     assert after["tables"]["t1"] == before["tables"]["t1"]
     assert "coefficients" in after["tables"]["t2"]["columns"]["gnb"]
+
+
+def test_committed_tables_report_effects_from_the_fitted_terms():
+    """Every column's "Year effects"/"Province effects" agree with the terms in estimates.json."""
+    root = Path(__file__).resolve().parents[1]
+    est = json.loads((root / "results" / "estimates.json").read_text(encoding="utf-8"))
+    for tid, table in est["tables"].items():
+        md = (root / "results" / "tables" / f"{tid}.md").read_text(encoding="utf-8")
+        rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+                for line in md.splitlines() if line.startswith("| ")}
+        fitted = [c for c in table["columns"].values() if "coefficients" in c]
+        for kind, row in (("year", "Year effects"), ("province", "Province effects")):
+            expected = []
+            for col in fitted:
+                terms = {r["term"] for r in col["coefficients"]}
+                eff = col["effects"]
+                assert set(eff[f"{kind}_terms"]) <= terms
+                has = bool(eff[f"{kind}_terms"]) or \
+                    ("TimeEffects" if kind == "year" else "EntityEffects") in eff["absorbed"]
+                assert eff[kind] is has
+                expected.append("yes" if has else "no")
+            assert rows[row] == expected, (tid, row)
+
+
+def test_an_empty_sample_is_refused_before_anything_is_fitted_or_written(project):
+    root, run = project
+    with pytest.raises(SpecificationError, match=r"column 'fgls': key 'sample': no observations"):
+        run(SPEC.replace("years = [2010, 2019]", "years = [1990, 1995]"))
+    assert not (root / "results").exists()

@@ -284,12 +284,27 @@ def test_focus_terms_must_be_regressors_of_the_table(tmp_path):
             "table 't1'", "key 'focus'", "'x3' is not a regressor")
 
 
-def test_a_curve_section_is_routed_to_the_multiverse_module(tmp_path):
+def test_a_curve_section_is_routed_to_the_multiverse_module(tmp_path, monkeypatch):
     text = BASE + '\n[[curve]]\nid = "c"\n'
-    if specs._curve_module() is None:
-        refused(tmp_path, text, "key 'curve'", "regrowth.curve")
-    else:
-        assert load(tmp_path, text).curve == ({"id": "c"},) or True
+    monkeypatch.setattr(specs, "_curve_module", lambda: None)
+    refused(tmp_path, text, "key 'curve'", "regrowth.curve")
+
+    seen = []
+
+    class Curve:  # stands in for regrowth.curve
+        @staticmethod
+        def validate(raw, columns):
+            seen.append((raw, columns))
+            if raw[0].get("id") != "c":
+                raise SpecificationError("curve: bad id")
+
+    monkeypatch.setattr(specs, "_curve_module", lambda: Curve)
+    s = load(tmp_path, text)
+    assert s.curve == ({"id": "c"},)
+    assert specs.check_against(s, ["y", "n", "x1", "x2", "flag", "region", "year"]) == {}
+    assert seen[0][0] == [{"id": "c"}] and "x1" in seen[0][1]
+    s = load(tmp_path, text.replace('id = "c"\n', 'id = "d"\n'))
+    assert "curve: bad id" in str(specs.check_against(s, ["y"])["curve"])
 
 
 # ----------------------------------------------------------------------------- panel checks
@@ -358,3 +373,8 @@ def test_the_project_spec_file_loads():
     assert len(s.columns()) >= 17
     growth = [c for c in s.columns() if c.table == "table2_growth" and c.id != "fgls_no_year"]
     assert growth and all(c.year_effects for c in growth)
+
+
+def test_the_outcome_cannot_be_a_regressor(tmp_path):
+    refused(tmp_path, BASE.replace('regressors = ["x1", "x2"]', 'regressors = ["x1", "y"]'),
+            "column 'c1'", "key 'regressors'", "lists the outcome 'y' itself")

@@ -13,19 +13,24 @@ Steps, in order (progress is printed for each):
    ``effects`` record of ``estimates.json`` are read from the fitted model's terms;
 4. write ``results/tables/<table>.{md,tex,html,csv}``, ``results/figures/*.png``,
    ``results/estimates.json`` (every number of every table at full precision) and
-   ``results/descriptives.*``; every write is atomic;
-5. execute the notebooks in ``notebooks/`` in place (nbclient), so their committed outputs
-   are those of the last run.
+   ``results/descriptives.*`` as one transaction (:class:`regrowth.io.Transaction`: staged,
+   then published all at once; a kill -9 leaves the old or the new set; files the package
+   did not write are never deleted; a table with a failed column keeps its last good
+   outputs; a second run waits for the first);
+5. build each notebook ``notebooks/0N_name.ipynb`` from its jupytext source
+   ``notebooks/0N_name.py`` and execute it (nbclient), so the committed notebooks carry the
+   outputs of the last run.
 
 Exit status 0 if every spec was fitted and every notebook ran, 1 otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import sys
-import textwrap
 import time
 import traceback
 import warnings
@@ -35,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from regrowth import io
 from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
 from regrowth.errors import RegrowthError, SpecificationError
@@ -111,8 +117,6 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)
-    # linearmodels and formulaic call the constant "Intercept", statsmodels "const": one row
-    coefs["term"] = coefs["term"].replace({"Intercept": "const"})
     stats = glance(result)
     effects = fitted_effects(result, coefs["term"])
     years = data.index.get_level_values("year")
@@ -133,7 +137,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     if spec.estimator == "gnb":
         extra.update(_gnb_extras(result))
         stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
-    if spec.estimator == "fgls":
+    if spec.estimator in ("fgls", "pcse"):
         rho = getattr(result, "rho", None)
         if rho is not None:
             rho = np.atleast_1d(np.asarray(rho, dtype=float))
@@ -266,18 +270,45 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        for t in c.regressors))
             path = out / "figures" / f"{table.id}_coefficients.png"
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=textwrap.fill(table.title, 70))
+                                     title=table.title, source=FIGURE_SOURCES["coefficients"])
             written.append(path)
-    for var, label in (("patents_fintech", "Fintech patent applications (count)"),
-                       ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)"),
-                       ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)"),
-                       ("patents_pm_macro", "All-field patents per million (macro-region)")):
+    for var, label, kind in (
+            ("patents_fintech", "Fintech patent applications (count, log scale)", "log"),
+            ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)", "lines"),
+            ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)", "lines"),
+            ("patents_pm_macro", "All-field patents per million residents", "macro")):
         if var in panel:
             path = out / "figures" / f"province_{var}.png"
-            figures.province_lines(panel, var, path, label=label,
-                                   highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"))
+            if kind == "macro":
+                figures.macro_region_lines(panel, var, path, label=label,
+                                           source=FIGURE_SOURCES[var])
+            else:
+                figures.province_lines(panel, var, path, label=label, log=kind == "log",
+                                       highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"),
+                                       source=FIGURE_SOURCES[var])
             written.append(path)
+    from regrowth.loo import write_loo_figures  # leave-one-province-out, headline columns
+
+    written += write_loo_figures(specs, panel, out, labels, fitted=fitted)
     return written
+
+
+#: Source lines printed under each figure (see regrowth.figures.source_note).
+FIGURE_SOURCES = {
+    "coefficients": "Source: regrowth estimates of specs/models.toml on the public-edition panel; "
+                    "95% intervals from each column's standard errors (see the table notes).",
+    "patents_fintech": "Source: KIPRIS fintech (G06Q) application records, by first applicant's "
+                       "province and application year. Applications are published about 18 "
+                       "months after filing: 2022-23 are incomplete and dropped, and 2021 is "
+                       "probably undercounted.",
+    "fiscal_self_reliance": "Source: Ministry of the Interior and Safety via KOSIS (DT_1YL20921), "
+                            "old revenue classification.",
+    "grdp_pc_real_growth": "Source: real per-capita GRDP (2009 won), GCAM-Korea from KOSIS; "
+                           "16 provinces (no Sejong). The 1998 fall is the Asian financial crisis.",
+    "patents_pm_macro": "Source: Statistics Korea regional indicator 2-2-1 (KIPO, KOSIS "
+                        "DT_1YL202109E), published for the 7 macro-regions only; each province "
+                        "is given its macro-region's value.",
+}
 
 
 def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
@@ -301,24 +332,73 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
 
 
 def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
-    """Run every notebook in ``folder`` in place; return {name: error} for failures."""
-    import nbformat
-    from nbclient import NotebookClient
+    """Build every notebook of ``folder`` from its ``py:percent`` source, execute it and
+    write the ``.ipynb`` (:func:`regrowth.notebooks.run`); return {name: error} for failures."""
+    from regrowth import notebooks
 
-    failures = {}
-    for nb_path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(nb_path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(folder)}}, record_timing=False)
-        try:
-            client.execute()
-        except Exception as exc:  # report, keep going with the other notebooks
-            failures[nb_path.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            continue
-        nb.metadata.pop("widgets", None)
-        write_text(nb_path, nbformat.writes(nb) + "\n")
-        print(f"  executed notebooks/{nb_path.name}")
-    return failures
+    return notebooks.run(folder, timeout)
+
+
+def _table_files(table_id: str) -> list[str]:
+    return [f"tables/{table_id}.{ext}" for ext in ("md", "tex", "html", "csv", "docx")] + \
+        [f"figures/{table_id}_coefficients.png"]
+
+
+def _stage_diagnostics(tx, spec: Specs, failed: dict, panel: pd.DataFrame, keep: set) -> None:
+    """Specification tests of Table 2's growth models (regrowth.diagnostics, issue 10):
+    ``tables/diagnostics_growth.*``, kept from the last run when Table 2 is."""
+    from regrowth.diagnostics import write_diagnostics
+
+    files = [f"tables/diagnostics_growth.{ext}" for ext in ("md", "tex", "html", "csv", "docx")]
+    if "table2_growth" not in spec.table_ids():
+        return
+    if "table2_growth" in keep:
+        for rel in files:
+            if (tx.root / rel).is_file():
+                tx.keep(rel)
+        return
+    try:
+        write_diagnostics(spec, panel, tx.dir)
+    except (RegrowthError, ValueError, np.linalg.LinAlgError) as exc:
+        failed["diagnostics_growth"] = f"{type(exc).__name__}: {exc}"
+        print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
+
+
+def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFrame,
+                   labels: dict, only: list[str] | None) -> None:
+    """Write every output of the run into the transaction's staging folder.
+
+    A table with a failed column keeps its last good outputs (files and estimates.json
+    entry) when it has any; a partial run (``only``) leaves the other tables alone.
+    """
+    out = tx.root
+    previous_path = out / "estimates.json"
+    previous = {}
+    if previous_path.is_file():
+        with contextlib.suppress(ValueError):
+            previous = json.loads(previous_path.read_text(encoding="utf-8")).get("tables", {})
+    keep = set()
+    for table in spec.tables:
+        if only and table.id not in only:
+            keep.add(table.id)
+        elif any(c.name in failed for c in table.columns) and \
+                (out / "tables" / f"{table.id}.md").is_file() and table.id in previous:
+            keep.add(table.id)
+            print(f"  {table.id}: a column failed; keeping the table's last good outputs",
+                  file=sys.stderr)
+    for tid in keep:
+        for rel in _table_files(tid):
+            tx.keep(rel)
+    live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
+    write_tables(live, fitted, tx.dir, labels)
+    write_descriptives(panel, spec, tx.dir, labels)
+    write_figures(live, fitted, panel, tx.dir, labels)
+    _stage_diagnostics(tx, spec, failed, panel, keep)
+    record = estimates_record(spec, fitted, failed)
+    record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
+                        for t, entry in record["tables"].items()}
+    write_text(tx.dir / "estimates.json",
+               json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
@@ -335,53 +415,48 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                 f"--only {', '.join(map(repr, unknown))}: no such table in {spec.path}"
                 + registry.did_you_mean(unknown[0], spec.table_ids())
                 + f"; valid table ids: {', '.join(spec.table_ids())}")
+    io.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
     panel = with_region_attributes(panel_mod.load(processed_dir))
     specs_mod.check(spec, panel)
     labels = dict(spec.labels)
     failed: dict[str, str] = {}
     todo = [c for c in spec.columns() if not only or c.table in only]
+    empty = [c for c in todo if estimation_sample(c, panel)[0].empty]
+    if empty:
+        raise SpecificationError("\n".join(
+            f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
+            f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
+            "was fitted or written" for c in empty))
     fitted: dict[str, Fitted] = {}
-    print(f"replicate: fitting {len(todo)} specifications")
-    for i, col in enumerate(todo, 1):
-        t = time.perf_counter()
-        try:
-            fitted[col.name] = fit_column(col, panel)
-        except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-            failed[col.name] = f"{type(exc).__name__}: {exc}"
-            print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
-            if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
-                traceback.print_exc(limit=3, file=sys.stderr)
-            continue
-        f = fitted[col.name]
-        note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
-        print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}, "
-              f"llf={f.stats.get('llf', float('nan')):.3f}{note} [{time.perf_counter() - t:.2f}s]")
-        for w in f.warnings:
-            print(f"      {w}")
-    from regrowth.inference.reporting import add_bootstraps
+    # lock, recover, clean leftovers and check that out/ is writable -- before fitting
+    with io.Transaction(out, prune=only is None) as tx:
+        print(f"replicate: fitting {len(todo)} specifications")
+        for i, col in enumerate(todo, 1):
+            t = time.perf_counter()
+            try:
+                fitted[col.name] = fit_column(col, panel)
+            except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                failed[col.name] = f"{type(exc).__name__}: {exc}"
+                print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
+                if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
+                    traceback.print_exc(limit=3, file=sys.stderr)
+                continue
+            f = fitted[col.name]
+            note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
+            llf = f.stats.get("llf")  # absent or NaN where the estimator has no likelihood (FGLS)
+            llf = f", llf={llf:.3f}" if isinstance(llf, (int, float)) and math.isfinite(llf) else ""
+            print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}{llf}{note} "
+                  f"[{time.perf_counter() - t:.2f}s]")
+            for w in f.warnings:
+                print(f"      {w}")
+        from regrowth.inference.reporting import add_bootstraps
 
-    add_bootstraps(spec, fitted, panel)  # se.bootstrap x table focus (issue 9)
-    written = write_tables(spec, fitted, out, labels)
-    written += write_descriptives(panel, spec, out, labels)
-    written += write_figures(spec, fitted, panel, out, labels)
-    record = estimates_record(spec, fitted, failed)
-    previous = out / "estimates.json"
-    if only and previous.is_file():
-        # a partial run refreshes its own tables and keeps the last numbers of the others
-        kept = json.loads(previous.read_text(encoding="utf-8")).get("tables", {})
-        record["tables"] = {t: (record["tables"][t] if t in only else kept.get(t, record["tables"][t]))
-                            for t in record["tables"]}
-    write_text(out / "estimates.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-    written.append(out / "estimates.json")
-    print(f"replicate: wrote {len(written)} files under {out}/")
-    if only is None:
-        # outputs of tables or figures no longer specified would pass for current ones
-        keep = {Path(p).resolve() for p in written}
-        for folder in (out / "tables", out / "figures"):
-            for old in sorted(folder.glob("*")):
-                if old.is_file() and old.resolve() not in keep:
-                    old.unlink()
-                    print(f"  removed stale {old}")
+        add_bootstraps(spec, fitted, panel)  # se.bootstrap x table focus (issue 9)
+        _stage_outputs(tx, spec, fitted, failed, panel, labels, only)
+    print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
+          f"removed under {out}/")
+    for rel in tx.deleted:
+        print(f"  removed stale {out / rel}")
     nb_failures = {}
     if notebooks and Path("notebooks").is_dir():
         nb_failures = execute_notebooks(Path("notebooks"))

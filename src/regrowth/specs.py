@@ -357,6 +357,12 @@ def _column(raw, table_id: str, problems: _Problems, index: int) -> ColumnSpec |
         problems.add(where, "se.groups", f"must be a panel column name, not {_type_name(groups)}")
         groups = None
     boot = _bootstrap(se["bootstrap"], problems, where) if "bootstrap" in se else None
+    outcome = texts["outcome"]
+    if outcome is not None and outcome in regressors:
+        problems.add(where, "regressors", f"lists the outcome {outcome!r} itself")
+    if exposure is not None and exposure in regressors:
+        problems.add(where, "exposure", f"{exposure!r} is also a regressor: its coefficient "
+                                        "would not be identified beside the log offset")
 
     entry = None
     if texts["estimator"] is not None:
@@ -512,10 +518,10 @@ def load(path: str | Path = "specs/models.toml") -> Specs:
     if curve:
         if not isinstance(curve, list) or not all(isinstance(c, dict) for c in curve):
             problems.add("top level", "curve", "must be an array of tables: write [[curve]]")
-        elif _curve_module() is None:
+        elif getattr(_curve_module(), "validate", None) is None:
             problems.add("top level", "curve", "[[curve]] needs the multiverse module "
-                         "regrowth.curve, which this installation does not have; remove the "
-                         "[[curve]] section")
+                         "regrowth.curve (with validate()), which this installation does not "
+                         "have; remove the [[curve]] section")
     if not raw_tables and not problems.lines:
         problems.add("", None, "no [[table]] is specified")
     problems.raise_if_any()
@@ -574,11 +580,12 @@ def check_against(specs: Specs, panel) -> dict[str, SpecificationError]:
         if lines:
             problems[col.name] = SpecificationError("\n".join(lines))
     if specs.curve:
-        module = _curve_module()
-        try:
-            module.validate(list(specs.curve), sorted(available))
+        try:  # the multiverse module owns the [[curve]] schema
+            _curve_module().validate(list(specs.curve), sorted(available))
         except SpecificationError as exc:
             problems["curve"] = exc
+        except (ValueError, KeyError, TypeError) as exc:
+            problems["curve"] = SpecificationError(f"{specs.path}: [[curve]]: {exc}")
     return problems
 
 

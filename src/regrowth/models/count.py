@@ -3,9 +3,9 @@
 ``fit_gnb``/``fit_nb2``/``fit_poisson`` fit a :class:`regrowth.specs.ColumnSpec` on its
 estimation sample (DataFrame on the (region, year) index):
 
-    mean  E[y | x] = exposure * exp(const + x'b [+ year dummies] [+ province dummies])
-    GNB   ln(alpha) = const + z'g   (``dispersion`` regressors)      Stata ``gnbreg``
-    NB2   ln(alpha) = const                                         Stata ``nbreg``
+    mean  E[y | x] = exposure * exp(Intercept + x'b [+ year dummies] [+ province dummies])
+    GNB   ln(alpha) = Intercept + z'g   (``dispersion`` regressors)      Stata ``gnbreg``
+    NB2   ln(alpha) = Intercept                                       Stata ``nbreg``
     Poisson (quasi-ML; consistent for the mean if the variance is wrong)  Stata ``poisson``
 
 SE types (spec ``se.type``): ``oim`` (Stata's default ``vce(oim)``), ``robust``
@@ -40,9 +40,9 @@ def cluster_groups(spec, data: pd.DataFrame):
 
 
 def count_design(spec, data: pd.DataFrame):
-    """(y, X, exposure) of a count spec: X = const, regressors, year/province dummies."""
+    """(y, X, exposure) of a count spec: X = Intercept, regressors, year/province dummies."""
     y = data[spec.outcome].astype(float).rename(spec.outcome)
-    X = pd.concat([pd.DataFrame({"const": 1.0}, index=data.index),
+    X = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=data.index),
                    data[list(spec.regressors)].astype(float), effect_dummies(spec, data)],
                   axis=1)
     exposure = data[spec.exposure].astype(float) if spec.exposure else None
@@ -55,7 +55,7 @@ def _gnb(spec, data: pd.DataFrame, dispersion: bool):
     y, X, exposure = count_design(spec, data)
     Z = None
     if dispersion:
-        Z = pd.concat([pd.DataFrame({"const": 1.0}, index=data.index),
+        Z = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=data.index),
                        data[list(spec.dispersion)].astype(float)], axis=1)
     model = GeneralizedNegativeBinomial(y, X, Z, exposure=exposure,
                                         groups=cluster_groups(spec, data))
@@ -69,7 +69,7 @@ def fit_gnb(spec, data: pd.DataFrame):
 
 
 def fit_nb2(spec, data: pd.DataFrame):
-    """Stata ``nbreg`` (constant ln alpha): a GNB results object with ``lnalpha:const``."""
+    """Stata ``nbreg`` (constant ln alpha): a GNB results object with ``lnalpha:Intercept``."""
     return _gnb(spec, data, dispersion=False)
 
 

@@ -27,8 +27,9 @@ Write one self-contained registration block at the bottom of the module that imp
 anywhere in ``regrowth/models/`` (the registry imports every module of the package on first
 use, so no list needs editing)::
 
-    from regrowth.models.registry import Estimator, Option, register
+    from regrowth.models.registry import Estimator, Option, register, register_se_type
 
+    register_se_type("pcse", "panel-corrected (Beck-Katz)")   # only for a new se.type
     register(Estimator(
         name="pcse", label="xtpcse (PCSE)", stata="xtpcse", family="linear",
         doc="OLS or Prais-Winsten coefficients with Beck-Katz panel-corrected SEs",
@@ -41,9 +42,16 @@ use, so no list needs editing)::
         fit_panel=fit_pcse_formula,   # optional: fit_panel("pcse", formula, data, ...)
     ))
 
-SE types not yet known to the registry are declared with :func:`register_se_type`
-(``register_se_type("pcse", "panel-corrected (Beck-Katz)")``); their description is what the
-tables print in the "Standard errors" row.
+``fit(spec, data)`` receives the :class:`regrowth.specs.ColumnSpec` (``outcome``,
+``regressors``, ``year_effects``, ``province_effects``, ``se_type``, ``se_groups``,
+``options`` -- already type-checked against the entry's ``Option`` s, defaults not filled in
+-- ``bootstrap``) and the estimation sample; :func:`regrowth.models.design.effect_dummies`
+builds the ``year_<t>``/``province_<key>`` dummies the tables recognise. ``fit_panel`` has
+the signature ``(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds)``.
+SE types not yet known to the registry are declared with :func:`register_se_type`; their
+description is what the tables print in the "Standard errors" row. After adding an entry,
+regenerate the key list at the top of ``specs/models.toml`` (``python -m regrowth.specs``;
+a test compares them).
 """
 
 from __future__ import annotations
@@ -51,8 +59,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from regrowth.errors import SpecificationError
