@@ -17,8 +17,8 @@ Designs (H0 true: the 재정자립도 coefficient is 0 in the DGP)
   province random effect u_g ~ N(0, 0.3^2); alpha_it = exp(z_it'g^) from the fit; y ~
   NB2(mu, alpha) drawn as Poisson(mu Gamma(1/alpha, alpha)). Each sample is refitted by
   GNB clustered by province.
-* **Fixed effects (growth)**: ``table2_growth/fe_main`` (two-way FE, 256 observations, 16
-  provinces x 16 years): y_it = (fitted systematic part with b_fsr = 0, province and year
+* **Fixed effects (growth)**: ``table2_growth/fe_main`` (two-way FE, 16 provinces x 16
+  years as the spec samples them: 254 observations after the spec drops Chungnam 2012-13): y_it = (fitted systematic part with b_fsr = 0, province and year
   effects included) + u_g + e_it, u_g ~ N(0, (0.3 s)^2) (absorbed by the FE, kept for
   symmetry), e_it = s_g v_it with v_it AR(1) (rho = 0.5, unit variance) within province and
   s_g the province's residual SD: the errors are heteroskedastic across and serially
@@ -211,7 +211,7 @@ def figure(table: pd.DataFrame, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
     for ax, (name, title) in zip(axes, (("gnb", "GNB (innovation), n = 96"),
-                                        ("fe", "Two-way FE (growth), n = 256"))):
+                                        ("fe", "Two-way FE (growth), n = 254"))):
         sub = table[table.model == name]
         ypos = np.arange(len(sub))[::-1]
         ax.errorbar(sub.rejection_5pct, ypos, xerr=1.96 * sub.mc_se, fmt="o", color="k")
