@@ -128,6 +128,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
         "sample": f"{int(years.min())}–{int(years.max())}",
         "estimator": registry.get(spec.estimator).label,
         "se": spec.se_label(),
+        "inference": _inference_label(result, spec, regions),
         "dropped_missing": dropped,
         # read from the fitted model's terms, never from the spec
         "year_effects": "yes" if effects["year"] else "no",
@@ -137,13 +138,21 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     if spec.estimator == "gnb":
         extra.update(_gnb_extras(result))
         stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
-    if spec.estimator == "fgls":
+    if spec.estimator in ("fgls", "pcse"):
         rho = getattr(result, "rho", None)
         if rho is not None:
             rho = np.atleast_1d(np.asarray(rho, dtype=float))
             stats["rho"] = float(rho[0]) if rho.size == 1 else None
             extra["rho"] = [float(r) for r in rho]
     return Fitted(spec, result, coefs, stats, messages, extra)
+
+
+def _inference_label(result, spec: ColumnSpec, regions) -> str:
+    from regrowth.inference.reporting import inference_label
+
+    clustered = spec.se_type == "cluster"
+    G = int(regions.nunique()) if clustered and spec.se_groups == "region" else None
+    return inference_label(result, G)
 
 
 def _gnb_extras(result) -> dict:
@@ -262,15 +271,20 @@ def warning_notes(table, fitted: dict) -> list[str]:
 
 def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict,
                  coverage: dict[str, str] | None = None) -> list[Path]:
+    from regrowth.inference.reporting import table_note, term_lines
     from regrowth.tables import TableColumn, regression_table
 
     written = []
     for table in specs.tables:
-        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats)
+        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats,
+                               term_lines(fitted[c.name].extra))
                    for c in table.columns if c.name in fitted]
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
+        boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
+        if boot_note:
+            notes.append(boot_note)
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]
@@ -280,7 +294,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
                      ("year_effects", "Year effects"), ("province_effects", "Province effects"),
                      ("llf", "Log likelihood"), ("aic", "AIC"),
                      ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
-                     ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors")]
+                     ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors"),
+                     ("inference", "Reference distribution")]
         tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,
                                stat_rows=stat_rows, drop=("year_*", "province_*"))
         paths = tab.write(out / "tables" / table.id)
@@ -318,6 +333,9 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"),
                                        source=FIGURE_SOURCES[var])
             written.append(path)
+    from regrowth.loo import write_loo_figures  # leave-one-province-out, headline columns
+
+    written += write_loo_figures(specs, panel, out, labels, fitted=fitted)
     return written
 
 
@@ -373,6 +391,26 @@ def _table_files(table_id: str) -> list[str]:
         [f"figures/{table_id}_coefficients.png"]
 
 
+def _stage_diagnostics(tx, spec: Specs, failed: dict, panel: pd.DataFrame, keep: set) -> None:
+    """Specification tests of Table 2's growth models (regrowth.diagnostics, issue 10):
+    ``tables/diagnostics_growth.*``, kept from the last run when Table 2 is."""
+    from regrowth.diagnostics import write_diagnostics
+
+    files = [f"tables/diagnostics_growth.{ext}" for ext in ("md", "tex", "html", "csv", "docx")]
+    if "table2_growth" not in spec.table_ids():
+        return
+    if "table2_growth" in keep:
+        for rel in files:
+            if (tx.root / rel).is_file():
+                tx.keep(rel)
+        return
+    try:
+        write_diagnostics(spec, panel, tx.dir)
+    except (RegrowthError, ValueError, np.linalg.LinAlgError) as exc:
+        failed["diagnostics_growth"] = f"{type(exc).__name__}: {exc}"
+        print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
+
+
 def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFrame,
                    labels: dict, only: list[str] | None) -> None:
     """Write every output of the run into the transaction's staging folder.
@@ -402,6 +440,7 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
     write_tables(live, fitted, tx.dir, labels, panel.attrs.get("full_edition"))
     write_descriptives(panel, spec, tx.dir, labels)
     write_figures(live, fitted, panel, tx.dir, labels)
+    _stage_diagnostics(tx, spec, failed, panel, keep)
     record = estimates_record(spec, fitted, failed)
     record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
                         for t, entry in record["tables"].items()}
@@ -458,6 +497,9 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                   f"[{time.perf_counter() - t:.2f}s]")
             for w in f.warnings:
                 print(f"      {w}")
+        from regrowth.inference.reporting import add_bootstraps
+
+        add_bootstraps(spec, fitted, panel)  # se.bootstrap x table focus (issue 9)
         _stage_outputs(tx, spec, fitted, failed, panel, labels, only)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")
