@@ -96,3 +96,51 @@ def test_bad_options_are_refused(panel):
         _chain(panel, innovation="patents", reps=0)
     with pytest.raises(SpecificationError, match="no column"):
         _chain(panel, stage1_column="table1_innovation/none", reps=0)
+
+
+def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(panel, tmp_path):
+    """`make replicate` writes results/tables/chain_two_stage.* and estimates.json["chain"]:
+    the numbers are fit_chain's with regrowth.chain.CHAIN_SEED (here with 5 draws), and a
+    later partial run that leaves Table 1 alone keeps them."""
+    import json
+
+    from regrowth import replicate
+    from regrowth.chain import CHAIN_SEED
+    from regrowth.models.count_panel import within_between_sd
+
+    out = tmp_path / "results"
+    status = replicate.run(specs=SPECS, processed_dir=PANEL.parent, results_dir=out,
+                           notebooks=False, only=["table1_innovation", "table5_innovation_within"],
+                           chain_reps=5)
+    assert status == 0
+    for ext in ("md", "tex", "html", "csv", "docx"):
+        assert (out / "tables" / f"chain_two_stage.{ext}").is_file()
+        assert (out / "tables" / f"table5_variation.{ext}").is_file()
+    est = json.loads((out / "estimates.json").read_text(encoding="utf-8"))
+    chain = est["chain"]
+    assert (chain["reps"], chain["seed"], chain["innovation"]) == (5, CHAIN_SEED, "ln_counts_pm")
+    expected = _chain(panel, reps=5, seed=CHAIN_SEED).table
+    got = pd.DataFrame(chain["terms"])
+    assert list(got["term"]) == list(expected["term"])
+    for col in ("estimate", "std_error", "ci_low", "ci_high", "std_error_naive"):
+        np.testing.assert_allclose(got[col].astype(float), expected[col], rtol=1e-9,
+                                   equal_nan=True, err_msg=col)
+    md = (out / "tables" / "chain_two_stage.md").read_text(encoding="utf-8")
+    indirect = expected.set_index("term").loc["indirect_fsr"]
+    assert f"{indirect['estimate']:.3f}" in md and "seed 20181121" in md
+
+    # Table 5a: Stata xtsum of 재정자립도 on Table 5's sample, between >> within
+    var = est["variation"]["table5_innovation_within"]["fiscal_self_reliance_l1"]
+    sample = panel.loc[(panel.index.get_level_values("year") >= 2015)
+                       & (panel.index.get_level_values("year") <= 2020)
+                       & (panel.index.get_level_values("region") != "sejong")]
+    assert var == pytest.approx(within_between_sd(sample["fiscal_self_reliance_l1"],
+                                                  sample.index.get_level_values("region")))
+    assert var["within_sd"] < 0.2 * var["between_sd"]
+
+    # a partial run of another table keeps the chain's files and record
+    before = (out / "tables" / "chain_two_stage.md").read_bytes()
+    assert replicate.run(specs=SPECS, processed_dir=PANEL.parent, results_dir=out,
+                         notebooks=False, only=["table3_innovation_robustness"], chain_reps=2) == 0
+    assert (out / "tables" / "chain_two_stage.md").read_bytes() == before
+    assert json.loads((out / "estimates.json").read_text(encoding="utf-8"))["chain"] == chain

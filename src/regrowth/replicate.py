@@ -411,8 +411,55 @@ def _stage_diagnostics(tx, spec: Specs, failed: dict, panel: pd.DataFrame, keep:
         print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
 
 
+def _stage_chain(tx, spec: Specs, failed: dict, panel: pd.DataFrame, labels: dict, keep: set,
+                 previous: dict, reps: int | None) -> dict:
+    """The two-stage chain (regrowth.chain.fit_chain, ``reps`` draws, seed
+    ``regrowth.chain.CHAIN_SEED``) as ``tables/chain_two_stage.*``, and the between/within sd
+    of Table 5's regressors (Stata xtsum) as ``tables/table5_variation.*``. Returns the
+    top-level ``estimates.json`` entries ``chain`` and ``variation`` (the last run's when the
+    table they rest on is kept)."""
+    from regrowth import chain as chain_mod
+    from regrowth.models.count_panel import variation_table
+
+    entries = {}
+    exts = ("md", "tex", "html", "csv", "docx")
+    for key, table_id, stem in (("chain", "table1_innovation", "chain_two_stage"),
+                                ("variation", "table5_innovation_within", "table5_variation")):
+        if table_id not in spec.table_ids():
+            continue
+        if table_id in keep:
+            for rel in (f"tables/{stem}.{ext}" for ext in exts):
+                if (tx.root / rel).is_file():
+                    tx.keep(rel)
+            if key in previous:
+                entries[key] = previous[key]
+            continue
+        try:
+            if key == "chain":
+                res = chain_mod.fit_chain(panel, reps=chain_mod.CHAIN_REPS if reps is None else reps,
+                                          seed=chain_mod.CHAIN_SEED, specs_path=str(spec.path))
+                chain_mod.chain_regression_table(res, labels).write(tx.dir / "tables" / stem)
+                entries[key] = chain_mod.chain_record(res)
+                print(f"  chain: {res.reps} draws, {len(res.draws)} used (seed {res.seed})")
+            else:
+                table = next(t for t in spec.tables if t.id == table_id)
+                col = table.columns[0]
+                data, _ = estimation_sample(col, panel)
+                tab, rec = variation_table(
+                    data, list(col.regressors), labels,
+                    title="Table 5a. Between- and within-province variation of the innovation "
+                          "model's regressors",
+                    notes=[f"Sample of {table_id}, column {col.label}: {col.sample.describe()}."])
+                tab.write(tx.dir / "tables" / stem)
+                entries[key] = {table_id: rec}
+        except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+            failed[stem] = f"{type(exc).__name__}: {exc}"
+            print(f"  {stem}: FAILED: {exc}", file=sys.stderr)
+    return entries
+
+
 def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFrame,
-                   labels: dict, only: list[str] | None) -> None:
+                   labels: dict, only: list[str] | None, chain_reps: int | None = None) -> None:
     """Write every output of the run into the transaction's staging folder.
 
     A table with a failed column keeps its last good outputs (files and estimates.json
@@ -420,10 +467,11 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
     """
     out = tx.root
     previous_path = out / "estimates.json"
-    previous = {}
+    previous, previous_all = {}, {}
     if previous_path.is_file():
         with contextlib.suppress(ValueError):
-            previous = json.loads(previous_path.read_text(encoding="utf-8")).get("tables", {})
+            previous_all = json.loads(previous_path.read_text(encoding="utf-8"))
+            previous = previous_all.get("tables", {})
     keep = set()
     for table in spec.tables:
         if only and table.id not in only:
@@ -441,16 +489,22 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
     write_descriptives(panel, spec, tx.dir, labels)
     write_figures(live, fitted, panel, tx.dir, labels)
     _stage_diagnostics(tx, spec, failed, panel, keep)
+    top = _stage_chain(tx, spec, failed, panel, labels, keep, previous_all, chain_reps)
     record = estimates_record(spec, fitted, failed)
     record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
                         for t, entry in record["tables"].items()}
+    record.update(_jsonable(top))
     write_text(tx.dir / "estimates.json",
                json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
-        results_dir: str | Path = RESULTS, notebooks: bool = True, only: list[str] | None = None) -> int:
-    """Fit every specification and write every output; return the exit status."""
+        results_dir: str | Path = RESULTS, notebooks: bool = True, only: list[str] | None = None,
+        chain_reps: int | None = None) -> int:
+    """Fit every specification and write every output; return the exit status.
+
+    ``chain_reps``: bootstrap draws of the two-stage chain (default
+    ``regrowth.chain.CHAIN_REPS``; fewer only for quick tests)."""
     t0 = time.perf_counter()
     out = Path(results_dir)
     # everything is checked before anything is fitted or written
@@ -500,7 +554,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
         from regrowth.inference.reporting import add_bootstraps
 
         add_bootstraps(spec, fitted, panel)  # se.bootstrap x table focus (issue 9)
-        _stage_outputs(tx, spec, fitted, failed, panel, labels, only)
+        _stage_outputs(tx, spec, fitted, failed, panel, labels, only, chain_reps)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")
     for rel in tx.deleted:

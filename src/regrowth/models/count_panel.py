@@ -119,6 +119,7 @@ __all__ = [
     "conditional_poisson",
     "nb2_dummies",
     "poisson_fe",
+    "variation_table",
     "within_between_sd",
     "within_province_regression_table",
     "within_province_table",
@@ -777,6 +778,37 @@ def within_province_regression_table(rows: pd.DataFrame, variation: dict, *,
         notes=notes, var_labels={rows["term"].iloc[0]: label},
         stat_rows=[("nobs", "N"), ("n_entities", "Provinces"), ("llf", "Log likelihood"),
                    ("estimator", "Stata command"), ("se", "Standard errors")])
+
+
+def variation_table(data: pd.DataFrame, variables, labels: dict | None = None, *,
+                    title: str = "Between- and within-province variation (Stata xtsum)",
+                    notes=()):
+    """:func:`within_between_sd` of each of ``variables`` on ``data`` (a (region, year)-indexed
+    estimation sample) as a :class:`regrowth.tables.RegressionTable`, one row per variable:
+    mean, overall, between and within sd (in the variable's units) and within/between.
+    Returns ``(table, records)`` with ``records`` {variable: within_between_sd(...)}."""
+    from regrowth.tables import RegressionTable, Row, format_number
+
+    labels = dict(labels or {})
+    regions = data.index.get_level_values("region").to_numpy()
+    rows, records = [], {}
+    for var in variables:
+        v = within_between_sd(data[var].to_numpy(dtype=float), regions)
+        records[var] = v
+        ratio = v["within_sd"] / v["between_sd"] if v["between_sd"] > 0 else float("nan")
+        rows.append(Row("coef", labels.get(var, var), tuple(
+            format_number(x, 3) for x in (v["mean"], v["overall_sd"], v["between_sd"],
+                                          v["within_sd"], ratio))))
+    n = len(data)
+    notes = tuple(notes) + (
+        f"{n} observations, {len(set(regions))} provinces. Overall sd over all observations; "
+        "between: sd of the province means; within: sd of x_it - xbar_i + xbar (Stata xtsum). "
+        "A regressor whose within sd is small next to its between sd is identified almost only "
+        "by comparisons across provinces, which province fixed effects remove.",)
+    table = RegressionTable(title=title, columns=("Mean", "Overall sd", "Between sd",
+                                                  "Within sd", "Within / between"),
+                            titles=None, rows=tuple(rows), notes=notes, stars=())
+    return table, records
 
 
 # ----------------------------------------------------------------------------- registry
