@@ -18,7 +18,7 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export MPLCONFIGDIR := $(CURDIR)/build/mplconfig
 
-.PHONY: all replicate test test-all env data panel models notebooks bench fixtures clean help
+.PHONY: all replicate test test-all env data panel models notebooks bench fixtures clean help curve
 
 all: replicate
 
@@ -42,6 +42,11 @@ panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
 
 replicate: panel ## everything: panel, models, tables, figures, notebooks
 	$(PY) -m regrowth replicate
+
+# Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4).
+CURVE_BACKEND ?= processes
+curve: panel ## specification curves: results/curve/<id>.{json,csv,png}
+	$(PY) -m regrowth curve --backend $(CURVE_BACKEND) $(CURVE_ARGS)
 
 test: $(STAMP) ## run the test suite (no R, no internet needed)
 	$(PY) -m pytest -q

@@ -56,6 +56,14 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
                          only=args.only)
 
 
+def _cmd_curve(args: argparse.Namespace) -> int:
+    from regrowth import curve
+
+    return curve.run(specs=args.specs, processed_dir=args.processed_dir,
+                     results_dir=args.results_dir, ids=args.id, backend=args.backend,
+                     workers=args.workers, scheduler=args.scheduler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="regrowth", description=__doc__.splitlines()[0])
     p.add_argument("--raw-dir", default="data/raw", type=Path)
@@ -85,6 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", action="append", default=None, metavar="TABLE",
                    help="fit only this table (repeatable)")
     r.set_defaults(func=_cmd_replicate)
+
+    c = sub.add_parser("curve", help="specification curves of the [[curve]] blocks: "
+                                     "results/curve/<id>.{json,csv,png}")
+    c.add_argument("--id", action="append", default=None, metavar="ID",
+                   help="fit only this curve (repeatable; default: every curve)")
+    c.add_argument("--backend", choices=("serial", "processes", "dask"), default="serial",
+                   help="serial (default), processes (joblib) or dask (distributed)")
+    c.add_argument("--workers", type=int, default=None,
+                   help="processes or LocalCluster workers (default: number of CPUs)")
+    c.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="Dask scheduler (default: $REGROWTH_DASK_SCHEDULER, else a LocalCluster)")
+    c.add_argument("--specs", default="specs/models.toml", type=Path)
+    c.add_argument("--processed-dir", default="data/processed", type=Path)
+    c.add_argument("--results-dir", default="results/curve", type=Path)
+    c.set_defaults(func=_cmd_curve)
     return p
 
 
