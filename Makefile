@@ -9,7 +9,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
 # Where `make data` copies the raw files from. CI and a checkout beside
-# ../shared use that folder; unset it (REGROWTH_DATA_MIRROR=) to download
+# ../shared use that folder; without it, `make data DOWNLOAD=1` downloads
 # each file from the origin pinned in data/raw/MANIFEST.toml instead.
 REGROWTH_DATA_MIRROR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
 export REGROWTH_DATA_MIRROR
@@ -34,14 +34,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified)
-	$(PY) -m regrowth data fetch
+data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified; DOWNLOAD=1 allows downloads)
+	$(PY) -m regrowth data fetch $(if $(DOWNLOAD),--allow-download,)
 
 panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
 	$(PY) -m regrowth panel
 
-replicate: panel ## everything: panel, models, tables, figures, notebooks
-	$(PY) -m regrowth replicate
+models: panel ## fit every specification: results/tables, results/figures, results/estimates.json
+	$(PY) -m regrowth replicate --no-notebooks
+
+notebooks: models ## build notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them
+	$(PY) -m regrowth notebooks
+
+replicate: notebooks ## everything: panel, models, tables, figures, notebooks
 
 # Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4).
 CURVE_BACKEND ?= processes

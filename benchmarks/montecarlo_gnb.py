@@ -24,7 +24,7 @@ from regrowth.models import GeneralizedNegativeBinomial
 
 BETA = np.array([0.5, 0.4, -0.6])
 GAMMA = np.array([-0.3, 0.5, 0.4])
-NAMES = ["const", "x1", "x2", "lnalpha:const", "lnalpha:z1", "lnalpha:x2"]
+NAMES = ["Intercept", "x1", "x2", "lnalpha:Intercept", "lnalpha:z1", "lnalpha:x2"]
 
 
 def simulate(rng: np.random.Generator, n: int):

@@ -1,6 +1,6 @@
 """End to end on the real files: the committed results are what the code produces.
 
-Builds the panel from ../shared/data (the mirror CI has beside the clone), runs every
+Builds the panel from the data mirror (``data_mirror`` in tests/conftest.py), runs every
 specification and executes the notebooks in a scratch copy of the project, then compares
 with the committed results/ and notebooks/: tables byte for byte, estimates.json to 1e-9,
 notebook text outputs exactly. A difference means the committed outputs are stale (rerun
@@ -11,38 +11,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from regrowth import acquire, panel, replicate
+from regrowth import panel
 
 ROOT = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("REGROWTH_DATA_MIRROR") or ROOT.parent / "shared" / "data")
 
-pytestmark = pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(),
-                                reason="the public data mirror (../shared/data) is not available")
-
-
-@pytest.fixture(scope="module")
-def replicated(tmp_path_factory):
-    work = tmp_path_factory.mktemp("project")
-    for folder in ("specs", "notebooks"):
-        shutil.copytree(ROOT / folder, work / folder)
-    (work / "data" / "raw").mkdir(parents=True)
-    shutil.copy(ROOT / "data" / "raw" / "MANIFEST.toml", work / "data" / "raw" / "MANIFEST.toml")
-    cwd = Path.cwd()
-    os.chdir(work)
-    try:
-        acquire.fetch(mirror=MIRROR, allow_download=False)
-        built = panel.build("data/raw", "data/processed")
-        status = replicate.run(notebooks=True)
-    finally:
-        os.chdir(cwd)
-    return work, built, status
+# ``replicated`` (tests/conftest.py): a scratch copy of the project, acquired from the data
+# mirror, with the panel built and `replicate.run(notebooks=True)` done, shared by the session.
 
 
 def test_every_specification_fits_and_every_notebook_runs(replicated):
@@ -96,7 +75,14 @@ def test_committed_estimates_are_reproduced_to_1e_9(replicated):
     ours = json.loads((work / "results" / "estimates.json").read_text(encoding="utf-8"))
     committed = json.loads((ROOT / "results" / "estimates.json").read_text(encoding="utf-8"))
     assert _close(ours, committed) == []
-    assert sorted(_files(work / "results" / "figures")) == sorted(_files(ROOT / "results" / "figures"))
+
+
+def test_committed_figures_are_reproduced_byte_for_byte(replicated):
+    work, _, _ = replicated
+    ours, committed = _files(work / "results" / "figures"), _files(ROOT / "results" / "figures")
+    assert sorted(ours) == sorted(committed)
+    stale = [name for name in ours if ours[name] != committed[name]]
+    assert stale == [], f"stale committed figures (rerun make replicate and commit): {stale}"
 
 
 def _text_outputs(nb_path: Path) -> list:
@@ -118,3 +104,21 @@ def test_panel_csv_is_byte_identical_to_a_second_build(replicated, tmp_path):
     work, _, _ = replicated
     panel.build(work / "data" / "raw", tmp_path)
     assert (tmp_path / "panel.csv").read_bytes() == (work / "data" / "processed" / "panel.csv").read_bytes()
+
+
+def test_panel_log_names_no_applicant(replicated):
+    """The build log gives counts per source and never an applicant's name or address: the
+    first applicants the KIPRIS parser keeps as examples appear nowhere in it, and it holds no
+    Hangul at all (names and addresses in the records are in Korean)."""
+    _, built, _ = replicated
+    log = built.describe()
+    kipris = next(r for r in built.reports.values() if hasattr(r, "examples"))
+    examples = [text for rows in kipris.examples.values() for _, text in rows]
+    assert examples, "the real records have foreign applicants, kept as examples"
+    assert [t for t in examples if t in log] == []
+    assert [t for t in examples if t in kipris.summary() or t in repr(kipris)] == []
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in log)
+    assert "KIPRIS records: 24,104" in log
+    per_source = [line for line in log.splitlines() if " rows  " in line]
+    assert len(per_source) == len(built.sources) >= 12      # one line per source file
+    assert all("{" not in line for line in log.splitlines())  # no dict dumps

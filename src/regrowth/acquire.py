@@ -12,7 +12,15 @@ checksum verified, and only then renamed into place and made read-only. The rule
 - a manifest path that is absolute or escapes ``data/raw/`` is refused before anything is
   written;
 - a file missing from the mirror and not downloadable (an excerpt, say) is an error that
-  names it and says where to get it.
+  names it and says where to get it;
+- without a mirror nothing is downloaded unless asked (``allow_download=True``,
+  ``regrowth data fetch --allow-download``, ``make data DOWNLOAD=1``);
+- a download is capped at the manifest's ``size`` (bytes; the server sending more is an
+  error, checked while reading) and the whole fetch at ``time_limit`` seconds (default 600);
+- messages name the destination under ``data/raw/`` or the URL, never a temporary file.
+
+``regrowth panel`` runs :func:`fetch` (mirror copy, checksum verification, no download
+unless ``--allow-download``) before building, exactly as ``make panel`` runs ``make data``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import hashlib
 import os
 import shutil
 import stat
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -47,6 +56,7 @@ class ManifestEntry:
     downloadable: bool = True
     kosis_table: str = ""
     note: str = ""
+    size: int | None = None          # bytes; a download is capped at this size
 
 
 @dataclass
@@ -97,6 +107,11 @@ def load_manifest(manifest: str | Path) -> list[ManifestEntry]:
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise DataError(f"{where}: sha256 {raw['sha256']!r} is not 64 hex digits",
                             file=manifest, column="sha256", hint="copy the checksum from SHA256SUMS")
+        if "size" in raw and (not isinstance(raw["size"], int) or isinstance(raw["size"], bool)
+                              or raw["size"] < 0):
+            raise DataError(f"{where}: size {raw['size']!r} is not a number of bytes",
+                            file=manifest, column="size",
+                            hint="regenerate the manifest with tools/make_manifest.py")
         check_relative(raw["path"], manifest=manifest, where=where)
         if raw["path"] in seen:
             raise DataError(f"{where} repeats the path {raw['path']!r} of entry {seen[raw['path']]}",
@@ -132,14 +147,17 @@ def target_of(raw_dir: Path, entry: ManifestEntry) -> Path:
 
 
 def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path = "data/raw",
-          mirror: str | Path | None = None, *, allow_download: bool = True,
-          timeout: float = 60.0, progress=None) -> FetchReport:
+          mirror: str | Path | None = None, *, allow_download: bool = False,
+          timeout: float = 60.0, time_limit: float = 600.0, progress=None) -> FetchReport:
     """Acquire every manifest entry into ``raw_dir``; return what was done.
 
     ``mirror`` defaults to the ``REGROWTH_DATA_MIRROR`` environment variable (empty or
-    unset: no mirror). ``progress`` is an optional callable ``progress(message)``.
-    Raises ``ChecksumError``, ``MissingInputError`` or ``DataError``; files already
-    acquired and verified stay in place, nothing half-written is left behind.
+    unset: no mirror). Files missing from the mirror are downloaded only with
+    ``allow_download`` (never by default). ``timeout`` is the per-connection socket timeout
+    and ``time_limit`` the limit in seconds on all downloads together. ``progress`` is an
+    optional callable ``progress(message)``. Raises ``ChecksumError``,
+    ``MissingInputError`` or ``DataError``; files already acquired and verified stay in
+    place, nothing half-written is left behind.
     """
     manifest = Path(manifest)
     raw_dir = Path(raw_dir)
@@ -153,6 +171,9 @@ def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path =
     entries = load_manifest(manifest)
     dests = [target_of(raw_dir, e) for e in entries]  # all paths checked before any write
     report = FetchReport()
+    deadline = time.monotonic() + time_limit
+    for dest in dests:
+        _remove_leftovers(dest)
     for entry, dest in zip(entries, dests):
         if progress:
             progress(entry.path)
@@ -171,17 +192,34 @@ def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path =
             _install(dest, entry, lambda tmp: shutil.copyfile(source, tmp), str(source))
             report.copied.append(entry.path)
         elif allow_download and entry.downloadable:
-            _install(dest, entry, lambda tmp: _download(entry.url, tmp, timeout), entry.url)
+            _install(dest, entry, lambda tmp: _download(entry, tmp, dest, timeout, deadline),
+                     entry.url)
             report.downloaded.append(entry.path)
         else:
             why = ("it is not in the mirror " + str(mirror_dir)) if mirror_dir else "no mirror is set"
-            how = ("this file cannot be downloaded byte-identically (" + entry.note + ")"
-                   if not entry.downloadable else "downloading is switched off")
-            raise MissingInputError(
-                f"cannot acquire {entry.path}: {why}, and {how}", file=dest,
-                hint="point REGROWTH_DATA_MIRROR at a folder holding the public files "
-                     "(e.g. ../shared/data) and run `make data`")
+            if not entry.downloadable:
+                how = "this file cannot be downloaded byte-identically (" + entry.note + ")"
+                hint = ("point REGROWTH_DATA_MIRROR at a folder holding the public files "
+                        "(e.g. ../shared/data) and run `make data`")
+            else:
+                how = "downloading was not asked for"
+                hint = ("point REGROWTH_DATA_MIRROR at a folder holding the public files "
+                        "(e.g. ../shared/data) and run `make data`, or allow downloading from "
+                        "the origins in data/raw/MANIFEST.toml: `regrowth data fetch "
+                        "--allow-download` (or `make data DOWNLOAD=1`)")
+            raise MissingInputError(f"cannot acquire {entry.path}: {why}, and {how}",
+                                    file=dest, hint=hint)
     return report
+
+
+def _remove_leftovers(dest: Path) -> None:
+    """Delete temporary files an interrupted earlier fetch left beside ``dest``
+    (``.<name>.<random>.tmp``, written by :func:`regrowth.io.atomic_path`); nothing else."""
+    if not dest.parent.is_dir():
+        return
+    for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
 
 
 def _install(dest: Path, entry: ManifestEntry, produce, source_label: str) -> None:
@@ -197,14 +235,50 @@ def _install(dest: Path, entry: ManifestEntry, produce, source_label: str) -> No
     os.chmod(dest, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # raw files are read-only
 
 
-def _download(url: str, tmp: Path, timeout: float) -> None:
+def _download(entry: ManifestEntry, tmp: Path, dest: Path, timeout: float,
+              deadline: float) -> None:
+    """Stream ``entry.url`` into ``tmp``: at most ``entry.size`` bytes, before ``deadline``.
+
+    Errors name ``dest`` (the file under data/raw/) and the URL, never ``tmp``.
+    """
+    url, cap = entry.url, entry.size
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise MissingInputError(f"download of {url} not started: the time limit for downloads "
+                                "is used up", file=dest,
+                                hint="run `regrowth data fetch --allow-download` again to "
+                                     "continue (files already acquired are kept)")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
-            shutil.copyfileobj(resp, out, CHUNK)
+        with urllib.request.urlopen(url, timeout=min(timeout, remaining)) as resp, \
+                open(tmp, "wb") as out:
+            length = resp.headers.get("Content-Length")
+            if cap is not None and length and length.isdigit() and int(length) > cap:
+                raise ChecksumError(f"{url} announces {int(length)} bytes, the manifest's size "
+                                    f"is {cap}; nothing was written", file=dest,
+                                    hint=f"the source changed; get the file of {entry.origin}")
+            got = 0
+            while True:
+                chunk = resp.read(CHUNK)
+                if not chunk:
+                    break
+                got += len(chunk)
+                if cap is not None and got > cap:
+                    raise ChecksumError(f"{url} sent more than the manifest's {cap} bytes; the "
+                                        "download was stopped and nothing was written", file=dest,
+                                        hint=f"the source changed; get the file of {entry.origin}")
+                if time.monotonic() > deadline:
+                    raise MissingInputError(f"download of {url} stopped: the time limit for "
+                                            "downloads was reached; nothing was written",
+                                            file=dest, hint="check the network, or set "
+                                            "REGROWTH_DATA_MIRROR to a local copy of the files")
+                out.write(chunk)
+    except DataError:
+        raise
     except (urllib.error.URLError, OSError) as exc:
-        raise MissingInputError(f"download of {url} failed ({exc})", file=tmp.name,
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise MissingInputError(f"download of {url} failed ({reason})", file=dest,
                                 hint="check the network, or set REGROWTH_DATA_MIRROR to a local "
-                                     "copy of the files") from exc
+                                     "copy of the files") from None
 
 
 def verify(manifest: str | Path = "data/raw/MANIFEST.toml",

@@ -1,8 +1,10 @@
-"""Command line: ``regrowth data fetch``, ``regrowth panel``, ``regrowth replicate``.
+"""Command line: ``regrowth data fetch``, ``regrowth panel``, ``regrowth replicate``,
+``regrowth notebooks``, ``regrowth show``.
 
 Also reachable as ``python -m regrowth``. Paths default to the project layout and are
 resolved against the current directory (the Makefile runs from the project root).
-Exit status: 0 on success, 1 if any step or specification failed, 2 for a data error.
+Exit status: 0 on success, 1 if any step or specification failed, 2 for a data error
+(the message names the file, row or column and what to do).
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from regrowth import __version__
 from regrowth.errors import RegrowthError
+
+#: Formats ``regrowth show`` can print, in the order it prefers them.
+SHOW_FORMATS = ("md", "csv", "tex", "html")
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -19,15 +25,22 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
     from regrowth import acquire
 
-    bar = tqdm(desc="acquire raw files", unit="file", disable=args.quiet, leave=False)
+    # Copying from the mirror takes about a second: the bar appears only if a step takes
+    # longer (downloads), and never on a non-terminal (CI logs, make output).
+    total = len(acquire.load_manifest(args.manifest))
+    bar = tqdm(total=total, desc="acquire raw files", unit=" files", disable=args.quiet or None,
+               delay=2.0, leave=False, file=sys.stderr)
 
     def progress(name: str) -> None:
+        bar.set_postfix_str(name.rsplit("/", 1)[-1][-40:], refresh=False)
         bar.update(1)
-        bar.set_postfix_str(name[-40:], refresh=False)
 
-    report = acquire.fetch(args.manifest, args.raw_dir, args.mirror,
-                           allow_download=not args.no_download, progress=progress)
-    bar.close()
+    try:
+        report = acquire.fetch(args.manifest, args.raw_dir, args.mirror,
+                               allow_download=args.allow_download and not args.no_download,
+                               progress=progress)
+    finally:
+        bar.close()
     print(f"data/raw: {report.summary()}")
     return 0
 
@@ -41,9 +54,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_panel(args: argparse.Namespace) -> int:
-    from regrowth import panel
+    from regrowth import acquire, panel
 
-    result = panel.build(args.raw_dir, args.out_dir)
+    # the same acquisition and checksum verification as `make panel` (which runs `make data`)
+    fetched = acquire.fetch(args.manifest, args.raw_dir, None,
+                            allow_download=args.allow_download)
+    print(f"data/raw: {fetched.summary()}")
+    result = panel.build(args.raw_dir, args.out_dir, allow_partial=args.allow_partial)
     print(result.describe())
     return 0
 
@@ -64,49 +81,182 @@ def _cmd_curve(args: argparse.Namespace) -> int:
                      workers=args.workers, scheduler=args.scheduler)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="regrowth", description=__doc__.splitlines()[0])
-    p.add_argument("--raw-dir", default="data/raw", type=Path)
-    sub = p.add_subparsers(dest="command", required=True)
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from regrowth import notebooks
 
-    data = sub.add_parser("data", help="acquire or verify the raw files")
-    dsub = data.add_subparsers(dest="data_command", required=True)
-    f = dsub.add_parser("fetch", help="copy from REGROWTH_DATA_MIRROR or download, verifying sha256")
-    f.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path)
-    f.add_argument("--mirror", default=None, help="mirror folder (default: $REGROWTH_DATA_MIRROR)")
-    f.add_argument("--no-download", action="store_true", help="never download; mirror only")
-    f.add_argument("--quiet", action="store_true")
+    if args.check:
+        stale = notebooks.drifted(args.folder)
+        for name in stale:
+            print(f"notebooks/{name} differs from its .py source (run `make notebooks`)",
+                  file=sys.stderr)
+        return 1 if stale else 0
+    failures = notebooks.run(args.folder, args.timeout)
+    return 1 if failures else 0
+
+
+def stored_tables(results_dir: str | Path) -> dict[str, list[str]]:
+    """``{table id: [formats]}`` of the tables written under ``<results_dir>/tables``."""
+    folder = Path(results_dir) / "tables"
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*")) if folder.is_dir() else ():
+        if path.is_file() and path.suffix.lstrip(".") in SHOW_FORMATS:
+            found.setdefault(path.stem, []).append(path.suffix.lstrip("."))
+    return found
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    tables = stored_tables(args.results_dir)
+    if not tables:
+        raise RegrowthError(f"no tables under {Path(args.results_dir) / 'tables'}: "
+                            "run `make replicate` (or `regrowth replicate`) first")
+    if args.table is None:
+        print(f"tables under {Path(args.results_dir) / 'tables'} (show one with "
+              "`regrowth show TABLE`):")
+        for name in tables:
+            print(f"  {name}")
+        return 0
+    # an exact id, else a unique prefix ("table1" -> "table1_innovation")
+    matches = [args.table] if args.table in tables else [t for t in tables if t.startswith(args.table)]
+    if len(matches) != 1:
+        what = "matches several tables" if matches else "is not a stored table"
+        raise RegrowthError(f"{args.table!r} {what}; stored tables: "
+                            + ", ".join(matches or list(tables)))
+    name = matches[0]
+    if args.format not in tables[name]:
+        raise RegrowthError(f"{name} was not written as .{args.format} "
+                            f"(formats present: {', '.join(tables[name])})")
+    path = Path(args.results_dir) / "tables" / f"{name}.{args.format}"
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+    return 0
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Append each option's default to its help: ``(default: X)``, ``(default: off)`` for
+    flags; the mirror option's default is spelled out in its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(action, argparse._StoreTrueAction):
+            return text + " (default: off)"
+        if action.default is None:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    kw = {"formatter_class": _Formatter}
+    p = argparse.ArgumentParser(
+        prog="regrowth",
+        description="Replication package: fiscal decentralization, regional innovation and "
+                    "growth in Korea's 17 provinces. `make replicate` runs data fetch, panel and "
+                    "replicate in turn.",
+        epilog="Run `regrowth COMMAND --help` for a command's options.", **kw)
+    p.add_argument("--version", action="version", version=f"regrowth {__version__}",
+                   help="print the package version and exit")
+    p.add_argument("--raw-dir", default="data/raw", type=Path,
+                   help="folder of the acquired raw files (data fetch, data verify, panel)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="acquire or verify the raw files",
+                          description="Acquire (fetch) or verify the raw files named in the "
+                                      "manifest.", **kw)
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    f = dsub.add_parser("fetch", help="copy from REGROWTH_DATA_MIRROR or download, verifying sha256",
+                        description="Acquire every file of the manifest into --raw-dir: copy it "
+                                    "from the mirror folder or download it from its pinned origin, "
+                                    "and refuse any file whose sha256 differs.", **kw)
+    f.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path,
+                   help="manifest listing each raw file, its sha256 and origin")
+    f.add_argument("--mirror", default=None,
+                   help="local folder holding the raw files (default: $REGROWTH_DATA_MIRROR; "
+                        "unset or empty: download)")
+    f.add_argument("--allow-download", action="store_true",
+                   help="download files missing from the mirror from their pinned origin URLs")
+    f.add_argument("--no-download", action="store_true",
+                   help="never download (already the default without --allow-download; kept for old scripts)")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.set_defaults(func=_cmd_fetch)
-    v = dsub.add_parser("verify", help="check acquired files against the manifest")
-    v.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path)
+    v = dsub.add_parser("verify", help="check acquired files against the manifest",
+                        description="Recompute the sha256 of every acquired file and compare it "
+                                    "with the manifest.", **kw)
+    v.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path,
+                   help="manifest listing each raw file and its sha256")
     v.set_defaults(func=_cmd_verify)
 
-    pn = sub.add_parser("panel", help="build data/processed/panel.{parquet,csv} and codebook.csv")
-    pn.add_argument("--out-dir", default="data/processed", type=Path)
+    pn = sub.add_parser("panel", help="build data/processed/panel.{parquet,csv} and codebook.csv",
+                        description="Verify the raw files against the manifest, parse every raw "
+                                    "source, merge, derive and validate the (region, year) panel "
+                                    "and write it with its codebook.", **kw)
+    pn.add_argument("--out-dir", default="data/processed", type=Path,
+                    help="folder the panel and codebook are written to")
+    pn.add_argument("--manifest", default="data/raw/MANIFEST.toml", type=Path,
+                    help="manifest listing each raw file and its sha256")
+    pn.add_argument("--allow-download", action="store_true",
+                    help="download raw files missing from REGROWTH_DATA_MIRROR")
+    pn.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
+                    help="accept a full-edition KOSIS download covering fewer than the 17 "
+                         "provinces (repeatable; default: refuse)")
     pn.set_defaults(func=_cmd_panel)
 
-    r = sub.add_parser("replicate", help="fit every specification; write tables, figures, notebooks")
-    r.add_argument("--specs", default="specs/models.toml", type=Path)
-    r.add_argument("--processed-dir", default="data/processed", type=Path)
-    r.add_argument("--results-dir", default="results", type=Path)
-    r.add_argument("--no-notebooks", action="store_true", help="skip executing notebooks/")
+    r = sub.add_parser("replicate", help="fit every specification; write tables, figures, notebooks",
+                       description="Fit every column of the specification file on the panel and "
+                                   "write results/tables, results/figures, results/estimates.json; "
+                                   "then build and execute the notebooks.", **kw)
+    r.add_argument("--specs", default="specs/models.toml", type=Path,
+                   help="specification file: what to fit")
+    r.add_argument("--processed-dir", default="data/processed", type=Path,
+                   help="folder holding panel.parquet (built by `regrowth panel`)")
+    r.add_argument("--results-dir", default="results", type=Path,
+                   help="folder the tables, figures and estimates.json are written to")
+    r.add_argument("--no-notebooks", action="store_true",
+                   help="skip building and executing notebooks/")
     r.add_argument("--only", action="append", default=None, metavar="TABLE",
-                   help="fit only this table (repeatable)")
+                   help="fit only this table id (repeatable; default: every table)")
     r.set_defaults(func=_cmd_replicate)
 
+    nbp = sub.add_parser("notebooks", help="build notebooks/*.ipynb from their .py sources and run them",
+                         description="Build each notebooks/0N_name.ipynb from its jupytext py:percent "
+                                     "source notebooks/0N_name.py and execute it (the notebooks read "
+                                     "results/: run `regrowth replicate` first).", **kw)
+    nbp.add_argument("--folder", default="notebooks", type=Path,
+                     help="folder holding the notebook sources")
+    nbp.add_argument("--timeout", default=300, type=int, help="seconds allowed per cell")
+    nbp.add_argument("--check", action="store_true",
+                     help="only report notebooks whose cells differ from their source; run nothing")
+    nbp.set_defaults(func=_cmd_notebooks)
+
+    s = sub.add_parser("show", help="print a stored results table to the terminal",
+                       description="Print results/tables/TABLE.<format> as `make replicate` "
+                                   "wrote it. Without TABLE, list the stored tables. TABLE may "
+                                   "be a unique prefix, e.g. `regrowth show table1`.", **kw)
+    s.add_argument("table", nargs="?", default=None, metavar="TABLE",
+                   help="table id or unique prefix (default: list the tables)")
+    s.add_argument("--format", default="md", choices=SHOW_FORMATS,
+                   help="which rendering to print")
+    s.add_argument("--results-dir", default="results", type=Path,
+                   help="folder `make replicate` wrote to")
+    s.set_defaults(func=_cmd_show)
+
     c = sub.add_parser("curve", help="specification curves of the [[curve]] blocks: "
-                                     "results/curve/<id>.{json,csv,png}")
+                                     "results/curve/<id>.{json,csv,png}",
+                       description="Fit every specification of each [[curve]] block of the "
+                                   "spec file and write its JSON, CSV and figure; failed "
+                                   "specifications are listed in the output.", **kw)
     c.add_argument("--id", action="append", default=None, metavar="ID",
                    help="fit only this curve (repeatable; default: every curve)")
     c.add_argument("--backend", choices=("serial", "processes", "dask"), default="serial",
-                   help="serial (default), processes (joblib) or dask (distributed)")
+                   help="serial, processes (joblib) or dask (distributed)")
     c.add_argument("--workers", type=int, default=None,
                    help="processes or LocalCluster workers (default: number of CPUs)")
     c.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="Dask scheduler (default: $REGROWTH_DASK_SCHEDULER, else a LocalCluster)")
-    c.add_argument("--specs", default="specs/models.toml", type=Path)
-    c.add_argument("--processed-dir", default="data/processed", type=Path)
-    c.add_argument("--results-dir", default="results/curve", type=Path)
+    c.add_argument("--specs", default="specs/models.toml", type=Path, help="specification file")
+    c.add_argument("--processed-dir", default="data/processed", type=Path,
+                   help="folder of panel.parquet")
+    c.add_argument("--results-dir", default="results/curve", type=Path,
+                   help="folder the curve outputs are written to")
     c.set_defaults(func=_cmd_curve)
     return p
 

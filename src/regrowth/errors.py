@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from statsmodels.tools import sm_exceptions as _sm_exceptions
+
 
 class RegrowthError(Exception):
     """Base class of every error raised on purpose by regrowth."""
@@ -76,13 +78,19 @@ class EstimationError(RegrowthError, RuntimeError):
     """An estimator cannot proceed (rank-deficient design, bad options)."""
 
 
-class ConvergenceWarning(UserWarning):
-    """The optimiser stopped without meeting its convergence criteria."""
+class ConvergenceWarning(_sm_exceptions.ConvergenceWarning):
+    """The optimiser stopped without meeting its convergence criteria.
+
+    A subclass of statsmodels' ``ConvergenceWarning``, so a filter on statsmodels' class
+    (``warnings.simplefilter("error", statsmodels.tools.sm_exceptions.ConvergenceWarning)``)
+    also catches regrowth's.
+    """
 
 
-class BoundaryWarning(UserWarning):
-    """A parameter ran to the boundary of its space (e.g. ln alpha -> -inf)."""
+class BoundaryWarning(ConvergenceWarning):
+    """A parameter ran to the boundary of its space (e.g. ln alpha -> -inf): there is no
+    interior maximum, so this is also a :class:`ConvergenceWarning`."""
 
 
-class MissingValuesWarning(UserWarning):
-    """Observations were dropped because of missing values."""
+class MissingValuesWarning(_sm_exceptions.ValueWarning):
+    """Observations were dropped because of missing values (a statsmodels ``ValueWarning``)."""

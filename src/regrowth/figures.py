@@ -1,5 +1,38 @@
 """Figures: coefficient plots and province time series, as deterministic PNG files.
 
+What each figure shows
+----------------------
+* :func:`coefficient_plot` — one small panel per regressor ("facet"), the models of a table
+  as rows sharing the column labels ``(1) GNB, main`` …, each with its point estimate and 95 %
+  confidence interval on the panel's own scale, a dashed line at zero. Every coefficient is
+  readable, whatever the scale of the others (a percentage-point effect of 0.01 beside a
+  log-income effect of -4 would be an invisible dot on a common axis).
+* :func:`province_lines` — one line per province, a few highlighted; ``log=True`` for counts
+  so that Seoul and Gyeonggi do not flatten the other fifteen.
+* :func:`macro_region_lines` — a series published per macro-region (권역) and copied to each
+  of its provinces, drawn once per macro-region.
+* :func:`province_small_multiples` — one panel per province.
+
+Shared style (use it for every figure of the package)
+-----------------------------------------------------
+Other figures (leave-one-out, Monte Carlo coverage, specification curve) follow the same
+conventions by building on these helpers::
+
+    from regrowth import figures
+
+    with figures.style():                       # fixed rcParams, restored on exit
+        fig = figures.new_figure(6.5, 4.0)      # bare Figure, constrained layout
+        ax = fig.add_subplot()
+        ax.plot(x, y, color=figures.COLORS[0])
+        figures.figure_title(fig, "A long title is wrapped to the figure's width")
+        figures.source_note(fig, "Source: regrowth Monte Carlo, 1,000 replications, seed 1.")
+        figures.finish(fig, "results/figures/montecarlo.png")   # freeze layout, save
+
+:func:`figure_title` wraps a title to the figure width (left-aligned), :func:`source_note` puts a
+wrapped source line in small grey type under everything else (reserving room for it), and
+:func:`finish` solves the layout once, freezes it and saves the PNG atomically. :data:`COLORS`
+is the Okabe–Ito palette; :data:`GREY` the colour of context lines.
+
 Determinism. Every figure is drawn on a bare :class:`matplotlib.figure.Figure` (Agg canvas; no
 pyplot, no global figure registry) inside :func:`style`, which starts from Matplotlib's
 built-in defaults and applies this module's fixed settings (:data:`RC`) — the user's
@@ -21,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -29,7 +63,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import cycler
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from regrowth.io import write_with
 from regrowth.tidy import CONSTANT_NAMES
@@ -38,12 +72,18 @@ __all__ = [
     "DPI",
     "RC",
     "COLORS",
+    "GREY",
     "DEFAULT_HIGHLIGHT",
     "style",
+    "new_figure",
+    "figure_title",
+    "source_note",
+    "finish",
     "save_png",
     "png_bytes",
     "coefficient_plot",
     "province_lines",
+    "macro_region_lines",
     "province_small_multiples",
 ]
 
@@ -53,17 +93,25 @@ DPI = 150
 #: Okabe–Ito colour-blind-safe palette (black dropped), in the order models/provinces use it.
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 
+#: Colour of context lines (provinces not highlighted) and of notes.
+GREY = "#B0B0B0"
+_NOTE_GREY = "#555555"
+
 #: Provinces drawn in colour by :func:`province_lines` unless told otherwise: the two largest
 #: innovation centres of the capital region and Daejeon (Daedeok research complex).
 DEFAULT_HIGHLIGHT = ("seoul", "gyeonggi", "daejeon")
 
-_GREY = "#B0B0B0"
+_GREY = GREY
+
+#: Font sizes (points) of the title and of the source note.
+_TITLE_SIZE = 10.0
+_NOTE_SIZE = 7.0
 
 #: Settings applied over Matplotlib's defaults while a figure is drawn and saved.
 RC: Mapping[str, object] = {
     "font.family": "DejaVu Sans",
     "font.size": 9.0,
-    "axes.titlesize": 10.0,
+    "axes.titlesize": 9.0,
     "axes.labelsize": 9.0,
     "xtick.labelsize": 8.0,
     "ytick.labelsize": 8.0,
@@ -78,6 +126,7 @@ RC: Mapping[str, object] = {
     "axes.prop_cycle": cycler(color=list(COLORS)),
     "lines.linewidth": 1.4,
     "figure.dpi": DPI,
+    "figure.titlesize": _TITLE_SIZE,
     "savefig.dpi": DPI,
     "savefig.bbox": None,
     "savefig.facecolor": "white",
@@ -114,11 +163,44 @@ def save_png(fig: Figure, path: str | Path) -> Path:
         return write_with(path, lambda tmp: _savefig(fig, tmp))
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """A bare figure of ``width`` x ``height`` inches with constrained layout (call inside
+    :func:`style`)."""
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def _finish(fig: Figure, path: str | Path | None) -> Figure:
+_new_figure = new_figure
+
+
+def _wrap(text: str, chars: int) -> str:
+    """``text`` wrapped to ``chars`` characters a line; line breaks already in it are kept."""
+    return "\n".join(textwrap.fill(part, max(10, chars), break_on_hyphens=False) or part
+                     for part in str(text).split("\n"))
+
+
+def figure_title(fig: Figure, text: str, *, size: float = _TITLE_SIZE) -> None:
+    """A left-aligned figure title, wrapped to the figure's width (never cut off)."""
+    chars = int(fig.get_figwidth() * 72 / (0.6 * size))
+    fig.suptitle(_wrap(text, chars), x=0.01, horizontalalignment="left", fontsize=size)
+
+
+def source_note(fig: Figure, text: str, *, size: float = _NOTE_SIZE) -> None:
+    """A small grey note under everything else (source, sample, caveats), wrapped to the
+    figure's width; the layout keeps a strip at the bottom free for it. Call before
+    :func:`finish`. Put legends inside the axes or ``loc="outside right upper"``: a legend
+    placed "outside lower" is not moved up by the strip and would overlap the note."""
+    chars = int(fig.get_figwidth() * 72 / (0.55 * size))
+    wrapped = _wrap(text, chars)
+    n_lines = wrapped.count("\n") + 1
+    strip = (n_lines * size * 1.35 + 5.0) / 72.0 / fig.get_figheight()
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(rect=(0.0, strip, 1.0, 1.0 - strip))
+    fig.text(0.01, 0.5 * 4.0 / 72.0 / fig.get_figheight(), wrapped, fontsize=size,
+             color=_NOTE_GREY, horizontalalignment="left", verticalalignment="bottom")
+
+
+def finish(fig: Figure, path: str | Path | None = None) -> Figure:
     """Solve the constrained layout once, then freeze it, and save if asked.
 
     The layout solver is not idempotent to the last bit: drawing the same figure twice can
@@ -132,41 +214,16 @@ def _finish(fig: Figure, path: str | Path | None) -> Figure:
     return fig
 
 
+_finish = finish
+
+
 # --------------------------------------------------------------------------- coefficients
 
 def _key(equation: str, term: str) -> str:
     return term if equation in ("main", "mean") else f"{equation}:{term}"
 
 
-def coefficient_plot(
-    tidy_frames: Mapping[str, pd.DataFrame],
-    terms: Sequence[str] | None = None,
-    path: str | Path | None = None,
-    *,
-    var_labels: Mapping[str, str] | None = None,
-    equations: Sequence[str] = ("main", "mean"),
-    title: str | None = None,
-    xlabel: str = "Estimate with 95% confidence interval",
-    width: float = 6.5,
-) -> Figure:
-    """Point estimates with their confidence intervals (``ci_low``/``ci_high`` of the tidy
-    frames, 95 %), one marker per model, models side by side within each term.
-
-    Parameters
-    ----------
-    tidy_frames : ``{model name: tidy frame}``, in legend order.
-    terms : terms to show, top to bottom (``"x"`` for the mean/main equation,
-        ``"lnalpha:z"`` for the dispersion equation). Default: every term of ``equations``
-        in order of first appearance, constants excluded.
-    path : if given, the PNG is written there (atomically).
-    var_labels : display names keyed like ``terms``.
-    equations : equations considered when ``terms`` is None.
-
-    Returns the :class:`~matplotlib.figure.Figure`.
-    """
-    if not tidy_frames:
-        raise ValueError("coefficient_plot: no models given")
-    var_labels = dict(var_labels or {})
+def _collect(tidy_frames, terms, equations):
     data: dict[str, dict[str, tuple[float, float, float]]] = {}
     appearance: list[str] = []
     for name, frame in tidy_frames.items():
@@ -178,7 +235,51 @@ def coefficient_plot(
                     and str(rec.term) not in CONSTANT_NAMES and key not in appearance):
                 appearance.append(key)
         data[str(name)] = rows
-    shown = list(terms) if terms is not None else appearance
+    return data, (list(terms) if terms is not None else appearance)
+
+
+def coefficient_plot(
+    tidy_frames: Mapping[str, pd.DataFrame],
+    terms: Sequence[str] | None = None,
+    path: str | Path | None = None,
+    *,
+    var_labels: Mapping[str, str] | None = None,
+    equations: Sequence[str] = ("main", "mean"),
+    title: str | None = None,
+    xlabel: str = "Dots: estimates; bars: 95% confidence intervals",
+    width: float = 7.0,
+    ncols: int | None = None,
+    source: str | None = None,
+) -> Figure:
+    """Point estimates with their 95 % confidence intervals (``ci_low``/``ci_high`` of the
+    tidy frames), **one small panel per term**, the models as rows of every panel.
+
+    Each panel has its own horizontal scale (so a coefficient of 0.01 is as visible as one
+    of -4), a dashed line at zero kept in view, and the term's label as its title. The
+    model names (the keys of ``tidy_frames``, e.g. ``"(1) GNB, main"``) label the rows of
+    the left-most panels and are shared by the panels to their right. A model without the
+    term shows "not in model" in its row.
+
+    Parameters
+    ----------
+    tidy_frames : ``{model name: tidy frame}``, top to bottom.
+    terms : terms to show, one panel each, in reading order (``"x"`` for the mean/main
+        equation, ``"lnalpha:z"`` for the dispersion equation). Default: every term of
+        ``equations`` in order of first appearance, constants excluded.
+    path : if given, the PNG is written there (atomically).
+    var_labels : display names keyed like ``terms``.
+    equations : equations considered when ``terms`` is None.
+    title : figure title (wrapped to the width).
+    xlabel : what the markers mean; printed in the note under the figure.
+    ncols : panels per row (default: 2 for two or four terms, else 3).
+    source : source line printed under the figure (:func:`source_note`).
+
+    Returns the :class:`~matplotlib.figure.Figure`.
+    """
+    if not tidy_frames:
+        raise ValueError("coefficient_plot: no models given")
+    var_labels = dict(var_labels or {})
+    data, shown = _collect(tidy_frames, terms, equations)
     if not shown:
         raise ValueError("coefficient_plot: no terms to plot")
     unknown = [t for t in shown if not any(t in rows for rows in data.values())]
@@ -186,34 +287,56 @@ def coefficient_plot(
         raise KeyError(f"coefficient_plot: term(s) {unknown} are in none of the models")
 
     n_terms, n_models = len(shown), len(data)
-    band = 0.7
-    offsets = (np.linspace(-band / 2, band / 2, n_models) if n_models > 1 else np.zeros(1))
+    if ncols is None:  # full rows where possible: 2 x 2 for four terms, else rows of three
+        ncols = 2 if n_terms in (2, 4) else 3
+    ncols = max(1, min(ncols, n_terms))
+    nrows = math.ceil(n_terms / ncols)
+    names = list(data)
+    longest = max(len(n) for n in names)
+    label_width = min(2.4, 0.3 + 0.062 * longest)          # inches for the model names
+    panel_w = (width - label_width) / ncols
+    panel_h = 0.24 * n_models + 0.75
+    extra = 0.35 + (0.4 if title else 0.0) + (0.35 if source else 0.15)
     with style():
-        fig = _new_figure(width, max(2.4, 0.42 * n_terms * max(1.0, n_models / 2.5) + 1.3))
-        ax = fig.add_subplot()
-        ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
-        for m, (name, rows) in enumerate(data.items()):
-            ys, xs, lo_err, hi_err = [], [], [], []
-            for i, term in enumerate(shown):
-                if term not in rows or not math.isfinite(rows[term][0]):
+        fig = new_figure(width, nrows * panel_h + extra)
+        axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+        for idx, ax in enumerate(axes.flat):
+            if idx >= n_terms:
+                ax.set_visible(False)
+                continue
+            term = shown[idx]
+            lows, highs = [0.0], [0.0]
+            for m, name in enumerate(names):
+                row = data[name].get(term)
+                if row is None or not math.isfinite(row[0]):
+                    ax.text(0.5, m, "not in model", transform=ax.get_yaxis_transform(),
+                            ha="center", va="center", fontsize=7, color=_NOTE_GREY)
                     continue
-                est, lo, hi = rows[term]
-                ys.append(i + offsets[m])
-                xs.append(est)
-                lo_err.append(est - lo if math.isfinite(lo) else 0.0)
-                hi_err.append(hi - est if math.isfinite(hi) else 0.0)
-            ax.errorbar(xs, ys, xerr=[lo_err, hi_err], fmt="o", markersize=4, capsize=2.5,
-                        elinewidth=1.1, color=COLORS[m % len(COLORS)], label=name, zorder=3)
-        ax.set_yticks(range(n_terms), [var_labels.get(t, t) for t in shown])
-        ax.set_ylim(n_terms - 0.5, -0.5)
-        ax.grid(axis="y", visible=False)
-        ax.set_xlabel(xlabel)
+                est, lo, hi = row
+                lo = lo if math.isfinite(lo) else est
+                hi = hi if math.isfinite(hi) else est
+                lows.append(lo)
+                highs.append(hi)
+                ax.errorbar([est], [m], xerr=[[est - lo], [hi - est]], fmt="o", markersize=4,
+                            capsize=2.5, elinewidth=1.2, color=COLORS[m % len(COLORS)], zorder=3)
+            ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+            lo, hi = min(lows), max(highs)
+            pad = 0.08 * (hi - lo) if hi > lo else 1.0
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.grid(axis="y", visible=False)
+            chars = int(panel_w * 72 / (0.6 * 9.0))
+            ax.set_title(_wrap(var_labels.get(term, term), chars), loc="left", fontsize=8.5)
+        axes[0, 0].set_yticks(range(n_models), names)
+        axes[0, 0].set_ylim(n_models - 0.5, -0.5)
         if title:
-            ax.set_title(title, loc="left")
-        if n_models > 1:
-            fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
-                       ncols=min(n_models, 4))
-        return _finish(fig, path)
+            figure_title(fig, title)
+        # the axis legend goes into the note: a figure-level x label would collide with it
+        note = " ".join(t for t in (f"{xlabel}; each panel has its own scale." if xlabel else "",
+                                    source or "") if t)
+        if note:
+            source_note(fig, note)
+        return finish(fig, path)
 
 
 # --------------------------------------------------------------------------- provinces
@@ -253,6 +376,48 @@ def _region_label(key: str, labels: Mapping[str, str] | None) -> str:
     return key.replace("_", " ").title()
 
 
+def _log_axis(ax) -> None:
+    """A log y axis labelled with plain numbers at 1, 2, 5 x 10^k."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _line_figure(wide, chosen_labels, others, *, label, title, size, log, note, source,
+                 other_label="Other provinces", colors=COLORS):
+    """Shared body of the line charts: grey context lines, coloured highlighted lines,
+    legend outside on the right, optional log axis, title and source/notes line."""
+    with style():
+        fig = new_figure(*size)
+        ax = fig.add_subplot()
+        for i, key in enumerate(others):
+            ax.plot(wide.index, wide[key], color=GREY, linewidth=0.9, zorder=2,
+                    label=other_label if i == 0 else None)
+        for i, (key, text) in enumerate(chosen_labels):
+            ax.plot(wide.index, wide[key], color=colors[i % len(colors)], linewidth=1.8,
+                    zorder=3, label=text)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("Year")
+        ax.set_ylabel(label)
+        if log:
+            _log_axis(ax)
+        if title:
+            figure_title(fig, title)
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:
+            # highlighted lines first, the grey context last
+            pairs = sorted(zip(handles, labels), key=lambda hl: hl[1] == other_label)
+            # a fixed place outside the axes: loc="best" depends on the draw history, so a
+            # figure saved twice would not give the same bytes
+            fig.legend([h for h, _ in pairs], [lab for _, lab in pairs],
+                       loc="outside right upper")
+        text = " ".join(t for t in (source, note) if t)
+        if text:
+            source_note(fig, text)
+        return fig
+
+
 def province_lines(
     panel_df: pd.DataFrame,
     variable: str,
@@ -265,14 +430,19 @@ def province_lines(
     region: str = "region",
     year: str = "year",
     size: tuple[float, float] = (6.5, 4.0),
+    log: bool = False,
+    note: str | None = None,
+    source: str | None = None,
 ) -> Figure:
     """One line per province over the years: highlighted provinces in colour (legend), the
     others in grey.
 
     ``highlight`` defaults to :data:`DEFAULT_HIGHLIGHT` (those present in the panel); names
     given explicitly must all be in the panel. ``label`` is the y-axis label (default: the
-    variable name). Missing years break the line. Returns the figure; writes a PNG if
-    ``path`` is given.
+    variable name). ``log=True`` draws the y axis on a log scale (for counts spanning orders
+    of magnitude); values <= 0 cannot be shown there and are left out, which the note
+    under the figure then says. ``source`` and ``note`` are printed under the figure.
+    Missing years break the line. Returns the figure; writes a PNG if ``path`` is given.
     """
     long = _long(panel_df, variable, region, year)
     wide = _wide(long)
@@ -285,30 +455,64 @@ def province_lines(
         if unknown:
             raise KeyError(f"province_lines: highlight {unknown} not in the panel "
                            f"(regions: {present})")
-    with style():
-        fig = _new_figure(*size)
-        ax = fig.add_subplot()
-        others = [r for r in present if r not in chosen]
-        for i, key in enumerate(others):
-            ax.plot(wide.index, wide[key], color=_GREY, linewidth=0.9, zorder=2,
-                    label="Other provinces" if i == 0 else None)
-        for i, key in enumerate(chosen):
-            ax.plot(wide.index, wide[key], color=COLORS[i % len(COLORS)], linewidth=1.8,
-                    zorder=3, label=_region_label(key, region_labels))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("Year")
-        ax.set_ylabel(label or variable)
-        if title:
-            ax.set_title(title, loc="left")
-        if present:
-            handles, labels = ax.get_legend_handles_labels()
-            # highlighted provinces first, "Other provinces" last
-            pairs = sorted(zip(handles, labels), key=lambda hl: hl[1] == "Other provinces")
-            # a fixed place outside the axes: loc="best" depends on the draw history, so a
-            # figure saved twice would not give the same bytes
-            fig.legend([h for h, _ in pairs], [lab for _, lab in pairs],
-                       loc="outside right upper")
-        return _finish(fig, path)
+    if log:
+        hidden = int((wide <= 0).sum().sum())
+        wide = wide.where(wide > 0)
+        if hidden:
+            note = ((note + " ") if note else "") + (
+                f"{hidden} province-year value(s) of zero or less are not shown on the log scale.")
+    others = [r for r in present if r not in chosen]
+    fig = _line_figure(wide, [(k, _region_label(k, region_labels)) for k in chosen], others,
+                       label=label or variable, title=title, size=size, log=log, note=note,
+                       source=source)
+    return finish(fig, path)
+
+
+def macro_region_lines(
+    panel_df: pd.DataFrame,
+    variable: str,
+    path: str | Path | None = None,
+    *,
+    label: str | None = None,
+    title: str | None = None,
+    region: str = "region",
+    year: str = "year",
+    size: tuple[float, float] = (7.0, 4.2),
+    log: bool = False,
+    note: str | None = None,
+    source: str | None = None,
+) -> Figure:
+    """A series published per macro-region (권역) and copied to each of its provinces
+    (e.g. ``patents_pm_macro``), drawn **once per macro-region**, labelled with the
+    provinces it stands for (legend entry "Capital Region" over "Seoul, Incheon, Gyeonggi").
+
+    Raises ``ValueError`` naming the macro-region and year if two provinces of one
+    macro-region have different values (then the series is provincial: use
+    :func:`province_lines`). Returns the figure; writes a PNG if ``path`` is given.
+    """
+    from regrowth import regions
+
+    long = _long(panel_df, variable, region, year).dropna(subset=["value"])
+    long["macro"] = [regions.lookup(r).macro_region for r in long["region"]]
+    spread = long.groupby(["macro", "year"])["value"].agg(["min", "max"])
+    differ = spread[~np.isclose(spread["min"], spread["max"], rtol=1e-12, atol=0.0)]
+    if len(differ):
+        (macro, yr), _ = next(iter(differ.iterrows()))
+        raise ValueError(f"macro_region_lines: {variable!r} differs between provinces of "
+                         f"{macro} in {yr}; it is not a macro-region series")
+    present = [k for k in regions.MACRO_REGIONS if k in set(long["macro"])]
+    wide = long.groupby(["year", "macro"])["value"].first().unstack("macro")[present]
+    in_panel = set(long["region"])
+    labels = []
+    for key in present:
+        m = regions.MACRO_REGIONS[key]
+        members = [regions.lookup(r).name_en for r in m.members if r in in_panel]
+        shown = m.name_en if members == [m.name_en] else f"{m.name_en}\n  {', '.join(members)}"
+        labels.append((key, shown))
+    # seven series: the palette's pale yellow would vanish on white, black replaces it
+    fig = _line_figure(wide, labels, [], label=label or variable, title=title, size=size,
+                       log=log, note=note, source=source, colors=COLORS[:6] + ("#000000",))
+    return finish(fig, path)
 
 
 def province_small_multiples(
@@ -323,6 +527,7 @@ def province_small_multiples(
     region: str = "region",
     year: str = "year",
     panel_size: tuple[float, float] = (1.9, 1.5),
+    source: str | None = None,
 ) -> Figure:
     """One small panel per province (in panel order): the province in colour over all the
     others in light grey, shared axes. Returns the figure; writes a PNG if ``path`` is
@@ -334,7 +539,8 @@ def province_small_multiples(
     ncols = max(1, min(ncols, len(keys)))
     nrows = math.ceil(len(keys) / ncols)
     with style():
-        fig = _new_figure(panel_size[0] * ncols, panel_size[1] * nrows + (0.4 if title else 0.2))
+        fig = new_figure(panel_size[0] * ncols, panel_size[1] * nrows + (0.4 if title else 0.2)
+                         + (0.3 if source else 0.0))
         axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
         for idx, ax in enumerate(axes.flat):
             if idx >= len(keys):
@@ -352,5 +558,7 @@ def province_small_multiples(
                 ax.tick_params(labelbottom=True)
         fig.supylabel(label or variable, fontsize=9)
         if title:
-            fig.suptitle(title, fontsize=10, x=0.01, horizontalalignment="left")
-        return _finish(fig, path)
+            figure_title(fig, title)
+        if source:
+            source_note(fig, source)
+        return finish(fig, path)

@@ -1,13 +1,102 @@
-"""Atomic file writing: an interrupted run leaves the previous file intact."""
+"""Writing outputs safely: atomic files, transactional output folders, CSV cells safe to open.
+
+Atomic files
+------------
+:func:`write_text`, :func:`write_bytes`, :func:`write_with` and :func:`atomic_path` write a
+temporary file beside the target and rename it over the target: an interrupted write leaves
+the previous file intact.
+
+Transactions (``results/`` and ``data/processed/``)
+---------------------------------------------------
+A run replaces a *set* of files that belong together (a table's .md/.tex/.html/.csv; the
+panel and its codebook). :class:`Transaction` makes that set change all at once::
+
+    with Transaction("results", prune=True) as tx:      # lock, recover, clean, check
+        write_text(tx.dir / "tables" / "t1.md", text)    # stage under results/.staging-<pid>/
+        tx.keep("tables/t0.md")                          # an owned file to keep as it is
+    # on leaving the block without an exception: commit; on an exception: nothing changes
+
+Design: a redo journal, replayed at the next start.
+
+1. *Enter*: take an exclusive ``fcntl`` lock on ``<root>/.regrowth.lock`` (a second run waits
+   for it, saying so, up to ``lock_timeout`` seconds, then stops with an error naming the
+   other process); refuse a folder that is not writable (every sub-folder is checked) before
+   anything is fitted; replay a journal left by a killed run (below); delete leftover
+   ``.staging-*`` folders and ``.*.tmp`` files (they belong to no live run: we hold the lock).
+2. *Stage*: outputs are written under ``<root>/.staging-<pid>/`` with their final relative
+   paths. A kill here leaves the published files untouched; the staging folder is garbage
+   collected by the next run.
+3. *Commit*: (a) staged files identical to the published ones are dropped (no churn);
+   (b) the journal ``<root>/.regrowth-journal.json`` -- files to install, files to delete,
+   the new manifest -- is written to a temporary file, fsynced and renamed into place: this
+   rename is the commit point; (c) the journal is *replayed*: each staged file is renamed
+   over its target, stale files are deleted, the manifest is rewritten, the staging folder
+   and finally the journal are removed.
+4. *Recovery*: replaying is idempotent (a rename whose source is gone was done; a deletion
+   whose target is gone was done), so a run that finds a journal completes it -- the folder
+   then holds the new complete set. Without a journal, the previous complete set is intact.
+
+The crash window: between a kill during step 3(c) (a few renames: milliseconds) and the next
+``regrowth`` command on that folder, the folder holds a mix of old and new files *and the
+journal that says so*; every entry point (``Transaction``, :func:`recover`, which
+``regrowth replicate`` calls before reading ``data/processed``) completes it first. A
+generation folder with an atomic pointer would close that window but cannot be used here:
+``results/`` holds git-tracked files at fixed paths.
+
+Ownership: ``<root>/.regrowth-manifest.json`` lists (sorted, one path per line, no
+timestamps: deterministic, so it can be committed) the files the package wrote. Only these are
+ever deleted (``prune=True`` deletes owned files neither re-staged nor kept); a user's
+``results/tables/my_notes.md`` is never touched.
+
+Testing hook: ``REGROWTH_TEST_COMMIT_DELAY`` (seconds, float) sleeps before every rename or
+deletion of step 3(c), so a test can kill a run inside the commit.
+
+CSV cells
+---------
+:func:`csv_cell` escapes a text cell that a spreadsheet would run as a formula (leading
+``=``, ``+``, ``-``, ``@``, tab or carriage return) with a leading ``'``. Numbers stay numbers:
+a cell that reads as a number (optionally with significance stars or a ``%``, e.g.
+``-0.023***``) is left alone, and :func:`csv_safe_frame` touches only text columns.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
+import re
+import shutil
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
+from regrowth.errors import RegrowthError
+
+try:  # POSIX only: without fcntl (Windows) concurrent runs are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+__all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
+           "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
+           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME"]
+
+LOCK_NAME = ".regrowth.lock"
+JOURNAL_NAME = ".regrowth-journal.json"
+MANIFEST_NAME = ".regrowth-manifest.json"
+STAGING_PREFIX = ".staging-"
+_INTERNAL = (LOCK_NAME, JOURNAL_NAME, MANIFEST_NAME)
+_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # atomic_path's mkstemp names
+
+
+class OutputError(RegrowthError, OSError):
+    """An output folder cannot be written (read-only, locked by another run, ...)."""
+
+
+# ----------------------------------------------------------------------------- atomic files
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -51,3 +140,362 @@ def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _durable_write(target: Path, text: str) -> None:
+    """Write, fsync and rename ``text`` over ``target``; fsync the folder."""
+    with atomic_path(target) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    _fsync_dir(target.parent)
+
+
+# ----------------------------------------------------------------------------- manifest
+
+def owned_files(root: str | Path) -> list[str]:
+    """Relative paths (POSIX) of the files the package wrote under ``root``, sorted."""
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OutputError(f"{path}: the record of files regrowth wrote is damaged ({exc}); "
+                          "delete it (regrowth then removes no old output) and rerun") from exc
+    return sorted(str(p) for p in doc.get("files", []))
+
+
+def _manifest_text(files) -> str:
+    doc = {"about": "files written by regrowth; only these are ever deleted or replaced by it",
+           "files": sorted(set(files))}
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def _check_rel(rel: str) -> str:
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] in _INTERNAL \
+            or p.parts[0].startswith(STAGING_PREFIX):
+        raise ValueError(f"{rel!r} is not a path inside the output folder")
+    return p.as_posix()
+
+
+# ----------------------------------------------------------------------------- journal
+
+def _delay() -> None:
+    value = os.environ.get("REGROWTH_TEST_COMMIT_DELAY")
+    if value:
+        time.sleep(float(value))
+
+
+def _replay(root: Path, journal: dict) -> None:
+    """Complete a committed transaction (idempotent)."""
+    staging = root / journal["staging"]
+    for rel in journal["install"]:
+        src = staging / rel
+        if src.exists():
+            _delay()
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, root / rel)
+    for rel in journal["delete"]:
+        target = root / rel
+        if target.exists() or target.is_symlink():
+            _delay()
+            target.unlink()
+    _durable_write(root / MANIFEST_NAME, _manifest_text(journal["manifest"]))
+    shutil.rmtree(staging, ignore_errors=True)
+    _fsync_dir(root)
+    (root / JOURNAL_NAME).unlink()
+    _fsync_dir(root)
+
+
+def _replay_pending(root: Path) -> bool:
+    path = root / JOURNAL_NAME
+    if not path.is_file():
+        return False
+    try:
+        journal = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # cannot happen: renamed whole
+        raise OutputError(f"{path}: damaged journal of an interrupted run ({exc})") from exc
+    _replay(root, journal)
+    print(f"regrowth: completed the interrupted write of {root}/ recorded in {path.name}",
+          file=sys.stderr)
+    return True
+
+
+def _clean_leftovers(root: Path, keep: Path | None = None) -> None:
+    for entry in root.iterdir():
+        if entry.name.startswith(STAGING_PREFIX) and entry != keep:
+            shutil.rmtree(entry, ignore_errors=True)
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+        for name in files:
+            if _TMP.match(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+
+
+# ----------------------------------------------------------------------------- lock
+
+class _Lock:
+    def __init__(self, root: Path, timeout: float | None):
+        self.path = root / LOCK_NAME
+        self.timeout = timeout
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise _not_writable(self.path.parent, exc) from exc
+        if fcntl is None:  # pragma: no cover
+            return
+        start = time.monotonic()
+        told = False
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                other = self._holder()
+                if self.timeout is not None and time.monotonic() - start >= self.timeout:
+                    os.close(self.fd)
+                    self.fd = None
+                    raise OutputError(
+                        f"another regrowth run{other} is writing {self.path.parent}/ (lock "
+                        f"{self.path}); waited {self.timeout:g}s. Wait for it to finish and "
+                        "rerun; two runs must not write the same outputs at once") from None
+                if not told:
+                    print(f"regrowth: another run{other} is writing {self.path.parent}/; "
+                          "waiting for it to finish", file=sys.stderr)
+                    told = True
+                time.sleep(0.2)
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+
+    def _holder(self) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(self.path.read_text().strip())
+            return f" (pid {pid})"
+        return ""
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
+            if fcntl is not None:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _not_writable(folder: Path, exc: OSError | None = None) -> OutputError:
+    why = f" ({exc.strerror})" if exc is not None and exc.strerror else ""
+    return OutputError(f"the output folder {folder}/ is not writable{why}; nothing was fitted "
+                       "or written. Make it writable (chmod u+w) or choose another folder "
+                       "(--results-dir)")
+
+
+def _check_writable(root: Path) -> None:
+    for folder, dirs, _ in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise _not_writable(Path(folder))
+
+
+def _default_timeout() -> float | None:
+    value = os.environ.get("REGROWTH_LOCK_TIMEOUT")
+    return 600.0 if value is None else float(value)
+
+
+def recover(root: str | Path, *, lock_timeout: float | None = None) -> bool:
+    """Complete an interrupted commit of ``root`` if a journal says there is one.
+
+    Returns True if a journal was replayed. Takes the folder's lock only when there is
+    something to do, so it is cheap (and never writes) otherwise.
+    """
+    root = Path(root)
+    if not (root / JOURNAL_NAME).is_file():
+        return False
+    lock = _Lock(root, _default_timeout() if lock_timeout is None else lock_timeout)
+    lock.acquire()
+    try:
+        return _replay_pending(root)
+    finally:
+        lock.release()
+
+
+# ----------------------------------------------------------------------------- transaction
+
+class Transaction:
+    """Stage a set of output files under ``root`` and publish them all at once.
+
+    Parameters
+    ----------
+    root : the output folder (created if missing).
+    prune : on commit, delete owned files (see the manifest) that were neither staged nor
+        kept: a complete run (True) vs a partial one that leaves other outputs alone (False).
+    lock_timeout : seconds to wait for another run's lock (default ``$REGROWTH_LOCK_TIMEOUT``
+        or 600; ``None`` waits forever).
+
+    Attributes: ``dir`` (the staging folder to write into, same layout as ``root``),
+    ``previous`` (owned files before this run). See the module docstring for the protocol.
+    """
+
+    def __init__(self, root: str | Path, *, prune: bool = False,
+                 lock_timeout: float | None = -1.0):
+        self.root = Path(root)
+        self.prune = prune
+        self._lock = _Lock(self.root, _default_timeout() if lock_timeout == -1.0
+                           else lock_timeout)
+        self.dir = self.root / f"{STAGING_PREFIX}{os.getpid()}"
+        self._kept: set[str] = set()
+        self.previous: list[str] = []
+        self.installed: list[str] = []
+        self.deleted: list[str] = []
+        self._open = False
+
+    # -- context
+    def __enter__(self) -> Transaction:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _not_writable(self.root, exc) from exc
+        self._lock.acquire()
+        try:
+            _check_writable(self.root)
+            _replay_pending(self.root)
+            _clean_leftovers(self.root)
+            self.previous = owned_files(self.root)
+            self.dir.mkdir()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._open = True
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                shutil.rmtree(self.dir, ignore_errors=True)
+        finally:
+            self._open = False
+            self._lock.release()
+
+    # -- staging
+    def path(self, rel: str) -> Path:
+        """The staging path of ``rel`` (parent folders created)."""
+        target = self.dir / _check_rel(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def write_text(self, rel: str, text: str) -> Path:
+        return write_text(self.path(rel), text)
+
+    def write_bytes(self, rel: str, data: bytes) -> Path:
+        return write_bytes(self.path(rel), data)
+
+    def write_with(self, rel: str, writer: Callable[[Path], None]) -> Path:
+        return write_with(self.path(rel), writer)
+
+    def keep(self, rel: str) -> None:
+        """Keep the published ``rel`` as it is (and owned) even when pruning."""
+        self._kept.add(_check_rel(rel))
+
+    def staged(self) -> list[str]:
+        """Relative paths of every file staged so far, sorted."""
+        out = []
+        for folder, _, files in os.walk(self.dir):
+            for name in files:
+                if not _TMP.match(name):
+                    out.append((Path(folder) / name).relative_to(self.dir).as_posix())
+        return sorted(out)
+
+    # -- commit
+    def commit(self) -> None:
+        staged = self.staged()
+        install = []
+        for rel in staged:
+            target = self.root / rel
+            if target.is_file() and _same_bytes(target, self.dir / rel):
+                continue  # unchanged: nothing to rename
+            install.append(rel)
+        kept = {rel for rel in self._kept if (self.root / rel).is_file()}
+        if self.prune:
+            new_owned = set(staged) | kept
+            delete = sorted(set(self.previous) - new_owned)
+        else:
+            new_owned = set(staged) | set(self.previous)
+            delete = []
+        delete = [rel for rel in delete if (self.root / rel).is_file()]
+        journal = {"staging": self.dir.name, "install": install, "delete": delete,
+                   "manifest": sorted(new_owned)}
+        for rel in staged:  # make the staged bytes durable before the commit point
+            with contextlib.suppress(OSError):
+                fd = os.open(self.dir / rel, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
+        _durable_write(self.root / JOURNAL_NAME, json.dumps(journal, indent=1) + "\n")
+        _replay(self.root, journal)
+        self.installed, self.deleted = install, delete
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        return a.read_bytes() == b.read_bytes()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.EACCES):
+            return False
+        raise
+
+
+# ----------------------------------------------------------------------------- CSV cells
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?\**%?$")
+
+
+def csv_cell(value):
+    """``value`` with a leading ``'`` if it is text a spreadsheet would run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or CR is escaped unless it reads as a
+    number (``-0.5``, ``+3``, ``-1.2e-3``, ``-0.023***``, ``-4%``); other values are returned
+    unchanged.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) \
+            and not _NUMBER.match(value.strip()):
+        return "'" + value
+    return value
+
+
+def csv_row(values) -> list:
+    """:func:`csv_cell` applied to every cell of a row."""
+    return [csv_cell(v) for v in values]
+
+
+def csv_safe_frame(df):
+    """A copy of ``df`` whose text (object/string) columns and column names pass through
+    :func:`csv_cell`; numeric columns are untouched (negative numbers stay numbers)."""
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+            out[col] = s.map(lambda v: csv_cell(v) if isinstance(v, str) else v)
+    out.columns = [csv_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out

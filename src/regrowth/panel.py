@@ -20,6 +20,15 @@ Data choices made here, each written into the codebook:
   2012 (population) and counts as its own unit in GRDP and fiscal data from 2013, so
   Chungnam's growth rates in those years mix a boundary change with growth.
 * ``patents_pm_macro`` is the macro-region (권역) value given to each of its provinces.
+
+Validation, once per check: duplicate keys across sources with
+:func:`regrowth.sources._common.check_duplicates` in :func:`assemble` (each file's own rows
+were checked by its parser through the same function); counts and ranges per file by the
+parsers (``_common.validate_values``, naming row and column); the assembled panel by the
+pandera :func:`schema`, generated from the variable specifications of
+:mod:`regrowth.sources.registry` (kind -> dtype and checks, bounds -> range) and from
+:data:`DERIVED`. The codebook records, per column, the provinces and years covered and the
+sources' notes (provisional years, zeros read as missing, full-edition coverage).
 """
 
 from __future__ import annotations
@@ -33,12 +42,13 @@ import pandas as pd
 
 from regrowth import regions, sources
 from regrowth.errors import DataError
-from regrowth.io import atomic_path
+from regrowth.io import Transaction, csv_safe_frame
+from regrowth.sources._common import check_duplicates
+from regrowth.sources.registry import VARIABLES
 
 INDEX = ["region", "year"]
 ID_COLUMNS = ["region", "year", "code", "region_ko", "macro_region", "capital_region", "sejong_break"]
 FINTECH_LAST_COMPLETE_YEAR = 2021
-COUNT_VARIABLES = ("patents_fintech", "patents_all")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +61,7 @@ class Derived:
     label: str
     unit: str
     scale: float = 1.0
+    bounds: tuple[float | None, float | None] = (None, None)   # checked by the schema
 
     def transformation(self) -> str:
         a = self.inputs[0]
@@ -74,7 +85,8 @@ def _lag(v):
 
 
 def _growth(v):
-    return Derived(f"{v}_growth", "growth", (v,), f"annual growth of {v}", "percent")
+    return Derived(f"{v}_growth", "growth", (v,), f"annual growth of {v}", "percent",
+                   bounds=(-50.0, 100.0))
 
 
 #: Every derived column, in the order it is computed and written.
@@ -87,7 +99,8 @@ DERIVED: tuple[Derived, ...] = (
             "all-field patent applications per million residents (full edition)",
             "per million residents", 1e6),
     Derived("higher_ed_pct", "ratio", ("higher_ed_entrants", "hs_graduates"),
-            "high-school graduates entering higher education", "percent of graduates", 100.0),
+            "high-school graduates entering higher education", "percent of graduates", 100.0,
+            bounds=(0.0, 100.0)),
     Derived("exports_pc", "ratio", ("exports", "population"),
             "exports per resident", "USD per person", 1e6),
     _log("population"), _log("rnd"), _log("grdp_pc_nominal"), _log("grdp_pc_real"),
@@ -109,42 +122,62 @@ class PanelBuild:
     codebook: pd.DataFrame
     written: list[Path]
     reports: dict
+    #: one row per source file: source, variables, rows, first_year, last_year, provinces
+    sources: pd.DataFrame | None = None
 
     def describe(self) -> str:
+        """The build log: one line per source file (rows, years, provinces, variables), one
+        for the KIPRIS records (counts only: no applicant's name or address), one for the
+        full-edition downloads, then the panel and the files written."""
+        lines = []
+        if self.sources is not None and len(self.sources):
+            lines.append(f"panel: read {len(self.sources)} source files")
+            width = max(len(_short(s)) for s in self.sources["source"])
+            for r in self.sources.itertuples(index=False):
+                lines.append(f"  {_short(r.source):<{width}}  {r.rows:>4} rows  "
+                             f"{r.first_year}-{r.last_year}  {r.provinces:>2} provinces  "
+                             f"{r.variables}")
+        for name, rep in self.reports.items():
+            if hasattr(rep, "assigned") and hasattr(rep, "foreign"):  # KiprisReport
+                lines.append(f"  KIPRIS records: {rep.records:,}, {rep.assigned:,} assigned to a "
+                             f"province, {rep.foreign:,} foreign applicants, {rep.unparseable:,} "
+                             f"without a province, {rep.duplicates:,} duplicated")
+            elif name == "full_edition" and hasattr(rep, "summary"):
+                lines.append("  " + rep.summary())
+            elif name == "full_edition" and isinstance(rep, dict):
+                have = [t for t, ok in rep.items() if ok]
+                lines.append("  full edition: " + (
+                    "KOSIS downloads used: " + ", ".join(have) if have else
+                    "no KOSIS downloads in data/raw/kosis/ (optional: "
+                    + ", ".join(rep) + "; see README)"))
         n_regions = self.panel.index.get_level_values("region").nunique()
         years = self.panel.index.get_level_values("year")
-        lines = [f"panel: {len(self.panel)} rows = {n_regions} provinces x {years.min()}-{years.max()}, "
-                 f"{self.panel.shape[1]} columns"]
-        lines += [f"wrote {p}" for p in self.written]
-        for name, rep in self.reports.items():
-            text = rep.summary() if hasattr(rep, "summary") else str(rep)
-            lines.append(f"{name}: {text}")
+        lines.append(f"panel: {len(self.panel)} rows = {n_regions} provinces x "
+                     f"{years.min()}-{years.max()}, {self.panel.shape[1]} columns; wrote "
+                     + ", ".join(str(p) for p in self.written))
         return "\n".join(lines)
 
 
-def _check_unique(tidy: pd.DataFrame) -> None:
-    dup = tidy.duplicated(["variable", "region", "year"], keep=False)
-    if dup.any():
-        rows = tidy[dup].sort_values(["variable", "region", "year"])
-        first = rows.iloc[0]
-        sources_ = sorted(set(rows.loc[(rows.variable == first.variable) & (rows.region == first.region)
-                                       & (rows.year == first.year), "source"]))
-        raise DataError(
-            f"{int(dup.sum())} duplicated (variable, region, year) rows, first "
-            f"{first.variable} for {first.region} {first.year} from {', '.join(sources_)}",
-            file=", ".join(sources_), column=str(first.variable),
-            hint="two source files supply the same series; remove one from the source registry")
+def _short(source: str, width: int = 48) -> str:
+    """The file name of a source path, cut to ``width`` characters."""
+    name = str(source).rsplit("/", 1)[-1]
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def _check_counts(tidy: pd.DataFrame) -> None:
-    for var in COUNT_VARIABLES:
-        rows = tidy[tidy.variable == var]
-        bad = rows[(rows.value < 0) | (rows.value % 1 != 0)]
-        if len(bad):
-            r = bad.iloc[0]
-            raise DataError(f"count {var} is {float(r.value):g} for {r.region} {r.year}; counts must be "
-                            f"non-negative integers", file=r.source, column=var,
-                            hint="check the source file; counts are never negative or fractional")
+def source_summary(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per source of the tidy rows: ``source``, ``variables`` (comma-separated),
+    ``rows`` (values read), ``first_year``, ``last_year``, ``provinces`` (distinct regions)."""
+    if tidy.empty:
+        return pd.DataFrame(columns=["source", "variables", "rows", "first_year", "last_year",
+                                     "provinces"])
+    g = tidy.groupby("source", sort=True)
+    return pd.DataFrame({
+        "variables": g["variable"].agg(lambda v: ", ".join(sorted(set(v)))),
+        "rows": g.size(),
+        "first_year": g["year"].min().astype(int),
+        "last_year": g["year"].max().astype(int),
+        "provinces": g["region"].nunique(),
+    }).reset_index()
 
 
 def _wide(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -205,23 +238,41 @@ def assemble(tidy: pd.DataFrame) -> pd.DataFrame:
     """The full panel from tidy rows: identity columns, base series, derived series."""
     tidy = tidy.copy()
     tidy["year"] = tidy["year"].astype("int64")
-    _check_unique(tidy)
-    _check_counts(tidy)
+    check_duplicates(tidy[["region", "year", "variable", "source"]])
     drop = (tidy.variable == "patents_fintech") & (tidy.year > FINTECH_LAST_COMPLETE_YEAR)
     tidy = tidy[~drop]
-    wide = derive(_wide(tidy))
+    base = _wide(tidy)
+    # the base series pass the schema before anything is derived from them, so that a bad
+    # count is reported as such (not as the log of a negative ratio)
+    validate(pd.concat([_identity(base.index), _integer_columns(base)], axis=1))
+    wide = derive(base)
     panel = pd.concat([_identity(wide.index), wide], axis=1)
-    for var in COUNT_VARIABLES:
-        if var in panel:
-            panel[var] = panel[var].round().astype("Int64")
+    panel = _integer_columns(panel)
     panel.columns.name = None
     return panel
 
 
-def codebook(panel: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per panel column: label, unit, source file(s), transformation, coverage."""
+def _integer_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts declared ``integer_column`` as Int64 (left as float if not whole: the schema
+    then refuses them)."""
+    frame = frame.copy()
+    for name, spec in VARIABLES.items():
+        if name in frame and spec.dtype == "Int64":
+            col = frame[name]
+            if bool(((col.dropna() % 1) == 0).all()):
+                frame[name] = col.astype("Int64")
+    return frame
+
+
+def codebook(panel: pd.DataFrame, tidy: pd.DataFrame,
+             notes: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """One row per panel column: label, unit, source file(s), transformation, coverage
+    (first and last year, non-missing cells, provinces with any value) and ``notes`` (from
+    the sources: provisional years, zeros read as missing, full-edition coverage; derived
+    columns inherit their inputs' notes)."""
+    notes = notes or {}
     meta = {name: {"label": v.label, "unit": v.unit, "transformation": v.note or "as published"}
-            for name, v in sources.VARIABLES.items()}
+            for name, v in VARIABLES.items()}
     srcs = tidy.groupby("variable", sort=False)["source"].agg(lambda s: "; ".join(sorted(set(s))))
     derived = {d.name: d for d in DERIVED}
     ident = {
@@ -241,6 +292,13 @@ def codebook(panel: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
         if name in derived:
             return "; ".join(sorted({sources_of(i) for i in derived[name].inputs}))
         return ""
+
+    def notes_of(name: str) -> list[str]:
+        if name in notes:
+            return list(notes[name])
+        if name in derived:
+            return [n for i in derived[name].inputs for n in notes_of(i)]
+        return []
 
     rows = []
     flat = panel.reset_index()
@@ -263,42 +321,58 @@ def codebook(panel: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
                      "transformation": transformation,
                      "first_year": int(years.min()) if len(years) else pd.NA,
                      "last_year": int(years.max()) if len(years) else pd.NA,
-                     "n_nonmissing": int(col.notna().sum())})
+                     "n_nonmissing": int(col.notna().sum()),
+                     "n_provinces": int(flat.loc[col.notna(), "region"].nunique()),
+                     "notes": " | ".join(dict.fromkeys(notes_of(name)))})
     return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
 
 
+def _checks(bounds, pa) -> list:
+    lo, hi = bounds
+    if lo is not None and hi is not None:
+        return [pa.Check.in_range(lo, hi)]
+    if lo is not None:
+        return [pa.Check.ge(lo)]
+    if hi is not None:
+        return [pa.Check.le(hi)]
+    return []
+
+
 def schema():
-    """The pandera schema every panel must pass before it is written."""
+    """The pandera schema every panel must pass before it is written.
+
+    Generated, not written by hand: one column per variable specification of
+    :mod:`regrowth.sources.registry` (``count`` -> Int64 >= 0; ``flag`` -> Int64 in {0, 1};
+    ``ratio``/``level`` -> float within the variable's bounds) and per :data:`DERIVED`
+    column with bounds (growth rates in [-50, 100] %, shares in [0, 100] %), plus the
+    identity columns and the (region, year) index.
+    """
     import pandera.pandas as pa
 
-    def col(dtype=float, *checks, nullable=True):
+    def col(dtype, checks=(), nullable=True):
         return pa.Column(dtype, checks=list(checks), nullable=nullable, required=False)
 
-    share = pa.Check.in_range(0, 100)
-    positive = pa.Check.gt(0)
+    columns = {
+        "code": col(str, nullable=False),
+        "region_ko": col(str, nullable=False),
+        "macro_region": col(str, nullable=False),
+        "capital_region": col("int64", [pa.Check.isin([0, 1])], nullable=False),
+        "sejong_break": col("int64", [pa.Check.isin([0, 1])], nullable=False),
+    }
+    whole = pa.Check(lambda s: s.isna() | (s.astype(float) % 1 == 0),
+                     error="whole numbers (a count)")
+    for name, spec in VARIABLES.items():
+        if spec.kind == "flag":
+            columns[name] = col("Int64", [pa.Check.isin([0, 1])])
+        elif spec.kind == "count":
+            columns[name] = col(spec.dtype, _checks(spec.bounds, pa) + [whole])
+        else:
+            columns[name] = col(spec.dtype, _checks(spec.bounds, pa))
+    for d in DERIVED:
+        if d.bounds != (None, None):
+            columns[d.name] = col(float, _checks(d.bounds, pa))
     return pa.DataFrameSchema(
-        {
-            "code": col(str, nullable=False),
-            "region_ko": col(str, nullable=False),
-            "macro_region": col(str, nullable=False),
-            "capital_region": col("int64", pa.Check.isin([0, 1]), nullable=False),
-            "sejong_break": col("int64", pa.Check.isin([0, 1]), nullable=False),
-            "patents_fintech": col("Int64", pa.Check.ge(0)),
-            "fiscal_self_reliance": col(float, share),
-            "fiscal_self_reliance_rev": col(float, share),
-            "fiscal_autonomy": col(float, share),
-            "patents_all": col("Int64", pa.Check.ge(0)),
-            "higher_ed_rate": col(float, pa.Check.in_range(0, 1)),
-            "higher_ed_pct": col(float, pa.Check.in_range(0, 100)),
-            "population": col(float, positive),
-            "rnd": col(float, pa.Check.ge(0)),
-            "grdp_pc_nominal": col(float, positive),
-            "grdp_pc_real": col(float, positive),
-            "patents_pm_macro": col(float, pa.Check.ge(0)),
-            "population_growth": col(float, pa.Check.in_range(-50, 100)),
-            "grdp_pc_real_growth": col(float, pa.Check.in_range(-50, 100)),
-            "grdp_pc_nominal_growth": col(float, pa.Check.in_range(-50, 100)),
-        },
+        columns,
         index=pa.MultiIndex([pa.Index(str, name="region", checks=pa.Check.isin([r.key for r in regions.REGIONS])),
                              pa.Index("int64", name="year", checks=pa.Check.in_range(1950, 2100))],
                             unique=["region", "year"]),
@@ -314,7 +388,9 @@ def validate(panel: pd.DataFrame, *, file: str = "data/processed/panel.csv") -> 
         return schema().validate(panel, lazy=True)
     except pe.SchemaErrors as exc:
         cases = exc.failure_cases
-        first = cases.iloc[0]
+        # a failed value check says more than the dtype failure it may cause
+        is_dtype = cases["check"].astype(str).str.startswith("dtype(")
+        first = cases[~is_dtype].iloc[0] if (~is_dtype).any() else cases.iloc[0]
         column = first.get("column")
         index = first.get("index")
         where = ""
@@ -338,29 +414,39 @@ def validate(panel: pd.DataFrame, *, file: str = "data/processed/panel.csv") -> 
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    # text cells a spreadsheet would run as formulas get a leading ' (numbers stay numbers)
+    csv_safe_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path) -> list[Path]:
-    """Write panel.parquet, panel.csv and codebook.csv; all three or none."""
+    """Write panel.parquet, panel.csv and codebook.csv as one transaction: all three or none
+    (:class:`regrowth.io.Transaction`; a kill -9 leaves the old or the new set)."""
     out_dir = Path(out_dir)
     flat = panel.reset_index()
-    targets = [out_dir / "panel.parquet", out_dir / "panel.csv", out_dir / "codebook.csv"]
-    with atomic_path(targets[0]) as t0, atomic_path(targets[1]) as t1, atomic_path(targets[2]) as t2:
-        flat.to_parquet(t0, index=False, engine="pyarrow", compression="zstd")
-        _write_csv(flat, t1)
-        _write_csv(book, t2)
-    return targets
+    names = ["panel.parquet", "panel.csv", "codebook.csv"]
+    with Transaction(out_dir, prune=True) as tx:
+        tx.write_with(names[0], lambda t: flat.to_parquet(t, index=False, engine="pyarrow",
+                                                          compression="zstd"))
+        tx.write_with(names[1], lambda t: _write_csv(flat, t))
+        tx.write_with(names[2], lambda t: _write_csv(book, t))
+    return [out_dir / n for n in names]
 
 
-def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processed") -> PanelBuild:
-    """Read the raw files, build and validate the panel, write it; return what was built."""
-    tidy, reports = sources.load_all(Path(raw_dir))
+def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processed", *,
+          allow_partial=()) -> PanelBuild:
+    """Read the raw files, build and validate the panel, write it; return what was built.
+
+    ``allow_partial``: full-edition table ids whose downloads may cover fewer than the 17
+    provinces (see :mod:`regrowth.sources.full_edition`). ``PanelBuild.reports`` holds
+    each source's report, ``"full_edition"`` (what each slot held: table, unit, years,
+    provinces) and ``"notes"`` (also in the codebook's ``notes`` column).
+    """
+    tidy, reports = sources.load_all(Path(raw_dir), allow_partial=allow_partial)
     panel = assemble(tidy)
     validate(panel)
-    book = codebook(panel, tidy)
+    book = codebook(panel, tidy, reports.get("notes"))
     written = write(panel, book, out_dir)
-    return PanelBuild(panel, book, written, reports)
+    return PanelBuild(panel, book, written, reports, source_summary(tidy))
 
 
 def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:

@@ -3,26 +3,34 @@
 Steps, in order (progress is printed for each):
 
 1. load ``data/processed/panel.parquet`` (``make panel`` builds it);
-2. load ``specs/models.toml`` and check every column against the panel *before fitting
-   anything*: a spec naming a variable the panel lacks is reported with the variable and
-   the KOSIS table that would supply it;
-3. fit each remaining column (a failure is reported with the column's name and the run
-   goes on with the others);
+2. load ``specs/models.toml`` (strictly: :mod:`regrowth.specs`) and check every column
+   against the panel *before fitting or writing anything*: any problem (a variable the
+   panel lacks, with the KOSIS table that would supply it; a non-0/1 ``drop_if``; an
+   unknown ``--only`` table) refuses the whole run with a ``SpecificationError``;
+3. fit each column through its estimator's registry entry
+   (:mod:`regrowth.models.registry`; a failure is reported with the column's name and the
+   run goes on with the others). "Year effects"/"Province effects" rows and the
+   ``effects`` record of ``estimates.json`` are read from the fitted model's terms;
 4. write ``results/tables/<table>.{md,tex,html,csv}``, ``results/figures/*.png``,
    ``results/estimates.json`` (every number of every table at full precision) and
-   ``results/descriptives.*``; every write is atomic;
-5. execute the notebooks in ``notebooks/`` in place (nbclient), so their committed outputs
-   are those of the last run.
+   ``results/descriptives.*`` as one transaction (:class:`regrowth.io.Transaction`: staged,
+   then published all at once; a kill -9 leaves the old or the new set; files the package
+   did not write are never deleted; a table with a failed column keeps its last good
+   outputs; a second run waits for the first);
+5. build each notebook ``notebooks/0N_name.ipynb`` from its jupytext source
+   ``notebooks/0N_name.py`` and execute it (nbclient), so the committed notebooks carry the
+   outputs of the last run.
 
 Exit status 0 if every spec was fitted and every notebook ran, 1 otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import sys
-import textwrap
 import time
 import traceback
 import warnings
@@ -32,16 +40,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from regrowth import io
 from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
 from regrowth.errors import RegrowthError, SpecificationError
 from regrowth.io import write_text
+from regrowth.models import registry
+from regrowth.models.design import fitted_effects, year_dummies  # noqa: F401 (re-export)
 from regrowth.specs import ColumnSpec, Specs
 
 RESULTS = Path("results")
-ESTIMATOR_LABELS = {"gnb": "gnbreg (GNB)", "nb2": "nbreg (NB2)", "poisson": "Poisson",
-                    "fgls": "xtgls (FGLS)", "re": "random effects", "fe": "fixed effects",
-                    "pooled": "pooled OLS"}
 
 
 @dataclass
@@ -76,86 +84,24 @@ def estimation_sample(spec: ColumnSpec, panel: pd.DataFrame) -> tuple[pd.DataFra
     return window.loc[complete].copy(), int((~complete).sum())
 
 
-def year_dummies(index: pd.MultiIndex) -> pd.DataFrame:
-    """0/1 columns ``year_<t>`` for every sample year but the first (the base)."""
-    years = index.get_level_values("year")
-    levels = sorted(set(years))
-    return pd.DataFrame({f"year_{t}": (years == t).astype(float) for t in levels[1:]}, index=index)
+def with_region_attributes(panel: pd.DataFrame) -> pd.DataFrame:
+    """``panel`` with ``macro_region`` (and ``capital_region``) from :mod:`regrowth.regions`
+    when it lacks them, so ``se.groups = "macro_region"`` always has its column."""
+    from regrowth import regions
 
-
-def _groups(spec: ColumnSpec, data: pd.DataFrame):
-    if spec.se_groups is None:
-        return None
-    if spec.se_groups in data.index.names:
-        return data.index.get_level_values(spec.se_groups).to_numpy()
-    return data[spec.se_groups].to_numpy()
+    missing = [c for c in ("macro_region", "capital_region") if c not in panel.columns]
+    if not missing:
+        return panel
+    keys = panel.index.get_level_values("region")
+    panel = panel.copy()
+    if "macro_region" in missing:
+        panel["macro_region"] = [regions.get(k).macro_region for k in keys]
+    if "capital_region" in missing:
+        panel["capital_region"] = [int(regions.get(k).capital_region) for k in keys]
+    return panel
 
 
 # ----------------------------------------------------------------------------- fitting
-
-def _fit_count(spec: ColumnSpec, data: pd.DataFrame):
-    from regrowth.models import GeneralizedNegativeBinomial
-
-    y = data[spec.outcome].astype(float).rename(spec.outcome)
-    X = pd.concat([pd.DataFrame({"const": 1.0}, index=data.index),
-                   data[list(spec.regressors)].astype(float)], axis=1)
-    if spec.year_effects:
-        X = pd.concat([X, year_dummies(data.index)], axis=1)
-    exposure = data[spec.exposure].astype(float) if spec.exposure else None
-    groups = _groups(spec, data)
-    cov_type = {"oim": "nonrobust", "robust": "robust", "cluster": "cluster"}[spec.se_type]
-    if spec.estimator == "poisson":
-        return _fit_poisson(y, X, exposure, groups, spec.se_type)
-    Z = None
-    if spec.estimator == "gnb":
-        Z = pd.concat([pd.DataFrame({"const": 1.0}, index=data.index),
-                       data[list(spec.dispersion)].astype(float)], axis=1)
-    model = GeneralizedNegativeBinomial(y, X, Z, exposure=exposure, groups=groups)
-    return model.fit(cov_type=cov_type)
-
-
-def _fit_poisson(y, X, exposure, groups, se_type):
-    """statsmodels Poisson with Stata's scaling: robust N/(N-1), cluster G/(G-1)."""
-    import statsmodels.api as sm
-
-    model = sm.Poisson(y, X, exposure=exposure)
-    if se_type == "oim":
-        return model.fit(disp=0, maxiter=200, method="newton", tol=1e-12)
-    kw = ({"groups": pd.factorize(pd.Series(groups))[0], "use_correction": False}
-          if se_type == "cluster" else {"use_correction": False})
-    res = model.fit(disp=0, maxiter=200, method="newton", tol=1e-12,
-                    cov_type="cluster" if se_type == "cluster" else "HC0", cov_kwds=kw)
-    # statsmodels' own correction for clusters is G/(G-1)*(N-1)/(N-K), Stata's for ML
-    # estimators G/(G-1); set it before anything derived from the covariance is cached.
-    n = res.nobs
-    factor = (len(set(groups)) / (len(set(groups)) - 1.0) if se_type == "cluster"
-              else n / (n - 1.0))
-    res.cov_params_default = res.cov_params_default * factor
-    return res
-
-
-def _fit_linear_panel(spec: ColumnSpec, data: pd.DataFrame):
-    """FGLS, RE, FE or pooled OLS through ``regrowth.models.panel.fit_panel``."""
-    from regrowth.models.panel import fit_panel
-
-    formula = f"{spec.outcome} ~ 1 + " + " + ".join(spec.regressors)
-    frame = data[[spec.outcome, *spec.regressors]].astype(float)
-    opts = dict(spec.options)
-    if spec.estimator == "fgls":
-        nmk = {"nmk": bool(opts.pop("nmk"))} if "nmk" in opts else {}
-        return fit_panel("fgls", formula, frame, model_options=opts, **nmk)
-    cov = {"unadjusted": ("unadjusted", {}), "robust": ("robust", {}),
-           "cluster": ("clustered", {}),
-           "kernel": ("kernel", {"bandwidth": opts.pop("bandwidth", None)})}[spec.se_type]
-    cov_type, kw = cov
-    if spec.se_type == "cluster":
-        if spec.se_groups == "region":
-            kw = {"cluster_entity": True}
-        else:
-            kw = {"clusters": data[[spec.se_groups]]}
-    kw = {k: v for k, v in kw.items() if v is not None}
-    return fit_panel(spec.estimator, formula, frame, cov_type=cov_type, **kw)
-
 
 def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     """Fit one specification on its estimation sample; return tidy output and statistics."""
@@ -167,30 +113,28 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
                                  f"with {', '.join(spec.variables())} all observed")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if spec.estimator in specs_mod.COUNT_ESTIMATORS:
-            result = _fit_count(spec, data)
-        else:
-            result = _fit_linear_panel(spec, data)
+        result = registry.get(spec.estimator).fit(spec, data)
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)
-    # linearmodels and formulaic call the constant "Intercept", statsmodels "const": one row
-    coefs["term"] = coefs["term"].replace({"Intercept": "const"})
     stats = glance(result)
+    effects = fitted_effects(result, coefs["term"])
     years = data.index.get_level_values("year")
     regions = data.index.get_level_values("region")
     stats.update({
         "nobs": int(len(data)),
         "n_entities": int(regions.nunique()),
         "sample": f"{int(years.min())}–{int(years.max())}",
-        "estimator": ESTIMATOR_LABELS[spec.estimator],
+        "estimator": registry.get(spec.estimator).label,
         "se": spec.se_label(),
         "dropped_missing": dropped,
-        "year_effects": "yes" if spec.year_effects else "no",
+        # read from the fitted model's terms, never from the spec
+        "year_effects": "yes" if effects["year"] else "no",
+        "province_effects": "yes" if effects["province"] else "no",
     })
-    extra = {}
+    extra = {"effects": effects}
     if spec.estimator == "gnb":
-        extra = _gnb_extras(result)
+        extra.update(_gnb_extras(result))
         stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
     if spec.estimator == "fgls":
         rho = getattr(result, "rho", None)
@@ -248,11 +192,15 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "label": col.label, "title": col.title, "estimator": col.estimator,
                     "outcome": col.outcome, "regressors": list(col.regressors),
                     "dispersion": list(col.dispersion), "exposure": col.exposure,
-                    "year_effects": col.year_effects, "sample": col.sample.describe(),
+                    "year_effects": col.year_effects,
+                    "province_effects": col.province_effects,
+                    "effects": f.extra.get("effects"), "sample": col.sample.describe(),
                     "se_type": col.se_type, "se_groups": col.se_groups, "options": col.options,
                     "rationale": col.rationale,
                     "coefficients": f.coefs.to_dict(orient="records"),
-                    "stats": f.stats, "extra": f.extra, "warnings": f.warnings,
+                    "stats": f.stats,
+                    "extra": {k: v for k, v in f.extra.items() if k != "effects"},
+                    "warnings": f.warnings,
                 }
             else:
                 cols[col.id] = {"label": col.label, "title": col.title,
@@ -283,11 +231,12 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
         stat_rows = [("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample years"),
-                     ("year_effects", "Year effects"), ("llf", "Log likelihood"), ("aic", "AIC"),
+                     ("year_effects", "Year effects"), ("province_effects", "Province effects"),
+                     ("llf", "Log likelihood"), ("aic", "AIC"),
                      ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
                      ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors")]
         tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,
-                               stat_rows=stat_rows, drop=("year_*",))
+                               stat_rows=stat_rows, drop=("year_*", "province_*"))
         paths = tab.write(out / "tables" / table.id)
         written += list(paths.values())
     return written
@@ -306,18 +255,42 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        for t in c.regressors))
             path = out / "figures" / f"{table.id}_coefficients.png"
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=textwrap.fill(table.title, 70))
+                                     title=table.title, source=FIGURE_SOURCES["coefficients"])
             written.append(path)
-    for var, label in (("patents_fintech", "Fintech patent applications (count)"),
-                       ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)"),
-                       ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)"),
-                       ("patents_pm_macro", "All-field patents per million (macro-region)")):
+    for var, label, kind in (
+            ("patents_fintech", "Fintech patent applications (count, log scale)", "log"),
+            ("fiscal_self_reliance", "Fiscal self-reliance ratio (%)", "lines"),
+            ("grdp_pc_real_growth", "Real per-capita GRDP growth (%)", "lines"),
+            ("patents_pm_macro", "All-field patents per million residents", "macro")):
         if var in panel:
             path = out / "figures" / f"province_{var}.png"
-            figures.province_lines(panel, var, path, label=label,
-                                   highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"))
+            if kind == "macro":
+                figures.macro_region_lines(panel, var, path, label=label,
+                                           source=FIGURE_SOURCES[var])
+            else:
+                figures.province_lines(panel, var, path, label=label, log=kind == "log",
+                                       highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"),
+                                       source=FIGURE_SOURCES[var])
             written.append(path)
     return written
+
+
+#: Source lines printed under each figure (see regrowth.figures.source_note).
+FIGURE_SOURCES = {
+    "coefficients": "Source: regrowth estimates of specs/models.toml on the public-edition panel; "
+                    "95% intervals from each column's standard errors (see the table notes).",
+    "patents_fintech": "Source: KIPRIS fintech (G06Q) application records, by first applicant's "
+                       "province and application year. Applications are published about 18 "
+                       "months after filing: 2022-23 are incomplete and dropped, and 2021 is "
+                       "probably undercounted.",
+    "fiscal_self_reliance": "Source: Ministry of the Interior and Safety via KOSIS (DT_1YL20921), "
+                            "old revenue classification.",
+    "grdp_pc_real_growth": "Source: real per-capita GRDP (2009 won), GCAM-Korea from KOSIS; "
+                           "16 provinces (no Sejong). The 1998 fall is the Asian financial crisis.",
+    "patents_pm_macro": "Source: Statistics Korea regional indicator 2-2-1 (KIPO, KOSIS "
+                        "DT_1YL202109E), published for the 7 macro-regions only; each province "
+                        "is given its macro-region's value.",
+}
 
 
 def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
@@ -341,24 +314,52 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
 
 
 def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
-    """Run every notebook in ``folder`` in place; return {name: error} for failures."""
-    import nbformat
-    from nbclient import NotebookClient
+    """Build every notebook of ``folder`` from its ``py:percent`` source, execute it and
+    write the ``.ipynb`` (:func:`regrowth.notebooks.run`); return {name: error} for failures."""
+    from regrowth import notebooks
 
-    failures = {}
-    for nb_path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(nb_path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(folder)}}, record_timing=False)
-        try:
-            client.execute()
-        except Exception as exc:  # report, keep going with the other notebooks
-            failures[nb_path.name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            continue
-        nb.metadata.pop("widgets", None)
-        write_text(nb_path, nbformat.writes(nb) + "\n")
-        print(f"  executed notebooks/{nb_path.name}")
-    return failures
+    return notebooks.run(folder, timeout)
+
+
+def _table_files(table_id: str) -> list[str]:
+    return [f"tables/{table_id}.{ext}" for ext in ("md", "tex", "html", "csv", "docx")] + \
+        [f"figures/{table_id}_coefficients.png"]
+
+
+def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFrame,
+                   labels: dict, only: list[str] | None) -> None:
+    """Write every output of the run into the transaction's staging folder.
+
+    A table with a failed column keeps its last good outputs (files and estimates.json
+    entry) when it has any; a partial run (``only``) leaves the other tables alone.
+    """
+    out = tx.root
+    previous_path = out / "estimates.json"
+    previous = {}
+    if previous_path.is_file():
+        with contextlib.suppress(ValueError):
+            previous = json.loads(previous_path.read_text(encoding="utf-8")).get("tables", {})
+    keep = set()
+    for table in spec.tables:
+        if only and table.id not in only:
+            keep.add(table.id)
+        elif any(c.name in failed for c in table.columns) and \
+                (out / "tables" / f"{table.id}.md").is_file() and table.id in previous:
+            keep.add(table.id)
+            print(f"  {table.id}: a column failed; keeping the table's last good outputs",
+                  file=sys.stderr)
+    for tid in keep:
+        for rel in _table_files(tid):
+            tx.keep(rel)
+    live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
+    write_tables(live, fitted, tx.dir, labels)
+    write_descriptives(panel, spec, tx.dir, labels)
+    write_figures(live, fitted, panel, tx.dir, labels)
+    record = estimates_record(spec, fitted, failed)
+    record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
+                        for t, entry in record["tables"].items()}
+    write_text(tx.dir / "estimates.json",
+               json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
@@ -366,53 +367,54 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     """Fit every specification and write every output; return the exit status."""
     t0 = time.perf_counter()
     out = Path(results_dir)
-    panel = panel_mod.load(processed_dir)
+    # everything is checked before anything is fitted or written
     spec = specs_mod.load(specs)
-    labels = labels_from(specs)
+    if only:
+        unknown = [t for t in only if t not in spec.table_ids()]
+        if unknown:
+            raise SpecificationError(
+                f"--only {', '.join(map(repr, unknown))}: no such table in {spec.path}"
+                + registry.did_you_mean(unknown[0], spec.table_ids())
+                + f"; valid table ids: {', '.join(spec.table_ids())}")
+    io.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
+    panel = with_region_attributes(panel_mod.load(processed_dir))
+    specs_mod.check(spec, panel)
+    labels = dict(spec.labels)
     failed: dict[str, str] = {}
-    for name, err in specs_mod.check_against(spec, list(panel.columns) + panel_mod.INDEX).items():
-        failed[name] = str(err)
-        print(f"regrowth: spec {name} cannot run:\n  {err}", file=sys.stderr)
-    todo = [c for c in spec.columns() if c.name not in failed and (not only or c.table in only)]
+    todo = [c for c in spec.columns() if not only or c.table in only]
+    empty = [c for c in todo if estimation_sample(c, panel)[0].empty]
+    if empty:
+        raise SpecificationError("\n".join(
+            f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
+            f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
+            "was fitted or written" for c in empty))
     fitted: dict[str, Fitted] = {}
-    print(f"replicate: fitting {len(todo)} specifications")
-    for i, col in enumerate(todo, 1):
-        t = time.perf_counter()
-        try:
-            fitted[col.name] = fit_column(col, panel)
-        except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-            failed[col.name] = f"{type(exc).__name__}: {exc}"
-            print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
-            if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
-                traceback.print_exc(limit=3, file=sys.stderr)
-            continue
-        f = fitted[col.name]
-        note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
-        print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}, "
-              f"llf={f.stats.get('llf', float('nan')):.3f}{note} [{time.perf_counter() - t:.2f}s]")
-        for w in f.warnings:
-            print(f"      {w}")
-    written = write_tables(spec, fitted, out, labels)
-    written += write_descriptives(panel, spec, out, labels)
-    written += write_figures(spec, fitted, panel, out, labels)
-    record = estimates_record(spec, fitted, failed)
-    previous = out / "estimates.json"
-    if only and previous.is_file():
-        # a partial run refreshes its own tables and keeps the last numbers of the others
-        kept = json.loads(previous.read_text(encoding="utf-8")).get("tables", {})
-        record["tables"] = {t: (record["tables"][t] if t in only else kept.get(t, record["tables"][t]))
-                            for t in record["tables"]}
-    write_text(out / "estimates.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-    written.append(out / "estimates.json")
-    print(f"replicate: wrote {len(written)} files under {out}/")
-    if only is None:
-        # outputs of tables or figures no longer specified would pass for current ones
-        keep = {Path(p).resolve() for p in written}
-        for folder in (out / "tables", out / "figures"):
-            for old in sorted(folder.glob("*")):
-                if old.is_file() and old.resolve() not in keep:
-                    old.unlink()
-                    print(f"  removed stale {old}")
+    # lock, recover, clean leftovers and check that out/ is writable -- before fitting
+    with io.Transaction(out, prune=only is None) as tx:
+        print(f"replicate: fitting {len(todo)} specifications")
+        for i, col in enumerate(todo, 1):
+            t = time.perf_counter()
+            try:
+                fitted[col.name] = fit_column(col, panel)
+            except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                failed[col.name] = f"{type(exc).__name__}: {exc}"
+                print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
+                if not isinstance(exc, RegrowthError):  # an unexpected failure: show where
+                    traceback.print_exc(limit=3, file=sys.stderr)
+                continue
+            f = fitted[col.name]
+            note = f" ({len(f.warnings)} warning(s))" if f.warnings else ""
+            llf = f.stats.get("llf")  # absent or NaN where the estimator has no likelihood (FGLS)
+            llf = f", llf={llf:.3f}" if isinstance(llf, (int, float)) and math.isfinite(llf) else ""
+            print(f"  [{i}/{len(todo)}] {col.name}: N={f.stats['nobs']}{llf}{note} "
+                  f"[{time.perf_counter() - t:.2f}s]")
+            for w in f.warnings:
+                print(f"      {w}")
+        _stage_outputs(tx, spec, fitted, failed, panel, labels, only)
+    print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
+          f"removed under {out}/")
+    for rel in tx.deleted:
+        print(f"  removed stale {out / rel}")
     nb_failures = {}
     if notebooks and Path("notebooks").is_dir():
         nb_failures = execute_notebooks(Path("notebooks"))

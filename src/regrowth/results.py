@@ -9,10 +9,13 @@ specification.
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
 import pandas as pd
+
+from regrowth.errors import DataError, MissingInputError
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -21,31 +24,80 @@ def project_root(start: str | Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "specs" / "models.toml").is_file():
             return folder
-    raise FileNotFoundError("no specs/models.toml above " + str(here))
+    raise FileNotFoundError(f"no specs/models.toml in {here} or any folder above it: run from "
+                            "the project folder (the clone of regrowth), or pass its path as "
+                            "root=")
 
 
 def load_estimates(root: str | Path | None = None) -> dict:
-    """``results/estimates.json`` as a dict: tables -> columns -> coefficients, stats."""
+    """``results/estimates.json`` as a dict: ``{"tables": {table_id: {"title", "notes",
+    "columns": {column_id: {"coefficients": [...], "stats": {...}, ...}}}}, ...}``.
+
+    Raises :class:`~regrowth.errors.MissingInputError` if ``make replicate`` has not written it
+    and :class:`~regrowth.errors.DataError` if it is not valid JSON.
+    """
     path = project_root(root) / "results" / "estimates.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    if not path.is_file():
+        raise MissingInputError("the estimates have not been written", file=path,
+                                hint="run `make replicate` (or `regrowth replicate`)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON ({exc.msg})", file=path, row=exc.lineno,
+                        hint="rerun `make replicate` to rewrite it") from exc
+
+
+def _column(estimates: dict, table: str, column: str) -> dict:
+    tables = estimates.get("tables", {})
+    if table not in tables:
+        near = difflib.get_close_matches(table, list(tables), n=1)
+        raise KeyError(f"no table {table!r} in estimates.json"
+                       + (f" (did you mean {near[0]!r}?)" if near else "")
+                       + f"; tables: {sorted(tables)}")
+    columns = tables[table]["columns"]
+    if column not in columns:
+        near = difflib.get_close_matches(column, list(columns), n=1)
+        raise KeyError(f"no column {column!r} in table {table!r}"
+                       + (f" (did you mean {near[0]!r}?)" if near else "")
+                       + f"; columns: {list(columns)}")
+    col = columns[column]
+    if "error" in col:
+        raise KeyError(f"{table}/{column} failed in the last run: {col['error']}")
+    return col
 
 
 def coefficients(estimates: dict, table: str, column: str) -> pd.DataFrame:
-    """The tidy coefficient rows of one column (term, equation, estimate, std_error, ...)."""
-    col = estimates["tables"][table]["columns"][column]
-    if "error" in col:
-        raise KeyError(f"{table}/{column} failed in the last run: {col['error']}")
-    return pd.DataFrame(col["coefficients"])
+    """The tidy coefficient rows of one column: term, equation, estimate, std_error,
+    statistic, p_value, ci_low, ci_high (95 %), in the model's parameter order.
+
+    An unknown table or column, or one whose fit failed in the last run, raises ``KeyError``
+    naming the valid ids (or the failure)."""
+    return pd.DataFrame(_column(estimates, table, column)["coefficients"])
+
+
+def statistics(estimates: dict, table: str, column: str) -> dict:
+    """The model statistics of one column (nobs, llf, Wald test, rho, sample, SE type, ...),
+    as stored: a dict of plain numbers and strings."""
+    return dict(_column(estimates, table, column)["stats"])
 
 
 def compare(estimates: dict, table: str, columns: list[str], terms: list[str],
             equation: str | None = None) -> pd.DataFrame:
-    """Estimates (and SEs) of ``terms`` side by side across ``columns`` of one table."""
+    """Estimates (and SEs) of ``terms`` side by side across ``columns`` of one table.
+
+    Returns a DataFrame indexed by ``terms`` with a (column title, "estimate" | "std. error")
+    column MultiIndex; a term a model lacks is NaN. ``equation`` ("mean", "lnalpha", "main")
+    restricts multi-equation models to one equation."""
     out = {}
     for c in columns:
         co = coefficients(estimates, table, c)
         if equation:
             co = co[co.equation == equation]
+        co = co[co.term.isin(terms)]
+        if co.term.duplicated().any():
+            dups = sorted(set(co.term[co.term.duplicated()]))
+            raise ValueError(f"{table}/{c}: term(s) {dups} appear in several equations "
+                             f"{sorted(set(co.equation))}; pass equation=\"mean\" (or another)")
         co = co.set_index("term")
         title = estimates["tables"][table]["columns"][c]["title"]
         out[(title, "estimate")] = co["estimate"].reindex(terms)

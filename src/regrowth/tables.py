@@ -29,7 +29,8 @@ Conventions
 * :meth:`RegressionTable.write` renders all four formats first, then writes each
   atomically (:func:`regrowth.io.write_text`), so a failure never leaves a half-written file.
 
-The LaTeX output needs ``\\usepackage{booktabs}``.
+The LaTeX output needs ``\\usepackage{booktabs}``. The Word output (:func:`write_docx`, through
+python-docx) is deterministic too: fixed document properties and zip entry timestamps.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from regrowth.io import write_text
+from regrowth.io import csv_row, write_bytes, write_text
 from regrowth.tidy import CONSTANT_NAMES
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "format_number",
     "significance_stars",
     "latex_escape",
+    "write_docx",
 ]
 
 #: (threshold, marker) pairs, strictest first; a p-value strictly below the threshold earns
@@ -404,32 +406,40 @@ class RegressionTable:
         """Formatted cells as CSV: title line, header line(s), body, then one line per note."""
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([self.title])
-        writer.writerow([""] + list(self.columns))
+        writerow = lambda cells: writer.writerow(csv_row(cells))  # noqa: E731 (formula-safe)
+        writerow([self.title])
+        writerow([""] + list(self.columns))
         if self.titles is not None:
-            writer.writerow([""] + list(self.titles))
+            writerow([""] + list(self.titles))
         for row in self.rows:
             cells = [""] * self.ncol if row.kind == "panel" else list(row.cells)
-            writer.writerow([row.label] + cells)
+            writerow([row.label] + cells)
         for note in self.all_notes():
-            writer.writerow([note])
+            writerow([note])
         return buf.getvalue()
 
+    def to_docx(self) -> bytes:
+        """A Word document (``.docx`` bytes): see :func:`regrowth.tables.write_docx`."""
+        return write_docx(self)
+
     def render(self, *, latex_label: str | None = None) -> dict[str, str]:
-        """All four formats, keyed by file suffix."""
+        """All four text formats, keyed by file suffix."""
         return {"md": self.to_markdown(), "tex": self.to_latex(label=latex_label),
                 "html": self.to_html(), "csv": self.to_csv()}
 
     def write(self, stem: str | Path) -> dict[str, Path]:
-        """Write ``<stem>.md``, ``.tex``, ``.html`` and ``.csv``, each atomically.
+        """Write ``<stem>.md``, ``.tex``, ``.html``, ``.csv`` and ``.docx``, each atomically.
 
         Everything is rendered before the first file is touched. The LaTeX label is
         ``tab:<stem name>``. Returns the paths keyed by suffix.
         """
         stem = Path(stem)
         texts = self.render(latex_label=f"tab:{stem.name}")
-        return {suffix: write_text(stem.with_name(f"{stem.name}.{suffix}"), text)
-                for suffix, text in texts.items()}
+        docx = self.to_docx()
+        out = {suffix: write_text(stem.with_name(f"{stem.name}.{suffix}"), text)
+               for suffix, text in texts.items()}
+        out["docx"] = write_bytes(stem.with_name(f"{stem.name}.docx"), docx)
+        return out
 
     # -- display
     def __str__(self) -> str:
@@ -631,3 +641,117 @@ def descriptive_table(
         + ("N counts non-missing observations; SD is the sample standard deviation (n - 1).",),
         stars=(),
     )
+
+
+# --------------------------------------------------------------------------- Word
+
+#: Date written into a .docx's core properties and zip entries (no run-time timestamps).
+DOCX_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _docx_rule(cell, edge: str, size: int) -> None:
+    """A horizontal rule on one edge (``top``/``bottom``) of a table cell (size in 1/8 pt)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tc_pr = cell._tc.get_or_add_tcPr()
+    borders = tc_pr.find(qn("w:tcBorders"))
+    if borders is None:
+        borders = OxmlElement("w:tcBorders")
+        tc_pr.append(borders)
+    el = OxmlElement(f"w:{edge}")
+    el.set(qn("w:val"), "single")
+    el.set(qn("w:sz"), str(size))
+    el.set(qn("w:space"), "0")
+    el.set(qn("w:color"), "000000")
+    borders.append(el)
+
+
+def write_docx(table: RegressionTable, path: str | Path | None = None) -> bytes:
+    """Render ``table`` as a Word document; return its bytes (and write them to ``path``,
+    atomically, if given).
+
+    Layout as in a journal: title paragraph, a borderless table with rules above and below
+    the header and above and below the statistics block (booktabs style), equation panels in
+    italics, numbers centred, then the notes and the significance legend in small type.
+
+    Deterministic: python-docx's document properties (author, dates, revision) are fixed,
+    and the zip archive is rewritten with every entry dated :data:`DOCX_EPOCH`, in
+    python-docx's own (fixed) order, so the same table gives the same bytes on every run.
+    """
+    import datetime as dt
+    import zipfile
+
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    doc = docx.Document()
+    props = doc.core_properties
+    fixed = dt.datetime(*DOCX_EPOCH)
+    props.author = props.last_modified_by = "regrowth"
+    props.created = props.modified = props.last_printed = fixed
+    props.revision = 1
+    props.title = table.title
+    normal = doc.styles["Normal"]
+    normal.font.name = "Times New Roman"
+    normal.font.size = Pt(10)
+
+    title = doc.add_paragraph()
+    title.add_run(table.title).bold = True
+
+    header_rows = 2 if table.titles is not None else 1
+    grid = doc.add_table(rows=header_rows + len(table.rows), cols=table.ncol + 1)
+    grid.autofit = True
+    heads = [("",) + tuple(table.columns)]
+    if table.titles is not None:
+        heads.append(("",) + tuple(table.titles))
+    for i, head in enumerate(heads):
+        for j, text in enumerate(head):
+            para = grid.cell(i, j).paragraphs[0]
+            para.text = str(text)
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    first_stat = None
+    for i, row in enumerate(table.rows, start=header_rows):
+        cells = grid.rows[i].cells
+        if row.kind == "panel":
+            merged = cells[0].merge(cells[-1])
+            merged.paragraphs[0].add_run(row.label).italic = True
+            continue
+        if row.kind == "stat" and first_stat is None:
+            first_stat = i
+        cells[0].paragraphs[0].text = row.label
+        for j, text in enumerate(row.cells, start=1):
+            para = cells[j].paragraphs[0]
+            para.text = text
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    n_rows = len(grid.rows)
+    for cell in grid.rows[0].cells:
+        _docx_rule(cell, "top", 8)
+    for cell in grid.rows[header_rows - 1].cells:
+        _docx_rule(cell, "bottom", 4)
+    if first_stat is not None and first_stat > header_rows:
+        for cell in grid.rows[first_stat].cells:
+            _docx_rule(cell, "top", 4)
+    for cell in grid.rows[n_rows - 1].cells:
+        _docx_rule(cell, "bottom", 8)
+
+    for note in table.all_notes():
+        para = doc.add_paragraph()
+        para.add_run(note).font.size = Pt(8)
+
+    raw = io.BytesIO()
+    doc.save(raw)
+    # rewrite the archive: fixed entry dates and attributes, same entry order
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, \
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=DOCX_EPOCH)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, src.read(info.filename))
+    data = out.getvalue()
+    if path is not None:
+        write_bytes(path, data)
+    return data

@@ -154,7 +154,7 @@ def tidy(result: Any, *, model_name: str | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame with a fresh ``RangeIndex``, rows in the result's parameter order. ``term`` has
-    the equation prefix removed (``"lnalpha:const"`` becomes term ``"const"``, equation
+    the equation prefix removed (``"lnalpha:Intercept"`` becomes term ``"Intercept"``, equation
     ``"lnalpha"``).
     """
     params = _get(result, "params")
@@ -246,9 +246,11 @@ def _wald(result: Any) -> dict[str, Any]:
     """Wald chi2 that every mean-equation coefficient except the constant is zero (as Stata
     reports in the header of ``gnbreg``, ``xtgls`` and ``xtreg, re``)."""
     own = {k: _get(result, k) for k in ("wald_chi2", "wald_df", "wald_p")}
-    test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTest(stat, df, pval)
+    test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTestStatistic (stat, df, pval)
     if own["wald_chi2"] is None and test is not None and not callable(test) \
             and all(hasattr(test, a) for a in ("stat", "df", "pval")):
+        if _finite_float(test.stat) is None:  # e.g. linearmodels' InvalidTestStatistic
+            return {}
         own = {"wald_chi2": test.stat, "wald_df": test.df, "wald_p": test.pval}
     if own["wald_chi2"] is not None:
         out: dict[str, Any] = {}

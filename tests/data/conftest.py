@@ -1,13 +1,12 @@
 """Fixtures of the source-parser tests (tests/data/test_sources*, test_kipris*, test_regions*).
 
-``shared_data`` is the read-only mirror of the public raw files (../shared/data, or
-``$REGROWTH_DATA_MIRROR``); tests that need it skip when it is absent. Small
+``shared_data`` is the read-only mirror of the public raw files, located once by
+``data_mirror`` in ``tests/conftest.py``; tests that need it skip when it is absent. Small
 synthetic files are written to ``tmp_path`` by the helpers below.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,21 +15,10 @@ HERE = Path(__file__).resolve().parent
 FILES = HERE / "files"
 
 
-def _mirror() -> Path | None:
-    candidates = [os.environ.get("REGROWTH_DATA_MIRROR"), HERE.parents[2] / "shared" / "data",
-                  "/work/shared/data"]
-    for c in candidates:
-        if c and (Path(c) / "SOURCES.md").is_file():
-            return Path(c)
-    return None
-
-
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = _mirror()
-    if path is None:
-        pytest.skip("the public raw files (../shared/data) are not available")
-    return path
+def shared_data(data_mirror) -> Path:
+    """The data mirror (see ``data_mirror`` in tests/conftest.py)."""
+    return data_mirror
 
 
 @pytest.fixture(scope="session")

@@ -155,7 +155,7 @@ def test_download_from_local_http_server(tmp_path, http_root):
     (www / "repo").mkdir()
     (www / "repo/file.csv").write_bytes(data)
     manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", data, url=f"{base}/repo/file.csv")])
-    report = acquire.fetch(manifest, tmp_path / "raw", mirror="")
+    report = acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
     assert report.downloaded == ["src/file.csv"]
     assert (tmp_path / "raw/src/file.csv").read_bytes() == data
 
@@ -165,7 +165,7 @@ def test_download_with_wrong_checksum_is_refused(tmp_path, http_root):
     (www / "file.csv").write_bytes(b"tampered\n")
     manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", b"original\n", url=f"{base}/file.csv")])
     with pytest.raises(ChecksumError, match="nothing was written"):
-        acquire.fetch(manifest, tmp_path / "raw", mirror="")
+        acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
     assert not (tmp_path / "raw/src/file.csv").exists()
     assert list((tmp_path / "raw/src").iterdir()) == []
 
@@ -173,9 +173,67 @@ def test_download_with_wrong_checksum_is_refused(tmp_path, http_root):
 def test_download_not_found_is_a_clear_error(tmp_path, http_root):
     _, base = http_root
     manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", b"x", url=f"{base}/gone.csv")])
-    with pytest.raises(MissingInputError, match="download of .*gone.csv failed"):
-        acquire.fetch(manifest, tmp_path / "raw", mirror="")
+    with pytest.raises(MissingInputError, match="download of .*gone.csv failed") as err:
+        acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
     assert list((tmp_path / "raw/src").iterdir()) == []
+    # the message names the destination under data/raw, never the temporary file
+    assert err.value.file == str(tmp_path / "raw/src/file.csv") and ".tmp" not in str(err.value)
+
+
+def test_without_mirror_nothing_is_downloaded_unless_asked(tmp_path, http_root):
+    www, base = http_root
+    data = b"a,b\n1,2\n"
+    (www / "file.csv").write_bytes(data)
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", data, url=f"{base}/file.csv")])
+    with pytest.raises(MissingInputError, match="no mirror is set, and downloading was not asked for") as err:
+        acquire.fetch(manifest, tmp_path / "raw", mirror="")
+    assert "--allow-download" in err.value.hint and err.value.file == str(tmp_path / "raw/src/file.csv")
+    assert not (tmp_path / "raw/src/file.csv").exists()
+
+
+def test_download_is_capped_at_the_manifest_size(tmp_path, http_root):
+    www, base = http_root
+    data = b"x" * 5000
+    (www / "big.csv").write_bytes(data)
+    manifest = write_manifest(tmp_path / "M.toml",
+                              [entry("src/big.csv", data, url=f"{base}/big.csv", size=100)])
+    with pytest.raises(ChecksumError, match="announces 5000 bytes, the manifest's size is 100") as err:
+        acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
+    assert err.value.file == str(tmp_path / "raw/src/big.csv") and ".tmp" not in str(err.value)
+    assert list((tmp_path / "raw/src").iterdir()) == []
+
+
+def test_download_without_a_length_header_is_stopped_past_the_size(tmp_path, monkeypatch):
+    import io
+    import urllib.request
+
+    class Endless(io.BytesIO):
+        headers: dict = {}
+        def __enter__(self):
+            return self
+        def __exit__(self, *a):
+            return False
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Endless(b"y" * 10_000))
+    manifest = write_manifest(tmp_path / "M.toml",
+                              [entry("src/f.csv", b"y" * 10, url="https://example.org/f.csv", size=10)])
+    with pytest.raises(ChecksumError, match="sent more than the manifest's 10 bytes"):
+        acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
+    assert list((tmp_path / "raw/src").iterdir()) == []
+
+
+def test_downloads_stop_at_the_overall_time_limit(tmp_path, http_root):
+    _, base = http_root
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/f.csv", b"z", url=f"{base}/f.csv")])
+    with pytest.raises(MissingInputError, match="time limit for downloads is used up") as err:
+        acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True, time_limit=0)
+    assert err.value.file == str(tmp_path / "raw/src/f.csv")
+
+
+def test_manifest_size_must_be_a_byte_count(tmp_path):
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/f.csv", b"z", size="big")])
+    with pytest.raises(DataError, match="size 'big' is not a number of bytes") as err:
+        acquire.load_manifest(manifest)
+    assert err.value.column == "size"
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -205,13 +263,58 @@ def test_manifest_that_is_not_toml_is_refused(tmp_path):
         acquire.load_manifest(manifest)
 
 
-def test_project_manifest_covers_every_shared_file_with_matching_checksums():
+def test_project_manifest_covers_every_shared_file_with_matching_checksums(data_mirror):
     """The committed manifest agrees with the mirror's own SHA256SUMS, file for file."""
-    sums = PROJECT.parent / "shared" / "data" / "SHA256SUMS"
-    if not sums.exists():
-        pytest.skip("../shared/data is not beside the project")
+    sums = data_mirror / "SHA256SUMS"
     expected = dict(reversed(line.split(maxsplit=1)) for line in sums.read_text().splitlines())
     entries = acquire.load_manifest(PROJECT / "data/raw/MANIFEST.toml")
     assert {e.path: e.sha256 for e in entries} == expected
     for e in entries:
         assert e.url.startswith("https://") and "@" in e.origin and len(e.origin.split("@")[1].split(":")[0]) == 40
+        assert e.size == (sums.parent / e.path).stat().st_size
+
+
+def test_regrowth_panel_verifies_checksums_before_building(tmp_path, mirror, capsys, monkeypatch):
+    """`regrowth panel` runs the same acquisition step as `make panel` (make data first)."""
+    from regrowth import cli
+    root, files = mirror
+    manifest = write_manifest(tmp_path / "M.toml", [entry(rel, data) for rel, data in files.items()])
+    raw = tmp_path / "raw"
+    (raw / "src_a").mkdir(parents=True)
+    (raw / "src_a/one.csv").write_bytes(b"a,b\n1,999\n")          # altered after acquisition
+    monkeypatch.delenv("REGROWTH_DATA_MIRROR", raising=False)
+    out = tmp_path / "processed"
+    status = cli.main(["--raw-dir", str(raw), "panel", "--manifest", str(manifest),
+                       "--out-dir", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and "src_a/one.csv" in err and "the manifest expects" in err
+    assert not out.exists()
+
+
+def test_regrowth_panel_without_mirror_does_not_download(tmp_path, capsys, monkeypatch):
+    from regrowth import cli
+    manifest = write_manifest(tmp_path / "M.toml",
+                              [entry("src/f.csv", b"z", url="https://example.invalid/f.csv")])
+    monkeypatch.delenv("REGROWTH_DATA_MIRROR", raising=False)
+
+    def no_network(*a, **k):
+        raise AssertionError("the network was reached")
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    status = cli.main(["--raw-dir", str(tmp_path / "raw"), "panel", "--manifest", str(manifest),
+                       "--out-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and "downloading was not asked for" in err and "--allow-download" in err
+
+
+def test_temporary_files_of_an_interrupted_fetch_are_removed(tmp_path, mirror):
+    root, files = mirror
+    manifest = write_manifest(tmp_path / "M.toml", [entry(rel, data) for rel, data in files.items()])
+    raw = tmp_path / "raw"
+    (raw / "src_a").mkdir(parents=True)
+    leftover = raw / "src_a" / ".one.csv.k3j4h5.tmp"          # as atomic_path names them
+    leftover.write_bytes(b"a,b\n1")
+    mine = raw / "src_a" / "my_notes.tmp"                       # not ours: kept
+    mine.write_text("keep")
+    acquire.fetch(manifest, raw, mirror=root)
+    assert not leftover.exists() and mine.read_text() == "keep"
+    assert (raw / "src_a/one.csv").read_bytes() == files["src_a/one.csv"]

@@ -109,7 +109,7 @@ def test_duplicated_region_year_names_both_rows(make_csv):
 
 def test_duplicated_area_year_in_kostat_indicator(make_csv):
     path = make_csv("\ufeffYear,지역,Value\n2001,1.수도권,10\n2001,2.충청권,5\n2001,1.수도권,11\n")
-    with pytest.raises(DataError, match="duplicated area-year: capital 2001 on rows 2 and 4") as info:
+    with pytest.raises(DataError, match="duplicated region-year: capital 2001 .* rows 2 and 4") as info:
         kostat.parse_patents_pm_macro(path, raw_dir=path.parent)
     assert where(info.value) == ("t.csv", 4, "B")
 
@@ -321,3 +321,11 @@ def test_registry_missing_file_names_the_kosis_table_and_where_to_put_it(tmp_pat
     assert "make data" in msg and "kosis.kr" in msg
     with pytest.raises(MissingInputError, match="zibianliang1"):
         sources.load_all(tmp_path)
+
+
+def test_negative_macro_region_value_in_kostat_indicator(make_csv):
+    path = make_csv("\ufeffYear,지역,Value\n2001,0.전국,10\n2001,1.수도권,-3\n")
+    with pytest.raises(DataError, match=r"value -3 of patents_pm_macro .* for capital 2001 is outside "
+                                        r"the valid range \[0, inf\]") as info:
+        kostat.parse_patents_pm_macro(path, raw_dir=path.parent)
+    assert where(info.value) == ("t.csv", 3, "C")

@@ -6,7 +6,6 @@ Korean labels, years as columns); its numbers are invented for the test, not dat
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ import pytest
 from regrowth import panel, regions, specs
 from regrowth.errors import MissingInputError
 from regrowth.sources import load_kosis_download
-
-MIRROR = Path(os.environ.get("REGROWTH_DATA_MIRROR") or Path(__file__).resolve().parents[3] / "shared" / "data")
 
 
 def kosis_export(path: Path) -> None:
@@ -27,12 +24,10 @@ def kosis_export(path: Path) -> None:
 
 
 @pytest.fixture
-def raw_with_download(tmp_path):
-    if not (MIRROR / "SHA256SUMS").is_file():
-        pytest.skip("public data mirror not available")
+def raw_with_download(tmp_path, data_mirror):
     raw = tmp_path / "raw"
     raw.mkdir()
-    for child in MIRROR.iterdir():
+    for child in data_mirror.iterdir():
         if child.is_dir():
             (raw / child.name).symlink_to(child)
     kosis_export(raw / "kosis" / "DT_1YL20891.csv")
@@ -44,9 +39,15 @@ def test_download_is_read_into_the_panel_with_its_lag(raw_with_download, tmp_pat
     p = built.panel
     assert p.loc[("busan", 2019), "fiscal_autonomy"] == 42.0  # busan is the 2nd province by code
     assert p.loc[("busan", 2020), "fiscal_autonomy_l1"] == 42.0
-    assert built.reports["full_edition"]["DT_1YL20891"] is True
+    slot = built.reports["full_edition"]["DT_1YL20891"]
+    assert slot.status == "read" and slot.years == (2018, 2020) and len(slot.provinces) == 17
+    assert slot.unit is None and slot.table_id_stated is None   # a bare CSV states neither
+    assert "DT_1YL20891 -> fiscal_autonomy: read kosis/DT_1YL20891.csv" in built.describe()
+    assert "17 provinces, 2018-2020 (3 years)" in built.describe()
     book = built.codebook.set_index("name")
     assert book.loc["fiscal_autonomy", "source"] == "kosis/DT_1YL20891.csv"
+    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy", "notes"]
+    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy_l1", "notes"]
 
 
 def test_spec_needing_the_download_runs_once_it_is_there(raw_with_download, tmp_path):
@@ -60,3 +61,206 @@ def test_missing_download_names_table_and_place(tmp_path):
     with pytest.raises(MissingInputError, match="DT_1YL20891") as err:
         load_kosis_download(tmp_path, "DT_1YL20891", "fiscal_autonomy")
     assert "data/raw/kosis/DT_1YL20891.csv" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------
+# Verification of what is dropped into a slot. The files are synthetic, in the layouts of
+# KOSIS 시도 exports; their numbers are invented for the tests.
+
+from regrowth.errors import DataError
+from regrowth.sources import full_edition, registry
+
+PROVINCES = [r.name_ko for r in regions.REGIONS]
+
+
+def slot(tmp_path, name, rows=None, *, meta=None, unit_header="", values=(40.0, 41.0),
+         provinces=PROVINCES) -> Path:
+    """Write data/raw/kosis/<name> (csv or xlsx) with one row per province."""
+    import openpyxl
+    path = tmp_path / "kosis" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = [f"행정구역별{unit_header}", "2019", "2020"]
+    rows = rows or [header] + [[p, values[0] + i, values[1] + i] for i, p in enumerate(provinces)]
+    if path.suffix == ".xlsx":
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "데이터"
+        for r in rows:
+            ws.append(r)
+        if meta:
+            ms = wb.create_sheet("메타정보")
+            for k, v in meta.items():
+                ms.append([f"○ {k}", v])
+        wb.save(path)
+    else:
+        path.write_bytes("\r\n".join(",".join(map(str, r)) for r in rows).encode("cp949") + b"\r\n")
+    return path
+
+
+FISCAL = registry.by_table("DT_1YL20891")
+PATENTS = registry.by_table("DT_1YL202109E")
+
+
+def test_file_stating_another_table_id_is_refused_naming_both(tmp_path):
+    slot(tmp_path, "DT_1YL20891.xlsx", meta={"통계표ID": "DT_1YL20921", "단위": "%"})
+    with pytest.raises(DataError, match=r"states KOSIS table DT_1YL20921 \(in sheet '메타정보'\) but "
+                                        r"was saved in the slot of table DT_1YL20891") as err:
+        full_edition.read_slot(tmp_path, FISCAL)
+    assert err.value.file == "kosis/DT_1YL20891.xlsx"
+
+
+def test_table_id_in_a_csv_note_is_checked_too(tmp_path):
+    rows = [["행정구역별", "2019"]] + [[p, 40] for p in PROVINCES] + [[""], ["통계표ID : DT_1YL20921"]]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    with pytest.raises(DataError, match=r"states KOSIS table DT_1YL20921 \(in a note in the file\)"):
+        full_edition.read_slot(tmp_path, FISCAL)
+
+
+def test_wrong_unit_is_refused_naming_the_unit_and_the_accepted_ones(tmp_path):
+    slot(tmp_path, "DT_1YL20891.csv", unit_header="(단위: 천원)")
+    with pytest.raises(DataError, match=r"states the unit '천원' \(in the header\); the slot of table "
+                                        r"DT_1YL20891 \(fiscal_autonomy, %\) accepts") as err:
+        full_edition.read_slot(tmp_path, FISCAL)
+    assert err.value.file == "kosis/DT_1YL20891.csv" and "make data" not in str(err.value)
+
+
+def test_thousand_cases_are_converted_to_applications(tmp_path):
+    slot(tmp_path, "DT_1YL202109E.xlsx", meta={"통계표ID": "DT_1YL202109E", "단위": "천건"},
+         values=(1.5, 2.25))
+    frame, rep = full_edition.read_slot(tmp_path, PATENTS)
+    d = {(r.region, r.year): r.value for r in frame.itertuples()}
+    assert d[("seoul", 2019)] == 1500.0 and d[("busan", 2020)] == 3250.0
+    assert (rep.unit, rep.factor, rep.table_id_stated) == ("천건", 1000.0, "DT_1YL202109E")
+    assert "converted from '천건' (x1000) to applications" in frame.attrs["notes"]["patents_all"]
+
+
+def test_a_ratio_is_converted_to_percent(tmp_path):
+    rows = [["행정구역별(단위: 비율)", "2019", "2020"]] + [[p, 0.40, 0.41] for p in PROVINCES]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, FISCAL)
+    d = {(r.region, r.year): r.value for r in frame.itertuples()}
+    assert d[("seoul", 2019)] == pytest.approx(40.0) and rep.factor == 100.0
+
+
+def test_two_files_in_one_slot_are_refused_naming_both(tmp_path):
+    slot(tmp_path, "DT_1YL20891.csv")
+    slot(tmp_path, "DT_1YL20891 (1).csv")
+    with pytest.raises(DataError, match=r"2 files fill the slot of KOSIS table DT_1YL20891: "
+                                        r"kosis/DT_1YL20891 \(1\).csv, kosis/DT_1YL20891.csv") as err:
+        full_edition.scan(tmp_path)
+    assert err.value.file == "kosis/DT_1YL20891.csv" and "move the others" in err.value.hint
+
+
+def test_a_longer_table_id_does_not_fill_the_slot(tmp_path):
+    slot(tmp_path, "DT_1YL208910.csv")
+    slot(tmp_path, "~$DT_1YL20891.xlsx", rows=[["x"]])      # Excel's lock file: ignored
+    report = full_edition.scan(tmp_path)
+    assert report["DT_1YL20891"].status == "absent"
+    assert report.unmatched == ["kosis/DT_1YL208910.csv"]
+    assert "not read: kosis/DT_1YL208910.csv (its name starts with no full-edition table id" in report.summary()
+
+
+def test_partial_coverage_is_refused_unless_allowed(tmp_path):
+    slot(tmp_path, "DT_1YL20891.csv", provinces=PROVINCES[:15])      # no Gyeongnam, Jeju
+    with pytest.raises(DataError, match=r"covers 15 of the 17 provinces \(2019-2020\); missing: "
+                                        r"gyeongnam, jeju") as err:
+        full_edition.scan(tmp_path)
+    assert "--allow-partial DT_1YL20891" in err.value.hint and err.value.file == "kosis/DT_1YL20891.csv"
+    report = full_edition.scan(tmp_path, allow_partial=["DT_1YL20891"])
+    rep = report["DT_1YL20891"]
+    assert rep.missing_provinces == ["gyeongnam", "jeju"]
+    assert rep.coverage == "15 provinces (missing: gyeongnam, jeju), 2019-2020 (2 years)"
+    assert any("15 provinces (missing: gyeongnam, jeju)" in n
+               for n in report.frames[0].attrs["notes"]["fiscal_autonomy"])
+    with pytest.raises(DataError, match="not full-edition tables"):
+        full_edition.scan(tmp_path, allow_partial=["DT_NOPE"])
+
+
+def test_the_log_line_says_what_was_read(tmp_path):
+    slot(tmp_path, "DT_1YL20891.xlsx", meta={"통계표ID": "DT_1YL20891", "단위": "%"})
+    text = full_edition.scan(tmp_path).summary()
+    assert ("DT_1YL20891 -> fiscal_autonomy: read kosis/DT_1YL20891.xlsx; table id DT_1YL20891 "
+            "verified (sheet '메타정보'); unit '%' stated in sheet '메타정보'; 17 provinces, "
+            "2019-2020 (2 years); 34 values") in text
+    assert "DT_1YL202109E: no download in data/raw/kosis/ (not used)" in text
+    assert "True" not in text
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    ("행정구역별,2019\n서울특별시,사십\n".encode("cp949"), "non-numeric cell '사십'"),
+])
+def test_errors_about_downloads_point_to_kosis_not_to_make_data(tmp_path, content, message):
+    (tmp_path / "kosis").mkdir()
+    (tmp_path / "kosis" / "DT_1YL20891.csv").write_bytes(content)
+    with pytest.raises(DataError, match=message) as err:
+        full_edition.scan(tmp_path)
+    assert "make data" not in str(err.value) and "clean copy" not in str(err.value)
+    assert "orgId=101&tblId=DT_1YL20891" in err.value.hint
+    assert err.value.file == "kosis/DT_1YL20891.csv"
+
+
+def test_old_excel_format_is_refused(tmp_path):
+    (tmp_path / "kosis").mkdir()
+    (tmp_path / "kosis" / "DT_1YL20891.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(DataError, match=r"old-style Excel file \(.xls\)"):
+        full_edition.scan(tmp_path)
+
+
+def test_code_included_english_download_fills_its_slot(tmp_path):
+    rows = [["A By province", "Y2019 2019", "Y2020 2020"],
+            ["A By province", "T1 Patent applications (14STD0001 Case)",
+             "T1 Patent applications (14STD0001 Case)"],
+            ["00 Whole country", 300, 310]] + [[f"{r.code} {r.name_en}", 10 + i, 11 + i]
+                                              for i, r in enumerate(regions.REGIONS)]
+    slot(tmp_path, "DT_1YL202109E_en.xlsx", rows)
+    frame, rep = full_edition.read_slot(tmp_path, PATENTS)
+    assert rep.unit == "Case" and rep.unit_source == "the item header" and len(rep.provinces) == 17
+    assert {(r.region, r.year): r.value for r in frame.itertuples()}[("jeju", 2020)] == 27.0
+
+
+def test_supplier_hint_comes_from_the_registry():
+    from regrowth.editions import supplier_hint
+    assert "DT_1YL20891" in supplier_hint("fiscal_autonomy_l1")
+    assert "data/raw/kosis/DT_1YL202109E.csv" in supplier_hint("ln_patents_all_pm_l1")
+    assert "does not read it yet from KOSIS table DT_1C81" in supplier_hint("grdp_real")
+    assert "neither a column of the panel" in supplier_hint("fiscal_autonomi")
+
+
+def test_sido_sigungu_export_reads_the_province_subtotals(tmp_path):
+    """A KOSIS 시도/시군구 download: item row '재정자주도 (%)', 소계 rows per province."""
+    rows = [["행정구역별(1)", "행정구역별(2)", "2019", "2020"],
+            ["행정구역별(1)", "행정구역별(2)", "재정자주도 (%)", "재정자주도 (%)"],
+            ["전국", "소계", 74.2, 73.9]]
+    for i, p in enumerate(PROVINCES):
+        rows += [[p, "소계", 60 + i, 61 + i], [p, f"가{i}구", 30, 31]]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, FISCAL)
+    d = {(r.region, r.year): r.value for r in frame.itertuples()}
+    assert d[("busan", 2019)] == 61.0 and len(d) == 34
+    assert (rep.unit, rep.unit_source) == ("%", "the item header")
+    assert any("province rows taken from the '소계' rows of column B" in n for n in rep.notes)
+
+
+def test_a_download_saved_in_data_raw_instead_of_kosis_is_named(tmp_path):
+    (tmp_path / "DT_1YL20891.csv").write_text("행정구역별,2019\n서울특별시,80\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"DT_1YL20891.csv is in data/raw/, not in data/raw/kosis/") as err:
+        full_edition.scan(tmp_path)
+    assert err.value.hint == "move it to data/raw/kosis/DT_1YL20891.csv"
+
+
+def test_rows_that_are_not_provinces_are_skipped_and_said_so(tmp_path):
+    rows = ([["시도별", "2019", "2020"], ["전국", 300, 310]]
+            + [[p, 10 + i, 11 + i] for i, p in enumerate(PROVINCES)] + [["국외", 5, 6], ["미상", 1, 0]])
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    frame, rep = full_edition.read_slot(tmp_path, PATENTS)
+    assert len(frame) == 34 and len(rep.provinces) == 17
+    assert "rows that are not provinces skipped: 국외, 미상" in rep.notes
+
+
+def test_a_file_of_another_item_is_refused_naming_the_item(tmp_path):
+    rows = ([["행정구역별", "항목", "2019"]] + [[p, "총인구수", 1000 + i] for i, p in enumerate(PROVINCES)])
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    with pytest.raises(DataError, match=r"the file's item '총인구수' is not patent applications by 시도") as err:
+        full_edition.read_slot(tmp_path, PATENTS)
+    assert err.value.file == "kosis/DT_1YL202109E.csv"

@@ -199,3 +199,29 @@ def test_counts_before_a_province_existed_are_kept_and_noted(make_xlsx):
     assert counts[("sejong", 2011)] == 1 and counts[("sejong", 2012)] == 1
     assert counts[("chungnam", 2011)] == 0
     assert report.notes == ["counts before the province existed (kept): sejong 2011: 1"]
+
+
+@pytest.mark.parametrize("address, region", [
+    ("경기도 광주시 오포읍 신현로 ***", "gyeonggi"),
+    ("광주시 오포읍 신현리 ***", "gyeonggi"),           # a bare 광주시 is Gyeonggi's city
+    ("대한민국 광주시 초월읍 ***", "gyeonggi"),
+    ("광주광역시 북구 첨단과기로 ***", "gwangju"),
+    ("광주 서구 ...", "gwangju"),
+    ("광주시 광산구 하남산단 ***", "gwangju"),          # a district of Gwangju follows
+])
+def test_gwangju_city_of_gyeonggi_is_not_gwangju_metropolitan_city(address, region):
+    from regrowth.sources import kipris
+    import pandas as pd
+    assert kipris.classify(pd.Series([address]))["region"].iloc[0] == region
+
+
+def test_real_records_with_gwangju_si_are_counted_for_gyeonggi(raw_rows):
+    """The 58 real records whose first applicant's address holds 광주시 all say 경기도 광주시
+    (so the 광주시 rule moves none of the real records)."""
+    j = [str(c).strip() for c in raw_rows[0]].index("출원인")
+    cells = pd.Series(["" if r[j] is None else str(r[j]) for r in raw_rows[1:]])
+    applicant = kipris.first_applicant(cells.str.normalize("NFKC"))
+    address = kipris.applicant_address(applicant)
+    cls = kipris.classify(address)
+    with_si = address.fillna("").str.contains("광주시")
+    assert int(with_si.sum()) == 58 and set(cls.loc[with_si, "region"]) == {"gyeonggi"}

@@ -24,7 +24,7 @@ def tidy_rows(**series) -> pd.DataFrame:
 
 def base_tidy() -> pd.DataFrame:
     years = range(2010, 2015)
-    pop = {(r, y): 1e6 * (i + 1) * (1.01 ** (y - 2010)) for i, r in enumerate(REGIONS) for y in years}
+    pop = {(r, y): round(1e6 * (i + 1) * (1.01 ** (y - 2010))) for i, r in enumerate(REGIONS) for y in years}
     pop.pop(("sejong", 2010)), pop.pop(("sejong", 2011))
     fsr = {(r, y): 50.0 + i + (y - 2010) for i, r in enumerate(REGIONS) for y in years if (r, y) != ("busan", 2012)}
     pats = {(r, y): float(3 * i + y - 2010) for i, r in enumerate(REGIONS) for y in years}
@@ -34,7 +34,8 @@ def base_tidy() -> pd.DataFrame:
 @pytest.fixture
 def fake_sources(monkeypatch):
     state = {"tidy": base_tidy()}
-    monkeypatch.setattr(sources, "load_all", lambda raw_dir: (state["tidy"].copy(), {}), raising=False)
+    monkeypatch.setattr(sources, "load_all", lambda raw_dir, **kw: (state["tidy"].copy(), {}),
+                        raising=False)
     return state
 
 
@@ -86,13 +87,29 @@ def test_duplicated_region_year_from_two_files_names_both(fake_sources):
     assert err.value.column == "population"
 
 
-@pytest.mark.parametrize("value, word", [(-1.0, "-1"), (2.5, "2.5")])
-def test_negative_or_fractional_count_is_refused(fake_sources, value, word):
+@pytest.mark.parametrize("value, word", [(-1.0, "greater_than_or_equal_to"), (2.5, "whole numbers")])
+def test_negative_or_fractional_count_that_bypassed_the_parsers_fails_the_schema(
+        fake_sources, tmp_path, value, word):
+    # parsers refuse such cells with their row (tests/data/test_bad_input_sources.py); the
+    # schema generated from the variable specifications catches them in the panel too
     bad = fake_sources["tidy"].copy()
     bad.loc[(bad.variable == "patents_fintech") & (bad.region == "busan") & (bad.year == 2011), "value"] = value
-    with pytest.raises(DataError, match=f"count patents_fintech is {word} for busan 2011") as err:
-        panel.assemble(bad)
-    assert err.value.file == "src/patents_fintech.csv" and err.value.column == "patents_fintech"
+    fake_sources["tidy"] = bad
+    with pytest.raises(DataError, match="panel fails its schema") as err:
+        panel.build(tmp_path, tmp_path / "out")
+    assert err.value.column == "patents_fintech" and word in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_schema_is_generated_from_the_variable_specifications():
+    from regrowth.sources.registry import VARIABLES
+    cols = panel.schema().columns
+    assert set(VARIABLES) <= set(cols)
+    assert str(cols["patents_fintech"].dtype) == "Int64"
+    assert str(cols["population"].dtype) == "float64"   # a count stored as float
+    checks = {c: [str(k) for k in cols[c].checks] for c in ("fiscal_self_reliance", "higher_ed_rate")}
+    assert "in_range(0.0, 100.0)" in checks["fiscal_self_reliance"][0]
+    assert "in_range(0.0, 1.0)" in checks["higher_ed_rate"][0]
 
 
 def test_log_of_zero_is_refused_with_the_province_and_year(fake_sources):
@@ -132,7 +149,8 @@ def test_interrupted_write_leaves_previous_outputs_intact(fake_sources, tmp_path
     panel.build(tmp_path, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     fake_sources["tidy"] = fake_sources["tidy"].assign(
-        value=lambda d: d.value.where(d.variable == "patents_fintech", d.value * 1.0001))
+        value=lambda d: d.value.where(d.variable.isin(["patents_fintech", "population"]),
+                                      d.value * 1.0001))
 
     def crash(df, path):
         raise KeyboardInterrupt

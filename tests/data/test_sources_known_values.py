@@ -102,12 +102,12 @@ def test_tidy_shape_dtypes_order_and_sources(all_sources, shared_data):
     assert not tidy.duplicated(["region", "year", "variable"]).any()
     assert tidy["value"].notna().all()
     assert tidy.equals(tidy.sort_values(["variable", "region", "year"]).reset_index(drop=True))
-    registered = {v for s in sources.REGISTRY for v in s.variables}
+    registered = {v for s in sources.REGISTRY for v in s.variable_names}
     assert set(tidy.variable) == registered <= set(VARIABLES)
     for src in set(tidy.source):
         assert "\\" not in src and not src.startswith("/")
         assert (shared_data / src).is_file()
-    assert set(reports) == {s.path for s in sources.REGISTRY} | {"full_edition"}
+    assert set(reports) == {s.path for s in sources.REGISTRY} | {"full_edition", "notes"}
     assert reports["real_grdp_per_capita/GRDP_09WON_state.csv"]["zeros_as_missing"] == \
         ["ulsan 1997 (row 14, column C)"]
 
@@ -131,7 +131,7 @@ def test_each_parser_returns_a_sorted_tidy_frame(shared_data):
     spec = sources.REGISTRY[1]
     frame, report = sources.load_source(spec, shared_data)
     assert list(frame.columns) == TIDY_COLUMNS
-    assert set(frame.variable) == set(spec.variables)
+    assert set(frame.variable) == set(spec.variable_names)
     assert report["header_rows"] == 2
     assert frame.source.unique().tolist() == [spec.path]
 
@@ -147,3 +147,9 @@ def test_kosis_parser_reads_the_sigungu_file_it_is_not_registered_for(shared_dat
     assert value(frame, "grdp_nominal", "seoul", 2010) == 313281033
     assert value(frame, "grdp_real2015", "seoul", 2015) == 370167867
     assert years(frame, "grdp_nominal", "seoul") == list(range(2010, 2020))   # 2020 is '-'
+
+
+def test_notes_for_the_codebook_come_from_the_parsers(all_sources):
+    _, reports = all_sources
+    assert reports["notes"]["grdp_pc_real"] == ["recorded as 0, read as missing: ulsan 1997"]
+    assert reports["full_edition"].unmatched == []

@@ -154,12 +154,16 @@ def test_full_edition_download_is_read_from_raw_kosis_or_named_when_missing(tmp_
         sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all")
     assert "data/raw/kosis/DT_1YL202109E.csv" in str(info.value)
     (tmp_path / "kosis").mkdir()
+    # synthetic numbers: two provinces only, so partial coverage must be allowed explicitly
     make_xlsx([["시도별", "2019", "2020"], ["전국", 30, 40], ["서울특별시", 10, 12], ["경기도", 8, 9]],
               name="kosis/DT_1YL202109E_20250101.xlsx", meta={"통계표ID": "DT_1YL202109E"})
-    frame = sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all")
+    with pytest.raises(DataError, match="covers 2 of the 17 provinces"):
+        sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all")
+    frame = sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all", allow_partial=True)
     assert as_dict(frame) == {("patents_all", "seoul", 2019): 10.0, ("patents_all", "seoul", 2020): 12.0,
                               ("patents_all", "gyeonggi", 2019): 8.0, ("patents_all", "gyeonggi", 2020): 9.0}
     assert frame.source.unique().tolist() == ["kosis/DT_1YL202109E_20250101.xlsx"]
+    assert frame.attrs["report"].missing_provinces[:2] == ["busan", "daegu"]
 
 
 def test_items_listed_as_a_row_label(make_csv):

@@ -21,7 +21,7 @@ import pytest
 import statsmodels.api as sm
 
 from regrowth.errors import (ConvergenceWarning, DataError, EstimationError,
-                             MissingValuesWarning)
+                             MissingValuesWarning, SpecificationError)
 from regrowth.models import PanelFGLS
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "fgls"
@@ -335,7 +335,7 @@ def test_hetero_allows_unbalanced_panels(invest2):
     w = 1 / np.sqrt(s2[comp - 1])
     b = np.linalg.lstsq(x * w[:, None], y * w, rcond=None)[0]
     np.testing.assert_allclose(res.params.to_numpy(), b, rtol=1e-10)
-    assert "Obs per group" in str(res.summary())
+    assert "Obs per group" in str(res.summary)
 
 
 def test_ar1_rejects_gaps_unless_force(invest2):
@@ -421,7 +421,195 @@ def test_results_are_labelled_and_read_only(invest2):
     p = res.params
     p.iloc[0] = 0.0  # a copy: the result does not change
     assert res.params.iloc[0] != 0.0
-    text = str(res.summary())
+    text = str(res.summary)
     assert "common AR(1)" in text and "Wald chi2(2)" in text and "market" in text
-    np.testing.assert_allclose(res.fitted_values + res.resids,
+    np.testing.assert_allclose(res.fitted_values["fitted_values"] + res.resids,
                                invest2["invest"].to_numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------- linearmodels-style results object
+
+@pytest.fixture(scope="module")
+def ar1_res(invest2):
+    return PanelFGLS.from_formula(FORMULA, invest2, panels="hetero", corr="ar1").fit()
+
+
+def test_results_are_linearmodels_panel_results(ar1_res, invest2):
+    """One set of names, linearmodels': what compare() and user code read."""
+    from linearmodels.panel.results import PanelResults
+
+    res = ar1_res
+    assert isinstance(res, PanelResults)
+    assert res.cov_type == "Unadjusted" and res.nobs == 100 and res.df_resid == 97
+    assert res.df_model == 3 and res.name == "PanelFGLS"
+    np.testing.assert_allclose(res.std_errors, np.sqrt(np.diag(res.cov)), rtol=1e-14)
+    np.testing.assert_allclose(res.tstats, res.params / res.std_errors, rtol=1e-14)
+    # statsmodels' names that summary_col needs are aliases of the same numbers
+    assert res.bse.equals(res.std_errors) and res.tvalues.equals(res.tstats)
+    assert res.entity_info["total"] == 5 and res.time_info["total"] == 20
+    # the names helper code (inference) relies on
+    assert res.model.panels == "hetero" and isinstance(res.rho, float)
+    assert res.sigma.shape == (5, 5) and res.cov.shape == (3, 3)
+
+
+def test_rsquared_undefined_but_squared_correlations_reported(ar1_res, invest2):
+    res = ar1_res
+    assert math.isnan(res.rsquared) and math.isnan(res.rsquared_overall)
+    fitted = res.fitted_values["fitted_values"].to_numpy()
+    y = invest2["invest"].to_numpy()
+    assert res.corr_squared_overall == pytest.approx(np.corrcoef(y, fitted)[0, 1] ** 2,
+                                                     rel=1e-12)
+    ybar = invest2["invest"].groupby(level="company").mean().to_numpy()
+    fbar = pd.Series(fitted, index=invest2.index).groupby(level="company").mean().to_numpy()
+    assert res.corr_squared_between == pytest.approx(np.corrcoef(ybar, fbar)[0, 1] ** 2,
+                                                     rel=1e-12)
+
+
+def test_wald_test_by_matrix_and_by_formula(ar1_res):
+    res = ar1_res
+    b, v = res.params.to_numpy(), res.cov.to_numpy()
+    by_hand = (b[1] - b[2]) ** 2 / (v[1, 1] + v[2, 2] - 2 * v[1, 2])
+    by_formula = res.wald_test(formula="market = stock")
+    by_matrix = res.wald_test(np.array([[0.0, 1.0, -1.0]]), np.array([0.0]))
+    assert by_formula.stat == pytest.approx(by_hand, rel=1e-12)
+    assert by_matrix.stat == pytest.approx(by_hand, rel=1e-12) and by_matrix.df == 1
+    # Stata's header test is the same quadratic form over the slopes
+    slopes = res.wald_test(formula="market = stock = 0")
+    assert slopes.stat == pytest.approx(res.wald.stat, rel=1e-12) and res.wald.df == 2
+    assert res.f_statistic is res.wald
+
+
+def test_predict_is_the_linear_prediction_xb(ar1_res, invest2):
+    """With AR(1) errors predict() is still x'b (Stata's `predict, xb`), in and out of sample."""
+    res = ar1_res
+    xb = (res.params["Intercept"] + res.params["market"] * invest2["market"]
+          + res.params["stock"] * invest2["stock"])
+    inside = res.predict()
+    assert list(inside.columns) == ["fitted_values"]
+    np.testing.assert_allclose(inside["fitted_values"], xb, rtol=1e-13)
+    # new rows, raw variables through the formula (index kept, NaN row gives NaN)
+    new = invest2.iloc[[5, 40, 77]].copy()
+    new.iloc[1, new.columns.get_loc("stock")] = np.nan
+    out = res.predict(new)
+    assert out.index.equals(new.index) and list(out.columns) == ["predictions"]
+    np.testing.assert_allclose(out["predictions"].iloc[[0, 2]], xb.iloc[[5, 77]], rtol=1e-13)
+    assert np.isnan(out["predictions"].iloc[1])
+    # linearmodels' data= keyword and a DataFrame holding the regressors by name
+    np.testing.assert_allclose(res.predict(data=invest2)["predictions"], xb, rtol=1e-13)
+    regs = invest2[["stock", "market"]].assign(Intercept=1.0)
+    np.testing.assert_allclose(res.predict(regs)["predictions"], xb, rtol=1e-13)
+    with pytest.raises(ValueError, match="not both"):
+        res.predict(invest2, data=invest2)
+
+
+def test_predict_applies_factor_levels_of_the_fit(invest2):
+    res = PanelFGLS.from_formula("invest ~ 1 + market + stock + C(firm)", invest2,
+                                 panels="hetero", corr="independent").fit()
+    two_firms = invest2[invest2["firm"].isin(["Chrysler", "US Steel"])]
+    out = res.predict(two_firms)["predictions"]
+    np.testing.assert_allclose(out, res.predict()["fitted_values"].loc[two_firms.index],
+                               rtol=1e-12)
+
+
+def test_compare_and_summary_col_accept_fgls(ar1_res, invest2):
+    from linearmodels.panel import PooledOLS, compare
+    from statsmodels.iolib.summary2 import summary_col
+
+    ols = PooledOLS.from_formula(FORMULA, invest2).fit()
+    cmp = compare({"FGLS": ar1_res, "OLS": ols}, precision="std_errors")
+    assert cmp.params["FGLS"].equals(ar1_res.params)
+    np.testing.assert_allclose(cmp.std_errors["FGLS"], ar1_res.std_errors, rtol=1e-14)
+    text = str(cmp.summary)
+    assert "PanelFGLS" in text and "Unadjusted" in text and f"{ar1_res.wald.stat:.2f}" in text
+    sm_ols = sm.OLS.from_formula(FORMULA, invest2).fit()
+    col = summary_col([ar1_res, sm_ols], model_names=["FGLS", "OLS"])
+    table = col.tables[0]
+    assert table.loc["market", "FGLS"] == f"{ar1_res.params['market']:.4f}"
+    assert f"({ar1_res.std_errors['stock']:.4f})" in table["FGLS"].tolist()
+
+
+def test_summary_is_a_linearmodels_summary_in_three_formats(ar1_res):
+    s = ar1_res.summary
+    text = s.as_text()
+    assert "PanelFGLS Estimation Summary" in text and "common AR(1)" in text
+    assert "Wald chi2(2)" in text and "Log likelihood not reported" in text
+    assert "\\begin{tabular}" in s.as_latex() and "<table" in s.as_html()
+    assert ar1_res.summary.as_text() == text  # deterministic: no date or time
+    assert str(ar1_res).startswith(text[:40])
+
+
+def test_llf_only_where_stata_reports_it(invest2):
+    ml = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero", corr="independent",
+                                igls=True).fit()
+    assert math.isfinite(ml.llf) and ml.loglik == ml.llf
+    assert "Log likelihood not reported" not in ml.summary.as_text()
+    two_step = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero",
+                                      corr="independent").fit()
+    assert math.isnan(two_step.llf)
+
+
+# ------------------------------------------------------------ refused inputs (issue 8)
+
+def test_constant_outcome_refused(invest2):
+    d = invest2.assign(invest=5.0)
+    with pytest.raises(EstimationError, match="'invest' is constant.*sample"):
+        PanelFGLS.from_formula(FORMULA, d)
+
+
+def test_misaligned_dependent_and_exog_refused(invest2):
+    x = sm.add_constant(invest2[["market", "stock"]])
+    shifted = x.iloc[1:]
+    with pytest.raises(SpecificationError, match=r"exog and dependent are not indexed by the "
+                       r"same rows \(99 rows against 100\).*reindex"):
+        PanelFGLS(invest2["invest"], shifted)
+    relabelled = x.rename(index={1: 9}, level="company")
+    with pytest.raises(SpecificationError, match=r"rows not in dependent: \(9, 1\)"):
+        PanelFGLS(invest2["invest"], relabelled)
+
+
+def test_results_pickle_and_predict_missing_rows(invest2):
+    import pickle
+
+    d = invest2.copy()
+    d.loc[(1, 4), "market"] = np.nan
+    with pytest.warns(MissingValuesWarning):
+        res = PanelFGLS.from_formula(FORMULA, d, panels="hetero", corr="independent").fit()
+    again = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(again.params, res.params)
+    np.testing.assert_array_equal(again.cov, res.cov)
+    full = res.predict(missing=True)
+    assert full.index.equals(d.index) and np.isnan(full.loc[(1, 4), "fitted_values"])
+    assert full["fitted_values"].notna().sum() == 99
+
+
+def test_tidy_and_glance_read_the_real_results(ar1_res, invest2):
+    from regrowth.tidy import glance, tidy
+
+    g = glance(ar1_res)
+    assert g == {"nobs": 100, "n_entities": 5, "n_periods": 20,
+                 "wald_chi2": ar1_res.wald.stat, "wald_df": 2, "wald_p": ar1_res.wald.pval,
+                 "cov_type": "Unadjusted", "converged": True}  # llf NaN: left out
+    t = tidy(ar1_res)
+    assert t["term"].tolist() == ["Intercept", "market", "stock"]
+    np.testing.assert_array_equal(t["std_error"], ar1_res.std_errors)
+    np.testing.assert_array_equal(t["ci_high"], ar1_res.conf_int()["upper"])
+    # no slopes: no model test (linearmodels' InvalidTestStatistic), and no R^2-type numbers
+    only = PanelFGLS.from_formula("invest ~ 1", invest2, panels="hetero",
+                                  corr="independent").fit()
+    assert not {"wald_chi2", "wald_df", "wald_p"} & set(glance(only))
+    assert math.isnan(only.corr_squared_overall)
+    assert "Wald chi2:" in only.summary.as_text()
+
+
+def _half(x):
+    return x / 2
+
+
+def test_formula_functions_of_the_callers_namespace(invest2):
+    res = PanelFGLS.from_formula("invest ~ 1 + _half(market) + stock", invest2,
+                                 panels="hetero", corr="independent").fit()
+    plain = PanelFGLS.from_formula(FORMULA, invest2, panels="hetero",
+                                   corr="independent").fit()
+    assert res.params["_half(market)"] == pytest.approx(2 * plain.params["market"], rel=1e-10)
+    np.testing.assert_allclose(res.predict(invest2.iloc[:3])["predictions"],
+                               plain.predict(invest2.iloc[:3])["predictions"], rtol=1e-10)

@@ -30,7 +30,7 @@ from scipy import stats
 from statsmodels.tools.numdiff import approx_fprime, approx_hess
 
 from regrowth.errors import (BoundaryWarning, ConvergenceWarning, EstimationError,
-                             MissingValuesWarning)
+                             MissingValuesWarning, SpecificationError)
 from regrowth.models import GeneralizedNegativeBinomial
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "gnb"
@@ -98,8 +98,8 @@ class TestStataRandhieNB2:
         p = randhie_nb2.params
         # mean equation from R glm.nb (printed to ~15 digits but converged to its own tolerance)
         np.testing.assert_allclose(p.iloc[:-1], self.ref["params_R_glmnb"], rtol=1e-6)
-        np.testing.assert_allclose(p["lnalpha:const"], self.ref["lnalpha_stata"], rtol=1e-7)
-        np.testing.assert_allclose(np.exp(p["lnalpha:const"]), self.ref["alpha_stata"], rtol=1e-7)
+        np.testing.assert_allclose(p["lnalpha:Intercept"], self.ref["lnalpha_stata"], rtol=1e-7)
+        np.testing.assert_allclose(np.exp(p["lnalpha:Intercept"]), self.ref["alpha_stata"], rtol=1e-7)
 
     def test_oim_se_and_conf_int(self, randhie_nb2):
         ci = randhie_nb2.conf_int().to_numpy()
@@ -107,11 +107,11 @@ class TestStataRandhieNB2:
         # Stata prints the CI bounds to 7 significant digits: half a unit in the last place
         np.testing.assert_allclose(ci[:-1], ref[:-1], atol=5e-7 * np.abs(ref[:-1]).max())
         np.testing.assert_allclose(np.exp(ci[-1]), ref[-1], rtol=5e-7)
-        np.testing.assert_allclose(randhie_nb2.bse["lnalpha:const"], self.ref["lnalpha_se_stata"],
+        np.testing.assert_allclose(randhie_nb2.bse["lnalpha:Intercept"], self.ref["lnalpha_se_stata"],
                                    atol=5e-8)
 
     def test_param_names(self, randhie_nb2):
-        assert list(randhie_nb2.params.index[-2:]) == ["const", "lnalpha:const"]
+        assert list(randhie_nb2.params.index[-2:]) == ["const", "lnalpha:Intercept"]
         assert isinstance(randhie_nb2.params, pd.Series)
         assert isinstance(randhie_nb2.bse, pd.Series)
 
@@ -187,7 +187,7 @@ def _vgam_params(v, res):
     cf = dict(zip(v["coef_names"], v["coef"]))
 
     def rname(name):
-        if name == "const":
+        if name in ("const", "Intercept"):  # ours -> R's name of the constant
             return "(Intercept)"
         if name.startswith("C("):  # C(Eth)[T.N] -> EthN
             var = name[2:name.index(")")]
@@ -217,7 +217,7 @@ def test_r_vgam(case, request):
 def test_r_mass_glmnb(quine_nb2):
     m = F.r_reference()["quine_nb2"]["MASS"]
     np.testing.assert_allclose(quine_nb2.params.to_numpy()[:-1], m["coef"], rtol=1e-6)
-    np.testing.assert_allclose(quine_nb2.params["lnalpha:const"], m["lnalpha"], rtol=1e-6)
+    np.testing.assert_allclose(quine_nb2.params["lnalpha:Intercept"], m["lnalpha"], rtol=1e-6)
     np.testing.assert_allclose(quine_nb2.llf, m["llf"], rtol=1e-10)
 
 
@@ -265,12 +265,12 @@ def test_constant_dispersion_equals_statsmodels_nb2(randhie, randhie_nb2):
     ours = randhie_nb2
     np.testing.assert_allclose(ours.params.to_numpy()[:-1], sm_res.params.to_numpy()[:-1],
                                rtol=1e-8)
-    alpha = np.exp(ours.params["lnalpha:const"])
+    alpha = np.exp(ours.params["lnalpha:Intercept"])
     np.testing.assert_allclose(alpha, sm_res.params["alpha"], rtol=1e-8)
     np.testing.assert_allclose(ours.llf, sm_res.llf, rtol=1e-12)
     np.testing.assert_allclose(ours.bse.to_numpy()[:-1], sm_res.bse.to_numpy()[:-1], rtol=1e-8)
     # delta method: se(alpha) = alpha * se(ln alpha)
-    np.testing.assert_allclose(alpha * ours.bse["lnalpha:const"], sm_res.bse["alpha"], rtol=1e-8)
+    np.testing.assert_allclose(alpha * ours.bse["lnalpha:Intercept"], sm_res.bse["alpha"], rtol=1e-8)
     np.testing.assert_allclose(ours.model.loglikeobs(ours.params.to_numpy()),
                                sm_res.model.loglikeobs(sm_res.params.to_numpy()), rtol=1e-9)
 
@@ -280,7 +280,11 @@ def test_loglikeobs_sum_is_llf(quine_het, randhie_het):
         p = res.params.to_numpy()
         np.testing.assert_allclose(res.model.loglikeobs(p).sum(), res.llf, rtol=1e-13)
         np.testing.assert_allclose(res.model.loglike(p), res.llf, rtol=1e-13)
-        assert res.model.score_obs(p).shape == (res.nobs, len(p))
+        s_obs = res.model.score_obs(p)
+        assert s_obs.shape == (res.nobs, len(p))
+        # the per-observation scores add up to the score, which is zero at the maximum
+        np.testing.assert_allclose(s_obs.sum(axis=0), res.model.score(p), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(s_obs.sum(axis=0), 0.0, atol=1e-6)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3])
@@ -336,6 +340,7 @@ def test_converges_from_bad_start(randhie_het, quine_het):
         np.testing.assert_allclose(again.params, res.params, rtol=1e-7, atol=1e-9)
         assert again.mle_retvals["hessian_negative_definite"]
         assert H0.shape == (len(start), len(start))
+        np.testing.assert_allclose(H0, H0.T, rtol=1e-12, atol=1e-12)   # a Hessian is symmetric
     # a start where the Hessian is indeed indefinite
     mod = quine_het.model
     start = quine_het.params.to_numpy().copy()
@@ -438,9 +443,9 @@ def test_from_formula_missing_and_offset():
         mod = GeneralizedNegativeBinomial.from_formula(
             "accident ~ yr_con + op_75_79", d, disp_formula="~ op_75_79",
             exposure="service", groups="ship")
-    assert mod.n_missing == 1 and mod.nobs == 33 if hasattr(mod, "nobs") else mod.endog.shape[0] == 33
+    assert mod.n_missing == 1 and mod.endog.shape[0] == 33
     res = _fit(mod, cov_type="cluster")
-    assert list(res.params.index) == ["const", "yr_con", "op_75_79", "lnalpha:const",
+    assert list(res.params.index) == ["Intercept", "yr_con", "op_75_79", "lnalpha:Intercept",
                                       "lnalpha:op_75_79"]
     assert res.nobs == 33
 
@@ -450,7 +455,7 @@ def test_from_formula_missing_and_offset():
 def test_results_api(quine_het):
     res = quine_het
     s = str(res.summary())
-    assert "lnalpha:const" in s and "converged: True" in s
+    assert "lnalpha:Intercept" in s and "converged: True" in s
     assert res.pvalues.index.equals(res.params.index)
     z = res.params / res.bse
     np.testing.assert_allclose(res.pvalues, 2 * stats.norm.sf(np.abs(z)), rtol=1e-10)
@@ -461,7 +466,10 @@ def test_results_api(quine_het):
     assert res.bic == pytest.approx(-2 * res.llf + np.log(res.nobs) * k)
     assert res.cov_type == "nonrobust"
     pred = res.model.predict(res.params.to_numpy())
-    assert pred.shape == (res.nobs,)
+    eta = np.asarray(res.model.exog, dtype=float) @ res.params.to_numpy()[:res.model.k_mean]
+    if res.model.offset is not None:
+        eta = eta + np.asarray(res.model.offset, dtype=float)
+    np.testing.assert_allclose(pred, np.exp(eta), rtol=1e-12)     # mu = exp(x'b + offset)
     v = res.model.predict(res.params.to_numpy(), which="var")
     a = res.model.predict(res.params.to_numpy(), which="alpha")
     np.testing.assert_allclose(v, pred * (1 + a * pred))
@@ -585,3 +593,209 @@ def test_noninteger_counts_allowed():
     res = _fit(GeneralizedNegativeBinomial(y, np.c_[np.ones(n), x]))
     assert res.converged
     np.testing.assert_allclose(res.model.score(res.params.to_numpy()), 0, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- formulas, predict
+
+def _quine_design(frame):
+    """The quine design built by hand (pandas dummies, the fit's base levels)."""
+    levels = {"Eth": ["A", "N"], "Sex": ["F", "M"], "Age": ["F0", "F1", "F2", "F3"],
+              "Lrn": ["AL", "SL"]}
+    cols = {"Intercept": np.ones(len(frame))}
+    for var, lev in levels.items():
+        for level in lev[1:]:
+            cols[f"C({var})[T.{level}]"] = (frame[var] == level).astype(float).to_numpy()
+    return pd.DataFrame(cols, index=frame.index)
+
+
+def test_from_formula_keeps_data_and_design(quine_het):
+    mod = quine_het.model
+    assert mod.formula.startswith("Days ~") and mod.disp_formula == "~ C(Eth) + C(Sex)"
+    assert mod.data.frame.shape == F.quine().shape
+    assert mod.data.model_spec is not None and mod.disp_model_spec is not None
+    assert mod.exog_names[0] == "Intercept" and "lnalpha:Intercept" in mod.exog_names
+
+
+def test_predict_new_dataframe_through_both_formulas(quine_het):
+    """New rows (reordered, one with a missing factor) go through the mean and the dispersion
+    formula; the result equals exp(x'b) and exp(z'g) computed from a hand-built design."""
+    res = quine_het
+    q = F.quine()
+    new = q.iloc[[140, 3, 77, 20]].copy()
+    new.loc[new.index[2], "Sex"] = None
+    X = _quine_design(new)
+    b = res.params.iloc[:res.model.k_mean].to_numpy()
+    g = res.params.iloc[res.model.k_mean:].to_numpy()
+    Z = X[["Intercept", "C(Eth)[T.N]", "C(Sex)[T.M]"]].to_numpy()
+    mu, alpha = np.exp(X.to_numpy() @ b), np.exp(Z @ g)
+    ok = [0, 1, 3]
+    out = res.predict(new)
+    assert out.index.equals(new.index) and np.isnan(out.iloc[2])
+    np.testing.assert_allclose(out.iloc[ok], mu[ok], rtol=1e-12)
+    np.testing.assert_allclose(res.predict(new, which="alpha").iloc[ok], alpha[ok], rtol=1e-12)
+    np.testing.assert_allclose(res.predict(new, which="linear").iloc[ok], np.log(mu[ok]),
+                               rtol=1e-12)
+    np.testing.assert_allclose(res.predict(new, which="var").iloc[ok],
+                               mu[ok] * (1 + alpha[ok] * mu[ok]), rtol=1e-12)
+    # in sample: a Series on the estimation rows, equal to predicting the data again
+    np.testing.assert_allclose(res.predict(), res.predict(q), rtol=1e-13)
+    with pytest.raises(ValueError, match="which="):
+        res.predict(which="median")
+
+
+def test_predict_reads_exposure_column_and_array_input():
+    d = F.ships()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingValuesWarning)
+        mod = GeneralizedNegativeBinomial.from_formula(
+            "accident ~ yr_con + op_75_79", d, disp_formula="~ op_75_79", exposure="service")
+    res = _fit(mod)
+    new = d.iloc[[0, 10, 20]]
+    b = res.params.to_numpy()
+    eta = b[0] + b[1] * new["yr_con"] + b[2] * new["op_75_79"] + np.log(new["service"])
+    np.testing.assert_allclose(res.predict(new), np.exp(eta), rtol=1e-12)
+    X = np.c_[np.ones(3), new[["yr_con", "op_75_79"]].to_numpy()]
+    with pytest.raises(SpecificationError, match="pass exog_disp"):
+        res.predict(X)
+    Z = np.c_[np.ones(3), new["op_75_79"].to_numpy()]
+    np.testing.assert_allclose(res.predict(X, Z, exposure=new["service"].to_numpy()),
+                               np.exp(eta), rtol=1e-12)
+
+
+def _panel_frame():
+    """Synthetic panel (for tests only): 8 regions x 10 years, a (region, year) MultiIndex as
+    regrowth.panel.load() returns, NB2 counts from a fixed seed, three missing values."""
+    rng = np.random.default_rng(20261122)
+    regions = [f"r{i}" for i in range(8)]
+    idx = pd.MultiIndex.from_product([regions, range(2010, 2020)], names=["region", "year"])
+    x = rng.normal(size=len(idx))
+    z = rng.normal(size=len(idx))
+    mu = np.exp(1.0 + 0.5 * x)
+    y = rng.negative_binomial(2.0, 2.0 / (2.0 + mu)).astype(float)
+    df = pd.DataFrame({"y": y, "x": x, "z": z, "kind": np.where(z > 0, "a", "b")}, index=idx)
+    df.iloc[[3, 17, 50], 1] = np.nan
+    df.iloc[61, 0] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("how", ["index level", "column", "full Series", "full array"])
+def test_groups_aligned_after_missing_rows_dropped(how):
+    df = _panel_frame()
+    keep = df[["y", "x"]].notna().all(axis=1).to_numpy()
+    ref = _fit(GeneralizedNegativeBinomial.from_formula("y ~ x", df[keep]),
+               cov_type="cluster",
+               cov_kwds={"groups": df[keep].index.get_level_values("region").to_numpy()})
+    groups = {"index level": "region",
+              "column": "region_col",
+              "full Series": pd.Series(df.index.get_level_values("region"), index=df.index),
+              "full array": df.index.get_level_values("region").to_numpy()}[how]
+    data = df.assign(region_col=df.index.get_level_values("region")) if how == "column" else df
+    with pytest.warns(MissingValuesWarning, match="4 of 80"):
+        mod = GeneralizedNegativeBinomial.from_formula("y ~ x", data, groups=groups)
+    assert mod.row_mask.sum() == 76 and mod.n_missing == 4
+    res = _fit(mod, cov_type="cluster")
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-10)
+    # the same full-length groups given at fit time instead
+    with pytest.warns(MissingValuesWarning):
+        later = GeneralizedNegativeBinomial.from_formula("y ~ x", data)
+    res2 = _fit(later, cov_type="cluster", cov_kwds={"groups": groups})
+    np.testing.assert_allclose(res2.bse, ref.bse, rtol=1e-10)
+
+
+def test_constant_is_named_intercept_by_every_interface():
+    from regrowth.tidy import CONSTANT_NAMES
+
+    df = _panel_frame().dropna()
+    arr = GeneralizedNegativeBinomial(df["y"].to_numpy(), np.c_[np.ones(len(df)), df["x"]])
+    form = GeneralizedNegativeBinomial.from_formula("y ~ x", df, disp_formula="~ z")
+    assert arr.exog_names == ["Intercept", "x2", "lnalpha:Intercept"]
+    assert form.exog_names == ["Intercept", "x", "lnalpha:Intercept", "lnalpha:z"]
+    assert {"Intercept", "const", "_cons"} <= CONSTANT_NAMES
+
+
+# ----------------------------------------------------------------------------- refused inputs
+
+def test_all_zero_and_constant_counts_refused():
+    d = F.ships()
+    X = d[["yr_con"]].assign(const=1.0)
+    with pytest.raises(EstimationError, match="'accident' is zero in all 34 observations"):
+        GeneralizedNegativeBinomial(d["accident"] * 0, X)
+    with pytest.raises(EstimationError, match="'accident' is constant \\(3 in all 34"):
+        GeneralizedNegativeBinomial(d["accident"] * 0 + 3, X)
+    # after the missing-value drop: the zeros left are what counts
+    y = d["accident"].where(d["accident"] == 0)
+    with pytest.warns(MissingValuesWarning), pytest.raises(EstimationError, match="zero in all"):
+        GeneralizedNegativeBinomial(y, X)
+
+
+@pytest.mark.parametrize("what", ["exog", "exog_disp", "offset", "exposure", "groups"])
+def test_misaligned_pandas_inputs_refused(what):
+    d = F.ships()
+    args = {"exog": d[["yr_con"]].assign(const=1.0), "exog_disp": d[["op_75_79"]].assign(c=1.0),
+            "offset": np.log(d["service"]), "exposure": d["service"], "groups": d["ship"]}
+    args[what] = args[what].iloc[::-1]  # the same rows, reversed
+    exog = args.pop("exog")
+    with pytest.raises(SpecificationError,
+                       match=rf"{what} and endog are not indexed by the same rows \(the same "
+                             rf"rows in a different order\).*reindex"):
+        GeneralizedNegativeBinomial(d["accident"], exog, **args)
+
+
+def test_from_formula_refuses_unknown_or_misaligned_groups():
+    df = _panel_frame()
+    with pytest.raises(SpecificationError, match=r"groups='province' is neither a column.*"
+                                                 r"index levels \['region', 'year'\]"):
+        GeneralizedNegativeBinomial.from_formula("y ~ x", df, groups="province")
+    short = pd.Series(df.index.get_level_values("region"), index=df.index).iloc[:40]
+    with pytest.raises(SpecificationError, match="groups and data are not indexed"):
+        GeneralizedNegativeBinomial.from_formula("y ~ x", df, groups=short)
+
+
+def test_warnings_are_statsmodels_warnings(quine_het):
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as SMConvergence
+    from statsmodels.tools.sm_exceptions import ValueWarning
+
+    assert issubclass(ConvergenceWarning, SMConvergence)
+    assert issubclass(BoundaryWarning, ConvergenceWarning)
+    assert issubclass(MissingValuesWarning, ValueWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SMConvergence)  # statsmodels' filter catches ours
+        with pytest.raises(SMConvergence, match="iteration limit"):
+            quine_het.model.fit(maxiter=1)
+
+
+def test_formula_results_survive_pickling(quine_het):
+    """statsmodels rebuilds the mean design on unpickling; the dispersion design is rebuilt
+    from disp_formula the same way (patsy's specifications cannot be pickled)."""
+    import pickle
+
+    q = F.quine().iloc[[0, 50, 100]]
+    again = pickle.loads(pickle.dumps(quine_het))
+    np.testing.assert_array_equal(again.params, quine_het.params)
+    np.testing.assert_allclose(again.predict(q, which="var"), quine_het.predict(q, which="var"),
+                               rtol=1e-14)
+
+
+def _log_service(x):
+    return np.log(x)
+
+
+@pytest.mark.parametrize("engine", ["patsy", "formulaic"])
+def test_either_statsmodels_formula_engine_and_caller_functions(engine, monkeypatch):
+    """The formulas go through statsmodels' FormulaManager, so its engine option applies; a
+    function of the caller's namespace works in the fit and again in predict."""
+    import statsmodels.formula
+
+    monkeypatch.setattr(statsmodels.formula.options, "formula_engine", engine)
+    d = F.ships()
+    res = _fit(GeneralizedNegativeBinomial.from_formula(
+        "accident ~ yr_con + op_75_79", d, disp_formula="~ _log_service(service)",
+        exposure="service"))
+    assert res.params.index[-1] == "lnalpha:_log_service(service)"
+    Z = np.c_[np.ones(len(d)), np.log(d["service"])]
+    X = np.c_[np.ones(len(d)), d[["yr_con", "op_75_79"]].to_numpy()]
+    by_hand = _fit(GeneralizedNegativeBinomial(d["accident"].to_numpy(), X, Z,
+                                               exposure=d["service"].to_numpy()))
+    np.testing.assert_allclose(res.params.to_numpy(), by_hand.params, rtol=1e-10)
+    np.testing.assert_allclose(res.predict(d.iloc[:5], which="alpha"),
+                               np.exp(Z[:5] @ by_hand.params[3:]), rtol=1e-10)

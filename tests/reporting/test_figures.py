@@ -62,16 +62,101 @@ def test_global_rcparams_untouched(panel, tidy_frames):
     assert png_bytes(province_lines(panel, "patents")) == outside
 
 
-def test_coefficient_plot_terms(tidy_frames):
+def _panel_titles(fig) -> list[str]:
+    return [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
+
+
+def test_coefficient_plot_has_one_panel_per_term_with_the_models_as_rows(tidy_frames):
     fig = coefficient_plot(tidy_frames, var_labels={"fiscal": "Fiscal self-reliance"})
     assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["Fiscal self-reliance", "rnd"]      # constant left out by default
+    assert _panel_titles(fig) == ["Fiscal self-reliance", "rnd"]   # constant left out by default
+    rows = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert rows == ["GNB", "Poisson"]                                # the models, top to bottom
     fig = coefficient_plot(tidy_frames, terms=["const"])
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["const"]
+    assert _panel_titles(fig) == ["const"]
     with pytest.raises(KeyError, match="nope"):
         coefficient_plot(tidy_frames, terms=["nope"])
+
+
+def test_each_coefficient_panel_has_its_own_scale_with_zero_in_view():
+    """A coefficient of 0.01 beside one of -4 stays visible: each panel is scaled to its own
+    intervals (and zero), not to the largest coefficient of the table."""
+    def frame(est):
+        est = np.asarray(est, dtype=float)
+        return pd.DataFrame({"term": ["fiscal", "income"], "equation": "main", "estimate": est,
+                             "std_error": 0.1, "statistic": 1.0, "p_value": 0.05,
+                             "ci_low": est - np.abs(est) / 2, "ci_high": est + np.abs(est) / 2})
+    fig = coefficient_plot({"(1)": frame([0.01, -4.0])})
+    small, large = fig.axes[0].get_xlim(), fig.axes[1].get_xlim()
+    assert small[0] <= 0.0 < 0.015 <= small[1] and small[1] - small[0] < 0.05
+    assert large[0] <= -6.0 and large[1] >= 0.0
+
+
+def test_a_model_without_the_term_says_so(tidy_frames):
+    frames = {"A": tidy_frames["GNB"], "B": tidy_frames["Poisson"].iloc[:1]}  # B lacks rnd
+    fig = coefficient_plot(frames, terms=["fiscal", "rnd"])
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert texts == ["not in model"]
+    assert [t.get_text() for t in fig.axes[0].texts] == []
+
+
+def test_long_titles_wrap_and_source_line_is_printed(tidy_frames):
+    long_title = "Table 9. " + "a very long title that would run off the figure " * 3
+    fig = coefficient_plot(tidy_frames, title=long_title, source="Source: synthetic numbers.")
+    shown = fig._suptitle.get_text()
+    assert "\n" in shown and shown.replace("\n", " ").split() == long_title.split()
+    notes = [t.get_text() for t in fig.texts if "Source:" in t.get_text()]
+    assert len(notes) == 1 and notes[0].endswith("Source: synthetic numbers.")
+
+
+def test_count_series_on_a_log_scale_with_a_note(panel):
+    fig = province_lines(panel, "patents", log=True, note="2021 is undercounted.")
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in fig.texts] == ["2021 is undercounted."]   # no title given
+    zero = panel.copy()
+    zero.loc[("busan", 2013), "patents"] = 0.0
+    fig = province_lines(zero, "patents", log=True)
+    assert "1 province-year value(s) of zero or less are not shown" in fig.texts[0].get_text()
+
+
+def test_macro_region_series_is_drawn_once_per_macro_region():
+    from regrowth import regions
+
+    idx = pd.MultiIndex.from_product([[r.key for r in regions.REGIONS], [2019, 2020]],
+                                     names=["region", "year"])
+    macro_value = {m: 100.0 * (i + 1) for i, m in enumerate(regions.MACRO_REGIONS)}
+    df = pd.DataFrame({"pm": [macro_value[regions.lookup(k).macro_region] + y - 2019
+                              for k, y in idx]}, index=idx)
+    fig = figures.macro_region_lines(df, "pm", label="per million")
+    ax = fig.axes[0]
+    assert len(ax.lines) == len(regions.MACRO_REGIONS) == 7
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0] == "Capital Region\n  Seoul, Incheon, Gyeonggi"
+    assert legend[-1] == "Jeju"
+    assert list(ax.lines[0].get_ydata()) == [100.0, 101.0]
+    df.loc[("seoul", 2020), "pm"] = 1.0                  # provinces of one macro-region differ
+    with pytest.raises(ValueError, match="differs between provinces of capital in 2020"):
+        figures.macro_region_lines(df, "pm")
+
+
+def test_shared_style_helpers_give_deterministic_figures(tmp_path):
+    """The helpers other figures use: style, new_figure, figure_title, source_note, finish."""
+    def draw(path):
+        with figures.style():
+            fig = figures.new_figure(5.0, 3.0)
+            ax = fig.add_subplot()
+            ax.plot([0, 1, 2], [1, 3, 2], color=figures.COLORS[0])
+            figures.figure_title(fig, "A title " * 12)
+            figures.source_note(fig, "Source: synthetic.")
+            return figures.finish(fig, path)
+    draw(tmp_path / "a.png")
+    draw(tmp_path / "b.png")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    fig = draw(None)
+    (note,) = [t for t in fig.texts if t.get_text() == "Source: synthetic."]
+    ax_bottom = fig.axes[0].get_tightbbox().y0             # the axes with its tick labels
+    assert note.get_window_extent().y1 < ax_bottom          # the note sits below, no overlap
 
 
 def test_province_lines_highlight(panel):
@@ -91,7 +176,8 @@ def test_small_multiples(panel, tmp_path):
     fig = province_small_multiples(panel, "patents", tmp_path / "sm.png", ncols=4)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title(loc="left") for ax in visible] == [r.title() for r in REGIONS]
-    assert (tmp_path / "sm.png").stat().st_size > 0
+    assert len(visible) == len(REGIONS) and len(fig.axes) == 8     # 2 x 4 grid, 2 hidden
+    assert (tmp_path / "sm.png").read_bytes() == png_bytes(fig)
 
 
 def test_failed_save_leaves_previous_png(panel, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import pathlib
 
@@ -201,11 +202,11 @@ def test_byte_identical_files(gnb_table, tmp_path):
     first = {k: p.read_bytes() for k, p in gnb_table.write(tmp_path / "a" / "table1").items()}
     second = {k: p.read_bytes() for k, p in gnb_table.write(tmp_path / "b" / "table1").items()}
     assert first == second
-    assert sorted(first) == ["csv", "html", "md", "tex"]
+    assert sorted(first) == ["csv", "docx", "html", "md", "tex"]
     assert sorted(x.name for x in (tmp_path / "a").iterdir()) == [
-        "table1.csv", "table1.html", "table1.md", "table1.tex"]
+        "table1.csv", "table1.docx", "table1.html", "table1.md", "table1.tex"]
     assert b"\\label{tab:table1}" in first["tex"]
-    assert all(b"\r\n" not in v for v in first.values())
+    assert all(b"\r\n" not in v for k, v in first.items() if k != "docx")
 
 
 def test_dotted_stem_keeps_its_name(gnb_table, tmp_path):
@@ -232,7 +233,7 @@ def test_failed_write_leaves_previous_files_intact(gnb_table, tmp_path, monkeypa
     monkeypatch.undo()
     assert {k: stem.with_name(f"table1.{k}").read_bytes() for k in old} == old
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "table1.csv", "table1.html", "table1.md", "table1.tex"]  # no temporary files left
+        "table1.csv", "table1.docx", "table1.html", "table1.md", "table1.tex"]  # no temporary files left
 
 
 def test_render_failure_touches_no_file(gnb_table, tmp_path, monkeypatch):
@@ -267,3 +268,53 @@ def test_descriptive_table():
     with pytest.raises(KeyError, match="nope"):
         descriptive_table(df, ["nope"])
     assert not math.isnan(float(frame.loc["rate", "Max"]))
+
+
+# --------------------------------------------------------------------------- Word
+
+def _docx_cells(data: bytes) -> list[list[str]]:
+    import docx
+
+    grid = docx.Document(io.BytesIO(data)).tables[0]
+    return [[c.text for c in row.cells] for row in grid.rows]
+
+
+def test_docx_holds_the_same_cells_as_the_other_formats(gnb_table):
+    data = gnb_table.to_docx()
+    rows = _docx_cells(data)
+    assert rows[0] == [""] + list(gnb_table.columns)
+    body = rows[2:] if gnb_table.titles is not None else rows[1:]
+    assert len(body) == len(gnb_table.rows)
+    for got, row in zip(body, gnb_table.rows):
+        if row.kind == "panel":  # one merged cell across the row, holding the heading
+            assert set(got) == {row.label}
+        else:
+            assert got == [row.label, *row.cells]
+
+
+def test_docx_carries_title_notes_and_star_legend(gnb_table):
+    import docx
+
+    doc = docx.Document(io.BytesIO(gnb_table.to_docx()))
+    paragraphs = [p.text for p in doc.paragraphs]
+    assert paragraphs[0] == gnb_table.title
+    assert paragraphs[1:] == list(gnb_table.all_notes())
+    assert "*** p<0.01" in paragraphs[-1]
+
+
+def test_docx_bytes_do_not_depend_on_the_clock(gnb_table, monkeypatch):
+    """Entry dates and document properties are fixed: a run at another time gives the
+    same bytes (python-docx would otherwise stamp the current time into the zip)."""
+    import time
+    import zipfile
+
+    first = gnb_table.to_docx()
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 86400 * 400)
+    monkeypatch.setattr(time, "localtime", lambda t=None: time.gmtime(real() + 86400 * 400))
+    assert gnb_table.to_docx() == first
+    archive = zipfile.ZipFile(io.BytesIO(first))
+    assert {i.date_time for i in archive.infolist()} == {tables.DOCX_EPOCH}
+    assert archive.namelist()[0] == "[Content_Types].xml"
+    core = archive.read("docProps/core.xml").decode()
+    assert "1980-01-01T00:00:00Z" in core and "<cp:revision>1</cp:revision>" in core

@@ -1,4 +1,4 @@
-"""tidy() and glance() on real statsmodels and linearmodels results and on a GNB-like fake."""
+"""tidy() and glance() on real statsmodels, linearmodels, GNB and FGLS results (synthetic data)."""
 
 from __future__ import annotations
 
@@ -100,58 +100,55 @@ def test_linearmodels_random_effects_wald_matches_its_own_test(panel):
     assert g["wald_p"] == pytest.approx(own.pval)
 
 
-class _GNBLike:
-    """What the GNB estimator's results look like: arrays plus names on the model."""
-
-    class model:  # noqa: N801 - mimics result.model
-        exog_names = ["fiscal", "x:fiscal", "const", "lnalpha:capital", "lnalpha:const"]
-
-    params = np.array([0.5, 0.1, 1.0, -0.7, -2.0])
-    bse = np.array([0.1, 0.2, 0.5, 0.3, 0.4])
-    pvalues = np.array([0.001, 0.6, 0.05, 0.02, 0.0])
-    tvalues = params / bse
-    llf = -250.5
-    nobs = 96.0
-    converged = True
-    cov_type = "cluster"
-
-    def conf_int(self):
-        return np.column_stack([self.params - 1.96 * self.bse, self.params + 1.96 * self.bse])
-
-    def cov_params(self):
-        return np.diag(self.bse ** 2)
+def _wald(params: pd.Series, cov: pd.DataFrame, names: list[str]) -> float:
+    """b' V^-1 b over ``names``: the Wald chi2 computed here, independently of glance()."""
+    idx = [list(params.index).index(n) for n in names]
+    b = params.to_numpy()[idx]
+    v = np.asarray(cov, dtype=float)[np.ix_(idx, idx)]
+    return float(b @ np.linalg.solve(v, b))
 
 
-def test_gnb_like_equations():
-    out = tidy(_GNBLike())
-    assert list(out["term"]) == ["fiscal", "x:fiscal", "const", "capital", "const"]
+def test_gnb_equations_and_wald_on_a_real_fit(panel):
+    """A real GeneralizedNegativeBinomial result (synthetic counts): the ln(alpha) terms get
+    their own equation, numbers are the result's own, the Wald test leaves out the constant."""
+    from regrowth.models import GeneralizedNegativeBinomial
+
+    data = panel.reset_index()
+    rng = np.random.default_rng(20182)          # over-dispersed counts: NB2, alpha = 0.5
+    mu = np.exp(1.0 + 0.4 * data["x"] - 0.2 * data["w"])
+    data["nb"] = rng.negative_binomial(2.0, 2.0 / (2.0 + mu))
+    res = GeneralizedNegativeBinomial.from_formula(
+        "nb ~ x + w", data, disp_formula="~ w", groups="region").fit(cov_type="cluster")
+    assert res.converged
+    out = tidy(res)
+    assert list(out["term"]) == ["Intercept", "x", "w", "Intercept", "w"]
     assert list(out["equation"]) == ["mean", "mean", "mean", "lnalpha", "lnalpha"]
-    assert out.loc[3, "ci_low"] == pytest.approx(-0.7 - 1.96 * 0.3)
-    g = glance(_GNBLike())
-    # Wald test of the mean equation without its constant: fiscal and the interaction
-    assert g["wald_df"] == 2
-    assert g["wald_chi2"] == pytest.approx(25 + 0.25)
-    assert g["converged"] is True and g["nobs"] == 96
-    assert list(g) == ["nobs", "llf", "wald_chi2", "wald_df", "wald_p", "cov_type", "converged"]
+    np.testing.assert_array_equal(out["estimate"], np.asarray(res.params))
+    np.testing.assert_array_equal(out["std_error"], np.asarray(res.bse))
+    np.testing.assert_allclose(out[["ci_low", "ci_high"]].to_numpy(), np.asarray(res.conf_int()))
+    g = glance(res)
+    params = pd.Series(np.asarray(res.params), index=list(res.params.index))
+    assert g["wald_df"] == 2                                   # x and w of the mean equation
+    assert g["wald_chi2"] == pytest.approx(_wald(params, res.cov_params(), ["x", "w"]), rel=1e-10)
+    assert g["converged"] is True and g["nobs"] == 64 and g["llf"] == pytest.approx(res.llf)
     json.dumps(g)  # plain Python types only
     assert all(type(v) in (int, float, str, bool) for v in g.values())
 
 
-def test_fgls_like_wald_object_and_panel_counts():
-    class WaldTest:
-        stat, df, pval = 12.5, 3, 0.006
+def test_fgls_panel_counts_and_no_log_likelihood_on_a_real_fit(panel):
+    """A real PanelFGLS result: panel counts come through; its NaN log likelihood (two-step
+    FGLS with AR(1) is not an MLE) is left out rather than reported as NaN."""
+    from regrowth.models import PanelFGLS
 
-    class FGLSLike:
-        params = pd.Series([1.0, 2.0], index=["const", "x"])
-        bse = pd.Series([0.5, 0.5], index=["const", "x"])
-        pvalues = pd.Series([0.05, 0.0001], index=["const", "x"])
-        llf = float("nan")           # not an MLE: omitted, not NaN
-        nobs, n_panels, n_periods, converged = 256, 16, 16, True
-        wald = WaldTest()
-
-    g = glance(FGLSLike())
-    assert g == {"nobs": 256, "n_entities": 16, "n_periods": 16, "wald_chi2": 12.5,
-                 "wald_df": 3, "wald_p": 0.006, "converged": True}
+    res = PanelFGLS.from_formula("y ~ 1 + x + w", panel, panels="hetero", corr="ar1").fit()
+    g = glance(res)
+    assert "llf" not in g
+    assert (g["nobs"], g["n_entities"], g["n_periods"]) == (64, 8, 8)
+    names = [n for n in res.params.index if n not in ("const", "Intercept")]
+    assert names == ["x", "w"] and g["wald_df"] == 2
+    assert g["wald_chi2"] == pytest.approx(_wald(res.params, res.cov, names), rel=1e-10)
+    out = tidy(res)
+    np.testing.assert_array_equal(out["estimate"], res.params.to_numpy())
 
 
 def test_split_term_only_knows_equation_prefixes():

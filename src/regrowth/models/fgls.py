@@ -52,8 +52,22 @@ Log likelihood, exactly when Stata reports it (``corr="independent"`` with
 with e = y - X b at the final b and Sigma the one used to compute that b.
 
 Wald test: chi2 = b_s' Cov(b_s)^-1 b_s over every coefficient except the constant
-(Stata's ``Wald chi2(k-1)``). z statistics and p-values use the normal
-distribution, as Stata's ``z`` column does.
+(Stata's ``Wald chi2(k-1)``; ``results.wald``). z statistics and p-values use the normal
+distribution, as Stata's ``z`` column does. ``results.wald_test(R, r)`` or
+``results.wald_test(formula="x1 = x2")`` tests H0: R b = r with chi2 = (Rb - r)'(R V R')^-1
+(Rb - r), V = ``cov`` (Stata's ``test`` after ``xtgls``).
+
+Results
+-------
+:class:`PanelFGLSResults` subclasses linearmodels' ``PanelResults`` (its names: ``params``,
+``std_errors``, ``tstats``, ``pvalues``, ``cov``, ``conf_int()``, ``wald_test()``,
+``predict()``, ``summary`` with ``as_text``/``as_html``/``as_latex``, ``cov_type``,
+``df_resid``, ``nobs``, ``entity_info``, ``corr_squared_*``), so
+``linearmodels.panel.compare`` takes it; ``bse``/``tvalues`` are statsmodels aliases for
+``summary_col``. ``predict`` is x'b (Stata's ``predict, xb``), also with AR(1) errors.
+The constant made by ``from_formula`` is ``Intercept``. Inputs: ``dependent`` and ``exog``
+must share one index (a :class:`~regrowth.errors.SpecificationError` otherwise) and a
+constant dependent variable raises :class:`~regrowth.errors.EstimationError`.
 
 ``rhotype`` (per panel, e = residuals ordered in time, sums over t >= 2 for
 lagged products; k = number of regressors excluding the constant)::
@@ -105,20 +119,25 @@ gap -- use numeric periods if that matters).
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import warnings
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from linearmodels.compat.statsmodels import Summary
+from linearmodels.panel.results import PanelResults
+from linearmodels.shared.hypotheses import InvalidTestStatistic, WaldTestStatistic
+from linearmodels.shared.io import _str, pval_format
+from linearmodels.shared.utility import AttrDict
+from statsmodels.iolib.summary import SimpleTable, fmt_2cols, fmt_params
 
 from regrowth.errors import (ConvergenceWarning, DataError, EstimationError,
-                             MissingValuesWarning)
+                             MissingValuesWarning, SpecificationError)
 
-__all__ = ["PanelFGLS", "PanelFGLSResults", "WaldTest"]
+__all__ = ["PanelFGLS", "PanelFGLSResults"]
 
 PANELS = ("iid", "hetero", "correlated")
 CORRS = ("independent", "ar1", "psar1")
@@ -126,24 +145,10 @@ RHOTYPES = ("regress", "freg", "tscorr", "dw", "theil", "nagar", "onestep")
 _PANEL_ALIASES = {"iid": "iid", "homoskedastic": "iid", "hetero": "hetero",
                   "heteroskedastic": "hetero", "heteroscedastic": "hetero",
                   "correlated": "correlated"}
-_PANEL_TEXT = {"iid": "homoskedastic", "hetero": "heteroskedastic",
-               "correlated": "heteroskedastic with cross-sectional correlation"}
-_CORR_TEXT = {"independent": "no autocorrelation",
-              "ar1": "common AR(1) coefficient for all panels",
-              "psar1": "panel-specific AR(1)"}
-
-
-@dataclass(frozen=True)
-class WaldTest:
-    """Wald chi-squared test that every slope is zero."""
-
-    stat: float
-    df: int
-    pval: float
-    null: str = "all coefficients except the constant are zero"
-
-    def __str__(self) -> str:
-        return f"Wald chi2({self.df}) = {self.stat:.4f}, Prob > chi2 = {self.pval:.4f}"
+_PANEL_SHORT = {"iid": "homoskedastic", "hetero": "heteroskedastic",
+                "correlated": "heterosk., correlated"}
+_CORR_SHORT = {"independent": "no autocorrelation", "ar1": "common AR(1)",
+               "psar1": "panel-specific AR(1)"}
 
 
 def _mreldif(new: np.ndarray, old: np.ndarray) -> float:
@@ -153,6 +158,24 @@ def _mreldif(new: np.ndarray, old: np.ndarray) -> float:
 
 def _is_constant(col: np.ndarray) -> bool:
     return bool(np.all(col == col[0])) and col[0] != 0
+
+
+def _misaligned(what: str, index: pd.Index, ref_name: str, ref: pd.Index) -> str:
+    """Message for an input whose row labels differ from the reference's."""
+    if len(index) != len(ref):
+        diff = f"{len(index)} rows against {len(ref)}"
+    else:
+        extra = index.difference(ref)
+        lacking = ref.difference(index)
+        if extra.empty and lacking.empty:
+            diff = "the same rows in a different order"
+        else:
+            diff = (f"rows not in {ref_name}: {_format_periods(list(extra), 3)}; rows of "
+                    f"{ref_name} missing: {_format_periods(list(lacking), 3)}")
+    return (f"{what} and {ref_name} are not indexed by the same rows ({diff}); the "
+            "estimator does not align them silently. Select both from one DataFrame, or "
+            f"align first, e.g. {what} = {what}.reindex({ref_name}.index) (rows missing in "
+            f"{what} then become NaN and are dropped).")
 
 
 def _format_periods(values: list, limit: int = 8) -> str:
@@ -207,19 +230,30 @@ class PanelFGLS:
 
     # ------------------------------------------------------------------ data
     @classmethod
-    def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs: Any) -> "PanelFGLS":
+    def from_formula(cls, formula: str, data: pd.DataFrame, *, context: Any = 0,
+                     **kwargs: Any) -> "PanelFGLS":
         """Build the model from a formulaic formula, e.g. ``"y ~ 1 + x1 + x2"``.
 
-        ``data`` must carry an (entity, time) MultiIndex. Keyword arguments go to the
-        constructor.
+        ``data`` must carry an (entity, time) MultiIndex. ``context``: namespace of the
+        functions the formula calls (0, the default, is the caller's; or a dict). Other
+        keyword arguments go to the constructor. The constant is named ``Intercept``. The
+        formula is kept (``formula``, ``model_spec``) so that ``results.predict(new_data)``
+        applies it to new rows.
         """
+        import sys
+
         from formulaic import model_matrix
+
+        if isinstance(context, int):
+            frame = sys._getframe(1 + context)
+            context = {**frame.f_globals, **frame.f_locals}
 
         if not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.MultiIndex):
             raise DataError("PanelFGLS.from_formula needs a DataFrame indexed by an "
                             "(entity, time) MultiIndex",
                             hint="data.set_index([entity_column, time_column])")
-        mm = model_matrix(formula, data, na_action="ignore")  # keeps every row
+        mm = model_matrix(formula, data, na_action="ignore",  # keeps every row
+                          context=context)
         lhs, rhs = mm.lhs, mm.rhs
         if lhs.shape[1] != 1:
             raise DataError(f"formula {formula!r} must have one dependent variable")
@@ -229,9 +263,87 @@ class PanelFGLS:
                          columns=[str(c) for c in rhs.columns])
         model = cls(y, x, **kwargs)
         model.formula = formula
+        model.model_spec = rhs.model_spec
+        model._context = context
         return model
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_context", None)  # the caller's namespace: not picklable
+        return state
+
+    # linearmodels/statsmodels names read by compare(), summary_col and predict
+    @property
+    def endog_names(self) -> str:
+        """Name of the dependent variable (statsmodels' name)."""
+        return self.dependent_name
+
+    @property
+    def dependent(self):
+        """The dependent variable as linearmodels ``PanelData`` (input rows)."""
+        from linearmodels.panel.data import PanelData
+
+        return PanelData(self._dependent_input)
+
+    @property
+    def exog(self):
+        """The regressors as linearmodels ``PanelData`` (input rows)."""
+        from linearmodels.panel.data import PanelData
+
+        return PanelData(self._exog_input)
+
+    def predict(self, params: Any, *, exog: Any = None, data: Any = None) -> pd.DataFrame:
+        """x'b for new observations: DataFrame with one column, ``predictions``.
+
+        ``exog``: a DataFrame holding the regressors by name (``self.exog_names``) or, for a
+        formula model, the raw variables of the formula; an array with the regressors in
+        model order. ``data``: raw variables of a formula model. Rows with a missing value
+        give NaN; the index is the input's.
+        """
+        b = np.asarray(params, dtype=float).reshape(-1)
+        if data is not None:
+            if self.model_spec is None:
+                raise SpecificationError("predict(data=...) needs a model built by "
+                                         "PanelFGLS.from_formula; pass exog= with the "
+                                         f"regressors {self.exog_names}")
+            exog = data
+        if exog is None:
+            raise ValueError("pass exog (or data) with the observations to predict")
+        if isinstance(exog, pd.Series):
+            exog = exog.to_frame()
+        if isinstance(exog, pd.DataFrame):
+            names = self.exog_names
+            if all(n in exog.columns for n in names):
+                x = exog[names]
+            elif self.model_spec is not None:
+                try:
+                    x = self.model_spec.get_model_matrix(
+                        exog, context=getattr(self, "_context", None), na_action="ignore")
+                except Exception as exc:  # formulaic raises many kinds
+                    raise SpecificationError(
+                        f"predict: the new data cannot go through the formula "
+                        f"{self.formula!r}: {exc}. Pass a DataFrame with the formula's "
+                        "variables (same names, factor levels seen in the fit).") from exc
+                x = pd.DataFrame(np.asarray(x, dtype=float), index=exog.index,
+                                 columns=[str(c) for c in x.columns])[names]
+            else:
+                missing = [n for n in names if n not in exog.columns]
+                raise SpecificationError(f"predict: exog lacks the regressor(s) {missing}; "
+                                         f"it needs the columns {names}")
+            index = exog.index
+            xv = x.to_numpy(dtype=float)
+        else:
+            xv = np.asarray(exog, dtype=float)
+            if xv.ndim == 1:
+                xv = xv[None, :] if xv.shape[0] == b.shape[0] else xv[:, None]
+            index = pd.RangeIndex(xv.shape[0])
+        if xv.shape[1] != b.shape[0]:
+            raise SpecificationError(f"predict: exog has {xv.shape[1]} columns; the model has "
+                                     f"{b.shape[0]} coefficients {self.exog_names}")
+        return pd.DataFrame({"predictions": xv @ b}, index=index)
+
     def _prepare(self, dependent: Any, exog: Any) -> None:
+        self.model_spec = getattr(self, "model_spec", None)
         if isinstance(dependent, pd.DataFrame):
             if dependent.shape[1] != 1:
                 raise DataError("dependent must have exactly one column")
@@ -251,11 +363,14 @@ class PanelFGLS:
             raise DataError("data must be indexed by a two-level (entity, time) "
                             "MultiIndex", hint="df.set_index([entity, time])")
         if not exog.index.equals(idx):
-            exog = exog.reindex(idx)
+            raise SpecificationError(_misaligned("exog", exog.index, "dependent", idx))
         self.dependent_name = str(dep.name) if dep.name is not None else "y"
         self.exog_names = [str(c) for c in exog.columns]
         if len(set(self.exog_names)) != len(self.exog_names):
             raise DataError("exog column names must be unique")
+        self._dependent_input = dep.rename(self.dependent_name).to_frame()
+        self._exog_input = exog.set_axis(self.exog_names, axis=1)
+        self._original_index = idx
         frame = pd.concat([dep.rename("__y__"), exog.set_axis(self.exog_names, axis=1)],
                           axis=1)
         try:
@@ -278,6 +393,12 @@ class PanelFGLS:
         values, ent_raw, time_raw = values[keep], ent_raw[keep], time_raw[keep]
         if values.shape[0] == 0:
             raise DataError("no complete observations")
+        if np.all(values[:, 0] == values[0, 0]):
+            raise EstimationError(
+                f"the dependent variable {self.dependent_name!r} is constant "
+                f"({values[0, 0]:g} in all {values.shape[0]} complete observations): there "
+                "is nothing to explain and the panel variances are zero. Check the "
+                "outcome column and the sample (years, provinces) it is restricted to.")
 
         ent_codes, entities = pd.factorize(ent_raw, sort=True)
         time_codes, times = pd.factorize(time_raw, sort=True)
@@ -558,91 +679,170 @@ class PanelFGLS:
         return PanelFGLSResults(
             model=self, params=beta, cov=cov, sigma=sigma, rho=rho_out, llf=llf,
             nobs=n, n_panels=n_g, n_periods=n_t, sizes=sizes, entities=entities,
-            index=index, y=y, x=x, const_cols=const_cols, nmk=nmk,
-            iterations=iterations, converged=converged)
+            index=index, y=y, x=x, wresid=ys - xs @ beta, g_codes=g_codes,
+            t_codes=t_codes, const_cols=const_cols, nmk=nmk, iterations=iterations,
+            converged=converged)
 
 
-class PanelFGLSResults:
-    """Results of :class:`PanelFGLS`; read-only, labelled pandas objects."""
+def _info(codes: np.ndarray) -> pd.Series:
+    """linearmodels' entity_info/time_info: observations per group (mean, median, max, min)
+    and the number of groups (total)."""
+    counts = np.bincount(codes)
+    counts = counts[counts > 0]
+    return pd.Series({"mean": float(counts.mean()), "median": float(np.median(counts)),
+                      "max": float(counts.max()), "min": float(counts.min()),
+                      "total": float(counts.size)})
+
+
+def _corr2(a: np.ndarray, b: np.ndarray) -> float:
+    """Squared correlation; NaN when either series does not vary (up to rounding)."""
+    for v in (a, b):
+        if np.ptp(v) <= 1e-12 * np.max(np.abs(v)):
+            return float("nan")
+    a = a - a.mean()
+    b = b - b.mean()
+    den = float(np.sqrt((a @ a) * (b @ b)))
+    return float((a @ b) / den) ** 2
+
+
+class PanelFGLSResults(PanelResults):
+    """Results of :class:`PanelFGLS`: a linearmodels panel results object.
+
+    It is a subclass of ``linearmodels.panel.results.PanelResults``, so everything written
+    for linearmodels' results works on it, ``linearmodels.panel.compare`` included, and
+    it carries the names statsmodels' ``summary_col`` reads (``bse``, ``tvalues``).
+
+    Inference
+        ``params``, ``std_errors``, ``tstats`` (z statistics: Stata's ``z`` column),
+        ``pvalues`` and ``conf_int(level=0.95)`` use the normal distribution, as
+        ``xtgls`` does; ``cov`` is the model-based covariance (n-normalised unless
+        ``fit(nmk=True)``); ``cov_type`` is ``"Unadjusted"`` (Stata's conventional
+        standard errors) or ``"Unadjusted (nmk)"``. ``wald_test()`` tests linear
+        restrictions (linearmodels' signature: a restriction matrix and values, or
+        ``formula="market = stock"``); ``wald`` (alias ``f_statistic``) is Stata's header
+        test that every coefficient but the constant is zero.
+
+    Fit
+        ``predict()`` is the linear prediction x'b on the estimation sample, or on new
+        data (see :meth:`predict`). ``fitted_values`` (DataFrame) and ``resids`` (Series)
+        are on the original scale: y = fitted + resid. ``wresids`` are the residuals of
+        the Prais-Winsten transformed model (= ``resids`` without AR(1)).
+
+    R-squared
+        ``xtgls`` reports no R-squared and GLS has no variance decomposition, so
+        ``rsquared``, ``rsquared_between``, ``rsquared_within`` and ``rsquared_overall`` are
+        NaN (linearmodels' convention for an undefined statistic). The squared correlations
+        ``corr_squared_overall`` (y with x'b), ``corr_squared_between`` (entity means) and
+        ``corr_squared_within`` (deviations from entity means) are reported instead; they
+        are the "R-sq" figures Stata's ``xtreg`` prints.
+
+    Log likelihood
+        ``llf`` (alias ``loglik``) is the Gaussian log likelihood exactly where Stata
+        reports one: ``corr="independent"`` with ``igls=True`` or ``panels="iid"``, where
+        the estimate is the maximum likelihood estimate. Elsewhere it is NaN: a two-step
+        FGLS estimate (or any AR(1) model, whose rho is not re-estimated) does not
+        maximise a likelihood, so a likelihood, AIC or LR test computed from it would not
+        mean what it says.
+
+    Error structure
+        ``rho`` (float for ``ar1``, Series by entity for ``psar1``, None otherwise),
+        ``sigma`` (the N x N Sigma, Stata's ``e(Sigma)``), ``panel_variances``,
+        ``n_panels``, ``n_periods``, ``panel_sizes``, ``iterations``, ``converged``.
+    """
 
     def __init__(self, *, model: PanelFGLS, params, cov, sigma, rho, llf, nobs,
-                 n_panels, n_periods, sizes, entities, index, y, x, const_cols, nmk,
-                 iterations, converged):
-        names = model.exog_names
-        self._model = model
-        self._params = pd.Series(params, index=names, name="parameter")
-        self._cov = pd.DataFrame(cov, index=names, columns=names)
+                 n_panels, n_periods, sizes, entities, index, y, x, wresid, g_codes,
+                 t_codes, const_cols, nmk, iterations, converged):
+        names = list(model.exog_names)
+        k = len(names)
+        fitted = x @ params
+        resid = y - fitted
+        rss = float(resid @ resid)
+        has_const = bool(const_cols)
+        yc = y - y.mean() if has_const else y
+        tss = float(yc @ yc)
+        counts = np.bincount(g_codes)
+
+        def ent_mean(v: np.ndarray) -> np.ndarray:
+            return np.bincount(g_codes, weights=v) / counts
+
+        c2b = _corr2(ent_mean(y), ent_mean(fitted))
+        c2w = _corr2(y - ent_mean(y)[g_codes], fitted - ent_mean(fitted)[g_codes])
+        cov_arr = np.array(cov, dtype=float)
+        wald = self._model_wald(params, cov_arr, const_cols, k)
+        nan = float("nan")
+        s2 = float(sigma[0]) if model.panels == "iid" else nan
+        res = AttrDict(
+            params=pd.Series(params, index=names), deferred_cov=functools.partial(np.asarray, cov_arr),
+            debiased=False, df_resid=int(nobs - k), df_model=k, nobs=int(nobs),
+            name="PanelFGLS", var_names=names, residual_ss=rss, total_ss=tss,
+            r2=nan, r2w=nan, r2b=nan, r2o=nan, c2w=c2w, c2b=c2b, c2o=_corr2(y, fitted),
+            s2=s2, entity_info=_info(g_codes), time_info=_info(t_codes), model=model,
+            cov_type="Unadjusted (nmk)" if nmk else "Unadjusted",
+            resids=resid, wresids=wresid, index=index, f_info=None, f_stat=wald,
+            loglik=llf,
+            fitted=pd.DataFrame({"fitted_values": fitted}, index=index),
+            effects=pd.DataFrame({"estimated_effects": np.full(nobs, nan)}, index=index),
+            idiosyncratic=pd.DataFrame({"idiosyncratic": resid}, index=index),
+            original_index=model._original_index, not_null=None)
+        super().__init__(res)
         self._sigma_raw = sigma  # N x N (correlated) or its diagonal (iid, hetero)
         self._entities = entities
         self._rho = rho
-        self._llf = llf
-        self._nobs = int(nobs)
         self._n_panels = int(n_panels)
         self._n_periods = int(n_periods)
         self._sizes = pd.Series(sizes, index=entities, name="nobs")
-        self._index = index
-        self._y, self._x = y, x
-        self._const_cols = const_cols
         self._nmk = nmk
         self._iterations = iterations
         self._converged = converged
 
-    # Read-only properties --------------------------------------------------
+    @staticmethod
+    def _model_wald(params, cov, const_cols, k) -> WaldTestStatistic | InvalidTestStatistic:
+        slopes = [i for i in range(k) if i not in const_cols]
+        if not slopes:
+            return InvalidTestStatistic("the model has no regressors besides the constant",
+                                        name="Wald chi2")
+        b = params[slopes]
+        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
+        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
+                                 len(slopes), name="Wald chi2")
+
+    # linearmodels names ---------------------------------------------------------
     @property
-    def model(self) -> PanelFGLS:
-        return self._model
-
-    @property
-    def params(self) -> pd.Series:
-        return self._params.copy()
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        """Covariance of the coefficients (n-normalised unless ``nmk``)."""
-        return self._cov.copy()
-
-    @property
-    def bse(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self._cov.to_numpy())), index=self._params.index,
-                         name="std_error")
-
-    std_errors = bse
-
-    @property
-    def tstats(self) -> pd.Series:
-        """z statistics (Stata's ``z`` column)."""
-        return (self._params / self.bse).rename("z")
-
-    zstats = tstats
-
-    @property
-    def pvalues(self) -> pd.Series:
-        return pd.Series(2 * stats.norm.sf(np.abs(self.tstats.to_numpy())),
-                         index=self._params.index, name="pvalue")
-
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Normal-based confidence intervals."""
-        q = stats.norm.ppf(0.5 + level / 2)
-        se = self.bse
-        return pd.DataFrame({"lower": self._params - q * se, "upper": self._params + q * se})
+    def cov_type(self) -> str:
+        """Covariance estimator: ``"Unadjusted"`` (Stata's conventional, n-normalised)
+        or ``"Unadjusted (nmk)"``."""
+        return self._cov_type
 
     @property
     def llf(self) -> float:
-        """Log likelihood where Stata reports it (corr="independent" with igls or
-        panels="iid"); NaN otherwise, because the FGLS estimate is not an MLE there."""
-        return self._llf
+        """Gaussian log likelihood where Stata reports it (``corr="independent"`` with
+        ``igls=True`` or ``panels="iid"``), NaN otherwise; see the class docstring."""
+        return self._loglik
 
-    @cached_property
-    def wald(self) -> WaldTest:
-        names = self._params.index
-        slopes = [i for i in range(len(names)) if i not in self._const_cols]
-        if not slopes:
-            return WaldTest(float("nan"), 0, float("nan"))
-        b = self._params.to_numpy()[slopes]
-        v = self._cov.to_numpy()[np.ix_(slopes, slopes)]
-        stat = float(b @ np.linalg.solve(v, b))
-        return WaldTest(stat, len(slopes), float(stats.chi2.sf(stat, len(slopes))))
+    @property
+    def wald(self) -> WaldTestStatistic:
+        """Stata's header Wald chi2 test that every coefficient except the constant is
+        zero (``stat``, ``df``, ``pval``); the same object as ``f_statistic``."""
+        return self._f_stat
 
+    @property
+    def f_statistic_robust(self) -> WaldTestStatistic:
+        """The model Wald test (FGLS has one covariance estimator)."""
+        return self._f_stat
+
+    # statsmodels names, for statsmodels.iolib.summary2.summary_col ---------------
+    @property
+    def bse(self) -> pd.Series:
+        """Alias of ``std_errors`` (statsmodels' name; ``summary_col`` reads it)."""
+        return self.std_errors
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """Alias of ``tstats`` (statsmodels' name; ``summary_col`` reads it)."""
+        return self.tstats
+
+    # FGLS specifics ---------------------------------------------------------------
     @property
     def rho(self):
         """AR(1) coefficient: float (ar1), Series by entity (psar1), None (independent)."""
@@ -661,10 +861,6 @@ class PanelFGLSResults:
         raw = self._sigma_raw
         diag = raw.copy() if raw.ndim == 1 else np.diag(raw).copy()
         return pd.Series(diag, index=self._entities, name="sigma2")
-
-    @property
-    def nobs(self) -> int:
-        return self._nobs
 
     @property
     def n_panels(self) -> int:
@@ -688,80 +884,106 @@ class PanelFGLSResults:
         return self._converged
 
     @property
-    def fitted_values(self) -> pd.Series:
-        return pd.Series(self._x @ self._params.to_numpy(), index=self._index,
-                         name="fitted_values")
-
-    @property
-    def resids(self) -> pd.Series:
-        """y - X b on the original (untransformed) scale."""
-        return pd.Series(self._y - self._x @ self._params.to_numpy(), index=self._index,
-                         name="residual")
-
-    @property
     def n_covariances(self) -> int:
         n = self._n_panels
-        return {"iid": 1, "hetero": n, "correlated": n * (n + 1) // 2}[self._model.panels]
+        return {"iid": 1, "hetero": n, "correlated": n * (n + 1) // 2}[self.model.panels]
 
     @property
     def n_autocorrelations(self) -> int:
-        return {"independent": 0, "ar1": 1, "psar1": self._n_panels}[self._model.corr]
+        return {"independent": 0, "ar1": 1, "psar1": self._n_panels}[self.model.corr]
 
-    def summary(self, level: float = 0.95) -> "Summary":
-        m = self._model
-        lines = ["Cross-sectional time-series FGLS regression", "",
-                 "Coefficients:  generalized least squares",
-                 f"Panels:        {_PANEL_TEXT[m.panels]}"]
-        corr = f"Correlation:   {_CORR_TEXT[m.corr]}"
-        if m.corr == "ar1":
-            corr += f"  ({self._rho:.4f})"
-        lines += [corr, ""]
-        w = self.wald
+    def predict(self, exog: Any = None, *, data: pd.DataFrame | None = None,
+                fitted: bool = True, effects: bool = False, idiosyncratic: bool = False,
+                missing: bool = False) -> pd.DataFrame:
+        """Linear prediction x'b (Stata's ``predict, xb`` after ``xtgls``).
+
+        With AR(1) errors this is still x'b: the prediction of y from the regressors, not
+        a forecast that adds rho times the last residual.
+
+        Parameters
+        ----------
+        exog : None for the estimation sample (linearmodels' in-sample output: columns
+            ``fitted_values``, and ``estimated_effects`` (NaN: FGLS has no effects) or
+            ``idiosyncratic`` (y - x'b) if asked for). Otherwise a DataFrame of new
+            observations: either the regressors by name (``params.index``), or -- for a
+            model built by ``from_formula`` -- the raw variables, which go through the
+            same formula (factors keep their levels).
+        data : DataFrame of raw variables for a formula model (linearmodels' keyword).
+        missing : in-sample only: reindex to the model's input rows (dropped rows NaN).
+
+        Returns
+        -------
+        DataFrame indexed like the input (a row with a missing value gives NaN): column
+        ``predictions`` for new data, the selected in-sample columns otherwise.
+        """
+        if exog is None and data is None:
+            return super().predict(fitted=fitted, effects=effects,
+                                   idiosyncratic=idiosyncratic, missing=missing)
+        if exog is not None and data is not None:
+            raise ValueError("pass new observations as exog or as data, not both")
+        return self.model.predict(self.params, exog=exog, data=data)
+
+    @property
+    def summary(self) -> Summary:
+        """Estimation summary in Stata ``xtgls``'s layout (linearmodels' ``Summary``:
+        ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()``). Deterministic: no
+        date or time."""
+        m = self.model
         sz = self._sizes
-        left = [("Estimated covariances", f"{self.n_covariances}"),
-                ("Estimated autocorrelations", f"{self.n_autocorrelations}"),
-                ("Estimated coefficients", f"{len(self._params)}"),
-                ("Log likelihood", "" if math.isnan(self._llf) else f"{self._llf:.4f}")]
-        right = [("Number of obs", f"{self._nobs}"), ("Number of groups", f"{self._n_panels}"),
-                 ("Time periods" if sz.min() == sz.max() else "Obs per group (avg)",
-                  f"{self._n_periods}" if sz.min() == sz.max() else f"{sz.mean():.1f}"),
-                 (f"Wald chi2({w.df})", f"{w.stat:.2f}"), ("Prob > chi2", f"{w.pval:.4f}")]
-        for i in range(max(len(left), len(right))):
-            lt = f"{left[i][0]:<27}= {left[i][1]:>9}" if i < len(left) and left[i][1] else ""
-            rt = f"{right[i][0]:<18}= {right[i][1]:>10}" if i < len(right) else ""
-            lines.append(f"{lt:<40}{rt}")
-        lines.append("")
-        ci = self.conf_int(level)
-        pct = f"[{level * 100:g}% conf. interval]"
-        name = m.dependent_name[:12]
-        lines.append("-" * 78)
-        lines.append(f"{name:>12} | {'Coefficient':>11} {'Std. err.':>10} {'z':>7} "
-                     f"{'P>|z|':>6}  {pct:>25}")
-        lines.append("-" * 13 + "+" + "-" * 64)
-        for p in self._params.index:
-            lines.append(f"{p[:12]:>12} | {self._params[p]:>11.6g} {self.bse[p]:>10.6g} "
-                         f"{self.tstats[p]:>7.2f} {self.pvalues[p]:>6.3f}  "
-                         f"{ci.loc[p, 'lower']:>12.6g} {ci.loc[p, 'upper']:>12.6g}")
-        lines.append("-" * 78)
+        balanced = sz.min() == sz.max()
+        corr = _CORR_SHORT[m.corr] + (f" (rho {self._rho:.4f})" if m.corr == "ar1" else "")
+        wald = self._f_stat
+        valid = not isinstance(wald, InvalidTestStatistic)
+        left = [("Dep. Variable:", m.dependent_name),
+                ("Estimator:", "PanelFGLS (xtgls)"),
+                ("Coefficients:", "generalized least squares"),
+                ("Panels:", _PANEL_SHORT[m.panels]),
+                ("Correlation:", corr),
+                ("Cov. Estimator:", self._cov_type),
+                ("Est. covariances:", str(self.n_covariances)),
+                ("Est. autocorrelations:", str(self.n_autocorrelations)),
+                ("Est. coefficients:", str(len(self._var_names)))]
+        right = [("No. Observations:", str(self.nobs)),
+                 ("Number of groups:", str(self._n_panels)),
+                 ("Time periods:" if balanced else "Obs per group (avg):",
+                  str(self._n_periods) if balanced else _str(float(sz.mean()))),
+                 (f"Wald chi2({wald.df}):" if valid else "Wald chi2:",
+                  _str(wald.stat) if valid else "--"),
+                 ("Prob > chi2:", pval_format(wald.pval) if valid else "--"),
+                 ("Log-likelihood:", "--" if math.isnan(self._loglik)
+                  else _str(self._loglik)),
+                 ("Corr^2 (overall):", _str(self._c2o)),
+                 ("Corr^2 (between):", _str(self._c2b)),
+                 ("Corr^2 (within):", _str(self._c2w))]
+        fmt = copy.deepcopy(fmt_2cols)
+        top = SimpleTable([[v] for _, v in left], stubs=[s for s, _ in left],
+                          title="PanelFGLS Estimation Summary", txt_fmt=fmt)
+        top.extend_right(SimpleTable([[v] for _, v in right],
+                                     stubs=["  " + s for s, _ in right], txt_fmt=fmt))
+        smry = Summary()
+        smry.tables.append(top)
+        ci = self.conf_int()
+        rows = []
+        for name in self._var_names:
+            rows.append([_str(self.params[name]), _str(self.std_errors[name]),
+                         _str(self.tstats[name]), pval_format(self.pvalues[name]),
+                         _str(ci.loc[name, "lower"]), _str(ci.loc[name, "upper"])])
+        smry.tables.append(SimpleTable(
+            rows, stubs=list(self._var_names), txt_fmt=copy.deepcopy(fmt_params),
+            headers=["Parameter", "Std. Err.", "z", "P>|z|", "Lower CI", "Upper CI"],
+            title="Parameter Estimates"))
         notes = []
         if m.corr == "psar1":
             notes.append("rho_i: " + ", ".join(f"{k}={v:.4f}" for k, v in self._rho.items()))
+        if math.isnan(self._loglik):
+            notes.append("Log likelihood not reported: the FGLS estimate is not a maximum "
+                         "likelihood estimate (Stata reports one only for "
+                         "corr(independent) with igls or panels(iid)).")
         if self._nmk:
             notes.append("Standard errors normalised by n - k (nmk).")
         if m.igls:
             notes.append(f"Iterated GLS: {self._iterations} iterations, "
                          f"{'converged' if self._converged else 'NOT converged'}.")
-        return Summary("\n".join(lines + notes))
-
-    def __repr__(self) -> str:
-        return str(self.summary())
-
-
-class Summary(str):
-    """Plain-text summary (a ``str`` with ``as_text``)."""
-
-    def as_text(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:  # print nicely in notebooks
-        return str(self)
+        if notes:
+            smry.add_extra_txt(notes)
+        return smry

@@ -78,7 +78,7 @@ Mapping to Stata and R
 ----------------------
 * Stata: ``gnbreg y x1 x2, lnalpha(z1 z2) offset(o) exposure(e) vce(...)`` ==
   ``GeneralizedNegativeBinomial(y, X, exog_disp=Z, offset=o, exposure=e).fit(cov_type=...)``;
-  Stata's ``lnalpha:_cons`` is our ``lnalpha:const``. ``nbreg`` is ``exog_disp=None``.
+  Stata's ``lnalpha:_cons`` is our ``lnalpha:Intercept``. ``nbreg`` is ``exog_disp=None``.
 * R ``glmmTMB(y ~ x, dispformula = ~ z, family = nbinom2)``: glmmTMB's dispersion is
   theta = 1/alpha, so its ``disp`` coefficients are -g (same log likelihood).
 * R ``VGAM::vglm(y ~ x, negbinomial(zero = NULL))`` with the size equation on z: ``lsize`` =
@@ -87,14 +87,29 @@ Mapping to Stata and R
   from the expected information with theta held fixed, not Stata's observed information.
 
 Missing values (NaN/None in y, X, Z, offset, exposure or groups) drop the row everywhere, with a
-``MissingValuesWarning``; the count is ``model.n_missing`` (``model.row_mask`` marks kept rows).
-A design without full column rank raises ``EstimationError`` naming the collinear columns.
+``MissingValuesWarning``; the count is ``model.n_missing`` (``model.row_mask`` marks the kept rows
+of the input, of ``data`` for ``from_formula``). A design without full column rank raises
+``EstimationError`` naming the collinear columns; so do an outcome that is all zeros or constant.
+pandas inputs must share endog's index (``SpecificationError`` otherwise: nothing is aligned
+silently, by position or by label).
+
+Names. The constant is ``Intercept`` wherever the estimator makes it: the formula interface
+(statsmodels' formula machinery, patsy or formulaic), the default dispersion equation
+(``lnalpha:Intercept``) and a column of ones passed as a bare array. Column names of DataFrames
+are kept as given.
+
+Formulas. ``from_formula`` evaluates the mean and dispersion formulas with statsmodels' formula
+machinery (``statsmodels.formula.options.formula_engine``), keeps ``model.formula``,
+``model.disp_formula``, ``model.data.frame`` and the design specifications
+(``model.data.model_spec``, ``model.disp_model_spec``), so ``results.predict(new_frame)`` rebuilds
+both designs (factor levels, transformations) from the raw variables of a new DataFrame.
 
 Results (``GNBResults``)
 ------------------------
 statsmodels-style: ``params``/``bse``/``pvalues`` (pandas, mean equation first, then
 ``lnalpha:<name>``), ``conf_int()``, ``cov_params()``, ``llf``, ``aic``, ``bic``, ``nobs``,
-``converged``, ``mle_retvals``, ``summary()``, ``t_test``/``wald_test``; ``llnull`` is Stata's
+``converged``, ``mle_retvals``, ``summary()``, ``t_test``/``wald_test``, ``predict(which=...)``
+(``"mean"``, ``"linear"``, ``"lnalpha"``, ``"alpha"``, ``"var"``); ``llnull`` is Stata's
 ``ll_0`` of ``nbreg`` (constant-only mean, constant alpha); ``irr()``; ``marginal_effects()``
 (alias ``get_margeff()``); ``lr_test_nb2()``; ``lr_test_poisson()`` (chi-bar-squared, see its
 docstring for a dispersion equation with more than a constant); ``get_robustcov()``.
@@ -117,11 +132,13 @@ from regrowth.errors import (
     DataError,
     EstimationError,
     MissingValuesWarning,
+    SpecificationError,
 )
 
 __all__ = ["GeneralizedNegativeBinomial", "GNBResults", "LRTestResult"]
 
 DISP_PREFIX = "lnalpha:"
+RegrowthErrorTypes = (DataError, EstimationError, SpecificationError)
 LNALPHA_BOUNDARY = -20.0  # ln(alpha_i) below this: Poisson boundary, no finite maximum
 ETA_DIVERGE = -30.0  # linear predictor below this at y == 0: mean coefficients diverging
 
@@ -177,6 +194,32 @@ def _trigamma_diff_big(y, r):
 
 # ----------------------------------------------------------------------------- input handling
 
+CONSTANT = "Intercept"  # the constant's name wherever the estimator names it
+
+
+def _misaligned(what: str, index: pd.Index, ref: pd.Index,
+                ref_name: str = "endog") -> SpecificationError:
+    if len(index) != len(ref):
+        diff = f"{len(index)} rows against {len(ref)}"
+    elif index.is_unique and ref.is_unique and index.sort_values().equals(ref.sort_values()):
+        diff = "the same rows in a different order"
+    else:
+        extra = [v for v in index[~index.isin(ref)][:3]]
+        diff = (f"e.g. row(s) {extra} are not in {ref_name}'s index" if extra
+                else "labels differ")
+    return SpecificationError(
+        f"{what} and {ref_name} are not indexed by the same rows ({diff}); the estimator does "
+        f"not align them silently. Select both from one DataFrame, or align first, e.g. "
+        f"{what} = {what}.reindex({ref_name}.index) (rows it lacks become NaN and are "
+        "dropped).")
+
+
+def _check_index(x, what: str, index) -> None:
+    if isinstance(x, (pd.Series, pd.DataFrame)) and index is not None \
+            and not x.index.equals(index):
+        raise _misaligned(what, x.index, index)
+
+
 def _as_frame(x, prefix: str, index) -> pd.DataFrame:
     if isinstance(x, pd.DataFrame):
         return x
@@ -191,7 +234,8 @@ def _as_frame(x, prefix: str, index) -> pd.DataFrame:
     for j in range(arr.shape[1]):
         col = arr[:, j]
         finite = col[np.isfinite(col)]
-        names.append("const" if finite.size and np.all(finite == 1.0) else f"{prefix}{j + 1}")
+        names.append(CONSTANT if finite.size and np.all(finite == 1.0) and CONSTANT not in names
+                     else f"{prefix}{j + 1}")
     return pd.DataFrame(arr, columns=names, index=index)
 
 
@@ -248,10 +292,6 @@ def _collinear(mat: np.ndarray, names: list[str], what: str) -> None:
                               f"column(s) {dep} ({'; '.join(parts)}). Drop one of them.")
 
 
-def _rename_intercept(cols) -> list[str]:
-    return ["const" if c == "Intercept" else str(c) for c in cols]
-
-
 # ----------------------------------------------------------------------------- the model
 
 class GeneralizedNegativeBinomial(GenericLikelihoodModel):
@@ -268,12 +308,23 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
     groups : array_like, optional, keyword only. Cluster identifiers, dropped together with the
         other variables when values are missing; used by ``fit(cov_type="cluster")``.
 
+    pandas inputs (exog, exog_disp, offset, exposure, groups) must have endog's index (a
+    ``SpecificationError`` says how to align them otherwise); arrays must have its length.
+    An all-zero or constant outcome raises ``EstimationError``.
+
     See the module docstring for the likelihood, derivatives, solver and covariance types.
     """
 
     def __init__(self, endog, exog, exog_disp=None, offset=None, exposure=None, *,
                  groups=None, **kwds):
         index = endog.index if isinstance(endog, (pd.Series, pd.DataFrame)) else None
+        if index is None and isinstance(exog, (pd.Series, pd.DataFrame)):
+            index = exog.index
+        else:
+            _check_index(exog, "exog", index)
+        for what, v in (("exog_disp", exog_disp), ("offset", offset), ("exposure", exposure),
+                        ("groups", groups)):
+            _check_index(v, what, index)
         yname = getattr(endog, "name", None) or "y"
         if isinstance(endog, pd.DataFrame):
             if endog.shape[1] != 1:
@@ -285,7 +336,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         if index is None:
             index = pd.RangeIndex(n_all)
         X = _as_frame(exog, "x", index)
-        Z = (pd.DataFrame({"const": np.ones(n_all)}, index=index) if exog_disp is None
+        Z = (pd.DataFrame({CONSTANT: np.ones(n_all)}, index=index) if exog_disp is None
              else _as_frame(exog_disp, "z", index))
         for what, frame in (("exog", X), ("exog_disp", Z)):
             if frame.shape[0] != n_all:
@@ -318,6 +369,16 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             raise DataError("no observations left after dropping missing values")
         if not np.all(np.isfinite(y)) or np.any(y < 0):
             raise DataError("endog must be finite non-negative counts")
+        if np.all(y == 0):
+            raise EstimationError(
+                f"the outcome {yname!r} is zero in all {y.size} observations of the estimation "
+                "sample: a count model has no finite maximum (the mean runs to zero). Check the "
+                "outcome column and the sample (years, regions) it is restricted to.")
+        if np.all(y == y[0]):
+            raise EstimationError(
+                f"the outcome {yname!r} is constant ({y[0]:g} in all {y.size} observations): "
+                "there is no variation to explain and the dispersion runs to the Poisson "
+                "boundary. Check the outcome column and the sample.")
         for what, arr in (("exog", Xa), ("exog_disp", Za)):
             if not np.all(np.isfinite(arr)):
                 raise DataError(f"{what} contains infinite values")
@@ -365,71 +426,186 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
     @classmethod
     def from_formula(cls, formula, data, disp_formula=None, *, offset=None, exposure=None,
-                     groups=None, subset=None, **kwargs):
-        """Build the model from a formula (formulaic syntax, e.g. ``C(f)`` for factors).
+                     groups=None, subset=None, eval_env=0, **kwargs):
+        """Build the model from formulas, through statsmodels' formula machinery.
 
-        ``disp_formula`` is one-sided (``"~ z1 + C(f)"``) and includes a constant unless it says
-        ``- 1``/``+ 0``; ``None`` means a constant only. ``offset``, ``exposure`` and ``groups``
-        may be column names of ``data`` or arrays. Formulaic's "Intercept" is named ``const``.
+        Parameters
+        ----------
+        formula : mean equation, e.g. ``"y ~ x1 + C(region_type)"`` (a constant is included,
+            named ``Intercept``, unless the formula removes it).
+        data : DataFrame (any index; a ``panel.load()`` frame keeps its (region, year) index).
+        disp_formula : one-sided dispersion formula (``"~ z1 + C(f)"``), constant included
+            unless it says ``- 1``/``+ 0``; ``None`` means a constant only (NB2).
+        offset, exposure, groups : each a column name of ``data``, the name of one of its
+            index levels (``groups="region"`` on the (region, year) panel), a Series on
+            ``data``'s index, or an array with one value per row of ``data``. They are taken
+            at the rows that survive the missing-value drop.
+        subset : rows of ``data`` to use (``data.loc[subset]``).
+        eval_env : namespace for functions in the formulas (``np.log(x)``): 0 is the caller's,
+            or pass a dict.
+        **kwargs : passed to the constructor.
+
         Rows with a missing value in any variable the formulas, offset, exposure or groups use
-        are dropped (``MissingValuesWarning``).
+        are dropped (``MissingValuesWarning``); ``model.row_mask`` marks the kept rows of
+        ``data`` and ``model.n_missing`` counts the others. The engine is statsmodels' default
+        (``statsmodels.formula.options.formula_engine``).
         """
-        import formulaic
+        import sys
 
-        data = pd.DataFrame(data)
+        from statsmodels.formula._manager import FormulaManager
+
+        if not isinstance(data, pd.DataFrame):
+            data = pd.DataFrame(data)
         if subset is not None:
             data = data.loc[subset]
-        f = formulaic.Formula(formula)
-        need = set(f.lhs.required_variables) | set(f.rhs.required_variables)
-        fd = None
-        if disp_formula is not None:
-            fd = formulaic.Formula(disp_formula)
-            need |= set(getattr(fd, "rhs", fd).required_variables)
-        need = [v for v in need if v in data.columns]
+        if isinstance(eval_env, (int, np.integer)):
+            frame = sys._getframe(1 + int(eval_env))
+            env = {**frame.f_globals, **frame.f_locals}
+        else:
+            env = dict(eval_env)
+        n_all = data.shape[0]
 
         def column(v, what):
             if v is None:
                 return None
             if isinstance(v, str):
-                if v not in data.columns:
-                    raise DataError(f"{what} column {v!r} not in data")
-                return data[v]
-            arr = pd.Series(np.asarray(v).reshape(-1), index=data.index)
-            if arr.shape[0] != data.shape[0]:
-                raise DataError(f"{what} has {arr.shape[0]} rows but data has {data.shape[0]}")
-            return arr
+                if v in data.columns:
+                    return data[v]
+                if v in [n for n in data.index.names if n is not None]:
+                    return pd.Series(data.index.get_level_values(v), index=data.index, name=v)
+                raise SpecificationError(
+                    f"{what}={v!r} is neither a column of data nor one of its index levels "
+                    f"{[n for n in data.index.names if n is not None]}; columns: "
+                    f"{list(data.columns)[:12]}{' ...' if data.shape[1] > 12 else ''}")
+            if isinstance(v, pd.Series):
+                if v.index.equals(data.index):
+                    return v
+                raise _misaligned(what, v.index, data.index, "data")
+            arr = pd.Series(np.asarray(v).reshape(-1))
+            if arr.shape[0] != n_all:
+                raise DataError(f"{what} has {arr.shape[0]} values but data has {n_all} rows",
+                                hint=f"pass one {what} value per row of data, or a column name")
+            return arr.set_axis(data.index)
 
         extra = {"offset": column(offset, "offset"), "exposure": column(exposure, "exposure"),
                  "groups": column(groups, "groups")}
-        keep = np.array(data[need].notna().all(axis=1).to_numpy(), dtype=bool)
+        mgr = FormulaManager()
+
+        def missing_of(f):
+            mgr.get_matrices(f, data, eval_env=env, pandas=True,
+                             na_action=mgr.get_na_action("drop"))
+            mask = mgr.missing_mask
+            return np.zeros(n_all, bool) if mask is None else np.array(mask, bool).reshape(-1)
+
+        try:
+            drop = missing_of(formula)
+            if disp_formula is not None:
+                drop |= missing_of(disp_formula)
+        except Exception as exc:  # patsy/formulaic raise many kinds
+            if isinstance(exc, RegrowthErrorTypes):
+                raise
+            raise SpecificationError(f"formula {formula!r}"
+                                     + (f" / disp_formula {disp_formula!r}" if disp_formula
+                                        else "")
+                                     + f" cannot be evaluated on data: {exc}") from exc
         for v in extra.values():
             if v is not None:
-                keep &= v.notna().to_numpy()
-        n_missing = int((~keep).sum())
+                drop |= v.isna().to_numpy()
+        keep = ~drop
+        n_missing = int(drop.sum())
         if n_missing:
-            warnings.warn(f"{n_missing} of {data.shape[0]} observations dropped because of "
-                          "missing values in the formula variables, offset, exposure or groups",
+            warnings.warn(f"{n_missing} of {n_all} observations dropped because of missing "
+                          "values in the formula variables, offset, exposure or groups",
                           MissingValuesWarning, stacklevel=2)
-        sub = data.loc[keep]
-        mm = formulaic.model_matrix(formula, sub, na_action="raise")
-        y = mm.lhs.iloc[:, 0]
-        X = pd.DataFrame(np.asarray(mm.rhs, dtype=float), index=sub.index,
-                         columns=_rename_intercept(mm.rhs.columns))
+        sub = data.loc[keep] if data.index.is_unique else data.iloc[np.flatnonzero(keep)]
+        y, X = mgr.get_matrices(formula, sub, eval_env=env, pandas=True,
+                                na_action=mgr.get_na_action("raise"))
+        spec = mgr.spec
+        if isinstance(y, pd.DataFrame):
+            if y.shape[1] != 1:
+                raise SpecificationError(
+                    f"formula {formula!r}: the outcome must be one numeric column, got "
+                    f"{list(y.columns)} (is it a string or boolean column?)")
+            y = y.iloc[:, 0]
         Z = None
-        if fd is not None:
-            zm = formulaic.model_matrix(disp_formula, sub, na_action="raise")
-            zm = getattr(zm, "rhs", zm)
-            Z = pd.DataFrame(np.asarray(zm, dtype=float), index=sub.index,
-                             columns=_rename_intercept(zm.columns))
-        ex = {k: (None if v is None else v.loc[keep].to_numpy()) for k, v in extra.items()}
+        zspec = None
+        if disp_formula is not None:
+            Z = mgr.get_matrices(disp_formula, sub, eval_env=env, pandas=True,
+                                 na_action=mgr.get_na_action("raise"))
+            if isinstance(Z, tuple):
+                raise SpecificationError(f"disp_formula {disp_formula!r} must be one-sided "
+                                         "(\"~ z1 + z2\"): the dispersion equation has no outcome")
+            zspec = mgr.spec
+        ex = {k: (None if v is None else v.to_numpy()[keep]) for k, v in extra.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingValuesWarning)
             mod = cls(y, X, exog_disp=Z, offset=ex["offset"], exposure=ex["exposure"],
                       groups=ex["groups"], **kwargs)
         mod.n_missing = n_missing
+        mod.row_mask = keep
         mod.formula = formula
         mod.disp_formula = disp_formula
+        mod.disp_model_spec = zspec
+        mod.data.frame = data
+        mod.data.model_spec = spec
+        mod.data.formula = formula  # statsmodels rebuilds model_spec from it when unpickling
+        mod.data.missing_row_idx = np.flatnonzero(drop) if n_missing else None
+        mod._formula_columns = {k: v for k, v in (("offset", offset), ("exposure", exposure))
+                                if isinstance(v, str)}
+        mod._eval_env = env  # functions the formulas call, for predict on new data
         return mod
+
+    def __getstate__(self):
+        # patsy's design specifications cannot be pickled: drop the dispersion one and rebuild
+        # it from disp_formula on unpickling (statsmodels does the same for the mean's).
+        state = self.__dict__.copy()
+        state.pop("_eval_env", None)  # the caller's namespace: not picklable, not needed
+        if state.get("disp_model_spec") is not None:
+            state["disp_model_spec"] = None
+            state["_restore_disp_model_spec"] = True
+        return state
+
+    def __setstate__(self, state):
+        restore = state.pop("_restore_disp_model_spec", False)
+        self.__dict__.update(state)
+        if restore:
+            from statsmodels.formula._manager import FormulaManager
+
+            mgr = FormulaManager()
+            rows = self.data.frame.iloc[np.flatnonzero(self.row_mask)]
+            mgr.get_matrices(self.disp_formula, rows, pandas=True)
+            self.disp_model_spec = mgr.spec
+
+    def _align_groups(self, groups, n):
+        """Cluster ids for the estimation sample from ``groups`` given at fit time: a column or
+        index level name of ``data.frame`` (formula models), a Series on the input's index, an
+        array of the estimation sample's length or of the input's full length."""
+        frame = getattr(self.data, "frame", None)
+        if isinstance(groups, str):
+            if frame is None:
+                raise SpecificationError(f"groups={groups!r}: a name needs a model built by "
+                                         "from_formula; pass the cluster ids instead")
+            if groups in frame.columns:
+                groups = frame[groups]
+            elif groups in frame.index.names:
+                groups = pd.Series(frame.index.get_level_values(groups), index=frame.index)
+            else:
+                raise SpecificationError(f"groups={groups!r} is neither a column nor an index "
+                                         "level of the model's data")
+        mask = self.row_mask
+        if isinstance(groups, pd.Series):
+            rows = self.data.row_labels
+            if rows is not None and groups.index.equals(rows):
+                return groups.to_numpy()
+            if frame is not None and groups.index.equals(frame.index):
+                return groups.to_numpy()[mask]
+        groups = np.asarray(groups).reshape(-1)
+        if groups.shape[0] == n:
+            return groups
+        if groups.shape[0] == mask.shape[0]:
+            return groups[mask]
+        raise EstimationError(f"groups has {groups.shape[0]} values; the estimation sample has "
+                              f"{n} rows and the input data {mask.shape[0]}")
 
     # ------------------------------------------------------------------ likelihood pieces
     def _split(self, params):
@@ -909,6 +1085,8 @@ class GNBResults(GenericLikelihoodModelResults):
         return self._cache["llnull"]
 
     def _cov_from(self, cov_type, cov_kwds):
+        from regrowth.models.covariance import stata_ml_scale
+
         cov_kwds = dict(cov_kwds or {})
         ct = cov_type.lower() if isinstance(cov_type, str) else cov_type
         hinv = self._hinv
@@ -919,7 +1097,7 @@ class GNBResults(GenericLikelihoodModelResults):
         n = S.shape[0]
         if ct in ("robust", "hc1", "hc0"):
             meat = S.T @ S
-            fac = n / (n - 1.0) if (ct != "hc0" and use_corr) else 1.0
+            fac = stata_ml_scale("robust", n) if (ct != "hc0" and use_corr) else 1.0
             desc = ("sandwich, N/(N-1) (Stata vce(robust))" if fac != 1.0
                     else "sandwich, no small-sample correction")
             return ("robust" if ct != "hc0" else "HC0"), fac * hinv @ meat @ hinv, \
@@ -931,9 +1109,7 @@ class GNBResults(GenericLikelihoodModelResults):
             if groups is None:
                 raise EstimationError('cov_type="cluster" needs cov_kwds={"groups": ...} or '
                                       "groups= given to the model")
-            groups = np.asarray(groups).reshape(-1)
-            if groups.shape[0] == self.model.row_mask.shape[0] and groups.shape[0] != n:
-                groups = groups[self.model.row_mask]
+            groups = self.model._align_groups(groups, n)
             if groups.shape[0] != n:
                 raise EstimationError(f"groups has {groups.shape[0]} rows; the estimation sample "
                                       f"has {n}")
@@ -946,7 +1122,7 @@ class GNBResults(GenericLikelihoodModelResults):
                 raise EstimationError("cluster covariance needs at least 2 clusters")
             Sg = np.zeros((G, S.shape[1]))
             np.add.at(Sg, codes, S)
-            fac = G / (G - 1.0) if use_corr else 1.0
+            fac = stata_ml_scale("cluster", n, G) if use_corr else 1.0
             return "cluster", fac * hinv @ (Sg.T @ Sg) @ hinv, \
                 {"description": f"cluster-robust, {G} clusters, G/(G-1) (Stata vce(cluster))",
                  "n_groups": G, "correction": fac}
@@ -1100,6 +1276,78 @@ class GNBResults(GenericLikelihoodModelResults):
             dist = (f"0.5*chi2({q - 1}) + 0.5*chi2({q}) (approximate: dispersion slopes are "
                     "unidentified under the Poisson null)")
         return LRTestResult(lr, q, float(p), llp, self.llf, dist)
+
+    def predict(self, exog=None, exog_disp=None, offset=None, exposure=None, which="mean",
+                transform=True):
+        """Predictions at the estimates: ``which`` in "mean" (E[y] = exp(x'b + offset)),
+        "linear" (x'b + offset), "lnalpha" (z'g), "alpha" (exp(z'g)), "var" (mu (1 + alpha mu)).
+
+        Parameters
+        ----------
+        exog : None for the estimation sample. For a model built by ``from_formula``, a
+            DataFrame (or dict) of raw variables: both formulas are applied to it (factor
+            levels as in the fit), and ``offset``/``exposure`` given to ``from_formula`` as
+            column names are read from it unless passed here. Otherwise the mean-equation
+            regressors (columns in model order).
+        exog_disp : dispersion regressors for array input (needed when the dispersion
+            equation has more than a constant); ignored for formula models given a DataFrame.
+        offset, exposure : for new observations; zero / one when not given.
+        transform : False treats a DataFrame as the design matrix even for formula models.
+
+        Returns
+        -------
+        Series indexed like the estimation sample or like the new DataFrame (rows with a
+        missing value give NaN); a 1-d array for array input.
+        """
+        mod = self.model
+        params = np.asarray(self.params)
+        if exog is None and exog_disp is None and offset is None and exposure is None:
+            out = mod.predict(params, which=which)
+            rows = mod.data.row_labels
+            return pd.Series(out, index=rows, name=which) if rows is not None else out
+        formula_frame = (transform and getattr(mod, "formula", None) is not None
+                         and isinstance(exog, (pd.DataFrame, dict)))
+        if formula_frame:
+            from statsmodels.formula._manager import FormulaManager
+
+            frame = pd.DataFrame(exog)
+            mgr = FormulaManager()
+
+            def design(spec, what):
+                try:
+                    mat = mgr.get_matrices(spec, frame, pandas=True, prediction=True,
+                                           eval_env=getattr(mod, "_eval_env", None) or 0)
+                except Exception as exc:  # patsy/formulaic raise many kinds
+                    raise SpecificationError(
+                        f"predict: the new data cannot go through the {what} "
+                        f"({exc}). Pass a DataFrame with the variables the formulas use, "
+                        "with factor levels seen in the fit.") from exc
+                return np.asarray(pd.DataFrame(mat).reindex(frame.index), dtype=float)
+
+            X = design(mod.data.model_spec, f"formula {mod.formula!r}")
+            Z = (np.ones((len(frame), 1)) if mod.disp_model_spec is None
+                 else design(mod.disp_model_spec, f"disp_formula {mod.disp_formula!r}"))
+            cols = getattr(mod, "_formula_columns", {})
+            if offset is None and "offset" in cols and cols["offset"] in frame:
+                offset = frame[cols["offset"]].to_numpy(dtype=float)
+            if exposure is None and "exposure" in cols and cols["exposure"] in frame:
+                exposure = frame[cols["exposure"]].to_numpy(dtype=float)
+            out = mod.predict(params, X, Z, offset=offset, exposure=exposure, which=which)
+            return pd.Series(out, index=frame.index, name=which)
+        index = exog.index if isinstance(exog, (pd.Series, pd.DataFrame)) else None
+        X = None if exog is None else np.asarray(exog, dtype=float)
+        if X is not None and X.ndim == 1:
+            X = X[None, :] if X.shape[0] == mod.k_mean else X[:, None]
+        if X is not None and X.shape[1] != mod.k_mean:
+            raise SpecificationError(f"predict: exog has {X.shape[1]} columns; the mean "
+                                     f"equation has {mod.k_mean} {mod.exog_names[:mod.k_mean]}")
+        if X is not None and exog_disp is None and mod.k_disp > 1:
+            raise SpecificationError(
+                "predict: the dispersion equation has "
+                f"{mod.k_disp} regressors {mod.exog_disp_names}; pass exog_disp for the new "
+                "rows (or build the model with from_formula and pass a DataFrame)")
+        out = mod.predict(params, X, exog_disp, offset=offset, exposure=exposure, which=which)
+        return pd.Series(out, index=index, name=which) if index is not None else out
 
     def summary(self, yname=None, xname=None, title=None, alpha=0.05):
         title = title or "Generalized Negative Binomial Regression (NB2, ln alpha = z'g)"

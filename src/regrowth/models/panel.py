@@ -26,6 +26,16 @@ Estimators
               slopes are unchanged.
 ``"pooled"``  ``linearmodels.PooledOLS``.
 
+The kinds (and their aliases) are entries of :mod:`regrowth.models.registry`;
+``fit_panel`` dispatches to the entry's ``fit_panel`` callable, so an estimator
+registered elsewhere with one (e.g. ``"pcse"``) is reachable here too.
+
+Specifications (``fit_spec``): a column of ``specs/models.toml`` with a linear estimator
+is fitted as ``outcome ~ 1 + regressors [+ year_<t> dummies] [+ province_<key> dummies]``;
+``fe`` with ``year_effects`` is the two-way within estimator (``+ TimeEffects``), and its
+province effects are the ``EntityEffects`` it always has; ``re`` refuses province effects
+(province dummies would be collinear with, and contradict, the random province effect).
+
 Covariances (linearmodels names, passed through with ``**cov_kwds``):
 ``"unadjusted"`` (classical; the default), ``"robust"`` (White), ``"clustered"``
 (``cluster_entity=True`` is assumed when no cluster is named; linearmodels applies
@@ -44,21 +54,10 @@ from typing import Any
 import pandas as pd
 
 from regrowth.errors import SpecificationError
+from regrowth.models.design import effect_dummies
+from regrowth.models.registry import Estimator, Option, get, register
 
-__all__ = ["fit_panel", "KINDS"]
-
-KINDS = ("fgls", "re", "fe", "pooled")
-_ALIASES = {"fgls": "fgls", "xtgls": "fgls", "gls": "fgls",
-            "re": "re", "random": "re", "random_effects": "re",
-            "fe": "fe", "within": "fe", "fixed": "fe", "fixed_effects": "fe",
-            "pooled": "pooled", "ols": "pooled", "pooled_ols": "pooled"}
-
-
-def _kind(kind: str) -> str:
-    key = str(kind).lower()
-    if key not in _ALIASES:
-        raise SpecificationError(f"unknown panel estimator {kind!r}; choose one of {KINDS}")
-    return _ALIASES[key]
+__all__ = ["fit_panel", "fit_spec"]
 
 
 def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
@@ -69,7 +68,7 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
     Parameters
     ----------
     kind : "fgls", "re", "fe" or "pooled" (aliases: "xtgls", "random", "within",
-        "fixed", "ols").
+        "fixed", "ols"), or any other registered estimator with a ``fit_panel`` entry.
     formula_or_dependent : a formula string (then ``data`` is the DataFrame), or the
         dependent Series (then ``data`` is the exog DataFrame).
     data : DataFrame with an (entity, time) MultiIndex.
@@ -84,44 +83,160 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
     A linearmodels ``PanelEffectsResults``/``RandomEffectsResults``/``PanelResults``,
     or a :class:`~regrowth.models.fgls.PanelFGLSResults`.
     """
-    kind = _kind(kind)
-    opts = dict(model_options or {})
-    is_formula = isinstance(formula_or_dependent, str)
-    if is_formula and not isinstance(data, pd.DataFrame):
+    entry = get(kind, what="panel estimator")
+    if entry.fit_panel is None:
+        raise SpecificationError(f"unknown panel estimator {kind!r}: {entry.name} is a "
+                                 f"{entry.family} model without a fit_panel entry point")
+    if isinstance(formula_or_dependent, str) and not isinstance(data, pd.DataFrame):
         raise SpecificationError("a formula needs `data`, a DataFrame indexed by "
                                  "(entity, time)")
-    if kind == "fgls":
-        from regrowth.models.fgls import PanelFGLS
+    return entry.fit_panel(formula_or_dependent, data, cov_type=cov_type,
+                           model_options=dict(model_options or {}), **cov_kwds)
 
-        if cov_type not in ("unadjusted", "nonrobust", "conventional"):
-            raise SpecificationError(
-                f"cov_type={cov_type!r} is not available for FGLS: xtgls reports only "
-                "the model-based covariance (use nmk=True for the n - k version)")
-        unknown = set(cov_kwds) - {"nmk"}
-        if unknown:
-            raise SpecificationError(f"unknown FGLS fit options: {sorted(unknown)}")
-        model = (PanelFGLS.from_formula(formula_or_dependent, data, **opts) if is_formula
-                 else PanelFGLS(formula_or_dependent, data, **opts))
-        return model.fit(**cov_kwds)
 
-    from linearmodels import PanelOLS, PooledOLS, RandomEffects
+def _fit_fgls(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds):
+    from regrowth.models.fgls import PanelFGLS
 
-    if cov_type == "clustered" and not any(
-            k in cov_kwds for k in ("cluster_entity", "cluster_time", "clusters")):
-        cov_kwds = {**cov_kwds, "cluster_entity": True}
-    if kind == "re":
-        cls = RandomEffects
-    elif kind == "pooled":
-        cls = PooledOLS
-    else:
-        cls = PanelOLS
-    if is_formula:
-        formula = formula_or_dependent
-        if kind == "fe" and "EntityEffects" not in formula:
-            formula = f"{formula} + EntityEffects"
-        model = cls.from_formula(formula, data, **opts)
-    else:
-        if kind == "fe":
-            opts.setdefault("entity_effects", True)
-        model = cls(formula_or_dependent, data, **opts)
-    return model.fit(cov_type=cov_type, **cov_kwds)
+    if cov_type not in ("unadjusted", "nonrobust", "conventional"):
+        raise SpecificationError(
+            f"cov_type={cov_type!r} is not available for FGLS: xtgls reports only "
+            "the model-based covariance (use nmk=True for the n - k version)")
+    unknown = set(cov_kwds) - {"nmk"}
+    if unknown:
+        raise SpecificationError(f"unknown FGLS fit options: {sorted(unknown)}")
+    model = (PanelFGLS.from_formula(formula_or_dependent, data, **model_options)
+             if isinstance(formula_or_dependent, str)
+             else PanelFGLS(formula_or_dependent, data, **model_options))
+    return model.fit(**cov_kwds)
+
+
+def _linearmodels(kind: str):
+    def fit(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds):
+        from linearmodels import PanelOLS, PooledOLS, RandomEffects
+
+        if cov_type == "clustered" and not any(
+                k in cov_kwds for k in ("cluster_entity", "cluster_time", "clusters")):
+            cov_kwds = {**cov_kwds, "cluster_entity": True}
+        cls = {"re": RandomEffects, "pooled": PooledOLS, "fe": PanelOLS}[kind]
+        opts = dict(model_options)
+        if isinstance(formula_or_dependent, str):
+            formula = formula_or_dependent
+            if kind == "fe" and "EntityEffects" not in formula:
+                formula = f"{formula} + EntityEffects"
+            model = cls.from_formula(formula, data, **opts)
+        else:
+            if kind == "fe":
+                opts.setdefault("entity_effects", True)
+            model = cls(formula_or_dependent, data, **opts)
+        return model.fit(cov_type=cov_type, **cov_kwds)
+    return fit
+
+
+# ----------------------------------------------------------------------------- specs
+
+def _formula(outcome: str, terms: list[str]) -> str:
+    return f"{outcome} ~ 1" + "".join(f" + {t}" for t in terms)
+
+
+def _cluster_kwds(spec, data: pd.DataFrame) -> dict:
+    if spec.se_groups == "region":
+        return {"cluster_entity": True}
+    values = (data.index.get_level_values(spec.se_groups) if spec.se_groups in data.index.names
+              else data[spec.se_groups])
+    return {"clusters": pd.DataFrame({spec.se_groups: pd.factorize(pd.Series(values))[0]},
+                                     index=data.index)}
+
+
+def fit_spec(spec, data: pd.DataFrame):
+    """Fit a linear :class:`regrowth.specs.ColumnSpec` on its estimation sample.
+
+    Year/province effects as dummies (``year_<t>``, ``province_<key>``) or, for ``fe``, as
+    linearmodels' ``TimeEffects``/``EntityEffects``; SEs from ``spec.se_type``.
+    Returns the results of :func:`fit_panel`.
+    """
+    entry = get(spec.estimator)
+    two_way = spec.year_effects and entry.year_effects == "time_effects"
+    dummies = effect_dummies(spec, data, year=spec.year_effects and not two_way,
+                             province=spec.province_effects and entry.province_effects == "dummies")
+    frame = pd.concat([data[[spec.outcome, *spec.regressors]].astype(float), dummies], axis=1)
+    formula = _formula(spec.outcome, [*spec.regressors, *dummies.columns])
+    if two_way:
+        formula += " + TimeEffects"
+    opts = {o.name: spec.options.get(o.name, o.default) for o in entry.options}
+    if entry.name == "fgls":
+        nmk = opts.pop("nmk")
+        return fit_panel("fgls", formula, frame, model_options=opts, nmk=nmk)
+    kw: dict = {}
+    cov_type = {"unadjusted": "unadjusted", "robust": "robust", "cluster": "clustered",
+                "kernel": "kernel"}[spec.se_type]
+    if spec.se_type == "cluster":
+        kw = _cluster_kwds(spec, data)
+    elif spec.se_type == "kernel":
+        kw = {"kernel": opts["kernel"]}
+        if opts.get("bandwidth") is not None:
+            kw["bandwidth"] = opts["bandwidth"]
+    return fit_panel(entry.name, formula, frame, cov_type=cov_type, **kw)
+
+
+# ----------------------------------------------------------------------------- registry
+
+_LINEAR_SE = ("unadjusted", "robust", "cluster", "kernel")
+_KERNEL_OPTIONS = (
+    Option("bandwidth", "float", None, "Driscoll-Kraay kernel bandwidth in years "
+           "(linearmodels' default floor(4 (T/100)^(2/9)) when omitted)", minimum=0,
+           se_types=("kernel",)),
+    Option("kernel", "str", "bartlett", "Driscoll-Kraay kernel (Stata xtscc uses Bartlett)",
+           choices=("bartlett", "parzen", "qs"), se_types=("kernel",)),
+)
+
+register(Estimator(
+    name="fgls", label="xtgls (FGLS)", stata="xtgls", family="linear",
+    doc="panel FGLS: heteroskedastic/correlated panels, AR(1) errors (Prais-Winsten)",
+    aliases=("xtgls", "gls"),
+    options=(
+        Option("panels", "str", "hetero", "xtgls panels(): error covariance across panels",
+               choices=("iid", "hetero", "correlated")),
+        Option("corr", "str", "ar1", "xtgls corr(): within-panel autocorrelation",
+               choices=("independent", "ar1", "psar1")),
+        Option("rhotype", "str", "regress", "xtgls rhotype(): how rho is computed",
+               choices=("regress", "freg", "tscorr", "dw", "theil", "nagar", "onestep")),
+        Option("igls", "bool", False, "xtgls igls: iterate to the ML estimate"),
+        Option("nmk", "bool", False, "xtgls nmk: normalise the covariance by n - k, not n"),
+        Option("force", "bool", False, "xtgls force: treat unequally spaced periods as adjacent"),
+        Option("tol", "float", 1e-7, "xtgls tolerance(): igls convergence tolerance", minimum=0),
+        Option("maxiter", "int", 100, "xtgls iterate(): igls iteration limit", minimum=1),
+    ),
+    se_types=("unadjusted",), default_se="unadjusted",
+    year_effects="dummies", province_effects="dummies",
+    fit=fit_spec, fit_panel=_fit_fgls,
+))
+
+register(Estimator(
+    name="re", label="random effects", stata="xtreg, re", family="linear",
+    doc="random-effects GLS, Swamy-Arora variance components (linearmodels RandomEffects)",
+    aliases=("random", "random_effects"), options=_KERNEL_OPTIONS,
+    se_types=_LINEAR_SE, default_se="unadjusted",
+    year_effects="dummies", province_effects="",
+    province_effects_note="random effects model the province effect as random; province "
+                          "dummies contradict it (use estimator = 'fe' for fixed province "
+                          "effects)",
+    fit=fit_spec, fit_panel=_linearmodels("re"),
+))
+
+register(Estimator(
+    name="fe", label="fixed effects", stata="xtreg, fe", family="linear",
+    doc="within estimator (linearmodels PanelOLS with EntityEffects; + TimeEffects = two-way)",
+    aliases=("within", "fixed", "fixed_effects"), options=_KERNEL_OPTIONS,
+    se_types=_LINEAR_SE, default_se="unadjusted",
+    year_effects="time_effects", province_effects="implied",
+    fit=fit_spec, fit_panel=_linearmodels("fe"),
+))
+
+register(Estimator(
+    name="pooled", label="pooled OLS", stata="regress", family="linear",
+    doc="pooled OLS (linearmodels PooledOLS)",
+    aliases=("ols", "pooled_ols"), options=_KERNEL_OPTIONS,
+    se_types=_LINEAR_SE, default_se="unadjusted",
+    year_effects="dummies", province_effects="dummies",
+    fit=fit_spec, fit_panel=_linearmodels("pooled"),
+))

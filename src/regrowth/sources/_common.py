@@ -4,6 +4,20 @@ Every parser returns a *tidy long* frame with the columns of
 :data:`TIDY_COLUMNS`, sorted by (variable, region, year). While it works it
 carries each value's 1-based spreadsheet ``row`` and column ``letter`` so that
 any check can name the cell it failed on.
+
+Where each check lives (one place per check):
+
+* **duplicate keys** -- :func:`check_duplicates`: every parser's output passes through
+  :func:`finish`, which calls it on the rows of one file (naming both rows);
+  :func:`regrowth.panel.assemble` calls the same function once on all sources together
+  (naming both files). Nothing else checks for duplicates.
+* **counts and ranges** (negative or fractional counts, values outside a variable's
+  bounds) -- :func:`validate_values`, called by :func:`finish` only, with the file, row and
+  column of the offending cell. The bounds and kinds come from the variable specifications in
+  :mod:`regrowth.sources.registry`; the panel's pandera schema is generated from the same
+  specifications (:func:`regrowth.panel.schema`) and guards the assembled panel.
+* **footnote marks**: superscript characters (``45.2¹``) are removed by :func:`clean_text`
+  before anything is parsed, so a footnote mark is never read as a digit.
 """
 
 from __future__ import annotations
@@ -65,13 +79,27 @@ def col_letter(index0: int) -> str:
     return letters
 
 
+#: superscript digits and signs (KOSIS footnote marks such as ``45.2¹``, ``서울¹⁾``)
+_SUPERSCRIPTS = re.compile("[\u00b9\u00b2\u00b3\u2070-\u207f]")
+
+
+def has_footnote_mark(value: Any) -> bool:
+    """True if a text cell carries a superscript footnote mark."""
+    return isinstance(value, str) and bool(_SUPERSCRIPTS.search(value))
+
+
 def clean_text(value: Any) -> str:
-    """NFKC-normalised, stripped text of a cell ('' for None)."""
+    """NFKC-normalised, stripped text of a cell ('' for None), superscript marks removed.
+
+    NFKC alone would turn ``45.2¹`` into ``45.21``: superscripts (footnote marks) are
+    dropped first.
+    """
     if value is None:
         return ""
     if isinstance(value, float) and math.isnan(value):
         return ""
-    return unicodedata.normalize("NFKC", str(value)).replace("\u00a0", " ").strip()
+    text = _SUPERSCRIPTS.sub("", str(value))
+    return unicodedata.normalize("NFKC", text).replace("\u00a0", " ").strip()
 
 
 # ------------------------------------------------------------------------ decoding
@@ -142,7 +170,13 @@ def read_csv_rows(path: str | Path, *, file_label: str | None = None,
 
 # ---------------------------------------------------------------------------- xlsx
 
-META_SHEETS = ("메타정보", "meta data", "metadata", "meta", "주석")
+META_SHEETS = ("메타정보", "meta data", "metadata", "meta", "주석", "통계표정보", "table info")
+_META_KEYS = {re.sub(r"\s+", "", m) for m in META_SHEETS}
+
+
+def is_meta_sheet(title: str) -> bool:
+    """True for a KOSIS meta/notes sheet (``메타정보``, ``Meta Data``, ``통계표 정보`` …)."""
+    return re.sub(r"\s+", "", clean_text(title)).casefold() in _META_KEYS
 
 
 def open_workbook(path: str | Path, *, file_label: str, read_only: bool = True):
@@ -191,14 +225,16 @@ def xlsx_rows(ws, *, file_label: str) -> list[list[Any]]:
 def read_meta(wb) -> dict[str, str]:
     """Key/value pairs of a KOSIS meta sheet (``○ 통계표ID`` / ``○ Table ID`` …)."""
     meta: dict[str, str] = {}
+    sheet = None
     for ws in wb.worksheets:
-        if clean_text(ws.title).casefold() not in META_SHEETS:
+        if not is_meta_sheet(ws.title):
             continue
+        sheet = sheet or ws.title
         for row in xlsx_rows(ws, file_label=ws.title):
             if len(row) >= 2 and clean_text(row[0]).startswith("○"):
                 key = clean_text(row[0]).lstrip("○").strip()
                 meta[key] = clean_text(row[1])
-    out: dict[str, str] = {}
+    out: dict[str, str] = {"sheet": sheet} if sheet else {}
     for key, value in meta.items():
         k = key.casefold().replace(" ", "")
         if k in ("통계표id", "tableid"):
@@ -248,12 +284,30 @@ def empty_tidy() -> pd.DataFrame:
                          "source": pd.Series([], dtype="str")})
 
 
-def check_duplicates(frame: pd.DataFrame, *, file: str, keys: Sequence[str] = ("region", "year", "variable"),
+def check_duplicates(frame: pd.DataFrame, *, file: str | None = None,
+                     keys: Sequence[str] = ("region", "year", "variable"),
                      column: str | None = None) -> None:
-    """DataError on the first repeated (region, year, variable), naming both rows."""
+    """DataError on the first repeated (region, year, variable).
+
+    The one duplicate-key check of the package. Within one file (``frame`` has ``row``)
+    it names both rows; across sources (``frame`` has ``source``, no ``row``: the tidy rows
+    of every file together, as :func:`regrowth.panel.assemble` passes them) it names both
+    files and the variable.
+    """
     dup = frame.duplicated(list(keys), keep=False)
     if not dup.any():
         return
+    if "row" not in frame:
+        rows = frame[dup].sort_values(["variable", "region", "year"])
+        first = rows.iloc[0]
+        same = rows[(rows[list(keys)] == first[list(keys)]).all(axis=1)]
+        files = sorted(set(same["source"]))
+        raise DataError(
+            f"{int(dup.sum())} duplicated (variable, region, year) rows, first "
+            f"{first['variable']} for {first['region']} {int(first['year'])} from "
+            f"{', '.join(files)}", file=", ".join(files), column=str(first["variable"]),
+            hint="two source files supply the same series; each variable must come from one "
+                 "entry of regrowth/sources/registry.py")
     d = frame.loc[dup].sort_values("row")
     first = d.iloc[0]
     same = d[(d[list(keys)] == first[list(keys)]).all(axis=1)]
@@ -262,13 +316,13 @@ def check_duplicates(frame: pd.DataFrame, *, file: str, keys: Sequence[str] = ("
     raise DataError(f"duplicated region-year: {first['region']} {int(first['year'])} "
                     f"({first['variable']}) appears on rows {rows[0]} and {rows[1]}",
                     file=file, row=int(rows[1]), column=col,
-                    hint="each province may appear once per year; delete the repeated row "
-                         "or acquire a clean copy of the file (`make data`)")
+                    hint="each province may appear once per year: delete the repeated row, or "
+                         "use a clean copy of the file")
 
 
 def validate_values(frame: pd.DataFrame, *, file: str) -> None:
     """Range and count checks from the variable catalogue (negative, fractional, out of range)."""
-    from regrowth.sources.variables import VARIABLES
+    from regrowth.sources.registry import VARIABLES
     for name, part in frame.groupby("variable", sort=False):
         spec = VARIABLES.get(name)
         if spec is None:

@@ -98,6 +98,9 @@ def parse_grdp_real(path, *, raw_dir=None, variable: str = "grdp_pc_real"):
     frame.loc[zero, "value"] = np.nan
     frame["variable"] = variable
     tidy = finish(frame, file=file, source=file)
+    if zeros:
+        tidy.attrs["notes"] = {variable: ["recorded as 0, read as missing: " + ", ".join(
+            f"{r.region} {r.year}" for r in frame[zero].itertuples())]}
     return tidy, {"file": file, "unit": unit, "title": meta.get("title"),
                   "zeros_as_missing": zeros, "values": int(len(tidy)),
                   "years": (int(tidy["year"].min()), int(tidy["year"].max())) if len(tidy) else None}

@@ -18,9 +18,14 @@ Rules
   제주특별자치도/제주도/제주시 …), so junk in front (``*``, ``(-)``, ``주소``,
   ``대한민국``) does not matter. A country name found earlier marks the record
   foreign (미국, 미합중국, 일본국, 케이만 군도, 중국 …).
+* **광주**: ``광주광역시`` and a bare ``광주`` are Gwangju (the metropolitan city); a bare
+  ``광주시`` is the city of Gyeonggi-do (``경기도 광주시``, ``광주시 오포읍``), unless one of
+  Gwangju's districts follows (``광주시 광산구`` -> Gwangju).
 * The **year** is the year of 출원일자 (application date).
 * Foreign applicants and addresses that name no province are **counted and
   reported**, with examples, in :class:`KiprisReport`; never silently dropped.
+  The report's printed forms (``summary()``, ``repr``, ``as_dict()``) name
+  spreadsheet rows, never an applicant's name or address (personal data).
   A repeated application number is counted once and reported.
 
 Output: ``patents_fintech`` counts by (region, year) with explicit zeros for
@@ -58,6 +63,10 @@ for _reg in regions.REGIONS:
 # truncated / informal forms seen in the records
 _PROVINCE_TOKENS.update({"충청북": "chungbuk", "충청남": "chungnam", "전라북": "jeonbuk",
                          "전라남": "jeonnam", "경상북": "gyeongbuk", "경상남": "gyeongnam"})
+# a bare 광주시 is Gyeonggi-do's city (Gwangju metropolitan city is 광주광역시) ...
+_PROVINCE_TOKENS["광주시"] = "gyeonggi"
+# ... unless a district of the metropolitan city follows it
+_GWANGJU_DISTRICT = re.compile(r"광주시(?=\s*(?:동|서|남|북|광산)구)")
 
 #: Country names (Korean) that start foreign applicants' addresses.
 COUNTRIES: tuple[str, ...] = (
@@ -99,7 +108,9 @@ class KiprisReport:
     duplicates: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
     foreign_by_country: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # (row, first applicant) pairs: applicants' names and addresses are personal data, so
+    # they are kept out of repr() and summary(), which name spreadsheet rows only
+    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
     duplicate_examples: list[tuple[int, str]] = field(default_factory=list)
     records_by_year: dict[int, int] = field(default_factory=dict)
     assigned_by_year: dict[int, int] = field(default_factory=dict)
@@ -112,13 +123,16 @@ class KiprisReport:
                  f"{self.foreign} foreign, {self.unparseable} without a province, "
                  f"{self.duplicates} duplicated application numbers"]
         for reason, n in sorted(self.by_reason.items()):
-            ex = "; ".join(f"row {r}: {t}" for r, t in self.examples.get(reason, [])[:3])
-            lines.append(f"  {reason}: {n}" + (f" (e.g. {ex})" if ex else ""))
+            rows = ", ".join(str(r) for r, _ in self.examples.get(reason, [])[:3])
+            lines.append(f"  {reason}: {n}" + (f" (e.g. spreadsheet rows {rows})" if rows else ""))
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        """Every field but the examples' applicant text (personal data): rows only."""
+        out = dict(self.__dict__)
+        out["examples"] = {k: [r for r, _ in v] for k, v in self.examples.items()}
+        return out
 
 
 def first_applicant(cells: pd.Series) -> pd.Series:
@@ -158,7 +172,8 @@ def applicant_address(applicant: pd.Series) -> pd.Series:
 
 def classify(address: pd.Series) -> pd.DataFrame:
     """Columns ``region`` (province key or NaN), ``country`` (NaN unless foreign), ``reason``."""
-    token = address.fillna("").str.extract(_TOKEN_RE, expand=False)
+    text = address.fillna("").str.replace(_GWANGJU_DISTRICT, "광주광역시", regex=True)
+    token = text.str.extract(_TOKEN_RE, expand=False)
     kind = token.map(_TOKENS)
     is_foreign = kind.str.startswith("foreign:", na=False)
     region = kind.where(~is_foreign)

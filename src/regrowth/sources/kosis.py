@@ -18,7 +18,33 @@ each with its row labels, year, item, and spreadsheet row and column;
 UTF-8 with or without BOM and CP949. Missing-value markers ``-``, ``…`` and
 blanks become NaN; thousands separators are removed.
 
-The same functions read full-edition KOSIS downloads put into ``data/raw/kosis/``.
+Exports as users download them are read or refused:
+
+* "code included" exports: ``Y2023 2023`` (period code, period), ``11 서울특별시`` /
+  ``11 Seoul`` (region code, name; the codes differ between tables and are not trusted:
+  the name decides), ``T10 15세이상인구 (14STD06156 천명)`` (item code, item, unit code and
+  unit), and the long CSV form with ``[B]…`` code columns beside the name columns and the
+  unit in brackets (``Migrants[명]``);
+* the unit is taken from ``(단위: …)`` in a header or note, a ``단위``/``Unit`` label column,
+  a unit in brackets or in an item's code-included name, or the meta sheet (``메타정보`` /
+  ``Meta Data``), in that order; the table id from the meta sheet or a ``통계표ID`` note;
+* item-first layouts (the item column before the region column) are detected by
+  :func:`to_tidy` (the region column is the one whose every name is a province or the
+  nation); a table in which no column holds provinces is refused with the layout hint;
+* the header is row 1; a later header is reported only when the rows above it hold no
+  numbers (so data values such as 2086 are never taken for years, and no advice ever
+  deletes data rows);
+* zeros printed for years before a province existed (``regions.Region.first_year``: Gwangju
+  1986, Daejeon 1989, Ulsan 1997, Sejong 2012) become missing, with a note;
+* superscript footnote marks are removed before numbers are parsed (``45.2¹`` is 45.2);
+* refused, naming the sheet: xlsx formulas without cached values, monthly, quarterly or
+  half-yearly periods, an empty first data sheet and a first data sheet of notes only;
+* provisional years (``2016 p)``) are read and listed in ``KosisTable.provisional`` and in
+  the notes :func:`to_tidy` attaches to its frame (``frame.attrs["notes"]``), which the
+  panel's codebook shows.
+
+The same functions read full-edition KOSIS downloads put into ``data/raw/kosis/``
+(:mod:`regrowth.sources.full_edition` verifies them first).
 """
 
 from __future__ import annotations
@@ -34,21 +60,48 @@ import pandas as pd
 from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
 from regrowth.sources._common import (
-    clean_text, col_letter, finish, open_workbook, parse_number, read_csv_rows, read_meta,
-    require_file, source_name, xlsx_rows, META_SHEETS,
+    clean_text, col_letter, finish, has_footnote_mark, open_workbook, parse_number,
+    read_csv_rows, read_meta, require_file, source_name, xlsx_rows, is_meta_sheet,
 )
 
 __all__ = ["KosisTable", "read_kosis", "to_tidy", "parse_kosis", "parse_year"]
 
-_YEAR = re.compile(r"^(\d{4})\s*(?:년)?\s*(?:p\)|\(p\)|p)?\s*(?:\.(\d+))?$", re.IGNORECASE)
+_YEAR = re.compile(r"^(\d{4})\s*(?:년)?\s*(p\)|\(p\)|p)?\s*(?:\.(\d))?$", re.IGNORECASE)
+#: a period code in front of a code-included period: ``Y2023 2023``, ``A2023 2023``
+_PERIOD_CODE = re.compile(r"^[A-Z]{1,2}\d{4}[A-Z0-9]*\s+(?=\S)")
+#: sub-annual periods: 2023.01, 2023-01, 2023년 01월, 2023. 1/4, 2023 1분기, 2023.1/2, 2023M01
+_MONTHLY = re.compile(r"^\d{4}\s*(?:[.\-/]\s*(?:0[1-9]|1[0-2])|년\s*\d{1,2}\s*월|M\d{2})\b",
+                      re.IGNORECASE)
+_QUARTERLY = re.compile(r"^\d{4}\s*\.?\s*(?:[1-4]\s*/\s*4|[1-4]\s*분기|Q[1-4])", re.IGNORECASE)
+_HALF = re.compile(r"^\d{4}\s*\.?\s*(?:[12]\s*/\s*2|[상하]반기|H[12])", re.IGNORECASE)
+#: a numeric region code in front of a name (``11 서울특별시``, ``00 Whole country``)
+_NUM_CODE = re.compile(r"^\d{1,10}\s+(?=\S)")
+#: an item code in front of an item (``T10 15세이상인구``, ``A01 계``)
+_ITEM_CODE = re.compile(r"^[A-Z][A-Z0-9_]*\d[A-Z0-9_]*\s+(?=\S)")
+#: unit code and unit at the end of a code-included item: ``(14STD06156 천명)``
+_CODED_UNIT = re.compile(r"\s*\(\s*\d{2}STD\d+\s+([^)]*?)\s*\)\s*$", re.IGNORECASE)
+#: a unit in brackets at the end of a header: ``Migrants[명]``
+_BRACKET_UNIT = re.compile(r"\s*\[([^\]\[]+)\]\s*$")
+#: a code column of a long code-included CSV: ``[B]By district``
+_CODE_COLUMN = re.compile(r"^\[[A-Z0-9]+\]")
+#: a well-known unit in parentheses at the end of an item: ``재정자주도 (%)``
+_PAREN_UNIT = re.compile(r"\s*\((%|‰|건|천건|명|천명|원|천원|백만원|십억원|억원|개|세대|가구|"
+                         r"100만달러|천달러|달러)\)\s*$")
+_TABLE_ID = re.compile(r"(?:통계표\s*ID|Table\s*ID)\s*[:：]?\s*(DT_[A-Za-z0-9_]+)", re.IGNORECASE)
+_UNIT_COLUMNS = {"단위", "unit"}
 _UNIT = re.compile(r"[(\[]\s*(?:단위|unit)\s*[:：]\s*([^)\]]+?)\s*[)\]]", re.IGNORECASE)
 _PERIOD_NAMES = {"period", "시점", "기간", "연도", "년도", "year"}
 _MAX_HEADER_ROWS = 5
 _SCAN_FOR_HEADER = 30
 
 
+def _period_text(cell: Any) -> str:
+    return _PERIOD_CODE.sub("", clean_text(cell))
+
+
 def parse_year(cell: Any) -> int | None:
-    """The year in a header cell (``2014``, ``2014년``, ``2014.1``, ``2023 p)``, 2014.0) or None."""
+    """The year in a header cell (``2014``, ``2014년``, ``2014.1`` as pandas writes a repeated
+    header, ``2023 p)``, ``Y2023 2023``, 2014.0) or None (also for sub-annual periods)."""
     if isinstance(cell, bool) or cell is None:
         return None
     if isinstance(cell, (int, float)):
@@ -56,11 +109,56 @@ def parse_year(cell: Any) -> int | None:
             return None
         y = int(cell)
         return y if 1900 <= y <= 2100 else None
-    m = _YEAR.match(clean_text(cell))
+    m = _YEAR.match(_period_text(cell))
     if not m:
         return None
     y = int(m.group(1))
     return y if 1900 <= y <= 2100 else None
+
+
+def is_provisional(cell: Any) -> bool:
+    """True for a provisional period (``2016 p)``, ``2016(p)``, ``2016p``)."""
+    if not isinstance(cell, str):
+        return False
+    m = _YEAR.match(_period_text(cell))
+    return bool(m and m.group(2))
+
+
+def subannual(cell: Any) -> str | None:
+    """'monthly', 'quarterly' or 'half-yearly' for a sub-annual period text, else None."""
+    if not isinstance(cell, str):
+        return None
+    text = _period_text(cell)
+    for kind, pattern in (("monthly", _MONTHLY), ("quarterly", _QUARTERLY), ("half-yearly", _HALF)):
+        if pattern.match(text):
+            return kind
+    return None
+
+
+def strip_code(text: str) -> str:
+    """A label without the code KOSIS puts in front in "code included" exports."""
+    text = clean_text(text)
+    return _ITEM_CODE.sub("", _NUM_CODE.sub("", text))
+
+
+def split_item(text: str) -> tuple[str, str | None]:
+    """(item, unit) of an item header: ``T10 15세이상인구 (14STD06156 천명)`` ->
+    (``15세이상인구``, ``천명``); ``Migrants[명]`` -> (``Migrants``, ``명``)."""
+    text = clean_text(text)
+    unit = None
+    m = _CODED_UNIT.search(text) or _BRACKET_UNIT.search(text)
+    if m:
+        unit = m.group(1).strip() or None
+        text = text[:m.start()].strip()
+    m = _UNIT.search(text)
+    if m:
+        unit = unit or m.group(1).strip()
+        text = _UNIT.sub("", text).strip()
+    m = _PAREN_UNIT.search(text)
+    if m:
+        unit = unit or m.group(1)
+        text = text[:m.start()].strip()
+    return _ITEM_CODE.sub("", text), unit
 
 
 @dataclass
@@ -84,6 +182,11 @@ class KosisTable:
     unit: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    provisional: list[int] = field(default_factory=list)   # years marked p) in the file
+    item_units: dict[str, str] = field(default_factory=dict)  # unit stated per item
+    unit_source: str | None = None       # where the unit was stated
+    table_id_source: str | None = None   # where the table id was stated
+    footnote_marks: int = 0              # cells whose superscript footnote mark was removed
 
     @property
     def items(self) -> list[str]:
@@ -105,7 +208,7 @@ def _grid(path: Path, file: str, sheet: str | None):
             meta = read_meta(wb)
             if sheet is None:
                 data_sheets = [ws for ws in wb.worksheets
-                               if clean_text(ws.title).casefold() not in META_SHEETS]
+                               if not is_meta_sheet(ws.title)]
                 if not data_sheets:
                     raise DataError("the workbook has no data sheet", file=file,
                                     hint="download the table again as xlsx")
@@ -119,15 +222,71 @@ def _grid(path: Path, file: str, sheet: str | None):
             # xlsx stores no trailing empty cells: pad, a short row is not a cut row here
             width = max((len(r) for r in rows), default=0)
             rows = [r + [None] * (width - len(r)) for r in rows]
-            return rows, None, ws.title, meta
+            others = [w.title for w in wb.worksheets if w.title != ws.title]
+            title = ws.title
         finally:
             if hasattr(wb, "close"):
                 wb.close()
+        _check_sheet(rows, file=file, sheet=title, others=others, chosen=sheet is None)
+        _check_formulas(path, rows, file=file, sheet=title)
+        return rows, None, title, meta
     if suffix in (".csv", ".txt", ".tsv"):
         rows, encoding, _ = read_csv_rows(path, file_label=file)
         return rows, encoding, None, {}
     raise DataError(f"unsupported file type {suffix!r} (KOSIS exports are read as .csv or .xlsx)",
                     file=file, hint="download the table from KOSIS as CSV or Excel (xlsx)")
+
+
+def _is_number(cell: Any) -> bool:
+    if isinstance(cell, bool) or cell is None:
+        return False
+    if isinstance(cell, (int, float)):
+        return not (isinstance(cell, float) and math.isnan(cell))
+    return bool(re.fullmatch(r"[+-]?[\d,]*\.?\d+", clean_text(cell)))
+
+
+def _check_sheet(rows: list[list[Any]], *, file: str, sheet: str, others: list[str],
+                 chosen: bool) -> None:
+    """Refuse an empty data sheet, or one that holds only notes (no number at all)."""
+    where = (f" (the first data sheet; the workbook's other sheets: {others})"
+             if chosen and others else "")
+    fix = ("KOSIS puts the table on the first sheet: download the table again as Excel, or "
+           "move the sheet with the table to the front")
+    if all(_is_empty_row(r) for r in rows):
+        raise DataError(f"sheet {sheet!r} is empty{where}", file=file, row=None, column=None,
+                        hint=fix)
+    if not any(_is_number(c) for r in rows for c in r):
+        first = next(clean_text(c) for r in rows for c in r if clean_text(c))
+        raise DataError(f"sheet {sheet!r} holds only text (notes such as {first[:60]!r}), no "
+                        f"table of numbers{where}", file=file, row=None, column=None, hint=fix)
+
+
+def _check_formulas(path: Path, rows: list[list[Any]], *, file: str, sheet: str) -> None:
+    """Refuse formula cells saved without their computed value (they would read as missing)."""
+    import openpyxl
+    import warnings
+    if not any(c is None for r in rows for c in r):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = wb[sheet]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()
+        for i, row in enumerate(ws.iter_rows(values_only=True)):
+            for j, cell in enumerate(row):
+                if (isinstance(cell, str) and cell.startswith("=") and i < len(rows)
+                        and j < len(rows[i]) and rows[i][j] is None):
+                    raise DataError(
+                        f"sheet {sheet!r}, cell {col_letter(j)}{i + 1} holds the formula "
+                        f"{cell[:40]!r} without a saved value (the file was written by a program "
+                        "that does not compute formulas), so its value cannot be read",
+                        file=file, row=i + 1, column=col_letter(j),
+                        hint="open the file in Excel or LibreOffice and save it again (that "
+                             "stores the computed values), or download the table again")
+    finally:
+        wb.close()
 
 
 def _is_empty_row(row: Sequence[Any]) -> bool:
@@ -167,14 +326,43 @@ def read_kosis(path: str | Path, *, raw_dir: str | Path | None = None, sheet: st
         raise DataError("the file is empty (no rows)", file=file,
                         hint="acquire it again (`make data`) or download the table again")
     header = [clean_text(c) for c in rows[0]]
-    if any(h.casefold() in _PERIOD_NAMES for h in header) and not any(parse_year(c) for c in rows[0]):
-        table = _read_long(rows, file)
-    else:
-        table = _read_wide(rows, file, repeat_items)
+    where = f"sheet {sheet_name!r}: " if sheet_name else ""
+    try:
+        if (any(h.casefold() in _PERIOD_NAMES for h in header)
+                and not any(parse_year(c) for c in rows[0])):
+            table = _read_long(rows, file)
+        else:
+            table = _read_wide(rows, file, repeat_items)
+    except DataError as exc:
+        if sheet_name and not exc.message.startswith("sheet "):
+            raise DataError(where + exc.message, file=exc.file, row=exc.row, column=exc.column,
+                            hint=exc.hint) from None
+        raise
     table.encoding, table.sheet, table.meta = encoding, sheet_name, meta
-    table.table_id = meta.get("table_id")
-    table.unit = table.unit or meta.get("unit")
+    table.footnote_marks = sum(has_footnote_mark(c) for r in rows for c in r)
+    if meta.get("table_id"):
+        table.table_id, table.table_id_source = meta["table_id"], f"sheet {meta.get('sheet')!r}"
+    else:
+        for r in rows:
+            for c in r:
+                m = _TABLE_ID.search(clean_text(c)) if isinstance(c, str) else None
+                if m:
+                    table.table_id, table.table_id_source = m.group(1), "a note in the file"
+                    break
+            if table.table_id:
+                break
+    if table.unit is None and meta.get("unit"):
+        table.unit, table.unit_source = meta["unit"], f"sheet {meta.get('sheet')!r}"
     return table
+
+
+def _refuse_subannual(cell: Any, *, file: str, row: int, column: str) -> None:
+    kind = subannual(cell)
+    if kind:
+        raise DataError(f"the periods are {kind} ({clean_text(cell)!r}); only annual tables are "
+                        "read", file=file, row=row, column=column,
+                        hint="download the table again from KOSIS with 시점 set to 년 (annual) "
+                             "periods")
 
 
 def _row_labels(row: Sequence[Any], label_cols: Sequence[int], previous: list[str]) -> list[str]:
@@ -214,28 +402,64 @@ def _check_width(row: list[Any], width: int, *, file: str, rownum: int) -> None:
                         hint="check the row against the header; acquire a clean copy (`make data`)")
 
 
+def _header_years(row: Sequence[Any]) -> list[int]:
+    """Years in a row's cells after the first (sub-annual periods count too, as their year)."""
+    out = []
+    for c in row[1:]:
+        y = parse_year(c)
+        if y is None and subannual(c):
+            y = int(_period_text(c)[:4])
+        if y is not None:
+            out.append(y)
+    return out
+
+
+def _is_year_row(row: Sequence[Any]) -> bool:
+    """A plausible header of years: at least two, never decreasing, and (for bare numbers)
+    each year at most once -- data values such as 2086, 2077 are not years."""
+    years = _header_years(row)
+    if len(years) < 2 or any(b < a for a, b in zip(years, years[1:])):
+        return False
+    texts = sum(isinstance(c, str) for c in row[1:] if parse_year(c) is not None)
+    return texts > 0 or len(set(years)) == len(years)
+
+
+def _has_numbers(row: Sequence[Any]) -> bool:
+    return any(_is_number(c) and parse_year(c) is None for c in row[1:])
+
+
 def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | None) -> KosisTable:
-    year_counts = [sum(parse_year(c) is not None for c in r[1:]) for r in rows[:_SCAN_FOR_HEADER]]
     first = clean_text(rows[0][0]) if rows[0] else ""
     n_header = 1
     while (n_header < min(len(rows), _MAX_HEADER_ROWS) and rows[n_header]
            and (clean_text(rows[n_header][0]) in ("", first))
-           and not _looks_like_region(rows[n_header][0])):
+           and not _looks_like_region(rows[n_header][0])
+           and not (_has_numbers(rows[n_header]) and not _is_year_row(rows[n_header]))):
         n_header += 1
-    header_counts = year_counts[:n_header]
+    header_counts = [len(_header_years(rows[i])) if (i == 0 or _is_year_row(rows[i]) or
+                                                    not _has_numbers(rows[i])) else 0
+                     for i in range(n_header)]
     if not any(header_counts):
-        later = next((i for i, c in enumerate(year_counts) if i >= n_header and c >= 2), None)
-        if later is not None:
-            raise DataError(f"the header row with the years is row {later + 1}, not row 1: the file "
-                            f"has {later} extra row(s) above its header (title or notes?)",
+        scan = rows[:_SCAN_FOR_HEADER]
+        later = next((i for i, r in enumerate(scan) if i >= n_header
+                      and (_is_year_row(r) or (_header_years(r) and not _has_numbers(r)
+                                               and any(isinstance(c, str) and parse_year(c)
+                                                       for c in r[1:])))
+                      and not _looks_like_region(r[0])), None)
+        # rows above a real header are titles or notes: text in column A at most
+        above_is_text = later is not None and all(
+            not any(clean_text(c) for c in r[1:]) for r in rows[:later])
+        if later is not None and above_is_text:
+            raise DataError(f"the header row with the years is row {later + 1}, not row 1: the "
+                            f"file has {later} extra row(s) of titles or notes above its header",
                             file=file, row=1, column="A",
-                            hint=f"delete rows 1-{later} so that the header is the first row, or "
-                                 "download the table again from KOSIS with the default layout "
-                                 "(시점 as columns)")
-        raise DataError("no year columns found: the header row has no cell like 2014, 2014년 or "
-                        "2014.1", file=file, row=1, column=None,
-                        hint="download the table from KOSIS with 시점 (years) as columns, or in "
-                             "the long layout with a Period column")
+                            hint=f"delete rows 1-{later} (they hold no data) so that the header "
+                                 "is the first row, or download the table again from KOSIS with "
+                                 "the default layout (시점 as columns)")
+        raise DataError("no year columns found: row 1 has no header cell like 2014, 2014년, "
+                        "Y2014 2014 or 2014.1", file=file, row=1, column=None,
+                        hint="download the table from KOSIS with 시점 (years) as the columns, "
+                             "or in the long layout with a period (시점/Period) column")
     year_row = max(range(n_header), key=lambda i: header_counts[i])
     hdr = [[clean_text(c) for c in rows[i]] for i in range(n_header)]
     width = max(len(h) for h in hdr)
@@ -245,11 +469,14 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
     while width > 1 and all(h[width - 1] == "" for h in hdr):
         width -= 1
     years_raw = hdr[year_row][:width]
+    for j in range(1, width):
+        _refuse_subannual(rows[year_row][j], file=file, row=year_row + 1, column=col_letter(j))
     first_year_col = next(j for j in range(1, width) if parse_year(years_raw[j]) is not None)
     label_cols = list(range(first_year_col))
     value_cols = list(range(first_year_col, width))
     # forward-fill the year row across merged / blank header cells
     years: dict[int, int] = {}
+    provisional: set[int] = set()
     current = None
     for j in value_cols:
         text = years_raw[j]
@@ -265,10 +492,22 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
                                 hint="the header must list one year per value column; download "
                                      "the table again from KOSIS")
             current = y
+            if is_provisional(rows[year_row][j]):
+                provisional.add(y)
         years[j] = current
     item_rows = [i for i in range(n_header) if i != year_row
                  and any(hdr[i][j] for j in value_cols)]
-    items = {j: " / ".join(hdr[i][j] for i in item_rows if hdr[i][j]) for j in value_cols}
+    items: dict[int, str] = {}
+    item_units: dict[str, str] = {}
+    for j in value_cols:
+        parts = []
+        for i in item_rows:
+            if hdr[i][j]:
+                name, u = split_item(hdr[i][j])
+                parts.append(name)
+                if u:
+                    item_units.setdefault(" / ".join(parts), u)
+        items[j] = " / ".join(parts)
     # repeated years
     seen: dict[tuple[int, str], int] = {}
     for j in value_cols:
@@ -302,14 +541,18 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
             items[j] = repeat_items[k] if years[j] in reps else repeat_items[0]
     header_texts = [t for h in hdr for t in h]
     unit = _unit_of(header_texts)
+    unit_source = "the header" if unit else None
     label_names = [_strip_unit(hdr[0][j]) or f"label_{j}" for j in label_cols]
+    unit_col = next((k for k, name in enumerate(label_names)
+                     if name.casefold() in _UNIT_COLUMNS), None)
     start = n_header
     end, notes = _data_block(rows, start)
     if end == start:
         raise DataError("no data rows below the header", file=file, row=start + 1,
                         hint="the table is empty or has a blank row under its header; "
                              "download it again")
-    unit = unit or _unit_of(notes)
+    if unit is None and _unit_of(notes):
+        unit, unit_source = _unit_of(notes), "a note below the table"
     records: list[tuple] = []
     last_labels = [""] * len(label_cols)
     for i in range(start, end):
@@ -325,20 +568,39 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
     cols = [f"label_{k}" for k in range(len(label_cols))]
     cells = pd.DataFrame.from_records(records, columns=[*cols, "year", "item", "raw", "value", "row", "column"])
     cells["raw"] = cells["raw"].astype(object)
+    if unit_col is not None:
+        stated = sorted(set(cells[f"label_{unit_col}"]) - {""})
+        if len(stated) == 1 and unit is None:
+            unit, unit_source = stated[0], f"the {label_names[unit_col]!r} column"
+        elif len(stated) > 1:
+            for item, part in cells.groupby(cells["item"].where(cells["item"] != "",
+                                                                cells[f"label_{unit_col}"])):
+                item_units.setdefault(item, part[f"label_{unit_col}"].iloc[0])
+    if unit is None and len(set(item_units.values())) == 1:
+        unit, unit_source = next(iter(item_units.values())), "the item header"
     return KosisTable(file=file, layout="wide", cells=cells, label_names=label_names,
                       label_letters=[col_letter(j) for j in label_cols], header_rows=n_header,
-                      unit=unit, notes=notes)
+                      unit=unit, notes=notes, provisional=sorted(provisional),
+                      item_units=item_units, unit_source=unit_source)
 
 
 def _looks_like_region(cell: Any) -> bool:
     text = clean_text(cell)
     if not text:
         return False
-    try:
-        regions.lookup(text)
-        return True
-    except UnknownRegionError:
-        return regions.is_nation(text)
+    return _region_or_nation(text) is not None
+
+
+def _region_or_nation(name: str) -> str | None:
+    """'nation', a province key, or None; codes in front (``11 서울특별시``) are ignored."""
+    for text in dict.fromkeys((clean_text(name), strip_code(name))):
+        if regions.is_nation(text):
+            return "nation"
+        try:
+            return regions.lookup(text).key
+        except UnknownRegionError:
+            continue
+    return None
 
 
 def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
@@ -353,10 +615,11 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
         raise DataError("no data rows below the header", file=file, row=2,
                         hint="download the table again")
     data = rows[1:end]
-    # a column is a label column if none of its non-missing cells is numeric
+    # a column is a label column if none of its non-missing cells is numeric; the code
+    # columns of a code-included CSV ("[B]By district", then the names) are skipped
     label_cols, item_cols = [], []
     for j in range(width):
-        if j == period_col:
+        if j == period_col or _CODE_COLUMN.match(header[j]):
             continue
         cells = [r[j] for r in data if j < len(r) and clean_text(r[j]) not in ("", "-", "…", "...")]
         numeric = 0
@@ -370,6 +633,21 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
         raise DataError("no value columns found in the long layout", file=file, row=1,
                         hint="download the table again")
     unit = _unit_of(header) or _unit_of(notes)
+    unit_source = "the header or a note" if unit else None
+    item_names, item_units = {}, {}
+    for j in item_cols:
+        item_names[j], u = split_item(header[j])
+        if u:
+            item_units[item_names[j]] = u
+    if unit is None and len(set(item_units.values())) == 1:
+        unit, unit_source = next(iter(item_units.values())), "the item header"
+    unit_col = next((k for k, j in enumerate(label_cols)
+                     if _strip_unit(header[j]).casefold() in _UNIT_COLUMNS), None)
+    if unit is None and unit_col is not None:
+        stated = sorted({clean_text(r[label_cols[unit_col]]) for r in data} - {""})
+        if len(stated) == 1:
+            unit, unit_source = stated[0], f"the {header[label_cols[unit_col]]!r} column"
+    provisional: set[int] = set()
     records = []
     period = None
     last_labels = [""] * len(label_cols)
@@ -379,7 +657,11 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
         _check_width(row, width, file=file, rownum=rownum)
         ptext = clean_text(row[period_col])
         if ptext:
+            _refuse_subannual(row[period_col], file=file, row=rownum,
+                              column=col_letter(period_col))
             period = parse_year(row[period_col])
+            if period is not None and is_provisional(row[period_col]):
+                provisional.add(period)
             if period is None:
                 raise DataError(f"period {ptext!r} is not a year (only annual tables are read)",
                                 file=file, row=rownum, column=col_letter(period_col),
@@ -392,14 +674,15 @@ def _read_long(rows: list[list[Any]], file: str) -> KosisTable:
             letter = col_letter(j)
             value = parse_number(row[j], file=file, row=rownum, column=letter,
                                  what=f"{labels[0] if labels else ''} {period} {header[j]}")
-            records.append((*labels, period, _strip_unit(header[j]), row[j], value, rownum, letter))
+            records.append((*labels, period, item_names[j], row[j], value, rownum, letter))
     cols = [f"label_{k}" for k in range(len(label_cols))]
     cells = pd.DataFrame.from_records(records, columns=[*cols, "year", "item", "raw", "value", "row", "column"])
     cells["raw"] = cells["raw"].astype(object)
     return KosisTable(file=file, layout="long", cells=cells,
                       label_names=[_strip_unit(header[j]) for j in label_cols],
                       label_letters=[col_letter(j) for j in label_cols], header_rows=1,
-                      unit=unit, notes=notes)
+                      unit=unit, notes=notes, provisional=sorted(provisional),
+                      item_units=item_units, unit_source=unit_source)
 
 
 # -------------------------------------------------------------------------- tidying
@@ -444,13 +727,50 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
             allowed = {allowed} if isinstance(allowed, str) else set(allowed)
             mask &= cells[f"label_{k}"].isin(allowed)
         cells = cells[mask]
+    ignore_keys = {_key(x) for x in ignore}
+    notes: list[str] = []
+    if region_from == "label":
+        region_label, item_from = _region_column(cells, table, region_label, ignore_keys,
+                                                 item_label)
+        if item_from is not None:
+            notes.append(f"item-first layout: provinces read from column "
+                         f"{table.label_letters[region_label]}, items from column "
+                         f"{table.label_letters[item_from]}")
+            if item_label is None:
+                cells = cells.assign(item=cells[f"label_{item_from}"])
+            if isinstance(variables, str):
+                distinct = list(dict.fromkeys(cells[f"label_{item_from}"]))
+                if len(distinct) > 1:
+                    raise DataError(f"the table holds several items {distinct} (column "
+                                    f"{table.label_letters[item_from]}); say which variable each "
+                                    "one is", file=file, column=table.label_letters[item_from],
+                                    hint="download the table with only the item you need "
+                                         "selected (항목 선택), or pass a mapping item -> variable")
+    if (isinstance(variables, str) and region_from == "label"
+            and _province_column(cells, region_label, ignore_keys)):
+        # another row-label column with several values would put two series in one variable
+        for k, letter in enumerate(table.label_letters):
+            if k == region_label or k in (where or {}) or k == item_label:
+                continue
+            if table.label_names[k].casefold() in _UNIT_COLUMNS:
+                continue
+            distinct = list(dict.fromkeys(cells[f"label_{k}"]))
+            if len(distinct) > 1:
+                raise DataError(f"column {letter} ({table.label_names[k]!r}) holds several "
+                                f"values {distinct[:5]}: the table holds more than one series "
+                                f"for {variables!r}", file=file, row=table.header_rows + 1,
+                                column=letter,
+                                hint="download the table with a single item and a single "
+                                     "category selected (항목/분류 선택)")
     # variables
     if isinstance(variables, str):
         item_col = "item" if region_from == "label" else None
         distinct = list(dict.fromkeys(cells["item"])) if item_col else [""]
         if len(distinct) > 1:
-            raise DataError(f"the table holds several items {distinct}; say which variable each "
-                            "one is", file=file, hint="pass a mapping item -> variable")
+            raise DataError(f"the table holds several items {distinct}; one variable needs one "
+                            "item", file=file, row=table.header_rows,
+                            hint="download the table with only the needed item selected "
+                                 "(항목 선택), or, in code, pass a mapping item -> variable")
         var = pd.Series(variables, index=cells.index, dtype="str")
     else:
         if region_from == "item":
@@ -477,27 +797,91 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
     names = cells[region_col]
     resolved: dict[str, str | None] = {}
     for name in dict.fromkeys(names):
-        if regions.is_nation(name) or _key(name) in ignore_keys or (
+        if _key(name) in ignore_keys or (
                 region_from == "item" and _key(name) in {_key(i) for i in _ITEM_TOTALS}):
             resolved[name] = None
+            continue
+        known = _region_or_nation(name)
+        if known is not None:
+            resolved[name] = None if known == "nation" else known
             continue
         first = cells[names == name].iloc[0]
         if region_from == "label":
             row, column = int(first["row"]), table.label_letters[region_label]
         else:
             row, column = table.header_rows, first["column"]
-        resolved[name] = regions.lookup(name, file=file, row=row, column=column).key
+        try:
+            resolved[name] = regions.lookup(name, file=file, row=row, column=column).key
+        except UnknownRegionError as exc:
+            if region_from == "label" and len(table.label_letters) > 1:
+                raise UnknownRegionError(
+                    exc.message + "; no label column of this table holds only province names",
+                    file=file, row=row, column=column,
+                    hint="download the 시도 table with 행정구역 (the provinces) as the row labels; "
+                         "an export whose item column comes first is read when its other label "
+                         "column names the 17 provinces. " + (exc.hint or "")) from None
+            raise
     region = names.map(resolved)
     keep = region.notna()
     frame = pd.DataFrame({
         "region": region[keep], "year": cells.loc[keep, "year"], "variable": var[keep],
-        "value": cells.loc[keep, "value"], "row": cells.loc[keep, "row"],
+        "value": cells.loc[keep, "value"].astype(float), "row": cells.loc[keep, "row"],
         "column": cells.loc[keep, "column"],
     })
+    # zeros printed for the years before a province existed are not observations
+    first_year = {r.key: r.first_year for r in regions.REGIONS if r.first_year}
+    before = frame["region"].map(first_year)
+    ghost = before.notna() & (frame["year"] < before) & (frame["value"] == 0)
+    if ghost.any():
+        for (reg, var_), part in frame[ghost].groupby(["region", "variable"]):
+            y0, y1 = int(part["year"].min()), int(part["year"].max())
+            notes.append(f"{var_}: {reg} {y0}-{y1} printed as 0 before the province existed "
+                         f"({first_year[reg]}); read as missing")
+        frame.loc[ghost, "value"] = float("nan")
     # a duplicated region-year is a row problem: point at the region label column
     dup_column = table.label_letters[region_label] if region_from == "label" else None
-    return finish(frame, file=file, source=source or file, drop_missing=drop_missing,
-                  dup_column=dup_column)
+    out = finish(frame, file=file, source=source or file, drop_missing=drop_missing,
+                 dup_column=dup_column)
+    by_var: dict[str, list[str]] = {}
+    for v in dict.fromkeys(out["variable"]):
+        vnotes = [n for n in notes if not re.match(r"^\w+: ", n) or n.startswith(f"{v}: ")]
+        years = set(out.loc[(out["variable"] == v) & out["value"].notna(), "year"])
+        prov = [y for y in table.provisional if y in years]
+        if prov:
+            vnotes.append(f"provisional (p) in the source: {', '.join(map(str, prov))}")
+        if vnotes:
+            by_var[v] = vnotes
+    out.attrs["notes"] = by_var
+    return out
+
+
+def _province_column(cells: pd.DataFrame, k: int, ignore_keys: set[str]) -> bool:
+    """True if every name in label column k is a province, the nation or ignored."""
+    names = [n for n in dict.fromkeys(cells[f"label_{k}"]) if _key(n) not in ignore_keys]
+    keys = [_region_or_nation(n) for n in names]
+    return bool(names) and all(keys) and any(k_ != "nation" for k_ in keys)
+
+
+def _region_column(cells: pd.DataFrame, table: KosisTable, region_label: int,
+                   ignore_keys: set[str], item_label: int | None) -> tuple[int, int | None]:
+    """(label column holding the provinces, label column holding the items or None).
+
+    The requested column is used when every name in it is a province, the nation or ignored;
+    otherwise another label column that qualifies is taken (an item-first export), and the
+    requested column then holds the items.
+    """
+    def qualifies(k: int) -> bool:
+        return _province_column(cells, k, ignore_keys)
+
+    n = len(table.label_letters)
+    if n <= 1 or qualifies(region_label):
+        return region_label, None
+    for k in range(n):
+        if k != region_label and k != item_label and qualifies(k):
+            if item_label is None and (cells["item"] == "").all():
+                return k, region_label
+            return k, None
+    return region_label, None
 
 
 #: item-row labels that are a national total when regions are in the item row

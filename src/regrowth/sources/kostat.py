@@ -10,12 +10,15 @@ from the province's first year on (Sejong from 2012).
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
 from regrowth.sources._common import (
-    clean_text, col_letter, parse_number, read_csv_rows, require_file, source_name,
+    check_duplicates, clean_text, col_letter, parse_number, read_csv_rows, require_file,
+    source_name, validate_values,
 )
 from regrowth.sources.kosis import parse_year
 
@@ -74,15 +77,9 @@ def read_indicator(path, *, raw_dir=None) -> pd.DataFrame:
                              what=f"{name} {year}")
         records.append((key, kind, year, value, i, col_letter(j_value)))
     frame = pd.DataFrame.from_records(records, columns=["area", "area_kind", "year", "value", "row", "column"])
-    dup = frame.duplicated(["area", "year"], keep=False)
-    if dup.any():
-        d = frame[dup]
-        first = d.iloc[0]
-        rows_ = d[(d["area"] == first["area"]) & (d["year"] == first["year"])]["row"].tolist()
-        raise DataError(f"duplicated area-year: {first['area']} {first['year']} on rows "
-                        f"{rows_[0]} and {rows_[1]}", file=file, row=int(rows_[1]),
-                        column=col_letter(j_area),
-                        hint="each area may appear once per year; acquire a clean copy (`make data`)")
+    # the package's one duplicate-key check (regrowth.sources._common)
+    check_duplicates(frame.assign(region=frame["area"], variable=PurePosixPath(file).stem), file=file,
+                     column=col_letter(j_area))
     return frame
 
 
@@ -144,13 +141,8 @@ def parse_patents_pm_macro(path, *, raw_dir=None):
     macro = frame[frame["area_kind"] == "macro"].copy()
     macro["variable"] = "patents_pm_macro"
     macro["region"] = macro["area"]
-    # range checks with locations (non-negative)
-    bad = macro["value"] < 0
-    if bad.any():
-        r = macro[bad].iloc[0]
-        raise DataError(f"negative patents per million {r['value']:g} for {r['area']} {r['year']}",
-                        file=file, row=int(r["row"]), column=r["column"],
-                        hint="acquire a clean copy (`make data`)")
+    # the package's one value check, with row and column (regrowth.sources._common)
+    validate_values(macro, file=file)
     series = pd.DataFrame({"macro_region": macro["area"], "year": macro["year"].astype("int64"),
                            "variable": "patents_pm_macro", "value": macro["value"].astype(float),
                            "source": file})

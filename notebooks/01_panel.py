@@ -1,0 +1,158 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. The panel: sources, coverage, descriptive statistics
+#
+# This notebook reads the panel that `make panel` built (`data/processed/panel.parquet`) and
+# explains where each series comes from and which years each model can use. Nothing is
+# computed here that the package does not also write to disk: the panel, its codebook, the
+# figures and the descriptive tables are outputs of `regrowth.panel` and `regrowth.replicate`.
+#
+# **The edition.** These results use the *public edition*: real public files listed in
+# `data/raw/MANIFEST.toml` with their checksums and origins (README, section 2). The study's
+# own data are not public, so some variables (재정자주도, provincial all-field patents,
+# researchers) are missing; the README's "Full edition" says how to add them from KOSIS.
+#
+# **Personal data.** The patent records name their applicants, many of them individuals, with
+# their addresses. The package uses an applicant's address only to find the province; no name
+# or address is printed, written to the panel or shown here.
+
+# %%
+import pandas as pd
+from IPython.display import Image, Markdown, display
+
+from regrowth import panel, regions, results
+
+ROOT = results.project_root()
+est = results.load_estimates(ROOT)
+pd.set_option("display.precision", 4)
+pd.set_option("display.width", 120)
+print("edition:", est["edition"])
+
+
+def show_figure(name: str) -> None:
+    """Display a PNG that `make replicate` wrote to results/figures/."""
+    display(Image(filename=str(results.figure_path(name, ROOT))))
+
+
+# %% [markdown]
+# ## The 17 provinces
+#
+# `regrowth.regions` owns the province list: a stable English key, the 2-digit KOSIS code, the
+# Korean name, the macro-region (권역) and the capital-region flag. Sejong (세종) was carved out
+# of Chungnam in July 2012; it is its own unit from its first full year, and the main samples
+# leave it out (16 provinces), with robustness columns putting it back.
+
+# %%
+regions.to_frame()
+
+# %% [markdown]
+# ## The panel and its codebook
+#
+# One row per province and year, on a full grid (missing where a source has no value). The
+# codebook gives, for every column, its label, unit, source file and transformation, and the
+# years it covers. Logs (`ln_…`), one-year lags (`…_l1`), growth rates (`…_growth`, percent)
+# and per-capita ratios are derived once, in `regrowth.panel`, and nowhere else.
+
+# %%
+p = panel.load(ROOT / "data" / "processed")
+book = pd.read_csv(ROOT / "data" / "processed" / "codebook.csv")
+years = p.index.get_level_values("year")
+print(f"{len(p)} rows: {p.index.get_level_values('region').nunique()} provinces x "
+      f"{years.min()}-{years.max()}; {p.shape[1]} columns")
+book[["name", "label", "unit", "first_year", "last_year", "n_nonmissing"]]
+
+# %% [markdown]
+# ## Coverage: which years each model can use
+#
+# Each cell counts the provinces with a value in that year. The innovation model needs
+# fintech patents, lagged R&D (R&D starts in 2014, so its lag starts in 2015), the
+# higher-education entry rate and population (which ends in 2020): hence its sample
+# 2015–2020. The growth model needs real per-capita GRDP (16 provinces, 1997–2017) and the
+# lagged macro-region patent series: hence 2002–2017. The specification file records each
+# model's sample; the descriptive tables at the end show the samples actually used.
+
+# %%
+key = ["patents_fintech", "fiscal_self_reliance", "rnd", "higher_ed_rate", "population",
+       "grdp_pc_nominal", "grdp_pc_real", "patents_pm_macro"]
+coverage = p[key].notna().groupby(level="year").sum()
+coverage.loc[1997:2025]
+
+# %% [markdown]
+# ## The fintech patent counts
+#
+# Counts of fintech (IPC G06Q) patent applications by the province of the *first* applicant's
+# address and the application year, from the KIPRIS records. Foreign applicants and
+# addresses that name no province are counted and reported by the parser (`make panel`
+# prints the counts), not silently dropped.
+#
+# Applications are published about 18 months after filing, so the records of the last
+# filing years are incomplete: 2022–2023 are dropped, and 2021 is probably undercounted
+# (compare its total with 2020's below). The figure uses a **log scale**: Seoul and Gyeonggi
+# file many times as many applications as any other province, and on a linear
+# scale the other fifteen would be a flat band at the bottom. On a log scale equal vertical
+# distances are equal *ratios*, so parallel lines mean equal growth rates.
+
+# %%
+counts = p["patents_fintech"].unstack("year").loc[:, 2012:2021]
+table = counts.assign(total=counts.sum(axis=1)).sort_values("total", ascending=False)
+capital_share = counts.loc[["seoul", "gyeonggi", "incheon"]].to_numpy().sum() / counts.to_numpy().sum()
+print(f"capital region (Seoul, Gyeonggi, Incheon): {capital_share:.0%} of all applications 2012-2021")
+print("applications per year: " + ", ".join(f"{y}: {n:,}" for y, n in counts.sum().astype(int).items()))
+table
+
+# %%
+show_figure("province_patents_fintech.png")
+
+# %% [markdown]
+# The concentration is also why the innovation model lets the over-dispersion differ for
+# the capital region (notebook 2).
+#
+# ## Fiscal decentralization: 재정자립도
+#
+# The fiscal self-reliance ratio is own revenue (local taxes and non-tax revenue) as a share of
+# the provincial general-account budget, in percent. In 2014 the revenue classification
+# changed; KOSIS publishes both series from 2014. The *old* classification runs unbroken from
+# 2001 to 2025, so it is the main measure; the revised one is a robustness column (Table 3).
+
+# %%
+show_figure("province_fiscal_self_reliance.png")
+
+# %%
+fsr = p[["fiscal_self_reliance", "fiscal_self_reliance_rev"]].dropna()
+gap = (fsr["fiscal_self_reliance"] - fsr["fiscal_self_reliance_rev"]).groupby(level="region").mean()
+print("old minus revised classification, mean over 2014-2025, percentage points, by province:")
+gap.round(2).sort_values()
+
+# %% [markdown]
+# ## Growth and the macro-region innovation series
+#
+# Real per-capita GRDP growth is the outcome of the growth models. The innovation measure of
+# the growth models, all-field patent applications per million residents, is published only
+# for the seven macro-regions (권역): every province of a macro-region carries the same value,
+# so the second figure draws one line per macro-region and names the provinces it stands for.
+# Within a macro-region the growth models therefore cannot tell provinces apart by innovation.
+
+# %%
+show_figure("province_grdp_pc_real_growth.png")
+
+# %%
+show_figure("province_patents_pm_macro.png")
+
+# %% [markdown]
+# ## Descriptive statistics of the estimation samples
+#
+# These are the tables `make replicate` writes to `results/tables/descriptives_*.md`: each
+# is computed on the estimation sample of the first column of its table.
+
+# %%
+for t in ["table1_innovation", "table2_growth"]:
+    display(Markdown(results.table_markdown(f"descriptives_{t}", ROOT)))

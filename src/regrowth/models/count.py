@@ -1,0 +1,130 @@
+"""Count models of the innovation equation: GNB (``gnbreg``), NB2 (``nbreg``), Poisson.
+
+``fit_gnb``/``fit_nb2``/``fit_poisson`` fit a :class:`regrowth.specs.ColumnSpec` on its
+estimation sample (DataFrame on the (region, year) index):
+
+    mean  E[y | x] = exposure * exp(Intercept + x'b [+ year dummies] [+ province dummies])
+    GNB   ln(alpha) = Intercept + z'g   (``dispersion`` regressors)      Stata ``gnbreg``
+    NB2   ln(alpha) = Intercept                                       Stata ``nbreg``
+    Poisson (quasi-ML; consistent for the mean if the variance is wrong)  Stata ``poisson``
+
+SE types (spec ``se.type``): ``oim`` (Stata's default ``vce(oim)``), ``robust``
+(``vce(robust)``, N/(N-1)), ``cluster`` (``vce(cluster g)``, G/(G-1)); the factors come from
+:func:`regrowth.models.covariance.stata_ml_scale`, shared by all three.
+
+:func:`poisson` is the Poisson fit itself (statsmodels ``Poisson``, Newton, tol 1e-12),
+with Stata's scaling passed as statsmodels' ``scaling_factor`` covariance keyword.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from regrowth.models.covariance import stata_ml_scale
+from regrowth.models.design import effect_dummies
+from regrowth.models.registry import Estimator, register
+
+__all__ = ["fit_gnb", "fit_nb2", "fit_poisson", "poisson", "count_design", "cluster_groups"]
+
+COUNT_SE = ("oim", "robust", "cluster")
+
+
+def cluster_groups(spec, data: pd.DataFrame):
+    """The cluster of each row (array), or None when the spec does not cluster."""
+    if spec.se_groups is None:
+        return None
+    if spec.se_groups in data.index.names:
+        return data.index.get_level_values(spec.se_groups).to_numpy()
+    return data[spec.se_groups].to_numpy()
+
+
+def count_design(spec, data: pd.DataFrame):
+    """(y, X, exposure) of a count spec: X = Intercept, regressors, year/province dummies."""
+    y = data[spec.outcome].astype(float).rename(spec.outcome)
+    X = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=data.index),
+                   data[list(spec.regressors)].astype(float), effect_dummies(spec, data)],
+                  axis=1)
+    exposure = data[spec.exposure].astype(float) if spec.exposure else None
+    return y, X, exposure
+
+
+def _gnb(spec, data: pd.DataFrame, dispersion: bool):
+    from regrowth.models.gnb import GeneralizedNegativeBinomial
+
+    y, X, exposure = count_design(spec, data)
+    Z = None
+    if dispersion:
+        Z = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=data.index),
+                       data[list(spec.dispersion)].astype(float)], axis=1)
+    model = GeneralizedNegativeBinomial(y, X, Z, exposure=exposure,
+                                        groups=cluster_groups(spec, data))
+    cov_type = {"oim": "nonrobust", "robust": "robust", "cluster": "cluster"}[spec.se_type]
+    return model.fit(cov_type=cov_type)
+
+
+def fit_gnb(spec, data: pd.DataFrame):
+    """Stata ``gnbreg``: a :class:`~regrowth.models.gnb.GNBResults`."""
+    return _gnb(spec, data, dispersion=True)
+
+
+def fit_nb2(spec, data: pd.DataFrame):
+    """Stata ``nbreg`` (constant ln alpha): a GNB results object with ``lnalpha:Intercept``."""
+    return _gnb(spec, data, dispersion=False)
+
+
+def poisson(y: pd.Series, X: pd.DataFrame, exposure=None, se_type: str = "oim", groups=None):
+    """Poisson ML (statsmodels) with Stata's covariance: a statsmodels ``PoissonResults``.
+
+    ``se_type``: "oim", "robust" (HC0 x N/(N-1)) or "cluster" (cluster sums x G/(G-1),
+    ``groups`` one label per row).
+    """
+    import statsmodels.api as sm
+
+    model = sm.Poisson(y, X, exposure=exposure)
+    fit = {"disp": 0, "maxiter": 200, "method": "newton", "tol": 1e-12}
+    n = len(y)
+    if se_type == "oim":
+        return model.fit(**fit)
+    if se_type == "robust":
+        return model.fit(**fit, cov_type="HC0",
+                         cov_kwds={"scaling_factor": stata_ml_scale("robust", n)})
+    if se_type == "cluster":
+        if groups is None:
+            raise ValueError("se_type='cluster' needs groups")
+        codes = pd.factorize(pd.Series(np.asarray(groups)))[0]
+        g = int(codes.max()) + 1
+        return model.fit(**fit, cov_type="cluster",
+                         cov_kwds={"groups": codes, "use_correction": False,
+                                   "scaling_factor": stata_ml_scale("cluster", n, g)})
+    raise ValueError(f"se_type={se_type!r}: use 'oim', 'robust' or 'cluster'")
+
+
+def fit_poisson(spec, data: pd.DataFrame):
+    """Stata ``poisson``: statsmodels ``PoissonResults`` with Stata's scaling."""
+    y, X, exposure = count_design(spec, data)
+    return poisson(y, X, exposure, spec.se_type, cluster_groups(spec, data))
+
+
+# ----------------------------------------------------------------------------- registry
+
+register(Estimator(
+    name="gnb", label="gnbreg (GNB)", stata="gnbreg", family="count",
+    doc="generalized negative binomial: NB2 mean exp(x'b), ln(alpha) = z'g (dispersion)",
+    se_types=COUNT_SE, default_se="oim", dispersion=True, exposure=True,
+    year_effects="dummies", province_effects="dummies", fit=fit_gnb,
+))
+
+register(Estimator(
+    name="nb2", label="nbreg (NB2)", stata="nbreg", family="count",
+    doc="negative binomial NB2 with a constant alpha", aliases=("nbreg",),
+    se_types=COUNT_SE, default_se="oim", exposure=True,
+    year_effects="dummies", province_effects="dummies", fit=fit_nb2,
+))
+
+register(Estimator(
+    name="poisson", label="Poisson", stata="poisson", family="count",
+    doc="Poisson (quasi-)maximum likelihood",
+    se_types=COUNT_SE, default_se="oim", exposure=True,
+    year_effects="dummies", province_effects="dummies", fit=fit_poisson,
+))

@@ -1,0 +1,136 @@
+"""Notebooks: readable ``py:percent`` sources -> executed ``.ipynb`` files.
+
+Each notebook is written as a jupytext ``py:percent`` file, ``notebooks/0N_name.py``: Markdown
+cells are ``# %% [markdown]`` blocks of comments, code cells are ``# %%`` blocks of plain
+Python, so the sources are reviewed, diffed and linted (``ruff``) like the package's code.
+The ``.ipynb`` beside each source is generated from it and executed, so the committed
+notebooks carry their outputs for readers on the web:
+
+* :func:`build` reads a source with jupytext and returns the notebook with fixed metadata
+  (kernel ``python3``, the jupytext pairing ``ipynb,py:percent``) and stable cell ids
+  (``01-00``, ``01-01``, …), so a rebuild changes nothing that the source did not change;
+* :func:`execute` runs it with nbclient on a kernel talking over local IPC sockets in a
+  temporary folder (no TCP ports, hence no "running over TCP without encryption" warnings);
+* :func:`run` does both for every source of a folder and writes each ``.ipynb`` atomically
+  (``make notebooks``, ``regrowth notebooks``, and the last step of ``make replicate``);
+* :func:`drifted` lists the ``.ipynb`` files whose cells differ from their source (the test
+  suite fails on any).
+
+Executed from the notebook folder, the notebooks find the project through
+:func:`regrowth.results.project_root`.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from regrowth.io import write_text
+
+__all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "execute", "run"]
+
+#: Notebook sources: ``notebooks/<two digits>_<name>.py``.
+SOURCE_PATTERN = "[0-9][0-9]_*.py"
+
+_METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+    "jupytext": {"formats": "ipynb,py:percent"},
+}
+
+
+def sources(folder: str | Path = "notebooks") -> list[Path]:
+    """The ``py:percent`` notebook sources of ``folder``, in name order."""
+    return sorted(Path(folder).glob(SOURCE_PATTERN))
+
+
+def build(source: str | Path) -> nbformat.NotebookNode:
+    """The notebook of a ``py:percent`` source, without outputs, with fixed metadata and
+    stable cell ids ``<NN>-<index>``."""
+    import jupytext
+
+    source = Path(source)
+    nb = jupytext.read(source, fmt="py:percent")
+    nb.metadata = nbformat.from_dict(_METADATA)
+    prefix = source.name.split("_", 1)[0]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{prefix}-{i:02d}"
+        cell.metadata = nbformat.from_dict(
+            {k: v for k, v in cell.metadata.items() if k == "tags"})
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.validate(nb)
+    return nb
+
+
+def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """``(cell type, source)`` of every cell: what must agree between source and notebook."""
+    return [(c.cell_type, c.source) for c in nb.cells]
+
+
+def drifted(folder: str | Path = "notebooks") -> list[str]:
+    """Names of the ``.ipynb`` files that are missing or whose cells differ from their
+    ``.py`` source, and of ``.ipynb`` files without a source."""
+    folder = Path(folder)
+    out = []
+    srcs = sources(folder)
+    for src in srcs:
+        target = src.with_suffix(".ipynb")
+        if not target.is_file() or cells(nbformat.read(target, as_version=4)) != cells(build(src)):
+            out.append(target.name)
+    stems = {s.stem for s in srcs}
+    out += [p.name for p in sorted(folder.glob("*.ipynb")) if p.stem not in stems]
+    return out
+
+
+def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> None:
+    """Run every cell of ``nb`` in place, in a fresh ``python3`` kernel started in ``cwd``;
+    raises nbclient's ``CellExecutionError`` naming the failing cell."""
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="regrowth-kernel-") as tmp:
+        config = Config()
+        config.KernelManager.transport = "ipc"            # local sockets, not TCP ports
+        config.KernelManager.ip = str(Path(tmp) / "ipc")
+        config.KernelManager.connection_file = str(Path(tmp) / "kernel.json")
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
+                                resources={"metadata": {"path": str(cwd)}},
+                                record_timing=False,
+                                # one stdout block per cell, however the kernel chunked it
+                                coalesce_streams=True)
+        client.execute()   # starts the kernel, runs every cell, shuts the kernel down
+    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("papermill", None)
+
+
+def run(folder: str | Path = "notebooks", timeout: int = 300, *,
+        quiet: bool = False) -> dict[str, str]:
+    """Build every source of ``folder`` into its ``.ipynb``, execute it and write it
+    (atomically); return ``{notebook name: error}`` for the ones that failed (their previous
+    ``.ipynb`` is left in place). Prints one line per notebook."""
+    folder = Path(folder)
+    failures: dict[str, str] = {}
+    for src in sources(folder):
+        target = src.with_suffix(".ipynb")
+        t0 = time.perf_counter()
+        nb = build(src)
+        try:
+            execute(nb, folder, timeout)
+        except Exception as exc:  # report, keep going with the other notebooks
+            text = str(exc).strip().splitlines()
+            failures[target.name] = f"{type(exc).__name__}: {text[-1] if text else ''}"
+            if not quiet:
+                print(f"  notebooks/{target.name}: FAILED ({failures[target.name]})",
+                      file=sys.stderr)
+            continue
+        write_text(target, nbformat.writes(nb) + "\n")
+        if not quiet:
+            print(f"  notebooks/{target.name}: built from {src.name} and executed "
+                  f"[{time.perf_counter() - t0:.1f}s]")
+    return failures

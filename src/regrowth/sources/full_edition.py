@@ -1,0 +1,331 @@
+"""Full-edition KOSIS downloads in ``data/raw/kosis/``: found, verified, then read.
+
+Each full-edition table of :mod:`regrowth.sources.registry` has a *slot*: the files
+``data/raw/kosis/<TABLEID>.csv`` or ``.xlsx``; a name may continue after the id only after a
+character that is not a letter or digit (``DT_1YL20891_2024.xlsx``, ``DT_1YL20891 (1).csv``
+fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting with ``~$`` or
+``.`` (Excel lock files, hidden files) are ignored. A download is trusted only after:
+
+1. **one file per slot** -- two files (a browser's ``DT_1YL20891 (1).csv`` beside the
+   original) are refused, naming both;
+2. **table id** -- the id the export states (sheet ``메타정보``/``Meta Data``, or a
+   ``통계표ID`` note) must be the slot's, or the file is refused naming both ids. A CSV
+   export states none; the report then says the id was not verified;
+3. **item and unit** -- an item the export names must be the table's (``item_words`` of
+   the registry), and the unit the export states (``(단위: …)``, a ``단위`` column, the item's
+   code-included unit, the meta sheet) must be one the registry lists for the table; it is
+   converted with the registry's factor (``천건`` x 1000 -> applications, a ratio x 100 -> %)
+   or refused naming the unit found and the units accepted;
+4. **levels** -- in a 시도/시군구 export (a second row-label column), only the province
+   subtotal rows (``소계``) are read, and the report says so;
+5. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
+   the table id is in ``allow_partial`` (``regrowth panel --allow-partial DT_…``); the
+   provinces and years read are reported and recorded in the codebook's notes.
+
+A file named for a slot but saved in ``data/raw/`` itself is refused with where to move it;
+files in ``data/raw/kosis/`` that fill no slot are listed in the report as not read.
+
+Errors about these files never advise ``make data`` (which only acquires the public files):
+their hints say to download the table again from its KOSIS page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Collection
+
+import numpy as np
+import pandas as pd
+
+from regrowth import regions
+from regrowth.errors import DataError, MissingInputError
+from regrowth.sources import kosis
+
+__all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
+
+SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm")
+#: row labels of a 시도 table that are not provinces (skipped, and said so)
+NON_PROVINCE = ("국외", "외국", "해외", "기타", "미상", "미분류", "Foreign", "Overseas", "Others",
+                "Other", "Unknown", "Not classified")
+#: labels of the province subtotal rows in a 시도/시군구 export
+SUBTOTALS = ("소계", "계", "시도계", "Subtotal", "Sub-total", "Total")
+
+
+@dataclass
+class SlotRead:
+    """What was found in one slot and what was read from it."""
+
+    table_id: str
+    variable: str | None
+    status: str = "absent"                  # absent | read | not read (no parser yet)
+    file: str | None = None                 # relative to the raw dir
+    unit: str | None = None                 # as stated in the file
+    unit_source: str | None = None
+    factor: float = 1.0
+    table_id_stated: str | None = None
+    table_id_source: str | None = None
+    years: tuple[int, int] | None = None
+    n_years: int = 0
+    provinces: list[str] = field(default_factory=list)
+    missing_provinces: list[str] = field(default_factory=list)
+    values: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.status == "read"
+
+    @property
+    def coverage(self) -> str:
+        """``17 provinces, 2018-2020 (3 years)`` (or what is missing)."""
+        if not self.years:
+            return "no values"
+        text = f"{len(self.provinces)} provinces"
+        if self.missing_provinces:
+            text += f" (missing: {', '.join(self.missing_provinces)})"
+        return f"{text}, {self.years[0]}-{self.years[1]} ({self.n_years} years)"
+
+    def summary(self) -> str:
+        if self.status == "absent":
+            return f"{self.table_id}: no download in data/raw/kosis/ (not used)"
+        if self.status != "read":
+            return f"{self.table_id}: {self.file} present but not read ({self.status})"
+        unit = (f"unit {self.unit!r} stated in {self.unit_source}" if self.unit
+                else "unit not stated in the file")
+        if self.factor != 1:
+            unit += f", converted x{self.factor:g}"
+        tid = (f"table id {self.table_id_stated} verified ({self.table_id_source})"
+               if self.table_id_stated else "table id not stated in the file (not verified)")
+        return (f"{self.table_id} -> {self.variable}: read {self.file}; {tid}; {unit}; "
+                f"{self.coverage}; {self.values} values")
+
+
+@dataclass
+class FullEditionReport:
+    """Every full-edition slot, and the files in ``data/raw/kosis/`` that fill none."""
+
+    slots: dict[str, SlotRead] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
+    frames: list[pd.DataFrame] = field(default_factory=list, repr=False)
+
+    def __getitem__(self, table_id: str) -> SlotRead:
+        return self.slots[table_id]
+
+    def summary(self) -> str:
+        lines = [s.summary() for s in self.slots.values()]
+        lines += [f"not read: {f} (its name starts with no full-edition table id; known: "
+                  f"{', '.join(self.slots)})" for f in self.unmatched]
+        return "\n  ".join(["full edition:"] + lines)
+
+
+def _matches(name: str, table_id: str) -> bool:
+    return re.match(re.escape(table_id) + r"(?![A-Za-z0-9])", name, re.IGNORECASE) is not None
+
+
+def _candidates(raw_dir: Path) -> list[Path]:
+    folder = raw_dir / "kosis"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in SUFFIXES
+                  and not p.name.startswith(("~$", ".")))
+
+
+def slot_files(raw_dir: str | Path, table_id: str) -> list[Path]:
+    """The files in ``raw_dir/kosis/`` that fill the slot of ``table_id`` (sorted)."""
+    return [p for p in _candidates(Path(raw_dir)) if _matches(p.name, table_id)]
+
+
+def _rel(path: Path, raw_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(raw_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _download_hint(source) -> str:
+    return (f"download KOSIS table {source.table_id} again from {source.url} (CSV or Excel, the "
+            f"17 시도, years as columns, one item) and save it as "
+            f"data/raw/kosis/{source.table_id}.csv or .xlsx")
+
+
+def _user_error(exc: DataError, source) -> DataError:
+    """The same error with a hint for a file the user downloaded (never `make data`)."""
+    parts = [p.strip() for p in re.split(r";|\. ", exc.hint or "") if p.strip()]
+    keep = [p for p in parts if "make data" not in p and "clean copy" not in p
+            and "acquire" not in p]
+    hint = "; ".join(keep + [_download_hint(source)])
+    new = type(exc).__new__(type(exc))
+    DataError.__init__(new, exc.message, file=exc.file, row=exc.row, column=exc.column,
+                       hint=hint)
+    return new
+
+
+def _unit_key(text: str) -> str:
+    """Comparison form of a unit: no spaces or brackets, casefolded, English plural 's' off."""
+    key = re.sub(r"[\s()\[\]]+", "", text).casefold()
+    return key[:-1] if len(key) > 2 and key.endswith("s") and key.isascii() else key
+
+
+def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
+              ) -> tuple[pd.DataFrame, SlotRead]:
+    """Verify and read the download in ``source``'s slot; return (tidy frame, SlotRead).
+
+    The frame's ``attrs["notes"]`` holds ``{variable: [notes]}`` for the codebook.
+    Raises MissingInputError if the slot is empty, DataError if it fails verification.
+    """
+    raw_dir = Path(raw_dir)
+    table_id = source.table_id
+    variable = source.variable_names[0] if source.variables else None
+    rep = SlotRead(table_id, variable)
+    files = slot_files(raw_dir, table_id)
+    target = f"data/raw/kosis/{table_id}.csv"
+    if not files:
+        raise MissingInputError(
+            f"KOSIS table {table_id} has not been downloaded (looked for "
+            f"data/raw/kosis/{table_id}*.csv or .xlsx)", file=target,
+            hint=f"download it from {source.url} (CSV or Excel, the 17 시도, years as columns) "
+                 f"and save it as {target} or .xlsx")
+    names = [_rel(p, raw_dir) for p in files]
+    if len(files) > 1:
+        raise DataError(
+            f"{len(files)} files fill the slot of KOSIS table {table_id}: {', '.join(names)} "
+            "(a second download, e.g. a browser's 'name (1).csv'?); exactly one is read",
+            file=names[1], hint=f"keep one of them as {target} (or .xlsx) and move the others "
+                                "out of data/raw/kosis/")
+    path = files[0]
+    rep.file = names[0]
+    if path.suffix.lower() == ".xls":
+        raise DataError("an old-style Excel file (.xls) cannot be read", file=rep.file,
+                        hint=f"download the table as CSV or as Excel 2007+ (.xlsx) from "
+                             f"{source.url}, or save this file as .xlsx")
+    if not source.variables:
+        rep.status = "not read (this version has no parser for the table yet)"
+        return pd.DataFrame(), rep
+    try:
+        table = kosis.read_kosis(path, raw_dir=raw_dir)
+    except DataError as exc:
+        raise _user_error(exc, source) from None
+    rep.table_id_stated, rep.table_id_source = table.table_id, table.table_id_source
+    if table.table_id and table.table_id.strip().upper() != table_id.upper():
+        raise DataError(
+            f"the file states KOSIS table {table.table_id} (in {table.table_id_source}) but was "
+            f"saved in the slot of table {table_id} ({source.description})", file=rep.file,
+            hint=f"if it is table {table.table_id}, it does not belong in this slot (rename or "
+                 f"remove it); otherwise {_download_hint(source)}")
+    # the item, where the export names one, must be the slot's
+    stated = [i for i in table.items if i]
+    for k, name in enumerate(table.label_names):
+        if re.sub(r"\s+", "", name).casefold() in ("항목", "item", "items"):
+            stated += sorted(set(table.cells[f"label_{k}"]) - {""})
+    words = [re.sub(r"\s+", "", w).casefold() for w in source.item_words]
+    if words and stated:
+        wrong = [i for i in dict.fromkeys(stated)
+                 if not any(w in re.sub(r"\s+", "", i).casefold() for w in words)]
+        if wrong:
+            raise DataError(
+                f"the file's item {wrong[0]!r} is not {source.description} (the table of slot "
+                f"{table_id}; expected an item naming {' / '.join(source.item_words)})",
+                file=rep.file, row=table.header_rows,
+                hint=f"check that this is the right table; {_download_hint(source)}")
+    # the unit: stated once for the table, or per item (a single item is required below)
+    unit, unit_source = table.unit, table.unit_source
+    if unit is None and len(set(table.item_units.values())) == 1:
+        unit, unit_source = next(iter(table.item_units.values())), "the item header"
+    if unit is not None:
+        accepted = {_unit_key(k): (k, f) for k, f in source.units.items()}
+        if _unit_key(unit) not in accepted:
+            spec = source.variables[0]
+            raise DataError(
+                f"the file states the unit {unit!r} (in {unit_source}); the slot of table "
+                f"{table_id} ({spec.name}, {spec.unit}) accepts {sorted(source.units)}",
+                file=rep.file, row=None,
+                hint="download the table again with its default unit, or check that it is the "
+                     f"right table; {_download_hint(source)}")
+        rep.factor = accepted[_unit_key(unit)][1]
+    rep.unit, rep.unit_source = unit, unit_source
+    if rep.factor != 1:
+        cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
+        table = dataclasses.replace(table, cells=cells)
+    # a 시도/시군구 export: keep the province subtotal rows (소계), as KOSIS prints them
+    where, sub_note = None, None
+    for k in range(1, len(table.label_letters)):
+        values = set(table.cells[f"label_{k}"])
+        hits = [v for v in SUBTOTALS if v in values]
+        if hits and len(values) > 1:
+            where = {k: hits[0]}
+            sub_note = (f"province rows taken from the {hits[0]!r} rows of column "
+                        f"{table.label_letters[k]}; the other {len(values) - 1} sub-levels skipped")
+            break
+    region_names = {n for k in range(len(table.label_letters))
+                    for n in table.cells[f"label_{k}"]}
+    skipped = sorted(n for n in region_names if kosis.strip_code(n) in NON_PROVINCE)
+    try:
+        frame = kosis.to_tidy(table, variable, source=rep.file, where=where,
+                              ignore=[*NON_PROVINCE, *skipped])
+    except DataError as exc:
+        raise _user_error(exc, source) from None
+    if skipped:
+        sub_note = "; ".join(filter(None, [sub_note, f"rows that are not provinces skipped: "
+                                                     f"{', '.join(skipped)}"]))
+    kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
+    values = frame[frame["value"].notna()]
+    present = sorted(set(values["region"]))
+    if values.empty:
+        raise DataError(f"the download of table {table_id} holds no values for any province",
+                        file=rep.file, hint=_download_hint(source))
+    y0, y1 = int(values["year"].min()), int(values["year"].max())
+    expected = [r.key for r in regions.REGIONS if r.first_year is None or r.first_year <= y1]
+    missing = [k for k in expected if k not in present]
+    rep.years, rep.n_years = (y0, y1), int(values["year"].nunique())
+    rep.provinces, rep.missing_provinces, rep.values = present, missing, len(values)
+    if missing and not allow_partial:
+        raise DataError(
+            f"the download of table {table_id} covers {len(present)} of the {len(expected)} "
+            f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
+            hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
+                 f"on purpose, build with `regrowth panel --allow-partial {table_id}`")
+    notes = list(kosis_notes) + ([sub_note] if sub_note else [])
+    if rep.factor != 1:
+        notes.append(f"converted from {unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
+    notes.append(f"full edition: {rep.file}, {rep.coverage}"
+                 + ("" if rep.table_id_stated else "; table id not stated in the file"))
+    rep.notes = notes
+    rep.status = "read"
+    frame.attrs["notes"] = {variable: notes}
+    return frame, rep
+
+
+def scan(raw_dir: str | Path, *, allow_partial: Collection[str] = ()) -> FullEditionReport:
+    """Look at every full-edition slot under ``raw_dir/kosis/``; read and verify those filled.
+
+    A filled slot that fails verification raises; an empty slot is reported as absent.
+    """
+    from regrowth.sources.registry import FULL_EDITION
+    raw_dir = Path(raw_dir)
+    known = {s.table_id for s in FULL_EDITION}
+    unknown = sorted(set(allow_partial) - known)
+    if unknown:
+        raise DataError(f"--allow-partial names {unknown}, which are not full-edition tables "
+                        f"(known: {sorted(known)})", hint="check the table ids")
+    report = FullEditionReport()
+    for source in FULL_EDITION:
+        if not slot_files(raw_dir, source.table_id):
+            report.slots[source.table_id] = SlotRead(
+                source.table_id, source.variable_names[0] if source.variables else None)
+            continue
+        frame, rep = read_slot(raw_dir, source, allow_partial=source.table_id in allow_partial)
+        report.slots[source.table_id] = rep
+        if rep.status == "read":
+            report.frames.append(frame)
+    report.unmatched = [_rel(p, raw_dir) for p in _candidates(raw_dir)
+                        if not any(_matches(p.name, t) for t in known)]
+    # a download saved one folder too high is not read: say where it belongs
+    for p in sorted(raw_dir.iterdir()) if raw_dir.is_dir() else []:
+        if p.is_file() and p.suffix.lower() in SUFFIXES and any(_matches(p.name, t) for t in known):
+            raise DataError(f"the KOSIS download {p.name} is in data/raw/, not in data/raw/kosis/, "
+                            "so it would not be read", file=p.name,
+                            hint=f"move it to data/raw/kosis/{p.name}")
+    return report

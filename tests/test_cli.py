@@ -1,0 +1,123 @@
+"""The command line: help text and a default for every option, --version, `show`, `fetch`."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import pytest
+
+from regrowth import __version__, cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _parsers(parser: argparse.ArgumentParser, path=("regrowth",)):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_option_of_every_command_has_help_text_and_shows_its_default():
+    commands = dict(_parsers(cli.build_parser()))
+    assert {" ".join(p) for p in commands} >= {
+        "regrowth", "regrowth data", "regrowth data fetch", "regrowth data verify",
+        "regrowth panel", "regrowth replicate", "regrowth notebooks", "regrowth show"}
+    missing, no_default = [], []
+    for path, parser in commands.items():
+        text = parser.format_help()
+        for action in parser._actions:
+            if action.help in (None, "") and not isinstance(action, argparse._SubParsersAction):
+                missing.append((" ".join(path), action.dest))
+            if (action.option_strings and action.default is not argparse.SUPPRESS
+                    and action.dest not in ("help", "version")):
+                shown = parser._get_formatter()._get_help_string(action)
+                if "default" not in shown:
+                    no_default.append((" ".join(path), action.dest))
+        assert "(default:" in text or path in (("regrowth", "data"),)
+    assert missing == [] and no_default == []
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"regrowth {__version__}"
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    tables = tmp_path / "results" / "tables"
+    tables.mkdir(parents=True)
+    (tables / "table1_innovation.md").write_text("**Table 1**\n\n| a |\n", encoding="utf-8")
+    (tables / "table1_innovation.csv").write_text("Table 1\n", encoding="utf-8")
+    (tables / "table2_growth.md").write_text("**Table 2**\n", encoding="utf-8")
+    (tables / "table2_growth.docx").write_bytes(b"PK")       # not printable: never shown
+    return tmp_path / "results"
+
+
+def test_show_prints_a_stored_table_by_id_or_unique_prefix(results_dir, capsys):
+    assert cli.main(["show", "table1_innovation", "--results-dir", str(results_dir)]) == 0
+    assert capsys.readouterr().out == "**Table 1**\n\n| a |\n"
+    assert cli.main(["show", "table2", "--results-dir", str(results_dir)]) == 0
+    assert capsys.readouterr().out == "**Table 2**\n"
+    assert cli.main(["show", "table1", "--format", "csv", "--results-dir", str(results_dir)]) == 0
+    assert capsys.readouterr().out == "Table 1\n"
+
+
+def test_show_without_a_table_lists_them(results_dir, capsys):
+    assert cli.main(["show", "--results-dir", str(results_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["  table1_innovation", "  table2_growth"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["show", "table"], "'table' matches several tables; stored tables: table1_innovation, table2_growth"),
+    (["show", "table9"], "'table9' is not a stored table; stored tables: table1_innovation, table2_growth"),
+    (["show", "table2", "--format", "csv"], "table2_growth was not written as .csv (formats present: md)"),
+])
+def test_show_errors_name_what_exists(results_dir, capsys, args, message):
+    assert cli.main([*args, "--results-dir", str(results_dir)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_show_before_any_run_says_what_to_run(tmp_path, capsys):
+    assert cli.main(["show", "--results-dir", str(tmp_path / "none")]) == 2
+    assert "run `make replicate`" in capsys.readouterr().err
+
+
+def test_show_on_the_committed_results_prints_table_1():
+    """`regrowth show table1` from the project folder prints the committed Markdown table."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "regrowth", "show", "table1"], cwd=ROOT,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src"),
+                                                                "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (ROOT / "results" / "tables" / "table1_innovation.md").read_text(encoding="utf-8")
+
+
+def test_fetch_prints_one_summary_line_and_no_stuck_progress_bar(tmp_path, data_mirror, capfd):
+    manifest = ROOT / "data" / "raw" / "MANIFEST.toml"
+    raw = tmp_path / "raw"
+    assert cli.main(["--raw-dir", str(raw), "data", "fetch", "--manifest", str(manifest),
+                     "--mirror", str(data_mirror), "--no-download"]) == 0
+    out, err = capfd.readouterr()
+    n = sum(1 for p in raw.rglob("*") if p.is_file())
+    assert out == f"data/raw: 0 already present and verified, {n} copied from the mirror, 0 downloaded\n"
+    assert err == ""                       # no progress bar on a non-terminal, no "0file"
+    assert cli.main(["--raw-dir", str(raw), "data", "verify", "--manifest", str(manifest)]) == 0
+    assert capfd.readouterr().out == f"data/raw: {n} files match the manifest\n"
+    shutil.rmtree(raw)
+
+
+def test_a_data_error_exits_2_with_the_message(tmp_path, capsys):
+    code = cli.main(["--raw-dir", str(tmp_path / "raw"), "data", "verify",
+                     "--manifest", str(ROOT / "data" / "raw" / "MANIFEST.toml")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("regrowth: error: ") and "has not been acquired" in err and "make data" in err

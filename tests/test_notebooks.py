@@ -1,0 +1,73 @@
+"""The notebooks are jupytext ``py:percent`` sources; each committed ``.ipynb`` is generated
+from its source (``make notebooks``) and must not drift from it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from regrowth import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "notebooks"
+NAMES = ["01_panel", "02_innovation", "03_growth", "04_robustness"]
+
+
+def test_every_notebook_has_a_py_percent_source_and_a_generated_ipynb():
+    assert [p.stem for p in notebooks.sources(FOLDER)] == NAMES
+    assert sorted(p.stem for p in FOLDER.glob("*.ipynb")) == NAMES
+    for name in NAMES:
+        text = (FOLDER / f"{name}.py").read_text(encoding="utf-8")
+        assert "formats: ipynb,py:percent" in text and "\n# %% [markdown]\n" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_ipynb_has_the_cells_of_its_source(name):
+    """Fails when a .py source was edited without `make notebooks` (or the .ipynb by hand)."""
+    committed = nbformat.read(FOLDER / f"{name}.ipynb", as_version=4)
+    built = notebooks.build(FOLDER / f"{name}.py")
+    assert notebooks.cells(committed) == notebooks.cells(built), (
+        f"notebooks/{name}.ipynb has drifted from notebooks/{name}.py: run `make notebooks`")
+    assert [c.id for c in committed.cells] == [c.id for c in built.cells]
+    assert committed.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_committed_notebooks_carry_outputs_and_no_errors():
+    for name in NAMES:
+        nb = nbformat.read(FOLDER / f"{name}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.execution_count is not None for c in code), f"{name} was not executed"
+        errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+        stderr = [o.text for c in code for o in c.outputs
+                  if o.output_type == "stream" and o.name == "stderr"]
+        assert errors == [] and stderr == [], f"{name}: {errors or stderr}"
+
+
+def test_drift_is_detected(tmp_path):
+    folder = tmp_path / "notebooks"
+    shutil.copytree(FOLDER, folder)
+    assert notebooks.drifted(folder) == []
+    src = folder / "02_innovation.py"
+    src.write_text(src.read_text(encoding="utf-8").replace("# ## The estimation sample",
+                                                           "# ## The sample", 1), encoding="utf-8")
+    (folder / "99_orphan.ipynb").write_text((folder / "01_panel.ipynb").read_text())
+    assert notebooks.drifted(folder) == ["02_innovation.ipynb", "99_orphan.ipynb"]
+
+
+def test_build_is_deterministic_with_stable_ids():
+    a, b = notebooks.build(FOLDER / "01_panel.py"), notebooks.build(FOLDER / "01_panel.py")
+    assert nbformat.writes(a) == nbformat.writes(b)
+    assert [c.id for c in a.cells][:3] == ["01-00", "01-01", "01-02"]
+    assert all(c.outputs == [] for c in a.cells if c.cell_type == "code")
+
+
+def test_the_model_notebooks_fit_a_model_from_the_spec_before_reading_stored_results():
+    """Notebooks 2 and 3 show a fit built from specs/models.toml, then compare it with Table 1/2."""
+    for name, call in (("02_innovation", "GeneralizedNegativeBinomial.from_formula("),
+                       ("03_growth", 'fit_panel("fgls", formula')):
+        text = (FOLDER / f"{name}.py").read_text(encoding="utf-8")
+        assert "specs.load(" in text and call in text
+        assert text.index(call) < text.index("results.coefficients(")

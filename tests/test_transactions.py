@@ -1,0 +1,345 @@
+"""Outputs are transactional: a kill -9 at any moment leaves the old or the new complete set.
+
+Also: only files the package wrote are deleted, runs are serialised by a lock, a read-only
+folder is reported before fitting, leftovers are cleaned, a failed table keeps its last good
+outputs, and CSV cells are safe to open in a spreadsheet. Synthetic data only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from regrowth import io, replicate
+from regrowth.io import OutputError, Transaction
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+FILES = [f"tables/t{i}.md" for i in range(4)] + ["figures/f.png", "estimates.json"]
+
+
+def publish(root: Path, generation: str, files=FILES, prune: bool = True) -> Transaction:
+    with Transaction(root, prune=prune) as tx:
+        for rel in files:
+            tx.write_text(rel, f"{generation} {rel}\n")
+    return tx
+
+
+def generations(root: Path, files=FILES) -> set[str]:
+    return {(root / rel).read_text().split()[0] for rel in files if (root / rel).exists()}
+
+
+# ----------------------------------------------------------------------------- basics
+
+def test_a_transaction_publishes_every_file_and_records_them(tmp_path):
+    publish(tmp_path, "A")
+    assert generations(tmp_path) == {"A"}
+    assert io.owned_files(tmp_path) == sorted(FILES)
+    assert not list(tmp_path.glob(".staging-*")) and not (tmp_path / io.JOURNAL_NAME).exists()
+
+
+def test_the_manifest_is_deterministic(tmp_path):
+    publish(tmp_path / "a", "A")
+    publish(tmp_path / "b", "B")
+    assert (tmp_path / "a" / io.MANIFEST_NAME).read_bytes() == \
+        (tmp_path / "b" / io.MANIFEST_NAME).read_bytes()
+
+
+def test_unchanged_files_are_not_rewritten(tmp_path):
+    publish(tmp_path, "A")
+    tx = publish(tmp_path, "A")
+    assert tx.installed == [] and tx.deleted == []
+
+
+def test_an_exception_inside_leaves_the_previous_set(tmp_path):
+    publish(tmp_path, "A")
+    with pytest.raises(RuntimeError), Transaction(tmp_path, prune=True) as tx:
+        tx.write_text("tables/t0.md", "B tables/t0.md\n")
+        raise RuntimeError("fit failed")
+    assert generations(tmp_path) == {"A"} and not list(tmp_path.glob(".staging-*"))
+
+
+def test_only_files_the_package_wrote_are_deleted(tmp_path):
+    publish(tmp_path, "A")
+    (tmp_path / "tables" / "my_notes.md").write_text("mine")
+    tx = publish(tmp_path, "B", files=FILES[1:])  # t0 no longer produced: stale
+    assert tx.deleted == ["tables/t0.md"] and not (tmp_path / "tables" / "t0.md").exists()
+    assert (tmp_path / "tables" / "my_notes.md").read_text() == "mine"
+    assert "tables/my_notes.md" not in io.owned_files(tmp_path)
+
+
+def test_a_partial_transaction_keeps_the_other_owned_files(tmp_path):
+    publish(tmp_path, "A")
+    publish(tmp_path, "B", files=["tables/t0.md"], prune=False)
+    assert (tmp_path / "tables" / "t1.md").read_text().startswith("A")
+    assert io.owned_files(tmp_path) == sorted(FILES)
+
+
+def test_paths_outside_the_folder_are_refused(tmp_path):
+    with Transaction(tmp_path) as tx:
+        for bad in ("../x.md", "/etc/x", io.MANIFEST_NAME, ".staging-1/x"):
+            with pytest.raises(ValueError, match="not a path inside"):
+                tx.path(bad)
+
+
+def test_leftover_staging_and_temporary_files_are_cleaned(tmp_path):
+    publish(tmp_path, "A")
+    (tmp_path / ".staging-99999" / "tables").mkdir(parents=True)
+    (tmp_path / ".staging-99999" / "tables" / "t0.md").write_text("half")
+    (tmp_path / "tables" / ".t0.md.ab12cd34.tmp").write_text("half")
+    publish(tmp_path, "B")
+    assert not (tmp_path / ".staging-99999").exists()
+    assert not (tmp_path / "tables" / ".t0.md.ab12cd34.tmp").exists()
+
+
+# ----------------------------------------------------------------------------- kill -9
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from regrowth.io import Transaction
+    root, generation = sys.argv[1], sys.argv[2]
+    files = {files!r}
+    print("start", flush=True)
+    with Transaction(root, prune=True) as tx:
+        for rel in files:
+            time.sleep(0.02)  # staging takes a while too
+            tx.write_text(rel, generation + " " + rel + "\\n")
+""")
+
+
+def test_kill_9_at_random_moments_leaves_the_old_or_the_new_complete_set(tmp_path):
+    """A writer that sleeps before each rename of the commit is killed at random moments;
+    after recovery (any later regrowth run) every file is of one generation, and before it
+    a mixed folder always carries the journal that completes it."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(files=FILES))
+    root = tmp_path / "out"
+    publish(root, "G0")
+    env = {**os.environ, "PYTHONPATH": str(SRC), "REGROWTH_TEST_COMMIT_DELAY": "0.04"}
+    rng = random.Random(20181121)
+    seen = set()
+    for k in range(1, 11):
+        proc = subprocess.Popen([sys.executable, str(script), str(root), f"G{k}"], env=env,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(rng.uniform(0.0, (0.02 + 0.04) * (len(FILES) + 1)))  # staging or commit
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        before = generations(root)
+        if len(before) > 1:
+            assert (root / io.JOURNAL_NAME).is_file(), "a mixed set without a journal"
+        io.recover(root)
+        after = generations(root)
+        assert after in ({f"G{k - 1}"}, {f"G{k}"}), (before, after)
+        assert io.owned_files(root) == sorted(FILES)
+        seen.add("new" if after == {f"G{k}"} else "old")
+        # make the generations consecutive for the next round
+        publish(root, f"G{k}")
+    assert not list(root.glob(".staging-*"))
+    assert seen  # which outcomes occur depends on timing; each one is a complete set
+
+
+RUNNER = textwrap.dedent("""
+    import sys
+    from regrowth import replicate
+    sys.exit(replicate.run(specs=sys.argv[1], processed_dir=sys.argv[2],
+                           results_dir=sys.argv[3], notebooks=False))
+""")
+
+
+@pytest.mark.parametrize("fraction", [pytest.param(0.1, marks=pytest.mark.slow), 0.5,
+                                      pytest.param(0.9, marks=pytest.mark.slow)])
+def test_kill_9_of_a_replicate_run_during_its_commit(tmp_path, fraction):
+    """A real `replicate` run killed inside its commit (after the journal is written): the
+    folder is completed by the next run's recovery, and every file of the table and
+    estimates.json then come from one run (the two runs' table titles differ)."""
+    from test_replicate import SPEC, synthetic_panel
+
+    processed = synthetic_panel(tmp_path / "processed")
+    results = tmp_path / "results"
+    for gen in ("GenA", "GenB"):
+        (tmp_path / f"{gen}.toml").write_text(SPEC.replace("Table T1", f"Table {gen}"))
+    assert replicate.run(specs=tmp_path / "GenA.toml", processed_dir=processed,
+                         results_dir=results, notebooks=False) == 0
+    (results / "tables" / "my_notes.md").write_text("mine")
+    (tmp_path / "run.py").write_text(RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(SRC), "REGROWTH_TEST_COMMIT_DELAY": "0.05",
+           "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), str(tmp_path / "GenB.toml"),
+                             str(processed), str(results)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (results / io.JOURNAL_NAME).exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the run never committed"
+        time.sleep(0.005)
+    journal = json.loads((results / io.JOURNAL_NAME).read_text())
+    time.sleep(fraction * 0.05 * len(journal["install"]))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    io.recover(results)
+    files = [f"tables/t1.{ext}" for ext in ("md", "tex", "html", "csv")] + ["estimates.json"]
+    gens = {("GenB" if "Table GenB" in (results / f).read_text() else "GenA") for f in files}
+    assert gens == {"GenB"}  # the journal was written: recovery completes the new set
+    assert (results / "tables" / "my_notes.md").read_text() == "mine"
+    assert not list(results.glob(".staging-*")) and not (results / io.JOURNAL_NAME).exists()
+
+
+@pytest.mark.slow
+def test_a_kill_before_the_commit_point_leaves_the_previous_outputs(tmp_path):
+    from test_replicate import SPEC, synthetic_panel
+
+    processed = synthetic_panel(tmp_path / "processed")
+    results = tmp_path / "results"
+    assert replicate.run(specs=_spec(tmp_path, SPEC), processed_dir=processed,
+                         results_dir=results, notebooks=False) == 0
+    before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()
+              and p.name != io.LOCK_NAME}
+    (tmp_path / "run.py").write_text(RUNNER)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py"),
+                             str(_spec(tmp_path, SPEC.replace("Table T1", "Other"))),
+                             str(processed), str(results)],
+                            env={**os.environ, "PYTHONPATH": str(SRC), "MPLBACKEND": "Agg"},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout.readline().startswith("replicate: fitting")  # fitting: nothing published
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    io.recover(results)
+    after = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()
+             and p.name != io.LOCK_NAME and not p.parent.name.startswith(".staging-")}
+    assert after == before
+
+
+def _spec(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / f"spec{abs(hash(text)) % 10**6}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_table_whose_fit_fails_keeps_its_last_good_outputs(tmp_path, capsys):
+    from test_replicate import COLLINEAR, SPEC, synthetic_panel
+
+    processed = synthetic_panel(tmp_path / "processed")
+    results = tmp_path / "results"
+    assert replicate.run(specs=_spec(tmp_path, SPEC), processed_dir=processed,
+                         results_dir=results, notebooks=False) == 0
+    md = (results / "tables" / "t1.md").read_bytes()
+    est = json.loads((results / "estimates.json").read_text())["tables"]["t1"]
+    assert replicate.run(specs=_spec(tmp_path, SPEC + COLLINEAR), processed_dir=processed,
+                         results_dir=results, notebooks=False) == 1
+    assert "keeping the table's last good outputs" in capsys.readouterr().err
+    assert (results / "tables" / "t1.md").read_bytes() == md
+    assert json.loads((results / "estimates.json").read_text())["tables"]["t1"] == est
+
+
+def test_replicate_refuses_a_read_only_results_folder_before_fitting(tmp_path, monkeypatch):
+    from test_replicate import SPEC, synthetic_panel
+
+    processed = synthetic_panel(tmp_path / "processed")
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    real = os.access
+    monkeypatch.setattr(io.os, "access", lambda p, mode: False if Path(p) == results
+                        else real(p, mode))
+    fitted = []
+    monkeypatch.setattr(replicate, "fit_column", lambda *a: fitted.append(a))
+    with pytest.raises(OutputError, match="results/ is not writable"):
+        replicate.run(specs=_spec(tmp_path, SPEC), processed_dir=processed,
+                      results_dir=results, notebooks=False)
+    assert fitted == [] and list((results / "tables").iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- lock, read-only
+
+def test_a_second_run_waits_for_the_lock_and_then_says_who_holds_it(tmp_path, capsys):
+    with Transaction(tmp_path):
+        with pytest.raises(OutputError, match=r"another regrowth run \(pid \d+\) is writing"):
+            with Transaction(tmp_path, lock_timeout=0.3):
+                pass
+    assert "waiting for it to finish" in capsys.readouterr().err
+    with Transaction(tmp_path):  # released
+        pass
+
+
+def test_a_read_only_folder_is_reported_before_anything_is_done(tmp_path, monkeypatch):
+    (tmp_path / "tables").mkdir()
+    real = os.access
+    monkeypatch.setattr(io.os, "access", lambda p, mode: False if Path(p) == tmp_path / "tables"
+                        else real(p, mode))
+    with pytest.raises(OutputError, match=r"tables/ is not writable.*nothing was fitted"):
+        with Transaction(tmp_path):
+            pass
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_a_chmod_read_only_folder_is_refused(tmp_path):
+    (tmp_path / "out").mkdir()
+    os.chmod(tmp_path / "out", 0o555)
+    try:
+        with pytest.raises(OutputError, match="not writable"), Transaction(tmp_path / "out"):
+            pass
+    finally:
+        os.chmod(tmp_path / "out", 0o755)
+
+
+# ----------------------------------------------------------------------------- CSV
+
+@pytest.mark.parametrize("cell, expected", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-2+3+cmd", "'-2+3+cmd"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"),
+    ("-0.023***", "-0.023***"),
+    ("-1.5e-3", "-1.5e-3"),
+    ("+3", "+3"),
+    ("-4%", "-4%"),
+    ("(0.009)", "(0.009)"),
+    ("Seoul", "Seoul"),
+    (-3.5, -3.5),
+])
+def test_csv_cells_that_would_run_as_formulas_are_escaped(cell, expected):
+    assert io.csv_cell(cell) == expected
+
+
+def test_csv_frames_escape_text_and_keep_negative_numbers(tmp_path):
+    df = pd.DataFrame({"name": ["=1+1", "ok"], "value": [-1.5, 2.0], "n": [-3, 4]})
+    path = tmp_path / "x.csv"
+    io.csv_safe_frame(df).to_csv(path, index=False)
+    back = pd.read_csv(path)
+    assert back["name"].tolist() == ["'=1+1", "ok"]
+    assert back["value"].tolist() == [-1.5, 2.0] and back["n"].tolist() == [-3, 4]
+
+
+def test_table_csv_escapes_a_formula_in_a_label():
+    from regrowth.tables import TableColumn, regression_table
+
+    coefs = pd.DataFrame({"term": ["x"], "equation": ["main"], "estimate": [-0.5],
+                          "std_error": [0.1], "statistic": [-5.0], "p_value": [0.001],
+                          "ci_low": [-0.7], "ci_high": [-0.3]})
+    tab = regression_table([TableColumn("(1)", "m", coefs, {"nobs": 10})], title="T",
+                           var_labels={"x": "=cmd()"}, stat_rows=[("nobs", "N")])
+    text = tab.to_csv()
+    assert "'=cmd()" in text and "-0.500***" in text and "'-0.500" not in text
+
+
+def test_the_panel_csv_keeps_negative_numbers_numeric(tmp_path):
+    from regrowth import panel
+
+    idx = pd.MultiIndex.from_tuples([("seoul", 2001), ("busan", 2001)], names=["region", "year"])
+    p = pd.DataFrame({"growth": [-1.25, 2.0], "note": ["-bad", "fine"]}, index=idx)
+    book = pd.DataFrame({"column": ["growth"], "label": ["=growth"]})
+    panel.write(p, book, tmp_path)
+    back = pd.read_csv(tmp_path / "panel.csv")
+    assert back["growth"].tolist() == [-1.25, 2.0] and back["note"].tolist() == ["'-bad", "fine"]
+    assert pd.read_csv(tmp_path / "codebook.csv")["label"].tolist() == ["'=growth"]
+    assert io.owned_files(tmp_path) == ["codebook.csv", "panel.csv", "panel.parquet"]
