@@ -127,6 +127,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
         "sample": f"{int(years.min())}–{int(years.max())}",
         "estimator": registry.get(spec.estimator).label,
         "se": spec.se_label(),
+        "inference": _inference_label(result, spec, regions),
         "dropped_missing": dropped,
         # read from the fitted model's terms, never from the spec
         "year_effects": "yes" if effects["year"] else "no",
@@ -143,6 +144,14 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
             stats["rho"] = float(rho[0]) if rho.size == 1 else None
             extra["rho"] = [float(r) for r in rho]
     return Fitted(spec, result, coefs, stats, messages, extra)
+
+
+def _inference_label(result, spec: ColumnSpec, regions) -> str:
+    from regrowth.inference.reporting import inference_label
+
+    clustered = spec.se_type == "cluster"
+    G = int(regions.nunique()) if clustered and spec.se_groups == "region" else None
+    return inference_label(result, G)
 
 
 def _gnb_extras(result) -> dict:
@@ -218,15 +227,20 @@ def labels_from(specs_path: Path) -> dict[str, str]:
 
 
 def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict) -> list[Path]:
+    from regrowth.inference.reporting import table_note, term_lines
     from regrowth.tables import TableColumn, regression_table
 
     written = []
     for table in specs.tables:
-        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats)
+        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats,
+                               term_lines(fitted[c.name].extra))
                    for c in table.columns if c.name in fitted]
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
+        boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
+        if boot_note:
+            notes.append(boot_note)
         missing = [c.label for c in table.columns if c.name not in fitted]
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
@@ -234,7 +248,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
                      ("year_effects", "Year effects"), ("province_effects", "Province effects"),
                      ("llf", "Log likelihood"), ("aic", "AIC"),
                      ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
-                     ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors")]
+                     ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors"),
+                     ("inference", "Reference distribution")]
         tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,
                                stat_rows=stat_rows, drop=("year_*", "province_*"))
         paths = tab.write(out / "tables" / table.id)
@@ -410,6 +425,9 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                   f"[{time.perf_counter() - t:.2f}s]")
             for w in f.warnings:
                 print(f"      {w}")
+        from regrowth.inference.reporting import add_bootstraps
+
+        add_bootstraps(spec, fitted, panel)  # se.bootstrap x table focus (issue 9)
         _stage_outputs(tx, spec, fitted, failed, panel, labels, only)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")

@@ -90,12 +90,16 @@ class TableColumn:
     coefs : output of :func:`regrowth.tidy.tidy`.
     stats : output of :func:`regrowth.tidy.glance` plus extra rows, e.g.
         ``{"estimator": "gnbreg", "sample": "2015–2020", "se": "cluster (province)"}``.
+    term_lines : extra text printed on a line of its own under a coefficient's standard
+        error, keyed by term (bare or qualified ``"lnalpha:z"``), e.g. a bootstrap p-value
+        and confidence set ``{"x": "[0.246; -0.008, 0.016]"}`` (say what it is in a note).
     """
 
     label: str
     title: str
     coefs: pd.DataFrame
     stats: Mapping[str, Any] = field(default_factory=dict)
+    term_lines: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,8 @@ DEFAULT_STAT_ROWS: tuple[StatRow, ...] = (
 @dataclass(frozen=True)
 class Row:
     """A rendered row. ``kind`` is ``"panel"`` (equation heading, no cells), ``"coef"``,
-    ``"se"`` or ``"stat"``."""
+    ``"se"``, ``"extra"`` (a :attr:`TableColumn.term_lines` line under the standard error)
+    or ``"stat"``."""
 
     kind: str
     label: str
@@ -336,7 +341,7 @@ class RegressionTable:
             if row.kind == "panel":
                 body.append([f"*{_md_escape(row.label)}*"] + [""] * self.ncol)
             else:
-                numeric = row.kind in ("coef", "se")
+                numeric = row.kind in ("coef", "se", "extra")
                 body.append([_md_escape(row.label)]
                             + [_md_cell(c, numeric or bool(_NUMERIC_CELL.match(c)))
                                for c in row.cells])
@@ -583,6 +588,12 @@ def regression_table(
                     se_cells.append("")
             rows.append(Row("coef", label_of(panel, term), tuple(coef_cells)))
             rows.append(Row("se", "", tuple(se_cells)))
+            extra_cells = tuple(
+                str(col.term_lines.get(qualified(panel, term), col.term_lines.get(term, "")))
+                if (panel, term) in entries else ""
+                for col, entries in zip(columns, lookup))
+            if any(extra_cells):
+                rows.append(Row("extra", "", extra_cells))
 
     for stat in _normalise_stat_rows(stat_rows):
         found = [stat.lookup(col.stats) for col in columns]

@@ -43,6 +43,30 @@ its small-sample factor with ``debiased=True``), ``"kernel"`` (Driscoll-Kraay:
 HAC on the cross-sectional sums of the scores; ``kernel="bartlett"``,
 ``bandwidth=...``; Stata ``xtscc``).
 
+Stata-equal inference (issue 9)
+-------------------------------
+With ``cov_type="clustered"`` (one cluster variable; by entity unless ``clusters`` is
+given) the result is a :class:`regrowth.inference.stata.StataPanelResults`: the
+covariance is Stata's ``xtreg, fe|re vce(cluster id)`` (``regress, vce(cluster id)`` for
+pooled OLS), CR0 x G/(G-1) (N-1)/(N-K) with K = regressors + constant (fixed effects: not
+the absorbed entity effects, which are nested in the clusters; absorbed time effects
+count, like ``i.year`` dummies), and ``pvalues``/``conf_int()`` use t(G-1), as Stata
+does for ``xtreg, fe``. (Stata prints z for ``xtreg, re``; the package uses t(G-1) there
+too, the conservative few-cluster choice.) With ``cov_type="kernel"`` (Driscoll-Kraay) the
+covariance is linearmodels' and the reference distribution t(T-1), as Stata's ``xtscc``.
+``small_sample="linearmodels"`` gives linearmodels' own numbers. Validated against R
+plm + sandwich with Stata's factor (``tests/inference/test_stata_se_and_cr2.py``).
+
+What linearmodels' ``debiased`` really does (linearmodels 7.1, as pinned): ``debiased=True``
+(the default of ``fit`` in this version) multiplies the covariance by n/(n - k - d) — k the
+regressors including the constant, d the absorbed effects it counts (none when a single
+effect is nested in the clusters) — which is *not* Stata's (N-1)/(N-K), and makes
+``pvalues`` use t(n - k - d), not t(G-1); the G/(G-1) cluster factor needs the separate
+``group_debias=True``. ``debiased=False`` gives the plain CR0 sandwich (scaled by
+n/(n - d) when effects are counted) and normal p-values. With 256 observations and 16
+clusters the standard errors differ by a few percent, but t(n - k - d) instead of t(15)
+is what made the fixed-effects 재정자립도 p-value too small.
+
 :func:`regrowth.tidy.tidy` turns any of the four results into the package's one coefficient
 table (term, equation, estimate, std_error, statistic, p_value, ci_low, ci_high).
 """
@@ -76,12 +100,17 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
     model_options : keyword arguments for the model's constructor (e.g. ``panels``,
         ``corr``, ``rhotype``, ``igls`` for "fgls"; ``weights`` for linearmodels).
     **cov_kwds : passed to ``fit`` (e.g. ``cluster_entity``, ``kernel``,
-        ``bandwidth``, ``debiased``; ``nmk`` for "fgls").
+        ``bandwidth``, ``debiased``; ``nmk`` for "fgls"). For "re", "fe" and "pooled",
+        ``small_sample="stata"`` (the default) makes ``"clustered"`` (one cluster
+        variable) and ``"kernel"`` results carry Stata's covariance and reference
+        distribution (see "Stata-equal inference" above); ``small_sample="linearmodels"``,
+        or passing ``debiased``/``group_debias``, gives linearmodels' own.
 
     Returns
     -------
-    A linearmodels ``PanelEffectsResults``/``RandomEffectsResults``/``PanelResults``,
-    or a :class:`~regrowth.models.fgls.PanelFGLSResults`.
+    A linearmodels ``PanelEffectsResults``/``RandomEffectsResults``/``PanelResults``
+    (wrapped in :class:`regrowth.inference.stata.StataPanelResults` for Stata-equal
+    clustered/Driscoll-Kraay inference), or a :class:`~regrowth.models.fgls.PanelFGLSResults`.
     """
     entry = get(kind, what="panel estimator")
     if entry.fit_panel is None:
@@ -114,6 +143,11 @@ def _linearmodels(kind: str):
     def fit(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds):
         from linearmodels import PanelOLS, PooledOLS, RandomEffects
 
+        small_sample = cov_kwds.pop("small_sample", "stata")
+        if small_sample not in ("stata", "linearmodels"):
+            raise SpecificationError(f"small_sample={small_sample!r}: use 'stata' or "
+                                     "'linearmodels'")
+
         if cov_type == "clustered" and not any(
                 k in cov_kwds for k in ("cluster_entity", "cluster_time", "clusters")):
             cov_kwds = {**cov_kwds, "cluster_entity": True}
@@ -128,6 +162,12 @@ def _linearmodels(kind: str):
             if kind == "fe":
                 opts.setdefault("entity_effects", True)
             model = cls(formula_or_dependent, data, **opts)
+        if small_sample == "stata":
+            from regrowth.inference.stata import fit_stata
+
+            wrapped = fit_stata(model, kind, cov_type, cov_kwds)
+            if wrapped is not None:
+                return wrapped
         return model.fit(cov_type=cov_type, **cov_kwds)
     return fit
 

@@ -1,0 +1,254 @@
+"""Numerical kernels of :func:`regrowth.inference.boottest` (see the package docstring for
+the formulas). Everything here works on plain arrays and cluster-level sums."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LinearWild", "ScoreWild", "cluster_sums", "invert", "pvalue"]
+
+_TIE = 1e-12  # relative tolerance below which |t*| and |t| count as tied (not exceeding)
+
+
+def cluster_sums(codes: np.ndarray, G: int, Z: np.ndarray) -> np.ndarray:
+    """Row sums of ``Z`` (n x m) within clusters: a (G, m) array."""
+    out = np.zeros((G,) + Z.shape[1:])
+    np.add.at(out, codes, Z)
+    return out
+
+
+def stata_factor(G: int, N: int, K: int) -> float:
+    """Stata's small-sample factor of the CRVE after linear models: G/(G-1)(N-1)/(N-K)."""
+    return G / (G - 1.0) * (N - 1.0) / (N - K)
+
+
+def pvalue(t: float, tstar: np.ndarray, ptype: str) -> float:
+    """Bootstrap p-value of ``t`` in the draws ``tstar``; ties do not count as exceeding
+    (Stata ``boottest`` since 2.0.6)."""
+    tol = _TIE * max(1.0, abs(t))
+    if ptype == "symmetric":
+        return float(np.mean(np.abs(tstar) > abs(t) + tol))
+    lower = float(np.mean(tstar < t - tol))
+    upper = float(np.mean(tstar > t + tol))
+    if ptype == "equaltail":
+        return 2.0 * min(lower, upper)
+    if ptype == "lower":   # H1: parameter < r
+        return lower
+    return upper           # "upper", H1: parameter > r
+
+
+@dataclass
+class LinearWild:
+    """Wild cluster bootstrap of the cluster-robust t of coefficient ``j`` in y = Xb + u.
+
+    Holds, for the restricted (``impose_null``) or unrestricted DGP, the G-vectors ``a0, a1``
+    and G x G matrices ``K0, K1`` with numerator(v) = (a0 + r a1)'v and the bootstrap cluster
+    scores of the denominator (K0 + r K1) v (see the package docstring). Built from cluster
+    sums X_g'X_g and X_g'y_g only.
+    """
+
+    beta: np.ndarray
+    j: int
+    se: float
+    c: float
+    a0: np.ndarray
+    a1: np.ndarray
+    K0: np.ndarray
+    K1: np.ndarray
+
+    @classmethod
+    def build(cls, X: np.ndarray, y: np.ndarray, codes: np.ndarray, G: int, j: int,
+              c: float, impose_null: bool) -> LinearWild:
+        k = X.shape[1]
+        XtX_g = cluster_sums(codes, G, X[:, :, None] * X[:, None, :])      # G x k x k
+        Xty_g = cluster_sums(codes, G, X * y[:, None])                      # G x k
+        XtX = XtX_g.sum(axis=0)
+        A = np.linalg.inv(XtX)
+        A = (A + A.T) / 2.0
+        beta = A @ Xty_g.sum(axis=0)
+        aj = A[j]
+        S_hat = Xty_g - XtX_g @ beta                                         # X_g'u_hat
+        se = math.sqrt(c * float(np.sum((S_hat @ aj) ** 2)))
+        if impose_null:
+            e = A[:, j] / A[j, j]
+            beta0 = beta - e * beta[j]            # restricted estimate at r = 0
+            S0 = Xty_g - XtX_g @ beta0            # X_g'u_tilde(r) = S0 + r S1
+            S1 = -(XtX_g @ e)
+        else:
+            S0, S1 = S_hat, np.zeros((G, k))
+        P = np.einsum("i,gik,kl->gl", aj, XtX_g, A)                         # aj X_g'X_g A
+        a0, a1 = S0 @ aj, S1 @ aj
+        K0 = np.diag(a0) - P @ S0.T
+        K1 = np.diag(a1) - P @ S1.T
+        return cls(beta, j, se, c, a0, a1, K0, K1)
+
+    def prepare(self, V: np.ndarray) -> _Draws:
+        """Project the weights once; afterwards any null value r costs O(B)."""
+        KV0, KV1 = self.K0 @ V, self.K1 @ V
+        return _Draws(self.a0 @ V, self.a1 @ V, np.einsum("gb,gb->b", KV0, KV0),
+                      np.einsum("gb,gb->b", KV0, KV1), np.einsum("gb,gb->b", KV1, KV1),
+                      self.c)
+
+    def t(self, r: float) -> float:
+        return (float(self.beta[self.j]) - r) / self.se
+
+
+@dataclass
+class _Draws:
+    n0: np.ndarray
+    n1: np.ndarray
+    q00: np.ndarray
+    q01: np.ndarray
+    q11: np.ndarray
+    c: float
+
+    def tstar(self, r: float) -> np.ndarray:
+        num = self.n0 + r * self.n1
+        den = self.q00 + 2.0 * r * self.q01 + (r * r) * self.q11
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return num / np.sqrt(self.c * np.maximum(den, 0.0))
+
+
+class ScoreWild:
+    """Score bootstrap (Kline & Santos 2012) at one restricted ML estimate.
+
+    ``scores`` are the per-observation scores at the restricted estimate, ``hessian`` the
+    full Hessian of the log likelihood there. With a_g = -(H^-1 S_g)_j the statistic is
+    t = sum a_g / sqrt(c sum a_g^2) and a draw is t* = sum a_g v_g / sqrt(c sum a_g^2 v_g^2).
+    """
+
+    def __init__(self, scores: np.ndarray, hessian: np.ndarray, codes: np.ndarray, G: int,
+                 j: int, c: float):
+        Sg = cluster_sums(codes, G, scores)
+        hj = np.linalg.solve(hessian, np.eye(hessian.shape[0])[j])
+        self.a = -(Sg @ hj)
+        self.c = c
+
+    @property
+    def t(self) -> float:
+        a = self.a
+        return float(a.sum() / math.sqrt(self.c * float(a @ a)))
+
+    def tstar(self, V: np.ndarray) -> np.ndarray:
+        num = self.a @ V
+        den = (self.a ** 2) @ (V * V)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return num / np.sqrt(self.c * den)
+
+
+def invert(pfun, center: float, scale: float, alpha: float, *, ptol: float = 1e-6,
+           max_expand: int = 40) -> tuple[float, float]:
+    """Confidence set by test inversion: the interval of r around ``center`` with
+    p(r) >= alpha, bounds located by bisection to ``ptol * scale``.
+
+    ``pfun(r)`` is the bootstrap p-value of H0: parameter = r. A side on which p never
+    falls below alpha (possible with few clusters) gives an infinite bound.
+    """
+    bounds = []
+    for sign in (-1.0, 1.0):
+        inside, step = center, max(scale, 1e-12 * max(1.0, abs(center)))
+        outside = None
+        for _ in range(max_expand):
+            cand = center + sign * step
+            if pfun(cand) < alpha:
+                outside = cand
+                break
+            inside = cand
+            step *= 2.0
+        if outside is None:
+            bounds.append(sign * math.inf)
+            continue
+        tol = ptol * scale
+        while abs(outside - inside) > tol:
+            mid = 0.5 * (inside + outside)
+            if pfun(mid) >= alpha:
+                inside = mid
+            else:
+                outside = mid
+        bounds.append(0.5 * (inside + outside))
+    return bounds[0], bounds[1]
+
+
+def _illinois(f, a: float, fa: float, b: float, fb: float, xtol: float, ftol: float,
+              maxiter: int = 100) -> float:
+    """Root of f in [a, b] (fa < 0 < fb or the reverse) by the Illinois variant of
+    regula falsi: superlinear on the nearly linear h of :func:`invert_smooth`, and it
+    stops as soon as |f| <= ftol or the bracket is shorter than xtol."""
+    side = 0
+    for _ in range(maxiter):
+        c = b - fb * (b - a) / (fb - fa)
+        if not (min(a, b) < c < max(a, b)):
+            c = 0.5 * (a + b)
+        fc = f(c)
+        if abs(fc) <= ftol or abs(b - a) <= xtol:
+            return c
+        if (fc > 0) == (fb > 0):
+            b, fb = c, fc
+            if side == -1:
+                fa /= 2.0
+            side = -1
+        else:
+            a, fa = c, fc
+            if side == 1:
+                fb /= 2.0
+            side = 1
+    return 0.5 * (a + b)
+
+
+def invert_smooth(draws, center: float, scale: float, alpha: float, ptype: str, *,
+                  xtol: float, ftol: float = 1e-4, max_expand: int = 40
+                  ) -> tuple[float, float]:
+    """Test inversion when each null value is expensive (a restricted ML refit).
+
+    ``draws(r)`` returns (t, t*) at H0: parameter = r. Instead of bisecting the step
+    function p(r), find the root of the continuous h(r) = (statistic) - (bootstrap
+    critical value at r): |t| - q_{1-alpha}(|t*|) (symmetric) or, on the lower/upper side,
+    t - q_{1-alpha/2}(t*) / q_{alpha/2}(t*) - t (equal-tailed); h > 0 means rejection.
+    Regula falsi (Illinois) from a bracket found by stepping out from ``center`` in
+    multiples of ``scale``; stops at |h| <= ``ftol`` (in units of the statistic) or a
+    bracket shorter than ``xtol``.
+    """
+
+    def h(r: float, side: float) -> float:
+        t, ts = draws(r)
+        if not math.isfinite(t):
+            return math.inf
+        if ptype == "symmetric":
+            return abs(t) - float(np.quantile(np.abs(ts), 1.0 - alpha))
+        if side < 0:
+            return t - float(np.quantile(ts, 1.0 - alpha / 2.0))
+        return float(np.quantile(ts, alpha / 2.0)) - t
+
+    bounds = []
+    for sign in (-1.0, 1.0):
+        inside, h_in = center, h(center, sign)
+        step, outside, h_out = 2.0 * scale, None, None
+        for _ in range(max_expand):
+            cand = center + sign * step
+            hc = h(cand, sign)
+            if hc > 0:
+                outside, h_out = cand, hc
+                break
+            inside, h_in = cand, hc
+            step *= 2.0
+        if outside is None:
+            bounds.append(sign * math.inf)
+            continue
+        if not math.isfinite(h_out):
+            # the model could not be fitted there: bisect until it can
+            while not math.isfinite(h_out) and abs(outside - inside) > xtol:
+                mid = 0.5 * (inside + outside)
+                hm = h(mid, sign)
+                if hm > 0:
+                    outside, h_out = mid, hm
+                else:
+                    inside, h_in = mid, hm
+            if not math.isfinite(h_out):
+                bounds.append(0.5 * (inside + outside))
+                continue
+        bounds.append(_illinois(lambda r, s=sign: h(r, s), inside, h_in, outside, h_out,
+                                xtol, ftol))
+    return bounds[0], bounds[1]

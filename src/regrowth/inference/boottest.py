@@ -1,0 +1,654 @@
+"""``boottest``: wild cluster and score bootstraps after the package's estimators.
+
+See :mod:`regrowth.inference` for the formulas and the mapping to Stata's ``boottest``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regrowth.errors import EstimationError, SpecificationError
+from regrowth.inference._engine import (
+    LinearWild,
+    ScoreWild,
+    cluster_sums,
+    invert,
+    invert_smooth,
+    pvalue,
+    stata_factor,
+)
+from regrowth.inference._weights import WEIGHTS, draw_weights
+
+__all__ = ["PTYPES", "BoottestResult", "boottest"]
+
+PTYPES = ("symmetric", "equaltail", "lower", "upper")
+
+
+# --------------------------------------------------------------------------- result
+
+@dataclass(frozen=True)
+class BoottestResult:
+    """Result of :func:`boottest` (Stata ``boottest``'s ``r()`` values).
+
+    statistic : the test statistic from the data (t after linear models; the score/z-type
+        statistic at the restricted estimate after ML, as Stata's score bootstrap reports).
+    pvalue : bootstrap p-value of H0: ``param`` = ``null`` (``ptype``).
+    conf_int : (low, high), the set of null values not rejected at ``1 - level``, found by
+        test inversion; ``(nan, nan)`` when not computed; infinite ends are possible with
+        very few clusters.
+    reps : number of bootstrap draws used (2^G when ``enumerated``).
+    enumerated : True if all 2^G Rademacher sign vectors were used (exact, seed irrelevant).
+    method : e.g. ``"wild cluster bootstrap, null imposed (WCR)"``.
+    weights, seed, level, ptype, param, null, estimate : as requested / found.
+    n_clusters : G. ``cluster_factor`` : the CRVE small-sample factor used in the statistic.
+    """
+
+    param: str
+    estimate: float
+    null: float
+    statistic: float
+    pvalue: float
+    conf_int: tuple[float, float]
+    reps: int
+    enumerated: bool
+    method: str
+    weights: str
+    seed: int | None
+    level: float
+    ptype: str
+    n_clusters: int
+    cluster_factor: float
+    impose_null: bool
+    seconds: float = field(default=float("nan"), compare=False)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain-Python record (JSON-ready) for ``estimates.json``."""
+        lo, hi = self.conf_int
+        return {"param": self.param, "estimate": self.estimate, "null": self.null,
+                "statistic": self.statistic, "pvalue": self.pvalue,
+                "ci_low": lo, "ci_high": hi, "level": self.level, "reps": self.reps,
+                "enumerated": self.enumerated, "method": self.method,
+                "weights": self.weights, "seed": self.seed, "ptype": self.ptype,
+                "impose_null": self.impose_null, "n_clusters": self.n_clusters}
+
+    def summary(self) -> str:
+        lo, hi = self.conf_int
+        draws = (f"{self.reps} draws (all 2^{self.n_clusters} sign vectors enumerated)"
+                 if self.enumerated else
+                 f"{self.reps} draws, {self.weights} weights, seed {self.seed}")
+        lines = [
+            f"{self.method}",
+            f"  H0: {self.param} = {self.null:g}    (estimate {self.estimate:.6g})",
+            f"  {self.n_clusters} clusters; {draws}",
+            f"  statistic = {self.statistic:.4f}",
+            f"  p-value ({self.ptype}) = {self.pvalue:.4f}",
+        ]
+        if not (math.isnan(lo) and math.isnan(hi)):
+            lines.append(f"  {100 * self.level:g}% confidence set (test inversion): "
+                         f"[{lo:.6g}, {hi:.6g}]")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        lo, hi = self.conf_int
+        return (f"BoottestResult(param={self.param!r}, statistic={self.statistic:.4f}, "
+                f"pvalue={self.pvalue:.4f}, conf_int=({lo:.6g}, {hi:.6g}), reps={self.reps}, "
+                f"enumerated={self.enumerated}, weights={self.weights!r}, seed={self.seed})")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# --------------------------------------------------------------------------- clusters
+
+def _cluster_codes(clusters: Any, n: int, what: str) -> tuple[np.ndarray, int]:
+    arr = clusters.to_numpy() if isinstance(clusters, (pd.Series, pd.Index)) else clusters
+    if isinstance(arr, pd.DataFrame):
+        if arr.shape[1] != 1:
+            raise SpecificationError("boottest: clusters must be one variable (multi-way "
+                                     "clustering is not implemented)")
+        arr = arr.iloc[:, 0].to_numpy()
+    arr = np.asarray(arr).reshape(-1) if not isinstance(arr, pd.Categorical) else arr
+    if len(arr) != n:
+        raise SpecificationError(f"boottest: clusters has {len(arr)} values but {what} "
+                                 f"has {n} observations in its estimation sample")
+    codes, uniq = pd.factorize(pd.Series(arr), sort=True)
+    if (codes < 0).any():
+        raise SpecificationError("boottest: clusters has missing values in the estimation "
+                                 "sample")
+    G = len(uniq)
+    if G < 2:
+        raise SpecificationError(f"boottest: {G} cluster: the cluster-robust statistic needs "
+                                 "at least 2 clusters (give clusters= with more groups)")
+    return codes.astype(np.intp), G
+
+
+def _resolve_clusters(clusters: Any, n: int, index: pd.MultiIndex | None,
+                      default: Any, what: str) -> tuple[np.ndarray, int]:
+    if clusters is None:
+        if default is None:
+            raise SpecificationError(f"boottest: {what} carries no cluster variable; pass "
+                                     "clusters= (one id per observation of the estimation "
+                                     "sample, or an index level name)")
+        clusters = default
+    elif isinstance(clusters, str):
+        if index is not None and clusters in index.names:
+            clusters = index.get_level_values(clusters)
+        else:
+            names = list(index.names) if index is not None else []
+            raise SpecificationError(f"boottest: clusters={clusters!r} is not an index level "
+                                     f"of the estimation sample ({names}); pass the cluster "
+                                     "ids themselves")
+    return _cluster_codes(clusters, n, what)
+
+
+def _param_index(names: list[str], param: str, what: str) -> int:
+    if param not in names:
+        raise SpecificationError(f"boottest: parameter {param!r} is not in the {what} "
+                                 f"(its parameters: {names})")
+    return names.index(param)
+
+
+# --------------------------------------------------------------------------- designs
+
+@dataclass
+class _Design:
+    """A linear regression whose OLS coefficients are the model's: y, X, names, clusters,
+    the K of the small-sample factor, and how it was obtained."""
+
+    X: np.ndarray
+    y: np.ndarray
+    names: list[str]
+    codes: np.ndarray
+    G: int
+    K: int
+    kind: str
+    note: str = ""
+
+
+def _is_constant(col: np.ndarray) -> bool:
+    return bool(np.all(col == col[0]))
+
+
+def _check_params(beta: np.ndarray, names: list[str], params: pd.Series, what: str) -> None:
+    ref = params.reindex(names).to_numpy(dtype=float)
+    scale = np.maximum(np.abs(ref), 1.0)
+    if not np.all(np.abs(beta - ref) <= 1e-6 * scale):
+        raise EstimationError(f"boottest: could not rebuild the {what} regression (its "
+                              "coefficients differ from the fitted model's); please report")
+
+
+def _linearmodels_design(results: Any, clusters: Any) -> _Design:
+    model = results.model
+    kind = type(model).__name__
+    y_all = np.asarray(model.dependent.values2d, dtype=float).ravel()
+    X_all = np.asarray(model.exog.values2d, dtype=float)
+    names = [str(v) for v in model.exog.vars]
+    w = np.asarray(model.weights.values2d, dtype=float).ravel()
+    if not np.allclose(w, 1.0):
+        raise SpecificationError("boottest: weighted linearmodels fits are not supported")
+    keep = np.isfinite(y_all) & np.isfinite(X_all).all(axis=1)
+    y, X = y_all[keep], X_all[keep]
+    index = model.dependent.index[keep]
+    entity = index.get_level_values(0)
+    ent_codes, ents = pd.factorize(entity, sort=True)
+    n = len(y)
+    codes, G = _resolve_clusters(clusters, n, index, entity, f"the {kind} model")
+    params = results.params
+
+    if kind == "PooledOLS":
+        design = _Design(X, y, names, codes, G, X.shape[1], "pooled OLS")
+    elif kind == "RandomEffects":
+        theta = results.theta
+        th = theta.iloc[:, 0] if isinstance(theta, pd.DataFrame) else theta
+        if isinstance(th.index, pd.MultiIndex):
+            th_obs = th.reindex(index).to_numpy(dtype=float)
+        else:
+            th_obs = th.reindex(ents).to_numpy(dtype=float)[ent_codes]
+        n_e = len(ents)
+        cnt = np.bincount(ent_codes, minlength=n_e).astype(float)
+        ybar = np.bincount(ent_codes, weights=y, minlength=n_e) / cnt
+        Xbar = cluster_sums(ent_codes, n_e, X) / cnt[:, None]
+        yt = y - th_obs * ybar[ent_codes]
+        Xt = X - th_obs[:, None] * Xbar[ent_codes]
+        design = _Design(Xt, yt, names, codes, G, X.shape[1],
+                         "random effects (quasi-demeaned GLS regression, theta held fixed)")
+    elif kind == "PanelOLS":
+        if getattr(model, "other_effects", False):
+            raise SpecificationError("boottest: PanelOLS with other_effects is not supported")
+        const = [i for i in range(X.shape[1]) if _is_constant(X[:, i])]
+        keepcols = [i for i in range(X.shape[1]) if i not in const]
+        Xs, snames = X[:, keepcols], [names[i] for i in keepcols]
+        extra = []
+        if getattr(model, "time_effects", False):
+            t_codes, _ = pd.factorize(index.get_level_values(1), sort=True)
+            T = t_codes.max() + 1
+            D = np.zeros((n, T - 1))
+            rows = t_codes > 0
+            D[np.flatnonzero(rows), t_codes[rows] - 1] = 1.0
+            extra.append(D)
+        if getattr(model, "entity_effects", False):
+            nested = bool(np.all(pd.Series(codes).groupby(ent_codes).nunique() == 1))
+            Xf = np.column_stack([Xs] + extra) if extra else Xs
+            if nested:
+                n_e = len(ents)
+                cnt = np.bincount(ent_codes, minlength=n_e).astype(float)
+                yd = y - (np.bincount(ent_codes, weights=y, minlength=n_e) / cnt)[ent_codes]
+                Xd = Xf - (cluster_sums(ent_codes, n_e, Xf) / cnt[:, None])[ent_codes]
+                # Stata xtreg, fe: K counts the regressors and the constant, not the effects
+                design = _Design(Xd, yd, snames, codes, G, Xf.shape[1] + 1,
+                                 "fixed effects (within transformation; entities nested "
+                                 "in clusters)")
+            else:
+                Ddum = np.zeros((n, len(ents) - 1))
+                rows = ent_codes > 0
+                Ddum[np.flatnonzero(rows), ent_codes[rows] - 1] = 1.0
+                Xf = np.column_stack([Xf, Ddum, np.ones(n)])
+                design = _Design(Xf, y, snames, codes, G, Xf.shape[1],
+                                 "fixed effects (entity dummies: entities not nested in "
+                                 "clusters)")
+        else:
+            Xf = np.column_stack([Xs] + extra + [np.ones(n)]) if extra else X
+            nm = snames if extra else names
+            design = _Design(Xf, y, nm, codes, G, Xf.shape[1], "panel OLS")
+    else:
+        raise SpecificationError(f"boottest: linearmodels {kind} results are not supported")
+
+    k = len(design.names)
+    beta = np.linalg.lstsq(design.X, design.y, rcond=None)[0][:k]
+    _check_params(beta, design.names, params, design.kind)
+    return design
+
+
+def _fgls_design(results: Any, clusters: Any) -> _Design:
+    """Whitened (Prais-Winsten, then divided by sigma_i) data of an xtgls fit; OLS on it
+    gives the FGLS coefficients with Omega held at its estimate."""
+    model = results.model
+    if model.panels == "correlated":
+        raise SpecificationError("boottest after FGLS with panels='correlated' is not "
+                                 "implemented: whitening mixes panels within a period, so "
+                                 "clusters by panel are not defined on the whitened data")
+    g0, t0, tv = model._g, model._t, model._time_values
+    keep = model._check_panels(g0, t0, tv) if model.corr != "independent" else \
+        np.ones(len(g0), dtype=bool)
+    y, x, g = model._y[keep], model._x[keep], g0[keep]
+    index = model._index[keep]
+    entities = model._entities
+    first = np.r_[True, g[1:] != g[:-1]]
+    rho = results.rho
+    if rho is None:
+        ys, xs = y, x
+    else:
+        if isinstance(rho, pd.Series):
+            rho_obs = rho.reindex(entities[g]).to_numpy(dtype=float)
+        else:
+            rho_obs = np.full(len(y), float(rho))
+        ys = model._prais_winsten(y, rho_obs, first)
+        xs = model._prais_winsten(x, rho_obs, first)
+    pv = getattr(results, "panel_variances", None)
+    if pv is None:
+        sig = results.sigma
+        pv = pd.Series(np.diag(np.asarray(sig, dtype=float)), index=sig.index)
+    s2 = pv.reindex(entities[g]).to_numpy(dtype=float)
+    w = 1.0 / np.sqrt(s2)
+    Xw, yw = xs * w[:, None], ys * w
+    codes, G = _resolve_clusters(clusters, len(y), index, entities[g], "the FGLS model")
+    names = list(model.exog_names)
+    design = _Design(Xw, yw, names, codes, G, x.shape[1],
+                     "FGLS (GLS-transformed regression, Omega and rho held at their estimates)")
+    beta = np.linalg.lstsq(Xw, yw, rcond=None)[0]
+    _check_params(beta, names, pd.Series(np.asarray(results.params), index=names), "FGLS")
+    design.note = "Omega and rho held fixed at the FGLS estimates"
+    design._fgls = (model, keep, y, x, index)  # type: ignore[attr-defined]
+    return design
+
+
+def _statsmodels_ols_design(results: Any, clusters: Any) -> _Design:
+    model = results.model
+    X = np.asarray(model.exog, dtype=float)
+    y = np.asarray(model.endog, dtype=float).ravel()
+    names = [str(v) for v in model.exog_names]
+    default = None
+    kw = getattr(results, "cov_kwds", None) or {}
+    if isinstance(kw, dict) and kw.get("groups") is not None:
+        default = kw["groups"]
+    codes, G = _resolve_clusters(clusters, len(y), None, default, "the OLS model")
+    return _Design(X, y, names, codes, G, X.shape[1], "OLS")
+
+
+# --------------------------------------------------------------------------- ML models
+
+class _MLProblem:
+    """A count model, its restricted refits (parameter j fixed at r) and scores."""
+
+    def __init__(self, results: Any, param: str, clusters: Any):
+        from regrowth.models.gnb import GeneralizedNegativeBinomial
+
+        self.results = results
+        model = results.model
+        self.model = model
+        self.is_gnb = isinstance(model, GeneralizedNegativeBinomial)
+        params = results.params
+        if self.is_gnb:
+            names = list(model.exog_names) + list(getattr(model, "exog_names_extra", []) or [])
+            names = list(results.model.data.param_names) if hasattr(model, "data") else names
+            self.k_mean = model.k_mean
+            self.y = model._y
+            self.X = np.asarray(model._X)
+            self.offset = np.asarray(model.offset, dtype=float)
+            default = model.groups
+            kw = getattr(results, "cov_kwds", None) or {}
+        else:
+            names = [str(v) for v in model.exog_names]
+            self.k_mean = len(names)
+            self.y = np.asarray(model.endog, dtype=float)
+            self.X = np.asarray(model.exog, dtype=float)
+            off = np.zeros(len(self.y))
+            if getattr(model, "offset", None) is not None:
+                off = off + np.asarray(model.offset, dtype=float)
+            if getattr(model, "exposure", None) is not None:
+                off = off + np.asarray(model.exposure, dtype=float)  # statsmodels keeps log
+            self.offset = off
+            kw = getattr(results, "cov_kwds", None) or {}
+            default = kw.get("groups") if isinstance(kw, dict) else None
+        self.names = [str(v) for v in names]
+        self.j = _param_index(self.names, param, "model")
+        if self.j >= self.k_mean:
+            raise SpecificationError(f"boottest: {param!r} is a dispersion-equation parameter; "
+                                     "the score bootstrap here tests mean-equation "
+                                     "coefficients")
+        self.theta_hat = np.asarray(params, dtype=float)
+        self.codes, self.G = _resolve_clusters(clusters, len(self.y), None, default,
+                                               "the count model")
+        self._start: dict[float, np.ndarray] = {}
+        self._rmodel = None
+
+    def restricted(self, r: float) -> np.ndarray:
+        """Full parameter vector maximising the likelihood subject to theta_j = r.
+
+        One restricted model (x_j dropped) is built once; each r only moves r x_j into its
+        offset, and the fit starts from the restricted estimate nearest in r."""
+        j = self.j
+        if self._rmodel is None:
+            from regrowth.models.gnb import GeneralizedNegativeBinomial
+
+            others = [i for i in range(self.X.shape[1]) if i != j]
+            Xr = self.X[:, others]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if self.is_gnb:
+                    self._rmodel = GeneralizedNegativeBinomial(self.y, Xr, self.model.exog_disp,
+                                                               offset=self.offset.copy())
+                else:
+                    self._rmodel = Xr  # Poisson: a GLM is built per r (IRLS is robust)
+        m = self._rmodel
+        off = self.offset + r * self.X[:, j]
+        if self.is_gnb:
+            m.offset = off
+        start = np.delete(self._nearest_start(r), j)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.is_gnb:
+                res = m.fit(start_params=start)
+                if not res.converged:
+                    res = m.fit()
+                ok = bool(res.converged)
+            else:
+                import statsmodels.api as sm
+
+                glm = sm.GLM(self.y, m, family=sm.families.Poisson(), offset=off)
+                ok = False
+                for st in (start, None):  # warm start, then IRLS's own start
+                    try:
+                        res = glm.fit(start_params=st, tol=1e-13, maxiter=300)
+                        ok = bool(res.converged) and bool(np.all(np.isfinite(res.params)))
+                    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                        ok = False
+                    if ok:
+                        break
+        if not ok:
+            raise EstimationError(f"boottest: the restricted model with {self.names[j]} = "
+                                  f"{r:g} did not converge")
+        full = np.insert(np.asarray(res.params, dtype=float), j, r)
+        self._start[r] = full
+        return full
+
+    def _nearest_start(self, r: float) -> np.ndarray:
+        if not self._start:
+            return self.theta_hat.copy()
+        key = min(self._start, key=lambda s: abs(s - r))
+        return self._start[key]
+
+    def score_boot(self, r: float, c: float) -> ScoreWild:
+        theta = self.restricted(r)
+        S = np.asarray(self.model.score_obs(theta), dtype=float)
+        H = np.asarray(self.model.hessian(theta), dtype=float)
+        return ScoreWild(S, H, self.codes, self.G, self.j, c)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+def _family(results: Any) -> str:
+    model = getattr(results, "model", None)
+    mod = type(model).__module__
+    name = type(model).__name__
+    if name == "PanelFGLS":
+        return "fgls"
+    if mod.startswith("linearmodels"):
+        return "linearmodels"
+    if name in ("GeneralizedNegativeBinomial", "Poisson"):
+        return "ml"
+    if name == "OLS" and mod.startswith("statsmodels"):
+        return "ols"
+    raise SpecificationError(f"boottest: results of {name} are not supported (linearmodels "
+                             "PooledOLS/PanelOLS/RandomEffects, statsmodels OLS/Poisson, "
+                             "regrowth GeneralizedNegativeBinomial and PanelFGLS are)")
+
+
+def _unwrap(results: Any) -> Any:
+    """Results wrapped by :mod:`regrowth.models.panel` (Stata-scaled) expose ``.results``."""
+    inner = getattr(results, "_inference_wrapped", None)
+    return inner if inner is not None else results
+
+
+def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999,
+             weights: str = "rademacher", impose_null: bool = True, seed: int | None = None,
+             level: float = 0.95, ptype: str = "symmetric", null: float = 0.0,
+             ci: bool = True, reestimate: bool = False, ptol: float = 1e-6
+             ) -> BoottestResult:
+    """Bootstrap test of H0: ``param`` = ``null`` with few clusters (Stata ``boottest``).
+
+    Parameters
+    ----------
+    results : a fitted model — linearmodels ``PooledOLS``/``PanelOLS`` (one- or two-way
+        fixed effects)/``RandomEffects`` results (as :func:`regrowth.models.panel.fit_panel`
+        returns them), statsmodels ``OLS`` or ``Poisson`` results, regrowth
+        ``GeneralizedNegativeBinomial`` (GNB or NB2) or ``PanelFGLS`` results.
+    param : the coefficient's name, as in ``results.params``.
+    clusters : cluster ids, one per observation of the estimation sample (strings,
+        categoricals or integers), or the name of an index level; default: the model's own
+        (the entity for panel models, ``groups`` for count models).
+    reps : bootstrap draws (Stata ``reps()``); with Rademacher weights and 2^G <= reps all
+        2^G sign vectors are used instead (``enumerated=True``).
+    weights : "rademacher" (default, as Stata), "webb", "mammen" or "normal".
+    impose_null : True (default) for the restricted bootstrap (WCR; score bootstrap from the
+        restricted ML fit); False for the unrestricted wild bootstrap (WCU; Stata ``nonull``;
+        linear models only).
+    seed : seed of ``numpy.random.default_rng``; recorded in the result.
+    level : confidence level of the test-inversion confidence set (Stata ``level()``).
+    ptype : "symmetric" (default; P(|t*| > |t|)), "equaltail" (2 min(P(t* < t),
+        P(t* > t))), "lower" or "upper".
+    null : the hypothesised value r (default 0).
+    ci : compute the confidence set (Stata ``noci`` is ``ci=False``).
+    reestimate : FGLS only: re-estimate Omega and rho in every draw (O(n) per draw; no
+        confidence set) instead of holding them at their estimates.
+    ptol : precision of the confidence bounds, in units of the coefficient's CRVE standard
+        error (Stata ``ptolerance()``, default 1e-6).
+
+    Returns
+    -------
+    :class:`BoottestResult`.
+    """
+    t0 = time.perf_counter()
+    weights = str(weights).lower()
+    if weights not in WEIGHTS:
+        raise SpecificationError(f"boottest: weights={weights!r}; choose one of {WEIGHTS}")
+    if ptype not in PTYPES:
+        raise SpecificationError(f"boottest: ptype={ptype!r}; choose one of {PTYPES}")
+    if int(reps) < 1:
+        raise SpecificationError("boottest: reps must be a positive integer")
+    if not 0.0 < level < 1.0:
+        raise SpecificationError("boottest: level must be between 0 and 1 (e.g. 0.95)")
+    reps = int(reps)
+    alpha = 1.0 - level
+    null = float(null)
+    results = _unwrap(results)
+    family = _family(results)
+    rng = np.random.default_rng(seed)
+
+    if family == "ml":
+        return _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng,
+                            level, ptype, null, ci, ptol, t0)
+
+    if family == "linearmodels":
+        design = _linearmodels_design(results, clusters)
+    elif family == "fgls":
+        design = _fgls_design(results, clusters)
+    else:
+        design = _statsmodels_ols_design(results, clusters)
+    j = _param_index(design.names, param, f"{design.kind} model")
+    n = len(design.y)
+    c = stata_factor(design.G, n, design.K)
+    V, enumerated = draw_weights(weights, design.G, reps, rng)
+    notes = []
+    if design.note:
+        notes.append(design.note)
+    if enumerated:
+        notes.append(f"2^{design.G} = {V.shape[1]} <= reps: all Rademacher sign vectors "
+                     "enumerated")
+
+    if reestimate:
+        if family != "fgls":
+            raise SpecificationError("boottest: reestimate=True applies to FGLS results only")
+        stat, pv = _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype)
+        est = float(np.asarray(results.params, dtype=float)[j])
+        return BoottestResult(
+            param, est, null, stat, pv, (math.nan, math.nan), V.shape[1], enumerated,
+            f"wild cluster bootstrap of FGLS, Omega and rho re-estimated in each draw "
+            f"({'WCR' if impose_null else 'WCU'})", weights, seed, level, ptype, design.G, c,
+            impose_null, time.perf_counter() - t0, tuple(notes))
+
+    core = LinearWild.build(design.X, design.y, design.codes, design.G, j, c, impose_null)
+    draws = core.prepare(V)
+
+    def pfun(r: float) -> float:
+        return pvalue(core.t(r), draws.tstar(r), ptype)
+
+    stat = core.t(null)
+    pv = pfun(null)
+    conf = (math.nan, math.nan)
+    if ci:
+        conf = invert(pfun, float(core.beta[j]), core.se, alpha, ptol=ptol)
+        if ptype in ("lower", "upper"):
+            notes.append("one-sided p-value; the confidence set inverts that one-sided test")
+    kind = "WCR" if impose_null else "WCU"
+    method = (f"wild cluster bootstrap ({kind}, null {'imposed' if impose_null else 'not imposed'})"
+              f" after {design.kind}")
+    return BoottestResult(param, float(core.beta[j]), null, stat, pv, conf, V.shape[1],
+                          enumerated, method, weights, seed, level, ptype, design.G, c,
+                          impose_null, time.perf_counter() - t0, tuple(notes))
+
+
+def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng, level,
+                 ptype, null, ci, ptol, t0) -> BoottestResult:
+    if not impose_null:
+        raise SpecificationError("boottest: the score bootstrap after ML always imposes the "
+                                 "null (impose_null=False is for linear models)")
+    prob = _MLProblem(results, param, clusters)
+    G = prob.G
+    c = G / (G - 1.0)  # Stata's cluster factor after ML estimators
+    V, enumerated = draw_weights(weights, G, reps, rng)
+    sb = prob.score_boot(null, c)
+    stat = sb.t
+    pv = pvalue(stat, sb.tstar(V), ptype)
+    est = float(prob.theta_hat[prob.j])
+    se = float(np.sqrt(np.diag(np.asarray(results.cov_params()))[prob.j]))
+    if not np.isfinite(se) or se <= 0:
+        se = max(abs(est), 1.0) * 0.1
+
+    failed_at: list[float] = []
+
+    def draws(r: float):
+        try:
+            s = prob.score_boot(r, c)
+        except (EstimationError, np.linalg.LinAlgError, FloatingPointError):
+            # no restricted fit at this null value: treat it as rejected (it is far out)
+            failed_at.append(r)
+            return math.inf, np.zeros(V.shape[1])
+        return s.t, s.tstar(V)
+
+    def pfun(r: float) -> float:
+        t, ts = draws(r)
+        return pvalue(t, ts, ptype)
+
+    conf = (math.nan, math.nan)
+    if ci:
+        if ptype in ("symmetric", "equaltail"):
+            conf = invert_smooth(draws, est, se, 1.0 - level, ptype, xtol=max(ptol, 1e-4) * se)
+        else:
+            conf = invert(pfun, est, se, 1.0 - level, ptol=max(ptol, 1e-4))
+    notes = [("null imposed by refitting the model with the coefficient fixed "
+              "(restricted ML, as boottest after ML)")]
+    if enumerated:
+        notes.append(f"2^{G} = {V.shape[1]} <= reps: all Rademacher sign vectors enumerated")
+    if failed_at:
+        notes.append(f"the restricted model could not be fitted at {len(failed_at)} trial "
+                     f"value(s) of the confidence-set search (e.g. {failed_at[0]:.6g}); "
+                     "they were counted as rejected")
+    name = "GNB/NB2" if prob.is_gnb else type(prob.model).__name__
+    return BoottestResult(param, est, null, stat, pv, conf, V.shape[1], enumerated,
+                          f"score bootstrap (Kline-Santos) after {name}", weights, seed, level,
+                          ptype, G, c, True, time.perf_counter() - t0, tuple(notes))
+
+
+def _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype):
+    """Each draw: y* = X b_tilde + u_tilde * v_g on the original scale, refit FGLS (Omega,
+    rho re-estimated), t* from the CRVE on that draw's whitened data."""
+    model, _keep, y, x, index = design._fgls
+    names = design.names
+    # restricted / unrestricted coefficients with Omega fixed (from the whitened design)
+    A = np.linalg.inv(design.X.T @ design.X)
+    beta = A @ design.X.T @ design.y
+    if impose_null:
+        b0 = beta - A[:, j] / A[j, j] * (beta[j] - null)
+    else:
+        b0 = beta
+    u0 = y - x @ b0
+    codes, G = design.codes, design.G
+    target = null if impose_null else beta[j]
+    stat = (beta[j] - null) / LinearWild.build(design.X, design.y, codes, G, j, c,
+                                               False).se
+    tstar = np.empty(V.shape[1])
+    exog = pd.DataFrame(x, index=index, columns=names)
+    opts = {"panels": model.panels, "corr": model.corr, "rhotype": model.rhotype,
+            "igls": model.igls, "tol": model.tol, "maxiter": model.maxiter,
+            "force": model.force}
+    from regrowth.models.fgls import PanelFGLS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b in range(V.shape[1]):
+            ystar = x @ b0 + u0 * V[codes, b]
+            res = PanelFGLS(pd.Series(ystar, index=index, name="y"), exog, **opts).fit()
+            d = _fgls_design(res, np.asarray(codes))
+            core = LinearWild.build(d.X, d.y, d.codes, d.G, j, c, False)
+            tstar[b] = (core.beta[j] - target) / core.se
+    return float(stat), pvalue(float(stat), tstar, ptype)
