@@ -84,8 +84,8 @@ def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 12
     ax.tick_params(labelsize=8)
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=l, markersize=4)
-               for c, l in ((POS, "p < 0.05, positive"), (NEG, "p < 0.05, negative"),
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=lab, markersize=4)
+               for c, lab in ((POS, "p < 0.05, positive"), (NEG, "p < 0.05, negative"),
                             (NS, "p >= 0.05"))]
     handles.append(Line2D([], [], color="black", linestyle="--", label="median"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", frameon=False)
