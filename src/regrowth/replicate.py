@@ -137,7 +137,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     if spec.estimator == "gnb":
         extra.update(_gnb_extras(result))
         stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
-    if spec.estimator == "fgls":
+    if spec.estimator in ("fgls", "pcse"):
         rho = getattr(result, "rho", None)
         if rho is not None:
             rho = np.atleast_1d(np.asarray(rho, dtype=float))
@@ -341,6 +341,26 @@ def _table_files(table_id: str) -> list[str]:
         [f"figures/{table_id}_coefficients.png"]
 
 
+def _stage_diagnostics(tx, spec: Specs, failed: dict, panel: pd.DataFrame, keep: set) -> None:
+    """Specification tests of Table 2's growth models (regrowth.diagnostics, issue 10):
+    ``tables/diagnostics_growth.*``, kept from the last run when Table 2 is."""
+    from regrowth.diagnostics import write_diagnostics
+
+    files = [f"tables/diagnostics_growth.{ext}" for ext in ("md", "tex", "html", "csv", "docx")]
+    if "table2_growth" not in spec.table_ids():
+        return
+    if "table2_growth" in keep:
+        for rel in files:
+            if (tx.root / rel).is_file():
+                tx.keep(rel)
+        return
+    try:
+        write_diagnostics(spec, panel, tx.dir)
+    except (RegrowthError, ValueError, np.linalg.LinAlgError) as exc:
+        failed["diagnostics_growth"] = f"{type(exc).__name__}: {exc}"
+        print(f"  diagnostics_growth: FAILED: {exc}", file=sys.stderr)
+
+
 def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFrame,
                    labels: dict, only: list[str] | None) -> None:
     """Write every output of the run into the transaction's staging folder.
@@ -370,6 +390,7 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
     write_tables(live, fitted, tx.dir, labels)
     write_descriptives(panel, spec, tx.dir, labels)
     write_figures(live, fitted, panel, tx.dir, labels)
+    _stage_diagnostics(tx, spec, failed, panel, keep)
     record = estimates_record(spec, fitted, failed)
     record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
                         for t, entry in record["tables"].items()}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["GeneralizedNegativeBinomial", "PanelFGLS", "fit_panel"]
+__all__ = ["GeneralizedNegativeBinomial", "PanelFGLS", "PanelPCSE", "fit_panel"]
 
 _WHERE = {"GeneralizedNegativeBinomial": "regrowth.models.gnb",
           "PanelFGLS": "regrowth.models.fgls",
+          "PanelPCSE": "regrowth.models.pcse",
           "fit_panel": "regrowth.models.panel"}
 
 

@@ -18,8 +18,8 @@ about it, so that no list of tables, paths or variables exists anywhere else:
 * full edition only: ``units`` -- the unit texts KOSIS may state for the table and the
   factor that converts each into the variable's unit (``천건`` -> 1000 applications); any
   other stated unit is refused -- ``item_words`` (an item the export names must contain one of
-  them: a population table saved in the patents slot is refused) and ``planned``, variables the table would supply but that
-  this version does not yet read (they only feed :func:`supplier_hint`).
+  them: a population table saved in the patents slot is refused) and ``planned``, variables
+  the table would supply but that this version does not yet read (they only feed :func:`supplier_hint`).
 
 Consumers: :mod:`regrowth.sources` (:func:`~regrowth.sources.load_all`),
 :mod:`regrowth.panel` (codebook labels and the pandera schema, generated from
