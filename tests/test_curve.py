@@ -8,7 +8,6 @@ The backend test starts a local joblib pool and a Dask LocalCluster on loopback 
 from __future__ import annotations
 
 import json
-import sys
 import types
 from pathlib import Path
 
@@ -113,10 +112,6 @@ fe = { estimator = "fe" }
 
 [curve.dimensions.sample]
 all = { years = [2010, 2019] }
-
-[[curve.exclude]]
-when = { estimator = ["fgls", "pcse"], inference = ["cluster"] }
-reason = "model-based covariance only"
 """
 
 
@@ -155,6 +150,9 @@ def test_validate_returns_the_curves_with_their_declared_dimensions(panel):
      "dimensions.estimator", "mixes count and linear"),
     (lambda r: r["dimensions"]["estimator"].update(gnb={"estimator": "gnbreg"}),
      "dimensions.estimator.gnb.estimator", "did you mean 'gnb'"),
+    (lambda r: r["dimensions"]["estimator"].update(poisson={"estimator": "poisson",
+                                                            "province_effects": "yes"}),
+     "dimensions.estimator.poisson.province_effects", "true or false"),
     (lambda r: r["dimensions"]["sample"].update(all={"years": [2010, 2019], "exlude": []}),
      "dimensions.sample.all.exlude", "did you mean 'exclude'"),
     (lambda r: r["dimensions"]["sample"].update(all={"years": [2010, 2019], "exclude": ["Atlantis"]}),
@@ -268,13 +266,13 @@ def test_every_specification_is_reported_and_failures_are_listed_with_reasons(pr
             assert t["estimate"] is not None and t["std_error"] > 0 and 0 <= t["p_value"] <= 1
             assert r["nobs"] > 0 and r["n_clusters"] in (15, 16) and r["converged"] is not None
     lin = json.loads((project / "serial" / "linear_small.json").read_text())
-    pcse = [f for f in lin["failures"] if ".pcse." in f["id"]]
-    try:
-        from regrowth.models.panel import KINDS
-    except ImportError:  # pragma: no cover
-        KINDS = ()
-    if "pcse" not in KINDS:          # not on this branch yet: listed, never dropped
-        assert pcse and all("pcse" in f["reason"] for f in pcse)
+    # xtgls and xtpcse have no cluster covariance: those specifications fail, listed with why
+    impossible = {r["id"] for r in lin["specifications"]
+                  if r["choices"]["estimator"] in ("fgls", "pcse") and r["inference"] == "cluster"}
+    listed = {f["id"]: f["reason"] for f in lin["failures"]}
+    assert len(impossible) == 4 and impossible <= set(listed)
+    assert all("reports only its own" in listed[i] for i in impossible)
+    assert lin["n_fitted"] == lin["n_specifications"] - 4
     for role in ("innovation", "decentralization"):
         s = lin["summary"][role]
         assert s["n_estimated"] > 0 and s["median_estimate"] is not None
@@ -299,19 +297,18 @@ def test_null_curve_gives_one_median_and_share_per_draw(project):
 def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monkeypatch):
     seen = []
 
-    def boottest(results, param, *, clusters, reps, weights, seed):
-        seen.append((param, reps, weights, seed, len(set(clusters))))
+    def boottest(results, param, *, clusters, reps, weights, seed, ci):
+        seen.append((param, reps, weights, seed, len(set(clusters)), ci))
         return types.SimpleNamespace(pvalue=0.25, method="fake", reps=reps)
 
-    fake = types.ModuleType("regrowth.inference")
-    fake.boottest = boottest
-    monkeypatch.setitem(sys.modules, "regrowth.inference", fake)
+    monkeypatch.setattr("regrowth.inference.boottest", boottest)
     (c,) = curve.validate(_raw(COUNT), panel.columns)
     with curve.Executor("serial") as ex:
         rec = curve.run_curve(c, panel, ex)
     models = {r["model"] for r in rec["specifications"]}
     assert len(seen) == len(models)                     # one bootstrap per model, not per spec
     assert {s[3] for s in seen} == {curve.spec_seed(7, f"{m}|decentralization") for m in models}
+    assert {(s[1], s[2], s[4], s[5]) for s in seen} == {(99, "webb", 16, False), (99, "webb", 15, False)}
     boot = [r for r in rec["specifications"] if r["inference"] == "bootstrap"]
     assert boot and all(r["terms"]["decentralization"]["p_value"] == 0.25 for r in boot
                         if not r["error"])

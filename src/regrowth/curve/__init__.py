@@ -26,11 +26,13 @@ Dimensions (all optional except ``estimator``, ``sample`` and one focal role)
                    ``-`` for every other estimator).
 ``outcome_form``   ``"count"`` and/or ``"exposure"`` (the curve's ``exposure`` variable enters
                    the mean as a log offset); count estimators only.
-``estimator``      list of names, or table ``name = {estimator = ..., options = {...}}``.
-                   Count: ``gnb`` (Stata gnbreg), ``nb2`` (nbreg), ``poisson``, ``poisson_fe``
-                   (Poisson with province dummies, which equals conditional FE Poisson for the
-                   slopes). Linear: ``fgls`` (xtgls; ``options`` panels/corr/...), ``pcse``
-                   (xtpcse), ``fe`` (xtreg, fe), ``re`` (xtreg, re), ``pooled``.
+``estimator``      list of estimator names of the registry (``regrowth.models.registry``), or
+                   table ``name = {estimator = ..., options = {...}, province_effects = bool}``
+                   (options checked against the registry entry). Count: ``gnb`` (Stata
+                   gnbreg), ``nb2`` (nbreg), ``poisson``; ``{estimator = "poisson",
+                   province_effects = true}`` is Poisson with province dummies, which equals
+                   conditional fixed-effects Poisson for the slopes. Linear: ``fgls`` (xtgls),
+                   ``pcse`` (xtpcse), ``fe`` (xtreg, fe), ``re`` (xtreg, re), ``pooled``.
 ``year_effects``   list of booleans: year dummies (first sample year the base).
 ``sample``         table ``name = {years = [a, b], exclude = [regions], drop_if = [flags]}``.
 ``inference``      ``model`` (OIM / conventional), ``robust``, ``cluster`` (by ``cluster``,
@@ -121,8 +123,7 @@ ID_RE = re.compile(r"^[a-z0-9_]+$")
 DIMENSIONS = ("decentralization", "innovation", "lag", "controls", "dispersion", "outcome_form",
               "estimator", "year_effects", "sample", "inference")
 FOCAL_ROLES = ("decentralization", "innovation")
-COUNT_ESTIMATORS = ("gnb", "nb2", "poisson", "poisson_fe")
-LINEAR_ESTIMATORS = ("fgls", "pcse", "fe", "re", "pooled")
+MODEL_SE = {"fgls": "unadjusted", "pcse": "pcse"}   # the only covariance these report
 INFERENCE = ("model", "robust", "cluster", "cr2", "kernel", "bootstrap")
 INFERENCE_FOR = {"count": ("model", "robust", "cluster", "bootstrap"),
                  "linear": ("model", "robust", "cluster", "cr2", "kernel", "bootstrap")}
@@ -131,11 +132,8 @@ CURVE_KEYS = {"id", "title", "outcome", "focal", "seed", "bootstrap", "exposure"
               "null_draws", "batch_size", "rationale", "dimensions", "exclude"}
 BOOTSTRAP_KEYS = {"reps", "weights"}
 SAMPLE_KEYS = {"years", "exclude", "drop_if"}
-ESTIMATOR_KEYS = {"estimator", "options"}
+ESTIMATOR_KEYS = {"estimator", "options", "province_effects"}
 EXCLUDE_KEYS = {"when", "reason"}
-ESTIMATOR_OPTIONS = {"fgls": {"panels", "corr", "rhotype", "igls", "nmk", "force", "tol", "maxiter"},
-                     "pcse": {"correlation", "hetonly", "independent", "pairwise", "rhotype"},
-                     "fe": {"bandwidth"}, "re": {"bandwidth"}, "pooled": {"bandwidth"}}
 NA = "-"  # the option of a dimension that does not apply to a specification
 
 
@@ -184,6 +182,7 @@ class Spec:
     choices: tuple[tuple[str, str], ...]     # (dimension, option name), DIMENSIONS order
     estimator: str
     options: dict = field(hash=False, compare=False)
+    province_effects: bool = False
     outcome: str = ""
     focal_terms: tuple[tuple[str, str], ...] = ()   # (role, regressor)
     regressors: tuple[str, ...] = ()
@@ -287,7 +286,9 @@ def _named_lists(raw, where: str, columns: set) -> tuple[Option, ...]:
 
 
 def _estimators(raw, where: str) -> tuple[Option, ...]:
-    known = COUNT_ESTIMATORS + LINEAR_ESTIMATORS
+    from regrowth.models import registry
+
+    known = registry.names()
     out = []
     if isinstance(raw, list):
         items = [(e, {"estimator": e}) for e in raw]
@@ -308,19 +309,23 @@ def _estimators(raw, where: str) -> tuple[Option, ...]:
             raise _err(f"{w}.estimator" if isinstance(raw, dict) else w,
                        f"unknown estimator {est!r}{_did_you_mean(est, known)} "
                        f"(known: {', '.join(known)})")
+        reg = registry.get(est)
         opts = entry.get("options", {})
-        _check_keys(opts, ESTIMATOR_OPTIONS.get(est, set()), f"{w}.options")
+        _check_keys(opts, set(reg.option_names()), f"{w}.options")
+        checked = {}
         for k, v in opts.items():
-            if k in ("panels", "corr", "rhotype", "correlation") and not isinstance(v, str):
-                raise _err(f"{w}.options.{k}", f"must be a string, not {v!r}")
-            if k in ("igls", "nmk", "force", "hetonly", "independent", "pairwise") \
-                    and not isinstance(v, bool):
-                raise _err(f"{w}.options.{k}", f"must be true or false, not {v!r}")
-            if k in ("maxiter", "bandwidth") and (isinstance(v, bool) or not isinstance(v, int)):
-                raise _err(f"{w}.options.{k}", f"must be an integer, not {v!r}")
-            if k == "tol" and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise _err(f"{w}.options.{k}", f"must be a number, not {v!r}")
-        out.append(Option(name, {"estimator": est, "options": dict(opts)}))
+            try:
+                checked[k] = reg.option(k).check(v)
+            except ValueError as exc:
+                raise _err(f"{w}.options.{k}", str(exc)) from None
+        prov = entry.get("province_effects", False)
+        if not isinstance(prov, bool):
+            raise _err(f"{w}.province_effects", f"must be true or false, not {prov!r}")
+        if prov and reg.province_effects != "dummies":
+            raise _err(f"{w}.province_effects", f"{est} cannot add province dummies"
+                       + (f" ({reg.province_effects_note})" if reg.province_effects_note else ""))
+        out.append(Option(name, {"estimator": reg.name, "options": checked,
+                                 "province_effects": prov, "family": reg.family}))
     if len({o.name for o in out}) != len(out):
         raise _err(where, "names an estimator twice")
     return tuple(out)
@@ -400,8 +405,7 @@ def _one_curve(raw: dict, i: int, columns: set, seen: set) -> Curve:
     if "estimator" not in dims_raw:
         raise _err(f"{dw}.estimator", "is required")
     dims["estimator"] = _estimators(dims_raw["estimator"], f"{dw}.estimator")
-    kinds = {("count" if o.value["estimator"] in COUNT_ESTIMATORS else "linear")
-             for o in dims["estimator"]}
+    kinds = {o.value["family"] for o in dims["estimator"]}
     if len(kinds) > 1:
         raise _err(f"{dw}.estimator", "mixes count and linear estimators; make two curves")
     family = kinds.pop()
@@ -530,11 +534,13 @@ def _options(curve: Curve, dim: str) -> tuple[Option, ...]:
     return (default,) if default is not None else (Option(NA, None),)
 
 
-def _applies(dim: str, est: str) -> bool:
+def _applies(dim: str, est: dict) -> bool:
+    from regrowth.models import registry
+
     if dim == "dispersion":
-        return est == "gnb"
+        return registry.get(est["estimator"]).dispersion
     if dim == "outcome_form":
-        return est in COUNT_ESTIMATORS
+        return registry.get(est["estimator"]).exposure
     return True
 
 
@@ -557,7 +563,7 @@ def enumerate_specs(curve: Curve) -> tuple[list[Spec], list[dict]]:
     specs, excluded, seen = [], [], set()
     for combo in product(*(opts[d] for d in dims)):
         pick = dict(zip(dims, combo))
-        est = pick["estimator"].value["estimator"]
+        est = pick["estimator"].value
         for d in dims:
             if not _applies(d, est):
                 pick[d] = Option(NA, None)
@@ -579,8 +585,9 @@ def enumerate_specs(curve: Curve) -> tuple[list[Spec], list[dict]]:
         regs = list(dict.fromkeys([t for _, t in focal] + list(pick["controls"].value)))
         exposure = curve.exposure if pick["outcome_form"].value == "exposure" else None
         specs.append(Spec(
-            curve=curve.id, id=sid, model_id=model_id, choices=choices, estimator=est,
-            options=dict(pick["estimator"].value["options"]), outcome=curve.outcome,
+            curve=curve.id, id=sid, model_id=model_id, choices=choices,
+            estimator=est["estimator"], province_effects=est["province_effects"],
+            options=dict(est["options"]), outcome=curve.outcome,
             focal_terms=tuple((r, t) for r, t in focal if r in curve.focal),
             regressors=tuple(regs), dispersion=tuple(pick["dispersion"].value or ()),
             exposure=exposure, year_effects=bool(pick["year_effects"].value),
@@ -598,12 +605,11 @@ def spec_seed(curve_seed: int, key: str) -> int:
 # ============================================================================ data
 
 def prepare_panel(panel: pd.DataFrame, curves) -> pd.DataFrame:
-    """The panel plus what the curves need and the panel does not store.
+    """The panel plus the lags the curves need and the panel does not store.
 
-    Adds ``<var>_l<k>`` for lags the panel lacks (value of the same province in calendar year
-    t-k; missing if that year is missing: the panel's own lag rule), province dummies
-    ``prov_<key>`` (for ``poisson_fe``) and year dummies ``yr_<t>`` (for year effects in the
-    linear models). Nothing is written back to ``data/processed``.
+    Adds ``<var>_l<k>`` for lags the panel lacks: the value of the same province in calendar
+    year t-k, missing if that year is missing (the panel's own lag rule). Nothing is written
+    back to ``data/processed``.
     """
     out = panel.copy()
     years = out.index.get_level_values("year")
@@ -620,95 +626,63 @@ def prepare_panel(panel: pd.DataFrame, curves) -> pd.DataFrame:
                     shifted = pd.Series(src.to_numpy(), index=pd.MultiIndex.from_arrays(
                         [regions, years + k], names=["region", "year"]))
                     out[name] = shifted.reindex(out.index).to_numpy()
-    for key in sorted(set(regions)):
-        out[f"prov_{key}"] = (regions == key).astype(float)
-    for t in sorted(set(years)):
-        out[f"yr_{t}"] = (years == t).astype(float)
     return out
 
 
 # ============================================================================ adapters
 
-def _column_spec(spec: Spec, regressors, se_type: str, se_groups, estimator: str, options: dict):
+def _column_spec(spec: Spec, se_type: str, se_groups):
     from regrowth.specs import ColumnSpec, Sample
 
     s = spec.sample
     return ColumnSpec(
-        table=spec.curve, id=spec.id, label=spec.id, title=spec.id, estimator=estimator,
-        outcome=spec.outcome, regressors=tuple(regressors), dispersion=spec.dispersion,
-        exposure=spec.exposure, year_effects=spec.year_effects and estimator in COUNT_ESTIMATORS,
+        table=spec.curve, id=spec.id, label=spec.id, title=spec.id, estimator=spec.estimator,
+        outcome=spec.outcome, regressors=tuple(spec.regressors), dispersion=spec.dispersion,
+        exposure=spec.exposure, year_effects=spec.year_effects,
+        province_effects=spec.province_effects,
         sample=Sample(s["years"][0], s["years"][1], tuple(s["exclude"]), tuple(s["drop_if"])),
-        se_type=se_type, se_groups=se_groups, options=dict(options), rationale="curve")
+        se_type=se_type, se_groups=se_groups, options=dict(spec.options), rationale="curve")
+
+
+def _se_type(spec: Spec) -> str:
+    """The analytic covariance a specification's inference choice needs (``se.type``)."""
+    from regrowth.models import registry
+
+    entry = registry.get(spec.estimator)
+    inf = spec.inference
+    if spec.estimator in MODEL_SE:
+        if inf not in ("model", "bootstrap"):
+            raise Unavailable(f"inference {inf!r}: {entry.stata} reports only its own "
+                              f"({MODEL_SE[spec.estimator]}) covariance")
+        return MODEL_SE[spec.estimator]
+    wanted = {"model": entry.default_se, "robust": "robust", "cluster": "cluster",
+              "bootstrap": "cluster", "kernel": "kernel", "cr2": "cluster"}[inf]
+    if wanted not in entry.se_types:
+        raise Unavailable(f"inference {inf!r}: se.type {wanted!r} is not available for "
+                          f"{spec.estimator} (available: {', '.join(entry.se_types)})")
+    return wanted
 
 
 def _fit_one(spec: Spec, panel: pd.DataFrame):
     """Fit one specification; return ``(fitted, clusters)`` or raise.
 
-    ADAPTER (the only call into the estimators): today it goes through
-    ``regrowth.replicate.fit_column`` with a ``ColumnSpec`` built from the choices. At merge
-    time, route it to the estimator registry (``regrowth.models.registry``), ``fit_panel("pcse")``
-    (branch refmodels), Poisson with province effects (branch countmodels) and CR2 (branch
-    inference). ``fitted`` must offer ``.coefs`` (term, estimate, std_error, p_value, ci_low,
-    ci_high), ``.stats`` (nobs, converged), ``.warnings`` and ``.result``; ``clusters`` is the
-    cluster id of each estimation-sample row (for the bootstrap).
+    ADAPTER (the only call into the estimators): ``regrowth.replicate.fit_column`` with a
+    ``ColumnSpec`` built from the choices, so every estimator of the registry
+    (``regrowth.models.registry``: gnb, nb2, poisson, fgls, pcse, fe, re, pooled; year and
+    province effects as the registry implements them) is reachable by name. ``fitted`` offers
+    ``.coefs`` (term, estimate, std_error, p_value, ci_low, ci_high), ``.stats`` (nobs,
+    converged), ``.warnings`` and ``.result``; ``clusters`` is the cluster id of each
+    estimation-sample row (for the bootstrap and CR2).
     """
     from regrowth import replicate
 
-    est, inf, options = spec.estimator, spec.inference, dict(spec.options)
-    groups = spec.cluster
-    if inf == "cr2":
-        raise Unavailable("inference 'cr2': CR2 (Bell-McCaffrey) standard errors are not on this "
-                          "branch (regrowth.inference, issue 9)")
-    if est in COUNT_ESTIMATORS:
-        se_type = {"model": "oim", "robust": "robust", "cluster": "cluster",
-                   "bootstrap": "cluster"}[inf]
-    elif est in ("fgls", "pcse"):
-        if inf not in ("model", "bootstrap"):
-            raise Unavailable(f"inference {inf!r}: {est} reports only its model-based covariance")
-        se_type = "unadjusted"
-    else:
-        se_type = {"model": "unadjusted", "robust": "robust", "cluster": "cluster",
-                   "kernel": "kernel", "bootstrap": "cluster"}[inf]
-    se_groups = groups if se_type == "cluster" else None
-    regressors = list(spec.regressors)
-    fit_est = "poisson" if est == "poisson_fe" else est
-    base = _column_spec(spec, regressors, se_type, se_groups, fit_est, options)
-    data, _ = replicate.estimation_sample(base, panel)
+    se_type = _se_type(spec)
+    col = _column_spec(spec, se_type, spec.cluster if se_type == "cluster" else None)
+    data, _ = replicate.estimation_sample(col, panel)
     if data.empty:
         raise SpecificationError("no observations in the sample with every variable observed")
-    regions = sorted(set(data.index.get_level_values("region")))
-    years = sorted(set(data.index.get_level_values("year")))
-    if est == "poisson_fe":
-        regressors += [f"prov_{r}" for r in regions[1:]]
-    if spec.year_effects and est in LINEAR_ESTIMATORS:
-        regressors += [f"yr_{t}" for t in years[1:]]
-    col = _column_spec(spec, regressors, se_type, se_groups, fit_est, options)
-    if est == "pcse":
-        from regrowth.models import panel as panel_models
-
-        if "pcse" not in getattr(panel_models, "KINDS", ()):
-            raise Unavailable("estimator 'pcse': fit_panel('pcse', ...) is not on this branch "
-                              "(xtpcse, branch refmodels, issue 10)")
-        return _fit_pcse(col, panel), _clusters(data, groups)
     fitted = replicate.fit_column(col, panel)
-    return fitted, _clusters(data, groups)
-
-
-def _fit_pcse(col, panel):  # pragma: no cover - needs branch refmodels
-    from regrowth import replicate
-    from regrowth.models.panel import fit_panel
-    from regrowth.tidy import tidy
-
-    data, _ = replicate.estimation_sample(col, panel)
-    formula = f"{col.outcome} ~ 1 + " + " + ".join(col.regressors)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fit_panel("pcse", formula, data[[col.outcome, *col.regressors]].astype(float),
-                           model_options=dict(col.options))
-    coefs = tidy(result)
-    coefs["term"] = coefs["term"].replace({"Intercept": "const"})
-    return replicate.Fitted(col, result, coefs, {"nobs": len(data), "converged": True},
-                            sorted({f"{w.category.__name__}: {w.message}" for w in caught}))
+    return fitted, _clusters(data, spec.cluster)
 
 
 def _clusters(data: pd.DataFrame, groups: str) -> np.ndarray:
@@ -720,9 +694,10 @@ def _clusters(data: pd.DataFrame, groups: str) -> np.ndarray:
 def _bootstrap_p(fitted, term: str, clusters, reps: int, weights: str, seed: int) -> dict:
     """Bootstrap p-value of ``term`` = 0: ``{"p": float, "method": str, "reps": int}``.
 
-    ADAPTER (the only call into the inference code): ``regrowth.inference.boottest(results,
-    param, clusters=..., reps=..., weights=..., seed=...)`` of branch inference (issue 9):
-    wild cluster restricted bootstrap after linear models, score bootstrap after ML.
+    ADAPTER (the only call into the bootstrap): ``regrowth.inference.boottest(results, param,
+    clusters=..., reps=..., weights=..., seed=..., ci=False)`` (issue 9): wild cluster
+    restricted bootstrap after linear models (on the GLS-transformed model after FGLS/RE),
+    score bootstrap after ML. No confidence set (``ci=False``): only the p-value is kept.
     Raises :class:`Unavailable` when that function is not installed.
     """
     try:
@@ -730,9 +705,27 @@ def _bootstrap_p(fitted, term: str, clusters, reps: int, weights: str, seed: int
     except ImportError:
         raise Unavailable("bootstrap p-value: regrowth.inference.boottest is not on this branch "
                           "(wild/score bootstrap, issue 9)") from None
-    res = boottest(fitted.result, term, clusters=clusters, reps=reps, weights=weights, seed=seed)
+    res = boottest(fitted.result, term, clusters=clusters, reps=reps, weights=weights, seed=seed,
+                   ci=False)
     return {"p": float(res.pvalue), "method": str(getattr(res, "method", "")),
             "reps": int(getattr(res, "reps", reps))}
+
+
+def _cr2(fitted, term: str, clusters) -> dict:
+    """CR2 (Bell-McCaffrey) SE, Satterthwaite-t p-value and 95% interval of ``term``.
+
+    ADAPTER (the only call into CR2): ``regrowth.inference.cr2(results, clusters=...,
+    terms=[term])`` (issue 9), linear models (pooled OLS, FE, RE) only.
+    """
+    try:
+        from regrowth.inference import cr2
+    except ImportError:
+        raise Unavailable("inference 'cr2': regrowth.inference.cr2 is not on this branch "
+                          "(issue 9)") from None
+    res = cr2(fitted.result, clusters=clusters, terms=[term])
+    ci = res.conf_int().loc[term]
+    return {"std_error": _finite(res.std_errors[term]), "p_value": _finite(res.pvalues[term]),
+            "ci_low": _finite(ci["lower"]), "ci_high": _finite(ci["upper"])}
 
 
 # ============================================================================ fitting
@@ -785,7 +778,7 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> lis
                "estimator": spec.estimator, "inference": spec.inference, "nobs": None,
                "n_clusters": None, "converged": None, "warnings": [], "error": None,
                "terms": {}}
-        key = ("cluster" if spec.inference == "bootstrap" else spec.inference,)
+        key = ("cluster" if spec.inference in ("bootstrap", "cr2") else spec.inference,)
         try:
             if key not in cache:
                 try:
@@ -817,6 +810,8 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> lis
                         boot[role] = {"p": None, "error": _short(bexc)}
             for role, term in spec.focal_terms:
                 row = {"term": term, **_term_row(fitted, term)}
+                if spec.inference == "cr2":
+                    row.update(_cr2(fitted, term, clusters))
                 b = boot.get(role, {})
                 row["boot_p"] = b.get("p")
                 if b.get("error"):
@@ -1031,7 +1026,7 @@ def run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepared
 
 def _null_eligible(specs: list[Spec], records: list[dict]) -> list[tuple[Spec, dict]]:
     return [(s, r) for s, r in zip(specs, records)
-            if not r["error"] and s.inference not in ("bootstrap", "cr2")]
+            if not r["error"] and s.inference != "bootstrap"]
 
 
 def _resample(panel: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -1070,8 +1065,10 @@ def _null_task(curve: Curve, jobs: list, panel: pd.DataFrame, draws: list[int]) 
                 data[spec.outcome] = data[spec.outcome].astype(float) - b * x
                 s = _with_sample(spec)
                 try:
-                    fitted, _ = _fit_one(s, data)
+                    fitted, clusters = _fit_one(s, data)
                     row = _term_row(fitted, term)
+                    if s.inference == "cr2":
+                        row.update(_cr2(fitted, term, clusters))
                     est[role].append(row["estimate"])
                     pvals[role].append(row["p_value"])
                 except Exception:  # noqa: BLE001 - a failed null refit is counted, not fatal
