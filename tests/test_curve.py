@@ -325,3 +325,16 @@ def test_cli_refuses_an_unknown_curve_id_listing_the_curves(project, monkeypatch
     err = capsys.readouterr().err
     assert "did you mean 'count_small'" in err and "linear_small" in err
     assert not (project / "cli").exists()
+
+
+@pytest.mark.slow
+def test_committed_curves_are_what_make_curve_writes(tmp_path):
+    """`make curve` on the real panel reproduces results/curve/*.json byte for byte."""
+    root = Path(__file__).resolve().parents[1]
+    committed = sorted((root / "results" / "curve").glob("*.json"))
+    if not committed or not (root / "data" / "processed" / "panel.parquet").is_file():
+        pytest.skip("needs `make panel` and committed results/curve")
+    assert curve.run(specs=root / "specs" / "models.toml", processed_dir=root / "data" / "processed",
+                     results_dir=tmp_path, backend="processes", workers=2, quiet=True) == 0
+    for path in committed:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
