@@ -338,3 +338,20 @@ def test_committed_curves_are_what_make_curve_writes(tmp_path):
                      results_dir=tmp_path, backend="processes", workers=2, quiet=True) == 0
     for path in committed:
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_one_blas_thread_sets_openblas_to_one_thread_and_restores_it():
+    import ctypes
+
+    paths = sorted({line.split()[-1] for line in open("/proc/self/maps", encoding="utf-8")
+                    if "openblas" in line.lower() and ".so" in line})
+    lib = next((ctypes.CDLL(p) for p in paths
+                if hasattr(ctypes.CDLL(p), "scipy_openblas_get_num_threads64_")), None)
+    if lib is None:
+        pytest.skip("numpy's scipy-openblas is not loaded in this process")
+    get = lib.scipy_openblas_get_num_threads64_
+    get.restype = ctypes.c_int
+    before = get()
+    with curve.one_blas_thread():
+        assert get() == 1
+    assert get() == before

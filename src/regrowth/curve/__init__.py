@@ -85,6 +85,7 @@ listed under ``failures`` with the reason; nothing is silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -838,6 +839,53 @@ def _rss_mb() -> float:
         return 0.0
 
 
+_BLAS_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                 ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                 ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                 ("openblas_get_num_threads", "openblas_set_num_threads"))
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the block with every loaded OpenBLAS on one thread, then restore its setting.
+
+    Floating-point sums in multi-threaded BLAS can depend on the thread count (CR2 works on
+    n x n matrices, large enough for OpenBLAS to split), so every backend fits with one
+    BLAS thread per process: joblib and Dask workers already do (they set
+    ``OMP_NUM_THREADS`` and friends at start), the serial backend runs in this process and
+    needs it set here. This is what ``threadpoolctl.threadpool_limits(1, "blas")`` does;
+    that package is not among the pinned libraries, so the OpenBLAS calls are made directly
+    through ctypes on the libraries this process has loaded (Linux ``/proc/self/maps``;
+    elsewhere the block runs unchanged).
+    """
+    import ctypes
+
+    saved = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as fh:
+            paths = sorted({line.split()[-1] for line in fh
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        paths = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get, put in _BLAS_SYMBOLS:
+            if hasattr(lib, get) and hasattr(lib, put):
+                getter, setter = getattr(lib, get), getattr(lib, put)
+                getter.restype = ctypes.c_int
+                saved.append((setter, int(getter())))
+                setter(ctypes.c_int(1))
+                break
+    try:
+        yield
+    finally:
+        for setter, n in saved:
+            setter(ctypes.c_int(n))
+
+
 def run_batch(curve: Curve, groups: list[list[Spec]], panel: pd.DataFrame) -> dict:
     """Fit a batch of model groups. Returns ``{"records": [...], "meta": {...}}``.
 
@@ -846,7 +894,7 @@ def run_batch(curve: Curve, groups: list[list[Spec]], panel: pd.DataFrame) -> di
     """
     t0 = time.perf_counter()
     records = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for g in groups:
             records += fit_model_group(curve, g, panel)
@@ -1053,19 +1101,26 @@ def _null_task(curve: Curve, jobs: list, panel: pd.DataFrame, draws: list[int]) 
     """Refit every eligible specification on null data for each draw in ``draws``."""
     t0 = time.perf_counter()
     out = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for d in draws:
             boot = _resample(panel, spec_seed(curve.seed, f"null|{d}"))
             est: dict[str, list] = {role: [] for role in curve.focal}
             pvals: dict[str, list] = {role: [] for role in curve.focal}
+            cache: dict = {}   # one null data set per (model, role), one fit per covariance
             for spec, role, term, b in jobs:
-                data = boot[~boot["_orig"].isin(spec.sample["exclude"])].copy()
-                x = data[term].astype(float)
-                data[spec.outcome] = data[spec.outcome].astype(float) - b * x
+                key = (spec.model_id, role)
+                if cache.get("key") != key:
+                    data = boot[~boot["_orig"].isin(spec.sample["exclude"])].copy()
+                    data[spec.outcome] = (data[spec.outcome].astype(float)
+                                          - b * data[term].astype(float))
+                    cache = {"key": key, "data": data}
                 s = _with_sample(spec)
                 try:
-                    fitted, clusters = _fit_one(s, data)
+                    se = _se_type(s)
+                    if se not in cache:
+                        cache[se] = _fit_one(s, cache["data"])
+                    fitted, clusters = cache[se]
                     row = _term_row(fitted, term)
                     if s.inference == "cr2":
                         row.update(_cr2(fitted, term, clusters))
@@ -1094,6 +1149,8 @@ def null_curve(curve: Curve, specs: list[Spec], records: list[dict], data: pd.Da
             b = rec["terms"][role].get("estimate")
             if b is not None:
                 jobs.append((spec, role, term, b))
+    order = {r: i for i, r in enumerate(curve.focal)}
+    jobs.sort(key=lambda j: (j[0].model_id, order[j[1]]))   # stable: inference order kept
     first = min(s.sample["years"][0] for s, *_ in jobs) if jobs else 0
     last = max(s.sample["years"][1] for s, *_ in jobs) if jobs else 0
     years = data.index.get_level_values("year")
