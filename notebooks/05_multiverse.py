@@ -137,6 +137,13 @@ if len(boot) and len(clus):
     text += (f"The score bootstrap, which holds its size with 16 clusters, finds p < 0.05 in "
              f"{pct((boot['p_value'] < 0.05).mean())} of the specifications, against "
              f"{pct((clus['p_value'] < 0.05).mean())} for the province-clustered Wald test.")
+for dim, opt, what in (("sample", "no_capital", "Without Seoul, Incheon and Gyeonggi"),
+                       ("year_effects", "ye", "With year effects"),
+                       ("year_effects", "noye", "Without year effects")):
+    if (dim, opt) in inn_choices.index:
+        r = inn_choices.loc[(dim, opt)]
+        text += (f" {what}, the median is **{r['median estimate']:.4g}** and "
+                 f"{pct(r['share bootstrap p < 0.05'])} of the bootstrap p-values are below 0.05.")
 display(Markdown(text))
 
 # %% [markdown]

@@ -146,8 +146,10 @@ def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
             if obs is not None:
                 ax.axvline(obs, color=POS, linewidth=1.5)
             pv = r.get(pkey)
-            ax.set_title(f"{role}: {lab}\nobserved (line) vs {len(vals)} null draws; "
-                         f"p = {'n/a' if pv is None else f'{pv:.3f}'}", fontsize=8)
+            ptxt = ("p n/a" if pv is None else
+                    f"p = {pv:.3f} ({round(pv * len(vals))} of {len(vals)} draws as extreme)")
+            ax.set_title(f"{role}: {lab}\nobserved (line) vs {len(vals)} null draws; {ptxt}",
+                         fontsize=8)
             ax.tick_params(labelsize=7)
     fig.suptitle(textwrap.fill(f"{record['title']}: inferential specification curve under the "
                                f"null", 90), fontsize=9)
