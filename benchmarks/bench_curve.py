@@ -107,6 +107,7 @@ def run_curves(data, curves, backend: str, workers: int) -> dict:
             "fitted": sum(r["n_fitted"] for r in recs),
             "failed": sum(r["n_failed"] for r in recs),
             "specs_with_bootstrap_p": n_boot, "batches": len(meta),
+            "worker_busy_s": sum(m["seconds"] for m in meta),
             "json": [curve.to_json(r) for r in recs],
             "rss_mb_by_worker": {str(pid): [round(v, 1) for v in vals]
                                  for pid, vals in by_pid.items()}}
@@ -218,7 +219,8 @@ def main() -> None:
         same = r["json"] == ref
         print(f"  {name:10s} x{r['workers']}: {r['wall_s']:6.1f} s for {r['specifications']} "
               f"specifications ({r['fitted']} fitted, {r['failed']} failed, "
-              f"{r['specs_with_bootstrap_p']} with a bootstrap p), {r['batches']} batches, "
+              f"{r['specs_with_bootstrap_p']} with a bootstrap p), {r['batches']} batches "
+              f"busy {r['worker_busy_s']:.1f} s in all, "
               f"JSON identical to processes: {same}")
         r["json_identical_to_processes"] = same
         del r["json"]
