@@ -287,6 +287,9 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
                                        highlight=("seoul", "gyeonggi", "daejeon", "busan", "jeju"),
                                        source=FIGURE_SOURCES[var])
             written.append(path)
+    from regrowth.loo import write_loo_figures  # leave-one-province-out, headline columns
+
+    written += write_loo_figures(specs, panel, out, labels, fitted=fitted)
     return written
 
 

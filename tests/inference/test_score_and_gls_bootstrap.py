@@ -52,11 +52,27 @@ def test_poisson_score_bootstrap_equals_kline_santos_by_hand():
     t = a.sum() / np.sqrt(c * np.sum(a ** 2))
     tstar = np.array([(a * v).sum() / np.sqrt(c * np.sum((a * v) ** 2))
                       for v in map(np.array, itertools.product([1.0, -1.0], repeat=5))])
-    out = boottest(res, "x1", clusters=cl, reps=999, ci=False)
+    out = boottest(res, "x1", clusters=cl, reps=999, ci=False, score_variance="fixed")
     assert out.enumerated and out.reps == 32
     assert out.statistic == pytest.approx(t, rel=1e-6)
     assert out.pvalue == np.mean(np.abs(tstar) > abs(t) * (1 + 1e-12))
     assert "score bootstrap" in out.method
+    # "onestep": each draw's cluster scores re-linearised at its one-step estimate
+    Hg = [-(Xa[cl == g] * mu[cl == g][:, None]).T @ Xa[cl == g] for g in groups]
+    Hinv = np.linalg.inv(H)
+    signs = list(map(np.array, itertools.product([1.0, -1.0], repeat=5)))
+
+    def onestep_t(v):
+        step = -Hinv @ (Sg.T @ v)                      # theta* - theta~
+        contrib = [(Hinv @ (v[g] * Sg[g] + Hg[g] @ step))[1] for g in range(5)]
+        return (a @ v) / np.sqrt(c * np.sum(np.square(contrib)))
+
+    t1 = onestep_t(np.ones(5))
+    t1star = np.array([onestep_t(v) for v in signs])
+    one = boottest(res, "x1", clusters=cl, reps=999, ci=False)
+    assert one.statistic == pytest.approx(t1, rel=1e-6)
+    assert one.pvalue == np.mean(np.abs(t1star) > abs(t1) * (1 + 1e-12))
+    assert "one-step" in one.method
 
 
 @pytest.fixture(scope="module")

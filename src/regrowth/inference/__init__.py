@@ -65,11 +65,30 @@ by refitting the model with b_j = r (x_j r moves into the offset). At the restri
 estimate theta~ take the scores s_i, the Hessian H, cluster score sums S_g and
 a_g = -(H^-1 S_g)_j (the one-step Newton move of b_j contributed by cluster g):
 
+    numerator of a draw: sum_g a_g v_g  (the one-step estimate theta*_j - r)
+
+``score_variance="fixed"`` (Kline & Santos' original, as Stata's ``boottest``):
+
     t  = sum_g a_g / sqrt(c sum_g a_g^2)                 (a cluster-robust score/LM t)
     t* = sum_g a_g v_g / sqrt(c sum_g a_g^2 v_g^2),      c = G/(G-1)
 
-No re-estimation per draw (O(G) per draw); each point of the confidence set needs one
-restricted refit (warm-started), so the set costs about 30 refits.
+``score_variance="onestep"`` (the default): the draw's variance is re-linearised at its
+one-step estimate theta* = theta~ - H^-1 sum_h v_h S_h, whose cluster scores are
+S*_g = v_g S_g - H_g H^-1 sum_h v_h S_h (H_g the cluster's Hessian). With
+P_g = e_j'H^-1 H_g H^-1 and K = diag(a) + P S' (G x G):
+
+    t* = sum_g a_g v_g / sqrt(c sum_g ((K v)_g)^2),      t = t*(v = 1)
+
+t is a one-step approximation of the cluster-robust Wald t built from derivatives at the
+restricted estimate ((K 1)_g = a_g - w_g sum_h a_h, w_g = (H^-1 H_g H^-1)_jj / (H^-1)_jj:
+the cluster contributions re-centred at the one-step estimate). When the model is linear
+(H = -X'X) t is exactly the Wald t and the pair is exactly the WCR above. At the innovation
+model's own design with a province random effect the "fixed" version rejects a true null
+about 11% of the time at 5%, the "onestep" version about 6%
+(``benchmarks/montecarlo_inference.py``).
+
+No re-estimation per draw (O(G^2) per draw); each point of the confidence set needs one
+restricted refit (warm-started), so the set costs about 20 refits.
 
 Mapping to Stata's ``boottest``: ``reps()`` -> ``reps``, ``weighttype()`` -> ``weights``,
 ``nonull`` -> ``impose_null=False``, ``seed()`` -> ``seed``, ``level()`` -> ``level``,

@@ -1,0 +1,255 @@
+"""Leave-one-province-out estimates of the headline coefficients, and the Sejong break.
+
+With 16 provinces, one province can carry a coefficient: Seoul holds most fintech applicants
+and the highest 재정자립도, Gyeonggi and Daejeon the R&D. :func:`leave_one_out` refits one
+specification of ``specs/models.toml`` once per province of its estimation sample, with that
+province added to ``sample.exclude``, through the same path as ``make replicate``
+(:func:`regrowth.replicate.fit_column`), so every estimator, option and SE type of the spec is
+kept. :func:`loo_figure` draws the result, one row per dropped province with its 95%
+interval and a vertical line at the full-sample estimate.
+
+Headline terms (:data:`HEADLINE_TERMS`): 재정자립도 (``fiscal_self_reliance_l1`` or its revised
+series) and the innovation variable of the growth equations (``ln_patents_pm_macro_l1``,
+``ln1p_patents_fintech_pm_l1``, or the chain's ``innovation_hat_l1``).
+
+The Sejong break. Sejong was carved out of Chungnam on 1 July 2012; the panel's
+``sejong_break`` flag is 1 for Chungnam in 2012 and 2013, whose growth rates mix two
+territories (population growth -3.45% in 2012). :func:`sejong_break_report` lists, for every
+growth column of the specs, how many flagged rows its sample holds and how the headline
+coefficients move when they are dropped (``sample.drop_if = ["sejong_break"]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "HEADLINE_TERMS",
+    "LOO_COLUMNS",
+    "leave_one_out",
+    "loo_figure",
+    "sejong_break_report",
+    "write_loo_figures",
+]
+
+HEADLINE_TERMS = ("fiscal_self_reliance_l1", "fiscal_self_reliance_rev_l1",
+                  "ln_patents_pm_macro_l1", "ln1p_patents_fintech_pm_l1", "innovation_hat_l1")
+
+#: The columns whose headline coefficients get a leave-one-out figure, by table.
+LOO_COLUMNS = {"table1_innovation": "gnb_main", "table2_growth": "fgls_main"}
+
+FULL = "(none)"
+
+
+def _headline(spec, terms) -> list[str]:
+    wanted = HEADLINE_TERMS if terms is None else tuple(terms)
+    out = [t for t in spec.regressors if t in wanted]
+    if not out:
+        raise ValueError(f"{spec.name}: none of {list(wanted)} is a regressor")
+    return out
+
+
+def leave_one_out(spec, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
+    """Refit ``spec`` without each province in turn.
+
+    Parameters
+    ----------
+    spec : a :class:`regrowth.specs.ColumnSpec` (e.g. from ``regrowth.specs.load``).
+    panel : the (region, year)-indexed panel.
+    terms : coefficients to report; default the spec's regressors among :data:`HEADLINE_TERMS`.
+
+    Returns
+    -------
+    DataFrame, one row per (dropped province, term), the full-sample fit first with
+    ``dropped = "(none)"``: ``table``, ``column``, ``dropped``, ``term``, ``estimate``,
+    ``std_error``, ``ci_low``, ``ci_high`` (95%, as the estimator reports them), ``p_value``,
+    ``nobs``, ``n_provinces``, ``error`` (empty, or why that fit failed). Units are the
+    coefficient's own (see the table the spec belongs to).
+    """
+    from regrowth.replicate import estimation_sample, fit_column
+
+    terms = _headline(spec, terms)
+    data, _ = estimation_sample(spec, panel)
+    provinces = sorted(set(data.index.get_level_values("region")))
+    rows = []
+    for dropped in [FULL, *provinces]:
+        s = spec if dropped == FULL else dataclasses.replace(
+            spec, sample=dataclasses.replace(spec.sample,
+                                             exclude=tuple(spec.sample.exclude) + (dropped,)))
+        if dropped != FULL:
+            # a 0/1 regressor that only the dropped province switches on (sejong_break without
+            # Chungnam) is identically zero: leave it out of that refit
+            sub, _ = estimation_sample(s, panel)
+            dead = [r for r in s.regressors if r not in terms and (sub[r] == 0).all()]
+            if dead:
+                s = dataclasses.replace(s, regressors=tuple(r for r in s.regressors
+                                                            if r not in dead))
+        base = {"table": spec.table, "column": spec.id, "dropped": dropped}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = fit_column(s, panel)
+        except Exception as exc:  # noqa: BLE001 - e.g. linearmodels' AbsorbingEffectError:
+            # one province's refit failing is a result to show, not a reason to stop
+            for term in terms:
+                rows.append({**base, "term": term, "estimate": math.nan, "std_error": math.nan,
+                             "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
+                             "nobs": 0, "n_provinces": 0, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        coefs = fitted.coefs[fitted.coefs["equation"].isin(["main", "mean"])].set_index("term")
+        for term in terms:
+            c = coefs.loc[term]
+            rows.append({**base, "term": term, "estimate": float(c["estimate"]),
+                         "std_error": float(c["std_error"]), "ci_low": float(c["ci_low"]),
+                         "ci_high": float(c["ci_high"]), "p_value": float(c["p_value"]),
+                         "nobs": int(fitted.stats["nobs"]),
+                         "n_provinces": int(fitted.stats["n_entities"]), "error": ""})
+    return pd.DataFrame(rows)
+
+
+def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
+               var_labels: dict | None = None, title: str | None = None):
+    """One panel per term: a row per dropped province (estimate and 95% interval), the
+    full-sample estimate as a vertical line (its interval shaded), zero dashed.
+
+    Province names are printed in English (the bundled font has no Hangul). Returns the
+    Matplotlib figure; writes a deterministic PNG if ``path`` is given (``regrowth.figures``).
+    """
+    from regrowth import figures, regions
+
+    var_labels = dict(var_labels or {})
+    terms = list(dict.fromkeys(frame["term"]))
+    drops = [d for d in dict.fromkeys(frame["dropped"]) if d != FULL]
+
+    def name(key):
+        try:
+            return regions.get(key).name_en
+        except Exception:  # noqa: BLE001 - an unknown key is printed as is
+            return str(key)
+
+    from matplotlib.ticker import MaxNLocator
+
+    width = max(5.6, 3.3 * len(terms) + 1.2)
+    with figures.style():
+        fig = figures._new_figure(width, 0.24 * len(drops) + 1.5)
+        axes = fig.subplots(1, len(terms), sharey=True, squeeze=False)[0]
+        for ax, term in zip(axes, terms):
+            sub = frame[frame["term"] == term].set_index("dropped")
+            full = sub.loc[FULL]
+            ax.axvspan(full["ci_low"], full["ci_high"], color="#E8E8E8", zorder=0)
+            ax.axvline(full["estimate"], color=figures.COLORS[1], linewidth=1.2, zorder=2,
+                       label="All provinces (95% interval shaded)")
+            ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+            ys = np.arange(len(drops))
+            est = sub.loc[drops, "estimate"].to_numpy(dtype=float)
+            lo = sub.loc[drops, "ci_low"].to_numpy(dtype=float)
+            hi = sub.loc[drops, "ci_high"].to_numpy(dtype=float)
+            ok = np.isfinite(est)
+            ax.errorbar(est[ok], ys[ok], xerr=[est[ok] - lo[ok], hi[ok] - est[ok]], fmt="o",
+                        markersize=3.5, capsize=2, elinewidth=1.0, color=figures.COLORS[0],
+                        zorder=3, label="Province dropped")
+            ax.set_title(var_labels.get(term, term), loc="left", fontsize=9)
+            ax.grid(axis="y", visible=False)
+            ax.set_xlabel("Estimate, 95% interval")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        axes[0].set_yticks(range(len(drops)), [f"without {name(d)}" for d in drops])
+        axes[0].set_ylim(len(drops) - 0.5, -0.5)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=2)
+        if title:
+            import textwrap
+
+            fig.suptitle(textwrap.fill(title, int(width * 11)), fontsize=10, x=0.01,
+                         horizontalalignment="left")
+        return figures._finish(fig, path)
+
+
+def write_loo_figures(specs, panel: pd.DataFrame, out: str | Path = "results",
+                      labels: dict | None = None, columns: dict | None = None,
+                      fitted=None) -> list[Path]:
+    """``<out>/figures/loo_<table>.png`` for each (table, column) of ``columns`` (default
+    :data:`LOO_COLUMNS`) present in ``specs`` (a :class:`regrowth.specs.Specs`) and, if
+    ``fitted`` (names ``table/column``) is given, among them; returns the paths written."""
+    written = []
+    for table, col in (columns or LOO_COLUMNS).items():
+        spec = next((c for c in specs.columns() if c.table == table and c.id == col), None)
+        if spec is None or (fitted is not None and spec.name not in fitted):
+            continue
+        frame = leave_one_out(spec, panel)
+        path = Path(out) / "figures" / f"loo_{table}.png"
+        title = f"Leave one province out: {table}, column {spec.label} ({spec.title})"
+        loo_figure(frame, path, var_labels=labels, title=title)
+        written.append(path)
+    return written
+
+
+def _without_sejong_treatment(spec):
+    return dataclasses.replace(
+        spec, regressors=tuple(r for r in spec.regressors if r != "sejong_break"),
+        sample=dataclasses.replace(spec.sample, drop_if=tuple(
+            f for f in spec.sample.drop_if if f != "sejong_break")))
+
+
+def sejong_break_report(specs, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
+    """For every growth column (not a count model): the flagged Chungnam rows in its sample and
+    the headline coefficients with no treatment, with the rows dropped and with a dummy.
+
+    Returns one row per (column, term): ``table``, ``column``, ``estimator``, ``treatment``
+    (what the spec does: "dummy", "drop" or "none"), ``flagged_rows`` (rows with
+    ``sejong_break == 1`` in the untreated estimation sample), ``term``; ``estimate``,
+    ``std_error``, ``nobs`` with no treatment; ``estimate_drop``, ``std_error_drop``,
+    ``nobs_drop`` (``sejong_break`` in ``sample.drop_if``) and ``drop_error`` (why that fit was
+    refused, e.g. xtgls's AR(1) cannot bridge the 2012-13 gap it leaves in Chungnam's series);
+    ``estimate_dummy``, ``std_error_dummy`` (``sejong_break`` as a regressor: one common shift
+    for Chungnam 2012 and 2013). Columns with no flagged row repeat the untreated fit.
+    """
+    from regrowth.errors import RegrowthError
+    from regrowth.models import registry
+    from regrowth.replicate import estimation_sample, fit_column
+
+    rows = []
+    for spec in specs.columns():
+        if registry.get(spec.estimator).family == "count":
+            continue
+        try:
+            heads = _headline(spec, terms)
+        except ValueError:
+            continue
+        treatment = ("dummy" if "sejong_break" in spec.regressors else
+                     "drop" if "sejong_break" in spec.sample.drop_if else "none")
+        base = _without_sejong_treatment(spec)
+        data, _ = estimation_sample(base, panel)
+        flagged = int((panel.loc[data.index, "sejong_break"] == 1).sum())
+        drop_spec = dataclasses.replace(base, sample=dataclasses.replace(
+            base.sample, drop_if=(*base.sample.drop_if, "sejong_break")))
+        dummy_spec = dataclasses.replace(base, regressors=(*base.regressors, "sejong_break"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = fit_column(base, panel)
+            b, c, why = a, a, ""
+            if flagged:
+                try:
+                    b = fit_column(drop_spec, panel)
+                except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                    b, why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+                c = fit_column(dummy_spec, panel)
+        ca, cc = a.coefs.set_index("term"), c.coefs.set_index("term")
+        cb = b.coefs.set_index("term") if b is not None else None
+        for term in heads:
+            rows.append({
+                "table": spec.table, "column": spec.id, "estimator": spec.estimator,
+                "treatment": treatment, "flagged_rows": flagged, "term": term,
+                "estimate": float(ca.loc[term, "estimate"]),
+                "std_error": float(ca.loc[term, "std_error"]), "nobs": int(a.stats["nobs"]),
+                "estimate_drop": float(cb.loc[term, "estimate"]) if cb is not None else math.nan,
+                "std_error_drop": float(cb.loc[term, "std_error"]) if cb is not None else math.nan,
+                "nobs_drop": int(b.stats["nobs"]) if b is not None else 0, "drop_error": why,
+                "estimate_dummy": float(cc.loc[term, "estimate"]),
+                "std_error_dummy": float(cc.loc[term, "std_error"])})
+    return pd.DataFrame(rows)
