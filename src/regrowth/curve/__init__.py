@@ -76,11 +76,20 @@ as extreme (|median| >=, share significant >=).
 
 Adapters to code owned elsewhere
 --------------------------------
-``_fit_one`` (estimators: ``regrowth.replicate.fit_column`` today, the estimator registry
-later) and ``_bootstrap_p`` (``regrowth.inference.boottest``) are the only two places that call
-other modules' fitting or inference code. An estimator or an inference choice that is not
-available on this installation raises :class:`Unavailable` there and the specification is
-listed under ``failures`` with the reason; nothing is silently dropped.
+Three functions are the only places that call other modules' fitting or inference code:
+``_fit_one`` (every estimator, through ``regrowth.replicate.fit_column`` and the estimator
+registry ``regrowth.models.registry``; year and province effects as the registry implements
+them), ``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``) and ``_cr2``
+(``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
+specification (no such covariance for that estimator; a results class ``boottest`` does not
+support) raises there and the specification is listed under ``failures`` with the reason;
+nothing is silently dropped.
+
+Determinism
+-----------
+Every backend fits with one BLAS thread per process (:func:`one_blas_thread`): sums in
+multi-threaded BLAS can depend on the thread count, and the serial backend runs in the calling
+process, whose BLAS would otherwise use every core.
 """
 
 from __future__ import annotations
