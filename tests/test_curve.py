@@ -148,7 +148,7 @@ def test_validate_returns_the_curves_with_their_declared_dimensions(panel):
      "not available for count models"),
     (lambda r: r["dimensions"]["estimator"].update(fe={"estimator": "fe"}),
      "dimensions.estimator", "mixes count and linear"),
-    (lambda r: r["dimensions"]["estimator"].update(gnb={"estimator": "gnbreg"}),
+    (lambda r: r["dimensions"]["estimator"].update(gnb={"estimator": "gnbb"}),
      "dimensions.estimator.gnb.estimator", "did you mean 'gnb'"),
     (lambda r: r["dimensions"]["estimator"].update(poisson={"estimator": "poisson",
                                                             "province_effects": "yes"}),
