@@ -53,10 +53,14 @@ CURVE_BACKEND ?= processes
 curve: panel ## specification curves: results/curve/<id>.{json,csv,png}
 	$(PY) -m regrowth curve --backend $(CURVE_BACKEND) $(CURVE_ARGS)
 
-test: $(STAMP) ## run the test suite (no R, no internet needed)
+# With the data mirror present, the tests also run on the real panel (about 5 s to build);
+# without it, the tests that need the real data are skipped with the reason.
+TEST_DATA := $(if $(REGROWTH_DATA_MIRROR),panel,)
+
+test: $(STAMP) $(TEST_DATA) ## run the test suite (no R, no internet needed)
 	$(PY) -m pytest -q
 
-test-all: $(STAMP) ## tests including slow ones (Monte Carlo, end to end)
+test-all: $(STAMP) $(TEST_DATA) ## tests including slow ones (Monte Carlo, end to end)
 	$(PY) -m pytest -q -m "not needs_r"
 
 bench: $(STAMP) ## benchmarks against peers measured in the same run

@@ -253,3 +253,28 @@ def test_an_empty_sample_is_refused_before_anything_is_fitted_or_written(project
     with pytest.raises(SpecificationError, match=r"column 'fgls': key 'sample': no observations"):
         run(SPEC.replace("years = [2010, 2019]", "years = [1990, 1995]"))
     assert not (root / "results").exists()
+
+
+def test_a_fit_that_warns_says_so_in_the_table_notes(project):
+    """A column whose estimator warns (here: iterated GLS stopped after one iteration) is
+    not shown as if clean: the table's notes name the column and the warning (issue 8)."""
+    tmp, run = project
+    warned = SPEC.replace('options = { panels = "hetero", corr = "ar1" }',
+                          'options = { panels = "hetero", corr = "independent", igls = true, '
+                          'maxiter = 1 }')
+    assert run(warned) == 0
+    md = (tmp / "results" / "tables" / "t1.md").read_text()
+    assert "Column (2) (fgls): ConvergenceWarning: iterated GLS did not converge" in md
+    assert "Column (1) (gnb)" not in md
+
+
+def test_clustering_on_a_text_column_fits_and_describes_only_numbers(project):
+    """se.groups = "macro_region" (text labels such as 'dongnam'), as the spec header allows:
+    the run fits and the descriptives leave the cluster column out (issue 8: it crashed in
+    the descriptive table after fitting)."""
+    tmp, run = project
+    assert run(SPEC.replace('groups = "region"', 'groups = "macro_region"')) == 0
+    desc = (tmp / "results" / "tables" / "descriptives_t1.csv").read_text()
+    assert "x1" in desc and "macro_region" not in desc
+    est = json.loads((tmp / "results" / "estimates.json").read_text())
+    assert "macro_region" in json.dumps(est["tables"]["t1"])

@@ -60,7 +60,13 @@ def _cmd_panel(args: argparse.Namespace) -> int:
     fetched = acquire.fetch(args.manifest, args.raw_dir, None,
                             allow_download=args.allow_download)
     print(f"data/raw: {fetched.summary()}")
-    result = panel.build(args.raw_dir, args.out_dir, allow_partial=args.allow_partial)
+    from regrowth.specs import edition_allow_partial
+
+    allowed = edition_allow_partial(args.specs)  # [edition] allow_partial of the spec file
+    if allowed:
+        print(f"panel: {args.specs} [edition] allow_partial: {', '.join(allowed)}")
+    result = panel.build(args.raw_dir, args.out_dir,
+                         allow_partial=list(dict.fromkeys([*args.allow_partial, *allowed])))
     print(result.describe())
     return 0
 
@@ -198,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
                     help="accept a full-edition KOSIS download covering fewer than the 17 "
                          "provinces (repeatable; default: refuse)")
+    pn.add_argument("--specs", default="specs/models.toml", type=Path,
+                    help="specification file whose [edition] allow_partial lists more such "
+                         "table ids")
     pn.set_defaults(func=_cmd_panel)
 
     r = sub.add_parser("replicate", help="fit every specification; write tables, figures, notebooks",

@@ -82,7 +82,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
            "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
-           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME"]
+           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "check_writable"]
 
 LOCK_NAME = ".regrowth.lock"
 JOURNAL_NAME = ".regrowth-journal.json"
@@ -299,11 +299,35 @@ class _Lock:
             self.fd = None
 
 
-def _not_writable(folder: Path, exc: OSError | None = None) -> OutputError:
+def _not_writable(folder: Path, exc: OSError | None = None,
+                  option: str = "--results-dir") -> OutputError:
     why = f" ({exc.strerror})" if exc is not None and exc.strerror else ""
     return OutputError(f"the output folder {folder}/ is not writable{why}; nothing was fitted "
                        "or written. Make it writable (chmod u+w) or choose another folder "
-                       "(--results-dir)")
+                       f"({option})")
+
+
+def check_writable(root: str | Path, *, option: str = "--results-dir") -> None:
+    """Raise OutputError if ``root`` or a folder in it is not writable (if ``root`` does not
+    exist yet: if its nearest existing parent is not, or is not a folder). Creates nothing.
+
+    For a check before any work is done; :class:`Transaction` checks again under its lock.
+    ``option`` is the command-line option named in the hint.
+    """
+    root = Path(root)
+    if not root.exists():
+        parent = root.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise _not_writable(root, None, option)
+        return
+    if not root.is_dir():
+        raise _not_writable(root, None, option)
+    for folder, dirs, _ in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise _not_writable(Path(folder), None, option)
 
 
 def _check_writable(root: Path) -> None:

@@ -42,7 +42,7 @@ import pandas as pd
 
 from regrowth import regions, sources
 from regrowth.errors import DataError
-from regrowth.io import Transaction, csv_safe_frame
+from regrowth.io import Transaction, check_writable, csv_safe_frame
 from regrowth.sources._common import check_duplicates
 from regrowth.sources.registry import VARIABLES
 
@@ -441,6 +441,7 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
     each source's report, ``"full_edition"`` (what each slot held: table, unit, years,
     provinces) and ``"notes"`` (also in the codebook's ``notes`` column).
     """
+    check_writable(out_dir, option="--out-dir")  # before reading anything
     tidy, reports = sources.load_all(Path(raw_dir), allow_partial=allow_partial)
     panel = assemble(tidy)
     validate(panel)
@@ -454,4 +455,14 @@ def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:
     path = Path(processed_dir) / "panel.parquet"
     if not path.is_file():
         raise DataError("the panel has not been built", file=path, hint="run `make panel`")
-    return pd.read_parquet(path).set_index(INDEX)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(f"the panel file cannot be read ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:120] if str(exc) else ''})", file=path,
+                        hint="rebuild it with `regrowth panel` (or `make panel`)") from exc
+    missing = [c for c in INDEX if c not in frame.columns]
+    if missing:
+        raise DataError(f"the panel file has no column(s) {missing}", file=path,
+                        hint="rebuild it with `regrowth panel` (or `make panel`)")
+    return frame.set_index(INDEX)

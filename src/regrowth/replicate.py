@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import sys
 import time
 import traceback
@@ -226,7 +227,50 @@ def labels_from(specs_path: Path) -> dict[str, str]:
     return dict(doc.get("labels", {}))
 
 
-def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict) -> list[Path]:
+def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:
+    """``{variable: note}`` for the panel variables read from a full-edition KOSIS download,
+    from the codebook's ``notes`` column (``full edition: kosis/<file>, <n> provinces,
+    <first>-<last> ...``); empty when the codebook is absent or names none."""
+    path = Path(processed_dir) / "codebook.csv"
+    if not path.is_file():
+        return {}
+    try:
+        book = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError):
+        return {}
+    if not {"name", "notes"} <= set(book.columns):
+        return {}
+    out = {}
+    for name, notes in zip(book["name"], book["notes"]):
+        found = [n.strip() for n in str(notes).split(";") if "full edition" in n]
+        if found:
+            out[name] = found[0][0].upper() + found[0][1:]
+    return out
+
+
+def coverage_notes(table, coverage: dict[str, str]) -> list[str]:
+    """One note per full-edition variable a table's columns use: what was read (file,
+    provinces, years), so the table says its coverage."""
+    notes = []
+    for name in dict.fromkeys(v for c in table.columns for v in c.variables()):
+        if name in coverage and coverage[name] not in notes:
+            notes.append(f"{name}: {coverage[name]}.")
+    return notes
+
+
+def warning_notes(table, fitted: dict) -> list[str]:
+    """One note per warning a column's fit raised (no finite maximum, no convergence, ...),
+    so a table never shows such estimates as if they were clean; each names the column."""
+    notes = []
+    for c in table.columns:
+        for w in getattr(fitted.get(c.name), "warnings", None) or ():
+            first = re.split(r"(?<=[.;])\s", str(w), maxsplit=1)[0]
+            notes.append(f"Column {c.label} ({c.id}): {first}")
+    return notes
+
+
+def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict,
+                 coverage: dict[str, str] | None = None) -> list[Path]:
     from regrowth.inference.reporting import table_note, term_lines
     from regrowth.tables import TableColumn, regression_table
 
@@ -241,6 +285,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
         if boot_note:
             notes.append(boot_note)
+        notes += coverage_notes(table, coverage or {})
+        notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
@@ -318,7 +364,8 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
     for table in specs.tables:
         col = table.columns[0]
         data, _ = estimation_sample(col, panel)
-        variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX]
+        variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX
+                     and pd.api.types.is_numeric_dtype(data[v])]  # not text cluster ids
         key = (col.sample, tuple(variables))
         if key in seen:  # the same sample and variables as an earlier table: one table is enough
             continue
@@ -390,7 +437,7 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
         for rel in _table_files(tid):
             tx.keep(rel)
     live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
-    write_tables(live, fitted, tx.dir, labels)
+    write_tables(live, fitted, tx.dir, labels, panel.attrs.get("full_edition"))
     write_descriptives(panel, spec, tx.dir, labels)
     write_figures(live, fitted, panel, tx.dir, labels)
     _stage_diagnostics(tx, spec, failed, panel, keep)
@@ -417,6 +464,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                 + f"; valid table ids: {', '.join(spec.table_ids())}")
     io.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
     panel = with_region_attributes(panel_mod.load(processed_dir))
+    panel.attrs["full_edition"] = full_edition_coverage(processed_dir)  # for the table notes
     specs_mod.check(spec, panel)
     labels = dict(spec.labels)
     failed: dict[str, str] = {}

@@ -51,7 +51,7 @@ __all__ = ["Sample", "Bootstrap", "ColumnSpec", "TableSpec", "Specs", "load", "c
 ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
 
 TOP_KEYS = ("edition", "table", "labels", "curve")
-EDITION_KEYS = ("name", "summary")
+EDITION_KEYS = ("name", "summary", "allow_partial")
 TABLE_KEYS = ("id", "title", "notes", "focus", "column")
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
@@ -171,6 +171,9 @@ class Specs:
     path: str
     labels: dict = field(default_factory=dict, hash=False, compare=False)
     curve: tuple = field(default=(), hash=False, compare=False)
+    #: full-edition KOSIS table ids whose downloads may cover fewer than the 17 provinces
+    #: ([edition] allow_partial; read by `regrowth panel` with its --allow-partial)
+    allow_partial: tuple = field(default=(), hash=False, compare=False)
 
     def columns(self) -> list[ColumnSpec]:
         return [c for t in self.tables for c in t.columns]
@@ -455,7 +458,8 @@ def load(path: str | Path = "specs/models.toml") -> Specs:
 
     edition = _table_of(doc.get("edition"), problems, "[edition]", "edition")
     _unknown(edition, EDITION_KEYS, problems, "[edition]", "edition.")
-    for key in EDITION_KEYS:
+    _check_allow_partial(edition, problems)
+    for key in ("name", "summary"):
         if key in edition and not isinstance(edition[key], str):
             problems.add("[edition]", f"edition.{key}", f"must be a string, not "
                                                         f"{_type_name(edition[key])}")
@@ -526,7 +530,48 @@ def load(path: str | Path = "specs/models.toml") -> Specs:
         problems.add("", None, "no [[table]] is specified")
     problems.raise_if_any()
     return Specs(edition.get("name", "public"), edition.get("summary", ""), tuple(tables),
-                 str(path), dict(labels), tuple(curve or ()))
+                 str(path), dict(labels), tuple(curve or ()),
+                 tuple(edition.get("allow_partial", ())))
+
+
+def _check_allow_partial(edition: dict, problems) -> None:
+    """``[edition] allow_partial``: a list of full-edition KOSIS table ids."""
+    if "allow_partial" not in edition:
+        return
+    from regrowth.sources.registry import FULL_EDITION
+
+    value = edition["allow_partial"]
+    known = [s.table_id for s in FULL_EDITION]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add("[edition]", "edition.allow_partial", "must be a list of KOSIS table ids "
+                     f"(strings), not {_type_name(value)}; e.g. allow_partial = [\"DT_1YL20891\"]")
+        return
+    for v in value:
+        if v not in known:
+            problems.add("[edition]", "edition.allow_partial",
+                         f"{v!r} is not a full-edition table{registry.did_you_mean(v, known)}; "
+                         f"known: {', '.join(known)}")
+
+
+def edition_allow_partial(path: str | Path) -> tuple[str, ...]:
+    """The ``[edition] allow_partial`` table ids of the specification file at ``path``
+    (checked as :func:`load` checks them); ``()`` when the file or the key is absent.
+
+    Only the ``[edition]`` table is read, so ``regrowth panel`` does not depend on the
+    models being valid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return ()
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecificationError(f"{path}: not valid TOML ({exc})") from exc
+    problems = _Problems(path)
+    edition = _table_of(doc.get("edition"), problems, "[edition]", "edition")
+    _check_allow_partial(edition, problems)
+    problems.raise_if_any()
+    return tuple(edition.get("allow_partial", ()))
 
 
 def _curve_module():
@@ -620,7 +665,8 @@ def schema_comment() -> str:
     lines.append("#   se.type by estimator: " + "; ".join(
         f"{e.name} {'|'.join(e.se_types)} (default {e.default_se})" for e in entries))
     lines.append("# Keys of a table: id, title, notes, focus (terms for bootstrap inference), column")
-    lines.append("# Top level: [edition] (name, summary), [[table]], [labels], [[curve]]")
+    lines.append("# Top level: [edition] (name, summary, allow_partial), [[table]], [labels], "
+                 "[[curve]]")
     out = []
     for line in lines:  # keep the comment readable: wrap long lines at "; " or ", "
         while len(line) > 96 and ("; " in line[:96] or ", " in line[:96]):

@@ -6,6 +6,7 @@ Korean labels, years as columns); its numbers are invented for the test, not dat
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,95 @@ def test_a_file_of_another_item_is_refused_naming_the_item(tmp_path):
     with pytest.raises(DataError, match=r"the file's item '총인구수' is not patent applications by 시도") as err:
         full_edition.read_slot(tmp_path, PATENTS)
     assert err.value.file == "kosis/DT_1YL202109E.csv"
+
+
+def test_meta_sheet_without_the_bullet_still_states_the_table_id(tmp_path):
+    """A meta sheet saved again by a spreadsheet (keys without KOSIS's '○') is still read, so
+    a file of another table is refused instead of being read as 'not verified' (issue 8)."""
+    import openpyxl
+    path = slot(tmp_path, "DT_1YL20891.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ms = wb.create_sheet("메타정보")
+    ms.append(["통계표ID", "DT_1YL20921"])
+    ms.append(["단위", "%"])
+    wb.save(path)
+    with pytest.raises(DataError, match=r"states KOSIS table DT_1YL20921 \(in sheet '메타정보'\) but "
+                                        r"was saved in the slot of table DT_1YL20891") as err:
+        full_edition.read_slot(tmp_path, FISCAL)
+    assert err.value.file == "kosis/DT_1YL20891.xlsx"
+
+
+def test_a_unit_row_above_the_header_is_not_advised_away(tmp_path):
+    """Deleting a '(단위: 천건)' row as told would read thousands as applications: the hint
+    says to keep the unit in the header cell (issue 8)."""
+    rows = [["(단위: 천건)"], ["행정구역별", "2019", "2020"]] + [[p, 1.5, 2.0] for p in PROVINCES]
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    with pytest.raises(DataError, match=r"header row with the years is row 2.*states the unit "
+                                        r"'천건'") as err:
+        full_edition.read_slot(tmp_path, PATENTS)
+    assert err.value.row == 1 and err.value.column == "A"
+    assert "행정구역별(단위: 천건)" in err.value.hint and "make data" not in str(err.value)
+
+
+def test_spec_edition_allow_partial_is_checked_and_read(tmp_path):
+    spec = tmp_path / "models.toml"
+    spec.write_text('[edition]\nname = "full"\nallow_partial = ["DT_1YL20891"]\n')
+    assert specs.edition_allow_partial(spec) == ("DT_1YL20891",)
+    spec.write_text('[edition]\nallow_partial = ["DT_1YL2089"]\n')
+    from regrowth.errors import SpecificationError
+    with pytest.raises(SpecificationError, match=r"\[edition\]: key 'edition.allow_partial': "
+                                                 r"'DT_1YL2089' is not a full-edition table "
+                                                 r"\(did you mean 'DT_1YL20891'\?\)"):
+        specs.edition_allow_partial(spec)
+    spec.write_text('[edition]\nallow_partial = "DT_1YL20891"\n')
+    with pytest.raises(SpecificationError, match="edition.allow_partial': must be a list"):
+        specs.edition_allow_partial(spec)
+
+
+def test_spec_allow_partial_lets_regrowth_panel_read_a_partial_download(raw_with_download,
+                                                                         tmp_path, capsys,
+                                                                         monkeypatch):
+    from regrowth import acquire, cli
+
+    class Fetched:  # the raw files are symlinks to the mirror here: skip acquisition
+        def summary(self):
+            return "not fetched (test)"
+    monkeypatch.setattr(acquire, "fetch", lambda *a, **k: Fetched())
+    kosis_path = raw_with_download / "kosis" / "DT_1YL20891.csv"
+    lines = kosis_path.read_bytes().decode("cp949").splitlines()[:11]  # 10 provinces
+    kosis_path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp949"))
+    spec = tmp_path / "models.toml"
+    spec.write_text('[edition]\nallow_partial = ["DT_1YL20891"]\n')
+    argv = ["--raw-dir", str(raw_with_download), "panel", "--out-dir", str(tmp_path / "out"),
+            "--manifest", str(Path(__file__).resolve().parents[2] / "data/raw/MANIFEST.toml")]
+    assert cli.main([*argv, "--specs", str(tmp_path / "none.toml")]) != 0
+    assert "covers 10 of the 17 provinces" in capsys.readouterr().err
+    assert cli.main([*argv, "--specs", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "[edition] allow_partial: DT_1YL20891" in out and "10 provinces" in out
+
+
+def test_table_notes_state_the_coverage_of_a_full_edition_variable(raw_with_download, tmp_path):
+    from regrowth import replicate
+    panel.build(raw_with_download, tmp_path / "out")
+    coverage = replicate.full_edition_coverage(tmp_path / "out")
+    assert coverage["fiscal_autonomy_l1"].startswith("Full edition: kosis/DT_1YL20891.csv, "
+                                                     "17 provinces, 2018-2020")
+    s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
+    col = dataclasses.replace(s.tables[2].columns[0], regressors=("fiscal_autonomy_l1",))
+    table = dataclasses.replace(s.tables[2], columns=(col,))
+    notes = replicate.coverage_notes(table, coverage)
+    assert notes == [f"fiscal_autonomy_l1: {coverage['fiscal_autonomy_l1']}."]
+    assert replicate.coverage_notes(s.tables[2], coverage) == []  # public variables only
+
+
+def test_a_city_level_table_in_a_province_slot_says_it_is_another_table(tmp_path):
+    """A 시군구 file (here rows like '(Ulsan-si)', as in the public population file) saved in a
+    시도 slot: the error names the row and says the slot holds one row per province."""
+    rows = [["행정구역별", "2019", "2020"], ["서울특별시", 40, 41], ["(Ulsan-si)", 1, 2]]
+    slot(tmp_path, "DT_1YL20891.csv", rows)
+    with pytest.raises(DataError, match=r"unknown region name '\(Ulsan-si\)'.*the slot of table "
+                                        r"DT_1YL20891 holds .* one row per province") as err:
+        full_edition.read_slot(tmp_path, FISCAL)
+    assert err.value.file == "kosis/DT_1YL20891.csv" and err.value.row == 3
+    assert "make data" not in str(err.value)

@@ -6,6 +6,9 @@ tests/data/test_panel_real.py checks the panel built from the real files.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -178,3 +181,29 @@ def test_codebook_has_a_row_for_every_column(fake_sources, tmp_path):
     assert book.loc["patents_fintech_pm", "source"] == "src/patents_fintech.csv; src/population.csv"
     assert book.loc["sejong_break", "transformation"]
     assert (book["label"].str.len() > 0).all()
+
+
+def test_damaged_panel_file_is_refused_naming_it(tmp_path):
+    (tmp_path / "panel.parquet").write_bytes(b"PAR1 not a parquet file")
+    with pytest.raises(DataError, match="the panel file cannot be read") as err:
+        panel.load(tmp_path)
+    assert err.value.file == str(tmp_path / "panel.parquet")
+    assert "regrowth panel" in err.value.hint
+
+
+def test_read_only_output_folder_is_refused_before_any_source_is_read(tmp_path, monkeypatch):
+    from regrowth import io
+    from regrowth.io import OutputError
+
+    out = tmp_path / "processed"
+    out.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(io.os, "access", lambda p, mode: False if Path(p) == out
+                        else real_access(p, mode))
+
+    def must_not_run(*a, **k):
+        raise AssertionError("sources were read before the output folder was checked")
+
+    monkeypatch.setattr(sources, "load_all", must_not_run, raising=False)
+    with pytest.raises(OutputError, match=rf"{out}/ is not writable.*\(--out-dir\)"):
+        panel.build(tmp_path / "raw", out)

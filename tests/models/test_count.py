@@ -50,3 +50,13 @@ def test_poisson_matches_stata(ships, case, se_type, exposure):
     np.testing.assert_allclose(res.params, ref["params"], rtol=1e-6)
     np.testing.assert_allclose(res.bse, ref["bse"], rtol=1e-6)
     np.testing.assert_allclose(np.asarray(res.cov_params()).ravel(), ref["cov"], rtol=1e-6)
+
+
+def test_poisson_refuses_an_all_zero_outcome_naming_it():
+    """Synthetic: 30 zero counts have no finite maximum (issue 8)."""
+    from regrowth.errors import EstimationError
+
+    X = pd.DataFrame({"const": 1.0, "x": np.arange(30.0)})
+    y = pd.Series(0.0, index=X.index, name="patents")
+    with pytest.raises(EstimationError, match="'patents' is zero in all 30 observations"):
+        poisson(y, X)

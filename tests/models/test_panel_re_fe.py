@@ -125,3 +125,18 @@ def test_bad_kind_and_missing_data(invest2):
         fit_panel("gmm", FORMULA, invest2)
     with pytest.raises(SpecificationError, match="needs `data`"):
         fit_panel("re", FORMULA)
+
+
+# --------------------------------------------------------------------------------------
+# Refused inputs (issue 8): a constant dependent variable. Synthetic data, seed 0.
+
+@pytest.mark.parametrize("kind", ["re", "fe", "pooled"])
+def test_constant_outcome_is_refused_naming_the_variable(kind):
+    from regrowth.errors import EstimationError
+    from regrowth.models import fit_panel
+
+    idx = pd.MultiIndex.from_product([list("abcd"), range(2000, 2010)], names=["r", "t"])
+    data = pd.DataFrame({"growth": 1.5, "x": np.random.default_rng(0).normal(size=40)},
+                        index=idx)
+    with pytest.raises(EstimationError, match=r"'growth' is constant \(1\.5 in all 40"):
+        fit_panel(kind, "growth ~ 1 + x", data)

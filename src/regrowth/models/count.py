@@ -81,6 +81,14 @@ def poisson(y: pd.Series, X: pd.DataFrame, exposure=None, se_type: str = "oim", 
     """
     import statsmodels.api as sm
 
+    yv = np.asarray(y, dtype=float)
+    if yv.size and np.all(yv[np.isfinite(yv)] == 0):
+        from regrowth.errors import EstimationError
+        raise EstimationError(
+            f"the outcome {getattr(y, 'name', None) or 'y'!r} is zero in all {yv.size} "
+            "observations of the estimation sample: a count model has no finite maximum (the "
+            "mean runs to zero). Check the outcome column and the sample (years, regions) it "
+            "is restricted to.")
     model = sm.Poisson(y, X, exposure=exposure)
     fit = {"disp": 0, "maxiter": 200, "method": "newton", "tol": 1e-12}
     n = len(y)

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from regrowth.errors import SpecificationError
@@ -162,6 +163,7 @@ def _linearmodels(kind: str):
             if kind == "fe":
                 opts.setdefault("entity_effects", True)
             model = cls(formula_or_dependent, data, **opts)
+        _refuse_constant_dependent(model)
         if small_sample == "stata":
             from regrowth.inference.stata import fit_stata
 
@@ -170,6 +172,22 @@ def _linearmodels(kind: str):
                 return wrapped
         return model.fit(cov_type=cov_type, **cov_kwds)
     return fit
+
+
+def _refuse_constant_dependent(model) -> None:
+    """Raise EstimationError if the dependent variable does not vary (linearmodels would
+    return an exact fit, or divide by zero for random effects)."""
+    from regrowth.errors import EstimationError
+
+    dep = model.dependent
+    y = np.asarray(dep.values2d, dtype=float).ravel()
+    y = y[np.isfinite(y)]
+    if y.size and np.all(y == y[0]):
+        name = dep.vars[0] if getattr(dep, "vars", None) else "dependent"
+        raise EstimationError(
+            f"the dependent variable {name!r} is constant ({y[0]:g} in all {y.size} complete "
+            "observations): there is nothing to explain. Check the outcome column and the "
+            "sample (years, regions) it is restricted to.")
 
 
 # ----------------------------------------------------------------------------- specs

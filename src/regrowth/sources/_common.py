@@ -222,6 +222,9 @@ def xlsx_rows(ws, *, file_label: str) -> list[list[Any]]:
                         hint="acquire the file again (`make data`)") from None
 
 
+_META_KEY = re.compile(r"^(통계표ID|TableID|단위|Unit|통계표명|TableName)$", re.IGNORECASE)
+
+
 def read_meta(wb) -> dict[str, str]:
     """Key/value pairs of a KOSIS meta sheet (``○ 통계표ID`` / ``○ Table ID`` …)."""
     meta: dict[str, str] = {}
@@ -231,7 +234,8 @@ def read_meta(wb) -> dict[str, str]:
             continue
         sheet = sheet or ws.title
         for row in xlsx_rows(ws, file_label=ws.title):
-            if len(row) >= 2 and clean_text(row[0]).startswith("○"):
+            if len(row) >= 2 and (clean_text(row[0]).startswith("○") or _META_KEY.match(
+                    clean_text(row[0]).replace(" ", ""))):  # "○ 통계표ID" or a bare "통계표ID"
                 key = clean_text(row[0]).lstrip("○").strip()
                 meta[key] = clean_text(row[1])
     out: dict[str, str] = {"sheet": sheet} if sheet else {}

@@ -266,7 +266,13 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         frame = kosis.to_tidy(table, variable, source=rep.file, where=where,
                               ignore=[*NON_PROVINCE, *skipped])
     except DataError as exc:
-        raise _user_error(exc, source) from None
+        err = _user_error(exc, source)
+        if "unknown region name" in exc.message:  # rows of cities or districts: another table
+            err = DataError(exc.message + f"; the slot of table {table_id} holds "
+                            f"{source.description}, one row per province (시도): a file whose "
+                            "rows are cities or districts (시군구) is another table",
+                            file=err.file, row=err.row, column=err.column, hint=err.hint)
+        raise err from None
     if skipped:
         sub_note = "; ".join(filter(None, [sub_note, f"rows that are not provinces skipped: "
                                                      f"{', '.join(skipped)}"]))
@@ -286,7 +292,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             f"the download of table {table_id} covers {len(present)} of the {len(expected)} "
             f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
             hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
-                 f"on purpose, build with `regrowth panel --allow-partial {table_id}`")
+                 f"on purpose, build with `regrowth panel --allow-partial {table_id}` or "
+                 f"add allow_partial = [\"{table_id}\"] to [edition] in specs/models.toml")
     notes = list(kosis_notes) + ([sub_note] if sub_note else [])
     if rep.factor != 1:
         notes.append(f"converted from {unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")

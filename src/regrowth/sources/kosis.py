@@ -450,12 +450,18 @@ def _read_wide(rows: list[list[Any]], file: str, repeat_items: Sequence[str] | N
         above_is_text = later is not None and all(
             not any(clean_text(c) for c in r[1:]) for r in rows[:later])
         if later is not None and above_is_text:
+            unit = _unit_of([clean_text(r[0]) for r in rows[:later] if r])
+            keep = (f" Keep the unit: write it into the header cell A{later + 1} "
+                    f"(e.g. '{clean_text(rows[later][0]) or '행정구역별'}(단위: {unit})') before "
+                    "deleting the rows, or the values are read without a unit"
+                    if unit else "")
             raise DataError(f"the header row with the years is row {later + 1}, not row 1: the "
-                            f"file has {later} extra row(s) of titles or notes above its header",
+                            f"file has {later} extra row(s) of titles or notes above its header"
+                            + (f" (one states the unit '{unit}')" if unit else ""),
                             file=file, row=1, column="A",
                             hint=f"delete rows 1-{later} (they hold no data) so that the header "
                                  "is the first row, or download the table again from KOSIS with "
-                                 "the default layout (시점 as columns)")
+                                 "the default layout (시점 as columns)." + keep)
         raise DataError("no year columns found: row 1 has no header cell like 2014, 2014년, "
                         "Y2014 2014 or 2014.1", file=file, row=1, column=None,
                         hint="download the table from KOSIS with 시점 (years) as the columns, "
