@@ -75,7 +75,8 @@ def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 12
         return "n/a" if v is None else f"{100 * v:.0f}%"
 
     caption = (f"{n} of {record['n_specifications']} specifications estimated ({failed} failed or "
-               f"not available, listed in {record['curve']}.json); "
+               f"not available, {record.get('n_not_converged', 0)} without a convergence flag; "
+               f"all listed in {record['curve']}.json); "
                f"median {med:.3g}; same sign as the median {pct(summ.get('share_same_sign'))}; "
                f"p < 0.05 {pct(summ.get('share_p05'))}; bootstrap p < 0.05 "
                f"{pct(summ.get('share_boot_p05'))} of {summ.get('n_boot_p', 0)}."
