@@ -362,3 +362,14 @@ def test_one_blas_thread_sets_openblas_to_one_thread_and_restores_it():
     with curve.one_blas_thread():
         assert get() == 1
     assert get() == before
+
+
+def test_outputs_rewritten_from_the_json_are_the_same_files(project, tmp_path):
+    if not (project / "serial" / "linear_small.json").is_file():
+        _run(project, "serial", "serial")
+    for cid in ("count_small", "linear_small"):
+        text = (project / "serial" / f"{cid}.json").read_text(encoding="utf-8")
+        curve.write_outputs(json.loads(text), tmp_path)
+        for ext in (".json", ".csv"):
+            assert ((tmp_path / f"{cid}{ext}").read_bytes()
+                    == (project / "serial" / f"{cid}{ext}").read_bytes()), cid + ext

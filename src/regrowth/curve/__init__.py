@@ -1226,7 +1226,7 @@ def to_json(record: dict) -> str:
 def to_frame(record: dict) -> pd.DataFrame:
     """One row per specification and focal role (the CSV)."""
     rows = []
-    dims = list(record["dimensions"])
+    dims = [d for d in DIMENSIONS if d in record["dimensions"]]   # JSON keys come sorted
     for r in record["specifications"]:
         for role, t in (r["terms"] or {}).items():
             rows.append({"id": r["id"], "model": r["model"], "role": role, "term": t.get("term"),

@@ -38,7 +38,10 @@ def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 12
     from regrowth.io import write_with
 
     rows = _fitted(record, role)
-    dims = [d for d, opts in record["dimensions"].items() if len(opts) > 1]
+    from regrowth.curve import DIMENSIONS
+
+    # the dimensions' fixed order (a record read back from JSON has its keys sorted)
+    dims = [d for d in DIMENSIONS if len(record["dimensions"].get(d, ())) > 1]
     labels = []
     for d in dims:
         opts = list(record["dimensions"][d])
