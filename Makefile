@@ -18,7 +18,7 @@ export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export MPLCONFIGDIR := $(CURDIR)/build/mplconfig
 
-.PHONY: all replicate test test-all env data panel models notebooks bench fixtures clean help
+.PHONY: all replicate test test-all env data panel models notebooks bench fixtures clean help curve
 
 all: replicate
 
@@ -47,6 +47,11 @@ notebooks: models ## build notebooks/*.ipynb from their jupytext sources noteboo
 	$(PY) -m regrowth notebooks
 
 replicate: notebooks ## everything: panel, models, tables, figures, notebooks
+
+# Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4).
+CURVE_BACKEND ?= processes
+curve: panel ## specification curves: results/curve/<id>.{json,csv,png}
+	$(PY) -m regrowth curve --backend $(CURVE_BACKEND) $(CURVE_ARGS)
 
 # With the data mirror present, the tests also run on the real panel (about 5 s to build);
 # without it, the tests that need the real data are skipped with the reason.

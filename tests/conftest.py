@@ -57,6 +57,8 @@ def replicated(tmp_path_factory, data_mirror):
     for folder in ("specs", "notebooks"):
         shutil.copytree(PROJECT / folder, work / folder,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    if (PROJECT / "results" / "curve").is_dir():  # notebook 05 reads the committed `make curve` outputs
+        shutil.copytree(PROJECT / "results" / "curve", work / "results" / "curve")
     (work / "data" / "raw").mkdir(parents=True)
     shutil.copy(PROJECT / "data" / "raw" / "MANIFEST.toml", work / "data" / "raw" / "MANIFEST.toml")
     cwd = Path.cwd()

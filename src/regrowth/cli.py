@@ -79,6 +79,14 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
                          only=args.only)
 
 
+def _cmd_curve(args: argparse.Namespace) -> int:
+    from regrowth import curve
+
+    return curve.run(specs=args.specs, processed_dir=args.processed_dir,
+                     results_dir=args.results_dir, ids=args.id, backend=args.backend,
+                     workers=args.workers, scheduler=args.scheduler)
+
+
 def _cmd_notebooks(args: argparse.Namespace) -> int:
     from regrowth import notebooks
 
@@ -239,6 +247,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results-dir", default="results", type=Path,
                    help="folder `make replicate` wrote to")
     s.set_defaults(func=_cmd_show)
+
+    c = sub.add_parser("curve", help="specification curves of the [[curve]] blocks: "
+                                     "results/curve/<id>.{json,csv,png}",
+                       description="Fit every specification of each [[curve]] block of the "
+                                   "spec file and write its JSON, CSV and figure; failed "
+                                   "specifications are listed in the output.", **kw)
+    c.add_argument("--id", action="append", default=None, metavar="ID",
+                   help="fit only this curve (repeatable; default: every curve)")
+    c.add_argument("--backend", choices=("serial", "processes", "dask"), default="serial",
+                   help="serial, processes (joblib) or dask (distributed)")
+    c.add_argument("--workers", type=int, default=None,
+                   help="processes or LocalCluster workers (default: number of CPUs)")
+    c.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="Dask scheduler (default: $REGROWTH_DASK_SCHEDULER, else a LocalCluster)")
+    c.add_argument("--specs", default="specs/models.toml", type=Path, help="specification file")
+    c.add_argument("--processed-dir", default="data/processed", type=Path,
+                   help="folder of panel.parquet")
+    c.add_argument("--results-dir", default="results/curve", type=Path,
+                   help="folder the curve outputs are written to")
+    c.set_defaults(func=_cmd_curve)
     return p
 
 

@@ -1,0 +1,259 @@
+"""Time the specification curves (`regrowth curve`) on every backend; project to a cluster.
+
+Not a test. Run from the project root after `make panel`:
+
+    .venv/bin/python benchmarks/bench_curve.py [--workers 2] [--no-serial] [--no-dask]
+
+Measures, on the real panel and the [[curve]] blocks of specs/models.toml:
+
+1. per-specification cost by estimator, in one process: the analytic fit of a specification
+   and the bootstrap p-value (999 draws) of a model, on a deterministic subset of each
+   estimator's models;
+2. both curves (innovation + growth, without the null draws) with `processes` (joblib) on
+   ``--workers`` workers: wall time, specifications, bootstrap p-values, and each worker's
+   resident memory after every batch (it must not grow with the specifications run);
+3. the same with `serial` (the serial / 2-worker ratio) and with `dask` on a LocalCluster
+   (start-up time, per-task overhead of empty tasks, wall time of the curves);
+4. one draw of the growth curve's inferential (null) curve;
+5. the fit and bootstrap cost at 229 units (시군구) on synthetic data of that size, for the
+   100,000-specification projection written in benchmarks/README.md.
+
+The load average is printed: the reference machine is shared, so read times with it.
+Results are also written to benchmarks/results/bench_curve.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from regrowth import curve  # noqa: E402
+from regrowth import panel as panel_mod  # noqa: E402
+
+
+def _load() -> tuple[pd.DataFrame, tuple]:
+    panel = panel_mod.load(ROOT / "data" / "processed")
+    curves = curve.load(ROOT / "specs" / "models.toml", list(panel.columns))
+    return curve.prepare_panel(panel, curves), curves
+
+
+def per_estimator_cost(data, curves, per_estimator: int = 12) -> dict:
+    """ms per analytic fit and per bootstrap (one model's focal terms), by estimator option."""
+    out = {}
+    warnings.simplefilter("ignore")
+    for c in curves:
+        specs, _ = curve.enumerate_specs(c)
+        groups = curve.group_specs(specs)
+        by_est: dict[str, list] = {}
+        for g in groups:
+            by_est.setdefault(g[0].choice("estimator"), []).append(g)
+        for est, gs in by_est.items():
+            step = max(1, len(gs) // per_estimator)
+            pick = gs[::step][:per_estimator]
+            fits, boots, fails = [], [], 0
+            for g in pick:
+                spec = next((s for s in g if s.inference != "bootstrap"), g[0])
+                t0 = time.perf_counter()
+                try:
+                    fitted, clusters = curve._fit_one(spec, data)
+                except Exception:  # noqa: BLE001 - a failing spec is counted, as in the curve
+                    fails += 1
+                    continue
+                fits.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                try:
+                    for role, term in spec.focal_terms:
+                        curve._bootstrap_p(fitted, term, clusters, c.reps, c.weights,
+                                           curve.spec_seed(c.seed, spec.model_id + role))
+                    boots.append(time.perf_counter() - t0)
+                except Exception:  # noqa: BLE001
+                    pass
+            out[f"{c.id}/{est}"] = {
+                "models_timed": len(fits), "failed": fails,
+                "fit_ms": 1e3 * statistics.median(fits) if fits else None,
+                "bootstrap_ms": 1e3 * statistics.median(boots) if boots else None,
+                "focal_terms": len(c.focal), "bootstrap_reps": c.reps}
+    return out
+
+
+def run_curves(data, curves, backend: str, workers: int) -> dict:
+    t0 = time.perf_counter()
+    with curve.Executor(backend, workers) as ex:
+        t_start = time.perf_counter() - t0
+        recs = [curve.run_curve(c, data, ex, prepared=True) for c in curves]
+    wall = time.perf_counter() - t0
+    meta = [m for r in recs for m in r["_meta"]]
+    by_pid: dict[int, list] = {}
+    for m in meta:
+        by_pid.setdefault(m["pid"], []).append(m["rss_mb"])
+    n_specs = sum(r["n_specifications"] for r in recs)
+    n_boot = sum(1 for r in recs for s in r["specifications"]
+                 for t in s["terms"].values() if t.get("boot_p") is not None)
+    return {"backend": backend, "workers": workers if backend != "serial" else 1,
+            "wall_s": wall, "startup_s": t_start, "specifications": n_specs,
+            "fitted": sum(r["n_fitted"] for r in recs),
+            "failed": sum(r["n_failed"] for r in recs),
+            "specs_with_bootstrap_p": n_boot, "batches": len(meta),
+            "worker_busy_s": sum(m["seconds"] for m in meta),
+            "json": [curve.to_json(r) for r in recs],
+            "rss_mb_by_worker": {str(pid): [round(v, 1) for v in vals]
+                                 for pid, vals in by_pid.items()}}
+
+
+def _noop(x):
+    return x
+
+
+def dask_overhead(workers: int, n_tasks: int = 2000) -> dict:
+    from distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, host="127.0.0.1", silence_logs=40)
+    client = Client(cluster)
+    startup = time.perf_counter() - t0
+    client.gather(client.map(_noop, range(50), pure=False))   # warm
+    t0 = time.perf_counter()
+    client.gather(client.map(_noop, range(n_tasks), pure=False))
+    per_task = (time.perf_counter() - t0) / n_tasks
+    client.close()
+    cluster.close()
+    return {"startup_s": startup, "per_task_ms": 1e3 * per_task, "tasks": n_tasks}
+
+
+def null_draw_cost(data, curves, workers: int, draws: int = 2) -> dict | None:
+    lin = [c for c in curves if c.null_draws]
+    if not lin:
+        return None
+    c = replace(lin[0], null_draws=draws)
+    with curve.Executor("processes", workers) as ex:
+        specs, _ = curve.enumerate_specs(c)
+        rec = curve.run_curve(replace(c, null_draws=0), data, ex, prepared=True)
+        t0 = time.perf_counter()
+        null = curve.null_curve(c, specs, rec["specifications"], data, ex)
+        dt = time.perf_counter() - t0
+    return {"curve": c.id, "draws": draws, "refits_per_draw": null["n_specifications"] * len(c.focal),
+            "seconds_per_draw": dt / draws, "workers": workers}
+
+
+def large_units(n_units: int = 229, years: int = 10, seed: int = 229) -> dict:
+    """Fit and bootstrap cost at 시군구 size, on synthetic data (says so)."""
+    from regrowth.inference import boottest
+    from regrowth.models import GeneralizedNegativeBinomial
+    from regrowth.models.panel import fit_panel
+
+    rng = np.random.default_rng(seed)
+    idx = pd.MultiIndex.from_product([[f"u{i:03d}" for i in range(n_units)],
+                                      range(2010, 2010 + years)], names=["region", "year"])
+    n = len(idx)
+    X = pd.DataFrame({"d": rng.normal(size=n), "x1": rng.normal(size=n),
+                      "x2": rng.normal(size=n), "x3": rng.normal(size=n)}, index=idx)
+    y = pd.Series(rng.negative_binomial(2, 2 / (2 + np.exp(1 + 0.2 * X["d"]))), index=idx,
+                  name="y").astype(float)
+    g = X.assign(g=1 + 0.2 * X["d"] + rng.normal(size=n))
+    clusters = idx.get_level_values("region").to_numpy()
+    out = {"units": n_units, "years": years, "n": n}
+    t0 = time.perf_counter()
+    for _ in range(3):
+        res = fit_panel("fe", "g ~ 1 + d + x1 + x2 + x3", g, cov_type="clustered")
+    out["fe_fit_ms"] = 1e3 * (time.perf_counter() - t0) / 3
+    t0 = time.perf_counter()
+    boottest(res, "d", clusters=clusters, reps=999, weights="webb", seed=1, ci=False)
+    out["fe_bootstrap_ms"] = 1e3 * (time.perf_counter() - t0)
+    Xc = pd.concat([pd.DataFrame({"const": 1.0}, index=idx), X], axis=1)
+    Z = pd.DataFrame({"const": 1.0, "x1": X["x1"]}, index=idx)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        gres = GeneralizedNegativeBinomial(y, Xc, Z, groups=clusters).fit(cov_type="cluster")
+    out["gnb_fit_ms"] = 1e3 * (time.perf_counter() - t0) / 3
+    t0 = time.perf_counter()
+    boottest(gres, "d", clusters=clusters, reps=999, weights="webb", seed=1, ci=False)
+    out["gnb_bootstrap_ms"] = 1e3 * (time.perf_counter() - t0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-serial", action="store_true")
+    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_curve.json"))
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    report = {"cpus": os.cpu_count(), "load_average_start": os.getloadavg()}
+    data, curves = _load()
+    plain = tuple(replace(c, null_draws=0) for c in curves)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+    report["per_estimator"] = per_estimator_cost(data, curves)
+    print("\nper-specification cost, one process (median ms; bootstrap = all focal terms, "
+          "999 draws)")
+    for k, v in report["per_estimator"].items():
+        f = "n/a" if v["fit_ms"] is None else f"{v['fit_ms']:.1f}"
+        b = "n/a" if v["bootstrap_ms"] is None else f"{v['bootstrap_ms']:.1f}"
+        print(f"  {k:32s} fit {f:>7s}  bootstrap {b:>7s}  ({v['models_timed']} models)")
+
+    runs = {}
+    runs["processes"] = run_curves(data, plain, "processes", args.workers)
+    if not args.no_serial:
+        runs["serial"] = run_curves(data, plain, "serial", 1)
+    if not args.no_dask:
+        runs["dask"] = run_curves(data, plain, "dask", args.workers)
+        report["dask_overhead"] = dask_overhead(args.workers)
+    ref = runs["processes"]["json"]
+    print("\nboth curves, no null draws")
+    for name, r in runs.items():
+        same = r["json"] == ref
+        print(f"  {name:10s} x{r['workers']}: {r['wall_s']:6.1f} s for {r['specifications']} "
+              f"specifications ({r['fitted']} fitted, {r['failed']} failed, "
+              f"{r['specs_with_bootstrap_p']} with a bootstrap p), {r['batches']} batches "
+              f"busy {r['worker_busy_s']:.1f} s in all, "
+              f"JSON identical to processes: {same}")
+        r["json_identical_to_processes"] = same
+        del r["json"]
+    if "serial" in runs:
+        report["serial_over_processes"] = runs["serial"]["wall_s"] / runs["processes"]["wall_s"]
+        print(f"  serial / {args.workers}-worker ratio: {report['serial_over_processes']:.2f}")
+    if "dask_overhead" in report:
+        d = report["dask_overhead"]
+        print(f"  dask LocalCluster({args.workers}): start {d['startup_s']:.1f} s, "
+              f"{d['per_task_ms']:.2f} ms per empty task ({d['tasks']} tasks)")
+    growth = []
+    for pid, vals in runs["processes"]["rss_mb_by_worker"].items():
+        growth.append(vals[-1] - vals[0])
+        print(f"  worker {pid}: RSS {vals[0]:.0f} MB after its first batch, {vals[-1]:.0f} MB "
+              f"after its last ({len(vals)} batches, max {max(vals):.0f})")
+    report["rss_growth_mb_max"] = max(growth) if growth else None
+    report["runs"] = runs
+
+    report["null"] = null_draw_cost(data, curves, args.workers)
+    if report["null"]:
+        n = report["null"]
+        print(f"\nnull curve ({n['curve']}): {n['refits_per_draw']} refits per draw, "
+              f"{n['seconds_per_draw']:.1f} s per draw on {n['workers']} workers")
+    report["units_229"] = large_units()
+    u = report["units_229"]
+    print(f"\n229 units x {u['years']} years (synthetic): FE fit {u['fe_fit_ms']:.1f} ms, "
+          f"its bootstrap {u['fe_bootstrap_ms']:.1f} ms; GNB fit {u['gnb_fit_ms']:.1f} ms, "
+          f"its score bootstrap {u['gnb_bootstrap_ms']:.1f} ms")
+    report["load_average_end"] = os.getloadavg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.out}; load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

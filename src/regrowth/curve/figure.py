@@ -1,0 +1,165 @@
+"""Figures of a specification curve (``results/curve/<id>_<role>.png``, ``<id>_null.png``).
+
+The layout is that of R's ``specr::plot_specs`` and of Simonsohn, Simmons & Nelson (2020),
+figure 2: the estimates of every fitted specification sorted from smallest to largest with
+their 95% intervals (top), and below them an indicator panel with one row per option of each
+dimension that varies, marking the choices each specification made. Colour says whether the
+p-value of record is below 0.05. A caption gives the median estimate, the share of estimates
+with the median's sign and the share with p < 0.05, read from the curve's ``summary``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+POS, NEG, NS = "#1f5fa8", "#c0392b", "#9a9a9a"
+
+
+def _fitted(record: dict, role: str) -> list[tuple[dict, dict]]:
+    rows = []
+    for r in record["specifications"]:
+        t = r["terms"].get(role) or {}
+        if not r["error"] and t.get("estimate") is not None:
+            rows.append((r, t))
+    rows.sort(key=lambda rt: (rt[1]["estimate"], rt[0]["id"]))
+    return rows
+
+
+def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 120) -> Path:
+    """Draw the curve of focal role ``role`` of a curve record (``run_curve``); return ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from regrowth.io import write_with
+
+    rows = _fitted(record, role)
+    from regrowth.curve import DIMENSIONS
+
+    # the dimensions' fixed order (a record read back from JSON has its keys sorted)
+    dims = [d for d in DIMENSIONS if len(record["dimensions"].get(d, ())) > 1]
+    labels = []
+    for d in dims:
+        opts = list(record["dimensions"][d])
+        present = {r["choices"].get(d) for r, _ in rows}
+        if "-" in present and "-" not in opts:
+            opts.append("-")
+        labels += [(d, o) for o in opts if o in present]
+    n = len(rows)
+    fig_h = 3.4 + 0.16 * max(len(labels), 4)
+    fig, (ax, axi) = plt.subplots(2, 1, figsize=(10, fig_h), sharex=True,
+                                  gridspec_kw={"height_ratios": [3.2, 0.16 * max(len(labels), 4) / 0.9 * 1.0 + 0.2]})
+    x = np.arange(n)
+    est = np.array([t["estimate"] for _, t in rows], dtype=float)
+    lo = np.array([np.nan if t.get("ci_low") is None else t["ci_low"] for _, t in rows], dtype=float)
+    hi = np.array([np.nan if t.get("ci_high") is None else t["ci_high"] for _, t in rows], dtype=float)
+    p = np.array([np.nan if t.get("p_value") is None else t["p_value"] for _, t in rows], dtype=float)
+    colour = np.where(~(p < 0.05), NS, np.where(est > 0, POS, NEG))
+    lw = 0.6 if n > 300 else 1.0
+    ms = 4 if n > 300 else 10
+    if n:
+        ax.vlines(x, lo, hi, colors=colour, alpha=0.35, linewidth=lw)
+        ax.scatter(x, est, c=colour, s=ms, zorder=3, linewidths=0)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    summ = record["summary"].get(role, {})
+    med = summ.get("median_estimate")
+    if med is not None:
+        ax.axhline(med, color="black", linewidth=0.8, linestyle="--")
+    ax.set_ylabel(f"coefficient of the\n{role} measure", fontsize=8)
+    title = f"{record['title']}: {role}"
+    ax.set_title(textwrap.fill(title, 95), fontsize=10)
+    failed = record["n_specifications"] - n
+
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.0f}%"
+
+    caption = (f"{n} of {record['n_specifications']} specifications estimated ({failed} failed or "
+               f"not available, {record.get('n_not_converged', 0)} without a convergence flag; "
+               f"all listed in {record['curve']}.json); "
+               f"median {med:.3g}; same sign as the median {pct(summ.get('share_same_sign'))}; "
+               f"p < 0.05 {pct(summ.get('share_p05'))}; bootstrap p < 0.05 "
+               f"{pct(summ.get('share_boot_p05'))} of {summ.get('n_boot_p', 0)}."
+               if med is not None else f"no specification could be estimated ({failed} failed)")
+    ax.text(0.0, 1.0, "", transform=ax.transAxes)
+    ax.tick_params(labelsize=8)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=lab, markersize=4)
+               for c, lab in ((POS, "p < 0.05, positive"), (NEG, "p < 0.05, negative"),
+                            (NS, "p >= 0.05"))]
+    handles.append(Line2D([], [], color="black", linestyle="--", label="median"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", frameon=False)
+
+    index = {lab: i for i, lab in enumerate(labels)}
+    xs, ys, cs = [], [], []
+    for i, (r, _) in enumerate(rows):
+        for d in dims:
+            lab = (d, r["choices"].get(d))
+            if lab in index:
+                xs.append(i)
+                ys.append(index[lab])
+                cs.append(colour[i])
+    axi.scatter(xs, ys, c=cs, marker="|", s=(18 if n > 300 else 40), linewidths=lw)
+    axi.set_yticks(range(len(labels)))
+    axi.set_yticklabels([f"{d}: {o}" for d, o in labels], fontsize=7)
+    axi.set_ylim(len(labels) - 0.5, -0.5)
+    prev = None
+    for i, (d, _) in enumerate(labels):
+        if prev is not None and d != prev:
+            axi.axhline(i - 0.5, color="#cccccc", linewidth=0.6)
+        prev = d
+    axi.set_xlabel("specifications, sorted by estimate", fontsize=8)
+    axi.tick_params(labelsize=7)
+    if n:
+        axi.set_xlim(-1, n)
+    fig.text(0.01, 0.005, textwrap.fill(caption, 150), fontsize=7, va="bottom")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    path = Path(path)
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png",
+                                             metadata={"Software": None}))
+    plt.close(fig)
+    return path
+
+
+def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
+    """Histograms of the median estimate and share significant under the null, per role."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from regrowth.io import write_with
+
+    null = record["null"]
+    roles = list(null["roles"])
+    fig, axes = plt.subplots(len(roles), 2, figsize=(9, 2.8 * len(roles)), squeeze=False)
+    for i, role in enumerate(roles):
+        r = null["roles"][role]
+        for j, (key, obs, pkey, lab) in enumerate((
+                ("null_median", r["observed_median"], "p_median", "median estimate"),
+                ("null_share_p05", r["observed_share_p05"], "p_share_p05",
+                 "share of specifications with p < 0.05"))):
+            ax = axes[i, j]
+            vals = [v for v in r[key] if v is not None]
+            if vals:
+                ax.hist(vals, bins=min(30, max(5, len(vals) // 3)), color="#bbbbbb")
+            if obs is not None:
+                ax.axvline(obs, color=POS, linewidth=1.5)
+            pv = r.get(pkey)
+            ptxt = ("p n/a" if pv is None else
+                    f"p = {pv:.3f} ({round(pv * len(vals))} of {len(vals)} draws as extreme)")
+            ax.set_title(f"{role}: {lab}\nobserved (line) vs {len(vals)} null draws; {ptxt}",
+                         fontsize=8)
+            ax.tick_params(labelsize=7)
+    fig.suptitle(textwrap.fill(f"{record['title']}: inferential specification curve under the "
+                               f"null", 90), fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png",
+                                             metadata={"Software": None}))
+    plt.close(fig)
+    return path

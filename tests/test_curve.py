@@ -1,0 +1,375 @@
+"""Specification curves (``regrowth curve``) on a synthetic panel.
+
+Synthetic data (seeded, 16 real province keys x 10 years) stand in for the real panel so the
+rules are tested in isolation and without the raw files; the real run is ``make curve``.
+The backend test starts a local joblib pool and a Dask LocalCluster on loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regrowth import curve, regions
+from regrowth.errors import SpecificationError
+
+SEED = 20181122
+
+
+def synthetic_panel(folder: Path | None = None) -> pd.DataFrame:
+    """16 provinces x 2008-2019: a count y (NB), a growth rate g, a decentralization level d."""
+    rng = np.random.default_rng(SEED)
+    keys = [r.key for r in regions.REGIONS if r.key != "sejong"]
+    idx = pd.MultiIndex.from_product([keys, range(2008, 2020)], names=["region", "year"])
+    n = len(idx)
+    d = rng.normal(40, 10, size=n)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    cap = np.array([regions.get(k).capital_region for k, _ in idx], dtype=int)
+    pop = rng.uniform(1e5, 1e7, size=n)
+    mu = np.exp(-11 + 0.02 * d + 0.5 * x1) * pop
+    y = rng.negative_binomial(2.0, 2.0 / (2.0 + mu))
+    df = pd.DataFrame({"y": y.astype("int64"), "d": d, "x1": x1, "x2": x2, "capital_region": cap,
+                       "population": pop, "ln_population": np.log(pop),
+                       "innov": rng.normal(size=n),
+                       "g": 2 + 0.3 * x1 + rng.normal(size=n)}, index=idx)
+    # the panel stores one-year lags; the curve derives longer ones
+    for v in ("d", "innov"):
+        df[f"{v}_l1"] = df.groupby(level="region")[v].shift(1)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        df.reset_index().to_parquet(folder / "panel.parquet", index=False)
+    return df
+
+
+COUNT = """
+[[curve]]
+id = "count_small"
+title = "Synthetic count curve"
+outcome = "y"
+focal = ["decentralization"]
+seed = 7
+bootstrap = { reps = 99, weights = "webb" }
+exposure = "population"
+batch_size = 2
+rationale = "test"
+
+[curve.dimensions]
+decentralization = ["d"]
+lag = [1, 2]
+outcome_form = ["count", "exposure"]
+inference = ["cluster", "bootstrap"]
+
+[curve.dimensions.controls]
+full = ["x1", "x2", "ln_population"]
+per_capita = ["x1", "x2"]
+
+[curve.dimensions.dispersion]
+capital = ["capital_region"]
+
+[curve.dimensions.estimator]
+gnb = { estimator = "gnb" }
+poisson = { estimator = "poisson" }
+
+[curve.dimensions.sample]
+all = { years = [2010, 2019] }
+late = { years = [2014, 2019], exclude = ["Seoul"] }
+
+[[curve.exclude]]
+when = { outcome_form = ["exposure"], controls = ["full"] }
+reason = "population is the exposure"
+"""
+
+LINEAR = """
+[[curve]]
+id = "linear_small"
+title = "Synthetic growth curve"
+outcome = "g"
+focal = ["innovation", "decentralization"]
+seed = 11
+bootstrap = { reps = 99 }
+null_draws = 2
+batch_size = 3
+rationale = "test"
+
+[curve.dimensions]
+decentralization = ["d"]
+innovation = ["innov"]
+year_effects = [true, false]
+inference = ["model", "cluster"]
+
+[curve.dimensions.controls]
+c = ["x1"]
+
+[curve.dimensions.estimator]
+fgls = { estimator = "fgls", options = { panels = "hetero" } }
+pcse = { estimator = "pcse" }
+fe = { estimator = "fe" }
+
+[curve.dimensions.sample]
+all = { years = [2010, 2019] }
+"""
+
+
+def _raw(text: str) -> list:
+    import tomllib
+    return tomllib.loads(text)["curve"]
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return synthetic_panel()
+
+
+# ----------------------------------------------------------------------------- validation
+
+def test_validate_returns_the_curves_with_their_declared_dimensions(panel):
+    (c,) = curve.validate(_raw(COUNT), panel.columns)
+    assert c.id == "count_small" and c.family == "count" and c.focal == ("decentralization",)
+    assert [o.name for o in c.dimensions["lag"]] == ["l1", "l2"]
+    assert c.dimensions["sample"][1].value["exclude"] == ("seoul",)   # names go through regions
+    assert c.reps == 99 and c.weights == "webb"
+
+
+@pytest.mark.parametrize("edit, key, words", [
+    (lambda r: r.update(seeed=1), "seeed", "did you mean 'seed'"),
+    (lambda r: r["dimensions"].update(lags=[1]), "dimensions.lags", "did you mean 'lag'"),
+    (lambda r: r.update(seed="7"), "seed", "must be an integer"),
+    (lambda r: r.update(id="Count-Small"), "id", "lower-case letters"),
+    (lambda r: r["dimensions"]["controls"].update(full=["x1", "x3"]),
+     "dimensions.controls.full[1]", "'x3' is not a panel column"),
+    (lambda r: r["dimensions"].update(decentralization=["dd"]), "dimensions.decentralization[0]",
+     "neither 'dd' nor 'dd_l1'"),
+    (lambda r: r["dimensions"].update(inference=["cluster", "kernel"]), "dimensions.inference[1]",
+     "not available for count models"),
+    (lambda r: r["dimensions"]["estimator"].update(fe={"estimator": "fe"}),
+     "dimensions.estimator", "mixes count and linear"),
+    (lambda r: r["dimensions"]["estimator"].update(gnb={"estimator": "gnbb"}),
+     "dimensions.estimator.gnb.estimator", "did you mean 'gnb'"),
+    (lambda r: r["dimensions"]["estimator"].update(poisson={"estimator": "poisson",
+                                                            "province_effects": "yes"}),
+     "dimensions.estimator.poisson.province_effects", "true or false"),
+    (lambda r: r["dimensions"]["sample"].update(all={"years": [2010, 2019], "exlude": []}),
+     "dimensions.sample.all.exlude", "did you mean 'exclude'"),
+    (lambda r: r["dimensions"]["sample"].update(all={"years": [2010, 2019], "exclude": ["Atlantis"]}),
+     "dimensions.sample.all.exclude[0]", "unknown region name"),
+    (lambda r: r["exclude"][0]["when"].update(controls=["ful"]), "exclude[0].when.controls",
+     "did you mean 'full'"),
+    (lambda r: r.update(focal=["growth"]), "focal[0]", "not a focal role"),
+    (lambda r: r.update(bootstrap={"reps": 99, "weights": "webbb"}), "bootstrap.weights",
+     "did you mean 'webb'"),
+    (lambda r: r["dimensions"].update(year_effects=["false"]), "dimensions.year_effects",
+     "true/false"),
+])
+def test_validate_refuses_bad_blocks_naming_the_key(panel, edit, key, words):
+    raw = _raw(COUNT)
+    edit(raw[0])
+    with pytest.raises(SpecificationError) as info:
+        curve.validate(raw, panel.columns)
+    msg = str(info.value)
+    assert f"curve 'count_small'.{key}" in msg or f"curve '{raw[0]['id']}'.{key}" in msg, msg
+    assert words in msg, msg
+
+
+def test_validate_refuses_a_duplicate_curve_id(panel):
+    with pytest.raises(SpecificationError, match="used twice"):
+        curve.validate(_raw(COUNT) * 2, panel.columns)
+
+
+def test_the_projects_curve_blocks_are_valid():
+    root = Path(__file__).resolve().parents[1]
+    cols = ["patents_fintech", "fiscal_self_reliance", "fiscal_self_reliance_rev",
+            "fiscal_self_reliance_l1", "fiscal_self_reliance_rev_l1", "ln_rnd_l1", "higher_ed_pct",
+            "ln_population", "ln_grdp_pc_nominal", "capital_region", "population",
+            "grdp_pc_real_growth", "ln_patents_pm_macro", "ln_patents_pm_macro_l1",
+            "ln_grdp_pc_real_l1", "population_growth", "sejong_break"]
+    curves = curve.load(root / "specs" / "models.toml", cols)
+    sizes = {c.id: len(curve.enumerate_specs(c)[0]) for c in curves}
+    assert sizes["innovation"] + sizes["growth"] >= 1000
+
+
+# ----------------------------------------------------------------------------- enumeration
+
+def test_product_collapses_inapplicable_dimensions_and_lists_exclusions(panel):
+    (c,) = curve.validate(_raw(COUNT), panel.columns)
+    specs, excluded = curve.enumerate_specs(c)
+    # lag 2 x (controls, form) 3 allowed of 4 x estimator 2 x sample 2 x inference 2
+    assert len(specs) == 2 * 3 * 2 * 2 * 2
+    assert len(excluded) == 2 * 1 * 2 * 2 * 2
+    assert all(e["reason"] == "population is the exposure" for e in excluded)
+    assert len({s.id for s in specs}) == len(specs)
+    poisson = [s for s in specs if s.estimator == "poisson"]
+    assert {s.choice("dispersion") for s in poisson} == {"-"} and all(not s.dispersion for s in poisson)
+    s = next(s for s in specs if s.choice("lag") == "l2")
+    assert s.regressors[0] == "d_l2" and s.focal_terms == (("decentralization", "d_l2"),)
+    assert s.id.startswith("d.l2.") and s.model_id == s.id.rsplit(".", 1)[0]
+
+
+def test_lag_two_is_the_value_two_calendar_years_earlier_in_the_same_province(panel):
+    (c,) = curve.validate(_raw(COUNT), panel.columns)
+    gap = panel.drop(("busan", 2012))          # a missing year stays missing two years on
+    out = curve.prepare_panel(gap, [c])
+    assert out.loc[("seoul", 2015), "d_l2"] == panel.loc[("seoul", 2013), "d"]
+    assert np.isnan(out.loc[("busan", 2014), "d_l2"])
+    assert np.isnan(out.loc[("seoul", 2009), "d_l2"])
+    assert "d_l2" not in panel                  # the panel itself is not changed
+
+
+def test_seeds_depend_only_on_the_curve_seed_and_the_key():
+    a = curve.spec_seed(7, "d.l1.full.capital.count.gnb.all")
+    assert a == curve.spec_seed(7, "d.l1.full.capital.count.gnb.all")
+    assert a != curve.spec_seed(8, "d.l1.full.capital.count.gnb.all")
+    assert a != curve.spec_seed(7, "d.l2.full.capital.count.gnb.all")
+    assert 0 <= a < 2**32
+
+
+# ----------------------------------------------------------------------------- running
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("curve")
+    synthetic_panel(root / "processed")
+    (root / "models.toml").write_text(COUNT + LINEAR, encoding="utf-8")
+    return root
+
+
+def _run(root: Path, backend: str, out: str, ids=None, workers=2) -> int:
+    return curve.run(specs=root / "models.toml", processed_dir=root / "processed",
+                     results_dir=root / out, ids=ids, backend=backend, workers=workers, quiet=True)
+
+
+def test_json_is_byte_identical_on_serial_processes_and_dask(project, monkeypatch):
+    from distributed import LocalCluster
+
+    assert _run(project, "serial", "serial") == 0
+    assert _run(project, "processes", "processes") == 0
+    # a scheduler named by $REGROWTH_DASK_SCHEDULER, as on a cluster (here 2 local processes)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=40) as cluster:
+        monkeypatch.setenv("REGROWTH_DASK_SCHEDULER", cluster.scheduler_address)
+        assert _run(project, "dask", "dask") == 0
+    for name in ("count_small.json", "count_small.csv", "linear_small.json", "linear_small.csv"):
+        ref = (project / "serial" / name).read_bytes()
+        assert (project / "processes" / name).read_bytes() == ref, name
+        assert (project / "dask" / name).read_bytes() == ref, name
+
+
+def test_every_specification_is_reported_and_failures_are_listed_with_reasons(project):
+    if not (project / "serial" / "count_small.json").is_file():
+        _run(project, "serial", "serial")
+    rec = json.loads((project / "serial" / "count_small.json").read_text())
+    assert rec["n_specifications"] == len(rec["specifications"]) == 48
+    assert rec["n_fitted"] + rec["n_failed"] == rec["n_specifications"]
+    failed = {f["id"] for f in rec["failures"]}
+    for r in rec["specifications"]:
+        if r["error"]:
+            assert r["id"] in failed and r["error"]
+        else:
+            t = r["terms"]["decentralization"]
+            assert t["estimate"] is not None and t["std_error"] > 0 and 0 <= t["p_value"] <= 1
+            assert r["nobs"] > 0 and r["n_clusters"] in (15, 16) and r["converged"] is not None
+    lin = json.loads((project / "serial" / "linear_small.json").read_text())
+    # xtgls and xtpcse have no cluster covariance: those specifications fail, listed with why
+    impossible = {r["id"] for r in lin["specifications"]
+                  if r["choices"]["estimator"] in ("fgls", "pcse") and r["inference"] == "cluster"}
+    listed = {f["id"]: f["reason"] for f in lin["failures"]}
+    assert len(impossible) == 4 and impossible <= set(listed)
+    assert all("reports only its own" in listed[i] for i in impossible)
+    assert lin["n_fitted"] == lin["n_specifications"] - 4
+    for role in ("innovation", "decentralization"):
+        s = lin["summary"][role]
+        assert s["n_estimated"] > 0 and s["median_estimate"] is not None
+    for name in ("count_small.csv", "count_small_decentralization.png",
+                 "linear_small_innovation.png", "linear_small_null.png"):
+        assert (project / "serial" / name).stat().st_size > 0
+    csv = pd.read_csv(project / "serial" / "count_small.csv")
+    assert len(csv) == 48 and set(csv["lag"]) == {"l1", "l2"}
+
+
+def test_null_curve_gives_one_median_and_share_per_draw(project):
+    if not (project / "serial" / "linear_small.json").is_file():
+        _run(project, "serial", "serial")
+    null = json.loads((project / "serial" / "linear_small.json").read_text())["null"]
+    assert null["draws"] == 2
+    for role in ("innovation", "decentralization"):
+        r = null["roles"][role]
+        assert len(r["null_median"]) == len(r["null_share_p05"]) == 2
+        assert 0 <= r["p_median"] <= 1 and 0 <= r["p_share_p05"] <= 1
+
+
+def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monkeypatch):
+    seen = []
+
+    def boottest(results, param, *, clusters, reps, weights, seed, ci):
+        seen.append((param, reps, weights, seed, len(set(clusters)), ci))
+        return types.SimpleNamespace(pvalue=0.25, method="fake", reps=reps)
+
+    monkeypatch.setattr("regrowth.inference.boottest", boottest)
+    (c,) = curve.validate(_raw(COUNT), panel.columns)
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, panel, ex)
+    models = {r["model"] for r in rec["specifications"]}
+    assert len(seen) == len(models)                     # one bootstrap per model, not per spec
+    assert {s[3] for s in seen} == {curve.spec_seed(7, f"{m}|decentralization") for m in models}
+    assert {(s[1], s[2], s[4], s[5]) for s in seen} == {(99, "webb", 16, False), (99, "webb", 15, False)}
+    boot = [r for r in rec["specifications"] if r["inference"] == "bootstrap"]
+    assert boot and all(r["terms"]["decentralization"]["p_value"] == 0.25 for r in boot
+                        if not r["error"])
+    assert rec["summary"]["decentralization"]["n_boot_p"] > 0
+
+
+def test_cli_refuses_an_unknown_curve_id_listing_the_curves(project, monkeypatch, capsys):
+    from regrowth import cli
+
+    monkeypatch.chdir(project)
+    code = cli.main(["curve", "--id", "count_smal", "--specs", "models.toml",
+                     "--processed-dir", "processed", "--results-dir", "cli"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'count_small'" in err and "linear_small" in err
+    assert not (project / "cli").exists()
+
+
+@pytest.mark.slow
+def test_committed_curves_are_what_make_curve_writes(tmp_path):
+    """`make curve` on the real panel reproduces results/curve/*.json byte for byte."""
+    root = Path(__file__).resolve().parents[1]
+    committed = sorted((root / "results" / "curve").glob("*.json"))
+    if not committed or not (root / "data" / "processed" / "panel.parquet").is_file():
+        pytest.skip("needs `make panel` and committed results/curve")
+    assert curve.run(specs=root / "specs" / "models.toml", processed_dir=root / "data" / "processed",
+                     results_dir=tmp_path, backend="processes", workers=2, quiet=True) == 0
+    for path in committed:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_one_blas_thread_sets_openblas_to_one_thread_and_restores_it():
+    import ctypes
+
+    paths = sorted({line.split()[-1] for line in open("/proc/self/maps", encoding="utf-8")
+                    if "openblas" in line.lower() and ".so" in line})
+    lib = next((ctypes.CDLL(p) for p in paths
+                if hasattr(ctypes.CDLL(p), "scipy_openblas_get_num_threads64_")), None)
+    if lib is None:
+        pytest.skip("numpy's scipy-openblas is not loaded in this process")
+    get = lib.scipy_openblas_get_num_threads64_
+    get.restype = ctypes.c_int
+    before = get()
+    with curve.one_blas_thread():
+        assert get() == 1
+    assert get() == before
+
+
+def test_outputs_rewritten_from_the_json_are_the_same_files(project, tmp_path):
+    if not (project / "serial" / "linear_small.json").is_file():
+        _run(project, "serial", "serial")
+    for cid in ("count_small", "linear_small"):
+        text = (project / "serial" / f"{cid}.json").read_text(encoding="utf-8")
+        curve.write_outputs(json.loads(text), tmp_path)
+        for ext in (".json", ".csv"):
+            assert ((tmp_path / f"{cid}{ext}").read_bytes()
+                    == (project / "serial" / f"{cid}{ext}").read_bytes()), cid + ext
