@@ -1281,11 +1281,18 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                                      f"{_did_you_mean(bad[0], known)} (curves: {', '.join(known)})")
         curves = tuple(c for c in curves if c.id in ids)
     data = prepare_panel(panel, curves)
+    from regrowth import io
+
+    out = Path(results_dir)
     with Executor(backend, workers, scheduler) as ex:
         for c in curves:
             t0 = time.perf_counter()
             rec = run_curve(c, data, ex, prepared=True)
-            paths = write_outputs(rec, results_dir)
+            # staged and published as one transaction (regrowth.io): a killed run leaves the
+            # curve's previous JSON/CSV/figures or the new ones, never a mix; runs serialise
+            with io.Transaction(out, prune=False) as tx:
+                staged = write_outputs(rec, tx.dir)
+            paths = [out / Path(p).relative_to(tx.dir) for p in staged]
             dt = time.perf_counter() - t0
             if not quiet:
                 print(f"curve {c.id}: {rec['n_specifications']} specifications "
