@@ -14,7 +14,6 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from regrowth import regions
 from regrowth.sources import kipris
 
 REL = "kipris_fintech_and_kosis_2014_2023/zibianliang1_FintechPatent_2012-2023.xlsx"
