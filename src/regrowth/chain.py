@@ -63,12 +63,14 @@ not rescue identification.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm import tqdm
 
 from regrowth.errors import SpecificationError
 
@@ -339,7 +341,10 @@ def fit_chain(panel: pd.DataFrame, *, innovation: str = "ln_counts_pm", reps: in
         if innovation != "observed" else {}
     pos2 = {p: np.flatnonzero(entity2 == p) for p in units}
     records, failed, boundary, reasons = [], 0, 0, {}
-    for draw in draws_idx:
+    # a progress bar only on a terminal and only if the draws take more than 2 s
+    progress = tqdm(draws_idx, desc="chain bootstrap", unit=" draws", delay=2.0, leave=False,
+                    disable=None, file=sys.stderr)
+    for draw in progress:
         chosen = [units[j] for j in draw]
         labels1, labels2, parts1, idx2 = [], [], [], []
         for k, p in enumerate(chosen):
