@@ -705,7 +705,41 @@ def _corr2(a: np.ndarray, b: np.ndarray) -> float:
     return float((a @ b) / den) ** 2
 
 
-class PanelFGLSResults(PanelResults):
+class GLSResultsMixin:
+    """What the GLS-type results of this package (:class:`PanelFGLSResults`,
+    :class:`regrowth.models.pcse.PanelPCSEResults`) add to linearmodels' ``PanelResults``:
+    Stata's header Wald chi2 test and statsmodels' names, which ``summary_col`` reads."""
+
+    @staticmethod
+    def _model_wald(params, cov, const_cols, k) -> WaldTestStatistic | InvalidTestStatistic:
+        slopes = [i for i in range(k) if i not in const_cols]
+        if not slopes:
+            return InvalidTestStatistic("the model has no regressors besides the constant",
+                                        name="Wald chi2")
+        b = params[slopes]
+        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
+        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
+                                 len(slopes), name="Wald chi2")
+
+    @property
+    def wald(self) -> WaldTestStatistic:
+        """Stata's header Wald chi2 test that every coefficient except the constant is
+        zero (``stat``, ``df``, ``pval``); the same object as ``f_statistic``."""
+        return self._f_stat
+
+    # statsmodels names, for statsmodels.iolib.summary2.summary_col
+    @property
+    def bse(self) -> pd.Series:
+        """Alias of ``std_errors`` (statsmodels' name; ``summary_col`` reads it)."""
+        return self.std_errors
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """Alias of ``tstats`` (z statistics; statsmodels' name, ``summary_col`` reads it)."""
+        return self.tstats
+
+
+class PanelFGLSResults(GLSResultsMixin, PanelResults):
     """Results of :class:`PanelFGLS`: a linearmodels panel results object.
 
     It is a subclass of ``linearmodels.panel.results.PanelResults``, so everything written
@@ -796,17 +830,6 @@ class PanelFGLSResults(PanelResults):
         self._iterations = iterations
         self._converged = converged
 
-    @staticmethod
-    def _model_wald(params, cov, const_cols, k) -> WaldTestStatistic | InvalidTestStatistic:
-        slopes = [i for i in range(k) if i not in const_cols]
-        if not slopes:
-            return InvalidTestStatistic("the model has no regressors besides the constant",
-                                        name="Wald chi2")
-        b = params[slopes]
-        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
-        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
-                                 len(slopes), name="Wald chi2")
-
     # linearmodels names ---------------------------------------------------------
     @property
     def cov_type(self) -> str:
@@ -821,26 +844,9 @@ class PanelFGLSResults(PanelResults):
         return self._loglik
 
     @property
-    def wald(self) -> WaldTestStatistic:
-        """Stata's header Wald chi2 test that every coefficient except the constant is
-        zero (``stat``, ``df``, ``pval``); the same object as ``f_statistic``."""
-        return self._f_stat
-
-    @property
     def f_statistic_robust(self) -> WaldTestStatistic:
         """The model Wald test (FGLS has one covariance estimator)."""
         return self._f_stat
-
-    # statsmodels names, for statsmodels.iolib.summary2.summary_col ---------------
-    @property
-    def bse(self) -> pd.Series:
-        """Alias of ``std_errors`` (statsmodels' name; ``summary_col`` reads it)."""
-        return self.std_errors
-
-    @property
-    def tvalues(self) -> pd.Series:
-        """Alias of ``tstats`` (statsmodels' name; ``summary_col`` reads it)."""
-        return self.tstats
 
     # FGLS specifics ---------------------------------------------------------------
     @property

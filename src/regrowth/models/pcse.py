@@ -110,11 +110,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from linearmodels.panel.results import PanelResults
-from linearmodels.shared.hypotheses import InvalidTestStatistic, WaldTestStatistic
 from linearmodels.shared.utility import AttrDict
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
-from regrowth.models.fgls import PanelFGLS, _info, _is_constant
+from regrowth.models.fgls import GLSResultsMixin, PanelFGLS, _info, _is_constant
 
 __all__ = ["CORRELATIONS", "RHOTYPES", "PanelPCSE", "PanelPCSEResults"]
 
@@ -354,7 +353,7 @@ class Summary(str):
         return str(self)
 
 
-class PanelPCSEResults(PanelResults):
+class PanelPCSEResults(GLSResultsMixin, PanelResults):
     """Results of :class:`PanelPCSE`: a linearmodels panel results object.
 
     A subclass of ``linearmodels.panel.results.PanelResults`` (as
@@ -410,38 +409,11 @@ class PanelPCSEResults(PanelResults):
         self._balanced = bool(balanced)
         self._resid_series = pd.Series(resid, index=index, name="residual")
 
-    @staticmethod
-    def _model_wald(params, cov, const_cols, k):
-        slopes = [i for i in range(k) if i not in const_cols]
-        if not slopes:
-            return InvalidTestStatistic("the model has no regressors besides the constant",
-                                        name="Wald chi2")
-        b = params[slopes]
-        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
-        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
-                                 len(slopes), name="Wald chi2")
-
     # linearmodels / statsmodels names ---------------------------------------------
     @property
     def cov_type(self) -> str:
         """``"Panel-corrected"`` (n-normalised) or ``"Panel-corrected (nmk)"``."""
         return self._cov_type
-
-    @property
-    def bse(self) -> pd.Series:
-        """Standard errors (statsmodels' name for ``std_errors``)."""
-        return self.std_errors
-
-    @property
-    def tvalues(self) -> pd.Series:
-        """z statistics (statsmodels' name for ``tstats``)."""
-        return self.tstats
-
-    @property
-    def wald(self):
-        """Wald chi2 that every coefficient except the constant is zero (``stat``, ``df``,
-        ``pval``); the same object as ``f_statistic``."""
-        return self._f_stat
 
     @property
     def resids(self) -> pd.Series:
