@@ -229,6 +229,19 @@ def _dummies(values: pd.Series, prefix: str, fmt=str) -> pd.DataFrame:
                          for v in levels[1:]}, index=values.index)
 
 
+def _dummy_design(X: pd.DataFrame, g: pd.Series, time, endog, y: pd.Series) -> pd.DataFrame:
+    """``X`` with year dummies ``year_<t>`` (when ``time`` is given; ``time`` is aligned with
+    ``endog`` and cut to the rows of ``y`` that :func:`_prepare` kept) and panel dummies
+    ``panel[<g>]``, the first level of each left out: the design of the dummy-variable count
+    models (:func:`poisson_fe`, :func:`nb2_dummies`)."""
+    parts = [X]
+    if time is not None:
+        t = pd.Series(np.asarray(time), index=pd.Series(endog).index)[y.index]
+        parts.append(_dummies(t, "year_", lambda v: str(int(v)) if float(v).is_integer() else str(v)))
+    parts.append(_dummies(g, "panel[", lambda v: f"{v}]"))
+    return pd.concat(parts, axis=1)
+
+
 def _sandwich(hinv: np.ndarray, scores: np.ndarray, groups: np.ndarray,
               use_correction: bool) -> np.ndarray:
     """G/(G-1) * H^{-1} (sum_g S_g S_g') H^{-1} (the factor only if ``use_correction``)."""
@@ -315,12 +328,7 @@ def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
     cov_type = _check_cov_type(cov_type, ("cluster", "oim"))
     y, X, g, off, zero = _prepare(endog, exog, groups, exposure, offset, constant=True)
     slopes = [c for c in X.columns if c != "Intercept"]
-    parts = [X]
-    if time is not None:
-        t = pd.Series(np.asarray(time), index=pd.Series(endog).index)[y.index]
-        parts.append(_dummies(t, "year_", lambda v: str(int(v)) if float(v).is_integer() else str(v)))
-    parts.append(_dummies(g, "panel[", lambda v: f"{v}]"))
-    D = pd.concat(parts, axis=1)
+    D = _dummy_design(X, g, time, endog, y)
     names = list(D.columns)
     b, llf, H, converged = _poisson_newton(y.to_numpy(), D.to_numpy(), off)
     if not converged:
@@ -424,12 +432,7 @@ def nb2_dummies(endog, exog, groups, *, time=None, exposure=None, offset=None,
 
     cov_type = _check_cov_type(cov_type, ("cluster", "oim"))
     y, X, g, off, zero = _prepare(endog, exog, groups, exposure, offset, constant=True)
-    parts = [X]
-    if time is not None:
-        t = pd.Series(np.asarray(time), index=pd.Series(endog).index)[y.index]
-        parts.append(_dummies(t, "year_", lambda v: str(int(v)) if float(v).is_integer() else str(v)))
-    parts.append(_dummies(g, "panel[", lambda v: f"{v}]"))
-    D = pd.concat(parts, axis=1)
+    D = _dummy_design(X, g, time, endog, y)
     model = GeneralizedNegativeBinomial(y, D, None, offset=off, groups=g.to_numpy())
     res = model.fit(cov_type="cluster" if cov_type == "cluster" else "nonrobust")
     names = list(res.params.index)
