@@ -53,7 +53,7 @@ from IPython.display import Image, Markdown, display
 
 from regrowth import panel, results, specs
 from regrowth.models import GeneralizedNegativeBinomial
-from regrowth.replicate import estimation_sample, labels_from
+from regrowth.replicate import estimation_sample
 
 ROOT = results.project_root()
 est = results.load_estimates(ROOT)
@@ -157,7 +157,7 @@ print(f"One percentage point more fiscal self-reliance (last year) goes with "
       f"p = {gnb.pvalues['fiscal_self_reliance_l1']:.3f}, clustered by province).")
 print(f"Across provinces the ratio varies a lot: one standard deviation in this sample is "
       f"{sd:.1f} points, which goes with {100 * np.expm1(b * sd):+.1f}% expected applications.")
-labels = labels_from(ROOT / "specs" / "models.toml")
+labels = dict(SPECS.labels)  # display names, the [labels] table of the spec file
 for term in (t for t in spec.regressors if t.startswith("ln_")):
     print(f"Elasticity with respect to {labels.get(term, term).removeprefix('ln ')}: "
           f"{gnb.params[term]:.3f} (a 1% rise goes with {gnb.params[term]:+.2f}% expected applications)")

@@ -64,6 +64,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -357,6 +358,34 @@ def recover(root: str | Path, *, lock_timeout: float | None = None) -> bool:
         return _replay_pending(root)
     finally:
         lock.release()
+
+
+# ----------------------------------------------------------------------------- JSON
+
+def jsonable(value):
+    """``value`` made safe for :func:`json.dumps`, for the package's JSON outputs
+    (``results/estimates.json``, ``results/curve/<id>.json``): dict keys as strings, tuples
+    as lists, numpy scalars as Python numbers, NaN/inf and ``pd.NA`` as ``None`` (JSON has no
+    NaN), any other object as its ``str``."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None or isinstance(value, (int, str)):
+        return value
+    if value is pd.NA:
+        return None
+    return str(value)
 
 
 # ----------------------------------------------------------------------------- transaction

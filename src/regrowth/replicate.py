@@ -45,7 +45,7 @@ from regrowth import io
 from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
 from regrowth.errors import RegrowthError, SpecificationError
-from regrowth.io import write_text
+from regrowth.io import jsonable, write_text
 from regrowth.models import registry
 from regrowth.models.design import fitted_effects, year_dummies  # noqa: F401 (re-export)
 from regrowth.specs import ColumnSpec, Specs
@@ -171,25 +171,6 @@ def _gnb_extras(result) -> dict:
 
 # ----------------------------------------------------------------------------- output
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if value is None or isinstance(value, (int, str)):
-        return value
-    if value is pd.NA:
-        return None
-    return str(value)
-
-
 def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, str]) -> dict:
     """Everything the tables show, at full precision, keyed table -> column."""
     tables = {}
@@ -216,15 +197,8 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                 cols[col.id] = {"label": col.label, "title": col.title,
                                 "error": failed.get(col.name, "not run")}
         tables[table.id] = {"title": table.title, "notes": list(table.notes), "columns": cols}
-    return _jsonable({"edition": specs.edition, "edition_summary": specs.summary,
+    return jsonable({"edition": specs.edition, "edition_summary": specs.summary,
                       "specs": specs.path, "tables": tables})
-
-
-def labels_from(specs_path: Path) -> dict[str, str]:
-    import tomllib
-
-    doc = tomllib.loads(Path(specs_path).read_text(encoding="utf-8"))
-    return dict(doc.get("labels", {}))
 
 
 def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:
@@ -493,7 +467,7 @@ def _stage_outputs(tx, spec: Specs, fitted: dict, failed: dict, panel: pd.DataFr
     record = estimates_record(spec, fitted, failed)
     record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
                         for t, entry in record["tables"].items()}
-    record.update(_jsonable(top))
+    record.update(jsonable(top))
     write_text(tx.dir / "estimates.json",
                json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 

@@ -438,6 +438,22 @@ def _column(raw, table_id: str, problems: _Problems, index: int) -> ColumnSpec |
 
 # ----------------------------------------------------------------------------- file
 
+def read_document(path: str | Path) -> dict:
+    """The specification file at ``path`` parsed as TOML; a missing file, text that is not
+    UTF-8 or not TOML raises :class:`~regrowth.errors.SpecificationError` naming the file.
+    The one place the file is read (:func:`load`, :func:`edition_allow_partial`,
+    :func:`regrowth.curve.load`)."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SpecificationError(f"{path}: the specification file is missing") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecificationError(f"{path}: not valid TOML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecificationError(f"{path}: not UTF-8 text ({exc})") from exc
+
+
 def load(path: str | Path = "specs/models.toml") -> Specs:
     """Parse and check the specification file.
 
@@ -445,14 +461,7 @@ def load(path: str | Path = "specs/models.toml") -> Specs:
     problem (file, table/column, key, what is wrong) before anything is fitted or written.
     """
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SpecificationError(f"{path}: the specification file is missing") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecificationError(f"{path}: not valid TOML ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise SpecificationError(f"{path}: not UTF-8 text ({exc})") from exc
+    doc = read_document(path)
     problems = _Problems(path)
     _unknown(doc, TOP_KEYS, problems, "top level")
 
@@ -563,10 +572,7 @@ def edition_allow_partial(path: str | Path) -> tuple[str, ...]:
     path = Path(path)
     if not path.is_file():
         return ()
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecificationError(f"{path}: not valid TOML ({exc})") from exc
+    doc = read_document(path)
     problems = _Problems(path)
     edition = _table_of(doc.get("edition"), problems, "[edition]", "edition")
     _check_allow_partial(edition, problems)

@@ -102,7 +102,6 @@ import math
 import os
 import re
 import time
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from itertools import product
@@ -113,6 +112,7 @@ import numpy as np
 import pandas as pd
 
 from regrowth.errors import RegrowthError, SpecificationError
+from regrowth.io import jsonable
 
 __all__ = [
     "Curve",
@@ -519,13 +519,10 @@ def validate(raw_curve_list, panel_columns) -> tuple[Curve, ...]:
 
 def load(specs_path: str | Path, panel_columns) -> tuple[Curve, ...]:
     """The validated curves of a specification file (``[[curve]]`` blocks; none is fine)."""
+    from regrowth.specs import read_document
+
     path = Path(specs_path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SpecificationError(f"{path}: the specification file is missing") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecificationError(f"{path}: not valid TOML ({exc})") from exc
+    doc = read_document(path)
     try:
         return validate(doc.get("curve", []), panel_columns)
     except SpecificationError as exc:
@@ -1200,27 +1197,10 @@ def null_curve(curve: Curve, specs: list[Spec], records: list[dict], data: pd.Da
 
 # ============================================================================ output
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (int, str)):
-        return value
-    return str(value)
-
-
 def to_json(record: dict) -> str:
     """The curve's JSON text (sorted keys, 1-space indent, no timings): byte-stable."""
     clean = {k: v for k, v in record.items() if not k.startswith("_")}
-    return json.dumps(_jsonable(clean), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(jsonable(clean), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def to_frame(record: dict) -> pd.DataFrame:
