@@ -79,6 +79,21 @@ def test_the_base_spec_loads(tmp_path):
 
 # ----------------------------------------------------------------------------- unknown keys
 
+def test_a_spec_file_saved_in_another_encoding_is_refused_by_every_reader(tmp_path):
+    """A spec saved as CP949 (a Korean Windows editor's default) is refused naming the file,
+    by the table reader, the [edition] reader of `regrowth panel` and the curve reader alike
+    (one reader: specs.read_document)."""
+    from regrowth import curve
+
+    path = tmp_path / "models.toml"
+    path.write_bytes(BASE.replace('"test"', '"재정자립도"', 1).encode("cp949"))
+    for read in (specs.load, specs.edition_allow_partial, lambda p: curve.load(p, [])):
+        with pytest.raises(SpecificationError, match=r"models\.toml: not UTF-8 text"):
+            read(path)
+    with pytest.raises(SpecificationError, match="the specification file is missing"):
+        specs.read_document(tmp_path / "absent.toml")
+
+
 @pytest.mark.parametrize("old, new, key, suggestion", [
     ("[[table]]\nid", "[[tabel]]\nid", "tabel", "table"),
     ('title = "T1"', 'titel = "T1"', "titel", "title"),
