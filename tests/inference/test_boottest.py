@@ -18,7 +18,7 @@ import statsmodels.api as sm
 
 from regrowth.errors import SpecificationError
 from regrowth.inference import boottest, draw_weights
-from regrowth.models.panel import fit_panel
+from regrowth.models.linear import fit_panel
 
 X_NAMES = ["lpcap", "lpc", "lemp", "unemp"]
 

@@ -22,9 +22,13 @@ from regrowth.inference._engine import (
     invert,
     invert_smooth,
     pvalue,
-    stata_factor,
 )
-from regrowth.inference._weights import WEIGHTS, draw_weights
+from regrowth.inference.weights import WEIGHTS, draw_weights
+from regrowth.models.covariance import stata_linear_factor as stata_factor
+from regrowth.models.covariance import stata_ml_scale
+from regrowth.models.fgls import PanelFGLS
+from regrowth.models.gnb import GeneralizedNegativeBinomial
+import statsmodels.api as sm
 
 __all__ = ["PTYPES", "BoottestResult", "boottest"]
 
@@ -49,7 +53,6 @@ class BoottestResult:
     weights, seed, level, ptype, param, null, estimate : as requested / found.
     n_clusters : G. ``cluster_factor`` : the CRVE small-sample factor used in the statistic.
     """
-
     param: str
     estimate: float
     null: float
@@ -163,7 +166,6 @@ def _param_index(names: list[str], param: str, what: str) -> int:
 class _Design:
     """A linear regression whose OLS coefficients are the model's: y, X, names, clusters,
     the K of the small-sample factor, and how it was obtained."""
-
     X: np.ndarray
     y: np.ndarray
     names: list[str]
@@ -328,10 +330,7 @@ def _statsmodels_ols_design(results: Any, clusters: Any) -> _Design:
 
 class _MLProblem:
     """A count model, its restricted refits (parameter j fixed at r) and scores."""
-
     def __init__(self, results: Any, param: str, clusters: Any):
-        from regrowth.models.gnb import GeneralizedNegativeBinomial
-
         self.results = results
         model = results.model
         self.model = model
@@ -378,8 +377,6 @@ class _MLProblem:
         offset, and the fit starts from the restricted estimate nearest in r."""
         j = self.j
         if self._rmodel is None:
-            from regrowth.models.gnb import GeneralizedNegativeBinomial
-
             others = [i for i in range(self.X.shape[1]) if i != j]
             Xr = self.X[:, others]
             with warnings.catch_warnings():
@@ -402,8 +399,6 @@ class _MLProblem:
                     res = m.fit()
                 ok = bool(res.converged)
             else:
-                import statsmodels.api as sm
-
                 glm = sm.GLM(self.y, m, family=sm.families.Poisson(), offset=off)
                 ok = False
                 for st in (start, None):  # warm start, then IRLS's own start
@@ -491,7 +486,7 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
     Parameters
     ----------
     results : a fitted model — linearmodels ``PooledOLS``/``PanelOLS`` (one- or two-way
-        fixed effects)/``RandomEffects`` results (as :func:`regrowth.models.panel.fit_panel`
+        fixed effects)/``RandomEffects`` results (as :func:`regrowth.models.linear.fit_panel`
         returns them), statsmodels ``OLS`` or ``Poisson`` results, regrowth
         ``GeneralizedNegativeBinomial`` (GNB or NB2) or ``PanelFGLS`` results.
     param : the coefficient's name, as in ``results.params``.
@@ -607,7 +602,7 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
                                  "null (impose_null=False is for linear models)")
     prob = _MLProblem(results, param, clusters)
     G = prob.G
-    c = G / (G - 1.0)  # Stata's cluster factor after ML estimators
+    c = stata_ml_scale("cluster", len(prob.codes), G)  # Stata's factor after ML estimators
     V, enumerated = draw_weights(weights, G, reps, rng)
     est = float(prob.theta_hat[prob.j])
     se = float(np.sqrt(np.diag(np.asarray(results.cov_params()))[prob.j]))
@@ -680,7 +675,6 @@ def _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype):
     opts = {"panels": model.panels, "corr": model.corr, "rhotype": model.rhotype,
             "igls": model.igls, "tol": model.tol, "maxiter": model.maxiter,
             "force": model.force}
-    from regrowth.models.fgls import PanelFGLS
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -6,7 +6,6 @@ call "GLS". Neither statsmodels nor linearmodels offers it.
 Model
 -----
 For panel ``i = 1..N`` and period ``t = 1..T_i``::
-
     y_it = x_it'b + e_it,      e_it = rho_i e_i,t-1 + u_it  (corr = "ar1"/"psar1")
     Var(u_t) = Sigma           (N x N, across panels, same period t)
 
@@ -45,7 +44,6 @@ Algorithm (Stata's two- or three-step FGLS, step by step)
 
 Log likelihood, exactly when Stata reports it (``corr="independent"`` with
 ``igls`` or with ``panels="iid"``; otherwise ``llf`` is NaN)::
-
     llf = -1/2 [ n ln(2 pi) + ln|Om| + e' Om^-1 e ],
     ln|Om| = T ln det Sigma  (correlated)   or   sum_i T_i ln sigma_i^2  (iid/hetero)
 
@@ -71,7 +69,6 @@ constant dependent variable raises :class:`~regrowth.errors.EstimationError`.
 
 ``rhotype`` (per panel, e = residuals ordered in time, sums over t >= 2 for
 lagged products; k = number of regressors excluding the constant)::
-
     regress  sum e_t e_t-1 / sum e_t-1^2               (default)
     freg     sum e_t e_t-1 / sum_{t>=2} e_t^2           (regression on leads)
     tscorr   sum e_t e_t-1 / sum e_t^2                  (all t)
@@ -136,6 +133,9 @@ from statsmodels.iolib.summary import SimpleTable, fmt_2cols, fmt_params
 
 from regrowth.errors import (ConvergenceWarning, DataError, EstimationError,
                              MissingValuesWarning, SpecificationError)
+import sys
+from formulaic import model_matrix
+from linearmodels.panel.data import PanelData
 
 __all__ = ["PanelFGLS", "PanelFGLSResults"]
 
@@ -203,7 +203,6 @@ class PanelFGLS:
     Stata's defaults are ``panels="iid", corr="independent"``; this package defaults
     to its growth specification, ``panels="hetero", corr="ar1"``.
     """
-
     def __init__(self, dependent: Any, exog: Any, *, panels: str = "hetero",
                  corr: str = "ar1", rhotype: str = "regress", igls: bool = False,
                  tol: float = 1e-7, maxiter: int = 100, force: bool = False):
@@ -240,9 +239,6 @@ class PanelFGLS:
         formula is kept (``formula``, ``model_spec``) so that ``results.predict(new_data)``
         applies it to new rows.
         """
-        import sys
-
-        from formulaic import model_matrix
 
         if isinstance(context, int):
             frame = sys._getframe(1 + context)
@@ -281,15 +277,11 @@ class PanelFGLS:
     @property
     def dependent(self):
         """The dependent variable as linearmodels ``PanelData`` (input rows)."""
-        from linearmodels.panel.data import PanelData
-
         return PanelData(self._dependent_input)
 
     @property
     def exog(self):
         """The regressors as linearmodels ``PanelData`` (input rows)."""
-        from linearmodels.panel.data import PanelData
-
         return PanelData(self._exog_input)
 
     def predict(self, params: Any, *, exog: Any = None, data: Any = None) -> pd.DataFrame:
@@ -709,7 +701,6 @@ class GLSResultsMixin:
     """What the GLS-type results of this package (:class:`PanelFGLSResults`,
     :class:`regrowth.models.pcse.PanelPCSEResults`) add to linearmodels' ``PanelResults``:
     Stata's header Wald chi2 test and statsmodels' names, which ``summary_col`` reads."""
-
     @staticmethod
     def _model_wald(params, cov, const_cols, k) -> WaldTestStatistic | InvalidTestStatistic:
         slopes = [i for i in range(k) if i not in const_cols]
@@ -783,7 +774,6 @@ class PanelFGLSResults(GLSResultsMixin, PanelResults):
         ``sigma`` (the N x N Sigma, Stata's ``e(Sigma)``), ``panel_variances``,
         ``n_panels``, ``n_periods``, ``panel_sizes``, ``iterations``, ``converged``.
     """
-
     def __init__(self, *, model: PanelFGLS, params, cov, sigma, rho, llf, nobs,
                  n_panels, n_periods, sizes, entities, index, y, x, wresid, g_codes,
                  t_codes, const_cols, nmk, iterations, converged):

@@ -3,20 +3,17 @@ r"""Generalized negative binomial regression (Stata's ``gnbreg``).
 Model
 -----
 NB2 with a mean equation and a dispersion equation::
-
     E[y_i]          = mu_i    = exp(x_i'b + o_i)       o_i = offset_i + ln(exposure_i)
     ln(alpha_i)     = t_i     = z_i'g                  (z = [1] by default)
     Var[y_i]        = mu_i (1 + alpha_i mu_i)
 
 With r_i = 1/alpha_i, the log likelihood of one observation is::
-
     l_i = lnG(y_i + r_i) - lnG(r_i) - lnG(y_i + 1)
           - (r_i + y_i) ln(1 + alpha_i mu_i) + y_i (t_i + ln mu_i)
 
 Writing eta_i = x_i'b + o_i, q_i = 1 + alpha_i mu_i, psi = digamma, psi1 = trigamma and
 D_i = psi(y_i + r_i) - psi(r_i), the score and Hessian implemented (``score_obs``, ``hessian``)
 are, per observation and per index (chain rule: d/db = x_i d/deta, d/dg = z_i d/dt)::
-
     dl/deta      = (y - mu) / q
     dl/dt        = r (ln q - D) + (y - mu) / q
     d2l/deta2    = -mu (1 + alpha y) / q^2
@@ -126,6 +123,7 @@ from scipy import linalg, special, stats
 from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults
 import statsmodels.base.wrapper as wrap
 
+from regrowth.models.covariance import cluster_meat, sandwich, stata_ml_scale
 from regrowth.errors import (
     BoundaryWarning,
     ConvergenceWarning,
@@ -134,6 +132,10 @@ from regrowth.errors import (
     MissingValuesWarning,
     SpecificationError,
 )
+import sys
+from statsmodels.formula._manager import FormulaManager
+from statsmodels.base.model import LikelihoodModelResults
+import copy
 
 __all__ = ["GeneralizedNegativeBinomial", "GNBResults", "LRTestResult"]
 
@@ -146,7 +148,6 @@ ETA_DIVERGE = -30.0  # linear predictor below this at y == 0: mean coefficients 
 @dataclass(frozen=True)
 class LRTestResult:
     """A likelihood-ratio test: statistic, degrees of freedom, p-value and how it was computed."""
-
     statistic: float
     df: int
     pvalue: float
@@ -314,7 +315,6 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
     See the module docstring for the likelihood, derivatives, solver and covariance types.
     """
-
     def __init__(self, endog, exog, exog_disp=None, offset=None, exposure=None, *,
                  groups=None, **kwds):
         index = endog.index if isinstance(endog, (pd.Series, pd.DataFrame)) else None
@@ -450,9 +450,6 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         ``data`` and ``model.n_missing`` counts the others. The engine is statsmodels' default
         (``statsmodels.formula.options.formula_engine``).
         """
-        import sys
-
-        from statsmodels.formula._manager import FormulaManager
 
         if not isinstance(data, pd.DataFrame):
             data = pd.DataFrame(data)
@@ -569,8 +566,6 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         restore = state.pop("_restore_disp_model_spec", False)
         self.__dict__.update(state)
         if restore:
-            from statsmodels.formula._manager import FormulaManager
-
             mgr = FormulaManager()
             rows = self.data.frame.iloc[np.flatnonzero(self.row_mask)]
             mgr.get_matrices(self.disp_formula, rows, pandas=True)
@@ -1041,10 +1036,7 @@ class GNBResults(GenericLikelihoodModelResults):
     ``irr()``, ``marginal_effects()``, ``lr_test_nb2()``, ``lr_test_poisson()``,
     ``get_robustcov(cov_type, cov_kwds)`` (switch covariance without refitting).
     """
-
     def __init__(self, model, params, hinv, hessian, info):
-        from statsmodels.base.model import LikelihoodModelResults
-
         mlefit = LikelihoodModelResults(model, params, normalized_cov_params=hinv, scale=1.0)
         mlefit.mle_retvals = info
         mlefit.mle_settings = {"optimizer": "newton (modified Hessian + line search)"}
@@ -1085,8 +1077,6 @@ class GNBResults(GenericLikelihoodModelResults):
         return self._cache["llnull"]
 
     def _cov_from(self, cov_type, cov_kwds):
-        from regrowth.models.covariance import stata_ml_scale
-
         cov_kwds = dict(cov_kwds or {})
         ct = cov_type.lower() if isinstance(cov_type, str) else cov_type
         hinv = self._hinv
@@ -1120,10 +1110,8 @@ class GNBResults(GenericLikelihoodModelResults):
             G = len(uniq)
             if G < 2:
                 raise EstimationError("cluster covariance needs at least 2 clusters")
-            Sg = np.zeros((G, S.shape[1]))
-            np.add.at(Sg, codes, S)
             fac = stata_ml_scale("cluster", n, G) if use_corr else 1.0
-            return "cluster", fac * hinv @ (Sg.T @ Sg) @ hinv, \
+            return "cluster", sandwich(hinv, cluster_meat(S, codes)[0], fac), \
                 {"description": f"cluster-robust, {G} clusters, G/(G-1) (Stata vce(cluster))",
                  "n_groups": G, "correction": fac}
         raise ValueError(f"cov_type={cov_type!r}: use 'nonrobust'/'oim', 'robust'/'HC1', "
@@ -1139,8 +1127,6 @@ class GNBResults(GenericLikelihoodModelResults):
 
     def get_robustcov(self, cov_type="robust", cov_kwds=None):
         """A copy of these results with another covariance type (no refit)."""
-        import copy
-
         new = copy.copy(self)
         new._cache = {}
         new._set_cov(cov_type, cov_kwds)
@@ -1308,8 +1294,6 @@ class GNBResults(GenericLikelihoodModelResults):
         formula_frame = (transform and getattr(mod, "formula", None) is not None
                          and isinstance(exog, (pd.DataFrame, dict)))
         if formula_frame:
-            from statsmodels.formula._manager import FormulaManager
-
             frame = pd.DataFrame(exog)
             mgr = FormulaManager()
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 __all__ = [
     "TIDY_COLUMNS",
@@ -282,7 +283,6 @@ def _wald(result: Any) -> dict[str, Any]:
         return {}
     if not math.isfinite(chi2):
         return {}
-    from scipy import stats
 
     df = len(idx)
     return {"wald_chi2": chi2, "wald_df": df, "wald_p": float(stats.chi2.sf(chi2, df))}
@@ -292,7 +292,6 @@ def glance(result: Any) -> dict[str, Any]:
     """Model statistics as a ``dict`` of plain Python ``int``/``float``/``str``/``bool``.
 
     Keys, each present only when the result provides it (and it is finite):
-
     ``nobs``; ``llf`` (``llf`` or linearmodels' ``loglik``); ``aic``; ``bic``;
     ``n_entities`` and ``n_periods`` (linearmodels' ``entity_info``/``time_info`` totals, or
     attributes of those names; ``n_panels`` as PanelFGLS calls it); ``rsquared``,
