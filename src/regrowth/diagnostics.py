@@ -11,7 +11,10 @@ Notation: panels i = 1..N with T_i periods, n = sum_i T_i observations, e_it res
 Hausman (``hausman fe re``; :func:`hausman`)
     H = (b_FE - b_RE)' [V_FE - V_RE]^- (b_FE - b_RE) over the coefficients both models
     share, the constant excluded (Stata's default; ``constant=True`` includes it);
-    ^- is the Moore-Penrose inverse and df = rank(V_FE - V_RE), as Stata. Both V are the
+    ^- is the generalized inverse over the eigenvalues that count as non-zero and df =
+    rank(V_FE - V_RE), as Stata; both are decided by one documented tolerance on the
+    difference scaled to unit-free form (:func:`_generalized_quadratic_form`), so the
+    statistic does not depend on rounding noise. Both V are the
     conventional (non-robust) ones: a clustered or robust covariance is refused unless
     ``force=True`` (Stata's ``force``). ``sigmamore=True``: V_FE is rescaled to the
     efficient estimator's disturbance variance, V_FE * s2_RE / s2_FE, where s2_FE is
@@ -88,6 +91,7 @@ import pandas as pd
 from scipy import stats
 
 from regrowth.errors import DataError, SpecificationError
+from regrowth.models.covariance import RANK_RTOL
 from regrowth.models.linear import fit_panel
 from regrowth.report.tables import RegressionTable, Row, format_number
 from regrowth.report.tidy import CONSTANT_NAMES
@@ -202,6 +206,31 @@ def _cov_type(result: Any) -> str:
 
 # --------------------------------------------------------------------------- Hausman
 
+def _generalized_quadratic_form(d: np.ndarray, V: np.ndarray, scale: np.ndarray):
+    """d' V^+ d over the eigenvalues of V that count as non-zero, with V and d first scaled
+    by D = diag(scale)^(-1/2) so the decision does not depend on the regressors' units.
+
+    An eigenvalue counts when |lambda| > RANK_RTOL * max|lambda| (RANK_RTOL = 1e-10, the
+    package's one rank tolerance, :data:`regrowth.models.covariance.RANK_RTOL`): rounding noise
+    (about 1e-16 relative, different on every machine and BLAS thread count) is excluded with
+    six orders of magnitude of margin, and the same eigenvalues enter the rank and the inverse
+    (``numpy.linalg.pinv`` with its own cutoff could invert a noise eigenvalue that the rank
+    excludes). Returns (statistic, rank, eigenvalues, tolerance, borderline), borderline when
+    an eigenvalue lies within a factor 100 of the tolerance.
+    """
+    dsc = np.diag(scale).astype(float)
+    D = 1.0 / np.sqrt(np.where(dsc > 0, dsc, 1.0))
+    Vs = V * D[:, None] * D[None, :]
+    ds = d * D
+    evals, vecs = np.linalg.eigh((Vs + Vs.T) / 2.0)
+    tol = RANK_RTOL * float(np.max(np.abs(evals)))
+    keep = np.abs(evals) > tol
+    proj = vecs[:, keep].T @ ds
+    stat = float(np.sum(proj * proj / evals[keep]))
+    borderline = bool(np.any((np.abs(evals) > tol / 100.0) & (np.abs(evals) < tol * 100.0)))
+    return stat, int(keep.sum()), evals, tol, borderline
+
+
 def hausman(fe_results: Any, re_results: Any, *, sigmamore: bool = False,
             sigmaless: bool = False, constant: bool = False,
             force: bool = False) -> DiagnosticResult:
@@ -255,17 +284,14 @@ def hausman(fe_results: Any, re_results: Any, *, sigmamore: bool = False,
         variant = "sigmaless"
     vd = v_c - v_e
     vd = (vd + vd.T) / 2.0
-    evals = np.linalg.eigvalsh(vd)
-    tol = max(vd.shape) * np.finfo(float).eps * float(np.max(np.abs(evals)))
-    rank = int(np.sum(np.abs(evals) > tol))
-    stat = float(diff @ np.linalg.pinv(vd, hermitian=True) @ diff)
+    stat, rank, evals, tol, borderline = _generalized_quadratic_form(diff, vd, v_c)
     pval = float(stats.chi2.sf(stat, rank)) if stat >= 0 else float("nan")
     diag = np.diag(vd)
     extra = {"terms": list(terms), "difference": diff.tolist(),
              "se_difference": [math.sqrt(v) if v >= 0 else float("nan") for v in diag],
              "positive_definite": bool(evals.min() > tol),
              "indefinite": bool(evals.min() < -tol), "variant": variant,
-             "s2_fe": s2_fe, "s2_re": s2_re}
+             "rank_borderline": borderline, "s2_fe": s2_fe, "s2_re": s2_re}
     key = "hausman_sigmamore" if sigmamore else "hausman"
     return _result(key, stat, pval, rank, f"chi2({rank})", extra)
 
