@@ -471,7 +471,7 @@ def _family(results: Any) -> str:
 
 
 def _unwrap(results: Any) -> Any:
-    """Results wrapped by :mod:`regrowth.models.panel` (Stata-scaled) expose ``.results``."""
+    """Results wrapped by :mod:`regrowth.models.covariance` (Stata-scaled) expose ``.results``."""
     inner = getattr(results, "_inference_wrapped", None)
     return inner if inner is not None else results
 

@@ -114,6 +114,7 @@ from scipy import optimize, special, stats
 from regrowth.errors import ConvergenceWarning, DataError, EstimationError, SpecificationError
 from regrowth.models.design import effect_dummies
 from regrowth.models.gnb import GeneralizedNegativeBinomial
+from regrowth.models._optim import newton
 from regrowth.models.covariance import cluster_meat, sandwich, stata_ml_scale
 from regrowth.models.registry import Estimator, Option, register
 
@@ -260,43 +261,27 @@ def _check_cov_type(cov_type: str, allowed: tuple[str, ...]) -> str:
 # ----------------------------------------------------------------------------- Poisson
 
 def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
-    """Poisson ML by Newton-Raphson with step halving; returns (b, llf, H, converged)."""
+    """Poisson ML by the package's safeguarded Newton (:func:`regrowth.models._optim.newton`),
+    warm-started from statsmodels' GLM; returns (b, llf, H, converged)."""
     b = np.zeros(X.shape[1])
     b[0] = np.log(y.mean()) if X.shape[1] else 0.0
     if np.allclose(X[:, 0], 1.0):
         b[0] = np.log(y.mean()) - off.mean()
     with contextlib.suppress(Exception):  # a cheap warm start; Newton starts from b otherwise
         b = sm.GLM(y, X, family=sm.families.Poisson(), offset=off).fit(tol=1e-10).params
+    lgy = float(np.sum(special.gammaln(y + 1)))
 
-    def ll(b):
+    def derivs(b, order):
         eta = X @ b + off
-        return float(np.sum(y * eta - np.exp(eta) - special.gammaln(y + 1)))
+        with np.errstate(over="ignore"):
+            mu = np.exp(eta)
+        ll = float(np.sum(y * eta - mu) - lgy)
+        if order == 0:
+            return (ll,)
+        return ll, X.T @ (y - mu), -(X * mu[:, None]).T @ X
 
-    f = ll(b)
-    converged = False
-    for _ in range(maxiter):
-        mu = np.exp(X @ b + off)
-        g = X.T @ (y - mu)
-        H = -(X * mu[:, None]).T @ X
-        step = np.linalg.solve(-H, g)
-        dec = float(g @ step)
-        if dec < tol:
-            converged = True
-            nb = b + step  # one more full Newton step: quadratic convergence to machine precision
-            if ll(nb) >= f - 1e-13 * abs(f):
-                b = nb
-            break
-        t = 1.0
-        while t > 1e-10:
-            nb = b + t * step
-            nf = ll(nb)
-            if nf >= f - 1e-12 * abs(f):
-                break
-            t /= 2
-        b, f = nb, nf
-    mu = np.exp(X @ b + off)
-    H = -(X * mu[:, None]).T @ X
-    return b, f, H, converged
+    res = newton(derivs, b, tol=tol, maxiter=maxiter)
+    return res.params, res.llf, res.hessian, res.info["converged"]
 
 
 def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
@@ -534,7 +519,9 @@ class _HHGRandom(_HHG):
 
 
 def _maximise(model, start, tol=1e-12, maxiter=100):
-    """BFGS then safeguarded Newton; returns (params, llf, H, converged, message)."""
+    """BFGS from ``start`` (the HHG likelihoods are far from concave at Poisson starting
+    values), then the package's safeguarded Newton to machine precision
+    (:func:`regrowth.models._optim.newton`); returns (params, llf, H, converged, message)."""
     def negll(p):
         v = -float(model.panel_ll(p).sum())
         return v if np.isfinite(v) else 1e300
@@ -542,48 +529,17 @@ def _maximise(model, start, tol=1e-12, maxiter=100):
     def neggrad(p):
         return -model.panel_scores(p).sum(0)
 
+    def derivs(p, order):
+        ll = float(model.panel_ll(p).sum())
+        if order == 0 or not np.isfinite(ll):
+            return (ll, None, None) if order else (ll,)
+        return ll, model.panel_scores(p).sum(0), model.hessian(p)
+
     opt = optimize.minimize(negll, start, jac=neggrad, method="BFGS",
                             options={"gtol": 1e-8, "maxiter": 2000})
-    p = np.asarray(opt.x, dtype=float)
-    f = -negll(p)
-    message = "newton iteration limit"
-    converged = False
-    restarts = 0
-    for _ in range(maxiter):
-        g = -neggrad(p)
-        H = model.hessian(p)
-        try:
-            eig = np.linalg.eigvalsh(-H)
-        except np.linalg.LinAlgError:
-            message = "Hessian could not be decomposed"
-            break
-        if eig.min() <= 0:
-            # not concave here: one more BFGS run from p, then give up (e.g. xtnbreg, fe on
-            # equidispersed counts, where the maximum is at lambda -> infinity)
-            message = "Hessian not negative definite"
-            restarts += 1
-            if restarts > 2:
-                break
-            opt = optimize.minimize(negll, p, jac=neggrad, method="BFGS",
-                                    options={"gtol": 1e-10, "maxiter": 2000})
-            p, f = np.asarray(opt.x, dtype=float), -opt.fun
-            continue
-        step = np.linalg.solve(-H, g)
-        dec = float(g @ step)
-        if dec < tol:
-            converged, message = True, "converged"
-            break
-        t = 1.0
-        while t > 1e-10:
-            nf = -negll(p + t * step)
-            if nf >= f - 1e-12 * abs(f):
-                break
-            t /= 2
-        else:
-            message = "line search stalled"
-            break
-        p, f = p + t * step, nf
-    return p, f, model.hessian(p), converged, message
+    res = newton(derivs, np.asarray(opt.x, dtype=float), tol=tol, maxiter=maxiter)
+    return (res.params, res.llf, model.hessian(res.params), res.info["converged"],
+            res.info["message"])
 
 
 def _xtnbreg(kind, endog, exog, groups, exposure, offset, cov_type, start_params):
