@@ -110,7 +110,8 @@ from linearmodels.panel.results import PanelResults
 from linearmodels.shared.utility import AttrDict
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
-from regrowth.models.fgls import GLSResultsMixin, PanelFGLS, _info, _is_constant
+from regrowth.models.fgls import PanelFGLS, _is_constant
+from regrowth.models.fgls_results import GLSResultsMixin, _info
 from regrowth.models.design import effect_dummies
 from regrowth.models.registry import get
 from regrowth.models.registry import Estimator, Option, register, register_se_type
