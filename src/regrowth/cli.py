@@ -61,7 +61,8 @@ def _cmd_kosis(args: argparse.Namespace) -> int:
 
     report = kosis_api.fetch_tables(args.raw_dir, tables or None, refresh=args.refresh,
                                     base=args.api_base, progress=progress,
-                                    allow_partial=args.allow_partial, timeout=args.timeout)
+                                    allow_partial=args.allow_partial, timeout=args.timeout,
+                                    retries=args.retries)
     for line in report.lines():
         print(f"data/raw/kosis: {line}")
     print(f"data/raw/kosis: {len(report.tables)} of {len(tables or KOSIS_API)} tables stored "
@@ -226,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fetch again even if the table is stored and matches its lock entry")
     k.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="per-call connect/read timeout (a whole call may take 4x as long)")
+    k.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="retries of a call refused for its limits (KOSIS errors 40-42, 50, HTTP "
+                        "429/5xx) or cut off, with pauses of 2, 4, 8... s")
     k.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
                    help="accept a table covering fewer than the 17 provinces (repeatable)")
     k.set_defaults(func=_cmd_kosis)

@@ -396,7 +396,9 @@ def test_the_key_appears_nowhere(raw, mock, capsys, caplog):
     cases = {
         "DT_1C81": lambda p, n: Reply(b"", mode="hang"),
         "DT_KBA0019": lambda p, n: Reply(b'[{"TBL_ID":', synthetic=True),
-        "DT_1YL15011E": lambda p, n: error_reply("11", "유효하지 않은 인증KEY입니다."),
+        # a server that echoes the request in its message
+        "DT_1YL15011E": lambda p, n: error_reply("11", f"유효하지 않은 인증KEY입니다: {p['apiKey']} "
+                                                       f"(apiKey={p['apiKey']})"),
         "DT_1YL202109E": lambda p, n: Reply(b"oops", status=500),
     }
     mock.routes.update(cases)
@@ -409,7 +411,7 @@ def test_the_key_appears_nowhere(raw, mock, capsys, caplog):
         else:
             pytest.fail(f"{table} should fail")
         assert cli.main(["--raw-dir", str(raw), "data", "kosis", "--table", table, "--refresh",
-                         "--api-base", mock.url, "--timeout", "0.5"]) == 2
+                         "--api-base", mock.url, "--timeout", "0.5", "--retries", "0"]) == 2
     assert any(p.get("apiKey") == KEY for _, p in mock.requests)     # it was sent, though
     out = capsys.readouterr()
     texts += [out.out, out.err, caplog.text] + [r.getMessage() for r in caplog.records]
