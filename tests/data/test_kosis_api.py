@@ -498,3 +498,51 @@ def test_full_path_into_the_panel(raw, mock, data_mirror):
         got = frame[variable].dropna()
         assert {k: float(v) for k, v in got.items()} == want
     assert "kosis/DT_1YL202109E.json" in built.reports["full_edition"].summary()
+
+
+def test_30_is_an_empty_part_not_a_failure(raw, mock):
+    rows = level_rows("DT_KBA0019", years=range(2013, END + 1), org="127")
+
+    def route(params, n):
+        y0, y1 = int(params["startPrdDe"]), int(params["endPrdDe"])
+        if y1 - y0 >= 13:
+            return error_reply("31", "셀 최대 개수(40,000)를 초과하였습니다.")
+        if y1 < 2013:      # the real service's unquoted keys
+            return error_reply("30", "데이터가 존재하지 않습니다.", unquoted=True)
+        return by_period(rows)(params, n)
+
+    mock.routes["DT_KBA0019"] = route
+    fetch(raw, mock, ["DT_KBA0019"])
+    stored = json.loads((raw / "kosis" / "DT_KBA0019.json").read_bytes())
+    assert stored == rows
+    spans = [(r["startPrdDe"], r["endPrdDe"])
+             for r in kosis_api.read_lock(raw / "kosis")["DT_KBA0019"]["requests"]]
+    assert spans == [("2000", "2012"), ("2013", "2024")]     # the empty part is recorded too
+
+
+def test_value_outside_the_variables_range_is_refused(raw, mock):
+    before = store_autonomy(raw, mock)
+    rows = autonomy_rows()
+    assert rows[41]["C1"] == "11"
+    rows[41]["DT"] = "140.2"                     # a ratio in percent above 100
+    mock.routes["DT_1YL20891"] = by_period(rows)
+    with pytest.raises(DataError, match="140.2") as info:
+        fetch(raw, mock, ["DT_1YL20891"], refresh=True)
+    assert "DT_1YL20891" in str(info.value) and tree(raw) == before
+
+
+def test_a_users_export_in_the_slot_is_not_shadowed(raw, mock):
+    (raw / "kosis" / "DT_1YL20891.csv").write_text("행정구역별,2020\n서울특별시,70\n", encoding="utf-8")
+    before = tree(raw)
+    with pytest.raises(KosisApiError, match="already holds a download of it .DT_1YL20891.csv"):
+        fetch(raw, mock, ["DT_1YL20891"])
+    assert mock.requests == [] and tree(raw) == before
+
+
+def test_series_selected_by_name_when_the_code_differs():
+    axes = (("출원유형", [("1", "특허"), ("2", "실용신안")]),)
+    rows = synthetic_rows("DT_1YL202109E", [2020], lambda k, y, c=(): 5 if c[0][0] == "1" else 7,
+                          item=("T001", "특허출원건수"), axes=axes)
+    req = next(r for r in KOSIS_API if r.table_id == "DT_1YL202109E")
+    table = kosis_api.table_from_rows(rows, "DT_1YL202109E", file="f", select=dict(req.select))
+    assert set(table.cells["label_1"]) == {"특허"} and set(table.cells["value"]) == {5.0}

@@ -539,8 +539,14 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
     rax = max(axes, key=lambda k: (score[k], -k))
     # a selection applies where the response has that code (else every series is kept and
     # the full-edition verification refuses a table holding several)
-    active = {ax: want for ax, want in (select or {}).items()
-              if any(str(r.get(ax, "")).strip() == want for r in rows)}
+    active = {}
+    for ax, wants in (select or {}).items():
+        for want in ([wants] if isinstance(wants, str) else list(wants)):
+            hit = {str(r.get(ax, "")).strip() for r in rows
+                   if want in (str(r.get(ax, "")).strip(), str(r.get(f"{ax}_NM", "")).strip())}
+            if hit:
+                active[ax] = hit.pop()
+                break
     records, notes, skipped = [], [], {"nation": 0, "sub-province": 0, "other": 0,
                                         "selected out": 0}
     units: dict[str, set[str]] = {}
@@ -803,6 +809,7 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
     yet (or ``refresh``). Nothing under ``raw_dir/kosis/`` changes unless every table
     was fetched and verified.
     """
+    from regrowth.sources import full_edition
     from regrowth.sources.registry import KOSIS_API, by_table, kosis_request
 
     progress = progress or (lambda text: None)
@@ -816,6 +823,14 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
     report = FetchReport()
     todo = []
     for tid in wanted:
+        others = [p.name for p in full_edition.slot_files(raw_dir, tid) if p.suffix != ".json"]
+        if others:
+            raise KosisApiError(
+                f"KOSIS table {tid}: data/raw/kosis/ already holds a download of it "
+                f"({', '.join(others)}); the panel reads one file per table",
+                file=f"kosis/{others[0]}",
+                hint=f"move {others[0]} out of data/raw/kosis/ to use the OpenAPI, or leave "
+                     f"{tid} out (--table for the others)")
         stored = kosis_dir / f"{tid}.json"
         if not refresh and tid in lock and stored.is_file():
             summary, notes = _verify(raw_dir, tid, allow_partial=tid.upper() in partial)

@@ -346,7 +346,8 @@ class KosisRequest:
     the client adds further ``objL`` axes as ``ALL`` when the service says one is missing
     (error 20). ``start`` is the first year asked for (the last is the current year).
     ``select`` keeps, on a classification axis (``C2``...), only the rows with that code
-    (the response holds several series and the slot wants one). ``evidence`` says how the
+    (the response holds several series and the slot wants one); a tuple lists alternatives,
+    each a code or a name, the first present in the response winning. ``evidence`` says how the
     ids are known; "unconfirmed" ids are marked so.
     """
 
@@ -354,7 +355,7 @@ class KosisRequest:
     itm_id: str = "ALL"
     obj: tuple[str, ...] = ("ALL",)
     start: int = 2000
-    select: Mapping[str, str] = field(default_factory=dict)
+    select: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     evidence: str = ""
 
     @property
@@ -365,7 +366,7 @@ class KosisRequest:
 #: The tables `regrowth data kosis` fetches (orgId comes from the table's Source).
 KOSIS_API: tuple[KosisRequest, ...] = (
     KosisRequest("DT_1YL202109E", obj=("ALL", "ALL"), start=2000,
-                 select={"C2": "15138AG1AA"},
+                 select={"C2": ("15138AG1AA", "특허", "특허출원")},
                  evidence="orgId 101, itmId ALL, objL1 ALL, objL2 ALL and C2 code 15138AG1AA "
                           "(특허출원) as used by a public script calling this table "
                           "(stored code index, file id 63248832352); the C2 code is not "
