@@ -91,6 +91,32 @@ def level_rows(table, years=range(2000, END + 1), axes=(), unit="백만원", org
                           item=("T1", "금액"), unit=unit, axes=axes, org=org)
 
 
+GRDP_AXES = (("경제활동별", [("Z10", "지역내총생산(시장가격)"), ("C", "제조업"), ("A", "농업, 임업 및 어업")]),)
+
+
+def grdp_value(key, year, combo=()):
+    total = 10_000 * (KEYS.index(key) + 1) + 7 * year
+    if key == "sejong" and year < 2013:
+        return None
+    return {"Z10": total, "C": round(total * (0.2 + KEYS.index(key) / 100)), "A": 11}[combo[0][0]]
+
+
+def grdp_rows(years=range(2000, END + 1), unit="백만원"):
+    return synthetic_rows("DT_1C81", years, grdp_value, item=("T1", "당해년가격"), unit=unit,
+                          axes=GRDP_AXES)
+
+
+def served_share(rows):
+    """{(region key, year): 100 x 제조업 / 지역내총생산} of the served rows (independently)."""
+    cell = {(r["C1"], r["PRD_DE"], r["C2"]): r["DT"] for r in rows}
+    out = {}
+    for (c1, year, c2), dt in cell.items():
+        if c2 == "C" and c1 in CODES and dt != "-":
+            out[(KEYS[CODES.index(c1)], int(year))] = round(
+                100 * float(dt) / float(cell[(c1, year, "Z10")]), 6)
+    return out
+
+
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` with its bytes (to show a folder did not change)."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
@@ -427,7 +453,7 @@ def test_the_key_appears_nowhere(raw, mock, capsys, caplog):
 def serve_full_edition(mock):
     """Synthetic responses for every table `data kosis` fetches, with the service's habits."""
     patents, autonomy = patent_rows(), autonomy_rows()
-    grdp = level_rows("DT_1C81", axes=(("경제활동별", [("Z10", "지역내총생산"), ("C", "제조업")]),))
+    grdp = grdp_rows()
     rnd = level_rows("DT_KBA0019", org="127")
     tax = level_rows("DT_1YL15011E")
 
@@ -442,7 +468,7 @@ def serve_full_edition(mock):
     mock.routes.update({"DT_1YL202109E": patents_route, "DT_1YL20891": autonomy_route,
                         "DT_1C81": by_period(grdp), "DT_KBA0019": by_period(rnd),
                         "DT_1YL15011E": by_period(tax)})
-    return {"patents_all": patents, "fiscal_autonomy": autonomy}
+    return {"patents_all": patents, "fiscal_autonomy": autonomy, "manufacturing_share": grdp}
 
 
 def served_values(rows, select=None):
@@ -473,6 +499,7 @@ def test_full_path_fetch_store_verify_scan(raw, mock, capsys):
             for f in report.frames for v in set(f["variable"])}
     assert tidy["patents_all"] == served_values(served["patents_all"], "15138AG1AA")
     assert tidy["fiscal_autonomy"] == served_values(served["fiscal_autonomy"])
+    assert tidy["manufacturing_share"] == served_share(served["manufacturing_share"])
     # a second run is offline and changes nothing
     before = tree(raw)
     n = len(mock.requests)
@@ -497,6 +524,8 @@ def test_full_path_into_the_panel(raw, mock, data_mirror):
         want = served_values(served[variable], "15138AG1AA" if variable == "patents_all" else None)
         got = frame[variable].dropna()
         assert {k: float(v) for k, v in got.items()} == want
+    got = frame["manufacturing_share"].dropna()
+    assert {k: float(v) for k, v in got.items()} == served_share(served["manufacturing_share"])
     assert "kosis/DT_1YL202109E.json" in built.reports["full_edition"].summary()
 
 
@@ -546,3 +575,15 @@ def test_series_selected_by_name_when_the_code_differs():
     req = next(r for r in KOSIS_API if r.table_id == "DT_1YL202109E")
     table = kosis_api.table_from_rows(rows, "DT_1YL202109E", file="f", select=dict(req.select))
     assert set(table.cells["label_1"]) == {"특허"} and set(table.cells["value"]) == {5.0}
+
+
+def test_manufacturing_share_needs_both_series_in_one_money_unit(raw, mock):
+    before = store_autonomy(raw, mock)
+    rows = [r for r in grdp_rows() if r["C2"] != "Z10"]              # no GRDP total
+    mock.routes["DT_1C81"] = by_period(rows)
+    with pytest.raises(KosisApiError, match="DT_1C81: no denominator series .*지역내총생산"):
+        fetch(raw, mock, ["DT_1C81"])
+    mock.routes["DT_1C81"] = by_period(grdp_rows(unit="명"))
+    with pytest.raises(KosisApiError, match="DT_1C81: unit '명' .* is not an amount of money"):
+        fetch(raw, mock, ["DT_1C81"])
+    assert tree(raw) == before

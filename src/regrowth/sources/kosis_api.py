@@ -596,7 +596,8 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
         if unit:
             units.setdefault(item, set()).add(unit)
         labels = [name] + [str(r.get(f"C{k}_NM", "")).strip() for k in axes if k != rax]
-        records.append((*labels, year, item, raw, value, i, "DT"))
+        codes = [code] + [str(r.get(f"C{k}", "")).strip() for k in axes if k != rax]
+        records.append((*labels, *codes, year, item, raw, value, i, "DT"))
     if not records:
         raise KosisApiError(f"KOSIS table {table_id}: no province rows in the response "
                             f"({', '.join(f'{v} {k}' for k, v in skipped.items() if v)} rows "
@@ -607,8 +608,9 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
     label_names = [str(first.get(f"C{rax}_OBJ_NM", "") or f"C{rax}")] + [
         str(first.get(f"C{k}_OBJ_NM", "") or f"C{k}") for k in axes if k != rax]
     cols = [f"label_{k}" for k in range(len(label_names))]
-    cells = pd.DataFrame.from_records(records, columns=[*cols, "year", "item", "raw", "value",
-                                                       "row", "column"])
+    codes = [f"code_{k}" for k in range(len(label_names))]   # the KOSIS codes of the labels
+    cells = pd.DataFrame.from_records(records, columns=[*cols, *codes, "year", "item", "raw",
+                                                       "value", "row", "column"])
     cells["raw"] = cells["raw"].astype(object)
     item_units = {item: sorted(u)[0] for item, u in units.items() if len(u) == 1}
     several = {item: sorted(u) for item, u in units.items() if len(u) > 1}
@@ -721,9 +723,76 @@ def read_stored(path: str | Path, *, raw_dir: str | Path | None = None):
     except ValueError as exc:
         raise DataError(f"{path.name} is not JSON ({exc})", file=file,
                         hint=f"`regrowth data kosis --refresh --table {table_id}`") from None
-    select = next((dict(r.select) for r in KOSIS_API if r.table_id.upper() == table_id.upper()),
-                  {})
-    return table_from_rows(rows, table_id, file=file, select=select)
+    req = next((r for r in KOSIS_API if r.table_id.upper() == table_id.upper()), None)
+    table = table_from_rows(rows, table_id, file=file,
+                            select=dict(req.select) if req else {})
+    if req is not None and req.share is not None:
+        table = share_table(table, req.share, table_id, file=file)
+    return table
+
+
+def share_table(table, share, table_id: str, *, file: str):
+    """The KosisTable of ``100 x numerator / denominator`` (two series on ``share.axis``)."""
+    import dataclasses
+
+    letters = table.label_letters
+    if share.axis not in letters:
+        raise KosisApiError(f"KOSIS table {table_id}: the response has no classification "
+                            f"{share.axis} to derive {share.item!r} from", file=file,
+                            hint="check the request (objL) in regrowth.sources.registry.KOSIS_API")
+    k = letters.index(share.axis)
+    cells = table.cells
+
+    def pick(alternatives, what):
+        for alt in alternatives:
+            mask = (cells[f"code_{k}"] == alt) | (cells[f"label_{k}"] == alt)
+            if mask.any():
+                return cells[mask], alt
+        found = sorted(set(cells[f"label_{k}"]))[:12]
+        raise KosisApiError(f"KOSIS table {table_id}: no {what} series "
+                            f"({' / '.join(alternatives)}) on {share.axis}; found {found}",
+                            file=file, column=share.axis,
+                            hint="check the table, or the codes in "
+                                 "regrowth.sources.registry.KOSIS_API (share)")
+    num, num_name = pick(share.numerator, "numerator")
+    den, den_name = pick(share.denominator, "denominator")
+    units = {table.item_units.get(i) for i in set(num["item"]) | set(den["item"])}
+    if len(units) != 1 or None in units:
+        raise KosisApiError(f"KOSIS table {table_id}: {num_name!r} and {den_name!r} do not "
+                            f"state one unit ({sorted(map(str, units))})", file=file,
+                            column="UNIT_NM", hint="check the table and its itmId")
+    unit = units.pop()
+    if not any(full_unit_key(unit) == full_unit_key(u) for u in share.input_units):
+        raise KosisApiError(f"KOSIS table {table_id}: unit {unit!r} of {num_name!r} is not an "
+                            f"amount of money ({', '.join(share.input_units)})", file=file,
+                            column="UNIT_NM", hint="check the table and its itmId")
+    key = ["label_0", "year"]
+    for part, name in ((num, num_name), (den, den_name)):
+        dup = part.duplicated(key)
+        if dup.any():
+            r = part[dup].iloc[0]
+            raise KosisApiError(f"KOSIS table {table_id}: {name!r} has two values for "
+                                f"{r['label_0']} {r['year']} (several items?)", file=file,
+                                row=int(r["row"]), hint="ask for one item (itmId)")
+    both = num.merge(den[[*key, "value"]], on=key, how="left", suffixes=("", "_den"))
+    ratio = both["value"] / both["value_den"].where(both["value_den"] != 0)
+    out = pd.DataFrame({"label_0": both["label_0"], "code_0": both["code_0"],
+                        "year": both["year"], "item": share.item,
+                        "raw": both["raw"].astype(str) + " / " + both["value_den"].astype(str),
+                        "value": (100 * ratio).round(6), "row": both["row"],
+                        "column": both["column"]})
+    out["raw"] = out["raw"].astype(object)
+    note = (f"{share.item}: {num_name} / {den_name} x 100 of the KOSIS {table_id} response "
+            f"(both in {unit})")
+    return dataclasses.replace(table, cells=out, label_names=table.label_names[:1],
+                               label_letters=letters[:1], unit="%",
+                               unit_source=f"derived ({num_name} / {den_name}, both {unit!r})",
+                               item_units={share.item: "%"}, notes=[*table.notes, note])
+
+
+def full_unit_key(text: str) -> str:
+    from regrowth.sources.full_edition import _unit_key
+    return _unit_key(text)
 
 
 # ------------------------------------------------------------------------- anchors

@@ -222,12 +222,17 @@ SOURCES: tuple[Source, ...] = (
            producer="Korean Intellectual Property Office", table_id="DT_1YL202109E",
            description="patent applications by 시도 (all fields)", edition="full",
            units=CASE_UNITS, item_words=("특허", "출원", "patent")),
-    Source("kosis/DT_1C81", "kosis", None, (), producer="Statistics Korea, Regional Income",
-           table_id="DT_1C81", description="GRDP levels by 시도, nominal and real",
-           edition="full",
+    Source("kosis/DT_1C81", "kosis", None,
+           # read only from the OpenAPI response (regrowth data kosis), which holds every
+           # economic activity: the share is derived from it (KOSIS_API below, `share`)
+           (V("manufacturing_share", "Manufacturing (제조업) share of GRDP, current prices: "
+              "manufacturing value added / GRDP x 100 (full edition: KOSIS DT_1C81 through "
+              "`regrowth data kosis`)", "%", "ratio", _PCT),),
+           producer="Statistics Korea, Regional Income",
+           table_id="DT_1C81", description="GRDP levels by 시도 and economic activity",
+           edition="full", units=PERCENT_UNITS, item_words=("제조업", "manufactur"),
            planned=(("grdp_nominal", "GRDP level, nominal, million won"),
-                    ("grdp_real", "GRDP level, chained 2015 prices, million won"),
-                    ("manufacturing_share", "manufacturing share of GRDP, %"))),
+                    ("grdp_real", "GRDP level, chained 2015 prices, million won"))),
     Source("kosis/DT_1DA7004S", "kosis", None, (), producer="Statistics Korea",
            table_id="DT_1DA7004S", description="employment by 시도", edition="full",
            planned=(("employment", "employed persons by 시도"),)),
@@ -357,6 +362,23 @@ class KosisRequest:
     start: int = 2000
     select: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
     evidence: str = ""
+    share: "ShareOf | None" = None
+
+
+@dataclass(frozen=True)
+class ShareOf:
+    """A variable derived as 100 x numerator / denominator of two series on one axis.
+
+    ``numerator``/``denominator``: alternatives (codes or names), the first present in the
+    response winning; both series must be in the same unit, one of ``input_units``.
+    """
+
+    axis: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    item: str
+    input_units: tuple[str, ...] = ("백만원", "십억원", "억원", "천원", "million won",
+                                    "billion won")
 
     @property
     def source(self) -> Source:
@@ -379,7 +401,12 @@ KOSIS_API: tuple[KosisRequest, ...] = (
                  evidence="orgId 101, itmId T1 (current prices), objL1 ALL (시도), objL2 the "
                           "economic activity, from public code (stored code index, file id "
                           "30267270675: itmId=T1, objL2=Z10); the manufacturing code is "
-                          "unconfirmed, so every activity is fetched"),
+                          "unconfirmed, so every activity is fetched and the rows are matched "
+                          "by code or name",
+                 share=ShareOf("C2", numerator=("C", "제조업", "Manufacturing"),
+                               denominator=("Z10", "지역내총생산(시장가격)", "지역내총생산",
+                                            "Gross regional domestic product"),
+                               item="제조업 비중 (제조업 / 지역내총생산 x 100)")),
     KosisRequest("DT_KBA0019", obj=("ALL",), start=2000,
                  evidence="orgId 127 from the public-edition entry of this table; itmId and "
                           "the axes are unconfirmed (ALL; error 20 adds axes)"),
