@@ -273,6 +273,16 @@ def test_https_only_except_a_loopback_test_server():
     assert kosis_api.check_base("http://127.0.0.1:8080/x")
     with pytest.raises(KosisApiError, match="not HTTPS"):
         kosis_api.check_base("http://kosis.kr/openapi/Param/statisticsParameterData.do")
+    # a bare address gets the service's path
+    assert kosis_api.check_base("http://127.0.0.1:8080") == \
+        "http://127.0.0.1:8080/openapi/Param/statisticsParameterData.do"
+
+
+def test_api_base_without_a_path(raw, mock):
+    mock.routes["DT_1YL20891"] = by_period(autonomy_rows())
+    bare = mock.url.split("/openapi")[0]
+    kosis_api.fetch_tables(raw, ["DT_1YL20891"], base=bare, end_year=END, **FAST)
+    assert [path for path, _ in mock.requests] == ["/openapi/Param/statisticsParameterData.do"]
 
 
 # ----------------------------------------------------------------------------- store + lock
@@ -485,7 +495,8 @@ def served_values(rows, select=None):
     return out
 
 
-def test_full_path_fetch_store_verify_scan(raw, mock, capsys):
+def test_full_path_fetch_store_verify_scan(raw, mock, capsys, monkeypatch):
+    monkeypatch.setattr(kosis_api, "BACKOFF", 0.01)        # the pause after error 40
     served = serve_full_edition(mock)
     assert cli.main(["--raw-dir", str(raw), "data", "kosis", "--api-base", mock.url,
                      "--timeout", "2"]) == 0

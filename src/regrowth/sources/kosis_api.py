@@ -76,6 +76,8 @@ LOCK_NAME = "kosis.lock.toml"
 KEY_HELP = ("get a key (or renew an expired one) at https://kosis.kr/openapi/ : sign up for "
             "KOSIS 공유서비스 (OpenAPI), 활용신청 -> 인증키 발급, then `export "
             f"{ENV_KEY}=<your key>` and run again")
+#: first pause (s) before a retry; doubled at each further retry
+BACKOFF = 2.0
 #: error codes after which the same call is tried again, after a pause
 RETRY_CODES = {"40", "41", "42", "50"}
 _MISSING = {"", "-", "…", "...", "x", "X"}
@@ -243,9 +245,18 @@ def _loopback(host: str) -> bool:
         return False
 
 
+SERVICE_PATH = urlsplit(KOSIS_BASE).path   # /openapi/Param/statisticsParameterData.do
+
+
 def check_base(url: str) -> str:
-    """The API address, refused unless HTTPS (plain http only for a loopback test server)."""
+    """The API address, refused unless HTTPS (plain http only for a loopback test server).
+
+    An address without a path (``http://127.0.0.1:8080``) gets the service's path.
+    """
     parts = urlsplit(url)
+    if parts.path in ("", "/"):
+        parts = parts._replace(path=SERVICE_PATH)
+        url = parts.geturl()
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
@@ -265,7 +276,7 @@ class KosisClient:
     """
 
     def __init__(self, key: str, *, base: str = KOSIS_BASE, timeout: float = 30.0,
-                 deadline: float | None = None, retries: int = 3, backoff: float = 2.0,
+                 deadline: float | None = None, retries: int = 3, backoff: float | None = None,
                  rate: int = 200, per: float = 60.0, max_bytes: int = 200_000_000,
                  progress: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -279,7 +290,8 @@ class KosisClient:
         self.base = check_base(base)
         self.timeout = float(timeout)
         self.deadline = float(deadline) if deadline is not None else 4 * self.timeout
-        self.retries, self.backoff, self.max_bytes = int(retries), float(backoff), max_bytes
+        self.retries, self.max_bytes = int(retries), max_bytes
+        self.backoff = float(BACKOFF if backoff is None else backoff)
         self.limiter = _RateLimiter(rate, per, clock, sleep)
         self.clock, self.sleep = clock, sleep
         self.progress = progress or (lambda text: None)
