@@ -478,7 +478,19 @@ def serve_full_edition(mock):
     mock.routes.update({"DT_1YL202109E": patents_route, "DT_1YL20891": autonomy_route,
                         "DT_1C81": by_period(grdp), "DT_KBA0019": by_period(rnd),
                         "DT_1YL15011E": by_period(tax)})
-    return {"patents_all": patents, "fiscal_autonomy": autonomy, "manufacturing_share": grdp}
+    return {"DT_1YL202109E": patents, "DT_1YL20891": autonomy, "DT_1C81": grdp}
+
+
+def variable(table_id: str) -> str:
+    """The panel variable the registry's slot of ``table_id`` fills."""
+    return by_table(table_id).variable_names[0]
+
+
+def expected(served) -> dict:
+    """{variable: {(region, year): value}} of what was served, parsed independently."""
+    return {variable("DT_1YL202109E"): served_values(served["DT_1YL202109E"], "15138AG1AA"),
+            variable("DT_1YL20891"): served_values(served["DT_1YL20891"]),
+            variable("DT_1C81"): served_share(served["DT_1C81"])}
 
 
 def served_values(rows, select=None):
@@ -508,9 +520,7 @@ def test_full_path_fetch_store_verify_scan(raw, mock, capsys, monkeypatch):
     assert report["DT_1YL202109E"] and report["DT_1YL20891"]
     tidy = {v: f.set_index(["region", "year"])["value"].to_dict()
             for f in report.frames for v in set(f["variable"])}
-    assert tidy["patents_all"] == served_values(served["patents_all"], "15138AG1AA")
-    assert tidy["fiscal_autonomy"] == served_values(served["fiscal_autonomy"])
-    assert tidy["manufacturing_share"] == served_share(served["manufacturing_share"])
+    assert tidy == expected(served)
     # a second run is offline and changes nothing
     before = tree(raw)
     n = len(mock.requests)
@@ -531,12 +541,9 @@ def test_full_path_into_the_panel(raw, mock, data_mirror):
     built = panel.build(raw, raw.parent / "processed")
     frame = pd.read_parquet(raw.parent / "processed" / "panel.parquet").set_index(
         ["region", "year"])
-    for variable in ("patents_all", "fiscal_autonomy"):
-        want = served_values(served[variable], "15138AG1AA" if variable == "patents_all" else None)
-        got = frame[variable].dropna()
+    for name, want in expected(served).items():
+        got = frame[name].dropna()
         assert {k: float(v) for k, v in got.items()} == want
-    got = frame["manufacturing_share"].dropna()
-    assert {k: float(v) for k, v in got.items()} == served_share(served["manufacturing_share"])
     assert "kosis/DT_1YL202109E.json" in built.reports["full_edition"].summary()
 
 
