@@ -798,7 +798,8 @@ def share_table(table, share, table_id: str, *, file: str):
             f"(both in {unit})")
     return dataclasses.replace(table, cells=out, label_names=table.label_names[:1],
                                label_letters=letters[:1], unit="%",
-                               unit_source=f"derived ({num_name} / {den_name}, both {unit!r})",
+                               unit_source=f"the share {num_name} / {den_name} x 100 (both "
+                                           f"in UNIT_NM {unit!r})",
                                item_units={share.item: "%"}, notes=[*table.notes, note])
 
 
@@ -946,7 +947,8 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
                             for c in calls if c.status in ("rows", "empty (30)")]
                 fetched[tid] = (data, {
                     "file": f"{tid}.json", "sha256": _sha256(data), "rows": len(rows),
-                    "retrieved": retrieved, "api": urlsplit(base)._replace(query="").geturl(),
+                    "retrieved": retrieved,
+                    "api": urlsplit(client.base)._replace(query="", fragment="").geturl(),
                     "org_id": src.org_id, "years": [req.start, end], "requests": requests})
         # stage beside data/raw/kosis/, verify exactly as the panel will read, then commit
         staging = Path(tempfile.mkdtemp(prefix=".kosis-staging-", dir=raw_dir))
