@@ -225,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "server on 127.0.0.1)")
     k.add_argument("--refresh", action="store_true",
                    help="fetch again even if the table is stored and matches its lock entry")
-    k.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="per-call connect/read timeout (a whole call may take 4x as long)")
+    k.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="per-call connect/read timeout (a whole call may take 3x as long)")
     k.add_argument("--retries", type=int, default=3, metavar="N",
                    help="retries of a call refused for its limits (KOSIS errors 40-42, 50, HTTP "
                         "429/5xx) or cut off, with pauses of 2, 4, 8... s")

@@ -265,7 +265,7 @@ def test_rate_limit_of_calls_per_minute():
 def test_client_defaults_to_200_calls_a_minute():
     with kosis_api.KosisClient(KEY, base="https://kosis.kr/x") as client:
         assert (client.limiter.calls, client.limiter.per) == (200, 60.0)
-        assert client.timeout == 30.0 and KEY not in repr(client)
+        assert (client.timeout, client.deadline) == (20.0, 60.0) and KEY not in repr(client)
 
 
 def test_https_only_except_a_loopback_test_server():
@@ -605,3 +605,13 @@ def test_manufacturing_share_needs_both_series_in_one_money_unit(raw, mock):
     with pytest.raises(KosisApiError, match="DT_1C81: unit '명' .* is not an amount of money"):
         fetch(raw, mock, ["DT_1C81"])
     assert tree(raw) == before
+
+
+def test_only_the_requested_item_is_kept_when_the_service_sends_more(raw, mock):
+    """DT_1YL20891 is asked for itmId T10 (old basis); a response with T20 too keeps T10."""
+    t10 = autonomy_rows()
+    t20 = [{**r, "ITM_ID": "T20", "ITM_NM": "재정자주도(세입과목개편후)", "DT": "12.5"} for r in t10]
+    mock.routes["DT_1YL20891"] = by_period(t10 + t20)
+    fetch(raw, mock, ["DT_1YL20891"])
+    frame, _ = full_edition.read_slot(raw, by_table("DT_1YL20891"))
+    assert frame.set_index(["region", "year"])["value"].to_dict() == served_values(t10)

@@ -275,7 +275,7 @@ class KosisClient:
     ``rate`` calls per ``per`` seconds at most. ``clock``/``sleep`` are for tests.
     """
 
-    def __init__(self, key: str, *, base: str = KOSIS_BASE, timeout: float = 30.0,
+    def __init__(self, key: str, *, base: str = KOSIS_BASE, timeout: float = 20.0,
                  deadline: float | None = None, retries: int = 3, backoff: float | None = None,
                  rate: int = 200, per: float = 60.0, max_bytes: int = 200_000_000,
                  progress: Callable[[str], None] | None = None,
@@ -289,7 +289,7 @@ class KosisClient:
         self.scrub = _scrubber(key)
         self.base = check_base(base)
         self.timeout = float(timeout)
-        self.deadline = float(deadline) if deadline is not None else 4 * self.timeout
+        self.deadline = float(deadline) if deadline is not None else 3 * self.timeout
         self.retries, self.max_bytes = int(retries), max_bytes
         self.backoff = float(BACKOFF if backoff is None else backoff)
         self.limiter = _RateLimiter(rate, per, clock, sleep)
@@ -496,13 +496,14 @@ def _year(text: str) -> int | None:
 
 
 def table_from_rows(rows: list, table_id: str, *, file: str,
-                    select: dict[str, str] | None = None):
+                    select: dict[str, str] | None = None, itm_id: str = "ALL"):
     """A :class:`regrowth.sources.kosis.KosisTable` of the province rows of a response.
 
     The province axis is the classification (C1..C8) whose names are provinces; rows of the
     nation (code 00/000 or a nation name), of 시군구 (numeric codes of 3+ digits other than
     000) and of other categories on that axis (non-numeric codes, e.g. A00) are left out and
-    counted in the notes. ``select`` keeps only one code of another axis. Raises DataError
+    counted in the notes. ``select`` keeps only one code of another axis; ``itm_id`` (the
+    request's, unless ``ALL``) keeps only those items where a response holds more. Raises DataError
     naming the table (and the JSON row) for anything else.
     """
     from regrowth.sources.kosis import KosisTable
@@ -559,6 +560,9 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
             if hit:
                 active[ax] = hit.pop()
                 break
+    asked = set(itm_id.split()) - {"ALL"}
+    items = asked if asked and any(str(r.get("ITM_ID", "")).strip() in asked for r in rows) \
+        else set()
     records, notes, skipped = [], [], {"nation": 0, "sub-province": 0, "other": 0,
                                         "selected out": 0}
     units: dict[str, set[str]] = {}
@@ -575,7 +579,8 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
         if code and not re.fullmatch(r"\d{1,2}", code) and not province(name):
             skipped["other"] += 1
             continue
-        if any(str(r.get(ax, "")).strip() != want for ax, want in active.items()):
+        if any(str(r.get(ax, "")).strip() != want for ax, want in active.items()) or (
+                items and str(r.get("ITM_ID", "")).strip() not in items):
             skipped["selected out"] += 1
             continue
         se = str(r.get("PRD_SE", "A")).strip()
@@ -737,7 +742,8 @@ def read_stored(path: str | Path, *, raw_dir: str | Path | None = None):
                         hint=f"`regrowth data kosis --refresh --table {table_id}`") from None
     req = next((r for r in KOSIS_API if r.table_id.upper() == table_id.upper()), None)
     table = table_from_rows(rows, table_id, file=file,
-                            select=dict(req.select) if req else {})
+                            select=dict(req.select) if req else {},
+                            itm_id=req.itm_id if req else "ALL")
     if req is not None and req.share is not None:
         table = share_table(table, req.share, table_id, file=file)
     return table
