@@ -615,3 +615,18 @@ def test_only_the_requested_item_is_kept_when_the_service_sends_more(raw, mock):
     fetch(raw, mock, ["DT_1YL20891"])
     frame, _ = full_edition.read_slot(raw, by_table("DT_1YL20891"))
     assert frame.set_index(["region", "year"])["value"].to_dict() == served_values(t10)
+
+
+def test_a_run_publishing_meanwhile_keeps_its_lock_entry(raw, mock):
+    """Run B stores DT_1C81 while run A is still fetching DT_1YL20891: both entries survive."""
+    mock.routes["DT_1YL20891"] = by_period(autonomy_rows())
+    mock.routes["DT_1C81"] = by_period(grdp_rows())
+    done = []
+
+    def progress(line):
+        if not done:
+            done.append(fetch(raw, mock, ["DT_1C81"]))      # run B, start to finish
+    fetch(raw, mock, ["DT_1YL20891"], progress=progress)   # run A
+    assert sorted(kosis_api.read_lock(raw / "kosis")) == ["DT_1C81", "DT_1YL20891"]
+    for table in ("DT_1C81", "DT_1YL20891"):
+        full_edition.read_slot(raw, by_table(table))         # each matches its lock entry

@@ -34,9 +34,10 @@ table.
 verified. The responses are staged in a hidden folder beside ``data/raw/kosis/`` and read
 back with the full-edition verification (:func:`regrowth.sources.full_edition.read_slot`:
 table id, unit, item, 17 provinces, value ranges) and the published anchors
-(:data:`regrowth.sources.registry.ANCHORS`); only then is each file moved into place
-atomically, the lock last. An error or a killed process leaves ``data/raw/kosis/`` as it
-was.
+(:data:`regrowth.sources.registry.ANCHORS`); only then are the files and the lock
+published together by one :class:`regrowth.io.Transaction` (its lock serialises concurrent
+runs; its journal finishes an interrupted publication). An error or a killed process leaves
+``data/raw/kosis/`` as it was.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
-from regrowth.io import write_bytes, write_text
+from regrowth.io import Transaction
 
 __all__ = ["KOSIS_BASE", "ENV_KEY", "LOCK_NAME", "KosisApiError", "KosisClient", "FetchReport",
            "fetch_tables", "read_stored", "table_from_rows", "parse_body", "read_lock",
@@ -975,10 +976,13 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
         # the key never reaches a message; the original (httpx) exception is not chained
         raise type(exc)(scrub(exc.message), file=exc.file, row=exc.row, column=exc.column,
                         hint=scrub(exc.hint) if exc.hint else None) from None
-    kosis_dir.mkdir(parents=True, exist_ok=True)
-    for tid, (data, entry) in fetched.items():
-        write_bytes(kosis_dir / entry["file"], data)
-    write_text(kosis_dir / LOCK_NAME, lock_text({**lock, **{t: e for t, (d, e) in fetched.items()}}))
+    # publish: one transaction (regrowth.io) -- the files and the lock appear together, a
+    # concurrent run waits, and the lock is re-read inside so no other run's entry is lost
+    with Transaction(kosis_dir, prune=False) as tx:
+        current = read_lock(kosis_dir)
+        for tid, (data, entry) in fetched.items():
+            tx.write_bytes(entry["file"], data)
+        tx.write_text(LOCK_NAME, lock_text({**current, **{t: e for t, (d, e) in fetched.items()}}))
     for r in results:
         progress(f"kosis: {r.table_id}: stored data/raw/kosis/{r.table_id}.json ({r.rows} rows)")
     report.tables.extend(results)
