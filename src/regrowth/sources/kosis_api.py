@@ -299,7 +299,10 @@ class KosisClient:
         self.calls: list[Call] = []
         self._httpx = httpx
         self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False,
-                                    transport=transport, trust_env=False,
+                                    transport=transport,
+                                    # proxies and CA settings of the environment apply to the
+                                    # real service, never to a local test server
+                                    trust_env=not _loopback(urlsplit(self.base).hostname or ""),
                                     headers={"User-Agent": "regrowth (KOSIS OpenAPI client)"})
         self._logs = _scrubbed_logs(self.scrub)
         self._logs.__enter__()
@@ -958,6 +961,7 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
                     "api": urlsplit(client.base)._replace(query="", fragment="").geturl(),
                     "org_id": src.org_id, "years": [req.start, end], "requests": requests})
         # stage beside data/raw/kosis/, verify exactly as the panel will read, then commit
+        raw_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".kosis-staging-", dir=raw_dir))
         try:
             (staging / "kosis").mkdir()
