@@ -630,3 +630,15 @@ def test_a_run_publishing_meanwhile_keeps_its_lock_entry(raw, mock):
     assert sorted(kosis_api.read_lock(raw / "kosis")) == ["DT_1C81", "DT_1YL20891"]
     for table in ("DT_1C81", "DT_1YL20891"):
         full_edition.read_slot(raw, by_table(table))         # each matches its lock entry
+
+
+def test_the_real_recorded_response_through_the_client(mock, testdata):
+    """The recorded response, served byte for byte, comes back row for row."""
+    body = (testdata / "clafact__kosis_real_response.json").read_bytes()
+    mock.routes["DT_1EA1019"] = lambda p, n: Reply(body, synthetic=False)
+    with kosis_api.KosisClient(KEY, base=mock.url, **FAST) as client:
+        rows = client.fetch("DT_1EA1019", "101", start=2022, end=2024)
+    assert rows == json.loads(body) and len(rows) == 2565
+    assert mock.requests[0][1]["apiKey"] == KEY and mock.requests[0][1]["method"] == "getList"
+    table = kosis_api.table_from_rows(rows, "DT_1EA1019", file="kosis/DT_1EA1019.json")
+    assert len(set(table.cells["label_0"])) == 17
