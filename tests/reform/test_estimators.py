@@ -3,7 +3,7 @@ an independent Anderson-Rubin inversion, and the R fixture (AER::ivreg + sandwic
 
 Tolerances: coefficients 1e-9 relative (1e-8 for PPML, which pyfixest solves iteratively, with
 iwls_tol=1e-13 here), standard errors 1e-8 relative, F statistics 1e-8 relative, AR set ends
-to 1e-6 times the grid step. Like with like: pyfixest's ``ssc(k_adj=True,
+to 1e-8 in the brute-force p-value at the ends. Like with like: pyfixest's ``ssc(k_adj=True,
 k_fixef="nonnested", G_adj=True)`` (its default) is exactly Stata's
 G/(G-1)(N-1)/(N-K), K = regressors + year dummies + 1, which is ``ssc="stata"`` here;
 ``ssc(k_adj=False, G_adj=False)`` is the plain CR0 sandwich (``ssc="cr0"``).
@@ -319,3 +319,40 @@ def test_against_r_aer_ivreg_and_sandwich_vcovcl():
     d = iv.did(data, "fiscal_autonomy", "dose", ssc="cr0")
     assert d.params["dose_x_post"] == pytest.approx(ref["did"]["coef"], rel=1e-9)
     assert d.std_errors["dose_x_post"] == pytest.approx(ref["did"]["se_cr0"], rel=1e-8)
+
+
+def test_r_hc1_is_our_cr0_times_rs_own_small_sample_factor():
+    """R's vcovCL(HC1, cadjust) counts every dummy in K (K_R = 35 here); the package's
+    Stata factor counts regressors + year dummies + 1 (as xtreg, fe): both are CR0 times
+    a stated factor, so the CR0 agreement above is the like-with-like comparison."""
+    ref = _fixture()
+    data = pd.read_csv(FIXTURES / "synthetic_panel.csv").set_index(["region", "year"])
+    es = iv.event_study(data, "fiscal_autonomy", "dose", ssc="cr0")
+    G, N, K = 17, ref["event"]["n"], ref["event"]["k"]
+    np.testing.assert_allclose(es.std_errors.to_numpy() * math.sqrt(G / (G - 1) * (N - 1) / (N - K)),
+                               ref["event"]["se_hc1"], rtol=1e-8)
+
+
+def test_real_subset_against_r():
+    ref = _fixture()["real"]
+    data = pd.read_csv(FIXTURES / "real_panel_subset.csv").set_index(["region", "year"])
+    years = range(2014, 2022)
+    es = iv.event_study(data, "fiscal_self_reliance", "phase1_dose", years=years, ssc="cr0")
+    np.testing.assert_allclose(es.params.to_numpy(), ref["event"]["coef"], rtol=1e-9)
+    np.testing.assert_allclose(es.std_errors.to_numpy(), ref["event"]["se_cr0"], rtol=1e-8)
+    d = iv.did(data, "fiscal_self_reliance", "phase1_dose", years=years, ssc="cr0")
+    assert d.params.iloc[0] == pytest.approx(ref["did"]["coef"], rel=1e-9)
+    assert d.std_errors.iloc[0] == pytest.approx(ref["did"]["se_cr0"], rel=1e-8)
+    r = iv.iv2sls(data, "grdp_pc_nominal_growth", "fiscal_self_reliance", "phase1_dose",
+                  years=years, ssc="cr0")
+    assert r.params.iloc[0] == pytest.approx(ref["ivreg"]["coef"], rel=1e-9)
+    assert r.std_errors.iloc[0] == pytest.approx(ref["ivreg"]["se_cr0"], rel=1e-8)
+    assert r.nobs == ref["ivreg"]["n"] and d.n_clusters == 16
+
+
+def test_real_subset_fixture_dose_matches_the_dose_module(real_panel):
+    """The stored subset was made with the dose module; a change of the dose shows here."""
+    data = pd.read_csv(FIXTURES / "real_panel_subset.csv").set_index(["region", "year"])
+    now = dose_mod.dose_panel(real_panel)["phase1_dose"]
+    np.testing.assert_allclose(data["phase1_dose"].to_numpy(), now.reindex(data.index).to_numpy(),
+                               rtol=1e-12)
