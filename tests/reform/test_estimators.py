@@ -356,3 +356,21 @@ def test_real_subset_fixture_dose_matches_the_dose_module(real_panel):
     now = dose_mod.dose_panel(real_panel)["phase1_dose"]
     np.testing.assert_allclose(data["phase1_dose"].to_numpy(), now.reindex(data.index).to_numpy(),
                                rtol=1e-12)
+
+
+def test_ppml_score_bootstrap_tests_our_coefficient(synthetic_panel):
+    res = iv.ppml_event_study(synthetic_panel, "count", "dose")
+    bt = res.boottest("dose_x_2020", reps=199, seed=4, ci=False)
+    assert bt.estimate == pytest.approx(res.params["dose_x_2020"], rel=1e-7)
+    assert bt.n_clusters == 17 and "Poisson" in bt.method and 0 < bt.pvalue <= 1
+
+
+def test_randomization_permutes_only_the_sample_provinces(synthetic_panel):
+    keep = [f"r{i:02d}" for i in range(12)]
+    p = synthetic_panel.copy()
+    p.loc[~p.index.get_level_values(0).isin(keep), "dose"] = 1e6  # must never be drawn
+    ri = iv.randomization_test(iv.did, p, "dose", "dose_x_post", reps=49, seed=1,
+                               outcome="fiscal_autonomy", regions=keep)
+    assert np.all(np.abs(ri["draws"]) < 1e3)
+    assert ri["observed"] == pytest.approx(
+        iv.did(synthetic_panel, "fiscal_autonomy", "dose", regions=keep).tstats.iloc[0])

@@ -63,7 +63,8 @@ Anderson-Rubin set (:meth:`IVResults.ar_set`)
 Inference with 16-17 clusters
     :meth:`ReformResults.boottest` refits the linear model as a linearmodels ``PanelOLS``
     (province and year effects) and calls :func:`regrowth.inference.boottest` (WCR,
-    Rademacher weights, all 2^G sign vectors enumerated when 2^G <= reps).
+    Rademacher weights, all 2^G sign vectors enumerated when 2^G <= reps); after PPML it
+    refits a statsmodels ``Poisson`` with the same dummies and runs the score bootstrap.
     :func:`randomization_test` permutes the province doses across provinces, refits and
     returns p = (1 + #{|T*| >= |T|}) / (1 + B).
 
@@ -278,8 +279,10 @@ class ReformResults:
         return rec
 
     def boottest(self, param: str, **kwargs):
-        """Wild cluster bootstrap (WCR) of ``param`` through :func:`regrowth.inference.boottest`
-        on a linearmodels ``PanelOLS`` (province and year effects) of the same design."""
+        """Bootstrap test of ``param`` through :func:`regrowth.inference.boottest`: the wild
+        cluster bootstrap (WCR) on a linearmodels ``PanelOLS`` (province and year effects) of
+        the same design after the linear models, the score bootstrap (Kline-Santos) on a
+        statsmodels ``Poisson`` with the same dummies after PPML. Clusters: provinces."""
         refit = getattr(self, "_panelols", None)
         if refit is None:
             raise SpecificationError(f"boottest is not available after {self.model}")
@@ -648,6 +651,18 @@ def ppml_event_study(data: pd.DataFrame, outcome: str, dose: str, *,
                             spec={"outcome": outcome, "dose": dose, "years": years, "ref": ref,
                                   "exclude_years": list(exclude_years)})
     res.llf = ll
+
+    def refit():
+        import statsmodels.api as sm
+
+        cols = names + [f"year_{j}" for j in range(D.shape[1])] + [f"province_{j}" for j in range(n_e)]
+        exog = pd.DataFrame(X, columns=cols)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return sm.Poisson(pd.Series(y, name=outcome), exog).fit(
+                start_params=beta, method="newton", disp=0, maxiter=100, cov_type="cluster",
+                cov_kwds={"groups": clu})
+    res._panelols = refit
     return res
 
 
@@ -673,6 +688,8 @@ def randomization_test(estimator: Callable[..., ReformResults], data: pd.DataFra
     obs = stat(estimator(data, dose=dose, **kwargs))
     regions = data.index.get_level_values(0)
     by_region = data[dose].groupby(level=0).first()
+    if kwargs.get("regions") is not None:
+        by_region = by_region[by_region.index.isin(list(kwargs["regions"]))]
     keys = by_region.dropna().index.to_numpy()
     vals = by_region.dropna().to_numpy()
     rng = np.random.default_rng(seed)
