@@ -1,5 +1,6 @@
 """Reform estimators against pyfixest (0.60.0, pinned), the package's Stata-validated FE path,
-an independent Anderson-Rubin inversion, and the R fixture (AER::ivreg + sandwich::vcovCL).
+an independent Anderson-Rubin inversion, and the R fixture (AER::ivreg, lm and glm(poisson) with
+dummies + sandwich::vcovCL).
 
 Tolerances: coefficients 1e-9 relative (1e-8 for PPML, which pyfixest solves iteratively, with
 iwls_tol=1e-13 here), standard errors 1e-8 relative, F statistics 1e-8 relative, AR set ends
@@ -374,3 +375,15 @@ def test_randomization_permutes_only_the_sample_provinces(synthetic_panel):
     assert np.all(np.abs(ri["draws"]) < 1e3)
     assert ri["observed"] == pytest.approx(
         iv.did(synthetic_panel, "fiscal_autonomy", "dose", regions=keep).tstats.iloc[0])
+
+
+def test_ppml_against_r_glm_poisson_with_dummies():
+    ref = _fixture()
+    syn = pd.read_csv(FIXTURES / "synthetic_panel.csv").set_index(["region", "year"])
+    real = pd.read_csv(FIXTURES / "real_panel_subset.csv").set_index(["region", "year"])
+    for data, y, d, r in ((syn, "count", "dose", ref["ppml"]),
+                          (real, "patents_fintech", "phase1_dose", ref["real"]["ppml"])):
+        res = iv.ppml_event_study(data, y, d, ssc="cr0")
+        np.testing.assert_allclose(res.params.to_numpy(), r["coef"], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(res.std_errors.to_numpy(), r["se_cr0"], rtol=1e-7)
+        assert res.nobs == r["n"]
