@@ -397,12 +397,12 @@ def anderson_rubin_set(a: float, b: float, V: np.ndarray, df: int, level: float 
     if abs(A) <= tol:
         if abs(B) <= tol:
             return [(-math.inf, math.inf)] if C <= 0 else []
-        root = -C / B
+        root = float(-C / B)
         return [(-math.inf, root)] if B > 0 else [(root, math.inf)]
     if disc < 0:
         return [] if A > 0 else [(-math.inf, math.inf)]
     s = math.sqrt(disc)
-    r1, r2 = sorted(((-B - s) / (2 * A), (-B + s) / (2 * A)))
+    r1, r2 = sorted((float((-B - s) / (2 * A)), float((-B + s) / (2 * A))))
     if A > 0:
         return [(r1, r2)]
     return [(-math.inf, r1), (r2, math.inf)]
