@@ -15,6 +15,10 @@ unless ``include_sejong``):
   ``fiscal_autonomy``) instrumented by dose x post — all years, without 2020 (COVID), and the
   2019-only first stage (2014-2019) — with the KP / effective F and the Anderson-Rubin set.
 
+재정자주도 changes revenue classification in 2014 (``fiscal_basis_2014`` = 1 from 2014): every
+window here starts in 2014, so each series is on one basis; a longer window needs
+``fiscal_autonomy_old`` (the continuous old basis) instead.
+
 Every number is a plain float (infinite AR ends as the strings "inf"/"-inf"); the seeds and
 draw counts are recorded. Columns missing from the panel are reported under ``skipped``
 with the reason, never silently dropped.
