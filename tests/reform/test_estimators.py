@@ -387,3 +387,15 @@ def test_ppml_against_r_glm_poisson_with_dummies():
         np.testing.assert_allclose(res.params.to_numpy(), r["coef"], rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(res.std_errors.to_numpy(), r["se_cr0"], rtol=1e-7)
         assert res.nobs == r["n"]
+
+
+def test_randomization_of_the_joint_pretrend_statistic(synthetic_panel):
+    def pre_f(res):
+        return res.pretrend_test()["F"]
+
+    ri = iv.randomization_test(iv.event_study, synthetic_panel, "dose", None, reps=49, seed=2,
+                               statistic=pre_f, outcome="fiscal_autonomy")
+    assert ri["observed"] == pytest.approx(
+        iv.event_study(synthetic_panel, "fiscal_autonomy", "dose").pretrend_test()["F"])
+    assert ri["statistic"] == "pre_f"
+    assert ri["pvalue"] == (1 + int(np.sum(ri["draws"] >= ri["observed"]))) / 50

@@ -669,21 +669,25 @@ def ppml_event_study(data: pd.DataFrame, outcome: str, dose: str, *,
 # ----------------------------------------------------------------------------- RI
 
 def randomization_test(estimator: Callable[..., ReformResults], data: pd.DataFrame, dose: str,
-                       param: str, *, reps: int = 999, seed: int = 0, statistic: str = "t",
-                       **kwargs) -> dict:
+                       param: str | None, *, reps: int = 999, seed: int = 0,
+                       statistic: str | Callable[[ReformResults], float] = "t", **kwargs) -> dict:
     """Randomization inference over doses: permute the provinces' dose values across
     provinces (a whole-series permutation: each province keeps its own outcomes and gets
     another province's dose), refit with ``estimator(data, ..., dose=dose, **kwargs)`` and
     compare |T*| with |T|: p = (1 + #{|T*| >= |T|}) / (1 + reps).
 
     ``statistic``: "t" (cluster-robust t, the default; studentised statistics keep RI's
-    size and are more robust) or "coef". ``kwargs`` are the estimator's own arguments
-    (e.g. outcome=...). Returns a dict with the observed statistic, p-value, reps, seed."""
-    if statistic not in ("t", "coef"):
-        raise SpecificationError("statistic must be 't' or 'coef'")
-
-    def stat(res):
-        return float(res.tstats[param] if statistic == "t" else res.params[param])
+    size and are more robust), "coef", or a function of the results returning a number
+    (e.g. ``lambda r: r.pretrend_test()["F"]`` for the joint pre-trend test; ``param`` is
+    then only a label). ``kwargs`` are the estimator's own arguments (e.g. outcome=...).
+    Returns a dict with the observed statistic, p-value, reps, seed and the draws."""
+    if callable(statistic):
+        stat = statistic
+    elif statistic in ("t", "coef"):
+        def stat(res):
+            return float(res.tstats[param] if statistic == "t" else res.params[param])
+    else:
+        raise SpecificationError("statistic must be 't', 'coef' or a function of the results")
 
     obs = stat(estimator(data, dose=dose, **kwargs))
     regions = data.index.get_level_values(0)
@@ -700,5 +704,6 @@ def randomization_test(estimator: Callable[..., ReformResults], data: pd.DataFra
         d[dose] = perm.reindex(regions).to_numpy()
         draws[b] = stat(estimator(d, dose=dose, **kwargs))
     p = (1 + int(np.sum(np.abs(draws) >= abs(obs) - 1e-12 * max(1.0, abs(obs))))) / (1 + reps)
-    return {"param": param, "statistic": statistic, "observed": obs, "pvalue": float(p),
+    label = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "custom")
+    return {"param": param, "statistic": label, "observed": obs, "pvalue": float(p),
             "reps": int(reps), "seed": int(seed), "draws": draws}

@@ -11,9 +11,11 @@ unless ``include_sejong``):
   of ``grdp_pc_nominal_growth`` (2014 to its last year);
 * dose-response DiD of each outcome and fiscal measure, with the wild-bootstrap and
   randomization-inference p-values;
-* 2SLS of ``grdp_pc_nominal_growth`` on the endogenous fiscal measure (``endog``, default
-  ``fiscal_autonomy``) instrumented by dose x post — all years, without 2020 (COVID), and the
-  2019-only first stage (2014-2019) — with the KP / effective F and the Anderson-Rubin set.
+* 2SLS of each outcome in ``iv_outcomes`` (growth; log(1 + fintech applications per
+  million)) on the endogenous fiscal measure (``endog``, default ``fiscal_autonomy``)
+  instrumented by dose x post — all years, without 2020 (COVID), and the 2019-only first
+  stage (2014-2019) — with the KP / effective F and the Anderson-Rubin sets (95 %, 90 %);
+  ``out["iv"][outcome][variant]``.
 
 재정자주도 changes revenue classification in 2014 (``fiscal_basis_2014`` = 1 from 2014): every
 window here starts in 2014, so each series is on one basis; a longer window needs
@@ -54,10 +56,21 @@ def _last_year(panel: pd.DataFrame, column: str) -> int:
     return int(s.index.get_level_values(1).max())
 
 
+def _pretrend_f(res) -> float:
+    return float(res.pretrend_test()["F"])
+
+
 def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: bool = False,
+        growth: str = "grdp_pc_nominal_growth",
+        iv_outcomes: tuple[str, ...] = ("grdp_pc_nominal_growth", "ln1p_patents_fintech_pm"),
         reps: int = 9999, ri_reps: int = 999, seed: int = 20190101, bootstrap: bool = True
         ) -> dict[str, Any]:
-    """Fit the reform design's estimates; returns a JSON-ready dict (see module docstring)."""
+    """Fit the reform design's estimates; returns a JSON-ready dict (see module docstring).
+
+    ``growth``: the growth outcome of the linear reduced form (a 2020-base series to 2023
+    once the panel derives its growth rate); ``iv_outcomes``: the outcomes of the 2SLS
+    (linear: growth, and log(1 + fintech applications per million)). The pre-trend test
+    of each first stage also gets a randomization p-value (doses permuted, F recomputed)."""
     data = dose_mod.dose_panel(panel)
     regions = sorted(set(data.index.get_level_values(0)) - (set() if include_sejong else {"sejong"}))
     out: dict[str, Any] = {
@@ -78,6 +91,10 @@ def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: 
         rec = es.to_record()
         if bootstrap:
             rec["wild_bootstrap"] = {t: _boot(es, t, reps, seed) for t in es.params.index}
+        ri = iv.randomization_test(iv.event_study, data, "phase1_dose", None, reps=ri_reps,
+                                   seed=seed, statistic=_pretrend_f, outcome=col, **kw)
+        rec["pretrend"]["randomization_pvalue"] = ri["pvalue"]
+        rec["pretrend"]["randomization_reps"] = ri["reps"]
         out["first_stage"][col] = rec
 
     if "patents_fintech" in data.columns:
@@ -85,7 +102,6 @@ def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: 
         out["reduced_form"]["patents_fintech"] = pp.to_record()
     else:
         out["skipped"]["patents_fintech"] = "not in the panel"
-    growth = "grdp_pc_nominal_growth"
     if growth in data.columns:
         last = min(_last_year(data, growth), 2023)
         es = iv.event_study(data, growth, "phase1_dose", years=range(2014, last + 1), **kw)
@@ -109,21 +125,28 @@ def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: 
         rec["randomization"] = {k: v for k, v in ri.items() if k != "draws"}
         out["did"][col] = rec
 
-    if endog not in data.columns or growth not in data.columns:
-        out["skipped"]["iv"] = f"{endog!r} or {growth!r} not in the panel"
+    if endog not in data.columns:
+        out["skipped"]["iv"] = f"{endog!r} not in the panel"
         return out
     variants = {"all_years": {}, "without_2020": {"exclude_years": (2020,)},
                 "first_stage_2019_only": {"years": range(2014, 2020)}}
-    for name, opts in variants.items():
-        try:
-            r = iv.iv2sls(data, growth, endog, "phase1_dose", **kw, **opts)
-        except (EstimationError, SpecificationError) as exc:
-            out["iv"][name] = {"error": str(exc)}
+    for outcome in iv_outcomes:
+        if outcome not in data.columns:
+            out["skipped"][f"iv:{outcome}"] = "not in the panel"
             continue
-        rec = r.to_record()
-        rec["anderson_rubin_90"] = [[float(a) if np.isfinite(a) else ("inf" if a > 0 else "-inf"),
-                                     float(b) if np.isfinite(b) else ("inf" if b > 0 else "-inf")]
-                                    for a, b in r.ar_set(0.90)]
-        rec["reduced_form"] = r.reduced_form
-        out["iv"][name] = rec
+        block = out["iv"].setdefault(outcome, {})
+        for name, opts in variants.items():
+            try:
+                r = iv.iv2sls(data, outcome, endog, "phase1_dose", **kw, **opts)
+            except (EstimationError, SpecificationError) as exc:
+                block[name] = {"error": str(exc)}
+                continue
+            rec = r.to_record()
+            rec["anderson_rubin_90"] = [[_end(a), _end(b)] for a, b in r.ar_set(0.90)]
+            rec["reduced_form"] = r.reduced_form
+            block[name] = rec
     return out
+
+
+def _end(v: float):
+    return float(v) if np.isfinite(v) else ("inf" if v > 0 else "-inf")
