@@ -37,10 +37,14 @@ Covariance (one home: the Stata factor of :mod:`regrowth.inference.stata`)
     p-values and intervals from t(G-1) (Wald tests: F(q, G-1)).
 
 Mapping to pyfixest / fixest: ``feols("y ~ x | region + year", vcov={"CRV1": "region"})``
-has the same coefficients; its default small-sample correction differs in K (fixest counts
-the non-nested fixed effects differently), so the tests compare the CR0 sandwich with
-``ssc(adj=False, cluster_adj=False)`` and apply the factors separately. R
-``AER::ivreg`` + ``sandwich::vcovCL(type = "HC0", cadjust = FALSE)`` gives the same CR0.
+(IV: ``"y ~ 1 | region + year | x ~ z"``) has the same coefficients, and its default
+small-sample correction ``ssc(k_adj=True, k_fixef="nonnested", G_adj=True)`` (pyfixest
+0.60) is exactly ``ssc="stata"`` (the province effects, nested in the clusters, are not
+counted; the year effects are); ``ssc(k_adj=False, G_adj=False)`` is ``ssc="cr0"``. R
+``AER::ivreg``/``lm``/``glm`` with dummies + ``sandwich::vcovCL(type = "HC0", cadjust =
+FALSE)`` gives the same CR0; R's ``HC1`` with ``cadjust = TRUE`` counts every dummy in K.
+PPML: ``fepois`` with ``ssc(k_adj=False, G_adj=True)`` is ``ssc="g"`` (Stata's factor
+after ``poisson, vce(cluster)``; ``ppmlhdfe`` may scale differently).
 
 First-stage strength (:class:`IVResults`)
     ``kp_f``: the Kleibergen-Paap rk Wald F. With one endogenous regressor the KP rk Wald
