@@ -30,7 +30,7 @@ from regrowth.reform import dose as dose_mod
 
 pf = pytest.importorskip("pyfixest")
 
-from conftest import FIXTURES, make_synthetic_panel  # noqa: E402
+from reform_data import FIXTURES, make_synthetic_panel  # noqa: E402
 
 STATA = dict(k_adj=True, k_fixef="nonnested", G_adj=True)
 CR0 = dict(k_adj=False, G_adj=False)
