@@ -43,9 +43,10 @@ Not confirmed (``confirmed=False``, printed by :func:`notes`)
   from 2022); the dose applies the weighted-consumption key to every increment over
   11 %, as the design defines it.
 * The capital region's contribution rate on the Phase-1 increments.
-* National VAT revenue: no stored source gives it, so the dose is expressed per
-  1 trillion won of VAT (the VAT amount is a factor common to all provinces and drops
-  out of every estimate up to scale).
+* The gross VAT base. Stored pages give the VAT collected as national tax (70.0 trillion
+  won in 2018, 70.8 in 2019: ``vat_national_*``), which is net of the local share; the
+  gross base is not stated, so the dose is expressed per 1 trillion won of VAT (the VAT
+  amount is a factor common to all provinces and drops out of every estimate up to scale).
 """
 
 from __future__ import annotations
@@ -189,9 +190,23 @@ _PARAMS: tuple[Parameter, ...] = (
               "이상훈·김경민, 문재인 정부의 재정분권 효과 분석: 약 3.6조 원 규모의 국고보조사업을 "
               "지방자치단체 사무로 전환", True,
               "the dose is gross of this offset (its incidence by province is not in the data)"),
-    Parameter("vat_revenue", None, "won per year", "—", "—", "", "", False,
-              "no stored source gives national VAT revenue; the dose is expressed per "
-              "1 trillion won of VAT (a common factor)"),
+    Parameter("vat_national_2018", 70.0e12, "won (VAT collected as national tax, 2018)",
+              "National Tax Service, 국세통계연보 2019 (early release)", "2018",
+              "https://newstomato.com/ReadNews.aspx?no=910252",
+              "뉴스토마토 2019-07-26: 부가가치세는 70조원으로 전년(67조1000억) 대비 2조9000억원 늘었다",
+              True, "the national-tax part, i.e. after the local consumption tax share (11 % in "
+              "2018); not used by the dose"),
+    Parameter("vat_national_2019", 70.8e12, "won (VAT collected as national tax, 2019)",
+              "National Tax Service, 국세통계 1차 조기공개 2020", "2019",
+              "https://ilyo.co.kr/?ac=article_view&entry_id=375188",
+              "일요신문: 부가가치세(24.9%·70조8000억여원) (2019년 국세청 세수)", True,
+              "the national-tax part (after the 15 % local share); not used by the dose"),
+    Parameter("vat_revenue", None, "won per year (gross VAT base of the local consumption tax)",
+              "—", "—", "", "", False,
+              "no stored source gives the gross VAT base the rate applies to (the national "
+              "figures above are net of the local share; gross = national / (1 - rate) is an "
+              "inference, not a source); the dose is expressed per 1 trillion won of VAT (a "
+              "common factor)"),
 )
 
 REGISTRY: dict[str, Parameter] = {p.name: p for p in _PARAMS}
