@@ -399,3 +399,24 @@ def test_randomization_of_the_joint_pretrend_statistic(synthetic_panel):
         iv.event_study(synthetic_panel, "fiscal_autonomy", "dose").pretrend_test()["F"])
     assert ri["statistic"] == "pre_f"
     assert ri["pvalue"] == (1 + int(np.sum(ri["draws"] >= ri["observed"]))) / 50
+
+
+def test_unbalanced_panel_equals_pyfixest(synthetic_panel):
+    """Year dummies + within transformation is the exact two-way estimator when rows are
+    missing (pyfixest's alternating projections converge to it)."""
+    rng = np.random.default_rng(0)
+    p = synthetic_panel.copy()
+    drop = rng.choice(len(p), 25, replace=False)
+    p.iloc[drop, p.columns.get_loc("fiscal_autonomy")] = np.nan
+    res = iv.event_study(p, "fiscal_autonomy", "dose")
+    df = _frame(p, range(2014, 2024)).dropna(subset=["fiscal_autonomy"])
+    fit = pf.feols("fiscal_autonomy ~ " + " + ".join(f"dose_x_{y}" for y in EVENT)
+                   + " | region + year", df, vcov={"CRV1": "region"}, fixef_tol=1e-14)
+    assert res.nobs == len(df) < 170
+    np.testing.assert_allclose(res.params.to_numpy(), fit.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), fit.se().to_numpy(), rtol=1e-8)
+    r = iv.iv2sls(p, "outcome", "fiscal_autonomy", "dose")
+    g = pf.feols("outcome ~ 1 | region + year | fiscal_autonomy ~ z", df, vcov={"CRV1": "region"},
+                 fixef_tol=1e-14)
+    assert r.params.iloc[0] == pytest.approx(g.coef().iloc[0], rel=1e-8)
+    assert r.std_errors.iloc[0] == pytest.approx(g.se().iloc[0], rel=1e-8)
