@@ -27,6 +27,7 @@ import pytest
 from regrowth.errors import EstimationError, SpecificationError
 from regrowth.models import iv
 from regrowth.reform import dose as dose_mod
+from regrowth.inference import boottest
 
 pf = pytest.importorskip("pyfixest")
 
@@ -76,7 +77,7 @@ def test_stata_factor_counts_regressors_year_dummies_and_constant(synthetic_pane
 
 
 def test_did_equals_the_packages_stata_validated_fixed_effects_path(synthetic_panel):
-    from regrowth.models.panel import fit_panel
+    from regrowth.models.linear import fit_panel
 
     res = iv.did(synthetic_panel, "fiscal_autonomy", "dose")
     df = synthetic_panel[synthetic_panel.index.get_level_values(1) >= 2014].copy()
@@ -199,11 +200,11 @@ def test_pretrend_test_is_the_joint_wald_on_the_leads(synthetic_panel):
 
 def test_wild_bootstrap_runs_on_the_same_design(synthetic_panel):
     res = iv.did(synthetic_panel, "fiscal_autonomy", "dose")
-    bt = res.boottest("dose_x_post", reps=999, seed=1)
+    bt = boottest(res, "dose_x_post", reps=999, seed=1)
     assert bt.statistic == pytest.approx(res.tstats["dose_x_post"], rel=1e-8)
     assert bt.n_clusters == 17 and bt.reps == 999 and 0 <= bt.pvalue <= 1
     es = iv.event_study(synthetic_panel, "fiscal_autonomy", "dose")
-    bt = es.boottest("dose_x_2020", reps=499, seed=2)
+    bt = boottest(es, "dose_x_2020", reps=499, seed=2)
     assert bt.statistic == pytest.approx(es.tstats["dose_x_2020"], rel=1e-8)
 
 
@@ -361,7 +362,7 @@ def test_real_subset_fixture_dose_matches_the_dose_module(real_panel):
 
 def test_ppml_score_bootstrap_tests_our_coefficient(synthetic_panel):
     res = iv.ppml_event_study(synthetic_panel, "count", "dose")
-    bt = res.boottest("dose_x_2020", reps=199, seed=4, ci=False)
+    bt = boottest(res, "dose_x_2020", reps=199, seed=4, ci=False)
     assert bt.estimate == pytest.approx(res.params["dose_x_2020"], rel=1e-7)
     assert bt.n_clusters == 17 and "Poisson" in bt.method and 0 < bt.pvalue <= 1
 

@@ -471,7 +471,12 @@ def _family(results: Any) -> str:
 
 
 def _unwrap(results: Any) -> Any:
-    """Results wrapped by :mod:`regrowth.models.covariance` (Stata-scaled) expose ``.results``."""
+    """Results wrapped by :mod:`regrowth.models.covariance` (Stata-scaled) expose ``.results``;
+    results of :mod:`regrowth.models.iv` give the model to bootstrap by
+    ``refit_for_bootstrap()``."""
+    refit = getattr(results, "refit_for_bootstrap", None)
+    if callable(refit):
+        results = refit()
     inner = getattr(results, "_inference_wrapped", None)
     return inner if inner is not None else results
 

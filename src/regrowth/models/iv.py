@@ -24,7 +24,7 @@ out by the within transformation (the provinces are nested in the clusters, so t
 bootstrap and the CRVE commute with it); on an unbalanced panel this is still the exact
 two-way estimator. OLS / 2SLS on the transformed data give the coefficients.
 
-Covariance (one home: the Stata factor of :mod:`regrowth.inference.stata`)
+Covariance (one home: the factors and cluster sums of :mod:`regrowth.models.covariance`)
     V = c · A (sum_g S_g S_g') A, the cluster-robust sandwich (CR0 inside), clusters =
     provinces unless ``clusters=`` names another index level or gives ids; A the bread
     ((X'X)^-1 for OLS, (X̂'X̂)^-1 for 2SLS with X̂ the first-stage fitted values),
@@ -89,6 +89,7 @@ import pandas as pd
 from scipy import stats
 
 from regrowth.errors import EstimationError, SpecificationError
+from regrowth.models.covariance import cluster_sums, stata_linear_factor, stata_ml_scale
 
 __all__ = ["ReformResults", "EventStudyResults", "IVResults", "event_study", "ppml_event_study",
            "did", "iv2sls", "randomization_test", "anderson_rubin_set", "SSC"]
@@ -183,17 +184,16 @@ def _clusters(frame: pd.DataFrame, clusters: Any) -> tuple[np.ndarray, int]:
 
 def _factor(ssc: str, G: int, N: int, K: int) -> float:
     if ssc == "stata":
-        return G / (G - 1.0) * (N - 1.0) / (N - K)
+        return stata_linear_factor(G, N, K)
     if ssc == "g":
-        return G / (G - 1.0)
+        return stata_ml_scale("cluster", N, G)
     if ssc == "cr0":
         return 1.0
     raise SpecificationError(f"ssc={ssc!r}; choose one of {SSC}")
 
 
 def _meat(scores: np.ndarray, clu: np.ndarray, G: int) -> np.ndarray:
-    S = np.vstack([np.bincount(clu, weights=scores[:, j], minlength=G)
-                   for j in range(scores.shape[1])]).T
+    S = cluster_sums(clu, G, scores)
     return S.T @ S
 
 
@@ -282,17 +282,14 @@ class ReformResults:
                                 for row in self.tidy().to_dict("records")]}
         return rec
 
-    def boottest(self, param: str, **kwargs):
-        """Bootstrap test of ``param`` through :func:`regrowth.inference.boottest`: the wild
-        cluster bootstrap (WCR) on a linearmodels ``PanelOLS`` (province and year effects) of
-        the same design after the linear models, the score bootstrap (Kline-Santos) on a
-        statsmodels ``Poisson`` with the same dummies after PPML. Clusters: provinces."""
+    def refit_for_bootstrap(self):
+        """The same design refitted as a model :func:`regrowth.inference.boottest` takes: a
+        linearmodels ``PanelOLS`` with the dummies after the linear models, a statsmodels
+        ``Poisson`` with the same dummies after PPML (``boottest`` calls this itself)."""
         refit = getattr(self, "_panelols", None)
         if refit is None:
-            raise SpecificationError(f"boottest is not available after {self.model}")
-        from regrowth.inference import boottest
-
-        return boottest(refit(), param, **kwargs)
+            raise SpecificationError(f"no bootstrap refit is available after {self.model}")
+        return refit()
 
     def __repr__(self) -> str:
         return (f"{self.model}: {self.nobs} obs, {self.se_label}\n"

@@ -37,6 +37,7 @@ from regrowth.errors import EstimationError, SpecificationError
 from regrowth.models import iv
 from regrowth.reform import dose as dose_mod
 from regrowth.reform import statute
+from regrowth.inference import boottest
 
 __all__ = ["run"]
 
@@ -44,7 +45,7 @@ FISCAL = ("fiscal_self_reliance", "fiscal_autonomy")
 
 
 def _boot(res, term, reps, seed) -> dict:
-    bt = res.boottest(term, reps=reps, seed=seed)
+    bt = boottest(res, term, reps=reps, seed=seed)
     lo, hi = bt.conf_int
     return {"pvalue": float(bt.pvalue), "ci_low": float(lo), "ci_high": float(hi),
             "reps": int(bt.reps), "enumerated": bool(bt.enumerated), "seed": seed,

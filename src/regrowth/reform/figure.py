@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from regrowth import figures
+from regrowth.report import figures
+from regrowth.inference import boottest
 
 __all__ = ["event_study_figure", "bootstrap_intervals"]
 
@@ -29,7 +30,7 @@ def bootstrap_intervals(results, *, reps: int = 9999, seed: int = 20190101,
     """Wild cluster bootstrap (WCR) confidence sets of every event-year coefficient."""
     out = {}
     for term, year in zip(results.params.index, results.event_years):
-        bt = results.boottest(term, reps=reps, seed=seed, level=level)
+        bt = boottest(results, term, reps=reps, seed=seed, level=level)
         out[year] = tuple(float(v) for v in bt.conf_int)
     return out
 

@@ -35,7 +35,7 @@ verified. The responses are staged in a hidden folder beside ``data/raw/kosis/``
 back with the full-edition verification (:func:`regrowth.sources.full_edition.read_slot`:
 table id, unit, item, 17 provinces, value ranges) and the published anchors
 (:data:`regrowth.sources.registry.ANCHORS`); only then are the files and the lock
-published together by one :class:`regrowth.io.Transaction` (its lock serialises concurrent
+published together by one :class:`regrowth.files.Transaction` (its lock serialises concurrent
 runs; its journal finishes an interrupted publication). An error or a killed process leaves
 ``data/raw/kosis/`` as it was.
 """
@@ -65,7 +65,7 @@ import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
-from regrowth.io import Transaction
+from regrowth.files import Transaction
 
 __all__ = ["KOSIS_BASE", "ENV_KEY", "LOCK_NAME", "KosisApiError", "KosisClient", "FetchReport",
            "fetch_tables", "read_stored", "table_from_rows", "parse_body", "read_lock",
@@ -980,7 +980,7 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
         # the key never reaches a message; the original (httpx) exception is not chained
         raise type(exc)(scrub(exc.message), file=exc.file, row=exc.row, column=exc.column,
                         hint=scrub(exc.hint) if exc.hint else None) from None
-    # publish: one transaction (regrowth.io) -- the files and the lock appear together, a
+    # publish: one transaction (regrowth.files) -- the files and the lock appear together, a
     # concurrent run waits, and the lock is re-read inside so no other run's entry is lost
     with Transaction(kosis_dir, prune=False) as tx:
         current = read_lock(kosis_dir)
