@@ -528,6 +528,28 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
     :class:`BoottestResult`.
     """
     t0 = time.perf_counter()
+    weights = _check_options(weights, ptype, reps, level)
+    reps = int(reps)
+    null = float(null)
+    results = _unwrap(results)
+    family = _family(results)
+    rng = np.random.default_rng(seed)
+    if family == "ml":
+        if score_variance not in ("fixed", "onestep"):
+            raise SpecificationError(f"boottest: score_variance={score_variance!r}; use "
+                                     "'fixed' or 'onestep'")
+        return _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng,
+                            level, ptype, null, ci, ptol, t0, score_variance)
+    if reestimate and family != "fgls":
+        raise SpecificationError("boottest: reestimate=True applies to FGLS results only")
+    design = {"linearmodels": _linearmodels_design, "fgls": _fgls_design}.get(
+        family, _statsmodels_ols_design)(results, clusters)
+    return _boottest_linear(results, design, param, reps, weights, impose_null, seed, rng,
+                            level, ptype, null, ci, ptol, t0, reestimate)
+
+
+def _check_options(weights, ptype, reps, level) -> str:
+    """The weights' name (lower case); every option checked as Stata's boottest checks it."""
     weights = str(weights).lower()
     if weights not in WEIGHTS:
         raise SpecificationError(f"boottest: weights={weights!r}; choose one of {WEIGHTS}")
@@ -537,40 +559,20 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
         raise SpecificationError("boottest: reps must be a positive integer")
     if not 0.0 < level < 1.0:
         raise SpecificationError("boottest: level must be between 0 and 1 (e.g. 0.95)")
-    reps = int(reps)
-    alpha = 1.0 - level
-    null = float(null)
-    results = _unwrap(results)
-    family = _family(results)
-    rng = np.random.default_rng(seed)
+    return weights
 
-    if family == "ml":
-        if score_variance not in ("fixed", "onestep"):
-            raise SpecificationError(f"boottest: score_variance={score_variance!r}; use "
-                                     "'fixed' or 'onestep'")
-        return _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng,
-                            level, ptype, null, ci, ptol, t0, score_variance)
 
-    if family == "linearmodels":
-        design = _linearmodels_design(results, clusters)
-    elif family == "fgls":
-        design = _fgls_design(results, clusters)
-    else:
-        design = _statsmodels_ols_design(results, clusters)
+def _boottest_linear(results, design, param, reps, weights, impose_null, seed, rng, level,
+                     ptype, null, ci, ptol, t0, reestimate) -> BoottestResult:
+    """The wild cluster bootstrap (WCR/WCU) on a linear design (see the package docstring)."""
     j = _param_index(design.names, param, f"{design.kind} model")
-    n = len(design.y)
-    c = stata_factor(design.G, n, design.K)
+    c = stata_factor(design.G, len(design.y), design.K)
     V, enumerated = draw_weights(weights, design.G, reps, rng)
-    notes = []
-    if design.note:
-        notes.append(design.note)
+    notes = [design.note] if design.note else []
     if enumerated:
         notes.append(f"2^{design.G} = {V.shape[1]} <= reps: all Rademacher sign vectors "
                      "enumerated")
-
     if reestimate:
-        if family != "fgls":
-            raise SpecificationError("boottest: reestimate=True applies to FGLS results only")
         stat, pv = _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype)
         est = float(np.asarray(results.params, dtype=float)[j])
         return BoottestResult(
@@ -578,7 +580,6 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
             f"wild cluster bootstrap of FGLS, Omega and rho re-estimated in each draw "
             f"({'WCR' if impose_null else 'WCU'})", weights, seed, level, ptype, design.G, c,
             impose_null, time.perf_counter() - t0, tuple(notes))
-
     core = LinearWild.build(design.X, design.y, design.codes, design.G, j, c, impose_null)
     draws = core.prepare(V)
 
@@ -589,7 +590,7 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
     pv = pfun(null)
     conf = (math.nan, math.nan)
     if ci:
-        conf = invert(pfun, float(core.beta[j]), core.se, alpha, ptol=ptol)
+        conf = invert(pfun, float(core.beta[j]), core.se, 1.0 - level, ptol=ptol)
         if ptype in ("lower", "upper"):
             notes.append("one-sided p-value; the confidence set inverts that one-sided test")
     kind = "WCR" if impose_null else "WCU"
