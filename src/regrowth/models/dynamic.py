@@ -224,6 +224,11 @@ class DynamicPanelResults:
         return self.summary
 
 
+def _effects(time_effects: bool) -> list[str]:
+    """linearmodels' ``included_effects`` names (read by design.fitted_effects)."""
+    return ["Entity", "Time"] if time_effects else ["Entity"]
+
+
 # ----------------------------------------------------------------------------- data
 
 @dataclass
@@ -448,7 +453,8 @@ class SplitPanelJackknife:
             extra={"fe_params": pd.Series(full, index=names, name="fe"),
                    "fe_std_errors": fe_se, "halves": half_frame, "boot_draws": draws,
                    "reps": reps, "seed": seed, "odd_t": self.odd_t,
-                   "time_effects": self.time_effects})
+                   "time_effects": self.time_effects, "n_clusters": pn.N,
+                   "included_effects": _effects(self.time_effects)})
 
     def _fe_cluster(self, names) -> pd.Series:
         """Analytic cluster SE of the full-panel FE, Stata-scaled (fit_panel)."""
@@ -558,18 +564,16 @@ def _ab(pn: _Panel) -> np.ndarray:
     # levels y_s on the grid, s = position - 1 .. (ylag at position p is the level at p-1)
     lev = np.full((pn.N, T + 1), np.nan)       # column c = level at grid position c - 1
     lev[pn.ent, pn.pos] = pn.ylag               # level at pos-1  -> column pos
-    # instrument columns: for equation at position p (p >= 1), levels at positions <= p-2,
-    # i.e. columns 0..p-1 of `lev`
-    cols = [(p, c) for p in range(1, T) for c in range(p)]
-    colidx = {pc: j for j, pc in enumerate(cols)}
-    nz = len(cols)
+    # instrument columns: for the equation at position p (p >= 1), the levels at positions
+    # <= p-2, i.e. columns c = 0..p-1 of `lev`; column (p, c) sits at p(p-1)/2 + c
+    nz = T * (T - 1) // 2
     e, p = pn.ent[r], pn.pos[r]
+    c = np.arange(T)
+    vals = lev[e][:, :T]
+    use = (c[None, :] < p[:, None]) & np.isfinite(vals)
+    rows_i, cols_c = np.nonzero(use)
     Zg = np.zeros((len(r), nz))
-    for i in range(len(r)):
-        for c in range(p[i]):
-            v = lev[e[i], c]
-            if np.isfinite(v):
-                Zg[i, colidx[(p[i], c)]] = v
+    Zg[rows_i, p[rows_i] * (p[rows_i] - 1) // 2 + cols_c] = vals[rows_i, cols_c]
     Z = np.column_stack([Zg, dX])
     used = np.any(Z != 0, axis=0)
     Z = Z[:, used]
@@ -733,7 +737,11 @@ class _DynamicBase:
         else:
             V = np.asarray(cov, float)[:k, :k] * (
                 self.growth_scale ** 2 if self.lagged_dependent is not None else 1.0)
-        return params, pd.DataFrame(V, index=names, columns=names)
+        V = pd.DataFrame(V, index=names, columns=names)
+        if self.lagged_dependent is not None:       # the caller's regressor order
+            order = [c for c in self.exog.columns if c in names]
+            params, V = params[order], V.loc[order, order]
+        return params, V
 
     @classmethod
     def from_formula(cls, formula: str, data: pd.DataFrame, **kwargs):
@@ -812,7 +820,8 @@ class LSDVC(_DynamicBase):
                    "bias_estimate": bias_s, "sigma": float(np.sqrt(est["sigma2"])),
                    "sigma2": float(est["sigma2"]), "rho": float(est["coef"][0]),
                    "reps": reps, "seed": seed, "boot_draws": draws,
-                   "initial": self.initial, "bias": self.bias})
+                   "initial": self.initial, "bias": self.bias,
+                   "included_effects": _effects(self.time_effects)})
 
 
 class AndersonHsiao(_DynamicBase):
@@ -829,7 +838,8 @@ class AndersonHsiao(_DynamicBase):
             params=params, cov=covf, nobs=n, entities=G, periods=pn.T,
             model="Anderson-Hsiao (first differences, y_t-2 instrument)",
             cov_type=f"clustered by entity ({G} clusters), Stata factor", df_ref=G - 1,
-            extra={"rho": float(coef[0])})
+            extra={"rho": float(coef[0]), "n_clusters": G,
+                   "included_effects": _effects(self.time_effects)})
 
 
 # ----------------------------------------------------------------------------- registry
@@ -847,8 +857,15 @@ def _opts(spec, name: str) -> dict:
     return {o.name: spec.options.get(o.name, o.default) for o in entry.options}
 
 
+def _by_province(spec, what: str) -> None:
+    if spec.se_groups not in (None, "region"):
+        raise SpecificationError(f"{spec.name}: {what} resamples/clusters by province; "
+                                 f"se.groups = {spec.se_groups!r} is not available")
+
+
 def fit_spj_spec(spec, data: pd.DataFrame) -> DynamicPanelResults:
     """A spec column with ``estimator = "fe_spj"`` (year_effects -> two-way halves)."""
+    _by_province(spec, "the split-panel jackknife bootstrap")
     o = _opts(spec, "fe_spj")
     y, X = _spec_frame(spec, data)
     return SplitPanelJackknife(y, X, time_effects=spec.year_effects,
@@ -874,6 +891,7 @@ def fit_lsdvc_spec(spec, data: pd.DataFrame) -> DynamicPanelResults:
 
 def fit_ah_spec(spec, data: pd.DataFrame) -> DynamicPanelResults:
     """A spec column with ``estimator = "ah"``."""
+    _by_province(spec, "Anderson-Hsiao")
     o = _opts(spec, "ah")
     y, X = _spec_frame(spec, data)
     return AndersonHsiao(y, X, lagged_dependent=_lagged(spec, o),
