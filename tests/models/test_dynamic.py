@@ -94,6 +94,7 @@ def test_bias_correction_moves_the_lsdv_estimate_by_the_reported_bias(abdata):
     assert res.params["L.n"] > res.lsdv_params["L.n"] + 0.1
 
 
+@pytest.mark.filterwarnings("ignore::regrowth.models.dynamic.BiasApproximationWarning")
 def test_lsdvc_growth_mapping_matches_r(growth):
     """Growth on the lagged log level: the levels model z = l + g/100 (module docstring)."""
     ref = REF["growth_lsdvc"]
@@ -403,3 +404,20 @@ def test_montecarlo_small_bias_corrections_beat_fe():
     assert t.loc["FE", "bias_rho"] < -0.02          # Nickell: ~ -(1 + rho)/(T - 1) / something
     for name in ("SPJ", "LSDVC-AH1", "LSDVC-AB1", "LSDVC-AB2"):
         assert abs(t.loc[name, "bias_rho"]) < fe / 2, (name, t.loc[name, "bias_rho"], fe)
+
+
+def test_a_broken_bias_approximation_warns_and_gives_no_standard_errors(growth):
+    """bias(3) on the growth panel: |rho| > 1 (the R transcription agrees, +209.8), so the
+    package says so instead of bootstrapping an explosive process (which printed SE 0.000)."""
+    from regrowth.models.dynamic import BiasApproximationWarning
+
+    kw = dict(lagged_dependent=LAG, time_effects=True, initial="ah")
+    with pytest.warns(BiasApproximationWarning, match="broken down"):
+        bad = LSDVC(growth["grdp_pc_real_growth"], growth[XS], bias=3, **kw).fit(reps=5)
+    assert bad.params[LAG] == pytest.approx(REF["growth_lsdvc"]["ah3"][0], **TOL)
+    assert bad.std_errors.isna().all() and bad.rho > 1
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BiasApproximationWarning)
+        good = LSDVC(growth["grdp_pc_real_growth"], growth[XS], bias=1, **kw).fit(reps=5)
+    assert good.std_errors.notna().all() and good.rho < 1

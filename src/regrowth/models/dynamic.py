@@ -82,6 +82,14 @@ Unbalanced panels (with gaps) follow Bruno (2005a) through S_i. ``time_effects=T
 adds year dummies (every grid period but the first) to X, in the LSDV and the initial
 regressions, as a user of ``xtlsdvc`` would add them; they are not reported in ``params``.
 
+When the expansion fails. The terms are ordered by powers of 1/T and 1/N only if the lagged
+level has enough within variation; on short, persistent panels with many regressors the
+third-order term can dominate. On the growth panel with year dummies B3 is about 20 x B1 and
+turns the FE convergence term -22.95 into +210 (|rho| = 3.1); the R transcription gives the
+same number, so it is the formula, not the code. A corrected |rho| >= 1 issues a
+:class:`BiasApproximationWarning` and no bootstrap covariance is computed (the parametric
+bootstrap would simulate an explosive process). Use ``bias=1`` or ``2`` there.
+
 The growth mapping (``lagged_dependent=``)
 ------------------------------------------
 The growth models are g_it = b l_i,t-1 + x'c + a_i + e_it with g the growth in percent
@@ -128,6 +136,7 @@ lagged_dependent = "ln_grdp_pc_real_l1" }``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +147,11 @@ from scipy import stats
 from regrowth.errors import DataError, EstimationError, SpecificationError
 
 __all__ = ["SplitPanelJackknife", "LSDVC", "AndersonHsiao", "DynamicPanelResults",
-           "fit_spj_spec", "fit_lsdvc_spec", "fit_ah_spec"]
+           "BiasApproximationWarning", "fit_spj_spec", "fit_lsdvc_spec", "fit_ah_spec"]
+
+
+class BiasApproximationWarning(UserWarning):
+    """The LSDVC bias approximation broke down (corrected |rho| >= 1); no covariance."""
 
 
 # ----------------------------------------------------------------------------- results
@@ -795,7 +808,16 @@ class LSDVC(_DynamicBase):
         est = _lsdvc_once(pn, self.initial, self.bias)
         cov = None
         draws = None
-        if reps:
+        explosive = not abs(est["coef"][0]) < 1.0
+        if explosive:
+            warnings.warn(
+                f"LSDVC initial({self.initial}) bias({self.bias}): the corrected autoregressive "
+                f"coefficient is {est['coef'][0]:.4g} (|rho| >= 1; LSDV {est['lsdv'][0]:.4g}, "
+                f"initial {est['initial'][0]:.4g}): the bias approximation has broken down "
+                "(its higher-order terms dominate); the parametric bootstrap would simulate an "
+                "explosive process, so no covariance is computed. Use a lower bias() order.",
+                BiasApproximationWarning, stacklevel=2)
+        if reps and not explosive:
             rng = np.random.default_rng(seed)
             sigma = float(np.sqrt(est["sigma2"]))
             draws = np.empty((reps, len(est["coef"])))
@@ -814,7 +836,8 @@ class LSDVC(_DynamicBase):
         return DynamicPanelResults(
             params=params, cov=covf, nobs=len(pn.y), entities=pn.N, periods=pn.T,
             model=f"LSDVC (xtlsdvc), initial({self.initial}) bias({self.bias})",
-            cov_type=(f"parametric bootstrap ({reps} draws, seed {seed})" if reps
+            cov_type=("not computed (|rho| >= 1)" if explosive
+                      else f"parametric bootstrap ({reps} draws, seed {seed})" if reps
                       else "not computed (reps=0)"), df_ref=None,
             extra={"lsdv_params": lsdv, "lsdv_cov": lsdv_cov, "initial_params": init,
                    "bias_estimate": bias_s, "sigma": float(np.sqrt(est["sigma2"])),
