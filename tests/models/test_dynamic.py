@@ -421,3 +421,16 @@ def test_a_broken_bias_approximation_warns_and_gives_no_standard_errors(growth):
         warnings.simplefilter("error", BiasApproximationWarning)
         good = LSDVC(growth["grdp_pc_real_growth"], growth[XS], bias=1, **kw).fit(reps=5)
     assert good.std_errors.notna().all() and good.rho < 1
+
+
+def test_from_formula_reads_time_effects_and_regressors(growth):
+    f = "grdp_pc_real_growth ~ 1 + " + " + ".join(XS) + " + TimeEffects"
+    spj = SplitPanelJackknife.from_formula(f, growth).fit(reps=3)
+    _approx(spj.params[XS], REF["growth_spj"]["spj"])
+    lsdvc = LSDVC.from_formula(f, growth, lagged_dependent=LAG, initial="ah", bias=1).fit(reps=0)
+    _approx(lsdvc.params[REF["growth_lsdvc"]["names"]], REF["growth_lsdvc"]["ah1"])
+    one_way = SplitPanelJackknife.from_formula(f.replace(" + TimeEffects", ""), growth).fit(reps=3)
+    assert one_way.included_effects == ["Entity"]
+    assert not np.allclose(one_way.params.to_numpy(), spj.params.to_numpy())
+    with pytest.raises(SpecificationError, match="unknown column"):
+        SplitPanelJackknife.from_formula("grdp_pc_real_growth ~ nope", growth)

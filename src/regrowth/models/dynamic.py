@@ -38,8 +38,8 @@ intervals use t(G - 1), the package's few-cluster convention. The full-panel FE 
 and its analytic cluster SE (Stata's ``xtreg, fe vce(cluster id)``: CR0 x G/(G-1) x
 (N-1)/(N-K), from :func:`regrowth.models.panel.fit_panel`) are reported alongside
 (``fe_params``, ``fe_std_errors``), as are the half-panel estimates (``halves``).
-Stata: ``xtspj`` (Sun & Dhaene) with ``model(regress)``; R: no CRAN package -- the
-transcription is two ``plm(model = "within")`` fits on the halves.
+Stata: ``xtspj`` (SSC) with ``model(regress)``; R: no CRAN package -- the test
+transcription is ``plm(model = "within", effect = "twoways")`` on each half.
 
 2. Bias-corrected LSDV (:class:`LSDVC`; Stata ``xtlsdvc``)
 ---------------------------------------------------------
@@ -109,25 +109,27 @@ the lag column of earlier rows (y_t-2 = l at t-1). ``rho`` holds g_hat on the le
 3. Anderson-Hsiao (:class:`AndersonHsiao`)
 ------------------------------------------
 Anderson & Hsiao (1981): 2SLS on first differences, dy_t-1 instrumented by y_t-2, dX its
-own instrument, no constant (year effects as differenced dummies). Cluster-robust
-covariance with Stata's factor G/(G-1) (n-1)/(n-K) and t(G-1) (Stata ``ivregress 2sls
-D.y D.x (LD.y = L2.y), noconstant vce(cluster id)``, whose p-values use t(G-1) with
-``small``). Same ``lagged_dependent`` mapping as LSDVC.
+own instrument, no constant (year effects as differenced dummies): Stata ``ivregress 2sls
+D.y D.x (LD.y = L2.y), noconstant``. Cluster-robust covariance CR0 x G/(G-1) (n-1)/(n-K)
+(the package's Stata factor; = R ``sandwich::vcovCL(type = "HC1")``, against which it is
+tested) and t(G-1), the package's few-cluster reference distribution (Stata's
+``ivregress`` prints z unless ``small``). Same ``lagged_dependent`` mapping as LSDVC.
 
 Mapping to Stata and R
 ----------------------
-=========================================  ==============================================
-Stata / R                                  regrowth
-=========================================  ==============================================
-``xtlsdvc y x, initial(ah|ab) bias(#)``    ``LSDVC(y, x, initial=..., bias=#).fit()``
-``xtlsdvc ..., vcov(#)``                    ``fit(reps=#, seed=...)`` (xtlsdvc: seed 12345)
-``xtlsdvc ..., initial(bb)``               refused (not implemented)
-``xtlsdvc ..., lsdv``                      ``results.lsdv_params``
-``xtspj y x, model(regress) method(..)``   ``SplitPanelJackknife(y, x).fit()``
-``ivregress 2sls D.y D.x (LD.y=L2.y)``     ``AndersonHsiao(y, x).fit()``
-R ``plm(..., model = "within")`` halves    ``SplitPanelJackknife(...).fit().halves``
-R ``plm::pgmm(y ~ lag(y) + x | lag(y,2:99))``  ``LSDVC(..., initial="ab").initial_params``
-=========================================  ==============================================
+================================================  ============================================
+Stata / R                                         regrowth
+================================================  ============================================
+``xtlsdvc y x, initial(ah|ab) bias(#)``           ``LSDVC(y, x, initial=..., bias=#).fit()``
+``xtlsdvc ..., vcov(#)``                          ``fit(reps=#, seed=...)`` (xtlsdvc: 12345)
+``xtlsdvc ..., initial(bb)``                      refused (not implemented)
+``xtlsdvc ..., initial(my)``                      not offered
+``xtlsdvc ..., lsdv`` / ``first``                 ``results.lsdv_params`` / ``initial_params``
+``xtspj y x, model(regress)``                     ``SplitPanelJackknife(y, x).fit()``
+``ivregress 2sls D.y D.x (LD.y = L2.y), nocons``  ``AndersonHsiao(y, x).fit()``
+R ``plm(..., model = "within")`` on halves        ``SplitPanelJackknife(...).fit().halves``
+R ``pgmm(y ~ lag(y) + x | lag(y, 2:99) | x)``     ``LSDVC(..., initial="ab").initial_params``
+================================================  ============================================
 
 Registered estimators (spec ``estimator = ...``): ``fe_spj``, ``lsdvc``, ``ah`` (see the
 registration block at the bottom; options e.g. ``{ initial = "ab", bias = 3, reps = 200,
