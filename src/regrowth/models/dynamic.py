@@ -375,7 +375,7 @@ def _within(y: np.ndarray, X: np.ndarray, ent: np.ndarray, pos: np.ndarray | Non
         if p.max() > 0:
             parts.append(np.eye(p.max() + 1)[p][:, 1:])
     Z = np.column_stack(parts)
-    if n <= Z.shape[1] - 0:
+    if n <= Z.shape[1]:
         raise EstimationError(f"{n} observations cannot identify {Z.shape[1]} parameters "
                               "(slopes and effects)")
     coef, _, rank, _ = np.linalg.lstsq(Z, y, rcond=None)
