@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from regrowth.errors import DataError, SpecificationError
-from regrowth.reform import statute
+import regrowth.reform.statute as statute
 
 __all__ = ["BASE_YEARS", "VAT_UNIT", "exposure", "dose_frame", "dose_panel"]
 

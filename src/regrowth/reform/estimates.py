@@ -35,8 +35,8 @@ import pandas as pd
 
 from regrowth.errors import EstimationError, SpecificationError
 from regrowth.models import iv
-from regrowth.reform import dose as dose_mod
-from regrowth.reform import statute
+import regrowth.reform.dose as dose_mod
+import regrowth.reform.statute as statute
 from regrowth.inference import boottest
 
 __all__ = ["run"]
