@@ -171,12 +171,16 @@ def test_latex_escaping_and_structure(gnb_table):
     tex = gnb_table.to_latex(label="tab:t1")
     assert r"\caption{Innovation \& decentralization}" in tex
     assert r"\label{tab:t1}" in tex
-    assert r"\begin{tabular}{lcc}" in tex
+    # numbers in siunitx S columns (siunitx prints the minus sign), text cells braced
+    assert (r"\begin{tabular}{l S[table-format=-3.3, table-space-text-pre={(}, "
+            r"table-space-text-post={\sym{***}}] S[table-format=-3.3, "
+            r"table-space-text-pre={(}, table-space-text-post={\sym{**}}]}") in tex
     assert tex.count(r"\toprule") == 1 and tex.count(r"\bottomrule") == 1
-    assert r"Fiscal self-reliance (t-1) & 0.012$^{*}$ & $-$0.010$^{**}$ \\" in tex
+    assert r"Fiscal self-reliance (t-1) & 0.012\sym{*} & -0.010\sym{**} \\" in tex
     assert r"ln\_rnd & 0.000 &  \\" in tex
     assert r"\multicolumn{3}{l}{\textit{ln(alpha) equation}} \\" in tex
-    assert r"Sample years & 2015--2020 &  \\" in tex
+    assert r"Sample years & {2015--2020} &  \\" in tex
+    assert r"Standard errors & {cluster (province)} & {cluster} \\" in tex
     # no unescaped specials outside commands
     body = tex.split(r"\midrule", 1)[1]
     assert "_" not in body.replace(r"\_", "")
@@ -202,9 +206,10 @@ def test_byte_identical_files(gnb_table, tmp_path):
     first = {k: p.read_bytes() for k, p in gnb_table.write(tmp_path / "a" / "table1").items()}
     second = {k: p.read_bytes() for k, p in gnb_table.write(tmp_path / "b" / "table1").items()}
     assert first == second
-    assert sorted(first) == ["csv", "docx", "html", "md", "tex"]
+    assert sorted(first) == ["csv", "docx", "html", "md", "tabular", "tex"]
     assert sorted(x.name for x in (tmp_path / "a").iterdir()) == [
-        "table1.csv", "table1.docx", "table1.html", "table1.md", "table1.tex"]
+        "table1.csv", "table1.docx", "table1.html", "table1.md", "table1.tex",
+        "table1_tabular.tex"]
     assert b"\\label{tab:table1}" in first["tex"]
     assert all(b"\r\n" not in v for k, v in first.items() if k != "docx")
 
@@ -216,7 +221,8 @@ def test_dotted_stem_keeps_its_name(gnb_table, tmp_path):
 
 def test_failed_write_leaves_previous_files_intact(gnb_table, tmp_path, monkeypatch):
     stem = tmp_path / "table1"
-    old = {k: p.read_bytes() for k, p in gnb_table.write(stem).items()}
+    paths = gnb_table.write(stem)
+    old = {k: p.read_bytes() for k, p in paths.items()}
     new_table = regression_table(
         [TableColumn("(1)", "other", _coefs([("x", "main", 9.0, 1.0, 0.5)]), {"nobs": 5})],
         title="A different table")
@@ -231,14 +237,16 @@ def test_failed_write_leaves_previous_files_intact(gnb_table, tmp_path, monkeypa
     with pytest.raises(OSError, match="disk full"):
         new_table.write(stem)
     monkeypatch.undo()
-    assert {k: stem.with_name(f"table1.{k}").read_bytes() for k in old} == old
+    assert {k: p.read_bytes() for k, p in paths.items()} == old
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "table1.csv", "table1.docx", "table1.html", "table1.md", "table1.tex"]  # no temporary files left
+        "table1.csv", "table1.docx", "table1.html", "table1.md", "table1.tex",
+        "table1_tabular.tex"]  # no temporary files left
 
 
 def test_render_failure_touches_no_file(gnb_table, tmp_path, monkeypatch):
     stem = tmp_path / "t"
-    old = {k: p.read_bytes() for k, p in gnb_table.write(stem).items()}
+    paths = gnb_table.write(stem)
+    old = {k: p.read_bytes() for k, p in paths.items()}
 
     def boom(self):
         raise RuntimeError("renderer failed")
@@ -248,14 +256,15 @@ def test_render_failure_touches_no_file(gnb_table, tmp_path, monkeypatch):
         regression_table([TableColumn("(1)", "x", _coefs([("x", "main", 1, 1, 1)]), {})],
                          title="new").write(stem)
     monkeypatch.undo()
-    assert {k: stem.with_name(f"t.{k}").read_bytes() for k in old} == old
+    assert {k: p.read_bytes() for k, p in paths.items()} == old
 
 
 def test_descriptive_table():
     idx = pd.MultiIndex.from_product([["seoul", "busan"], [2019, 2020]], names=["region", "year"])
     df = pd.DataFrame({"pop": [9.7e6, 9.6e6, 3.4e6, np.nan], "rate": [0.5, -0.25, 0.0, 1.0]},
                       index=idx)
-    t = descriptive_table(df, ["pop", "rate"], {"pop": "Population"}, digits={"pop": 0})
+    with pytest.warns(UserWarning, match="no label for rate"):
+        t = descriptive_table(df, ["pop", "rate"], {"pop": "Population"}, digits={"pop": 0})
     frame = t.to_frame()
     assert list(frame.columns) == ["N", "Mean", "SD", "Min", "Max"]
     assert list(frame.loc["Population"]) == [

@@ -25,11 +25,24 @@ Conventions
 * Numbers use Python's fixed-point formatting (never the locale); ``-0.000`` prints
   ``0.000``; output has ``\\n`` line endings, no timestamps: the same inputs give the same
   bytes.
-* :meth:`RegressionTable.write` renders all four formats first, then writes each
+* :meth:`RegressionTable.write` renders every format first, then writes each
   atomically (:func:`regrowth.files.write_text`), so a failure never leaves a half-written file.
 
-The LaTeX output needs ``\\usepackage{booktabs}``. The Word output (:func:`write_docx`, through
-python-docx) is deterministic too: fixed document properties and zip entry timestamps.
+LaTeX, as economists' tools write it (Stata's ``esttab ..., booktabs alignment(S)``, R's
+``modelsummary(..., align = "d")``; ``pyfixest.etable`` has the booktabs rules and
+threeparttable notes but no decimal alignment): ``<stem>.tex`` is a ``table`` float whose
+caption drops a leading "Table N." (LaTeX numbers floats itself) and whose notes are as wide
+as the table (``threeparttable``); ``<stem>_tabular.tex`` is the tabular alone, to ``\\input``
+into the author's own float. Numbers sit in siunitx ``S`` columns sized to them (aligned on
+the decimal point; siunitx typesets the minus sign and the thousands separators), text cells
+are braced, stars are ``\\sym{**}``; in text (bootstrap lines ``[p; low, high]``, intervals,
+notes) every minus sign is ``$-$``, ``->`` is ``$\\rightarrow$`` and a digit range takes an
+en dash. Text pdflatex cannot typeset (Hangul) is refused with :class:`LatexTextError`.
+Preamble: ``\\usepackage{booktabs}``, ``\\usepackage{siunitx}`` (version 3, TeX Live 2021
+or later) and, for the float, ``\\usepackage{threeparttable}``.
+
+The Word output (:func:`write_docx`, through python-docx) is on A4 by default (US Letter as
+an option) and deterministic too: fixed document properties and zip entry timestamps.
 """
 
 from __future__ import annotations
@@ -38,6 +51,8 @@ import csv
 import io
 import math
 import re
+import unicodedata
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -56,7 +71,8 @@ import datetime as dt
 import zipfile
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
+from docx.enum.section import WD_ORIENT
+from docx.shared import Mm, Pt
 
 __all__ = [
     "TableColumn",
@@ -71,7 +87,12 @@ __all__ = [
     "format_number",
     "significance_stars",
     "latex_escape",
+    "latex_text",
+    "latex_caption",
+    "LatexTextError",
+    "LATEX_PACKAGES",
     "write_docx",
+    "PAPER_SIZES",
 ]
 
 #: (threshold, marker) pairs, strictest first; a p-value strictly below the threshold earns
@@ -210,22 +231,136 @@ _LATEX_MAP = {
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_MAP))
 _NUMERIC_CELL = re.compile(r"^(\(?)(-?)([\d,]*\.?\d+)(\)?)(\**)$")
 
+#: Text that LaTeX needs as a symbol (one convention everywhere: every minus sign in a LaTeX
+#: table is the math minus ``$-$``, every arrow ``$\rightarrow$``). Tried before the
+#: character escapes, longest first.
+_LATEX_SYMBOLS = {
+    "->": r"$\rightarrow$", "=>": r"$\Rightarrow$", "<=": r"$\leq$", ">=": r"$\geq$",
+    "→": r"$\rightarrow$", "⇒": r"$\Rightarrow$", "←": r"$\leftarrow$", "≤": r"$\leq$",
+    "≥": r"$\geq$", "≠": r"$\neq$", "≈": r"$\approx$", "−": r"$-$", "×": r"$\times$",
+    "±": r"$\pm$", "·": r"$\cdot$", "²": r"$^{2}$", "³": r"$^{3}$", "†": r"\dag{}",
+    "‡": r"\ddag{}", "…": r"\ldots{}", "‘": "`", "’": "'", "“": "``", "”": "''",
+    "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "δ": r"$\delta$",
+    "ε": r"$\varepsilon$", "θ": r"$\theta$", "λ": r"$\lambda$", "μ": r"$\mu$",
+    "ρ": r"$\rho$", "σ": r"$\sigma$", "τ": r"$\tau$", "χ": r"$\chi$", "Δ": r"$\Delta$",
+    "\u00a0": "~",
+}
+#: A hyphen that is a minus sign: before a digit, not after a word, a closing bracket or a
+#: digit ("-0.041", "[-0.020", "; -1.2"; not "t-1", "2015-2020").
+_MINUS = r"(?<![\w)\].])-(?=\.?\d)"
+#: A hyphen between two digits is a range ("2015-2020", "2012-13"): an en dash.
+_RANGE = r"(?<=\d)-(?=\d)"
+_LATEX_TEXT_RE = re.compile("|".join(
+    [f"(?P<minus>{_MINUS})", f"(?P<range>{_RANGE})"]
+    + [re.escape(k) for k in sorted(_LATEX_SYMBOLS, key=len, reverse=True)]
+    + [re.escape(k) for k in _LATEX_MAP]))
+
+
+class LatexTextError(ValueError):
+    """Text that pdflatex cannot typeset without extra packages (Hangul, CJK, Cyrillic...)."""
+
 
 def latex_escape(text: str) -> str:
     """Escape LaTeX's special characters (``\\ & % $ # _ { } ~ ^ < >``; en/em dashes become
-    ``--``/``---``)."""
+    ``--``/``---``). See :func:`latex_text` for table text (minus signs, arrows, non-Latin
+    text)."""
     return _LATEX_RE.sub(lambda m: _LATEX_MAP[m.group(0)], str(text))
 
 
-def _latex_cell(text: str) -> str:
-    m = _NUMERIC_CELL.match(text)
-    if not m:
-        return latex_escape(text)
+def _latex_token(m: re.Match) -> str:
+    if m.lastgroup == "minus":
+        return "$-$"
+    if m.lastgroup == "range":
+        return "--"
+    tok = m.group(0)
+    return _LATEX_SYMBOLS.get(tok) or _LATEX_MAP[tok]
+
+
+def latex_text(text: str, *, where: str = "") -> str:
+    """Text for a LaTeX table: special characters escaped, minus signs as ``$-$`` (a hyphen
+    before a digit that does not follow a word: ``[0.002; -0.041, -0.010]``), digit ranges
+    with an en dash (``2015--2020``), arrows and other symbols in math (``->`` becomes
+    ``$\\rightarrow$``), Greek letters as math symbols.
+
+    Latin letters with accents (U+00C0 to U+017F) pass through (LaTeX reads UTF-8). Any
+    other non-ASCII character — Hangul above all — cannot be typeset by pdflatex without a
+    CJK set-up and raises :class:`LatexTextError` naming the text and ``where`` it is, rather
+    than writing a file that will not compile.
+    """
+    text = str(text)
+    for ch in text:
+        if ord(ch) > 127 and ch not in _LATEX_SYMBOLS and ch not in _LATEX_MAP \
+                and not 0xC0 <= ord(ch) <= 0x17F:
+            name = unicodedata.name(ch, "unnamed character")
+            raise LatexTextError(
+                f"LaTeX table{' ' + where if where else ''}: {text!r} contains {ch!r} "
+                f"(U+{ord(ch):04X} {name}), which pdflatex cannot typeset without a CJK "
+                "set-up; give an English (romanized) label or title, e.g. a province's "
+                "Region.name_en, in specs/models.toml [labels] or the caller's var_labels")
+    return _LATEX_TEXT_RE.sub(_latex_token, text)
+
+
+def latex_caption(title: str) -> str:
+    """A title without a leading "Table N." / "Table 5a:" (LaTeX numbers the float itself,
+    so the number would print twice: "Table 2: Table 2. ...")."""
+    return _TABLE_NUMBER.sub("", str(title), count=1) or str(title)
+
+
+_TABLE_NUMBER = re.compile(r"^\s*Table\s+[A-Za-z]?\d+[A-Za-z]?\s*[.:]\s*", re.IGNORECASE)
+
+#: Packages the LaTeX output needs in the preamble (threeparttable: the float only).
+LATEX_PACKAGES = ("booktabs", "siunitx", "threeparttable")
+
+#: siunitx settings of every table (inside the table's group, so they change nothing else):
+#: brackets and stars are text around the number, not an uncertainty; thousands grouped
+#: with a comma from 4 integer digits, as in the other formats.
+_SISETUP = (r"\sisetup{input-open-uncertainty=, input-close-uncertainty=, "
+            r"table-align-text-before=false, table-align-text-after=false, "
+            r"group-digits=integer, group-separator={,}, group-minimum-digits=4}")
+
+#: Significance marks in a table: ``\sym{**}`` as in Stata's esttab (the user's own
+#: ``\sym`` wins).
+_SYM = r"\providecommand{\sym}[1]{\ensuremath{^{#1}}}"
+
+
+def _latex_number(m: re.Match) -> str:
+    """A numeric cell for an S column: plain digits (siunitx prints the minus sign and the
+    thousands separators), stars through ``\\sym``."""
     open_, minus, digits, close, stars = m.groups()
-    out = f"{open_}{'$-$' if minus else ''}{digits}{close}"
+    out = f"{open_}{minus}{digits.replace(',', '')}{close}"
+    return out + (rf"\sym{{{stars}}}" if stars else "")
+
+
+def _latex_cell(text: str, numeric_column: bool, where: str) -> str:
+    if not text:
+        return ""
+    m = _NUMERIC_CELL.match(text)
+    if numeric_column and m:
+        return _latex_number(m)
+    out = latex_text(text, where=where)
+    return "{" + out + "}" if numeric_column else out
+
+
+def _column_format(cells: Sequence[str]) -> str | None:
+    """``S[table-format=...]`` sized to a column's numeric cells, or None if it has none."""
+    found = [m for m in (_NUMERIC_CELL.match(c) for c in cells if c) if m]
+    if not found:
+        return None
+    ints, decs, neg, paren, stars = 1, 0, False, False, 0
+    for m in found:
+        open_, minus, digits, close, star = m.groups()
+        whole, _, frac = digits.replace(",", "").partition(".")
+        ints, decs = max(ints, len(whole) or 1), max(decs, len(frac))
+        neg, paren, stars = neg or bool(minus), paren or bool(open_), max(stars, len(star))
+    fmt = f"{'-' if neg else ''}{ints}" + (f".{decs}" if decs else "")
+    opts = [f"table-format={fmt}"]
+    if paren:
+        opts.append("table-space-text-pre={(}")
     if stars:
-        out += f"$^{{{stars}}}$"
-    return out
+        opts.append(rf"table-space-text-post={{\sym{{{'*' * stars}}}}}")
+    elif paren:
+        opts.append("table-space-text-post={)}")
+    return "S[" + ", ".join(opts) + "]"
 
 
 # ``<`` only where it could open an HTML tag or autolink ("p<0.10" stays readable)
@@ -364,42 +499,80 @@ class RegressionTable:
             lines += ["", note]
         return "\n".join(lines) + "\n"
 
-    def to_latex(self, *, label: str | None = None) -> str:
-        """A ``table`` float with a booktabs ``tabular``; notes in a footnote-size block."""
+    def _latex_where(self, row: str = "") -> str:
+        return f"{self.title!r}" + (f", row {row!r}" if row else "")
+
+    def to_latex_tabular(self) -> str:
+        """The ``tabular`` alone, to ``\\input`` inside your own ``table`` float.
+
+        booktabs rules; numbers aligned on the decimal point in siunitx ``S`` columns (each
+        sized to its numbers), text cells braced and centred; stars as ``\\sym{**}``. Needs
+        ``\\usepackage{booktabs}`` and ``\\usepackage{siunitx}`` (version 3, TeX Live 2021
+        or later); the siunitx settings and ``\\sym`` are set inside a group, so they
+        change nothing else in the document.
+        """
         n = self.ncol
-        lines = [r"% Requires \usepackage{booktabs}.",
-                 r"\begin{table}[htbp]", r"\centering",
-                 rf"\caption{{{latex_escape(self.title)}}}"]
-        if label is not None and re.fullmatch(r"[A-Za-z0-9_.:\-]+", label):
-            lines.append(rf"\label{{{label}}}")
-        lines += [rf"\begin{{tabular}}{{l{'c' * n}}}", r"\toprule"]
-        lines.append(" & ".join([""] + [latex_escape(c) for c in self.columns]) + r" \\")
+        numeric = [_column_format([r.cells[j] for r in self.rows if r.kind != "panel"])
+                   for j in range(n)]
+        specs = ["l"] + [f or "c" for f in numeric]
+        is_num = [f is not None for f in numeric]
+
+        def head(cells: Sequence[str]) -> str:
+            out = [""]
+            for j, c in enumerate(cells):
+                text = latex_text(c, where=self._latex_where("header"))
+                out.append("{" + text + "}" if is_num[j] else text)
+            return " & ".join(out) + r" \\"
+
+        lines = [r"% Requires \usepackage{booktabs} and \usepackage{siunitx} (v3).",
+                 "{" + _SYM, _SISETUP,
+                 r"\begin{tabular}{" + " ".join(specs) + "}", r"\toprule", head(self.columns)]
         if self.titles is not None:
-            lines.append(" & ".join([""] + [latex_escape(t) for t in self.titles]) + r" \\")
+            lines.append(head(self.titles))
         lines.append(r"\midrule")
         first_panel = True
         for i, row in enumerate(self.rows):
-            if row.kind == "stat" and (i == 0 or self.rows[i - 1].kind != "stat") and i > 0:
+            if row.kind == "stat" and i > 0 and self.rows[i - 1].kind != "stat":
                 lines.append(r"\midrule")
+            where = self._latex_where(row.label or self.rows[i - 1].label if i else row.label)
             if row.kind == "panel":
                 if not first_panel:
                     lines.append(r"\addlinespace")
                 first_panel = False
-                lines.append(rf"\multicolumn{{{n + 1}}}{{l}}{{\textit{{{latex_escape(row.label)}}}}} \\")
+                lines.append(rf"\multicolumn{{{n + 1}}}{{l}}"
+                             rf"{{\textit{{{latex_text(row.label, where=where)}}}}} \\")
             else:
-                lines.append(" & ".join([latex_escape(row.label)]
-                                        + [_latex_cell(c) for c in row.cells]) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}"]
-        notes = [latex_escape(x) for x in self.notes]
+                lines.append(" & ".join(
+                    [latex_text(row.label, where=where)]
+                    + [_latex_cell(c, is_num[j], where) for j, c in enumerate(row.cells)])
+                    + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}}"]
+        return "\n".join(lines) + "\n"
+
+    def to_latex(self, *, label: str | None = None) -> str:
+        """A ``table`` float: caption (without a leading "Table N.", which LaTeX prints
+        itself), ``\\label``, the :meth:`to_latex_tabular` tabular, then the notes and the
+        star legend in footnote size, as wide as the table (``threeparttable``, as
+        ``esttab`` and ``pyfixest.etable`` do). Needs the tabular's packages and
+        ``\\usepackage{threeparttable}``."""
+        where = self._latex_where("caption")
+        lines = [r"% Requires \usepackage{booktabs}, \usepackage{siunitx} (v3) and "
+                 r"\usepackage{threeparttable}.",
+                 r"\begin{table}[htbp]", r"\centering", r"\begin{threeparttable}",
+                 rf"\caption{{{latex_text(latex_caption(self.title), where=where)}}}"]
+        if label is not None and re.fullmatch(r"[A-Za-z0-9_.:\-]+", label):
+            lines.append(rf"\label{{{label}}}")
+        lines += self.to_latex_tabular().splitlines()[1:]
+        notes = [latex_text(x, where=self._latex_where("notes")) for x in self.notes]
         if self._has_stars():
             notes.append(", ".join(
-                f"$^{{{marker}}}$ $p<{threshold:.2f}$"
+                rf"$^{{{marker}}}$ $p<{threshold:.2f}$"
                 for threshold, marker in sorted(self.stars, key=lambda s: -s[0])))
         if notes:
-            lines += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize"]
-            lines.append("\\par\n".join(notes))
-            lines.append(r"\end{minipage}")
-        lines.append(r"\end{table}")
+            lines += [r"\begin{tablenotes}[flushleft]", r"\footnotesize"]
+            lines += [rf"\item[] {note}" for note in notes]
+            lines.append(r"\end{tablenotes}")
+        lines += [r"\end{threeparttable}", r"\end{table}"]
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
@@ -425,25 +598,32 @@ class RegressionTable:
             writerow([note])
         return buf.getvalue()
 
-    def to_docx(self) -> bytes:
-        """A Word document (``.docx`` bytes): see :func:`regrowth.report.tables.write_docx`."""
-        return write_docx(self)
+    def to_docx(self, *, paper: str = "a4") -> bytes:
+        """A Word document (``.docx`` bytes) on ``paper`` ("a4" or "letter"): see
+        :func:`regrowth.report.tables.write_docx`."""
+        return write_docx(self, paper=paper)
 
     def render(self, *, latex_label: str | None = None) -> dict[str, str]:
-        """All four text formats, keyed by file suffix."""
+        """Every text format, keyed ``md``, ``tex`` (the float), ``tabular`` (the tabular
+        alone), ``html`` and ``csv``."""
         return {"md": self.to_markdown(), "tex": self.to_latex(label=latex_label),
-                "html": self.to_html(), "csv": self.to_csv()}
+                "tabular": self.to_latex_tabular(), "html": self.to_html(),
+                "csv": self.to_csv()}
 
-    def write(self, stem: str | Path) -> dict[str, Path]:
-        """Write ``<stem>.md``, ``.tex``, ``.html``, ``.csv`` and ``.docx``, each atomically.
+    def write(self, stem: str | Path, *, paper: str = "a4") -> dict[str, Path]:
+        """Write ``<stem>.md``, ``.tex`` (a ``table`` float), ``<stem>_tabular.tex`` (the
+        tabular alone, to ``\\input``), ``.html``, ``.csv`` and ``.docx`` (on ``paper``),
+        each atomically.
 
         Everything is rendered before the first file is touched. The LaTeX label is
-        ``tab:<stem name>``. Returns the paths keyed by suffix.
+        ``tab:<stem name>``. Returns the paths keyed like :meth:`render` plus ``docx``.
         """
         stem = Path(stem)
         texts = self.render(latex_label=f"tab:{stem.name}")
-        docx = self.to_docx()
-        out = {suffix: write_text(stem.with_name(f"{stem.name}.{suffix}"), text)
+        docx = self.to_docx(paper=paper)
+        names = {suffix: f"{stem.name}.{suffix}" for suffix in texts}
+        names["tabular"] = f"{stem.name}_tabular.tex"
+        out = {suffix: write_text(stem.with_name(names[suffix]), text)
                for suffix, text in texts.items()}
         out["docx"] = write_bytes(stem.with_name(f"{stem.name}.docx"), docx)
         return out
@@ -634,13 +814,23 @@ def descriptive_table(
 ) -> RegressionTable:
     """Summary statistics, one row per variable: N (non-missing), mean, SD (n - 1), min, max.
 
-    ``digits`` may be a mapping from variable to decimals (default 3); large values get
-    thousands separators. A note stating the definitions is appended to ``notes``.
+    Rows are labelled with ``labels`` (the caller's variable labels, e.g. the spec file's
+    ``[labels]``); a variable without a label is shown by its panel name, with a
+    ``UserWarning`` and a note under the table naming it, so a raw name never passes
+    unnoticed. ``digits`` may be a mapping from variable to decimals (default 3); large
+    values get thousands separators. A variable whose values are all whole numbers (counts,
+    dummies) prints its min and max as integers ("5", "1,590", not "5.000"); its mean and
+    SD keep the decimals. A note stating the definitions is appended to ``notes``.
     """
     labels = dict(labels or {})
     missing = [v for v in variables if v not in panel_df.columns]
     if missing:
         raise KeyError(f"descriptive_table: no column(s) {missing} in the panel")
+    unlabelled = [v for v in variables if not labels.get(v)]
+    if unlabelled:
+        warnings.warn(f"descriptive_table {title!r}: no label for {', '.join(unlabelled)}; "
+                      "shown by the panel name (add it to the labels, e.g. specs/models.toml "
+                      "[labels])", UserWarning, stacklevel=2)
     rows = []
     for var in variables:
         d = digits.get(var, 3) if isinstance(digits, Mapping) else int(digits)
@@ -652,15 +842,23 @@ def descriptive_table(
             sd = float(x.std(ddof=1)) if n > 1 else float("nan")
         else:
             mean = sd = lo = hi = float("nan")
-        cells = (str(n),) + tuple(format_number(v, d, grouping=True) for v in (mean, sd, lo, hi))
-        rows.append(Row("coef", labels.get(var, var), cells))
+        whole = n > 0 and bool(np.all(x == np.round(x)))
+        cells = ((str(n),) + tuple(format_number(v, d, grouping=True) for v in (mean, sd))
+                 + tuple(format_number(v, 0 if whole else d, grouping=True) for v in (lo, hi)))
+        rows.append(Row("coef", labels.get(var) or var, cells))
+    extra = ()
+    if unlabelled:
+        extra = (f"Variables with no label are shown by their panel name: "
+                 f"{', '.join(unlabelled)}.",)
     return RegressionTable(
         title=str(title),
         columns=("N", "Mean", "SD", "Min", "Max"),
         titles=None,
         rows=tuple(rows),
-        notes=tuple(str(n) for n in notes)
-        + ("N counts non-missing observations; SD is the sample standard deviation (n - 1).",),
+        notes=tuple(str(n) for n in notes) + extra
+        + ("N counts non-missing observations; SD is the sample standard deviation (n - 1); "
+           "min and max of whole-number variables (counts, indicators) are printed as "
+           "integers.",),
         stars=(),
     )
 
@@ -686,7 +884,13 @@ def _docx_rule(cell, edge: str, size: int) -> None:
     borders.append(el)
 
 
-def write_docx(table: RegressionTable, path: str | Path | None = None) -> bytes:
+#: Paper sizes of the Word output (width, height in millimetres) and the margins used.
+PAPER_SIZES: Mapping[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
+_DOCX_MARGIN_MM = 25.0
+
+
+def write_docx(table: RegressionTable, path: str | Path | None = None, *,
+               paper: str = "a4") -> bytes:
     """Render ``table`` as a Word document; return its bytes (and write them to ``path``,
     atomically, if given).
 
@@ -694,12 +898,24 @@ def write_docx(table: RegressionTable, path: str | Path | None = None) -> bytes:
     the header and above and below the statistics block (booktabs style), equation panels in
     italics, numbers centred, then the notes and the significance legend in small type.
 
+    The page is A4 (210 x 297 mm) by default, US Letter with ``paper="letter"``, portrait
+    with 25 mm margins (python-docx's template is Letter with 1-inch margins).
+
     Deterministic: python-docx's document properties (author, dates, revision) are fixed,
     and the zip archive is rewritten with every entry dated :data:`DOCX_EPOCH`, in
     python-docx's own (fixed) order, so the same table gives the same bytes on every run.
     """
 
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"write_docx: paper must be one of {sorted(PAPER_SIZES)}, "
+                         f"not {paper!r}")
     doc = docx.Document()
+    width, height = PAPER_SIZES[paper]
+    for section in doc.sections:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(width), Mm(height)
+        section.left_margin = section.right_margin = Mm(_DOCX_MARGIN_MM)
+        section.top_margin = section.bottom_margin = Mm(_DOCX_MARGIN_MM)
     props = doc.core_properties
     fixed = dt.datetime(*DOCX_EPOCH)
     props.author = props.last_modified_by = "regrowth"
