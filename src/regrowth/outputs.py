@@ -43,7 +43,8 @@ EXTS = ("md", "tex", "html", "csv", "docx")
 
 def table_files(table_id: str) -> list[str]:
     """The files (relative to ``results/``) a table's own outputs occupy."""
-    return [f"tables/{table_id}.{ext}" for ext in EXTS] + [f"figures/{table_id}_coefficients.png"]
+    return ([f"tables/{table_id}.{ext}" for ext in EXTS] + [f"tables/{table_id}_tabular.tex"]
+            + [f"figures/{table_id}_coefficients.{ext}" for ext in figures.FIGURE_FORMATS])
 
 
 def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, str]) -> dict:

@@ -181,24 +181,25 @@ def test_small_multiples(panel, tmp_path):
 
 
 def test_failed_save_leaves_previous_png(panel, tmp_path, monkeypatch):
+    """PNG, PDF and SVG are all rendered before any file is replaced: a failure while
+    rendering the second format leaves the three previous files as they were."""
     target = tmp_path / "fig.png"
     province_lines(panel, "patents", target)
-    old = target.read_bytes()
+    old = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(old) == ["fig.pdf", "fig.png", "fig.svg"]
 
     real = Figure.savefig
 
-    def half_then_fail(self, fname, *args, **kwargs):
+    def fail_on_pdf(self, fname, *args, **kwargs):
         real(self, fname, *args, **kwargs)
-        with open(fname, "r+b") as fh:
-            fh.truncate(100)
-        raise OSError("interrupted")
+        if kwargs.get("format") == "pdf":
+            raise OSError("interrupted")
 
-    monkeypatch.setattr(Figure, "savefig", half_then_fail)
+    monkeypatch.setattr(Figure, "savefig", fail_on_pdf)
     with pytest.raises(OSError, match="interrupted"):
         province_lines(panel, "patents", target, highlight=["busan"])
     monkeypatch.undo()
-    assert target.read_bytes() == old
-    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old  # no temporary files
 
 
 def test_duplicated_region_year_is_an_error(panel):

@@ -1,4 +1,4 @@
-"""Figures: coefficient plots and province time series, as deterministic PNG files.
+"""Figures: coefficient plots and province time series, as deterministic PNG, PDF and SVG files.
 
 What each figure shows
 ----------------------
@@ -30,7 +30,8 @@ conventions by building on these helpers::
 
 :func:`figure_title` wraps a title to the figure width (left-aligned), :func:`source_note` puts a
 wrapped source line in small grey type under everything else (reserving room for it), and
-:func:`finish` solves the layout once, freezes it and saves the PNG atomically. :data:`COLORS`
+:func:`finish` solves the layout once, freezes it and saves it (:func:`save_figure`, the one save
+path: ``<name>.png`` with ``<name>.pdf`` and ``<name>.svg`` beside it). :data:`COLORS`
 is the Okabe–Ito palette; :data:`GREY` the colour of context lines.
 
 Determinism. Every figure is drawn on a bare :class:`matplotlib.figure.Figure` (Agg canvas; no
@@ -39,11 +40,13 @@ built-in defaults and applies this module's fixed settings (:data:`RC`) — the 
 ``matplotlibrc`` and any ``rcParams`` changed elsewhere cannot leak in, and nothing is
 changed after the call returns. Sizes and dpi are fixed, the font is the bundled DejaVu Sans
 (it has no Hangul: keep labels in English, e.g. ``Region.name_en``), the constrained layout
-is solved once and then frozen, and PNGs are saved with ``metadata={"Software": None}`` so no
-version or date is embedded: the same data and the same Matplotlib give byte-identical files.
+is solved once and then frozen, and files are saved with no software version and no date
+(PNG ``Software``, PDF ``Creator``/``Producer``/``CreationDate``, SVG ``Creator``/``Date`` all
+dropped; SVG ids salted with ``svg.hashsalt``): the same data and the same Matplotlib give
+byte-identical PNG, PDF and SVG files.
 
-Writes are atomic (:func:`regrowth.files.write_with`): an interrupted run leaves the previous
-PNG intact.
+Writes are atomic (:func:`regrowth.files.write_bytes`), after all three formats are rendered:
+an interrupted run leaves the previous files intact.
 
 Inputs come from :func:`regrowth.report.tidy.tidy` (coefficient plots) and from the panel, indexed
 by a ``(region, year)`` MultiIndex (or with ``region`` and ``year`` columns).
@@ -65,7 +68,7 @@ from matplotlib import cycler
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from regrowth.files import write_with
+from regrowth.files import write_bytes
 from regrowth.report.tidy import CONSTANT_NAMES
 
 __all__ = [
@@ -80,6 +83,10 @@ __all__ = [
     "source_note",
     "finish",
     "save_png",
+    "save_figure",
+    "figure_paths",
+    "figure_bytes",
+    "FIGURE_FORMATS",
     "png_bytes",
     "coefficient_plot",
     "province_lines",
@@ -145,22 +152,59 @@ def style() -> Iterator[None]:
         yield
 
 
-def _savefig(fig: Figure, target) -> None:
-    fig.savefig(target, format="png", dpi=DPI, metadata={"Software": None})
+#: Every figure is saved in these formats, side by side: ``<name>.png`` for the web and the
+#: notebooks, ``<name>.pdf`` and ``<name>.svg`` for a paper.
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+#: Metadata written into each format: no software version, no date, so the same figure gives
+#: the same bytes on every run (SVG ids come from ``svg.hashsalt`` in :data:`RC`).
+_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+    "svg": {"Creator": None, "Date": None, "Format": None, "Type": None},
+}
+
+
+def _savefig(fig: Figure, target, fmt: str = "png") -> None:
+    fig.savefig(target, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+
+
+def figure_bytes(fig: Figure, fmt: str = "png") -> bytes:
+    """The bytes of ``fig`` in ``fmt`` (png, pdf or svg) as :func:`save_figure` writes them."""
+    if fmt not in FIGURE_FORMATS:
+        raise ValueError(f"figure format must be one of {FIGURE_FORMATS}, not {fmt!r}")
+    with style():
+        buf = io.BytesIO()
+        _savefig(fig, buf, fmt)
+    return buf.getvalue()
 
 
 def png_bytes(fig: Figure) -> bytes:
     """The PNG bytes of ``fig`` as :func:`save_png` would write them."""
-    with style():
-        buf = io.BytesIO()
-        _savefig(fig, buf)
-    return buf.getvalue()
+    return figure_bytes(fig, "png")
+
+
+def figure_paths(path: str | Path) -> dict[str, Path]:
+    """``{format: path}`` of the files :func:`save_figure` writes for ``path`` (its suffix,
+    if any, is replaced: ``figures/x.png`` -> ``x.png``, ``x.pdf``, ``x.svg``)."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix.lower().lstrip(".") in FIGURE_FORMATS else path
+    return {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in FIGURE_FORMATS}
+
+
+def save_figure(fig: Figure, path: str | Path) -> dict[str, Path]:
+    """The one save path of the package's figures: ``fig`` as PNG, PDF and SVG beside each
+    other (:func:`figure_paths`), deterministic (:data:`_METADATA`), each file written
+    atomically after all three are rendered — a failure leaves every previous file intact.
+    Returns ``{format: path}``."""
+    data = {fmt: figure_bytes(fig, fmt) for fmt in FIGURE_FORMATS}
+    return {fmt: write_bytes(target, data[fmt]) for fmt, target in figure_paths(path).items()}
 
 
 def save_png(fig: Figure, path: str | Path) -> Path:
-    """Save ``fig`` as PNG to ``path`` atomically (temporary file, then rename)."""
-    with style():
-        return write_with(path, lambda tmp: _savefig(fig, tmp))
+    """Save ``fig`` to ``path`` (a ``.png``) with its PDF and SVG beside it
+    (:func:`save_figure`); returns the PNG's path."""
+    return save_figure(fig, path)["png"]
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -201,7 +245,8 @@ def source_note(fig: Figure, text: str, *, size: float = _NOTE_SIZE) -> None:
 
 
 def finish(fig: Figure, path: str | Path | None = None) -> Figure:
-    """Solve the constrained layout once, then freeze it, and save if asked.
+    """Solve the constrained layout once, then freeze it, and save if asked (PNG, PDF and
+    SVG: :func:`save_figure`).
 
     The layout solver is not idempotent to the last bit: drawing the same figure twice can
     move an axes by ~1e-14 and change a few PNG bytes. Freezing after one solve makes every
