@@ -130,6 +130,8 @@ def stored_tables(results_dir: str | Path) -> dict[str, list[str]]:
     folder = Path(results_dir) / "tables"
     found: dict[str, list[str]] = {}
     for path in sorted(folder.glob("*")) if folder.is_dir() else ():
+        if path.name.endswith("_tabular.tex"):  # a table's LaTeX fragment, not a table
+            continue
         if path.is_file() and path.suffix.lstrip(".") in SHOW_FORMATS:
             found.setdefault(path.stem, []).append(path.suffix.lstrip("."))
     return found
