@@ -4,12 +4,14 @@ plot, the ``[[figure]]`` panels of the spec file, and ``estimates.json``.
 Everything here formats what :func:`regrowth.fit.fit_column` and the analyses computed; no
 model is fitted. Files are written under ``out`` (the transaction's staging folder during
 ``make replicate``): ``tables/<table>.{md,tex,html,csv,docx}``,
-``tables/descriptives_<table>.*``, ``figures/<table>_coefficients.png`` and
-``figures/province_<variable>.png``.
+``tables/descriptives_<table>.*``, ``figures/<table>_coefficients.{png,pdf,svg}`` and
+``figures/province_<variable>.{png,pdf,svg}``. Each table is also written as
+``tables/<table>_tabular.tex``, the tabular alone.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +25,8 @@ from regrowth.report.tables import TableColumn, descriptive_table, regression_ta
 from regrowth.specs import Specs
 
 __all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figures",
-           "table_files", "STAT_ROWS", "COEFFICIENT_SOURCE"]
+           "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE",
+           "PLOT_NUISANCE"]
 
 #: Rows of statistics under the coefficients of every regression table: (stats key, label).
 STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample years"),
@@ -32,6 +35,12 @@ STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample year
              ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
              ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors"),
              ("inference", "Reference distribution"))
+
+#: Terms left out of every coefficient plot (``fnmatch`` patterns): the year and province
+#: dummies (:data:`regrowth.report.figures.NUISANCE_TERMS`) and the Chungnam 2012-13 shift
+#: of the Sejong carve-out. A table's own list, when the spec declares one (``nuisance``),
+#: is added to these.
+PLOT_NUISANCE = figures.NUISANCE_TERMS + ("sejong_break",)
 
 #: The source line under every coefficient plot.
 COEFFICIENT_SOURCE = ("Source: regrowth estimates of specs/models.toml on the public-edition "
@@ -113,9 +122,12 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
             terms = list(dict.fromkeys(t for c in table.columns if c.name in fitted
                                        for t in c.regressors))
             path = Path(out) / "figures" / f"{table.id}_coefficients.png"
+            drop = PLOT_NUISANCE + tuple(getattr(table, "nuisance", ()) or ())
+            if not [t for t in terms if not figures.is_nuisance(t, drop)]:
+                drop = ()  # a table of nothing but nuisance terms still gets its plot
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=table.title, source=COEFFICIENT_SOURCE)
-            written.append(path)
+                                     title=table.title, source=COEFFICIENT_SOURCE, drop=drop)
+            written += list(figures.figure_paths(path).values())
     for fig in specs.figures:
         if fig.variable not in panel:
             continue
@@ -127,8 +139,19 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
             figures.province_lines(panel, fig.variable, path, label=fig.label,
                                    log=fig.kind == "log", highlight=fig.highlight,
                                    source=fig.source)
-        written.append(path)
+        written += list(figures.figure_paths(path).values())
     return written
+
+
+def descriptives_title(table_title: str, column_label: str) -> str:
+    """The title of a table's descriptive statistics, from the table's own title (never its
+    id): "Descriptive statistics, estimation sample of Table 1, column (1): Fiscal ...";
+    a title without a number is quoted whole."""
+    m = re.match(r"\s*(Table\s+[A-Za-z]?\d+[A-Za-z]?)\s*[.:]\s*(.*)", table_title, re.I)
+    if m:
+        return (f"Descriptive statistics, estimation sample of {m.group(1)}, column "
+                f"{column_label}: {m.group(2)}")
+    return f"Descriptive statistics, estimation sample of column {column_label}: {table_title}"
 
 
 def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
@@ -146,7 +169,7 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
             continue
         seen.add(key)
         tab = descriptive_table(data, variables, labels,
-                                title=f"Descriptive statistics: sample of {table.id}, column {col.label}",
+                                title=descriptives_title(table.title, col.label),
                                 notes=[f"Sample: {col.sample.describe()}, {len(data)} observations.",
                                        specs.summary])
         written += list(tab.write(Path(out) / "tables" / f"descriptives_{table.id}").values())

@@ -283,3 +283,46 @@ def test_every_figure_is_written_as_png_pdf_and_svg_byte_identical_across_render
     assert "Matplotlib" not in svg
     assert figures.figure_paths("x/loo_t.png") == {
         f: pathlib.Path(f"x/loo_t.{f}") for f in ("png", "pdf", "svg")}
+
+
+@pytest.mark.parametrize("estimate", [-0.5, -0.09, 0.0, 0.09, 0.5])
+def test_not_in_model_labels_never_cross_the_zero_line(estimate):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from regrowth.report import figures
+
+    frames = {"(1) with": _coefs([("a", "mean", estimate, 0.05, 0.1),
+                                  ("b", "mean", 1.0, 0.1, 0.1), ("c", "mean", 1.0, 0.1, 0.1)]),
+              "(2) without": _coefs([("b", "mean", 1.0, 0.1, 0.1), ("c", "mean", 1, 0.1, 0.1)]),
+              "(3) without either": _coefs([("c", "mean", 1.0, 0.1, 0.1)])}
+    fig = figures.coefficient_plot(frames)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    labels = 0
+    for ax in fig.axes:
+        zero_x = ax.transData.transform((0.0, 0.0))[0]
+        for text in ax.texts:
+            if text.get_text() == "not in model":
+                labels += 1
+                box = text.get_window_extent(renderer)
+                assert not box.x0 <= zero_x <= box.x1, (estimate, box, zero_x)
+                assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1
+    assert labels == 3
+
+
+def test_nuisance_terms_stay_out_of_coefficient_plots_unless_asked():
+    from regrowth.report import figures
+
+    frames = {"(1)": _coefs([("fsr", "mean", 0.1, 0.05, 0.1), ("year_2016", "mean", 1, 1, 1),
+                             ("province_busan", "mean", 1, 1, 1),
+                             ("sejong_break", "mean", -1.8, 1.9, 0.3)])}
+    titles = lambda fig: [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]  # noqa: E731
+    assert titles(figures.coefficient_plot(frames)) == ["fsr", "sejong_break"]
+    assert titles(figures.coefficient_plot(
+        frames, drop=figures.NUISANCE_TERMS + ("sejong_break",))) == ["fsr"]
+    # asked for by name (and not dropped): shown
+    assert titles(figures.coefficient_plot(
+        frames, ["fsr", "year_2016", "sejong_break"], drop=("sejong_break",))) == [
+        "fsr", "year_2016"]
+    assert len(titles(figures.coefficient_plot(frames, drop=()))) == 4
+    with pytest.raises(ValueError, match="drop=()"):
+        figures.coefficient_plot(frames, ["year_2016"])

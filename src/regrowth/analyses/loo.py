@@ -204,7 +204,7 @@ def _run(ctx: Context, table, settings) -> Output:
         return Output()
     frame = leave_one_out(spec, ctx.panel, settings["terms"])
     path = Path(ctx.out) / _files(table, settings)[0]
-    title = f"Leave one province out: {table.id}, column {spec.label} ({spec.title})"
+    title = f"Leave one province out: {table.title}, column {spec.label} ({spec.title})"
     loo_figure(frame, path, var_labels=ctx.labels, title=title)
     return Output(files=[path])
 

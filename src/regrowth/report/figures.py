@@ -59,6 +59,7 @@ import io
 import math
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import matplotlib as mpl
@@ -89,6 +90,8 @@ __all__ = [
     "FIGURE_FORMATS",
     "png_bytes",
     "coefficient_plot",
+    "NUISANCE_TERMS",
+    "is_nuisance",
     "province_lines",
     "macro_region_lines",
     "province_small_multiples",
@@ -268,6 +271,16 @@ def _key(equation: str, term: str) -> str:
     return term if equation in ("main", "mean") else f"{equation}:{term}"
 
 
+#: Terms left out of coefficient plots unless asked for (``drop=()``): year and province
+#: dummies, which a table reports as "Year effects: yes" rather than as coefficients.
+NUISANCE_TERMS = ("year_*", "province_*")
+
+
+def is_nuisance(term: str, patterns: Sequence[str]) -> bool:
+    bare = term.split(":", 1)[-1]
+    return any(fnmatchcase(term, p) or fnmatchcase(bare, p) for p in patterns)
+
+
 def _collect(tidy_frames, terms, equations):
     data: dict[str, dict[str, tuple[float, float, float]]] = {}
     appearance: list[str] = []
@@ -295,6 +308,7 @@ def coefficient_plot(
     width: float = 7.0,
     ncols: int | None = None,
     source: str | None = None,
+    drop: Sequence[str] = NUISANCE_TERMS,
 ) -> Figure:
     """Point estimates with their 95 % confidence intervals (``ci_low``/``ci_high`` of the
     tidy frames), **one small panel per term**, the models as rows of every panel.
@@ -318,6 +332,12 @@ def coefficient_plot(
     xlabel : what the markers mean; printed in the note under the figure.
     ncols : panels per row (default: 2 for two or four terms, else 3).
     source : source line printed under the figure (:func:`source_note`).
+    drop : ``fnmatch`` patterns (bare or qualified names) of nuisance terms left out, of
+        ``terms`` too: default :data:`NUISANCE_TERMS` (year and province dummies); add a
+        spec's own (e.g. a boundary-change shift), or pass ``()`` to show everything.
+
+    A model without a term prints "not in model" in its row, on the side of the panel away
+    from the zero line, so the label never crosses it.
 
     Returns the :class:`~matplotlib.figure.Figure`.
     """
@@ -325,8 +345,10 @@ def coefficient_plot(
         raise ValueError("coefficient_plot: no models given")
     var_labels = dict(var_labels or {})
     data, shown = _collect(tidy_frames, terms, equations)
+    shown = [t for t in shown if not is_nuisance(t, tuple(drop))]
     if not shown:
-        raise ValueError("coefficient_plot: no terms to plot")
+        raise ValueError("coefficient_plot: no terms to plot (after leaving out the nuisance "
+                         f"terms {list(drop)}; pass drop=() to show them)")
     unknown = [t for t in shown if not any(t in rows for rows in data.values())]
     if unknown:
         raise KeyError(f"coefficient_plot: term(s) {unknown} are in none of the models")
@@ -350,12 +372,11 @@ def coefficient_plot(
                 ax.set_visible(False)
                 continue
             term = shown[idx]
-            lows, highs = [0.0], [0.0]
+            lows, highs, absent = [0.0], [0.0], []
             for m, name in enumerate(names):
                 row = data[name].get(term)
                 if row is None or not math.isfinite(row[0]):
-                    ax.text(0.5, m, "not in model", transform=ax.get_yaxis_transform(),
-                            ha="center", va="center", fontsize=7, color=_NOTE_GREY)
+                    absent.append(m)
                     continue
                 est, lo, hi = row
                 lo = lo if math.isfinite(lo) else est
@@ -368,6 +389,12 @@ def coefficient_plot(
             lo, hi = min(lows), max(highs)
             pad = 0.08 * (hi - lo) if hi > lo else 1.0
             ax.set_xlim(lo - pad, hi + pad)
+            # "not in model" on the wider side of the zero line, never across it
+            zero = (0.0 - (lo - pad)) / ((hi + pad) - (lo - pad))
+            x, ha = (0.02, "left") if zero >= 0.5 else (0.98, "right")
+            for m in absent:
+                ax.text(x, m, "not in model", transform=ax.get_yaxis_transform(), ha=ha,
+                        va="center", fontsize=6.5, color=_NOTE_GREY, clip_on=False)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
             ax.grid(axis="y", visible=False)
             chars = int(panel_w * 72 / (0.6 * 9.0))
