@@ -1,4 +1,5 @@
-"""Figures of a specification curve (``results/curve/<id>_<role>.png``, ``<id>_null.png``).
+"""Figures of a specification curve (``results/curve/<id>_<role>.png``, ``<id>_null.png``,
+each with its PDF and SVG beside it: :func:`regrowth.report.figures.save_figure`).
 
 The layout is that of R's ``specr::plot_specs`` and of Simonsohn, Simmons & Nelson (2020),
 figure 2: the estimates of every fitted specification sorted from smallest to largest with
@@ -18,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from regrowth.files import write_with
+from regrowth.report.figures import save_figure
 
 POS, NEG, NS = "#1f5fa8", "#c0392b", "#9a9a9a"
 
@@ -114,9 +115,7 @@ def specification_curve(record: dict, role: str, path: str | Path, dimensions: S
         axi.set_xlim(-1, n)
     fig.text(0.01, 0.005, textwrap.fill(caption, 150), fontsize=7, va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    path = Path(path)
-    write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png",
-                                             metadata={"Software": None}))
+    path = save_figure(fig, path, dpi=dpi)["png"]  # with its PDF and SVG beside it
     plt.close(fig)
     return path
 
@@ -147,8 +146,6 @@ def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
     fig.suptitle(textwrap.fill(f"{record['title']}: inferential specification curve under the "
                                f"null", 90), fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png",
-                                             metadata={"Software": None}))
+    path = save_figure(fig, path, dpi=dpi)["png"]  # with its PDF and SVG beside it
     plt.close(fig)
     return path

@@ -168,17 +168,18 @@ _METADATA = {
 }
 
 
-def _savefig(fig: Figure, target, fmt: str = "png") -> None:
-    fig.savefig(target, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+def _savefig(fig: Figure, target, fmt: str = "png", dpi: float = DPI) -> None:
+    fig.savefig(target, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
 
 
-def figure_bytes(fig: Figure, fmt: str = "png") -> bytes:
-    """The bytes of ``fig`` in ``fmt`` (png, pdf or svg) as :func:`save_figure` writes them."""
+def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: float = DPI) -> bytes:
+    """The bytes of ``fig`` in ``fmt`` (png, pdf or svg) as :func:`save_figure` writes them
+    (``dpi`` sets the PNG's resolution and the size of any raster part of the others)."""
     if fmt not in FIGURE_FORMATS:
         raise ValueError(f"figure format must be one of {FIGURE_FORMATS}, not {fmt!r}")
     with style():
         buf = io.BytesIO()
-        _savefig(fig, buf, fmt)
+        _savefig(fig, buf, fmt, dpi)
     return buf.getvalue()
 
 
@@ -195,12 +196,12 @@ def figure_paths(path: str | Path) -> dict[str, Path]:
     return {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in FIGURE_FORMATS}
 
 
-def save_figure(fig: Figure, path: str | Path) -> dict[str, Path]:
+def save_figure(fig: Figure, path: str | Path, *, dpi: float = DPI) -> dict[str, Path]:
     """The one save path of the package's figures: ``fig`` as PNG, PDF and SVG beside each
     other (:func:`figure_paths`), deterministic (:data:`_METADATA`), each file written
     atomically after all three are rendered — a failure leaves every previous file intact.
     Returns ``{format: path}``."""
-    data = {fmt: figure_bytes(fig, fmt) for fmt in FIGURE_FORMATS}
+    data = {fmt: figure_bytes(fig, fmt, dpi=dpi) for fmt in FIGURE_FORMATS}
     return {fmt: write_bytes(target, data[fmt]) for fmt, target in figure_paths(path).items()}
 
 
