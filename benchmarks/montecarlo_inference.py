@@ -7,7 +7,9 @@ Run from the repository root (after ``make panel``)::
 
 Synthetic data drawn from the fitted models (seeded; ``numpy.random.SeedSequence(seed)``
 spawns one stream per replication, so results do not depend on the number of workers).
-Writes ``benchmarks/results/montecarlo_inference.{csv,json,png}`` (``--out`` to change).
+Writes ``benchmarks/results/montecarlo_inference.{csv,json}`` and the figure as
+``.png``, ``.pdf`` and ``.svg`` (``--out`` to change; ``--figure-only`` redraws the figure from
+the stored CSV).
 
 Designs (H0 true: the 재정자립도 coefficient is 0 in the DGP)
 -----------------------------------------------------------
@@ -206,26 +208,61 @@ def run(reps: int, B: int, seed: int, n_jobs: int = 2, root=None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def figure(table: pd.DataFrame, path: Path) -> None:
-    import matplotlib.pyplot as plt
+#: Readable names of the methods (the codes stay in the CSV and JSON).
+METHOD_LABELS = {
+    "oim": "Conventional SE (model-based)",
+    "cluster_normal": "Cluster-robust SE, normal",
+    "cluster_t": "Cluster-robust SE, t(G-1) (Stata)",
+    "cr2": "CR2 SE, Satterthwaite df",
+    "boot_rademacher": "Bootstrap, Rademacher weights",
+    "boot_webb": "Bootstrap, Webb weights",
+    "boot_webb_fixed": "Score bootstrap, Webb, fixed variance (boottest)",
+}
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
-    for ax, (name, title) in zip(axes, (("gnb", "GNB (innovation), n = 96"),
-                                        ("fe", "Two-way FE (growth), n = 254"))):
-        sub = table[table.model == name]
-        ypos = np.arange(len(sub))[::-1]
-        ax.errorbar(sub.rejection_5pct, ypos, xerr=1.96 * sub.mc_se, fmt="o", color="k")
-        ax.axvspan(0.035, 0.065, color="0.85", zorder=0, label="target [3.5%, 6.5%]")
-        ax.axvline(0.05, color="0.4", lw=0.8)
-        ax.set_yticks(ypos, sub.method)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("rejection rate of a true H0 at 5%")
-    axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("16 provinces: size of tests of the fiscal self-reliance coefficient "
-                 "(H0 true)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
-    plt.close(fig)
+
+def figure(table: pd.DataFrame, path: Path, *, source: str | None = None) -> Path:
+    """Rejection rate of a true H0 at 5% with its Monte Carlo 95% band, per method, one panel
+    per design, in the package's house style (:mod:`regrowth.report.figures`: Okabe-Ito
+    colours, wrapped title, source line, deterministic PNG/PDF/SVG)."""
+    from regrowth.report import figures
+
+    designs = (("gnb", "GNB (innovation), n = 96"), ("fe", "Two-way FE (growth), n = 254"))
+    methods = list(dict.fromkeys(table["method"]))        # one row per method, both panels
+    with figures.style():
+        fig = figures.new_figure(7.5, 0.32 * len(methods) + 1.9)
+        axes = fig.subplots(1, 2, sharex=True, sharey=True, squeeze=False)[0]
+        for ax, (name, title) in zip(axes, designs):
+            sub = table[table["model"] == name].set_index("method")
+            ax.axvspan(0.035, 0.065, color="#E8E8E8", zorder=0)
+            ax.axvline(0.05, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+            for y, m in enumerate(methods):
+                if m not in sub.index:
+                    ax.text(0.98, y, "not run", transform=ax.get_yaxis_transform(),
+                            ha="right", va="center", fontsize=7, color="#555555")
+                    continue
+                rate, se = float(sub.loc[m, "rejection_5pct"]), float(sub.loc[m, "mc_se"])
+                ok = 0.035 <= rate <= 0.065
+                ax.errorbar([rate], [y], xerr=[[1.96 * se], [1.96 * se]], fmt="o",
+                            markersize=4, capsize=2.5, elinewidth=1.2, zorder=3,
+                            color=figures.COLORS[0] if ok else figures.COLORS[1])
+            ax.set_title(title, loc="left", fontsize=9)
+            ax.grid(axis="y", visible=False)
+            ax.set_xlabel("Rejection rate of a true H0 at 5%")
+            ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        axes[0].set_yticks(range(len(methods)), [METHOD_LABELS.get(m, m) for m in methods])
+        axes[0].set_ylim(len(methods) - 0.5, -0.5)
+        axes[0].set_xlim(0.0, max(0.1, float((table["rejection_5pct"]
+                                               + 1.96 * table["mc_se"]).max()) * 1.05))
+        figures.figure_title(fig, "Size of tests of the fiscal self-reliance coefficient with "
+                                  "16 provinces (H0 true)")
+        reps, draws = int(table["reps"].max()), int(table["bootstrap_draws"].max())
+        figures.source_note(fig, source or (
+            f"Source: benchmarks/montecarlo_inference.py, {reps:,} replications per design, "
+            f"{draws:,} bootstrap draws per test. Dashed line: nominal 5%; grey band: "
+            "acceptable size, 3.5% to 6.5%; bars: Monte Carlo 95% band (1.96 x MC SE); "
+            "orange: a rate outside the acceptable band."))
+        figures.finish(fig)
+        return figures.save_figure(fig, path)["png"]
 
 
 def main() -> None:
@@ -236,7 +273,14 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="60 replications, B = 399")
     ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--figure-only", action="store_true",
+                    help="redraw the figure from the stored CSV, without running the Monte Carlo")
     args = ap.parse_args()
+    if args.figure_only:
+        stem = Path(args.out) / ("montecarlo_inference_quick" if args.quick
+                                 else "montecarlo_inference")
+        print(f"written {figure(pd.read_csv(stem.with_suffix('.csv')), stem)}")
+        return
     reps, B = (60, 399) if args.quick else (args.reps, args.boot)
     t0 = time.perf_counter()
     table = run(reps, B, args.seed, args.jobs)
@@ -250,7 +294,7 @@ def main() -> None:
     figure(table, stem.with_suffix(".png"))
     with pd.option_context("display.width", 120):
         print(table.to_string(index=False))
-    print(f"{time.perf_counter() - t0:.0f} s; written {stem}.{{csv,json,png}}")
+    print(f"{time.perf_counter() - t0:.0f} s; written {stem}.{{csv,json,png,pdf,svg}}")
 
 
 if __name__ == "__main__":

@@ -326,3 +326,23 @@ def test_nuisance_terms_stay_out_of_coefficient_plots_unless_asked():
     assert len(titles(figures.coefficient_plot(frames, drop=()))) == 4
     with pytest.raises(ValueError, match="drop=()"):
         figures.coefficient_plot(frames, ["year_2016"])
+
+
+def test_the_benchmark_figure_names_methods_in_words_in_the_house_style(tmp_path):
+    import importlib.util
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "montecarlo_inference", root / "benchmarks" / "montecarlo_inference.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = pd.read_csv(root / "benchmarks" / "results" / "montecarlo_inference.csv")
+    png = bench.figure(table, tmp_path / "a" / "mc.png")
+    again = bench.figure(table, tmp_path / "b" / "mc.png")
+    for fmt in ("png", "pdf", "svg"):
+        assert png.with_suffix(f".{fmt}").read_bytes() == again.with_suffix(f".{fmt}").read_bytes()
+    svg = png.with_suffix(".svg").read_text()
+    for code in set(table["method"]):
+        assert code in bench.METHOD_LABELS
+        assert f"<!-- {code} -->" not in svg           # no raw method code as a tick label
+    assert "<!-- Bootstrap, Webb weights -->" in svg
