@@ -305,8 +305,9 @@ def _seeded(seed: int | None):
         np.random.set_state(state)
 
 
-def _as_long(residuals) -> pd.Series:
-    """A Series indexed by (region, year) or by region (one cross-section, year -1)."""
+def _as_long(residuals, known: Sequence[str] = ()) -> pd.Series:
+    """A Series indexed by (region, year) or by region (one cross-section, year -1); labels
+    that are not W ids (``known``) are read as province names (any alias)."""
     s = pd.Series(residuals) if not isinstance(residuals, pd.Series) else residuals
     if isinstance(s.index, pd.MultiIndex):
         names = list(s.index.names)
@@ -316,7 +317,8 @@ def _as_long(residuals) -> pd.Series:
         year = s.index.get_level_values(y)
     else:
         region, year = s.index, np.full(len(s), -1)
-    region = [regions.normalize(x) for x in region]
+    known = set(known)
+    region = [x if x in known else regions.normalize(x) for x in region]
     out = pd.Series(np.asarray(s, dtype=float),
                     index=pd.MultiIndex.from_arrays([region, year], names=["region", "year"]))
     return out.dropna()
@@ -361,12 +363,14 @@ def moran(residuals, w, *, permutations: int = 999, seed: int | None = 20180,
     -------
     A DataFrame, one row per year (``year`` = -1 for a bare cross-section) and, with
     ``pooled``, a last row with ``scope = "pooled"``: ``scope, year, n, I, expected_I, z,
-    p_norm, p_sim, permutations, seed``.
+    p_norm, z_rand, p_rand, p_sim, permutations, seed`` (``z``/``p_norm``: normality
+    assumption; ``z_rand``/``p_rand``: randomisation assumption, R ``spdep::moran.test``'s
+    default; both p two-sided).
     """
     from esda.moran import Moran
     from libpysal.weights import W
 
-    long = _as_long(residuals)
+    long = _as_long(residuals, w.id_order)
     unknown = sorted(set(long.index.get_level_values("region")) - set(w.id_order))
     if unknown:
         raise ValueError(f"residuals for province(s) {unknown} that the weights do not have "
@@ -381,7 +385,8 @@ def moran(residuals, w, *, permutations: int = 999, seed: int | None = 20180,
                       permutations=permutations)
         rows.append({"scope": scope, "year": year, "n": int(len(y)), "I": float(m.I),
                      "expected_I": float(m.EI), "z": float(m.z_norm),
-                     "p_norm": float(m.p_norm),
+                     "p_norm": float(m.p_norm), "z_rand": float(m.z_rand),
+                     "p_rand": float(m.p_rand),
                      "p_sim": float(m.p_sim) if permutations else np.nan,
                      "permutations": int(permutations), "seed": seed})
 
@@ -407,7 +412,7 @@ def moran(residuals, w, *, permutations: int = 999, seed: int | None = 20180,
             wb.transform = w.transform
         record("pooled", -1, stacked_y, wb)
     return pd.DataFrame(rows, columns=["scope", "year", "n", "I", "expected_I", "z", "p_norm",
-                                       "p_sim", "permutations", "seed"])
+                                       "z_rand", "p_rand", "p_sim", "permutations", "seed"])
 
 
 # ----------------------------------------------------------------------------- Conley
