@@ -314,3 +314,34 @@ def test_spatial_lag_is_neighbours_mean_by_year(w_cont):
     np.testing.assert_allclose(out["w_z"], -out["w_x"], rtol=1e-12)
     flat = spatial.spatial_lag(panel.reset_index(), "x", w_cont)
     np.testing.assert_allclose(flat["w_x"].to_numpy(), out["w_x"].to_numpy(), rtol=1e-12)
+
+
+def test_conley_fe_slopes_equal_panelols_and_use_conley_cov():
+    from linearmodels import PanelOLS
+
+    rng = np.random.default_rng(9)
+    keys = list(regions.keys())[:12]
+    idx = pd.MultiIndex.from_product([keys, range(2005, 2013)], names=["region", "year"])
+    coords = pd.DataFrame(rng.uniform(0, 300, (12, 2)), index=keys, columns=["x_km", "y_km"])
+    x1 = rng.standard_normal(len(idx))
+    x2 = rng.standard_normal(len(idx))
+    effect = np.repeat(rng.standard_normal(12), 8)
+    panel = pd.DataFrame({"x1": x1, "x2": x2,
+                          "y": 0.5 * x1 - 0.2 * x2 + effect + rng.standard_normal(len(idx))},
+                         index=idx)
+    unbalanced = panel.drop(index=[("seoul", 2007), ("busan", 2011)])
+    out = spatial.conley_fe(unbalanced, "y", ["x1", "x2"], 150.0, coords=coords, lag_cutoff=1)
+    ref = PanelOLS.from_formula("y ~ x1 + x2 + EntityEffects + TimeEffects", unbalanced).fit()
+    np.testing.assert_allclose(out["estimate"], ref.params[["x1", "x2"]], rtol=1e-10)
+    # balanced: FWL residuals = the two-way within transformation
+    bal = spatial.conley_fe(panel, "y", ["x1", "x2"], 150.0, coords=coords, lag_cutoff=1)
+    cube = panel[["y", "x1", "x2"]].to_numpy().reshape(12, 8, 3)
+    within = (cube - cube.mean(axis=1, keepdims=True) - cube.mean(axis=0, keepdims=True)
+              + cube.mean(axis=(0, 1), keepdims=True)).reshape(-1, 3)
+    b = np.linalg.lstsq(within[:, 1:], within[:, 0], rcond=None)[0]
+    u = within[:, 0] - within[:, 1:] @ b
+    xy = coords.loc[panel.index.get_level_values(0)].to_numpy()
+    cov = _conley_brute(within[:, 1:], u, xy, 150.0, "bartlett",
+                        panel.index.get_level_values(1).to_numpy(),
+                        panel.index.get_level_values(0).to_numpy(), 1)
+    np.testing.assert_allclose(bal["std_error"], np.sqrt(np.diag(cov)), rtol=1e-9)

@@ -131,6 +131,12 @@ def test_results_are_tidy_and_registered(data, w):
     assert entry.option("weights").default == "contiguity"
     assert "information" in entry.se_types
     assert "Lee-Yu" in res.summary()
+    from regrowth.models.design import fitted_effects
+
+    eff = fitted_effects(res, frame["term"])
+    assert eff["year"] and eff["province"]
+    one_way = _fit(data, w, "entity", lee_yu=True)
+    assert fitted_effects(one_way, ["x1"])["year"] is False
 
 
 def test_bad_inputs(data, w):

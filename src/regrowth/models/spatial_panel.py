@@ -309,6 +309,11 @@ class SpatialPanelLagResults:
         return float(np.sqrt(self.cov_full[-1, -1]))
 
     @property
+    def included_effects(self) -> list[str]:
+        """The absorbed effects, named as linearmodels names them (read by the tables)."""
+        return ["Entity", "Time"] if self.model.effects == "twoway" else ["Entity"]
+
+    @property
     def nobs(self) -> int:
         return self.model.N * self.model.T
 
