@@ -218,9 +218,9 @@ def _inset(fig, ax, geo, colors, hatch_missing):
         ins.text(pt.x, pt.y, SHORT_NAMES[key], fontsize=6.5, ha="center", va="center",
                  gid=f"inset-label-{key}",
                  bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.8})
-    ins.set_title("Grey box enlarged:\nSejong and Daejeon", fontsize=6.5, pad=2)
-    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="#555555", lw=0.7,
-                           ls="--"))
+    ins.set_title("Dashed box enlarged:\nSejong and Daejeon", fontsize=6.5, pad=2)
+    for ec, lw, ls in (("white", 1.8, "-"), ("#222222", 0.8, "--")):   # visible on any fill
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=ec, lw=lw, ls=ls))
     return ins
 
 
