@@ -1,4 +1,4 @@
-"""Command line: ``regrowth data fetch``, ``regrowth panel``, ``regrowth replicate``,
+"""Command line: ``regrowth data fetch``, ``regrowth data kosis``, ``regrowth panel``, ``regrowth replicate``,
 ``regrowth notebooks``, ``regrowth show``.
 
 Also reachable as ``python -m regrowth``. Paths default to the project layout and are
@@ -42,6 +42,31 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     print(f"data/raw: {report.summary()}")
+    return 0
+
+
+def _cmd_kosis(args: argparse.Namespace) -> int:
+    from regrowth.sources import kosis_api
+    from regrowth.sources.registry import KOSIS_API, kosis_request
+
+    try:
+        tables = [kosis_request(t).table_id for t in args.table or []]
+    except KeyError as exc:
+        raise RegrowthError(f"{exc.args[0]}; check the id, or declare the table in "
+                            "regrowth.sources.registry.KOSIS_API") from None
+    kosis_api.clean_staging(args.raw_dir)
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    report = kosis_api.fetch_tables(args.raw_dir, tables or None, refresh=args.refresh,
+                                    base=args.api_base, progress=progress,
+                                    allow_partial=args.allow_partial, timeout=args.timeout,
+                                    retries=args.retries)
+    for line in report.lines():
+        print(f"data/raw/kosis: {line}")
+    print(f"data/raw/kosis: {len(report.tables)} of {len(tables or KOSIS_API)} tables stored "
+          f"and verified (lock: data/raw/kosis/{kosis_api.LOCK_NAME})")
     return 0
 
 
@@ -151,20 +176,8 @@ class _Formatter(argparse.HelpFormatter):
         return text + " (default: %(default)s)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    kw = {"formatter_class": _Formatter}
-    p = argparse.ArgumentParser(
-        prog="regrowth",
-        description="Replication package: fiscal decentralization, regional innovation and "
-                    "growth in Korea's 17 provinces. `make replicate` runs data fetch, panel and "
-                    "replicate in turn.",
-        epilog="Run `regrowth COMMAND --help` for a command's options.", **kw)
-    p.add_argument("--version", action="version", version=f"regrowth {__version__}",
-                   help="print the package version and exit")
-    p.add_argument("--raw-dir", default="data/raw", type=Path,
-                   help="folder of the acquired raw files (data fetch, data verify, panel)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_data(sub, kw: dict) -> None:
+    """``regrowth data fetch|kosis|verify``."""
     data = sub.add_parser("data", help="acquire or verify the raw files",
                           description="Acquire (fetch) or verify the raw files named in the "
                                       "manifest.", **kw)
@@ -184,6 +197,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never download (already the default without --allow-download; kept for old scripts)")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.set_defaults(func=_cmd_fetch)
+    k = dsub.add_parser("kosis", help="fetch the full-edition KOSIS tables through KOSIS OpenAPI "
+                                      "(key from $KOSIS_API_KEY)",
+                        description="Fetch the full-edition KOSIS tables through KOSIS OpenAPI "
+                                    "(Param/statisticsParameterData.do) with the key from "
+                                    "$KOSIS_API_KEY, store each as data/raw/kosis/<TABLEID>.json "
+                                    "with an entry in data/raw/kosis/kosis.lock.toml, and verify it "
+                                    "like a KOSIS download. Stored tables are read offline (no key "
+                                    "needed) unless --refresh.", **kw)
+    k.add_argument("--table", action="append", default=None, metavar="TABLEID",
+                   help="fetch only this table (repeatable; default: every table of "
+                        "regrowth.sources.registry.KOSIS_API)")
+    k.add_argument("--api-base", default="https://kosis.kr/openapi/Param/statisticsParameterData.do",
+                   metavar="URL", help="the service address (HTTPS; http only for a local test "
+                                       "server on 127.0.0.1)")
+    k.add_argument("--refresh", action="store_true",
+                   help="fetch again even if the table is stored and matches its lock entry")
+    k.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="per-call connect/read timeout (a whole call may take 3x as long)")
+    k.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="retries of a call refused for its limits (KOSIS errors 40-42, 50, HTTP "
+                        "429/5xx) or cut off, with pauses of 2, 4, 8... s")
+    k.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
+                   help="accept a table covering fewer than the 17 provinces (repeatable)")
+    k.set_defaults(func=_cmd_kosis)
     v = dsub.add_parser("verify", help="check acquired files against the manifest",
                         description="Recompute the sha256 of every acquired file and compare it "
                                     "with the manifest.", **kw)
@@ -191,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="manifest listing each raw file and its sha256")
     v.set_defaults(func=_cmd_verify)
 
+
+def _add_panel(sub, kw: dict) -> None:
+    """``regrowth panel``."""
     pn = sub.add_parser("panel", help="build data/processed/panel.{parquet,csv} and codebook.csv",
                         description="Verify the raw files against the manifest, parse every raw "
                                     "source, merge, derive and validate the (region, year) panel "
@@ -209,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "table ids")
     pn.set_defaults(func=_cmd_panel)
 
+
+def _add_replicate(sub, kw: dict) -> None:
+    """``regrowth replicate``."""
     r = sub.add_parser("replicate", help="fit every specification; write tables, figures, notebooks",
                        description="Fit every column of the specification file on the panel and "
                                    "write results/tables, results/figures, results/estimates.json; "
@@ -225,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit only this table id (repeatable; default: every table)")
     r.set_defaults(func=_cmd_replicate)
 
+
+def _add_notebooks(sub, kw: dict) -> None:
+    """``regrowth notebooks``."""
     nbp = sub.add_parser("notebooks", help="build notebooks/*.ipynb from their .py sources and run them",
                          description="Build each notebooks/0N_name.ipynb from its jupytext py:percent "
                                      "source notebooks/0N_name.py and execute it (the notebooks read "
@@ -236,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only report notebooks whose cells differ from their source; run nothing")
     nbp.set_defaults(func=_cmd_notebooks)
 
+
+def _add_show(sub, kw: dict) -> None:
+    """``regrowth show``."""
     s = sub.add_parser("show", help="print a stored results table to the terminal",
                        description="Print results/tables/TABLE.<format> as `make replicate` "
                                    "wrote it. Without TABLE, list the stored tables. TABLE may "
@@ -248,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder `make replicate` wrote to")
     s.set_defaults(func=_cmd_show)
 
+
+def _add_curve(sub, kw: dict) -> None:
+    """``regrowth curve``."""
     c = sub.add_parser("curve", help="specification curves of the [[curve]] blocks: "
                                      "results/curve/<id>.{json,csv,png}",
                        description="Fit every specification of each [[curve]] block of the "
@@ -267,6 +319,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--results-dir", default="results/curve", type=Path,
                    help="folder the curve outputs are written to")
     c.set_defaults(func=_cmd_curve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    kw = {"formatter_class": _Formatter}
+    p = argparse.ArgumentParser(
+        prog="regrowth",
+        description="Replication package: fiscal decentralization, regional innovation and "
+                    "growth in Korea's 17 provinces. `make replicate` runs data fetch, panel and "
+                    "replicate in turn.",
+        epilog="Run `regrowth COMMAND --help` for a command's options.", **kw)
+    p.add_argument("--version", action="version", version=f"regrowth {__version__}",
+                   help="print the package version and exit")
+    p.add_argument("--raw-dir", default="data/raw", type=Path,
+                   help="folder of the acquired raw files (data fetch, data verify, panel)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for add in (_add_data, _add_panel, _add_replicate, _add_notebooks, _add_show, _add_curve):
+        add(sub, kw)
     return p
 
 

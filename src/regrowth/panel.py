@@ -42,7 +42,7 @@ import pandas as pd
 
 from regrowth import regions, sources
 from regrowth.errors import DataError
-from regrowth.io import Transaction, check_writable, csv_safe_frame
+from regrowth.files import Transaction, check_writable, csv_safe_frame
 from regrowth.sources._common import check_duplicates
 from regrowth.sources.registry import VARIABLES
 
@@ -420,7 +420,7 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     """Write panel.parquet, panel.csv and codebook.csv as one transaction: all three or none
-    (:class:`regrowth.io.Transaction`; a kill -9 leaves the old or the new set)."""
+    (:class:`regrowth.files.Transaction`; a kill -9 leaves the old or the new set)."""
     out_dir = Path(out_dir)
     flat = panel.reset_index()
     names = ["panel.parquet", "panel.csv", "codebook.csv"]
