@@ -21,7 +21,7 @@ no Hangul glyphs (and this machine has no Korean font: ``fc-list :lang=ko`` is e
 the line is romanised: "Statistics Korea SGIS (Tonggyecheong Tonggyejiri Jeongbo Seobiseu)"
 for 통계청 통계지리정보서비스 (:data:`ATTRIBUTION_KO` keeps the Korean text).
 
-Outputs. :func:`save_map` writes the PNG through :func:`regrowth.figures.finish` (byte-
+Outputs. :func:`save_map` writes the PNG through :func:`regrowth.report.figures.finish` (byte-
 deterministic) and, beside it, PDF and SVG with their dates and producer stripped (and the
 SVG hash salt fixed by the house style), so reruns give identical files. Each province is one
 artist whose ``gid`` is its key (``seoul`` …): SVG elements carry it as ``id``.
@@ -41,7 +41,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.patches import Patch, Rectangle
 
-from regrowth import figures, regions
+from regrowth import regions
+from regrowth.report import figures
 
 __all__ = ["ATTRIBUTION", "ATTRIBUTION_KO", "SHORT_NAMES", "LISA_COLORS", "choropleth",
            "lisa_map", "local_moran", "province_values", "save_map"]
@@ -414,7 +415,7 @@ def _atomic(target: Path, writer) -> None:
 
 
 def save_map(fig, path: str | Path, formats: Sequence[str] = ("png", "pdf", "svg")):
-    """Freeze ``fig`` (:func:`regrowth.figures.finish`) and write ``path`` (PNG) plus the
+    """Freeze ``fig`` (:func:`regrowth.report.figures.finish`) and write ``path`` (PNG) plus the
     other ``formats`` beside it, deterministically (no dates, no producer)."""
     path = Path(path)
     unknown = set(formats) - {"png", "pdf", "svg"}

@@ -120,7 +120,7 @@ def test_direct_plus_indirect_is_total_and_simulation_ses(data, w):
 
 def test_results_are_tidy_and_registered(data, w):
     from regrowth.models import registry
-    from regrowth.tidy import tidy
+    from regrowth.report.tidy import tidy
 
     res = _fit(data, w, "twoway", lee_yu=True)
     frame = tidy(res)

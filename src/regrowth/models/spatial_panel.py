@@ -437,7 +437,8 @@ def _fit_panel_sar_fe(formula_or_dependent, data, *, cov_type, model_options, **
 def _register() -> None:
     from regrowth.models.registry import Estimator, Option, register, register_se_type
 
-    register_se_type("information", "ML information matrix")
+    register_se_type("information", "ML information matrix", reference="normal",
+                     stata="xsmle (default)")
     register(Estimator(
         name="sar_fe", label="spatial-lag FE (SAR, ML)", stata="xsmle, model(sar) fe type(both)",
         family="linear",
