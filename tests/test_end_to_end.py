@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from regrowth import panel
 
