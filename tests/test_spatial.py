@@ -136,6 +136,12 @@ def test_missing_province_names_file_province_and_code(boundary_path, tmp_path):
     assert len(_pairs(w)) == 29
 
 
+def test_boundaries_frame_missing_a_province(boundary_path):
+    frame = spatial.read_boundaries(boundary_path).drop(index="ulsan")
+    with pytest.raises(DataError, match="ulsan"):
+        spatial.weights(boundaries=frame)
+
+
 def test_unknown_code_is_named(boundary_path, tmp_path):
     def edit(f):
         f = f.copy()

@@ -221,6 +221,11 @@ def weights(kind: str = "contiguity", *, path: str | Path | None = None,
     if boundaries is None:
         boundaries = read_boundaries(path, ids=wanted)
     else:
+        absent = [k for k in wanted if k not in boundaries.index]
+        if absent:
+            raise DataError(f"province(s) {absent} are not in the boundaries passed",
+                            hint="pass the frame of read_boundaries() for all of them, or "
+                                 "leave them out with ids=")
         boundaries = boundaries.loc[list(wanted)]
     xy = centroids_km(boundaries)
     dist = np.hypot(xy["x_km"].to_numpy()[:, None] - xy["x_km"].to_numpy()[None, :],
