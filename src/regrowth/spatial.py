@@ -62,6 +62,7 @@ import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError, MissingInputError, UnknownRegionError
+from scipy import stats
 
 __all__ = [
     "DEFAULT_BOUNDARIES", "PROJECTED_CRS", "IslandWarning", "read_boundaries", "centroids_km",
@@ -79,7 +80,6 @@ _KINDS = ("contiguity", "knn", "distance")
 
 class IslandWarning(UserWarning):
     """A province has no neighbour in the weights (its spatial lag is 0)."""
-
 
 # ----------------------------------------------------------------------------- boundaries
 
@@ -431,7 +431,6 @@ def conley_cov(X, u, coords, cutoff_km: float, *, kernel: str = "bartlett", time
     within-transformed X and the within residuals u),
 
     .. math::
-
         \hat V = (X'X)^{-1} \Big[ \sum_t \sum_i \sum_j K_s(d_{ij})\, x_{it} u_{it}\,
                  u_{jt} x_{jt}' \; + \; \sum_i \sum_{t \ne s} K_t(|t-s|)\, x_{it} u_{it}\,
                  u_{is} x_{is}' \Big] (X'X)^{-1}
@@ -513,8 +512,6 @@ def conley_fe(data: pd.DataFrame, outcome: str, regressors: Sequence[str], cutof
     dropped. Returns a DataFrame (index: regressors) with ``estimate, std_error, z, p_value``
     and the normal reference distribution; no small-sample factor (as Hsiang 2010).
     """
-    from scipy import stats
-
     if effects not in ("twoway", "entity"):
         raise ValueError(f"effects={effects!r}: use 'twoway' or 'entity'")
     regressors = list(regressors)

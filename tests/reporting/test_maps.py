@@ -1,4 +1,4 @@
-"""regrowth.maps: choropleths of the 17 provinces and the LISA cluster map.
+"""regrowth.report.maps: choropleths of the 17 provinces and the LISA cluster map.
 
 Each map is checked for what a reader needs: all 17 provinces drawn (one artist per province,
 ``gid`` = key) and labelled, Sejong in the inset, the KOGL attribution line, the colour bar's
@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PatchCollection
 
-from regrowth import maps, regions, spatial
+from regrowth import regions, spatial
+from regrowth.report import maps
 
 KEYS = list(regions.keys())
 

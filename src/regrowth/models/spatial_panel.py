@@ -16,7 +16,6 @@ the transformed y_t. Estimation follows Elhorst's ``sar_panel_FE``:
    over rho in (1/omega_min, 1) (omega: eigenvalues of W); beta = b0 - rho b1,
    sigma^2 = (e0 - rho e1)'(e0 - rho e1) / (NT).
 3. Information matrix (analytic, at the estimates; G = W (I - rho W)^-1):
-
    ============  =========================================================================
    beta, beta    X*'X* / sigma^2
    beta, rho     sum_t X_t*' G X_t* beta / sigma^2
@@ -67,6 +66,10 @@ import pandas as pd
 from scipy import optimize, stats
 
 from regrowth.errors import EstimationError, SpecificationError
+from regrowth.spatial import _subset
+from regrowth import spatial
+from regrowth.models.registry import get
+from regrowth.models.registry import Estimator, Option, register, register_se_type
 
 __all__ = ["SpatialPanelLag", "SpatialPanelLagResults", "fit_sar_fe_spec"]
 
@@ -81,8 +84,6 @@ def _dense_w(w, entities: list[str]) -> np.ndarray:
         raise SpecificationError(f"the spatial weights have no province(s) {missing} "
                                  f"(W ids: {ids}); build them with ids= the sample's provinces")
     if len(ids) != len(entities):
-        from regrowth.spatial import _subset
-
         w = _subset(w, entities)
     full, fid = w.full()
     order = [fid.index(e) for e in entities]
@@ -126,7 +127,6 @@ class SpatialPanelLag:
     effects : "twoway" (province and year effects, the default) or "entity".
     lee_yu : apply the Lee-Yu (2010) bias correction (see the module docstring).
     """
-
     def __init__(self, dependent, exog, w, *, effects: str = "twoway", lee_yu: bool = True):
         if effects not in _EFFECTS:
             raise SpecificationError(f"effects={effects!r}: use one of {list(_EFFECTS)}")
@@ -254,7 +254,6 @@ class SpatialPanelLag:
 @dataclass
 class SpatialPanelLagResults:
     """Results of :class:`SpatialPanelLag` (linearmodels-style read-only pieces)."""
-
     model: SpatialPanelLag
     beta: np.ndarray
     rho: float
@@ -401,9 +400,6 @@ class SpatialPanelLagResults:
 
 def fit_sar_fe_spec(spec, data: pd.DataFrame):
     """Fit a spec column with ``estimator = "sar_fe"`` on its estimation sample."""
-    from regrowth import spatial
-    from regrowth.models.registry import get
-
     entry = get("sar_fe")
     opts = {o.name: spec.options.get(o.name, o.default) for o in entry.options}
     entities = list(dict.fromkeys(data.index.get_level_values(0)))
@@ -423,8 +419,6 @@ def _fit_panel_sar_fe(formula_or_dependent, data, *, cov_type, model_options, **
     opts = dict(model_options)
     w = opts.pop("w", None)
     if w is None:
-        from regrowth import spatial
-
         entities = list(dict.fromkeys(data.index.get_level_values(0)))
         w = spatial.weights(opts.pop("weights", "contiguity"), ids=entities, k=opts.pop("k", 1))
     if isinstance(formula_or_dependent, str):
@@ -435,8 +429,6 @@ def _fit_panel_sar_fe(formula_or_dependent, data, *, cov_type, model_options, **
 
 
 def _register() -> None:
-    from regrowth.models.registry import Estimator, Option, register, register_se_type
-
     register_se_type("information", "ML information matrix", reference="normal",
                      stata="xsmle (default)")
     register(Estimator(

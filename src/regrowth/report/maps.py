@@ -43,6 +43,10 @@ from matplotlib.patches import Patch, Rectangle
 
 from regrowth import regions
 from regrowth.report import figures
+from regrowth.spatial import read_boundaries
+from matplotlib.collections import PatchCollection
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
 
 __all__ = ["ATTRIBUTION", "ATTRIBUTION_KO", "SHORT_NAMES", "LISA_COLORS", "choropleth",
            "lisa_map", "local_moran", "province_values", "save_map"]
@@ -136,17 +140,11 @@ def province_values(panel_or_series, variable: str | None = None, *, year=None,
 # ----------------------------------------------------------------------------- drawing
 
 def _projected(boundaries):
-    from regrowth.spatial import read_boundaries
-
     frame = boundaries if hasattr(boundaries, "geometry") else read_boundaries(boundaries)
     return frame.to_crs("EPSG:5179")
 
 
 def _draw_provinces(ax, geo, colors: dict[str, str], *, hatch_missing: set[str], lw=0.5):
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
-
     def polygons(geom):
         return list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
 
