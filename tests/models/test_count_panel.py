@@ -418,3 +418,21 @@ def test_zero_panel_fixture_regenerates(tmp_path):
                         (data, kind, key, name)
     for f in ("salamander_panels.csv", "patents_firms.csv"):
         assert (tmp_path / f).read_text() == (FIX / f).read_text()
+
+
+def test_all_zero_panels_are_not_clusters_of_poisson_fe():
+    """Synthetic (as the test above): poisson_fe's docstring promises that an all-zero panel
+    is not a cluster -- G counts the panels with a positive count, so the clustered SEs
+    (with G/(G-1)) equal those of the fit without that panel; the conditional Poisson too."""
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(6), 5)
+    x = rng.normal(size=30)
+    y = rng.poisson(np.exp(0.5 + 0.3 * x + 0.2 * g))
+    y[g == 0] = 0
+    keep = g != 0
+    for fn in (cp.poisson_fe, cp.conditional_poisson):
+        with pytest.warns(UserWarning, match="1 group"):
+            res = fn(y, pd.DataFrame({"x": x}), g, cov_type="cluster")
+        ref = fn(y[keep], pd.DataFrame({"x": x[keep]}), g[keep], cov_type="cluster")
+        assert res.n_groups == 5
+        assert res.bse["x"] == pytest.approx(ref.bse["x"], rel=1e-10)
