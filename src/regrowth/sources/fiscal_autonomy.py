@@ -81,10 +81,15 @@ def parse_fiscal_autonomy(path, *, raw_dir=None):
                             col_letter(j[col])))
     cells = pd.DataFrame.from_records(records, columns=["region", "year", "item", "value", "row",
                                                         "column"])
+    # a 0 for a province before it existed (an API row for a unit not yet there) is no value:
+    # neither checked nor kept
+    cells["variable"] = cells["item"].map({"재정자주도": "fiscal_autonomy",
+                                           "재정자립도": "fiscal_self_reliance"})
+    found: list[str] = []
+    cells = missing_before_existence(cells, found)
+    notes = [n for n in found if n.startswith("fiscal_autonomy:")]
     _cross_check(cells, file, raw_dir if raw_dir is not None else Path(path).parents[1])
-    notes: list[str] = []
-    auto = cells[cells["item"] == "재정자주도"].assign(variable="fiscal_autonomy")
-    auto = missing_before_existence(auto, notes)
+    auto = cells[cells["item"] == "재정자주도"]
     flag = auto[auto["value"].notna()].assign(
         variable="fiscal_basis_2014", value=lambda f: (f["year"] >= BASIS_BREAK).astype(float))
     frame = finish(pd.concat([auto, flag], ignore_index=True), file=file, source=file,
