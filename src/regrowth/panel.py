@@ -4,7 +4,10 @@
 pivots the tidy rows (region, year, variable, value, source) into one row per province
 and year, derives the logs, lags, growth rates and per-capita ratios the models use
 (each exactly once, here), validates the result with a pandera schema and only then
-writes ``panel.parquet``, ``panel.csv`` and ``codebook.csv`` atomically.
+writes ``panel.parquet``, ``panel.csv`` and ``codebook.csv`` atomically, together with the
+macro-region (권역) panel ``macro_panel.parquet``/``.csv`` and ``macro_codebook.csv``
+(:func:`macro_panel`, read back by :func:`load_macro`). The derived columns are declared in
+:mod:`regrowth.sources.variables` (``DERIVED`` here is that tuple).
 
 Data choices made here, each written into the codebook:
 
@@ -20,6 +23,13 @@ Data choices made here, each written into the codebook:
   2012 (population) and counts as its own unit in GRDP and fiscal data from 2013, so
   Chungnam's growth rates in those years mix a boundary change with growth.
 * ``patents_pm_macro`` is the macro-region (권역) value given to each of its provinces.
+* ``patents_all_macro`` (2001-2022) is DERIVED: the 권역's rate x its mid-year population
+  ((Dec(t-1) + Dec(t)) / 2, provinces that existed) / 1e6, with the rounding half-width
+  ``patents_all_macro_hw``; :func:`check_macro_sum` refuses the build unless the seven 권역
+  sum to the national count (the 전국 rate x national mid-year population) within 0.1% in
+  every year (:data:`MACRO_SUM_TOLERANCE`).
+* ``fiscal_autonomy_old`` is 재정자주도 on the old basis throughout: as published to 2013,
+  ``fiscal_autonomy + (fiscal_self_reliance - fiscal_self_reliance_rev)`` from 2014.
 
 Validation, once per check: duplicate keys across sources with
 :func:`regrowth.sources._common.check_duplicates` in :func:`assemble` (each file's own rows
