@@ -102,12 +102,24 @@ class PanelBuild:
                              f"without a province, {rep.duplicates:,} duplicated")
             elif name == "full_edition" and hasattr(rep, "summary"):
                 lines.append("  " + rep.summary())
+            elif name == "macro_patents" and isinstance(rep, pd.DataFrame) and "rel_gap" in rep:
+                gaps = rep["rel_gap"].dropna()
+                if len(gaps):
+                    worst = int(gaps.abs().idxmax())
+                    lines.append(f"  derived all-field patent counts {int(gaps.index.min())}-"
+                                 f"{int(gaps.index.max())}: the 7 macro-regions sum to the "
+                                 f"national count within {100 * gaps.abs().max():.3f}% (worst "
+                                 f"{worst}; limit {100 * MACRO_SUM_TOLERANCE:g}%)")
             elif name == "full_edition" and isinstance(rep, dict):
                 have = [t for t, ok in rep.items() if ok]
                 lines.append("  full edition: " + (
                     "KOSIS downloads used: " + ", ".join(have) if have else
                     "no KOSIS downloads in data/raw/kosis/ (optional: "
                     + ", ".join(rep) + "; see README)"))
+        if self.macro is not None:
+            myears = self.macro.index.get_level_values("year")
+            lines.append(f"macro-region panel: {len(self.macro)} rows = 7 macro-regions x "
+                         f"{myears.min()}-{myears.max()}, {self.macro.shape[1]} columns")
         n_regions = self.panel.index.get_level_values("region").nunique()
         years = self.panel.index.get_level_values("year")
         lines.append(f"panel: {len(self.panel)} rows = {n_regions} provinces x "

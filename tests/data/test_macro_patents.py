@@ -133,3 +133,10 @@ def test_derived_counts_are_labelled_derived_in_both_codebooks(public_build):
         assert "derived" in book.loc[name, "unit"]
         assert "DERIVED" in mbook.loc[name, "transformation"]
     assert "gangwon and jeju" in book.loc["patents_all_macro", "transformation"]
+
+
+def test_the_build_log_reports_the_worst_year_of_the_check(public_build):
+    text = public_build.describe()
+    assert ("derived all-field patent counts 2001-2022: the 7 macro-regions sum to the national "
+            "count within 0.063% (worst 2019; limit 0.1%)") in text
+    assert "macro-region panel: " in text and "7 macro-regions" in text
