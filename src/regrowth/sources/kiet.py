@@ -12,7 +12,6 @@ The index has no unit.
 from __future__ import annotations
 
 from regrowth import regions
-from regrowth.errors import DataError
 from regrowth.sources._common import concat_tidy
 from regrowth.sources.kosis import read_kosis, to_tidy
 
@@ -29,11 +28,7 @@ def parse_kiet_index(path, *, raw_dir=None):
     """``kiet_rdi``, ``kiet_rdi_economic``, ``kiet_rdi_vitality`` by province and year."""
     frames, notes, report = [], {}, {}
     for sheet, variable in SHEETS.items():
-        try:
-            table = read_kosis(path, raw_dir=raw_dir, sheet=sheet)
-        except KeyError as exc:  # openpyxl: no such sheet
-            raise DataError(f"no sheet {sheet!r} in the workbook", file=str(path),
-                            hint="acquire a clean copy (`make data`)") from exc
+        table = read_kosis(path, raw_dir=raw_dir, sheet=sheet)  # a missing sheet is refused
         frame = to_tidy(table, variable, ignore=_MACRO_NAMES)
         notes.update(frame.attrs.get("notes", {}))
         frames.append(frame)

@@ -20,6 +20,13 @@ about it, so that no list of tables, paths or variables exists anywhere else:
   other stated unit is refused -- ``item_words`` (an item the export names must contain one of
   them: a population table saved in the patents slot is refused) and ``planned``, variables
   the table would supply but that this version does not yet read (they only feed :func:`supplier_hint`).
+* ``extends`` -- variables declared by another source that this file continues into other
+  years (the 2000-2024 population export adds 2021-2024 to the 1992-2020 file; its parser
+  refuses the build unless both agree in every year they share).
+
+The derived columns (logs, lags, ratios, the old-basis 재정자주도, the derived macro-region
+patent counts) are declared in :mod:`regrowth.sources.variables`; :func:`supplier_hint`
+follows them back to the table that supplies their inputs.
 
 Consumers: :mod:`regrowth.sources` (:func:`~regrowth.sources.load_all`),
 :mod:`regrowth.panel` (codebook labels and the pandera schema, generated from
