@@ -65,7 +65,8 @@ MACRO_INDEX = ["macro_region", "year"]
 MACRO_SUM_TOLERANCE = 1e-3
 
 __all__ = ["build", "load", "load_macro", "assemble", "derive", "codebook", "schema", "validate",
-           "write", "macro_panel", "macro_codebook", "check_macro_sum", "DERIVED", "Derived",
+           "write", "macro_panel", "macro_codebook", "macro_patent_counts", "check_macro_sum",
+           "DERIVED", "Derived",
            "PanelBuild", "INDEX", "MACRO_INDEX"]
 
 
