@@ -130,8 +130,19 @@ class PanelBuild:
 
 
 def _short(source: str, width: int = 48) -> str:
-    """The file name of a source path, cut to ``width`` characters."""
+    """The file name of a source path, cut to ``width`` characters.
+
+    A name in Hangul (the KOSIS exports of kosis_region_insight/, the KIET workbook) is shown
+    as its folder and KOSIS table id instead, so that the build log stays ASCII: the log never
+    holds Korean text, which is how it is checked to carry no applicant's name or address.
+    """
     name = str(source).rsplit("/", 1)[-1]
+    if not name.isascii():
+        src = next((s for s in sources.PUBLIC
+                    if s.path == str(source) or s.path.rsplit("/", 1)[-1] == name), None)
+        folder = src.path.split("/", 1)[0] if src else "file"
+        tag = src.table_id if src is not None and src.table_id else "workbook"
+        name = f"{folder}: {tag}{Path(name).suffix}"
     return name if len(name) <= width else name[: width - 1] + "…"
 
 

@@ -137,3 +137,12 @@ def test_employment_and_employment_rate(public_build, shared_data):
     book = public_build.codebook.set_index("name")
     assert book.loc["employment", "unit"] == "thousand persons"
     assert "sejong from 2017" in book.loc["employment", "notes"]
+
+
+def test_the_build_log_names_korean_file_names_by_folder_and_table_id(public_build):
+    """The log stays ASCII (it is checked to hold no applicant's name, which would be Hangul)."""
+    log = public_build.describe()
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in log)
+    for table in ("DT_1963003_013", "DT_1963003_014", "DT_1B040A3", "DT_1DA7004S"):
+        assert f"kosis_region_insight: {table}.xlsx" in log
+    assert "kiet_regional_development_index: workbook.xlsx" in log
