@@ -34,8 +34,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified; DOWNLOAD=1 allows downloads)
+# EDITION=full also fetches the full-edition KOSIS tables through KOSIS OpenAPI (key from
+# $KOSIS_API_KEY; without it `regrowth data kosis` says how to get one and exits 2).
+EDITION ?= public
+data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified; DOWNLOAD=1 allows downloads; EDITION=full adds KOSIS OpenAPI tables)
+	@case "$(EDITION)" in public|full) ;; *) echo "make: EDITION must be public or full, not '$(EDITION)'" >&2; exit 2;; esac
 	$(PY) -m regrowth data fetch $(if $(DOWNLOAD),--allow-download,)
+	$(if $(filter full,$(EDITION)),$(PY) -m regrowth data kosis,)
 
 panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
 	$(PY) -m regrowth panel

@@ -153,7 +153,7 @@ def large_units(n_units: int = 229, years: int = 10, seed: int = 229) -> dict:
     """Fit and bootstrap cost at 시군구 size, on synthetic data (says so)."""
     from regrowth.inference import boottest
     from regrowth.models import GeneralizedNegativeBinomial
-    from regrowth.models.panel import fit_panel
+    from regrowth.models.linear import fit_panel
 
     rng = np.random.default_rng(seed)
     idx = pd.MultiIndex.from_product([[f"u{i:03d}" for i in range(n_units)],

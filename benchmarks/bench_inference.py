@@ -43,7 +43,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from regrowth.inference import boottest
-from regrowth.results import refit
+from regrowth.fit import refit
 
 OUT = Path("benchmarks/results/bench_inference.json")
 PARAM = "fiscal_self_reliance_l1"

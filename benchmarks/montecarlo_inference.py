@@ -56,7 +56,7 @@ METHODS_FE = ("oim", "cluster_normal", "cluster_t", "cr2", "boot_rademacher", "b
 # --------------------------------------------------------------------------- designs
 
 def gnb_design(root=None) -> dict:
-    from regrowth.results import refit
+    from regrowth.fit import refit
 
     res = refit("table1_innovation", "gnb_main", root)
     m = res.model
@@ -71,7 +71,7 @@ def gnb_design(root=None) -> dict:
 
 
 def fe_design(root=None) -> dict:
-    from regrowth.results import refit
+    from regrowth.fit import refit
 
     res = refit("table2_growth", "fe_main", root)
     inner = getattr(res, "results", res)
@@ -135,7 +135,7 @@ def gnb_replication(design: dict, seed, B: int) -> dict:
 
 def fe_replication(design: dict, seed, B: int) -> dict:
     from regrowth.inference import boottest, cr2
-    from regrowth.models.panel import fit_panel
+    from regrowth.models.linear import fit_panel
 
     rng = np.random.default_rng(seed)
     codes, G = design["codes"], design["G"]

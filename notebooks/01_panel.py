@@ -29,10 +29,11 @@
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from regrowth import panel, regions, results
+from regrowth import panel, regions
+from regrowth.report import reader
 
-ROOT = results.project_root()
-est = results.load_estimates(ROOT)
+ROOT = reader.project_root()
+est = reader.load_estimates(ROOT)
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 print("edition:", est["edition"])
@@ -40,7 +41,7 @@ print("edition:", est["edition"])
 
 def show_figure(name: str) -> None:
     """Display a PNG that `make replicate` wrote to results/figures/."""
-    display(Image(filename=str(results.figure_path(name, ROOT))))
+    display(Image(filename=str(reader.figure_path(name, ROOT))))
 
 
 # %% [markdown]
@@ -155,4 +156,4 @@ show_figure("province_patents_pm_macro.png")
 
 # %%
 for t in ["table1_innovation", "table2_growth"]:
-    display(Markdown(results.table_markdown(f"descriptives_{t}", ROOT)))
+    display(Markdown(reader.table_markdown(f"descriptives_{t}", ROOT)))

@@ -51,12 +51,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from regrowth import panel, results, specs
+from regrowth import panel, specs
+from regrowth.report import reader
 from regrowth.models import GeneralizedNegativeBinomial
-from regrowth.replicate import estimation_sample
+from regrowth.fit import estimation_sample
 
-ROOT = results.project_root()
-est = results.load_estimates(ROOT)
+ROOT = reader.project_root()
+est = reader.load_estimates(ROOT)
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 print("edition:", est["edition"])
@@ -130,7 +131,7 @@ coef_table
 # agree to numerical precision:
 
 # %%
-stored = results.coefficients(est, "table1_innovation", "gnb_main")
+stored = reader.coefficients(est, "table1_innovation", "gnb_main")
 stored_key = np.where(stored["equation"] == "lnalpha", "lnalpha:" + stored["term"], stored["term"])
 stored = stored.set_axis(stored_key)
 check = [*spec.regressors, *(f"lnalpha:{z}" for z in spec.dispersion)]
@@ -172,7 +173,7 @@ for term in (t for t in spec.regressors if t.startswith("ln_")):
 fsr = "fiscal_self_reliance_l1"
 bt = est["tables"]["table1_innovation"]["columns"]["gnb_main"]["extra"]["bootstrap"][fsr]
 var = est["variation"]["table5_innovation_within"][fsr]
-pfe = results.coefficients(est, "table5_innovation_within", "poisson_fe_year").set_index("term").loc[fsr]
+pfe = reader.coefficients(est, "table5_innovation_within", "poisson_fe_year").set_index("term").loc[fsr]
 print(f"Score bootstrap ({bt['reps']:,} draws, {bt['weights']} weights): p = {bt['pvalue']:.3f}, "
       f"95% CI {bt['ci_low']:+.4f} to {bt['ci_high']:+.4f} (clustered Wald: p = "
       f"{gnb.pvalues[fsr]:.3f}).")
@@ -252,14 +253,14 @@ print("log likelihoods: " + " | ".join(f"{col}: {t1[col]['stats']['llf']:.3f}"
 # the mean equation). The table's notes state the standard errors and the number of clusters.
 
 # %%
-display(Markdown(results.table_markdown("table1_innovation", ROOT)))
+display(Markdown(reader.table_markdown("table1_innovation", ROOT)))
 
 # %% [markdown]
 # One panel per regressor, the four columns as rows, each panel on its own scale (so the
 # small decentralization coefficient is as visible as the large ones):
 
 # %%
-display(Image(filename=str(results.figure_path("table1_innovation_coefficients.png", ROOT))))
+display(Image(filename=str(reader.figure_path("table1_innovation_coefficients.png", ROOT))))
 
 # %% [markdown]
 # ## Caveats a reader should keep in mind

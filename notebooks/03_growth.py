@@ -51,12 +51,14 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from regrowth import panel, results, specs
-from regrowth.models.panel import fit_panel
-from regrowth.replicate import estimation_sample, year_dummies
+from regrowth import panel, specs
+from regrowth.report import reader
+from regrowth.models.linear import fit_panel
+from regrowth.fit import estimation_sample
+from regrowth.models.design import year_dummies
 
-ROOT = results.project_root()
-est = results.load_estimates(ROOT)
+ROOT = reader.project_root()
+est = reader.load_estimates(ROOT)
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 print("edition:", est["edition"])
@@ -108,7 +110,7 @@ coef_table
 # **The same numbers as Table 2.** The stored results of `make replicate` agree:
 
 # %%
-stored = results.coefficients(est, "table2_growth", "fgls_main").set_index("term")
+stored = reader.coefficients(est, "table2_growth", "fgls_main").set_index("term")
 check = list(spec.regressors)
 comparison = pd.DataFrame({"fit_panel": fg.params[check],
                            "Table 2 (estimates.json)": stored.loc[check, "estimate"]})
@@ -176,7 +178,7 @@ sd.round(3).sort_values()
 
 # %%
 columns = [c.id for c in next(t for t in SPECS.tables if t.id == "table2_growth").columns]
-results.compare(est, "table2_growth", columns, list(spec.regressors))
+reader.compare(est, "table2_growth", columns, list(spec.regressors))
 
 # %% [markdown]
 # ## Why the estimators disagree
@@ -203,7 +205,7 @@ results.compare(est, "table2_growth", columns, list(spec.regressors))
 
 # %%
 def coef(table, column, term):
-    co = results.coefficients(est, table, column).set_index("term")
+    co = reader.coefficients(est, table, column).set_index("term")
     return co.loc[term, "estimate"], co.loc[term, "std_error"], co.loc[term, "p_value"]
 
 
@@ -257,10 +259,10 @@ print(f"Convergence (FE): {c_fe:+.2f}, i.e. rho = {rho_fe:.3f}. Nickell's approx
 # (`results/tables/diagnostics_growth.*`). Recomputed here from the panel:
 
 # %%
-from regrowth.diagnostics import growth_diagnostics  # noqa: E402
+from regrowth.analyses.diagnostics import linear_diagnostics  # noqa: E402
 
-diag = growth_diagnostics(SPECS, p)
-display(Markdown(results.table_markdown("diagnostics_growth", ROOT)))
+diag = linear_diagnostics(SPECS, p, ["table2_growth"])
+display(Markdown(reader.table_markdown("diagnostics_growth", ROOT)))
 
 # %%
 with_year = [v for k, v in diag.items() if k.endswith(", year effects")][-1]
@@ -334,10 +336,10 @@ for term in (fsr, innovation):
 # that becomes more self-reliant does not measurably change its growth.
 #
 # %%
-display(Markdown(results.table_markdown("table2_growth", ROOT)))
+display(Markdown(reader.table_markdown("table2_growth", ROOT)))
 
 # %%
-display(Image(filename=str(results.figure_path("table2_growth_coefficients.png", ROOT))))
+display(Image(filename=str(reader.figure_path("table2_growth_coefficients.png", ROOT))))
 
 # %% [markdown]
 # ## Caveats

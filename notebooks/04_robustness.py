@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from regrowth import results
+from regrowth.report import reader
 
-ROOT = results.project_root()
-est = results.load_estimates(ROOT)
+ROOT = reader.project_root()
+est = reader.load_estimates(ROOT)
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 120)
@@ -42,7 +42,7 @@ def decentralization_rows(tables: list[str]) -> pd.DataFrame:
         for cid, col in est["tables"][table]["columns"].items():
             if "error" in col:
                 continue
-            co = results.coefficients(est, table, cid)
+            co = reader.coefficients(est, table, cid)
             co = co[co["term"].str.startswith("fiscal_") & co["equation"].isin(["mean", "main"])]
             for rec in co.itertuples(index=False):
                 rows.append({"table": table.split("_")[0], "column": f"{col['label']} {col['title']}",
@@ -63,13 +63,13 @@ def decentralization_rows(tables: list[str]) -> pd.DataFrame:
 # semi-elasticity: the proportional change in expected applications per percentage point.
 
 # %%
-display(Markdown(results.table_markdown("table3_innovation_robustness", ROOT)))
+display(Markdown(reader.table_markdown("table3_innovation_robustness", ROOT)))
 
 # %%
 decentralization_rows(["table1_innovation", "table3_innovation_robustness"])
 
 # %%
-display(Image(filename=str(results.figure_path("table3_innovation_robustness_coefficients.png", ROOT))))
+display(Image(filename=str(reader.figure_path("table3_innovation_robustness_coefficients.png", ROOT))))
 
 # %% [markdown]
 # ## Growth model (Tables 2 and 4)
@@ -81,13 +81,13 @@ display(Image(filename=str(results.figure_path("table3_innovation_robustness_coe
 # growth per point of fiscal self-reliance.
 
 # %%
-display(Markdown(results.table_markdown("table4_growth_robustness", ROOT)))
+display(Markdown(reader.table_markdown("table4_growth_robustness", ROOT)))
 
 # %%
 decentralization_rows(["table2_growth", "table4_growth_robustness"])
 
 # %%
-display(Image(filename=str(results.figure_path("table4_growth_robustness_coefficients.png", ROOT))))
+display(Image(filename=str(reader.figure_path("table4_growth_robustness_coefficients.png", ROOT))))
 
 # %% [markdown]
 # ## Inference with 16 provinces
@@ -165,17 +165,17 @@ if mc_csv.exists():
 # province. Table 5a shows how little there is to identify it from.
 
 # %%
-display(Markdown(results.table_markdown("table5_variation", ROOT)))
-display(Markdown(results.table_markdown("table5_innovation_within", ROOT)))
+display(Markdown(reader.table_markdown("table5_variation", ROOT)))
+display(Markdown(reader.table_markdown("table5_innovation_within", ROOT)))
 
 # %%
 fsr = "fiscal_self_reliance_l1"
 var = est["variation"]["table5_innovation_within"][fsr]
-pooled = results.coefficients(est, "table1_innovation", "gnb_main").set_index("term").loc[fsr]
+pooled = reader.coefficients(est, "table1_innovation", "gnb_main").set_index("term").loc[fsr]
 pooled_boot = est["tables"]["table1_innovation"]["columns"]["gnb_main"]["extra"]["bootstrap"][fsr]
 within = []
 for cid, col in est["tables"]["table5_innovation_within"]["columns"].items():
-    co = results.coefficients(est, "table5_innovation_within", cid)
+    co = reader.coefficients(est, "table5_innovation_within", cid)
     r = co[co["term"] == fsr].iloc[0]
     within.append({"column": f"{col['label']} {col['title']}", "estimate": r["estimate"],
                    "std. error": r["std_error"], "p-value": r["p_value"],
@@ -201,23 +201,24 @@ print(f"With province effects (columns with province effects = yes): estimates f
 
 # %%
 for name in ("loo_table1_innovation.png", "loo_table2_growth.png"):
-    display(Image(filename=str(results.figure_path(name, ROOT))))
+    display(Image(filename=str(reader.figure_path(name, ROOT))))
 
 # %% [markdown]
-# The same refits in numbers (recomputed here with `regrowth.loo.leave_one_out`; a few
+# The same refits in numbers (recomputed here with `regrowth.analyses.loo.leave_one_out`; a few
 # seconds): the range of each headline coefficient over the 16 leave-one-out samples, the
 # province whose removal moves it most, and the largest analytic p-value.
 
 # %%
-from regrowth import loo, panel, specs  # noqa: E402
-from regrowth.replicate import with_region_attributes  # noqa: E402
+from regrowth import panel, specs  # noqa: E402
+from regrowth.analyses import loo  # noqa: E402
+from regrowth.fit import with_region_attributes  # noqa: E402
 
 SPECS = specs.load(ROOT / "specs" / "models.toml")
 p = with_region_attributes(panel.load(ROOT / "data" / "processed"))
 loo_rows = []
-for table, column in loo.LOO_COLUMNS.items():
-    sp = next(c for c in SPECS.columns() if c.table == table and c.id == column)
-    frame = loo.leave_one_out(sp, p)
+for sp, terms in loo.loo_columns(SPECS):
+    table, column = sp.table, sp.id
+    frame = loo.leave_one_out(sp, p, terms)
     full = frame[frame["dropped"] == loo.FULL].set_index("term")
     rest = frame[(frame["dropped"] != loo.FULL) & (frame["error"] == "")]
     for term, grp in rest.groupby("term"):
@@ -235,13 +236,13 @@ loo_table
 # %% [markdown]
 # ## The chain: decentralization → innovation → growth
 #
-# `regrowth.chain.fit_chain` estimates the study's chain as a chain: stage 1 is Table 1's
+# `regrowth.analyses.chain.fit_chain` estimates the study's chain as a chain: stage 1 is Table 1's
 # GNB; stage 2 regresses nominal per-capita growth (with year effects, 2016–2020) on the
 # innovation stage 1 predicts; a province bootstrap over both stages gives the intervals
 # (`results/tables/chain_two_stage.*`).
 
 # %%
-display(Markdown(results.table_markdown("chain_two_stage", ROOT)))
+display(Markdown(reader.table_markdown("chain_two_stage", ROOT)))
 chain = pd.DataFrame(est["chain"]["terms"]).set_index(["stage", "term"])
 for key in (("innovation", fsr), ("growth", "innovation_hat_l1"), ("chain", "indirect_fsr")):
     r = chain.loc[key]
@@ -258,7 +259,7 @@ print(f"{est['chain']['reps']} draws, seed {est['chain']['seed']}, "
 # Collected from the stored results:
 
 # %%
-g = {c: results.coefficients(est, "table2_growth", c).set_index("term")
+g = {c: reader.coefficients(est, "table2_growth", c).set_index("term")
      for c in ("fgls_main", "fgls_no_year", "fe_main")}
 innov = next(t for t in g["fgls_main"].index if "patents" in t)
 gboot = est["tables"]["table2_growth"]["columns"]

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, Markdown, display
 
-from regrowth import results
+from regrowth.report import reader
 
-ROOT = results.project_root()
+ROOT = reader.project_root()
 CURVES = ROOT / "results" / "curve"
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)

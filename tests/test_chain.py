@@ -1,4 +1,4 @@
-"""The two-stage chain (regrowth.chain.fit_chain) on the real panel.
+"""The two-stage chain (regrowth.analyses.chain.fit_chain) on the real panel.
 
 Skipped when data/processed/panel.parquet has not been built (`regrowth panel`).
 """
@@ -28,14 +28,14 @@ def panel():
 
 
 def _chain(panel, **kw):
-    from regrowth.chain import fit_chain
+    from regrowth.analyses.chain import chain_from_specs
 
-    return fit_chain(panel, specs_path=SPECS, **kw)
+    return chain_from_specs(panel, SPECS, **kw)
 
 
 def test_stage1_is_the_standalone_gnb_main_fit(panel):
     from regrowth import specs
-    from regrowth.replicate import fit_column
+    from regrowth.fit import fit_column
 
     spec = next(c for c in specs.load(SPECS).columns() if c.id == "gnb_main")
     alone = fit_column(spec, panel).result
@@ -94,19 +94,23 @@ def test_stage2_naive_se_is_statsmodels_ols_clustered(panel):
 def test_bad_options_are_refused(panel):
     with pytest.raises(SpecificationError, match="innovation"):
         _chain(panel, innovation="patents", reps=0)
+    with pytest.raises(SpecificationError, match="reps must be >= 0"):
+        _chain(panel, reps=-1)
     with pytest.raises(SpecificationError, match="no column"):
         _chain(panel, stage1_column="table1_innovation/none", reps=0)
 
 
 def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(panel, tmp_path):
     """`make replicate` writes results/tables/chain_two_stage.* and estimates.json["chain"]:
-    the numbers are fit_chain's with regrowth.chain.CHAIN_SEED (here with 5 draws), and a
+    the numbers are fit_chain's with the seed the spec declares (here with 5 draws), and a
     later partial run that leaves Table 1 alone keeps them."""
     import json
 
-    from regrowth import replicate
-    from regrowth.chain import CHAIN_SEED
+    from regrowth import replicate, specs
+    from regrowth.analyses.chain import chain_settings
     from regrowth.models.count_panel import within_between_sd
+
+    CHAIN_SEED = chain_settings(specs.load(SPECS)).seed
 
     out = tmp_path / "results"
     status = replicate.run(specs=SPECS, processed_dir=PANEL.parent, results_dir=out,

@@ -308,7 +308,7 @@ def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monke
         seen.append((param, reps, weights, seed, len(set(clusters)), ci))
         return types.SimpleNamespace(pvalue=0.25, method="fake", reps=reps)
 
-    monkeypatch.setattr("regrowth.inference.boottest", boottest)
+    monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
     (c,) = curve.validate(_raw(COUNT), panel.columns)
     with curve.Executor("serial") as ex:
         rec = curve.run_curve(c, panel, ex)

@@ -26,8 +26,9 @@ import pandas as pd
 import pytest
 
 from regrowth import diagnostics as D
+from regrowth.analyses import diagnostics as AD
 from regrowth.errors import SpecificationError
-from regrowth.models.panel import fit_panel
+from regrowth.models.linear import fit_panel
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 REF = json.loads((FIX / "diagnostics" / "r_reference.json").read_text())
@@ -285,7 +286,7 @@ def test_write_diagnostics_covers_table2_growth_with_and_without_year_effects(tm
     specs = _as_in_fixture(specs_mod.load(Path(__file__).resolve().parents[1] / "specs"
                                           / "models.toml"))
     panel = pd.read_csv(FIX / "diagnostics" / "growth_panel.csv").set_index(["region", "year"])
-    computed = D.growth_diagnostics(specs, panel)
+    computed = AD.linear_diagnostics(specs, panel, ["table2_growth"])
     year_cols = [c.label for t in specs.tables if t.id == "table2_growth"
                  for c in t.columns if c.year_effects]
     assert any(lab.endswith(", year effects") for lab in computed)
@@ -297,7 +298,7 @@ def test_write_diagnostics_covers_table2_growth_with_and_without_year_effects(tm
                                                          rel=R_TOL)
     assert year["pesaran_cd"].statistic == pytest.approx(
         REF["growth_year"]["pesaran_cd"]["statistic"], rel=R_TOL)
-    paths = D.write_diagnostics(specs, panel, tmp_path)
+    paths = AD.write_diagnostics(specs, panel, tmp_path, ["table2_growth"], "diagnostics_growth")
     md = (tmp_path / "tables" / "diagnostics_growth.md").read_text()
     assert len(paths) >= 4 and "xtcsd, pesaran" in md
     # the year-effects Hausman has an indefinite V_FE - V_RE: flagged (Stata warns too);
@@ -328,10 +329,10 @@ def test_diagnostics_table_accepts_column_specs_and_the_panel():
     panel = pd.read_csv(FIX / "diagnostics" / "growth_panel.csv").set_index(["region", "year"])
     cols = [c for t in specs.tables if t.id == "table2_growth" for c in t.columns
             if c.id in ("fe_main", "fgls_no_year")]
-    table = D.diagnostics_table(cols, panel)
+    table = D.diagnostics_table(AD.column_diagnostics(cols, panel))
     assert {"fe_main", "fgls_no_year"} <= set(table.columns)
     hausman = table.set_index("stata").loc["hausman fe re"]
     assert hausman["fgls_no_year"] == pytest.approx(REF["growth"]["hausman"]["statistic"],
                                                     rel=R_TOL)
-    with pytest.raises(SpecificationError, match="pass the panel"):
+    with pytest.raises(SpecificationError, match="column_diagnostics"):
         D.diagnostics_table(cols)

@@ -1,4 +1,4 @@
-"""regrowth.io.jsonable: what estimates.json and the curve JSON files are made of."""
+"""regrowth.files.jsonable: what estimates.json and the curve JSON files are made of."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from regrowth.io import jsonable
+from regrowth.files import jsonable
 
 
 def test_numbers_json_cannot_hold_become_null_and_numpy_scalars_python_numbers():

@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regrowth import loo, regions
-from regrowth.replicate import fit_column
+from regrowth import regions
+from regrowth.analyses import loo
+from regrowth.fit import fit_column
 from regrowth.specs import ColumnSpec, Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 PANEL = ROOT / "data" / "processed" / "panel.parquet"
 SEED = 20181121
+HEADLINE = ("fiscal_self_reliance_l1", "ln_patents_pm_macro_l1")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def _spec(estimator="pooled", **kw):
 
 def test_leave_one_out_refits_without_each_province(synthetic):
     spec = _spec()
-    frame = loo.leave_one_out(spec, synthetic)
+    frame = loo.leave_one_out(spec, synthetic, HEADLINE)
     provinces = sorted(set(synthetic.index.get_level_values("region")))
     assert list(dict.fromkeys(frame["dropped"])) == [loo.FULL, *provinces]
     assert set(frame["term"]) == {"fiscal_self_reliance_l1", "ln_patents_pm_macro_l1"}  # not z
@@ -71,7 +73,7 @@ def test_a_failing_refit_is_recorded_not_raised(synthetic):
     first = min(set(data.index.get_level_values("region")))
     data["z"] = 5.0
     data.loc[first, "z"] = np.arange(8.0)
-    frame = loo.leave_one_out(_spec("fe", se_groups="region"), data)
+    frame = loo.leave_one_out(_spec("fe", se_groups="region"), data, HEADLINE)
     bad = frame[frame["dropped"] == first]
     good = frame[frame["dropped"] != first]
     assert (bad["error"] != "").all() and bad["estimate"].isna().all()
@@ -80,13 +82,13 @@ def test_a_failing_refit_is_recorded_not_raised(synthetic):
 
 def test_no_headline_term_is_an_error(synthetic):
     with pytest.raises(ValueError, match="none of"):
-        loo.leave_one_out(_spec(regressors=("z",)), synthetic)
+        loo.leave_one_out(_spec(regressors=("z",)), synthetic, HEADLINE)
 
 
 def test_loo_figure_is_deterministic(synthetic, tmp_path):
-    from regrowth import figures
+    from regrowth.report import figures
 
-    frame = loo.leave_one_out(_spec(), synthetic)
+    frame = loo.leave_one_out(_spec(), synthetic, HEADLINE)
     a = loo.loo_figure(frame, tmp_path / "a.png", title="synthetic")
     b = loo.loo_figure(frame, tmp_path / "b.png", title="synthetic")
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
@@ -108,13 +110,13 @@ def test_sejong_flag_marks_chungnam_2012_2013_and_only_those():
 
 
 @pytest.mark.skipif(not PANEL.is_file(), reason="the real panel is not built")
-def test_sejong_break_report_on_the_growth_columns():
+def test_break_flag_report_on_the_growth_columns():
     from regrowth import panel as panel_mod
     from regrowth import specs
 
     p = panel_mod.load(PANEL.parent)
     s = specs.load(ROOT / "specs" / "models.toml")
-    rep = loo.sejong_break_report(s, p).set_index(["column", "term"])
+    rep = loo.break_flag_report(s, p, "sejong_break", HEADLINE).set_index(["column", "term"])
     main = rep.loc[("fgls_main", "ln_patents_pm_macro_l1")]
     assert main["flagged_rows"] == 2
     # xtgls's AR(1) refuses the gap that dropping Chungnam 2012-13 would leave ...

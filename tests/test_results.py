@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regrowth import results
+from regrowth.fit import refit
+from regrowth.report import reader as results
 
 #: A hand-made estimates.json record (two columns, one failed) in the layout replicate writes.
 RECORD = {
@@ -80,7 +81,7 @@ def test_refit_reproduces_the_stored_estimates(replicated):
     est = results.load_estimates(work)
     for table, column in (("table1_innovation", "gnb_main"), ("table2_growth", "fgls_main")):
         stored = results.coefficients(est, table, column)
-        res = results.refit(table, column, work)
+        res = refit(table, column, work)
         np.testing.assert_allclose(np.asarray(res.params, dtype=float),
                                    stored["estimate"].to_numpy(), rtol=1e-9)
         assert isinstance(results.table_markdown(table, work), str)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from regrowth import results
+from regrowth.report import reader as results
 from regrowth.errors import DataError, MissingInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def test_coefficients_are_the_stored_rows(est):
 
 
 def test_statistics(est):
-    from regrowth.tidy import CONSTANT_NAMES
+    from regrowth.report.tidy import CONSTANT_NAMES
 
     st = results.statistics(est, "table2_growth", "fgls_main")
     assert st["nobs"] == 256 and st["estimator"] == "xtgls (FGLS)"

@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regrowth import io, replicate
-from regrowth.io import OutputError, Transaction
+from regrowth import files, replicate
+from regrowth.files import OutputError, Transaction
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 FILES = [f"tables/t{i}.md" for i in range(4)] + ["figures/f.png", "estimates.json"]
@@ -43,15 +43,15 @@ def generations(root: Path, files=FILES) -> set[str]:
 def test_a_transaction_publishes_every_file_and_records_them(tmp_path):
     publish(tmp_path, "A")
     assert generations(tmp_path) == {"A"}
-    assert io.owned_files(tmp_path) == sorted(FILES)
-    assert not list(tmp_path.glob(".staging-*")) and not (tmp_path / io.JOURNAL_NAME).exists()
+    assert files.owned_files(tmp_path) == sorted(FILES)
+    assert not list(tmp_path.glob(".staging-*")) and not (tmp_path / files.JOURNAL_NAME).exists()
 
 
 def test_the_manifest_is_deterministic(tmp_path):
     publish(tmp_path / "a", "A")
     publish(tmp_path / "b", "B")
-    assert (tmp_path / "a" / io.MANIFEST_NAME).read_bytes() == \
-        (tmp_path / "b" / io.MANIFEST_NAME).read_bytes()
+    assert (tmp_path / "a" / files.MANIFEST_NAME).read_bytes() == \
+        (tmp_path / "b" / files.MANIFEST_NAME).read_bytes()
 
 
 def test_unchanged_files_are_not_rewritten(tmp_path):
@@ -74,19 +74,19 @@ def test_only_files_the_package_wrote_are_deleted(tmp_path):
     tx = publish(tmp_path, "B", files=FILES[1:])  # t0 no longer produced: stale
     assert tx.deleted == ["tables/t0.md"] and not (tmp_path / "tables" / "t0.md").exists()
     assert (tmp_path / "tables" / "my_notes.md").read_text() == "mine"
-    assert "tables/my_notes.md" not in io.owned_files(tmp_path)
+    assert "tables/my_notes.md" not in files.owned_files(tmp_path)
 
 
 def test_a_partial_transaction_keeps_the_other_owned_files(tmp_path):
     publish(tmp_path, "A")
     publish(tmp_path, "B", files=["tables/t0.md"], prune=False)
     assert (tmp_path / "tables" / "t1.md").read_text().startswith("A")
-    assert io.owned_files(tmp_path) == sorted(FILES)
+    assert files.owned_files(tmp_path) == sorted(FILES)
 
 
 def test_paths_outside_the_folder_are_refused(tmp_path):
     with Transaction(tmp_path) as tx:
-        for bad in ("../x.md", "/etc/x", io.MANIFEST_NAME, ".staging-1/x"):
+        for bad in ("../x.md", "/etc/x", files.MANIFEST_NAME, ".staging-1/x"):
             with pytest.raises(ValueError, match="not a path inside"):
                 tx.path(bad)
 
@@ -105,7 +105,7 @@ def test_leftover_staging_and_temporary_files_are_cleaned(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from regrowth.io import Transaction
+    from regrowth.files import Transaction
     root, generation = sys.argv[1], sys.argv[2]
     files = {files!r}
     print("start", flush=True)
@@ -136,11 +136,11 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_complete_set(tmp_pat
         proc.wait()
         before = generations(root)
         if len(before) > 1:
-            assert (root / io.JOURNAL_NAME).is_file(), "a mixed set without a journal"
-        io.recover(root)
+            assert (root / files.JOURNAL_NAME).is_file(), "a mixed set without a journal"
+        files.recover(root)
         after = generations(root)
         assert after in ({f"G{k - 1}"}, {f"G{k}"}), (before, after)
-        assert io.owned_files(root) == sorted(FILES)
+        assert files.owned_files(root) == sorted(FILES)
         seen.add("new" if after == {f"G{k}"} else "old")
         # make the generations consecutive for the next round
         publish(root, f"G{k}")
@@ -178,19 +178,19 @@ def test_kill_9_of_a_replicate_run_during_its_commit(tmp_path, fraction):
                              str(processed), str(results)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not (results / io.JOURNAL_NAME).exists():
+    while not (results / files.JOURNAL_NAME).exists():
         assert proc.poll() is None and time.monotonic() < deadline, "the run never committed"
         time.sleep(0.005)
-    journal = json.loads((results / io.JOURNAL_NAME).read_text())
+    journal = json.loads((results / files.JOURNAL_NAME).read_text())
     time.sleep(fraction * 0.05 * len(journal["install"]))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    io.recover(results)
-    files = [f"tables/t1.{ext}" for ext in ("md", "tex", "html", "csv")] + ["estimates.json"]
-    gens = {("GenB" if "Table GenB" in (results / f).read_text() else "GenA") for f in files}
+    files.recover(results)
+    written = [f"tables/t1.{ext}" for ext in ("md", "tex", "html", "csv")] + ["estimates.json"]
+    gens = {("GenB" if "Table GenB" in (results / f).read_text() else "GenA") for f in written}
     assert gens == {"GenB"}  # the journal was written: recovery completes the new set
     assert (results / "tables" / "my_notes.md").read_text() == "mine"
-    assert not list(results.glob(".staging-*")) and not (results / io.JOURNAL_NAME).exists()
+    assert not list(results.glob(".staging-*")) and not (results / files.JOURNAL_NAME).exists()
 
 
 @pytest.mark.slow
@@ -202,7 +202,7 @@ def test_a_kill_before_the_commit_point_leaves_the_previous_outputs(tmp_path):
     assert replicate.run(specs=_spec(tmp_path, SPEC), processed_dir=processed,
                          results_dir=results, notebooks=False) == 0
     before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()
-              and p.name != io.LOCK_NAME}
+              and p.name != files.LOCK_NAME}
     (tmp_path / "run.py").write_text(RUNNER)
     proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py"),
                              str(_spec(tmp_path, SPEC.replace("Table T1", "Other"))),
@@ -212,9 +212,9 @@ def test_a_kill_before_the_commit_point_leaves_the_previous_outputs(tmp_path):
     assert proc.stdout.readline().startswith("replicate: fitting")  # fitting: nothing published
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    io.recover(results)
+    files.recover(results)
     after = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()
-             and p.name != io.LOCK_NAME and not p.parent.name.startswith(".staging-")}
+             and p.name != files.LOCK_NAME and not p.parent.name.startswith(".staging-")}
     assert after == before
 
 
@@ -247,7 +247,7 @@ def test_replicate_refuses_a_read_only_results_folder_before_fitting(tmp_path, m
     results = tmp_path / "results"
     (results / "tables").mkdir(parents=True)
     real = os.access
-    monkeypatch.setattr(io.os, "access", lambda p, mode: False if Path(p) == results
+    monkeypatch.setattr(files.os, "access", lambda p, mode: False if Path(p) == results
                         else real(p, mode))
     fitted = []
     monkeypatch.setattr(replicate, "fit_column", lambda *a: fitted.append(a))
@@ -272,7 +272,7 @@ def test_a_second_run_waits_for_the_lock_and_then_says_who_holds_it(tmp_path, ca
 def test_a_read_only_folder_is_reported_before_anything_is_done(tmp_path, monkeypatch):
     (tmp_path / "tables").mkdir()
     real = os.access
-    monkeypatch.setattr(io.os, "access", lambda p, mode: False if Path(p) == tmp_path / "tables"
+    monkeypatch.setattr(files.os, "access", lambda p, mode: False if Path(p) == tmp_path / "tables"
                         else real(p, mode))
     with pytest.raises(OutputError, match=r"tables/ is not writable.*nothing was fitted"):
         with Transaction(tmp_path):
@@ -308,20 +308,20 @@ def test_a_chmod_read_only_folder_is_refused(tmp_path):
     (-3.5, -3.5),
 ])
 def test_csv_cells_that_would_run_as_formulas_are_escaped(cell, expected):
-    assert io.csv_cell(cell) == expected
+    assert files.csv_cell(cell) == expected
 
 
 def test_csv_frames_escape_text_and_keep_negative_numbers(tmp_path):
     df = pd.DataFrame({"name": ["=1+1", "ok"], "value": [-1.5, 2.0], "n": [-3, 4]})
     path = tmp_path / "x.csv"
-    io.csv_safe_frame(df).to_csv(path, index=False)
+    files.csv_safe_frame(df).to_csv(path, index=False)
     back = pd.read_csv(path)
     assert back["name"].tolist() == ["'=1+1", "ok"]
     assert back["value"].tolist() == [-1.5, 2.0] and back["n"].tolist() == [-3, 4]
 
 
 def test_table_csv_escapes_a_formula_in_a_label():
-    from regrowth.tables import TableColumn, regression_table
+    from regrowth.report.tables import TableColumn, regression_table
 
     coefs = pd.DataFrame({"term": ["x"], "equation": ["main"], "estimate": [-0.5],
                           "std_error": [0.1], "statistic": [-5.0], "p_value": [0.001],
@@ -342,4 +342,4 @@ def test_the_panel_csv_keeps_negative_numbers_numeric(tmp_path):
     back = pd.read_csv(tmp_path / "panel.csv")
     assert back["growth"].tolist() == [-1.25, 2.0] and back["note"].tolist() == ["'-bad", "fine"]
     assert pd.read_csv(tmp_path / "codebook.csv")["label"].tolist() == ["'=growth"]
-    assert io.owned_files(tmp_path) == ["codebook.csv", "panel.csv", "panel.parquet"]
+    assert files.owned_files(tmp_path) == ["codebook.csv", "panel.csv", "panel.parquet"]

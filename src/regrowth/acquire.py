@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from regrowth.errors import ChecksumError, DataError, MissingInputError
-from regrowth.io import atomic_path
+from regrowth.files import atomic_path
 
 REQUIRED_FIELDS = ("path", "sha256", "origin", "url", "producer", "licence")
 CHUNK = 1 << 20
@@ -214,7 +214,7 @@ def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path =
 
 def _remove_leftovers(dest: Path) -> None:
     """Delete temporary files an interrupted earlier fetch left beside ``dest``
-    (``.<name>.<random>.tmp``, written by :func:`regrowth.io.atomic_path`); nothing else."""
+    (``.<name>.<random>.tmp``, written by :func:`regrowth.files.atomic_path`); nothing else."""
     if not dest.parent.is_dir():
         return
     for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):

@@ -1,4 +1,4 @@
-"""Command line: ``regrowth data fetch``, ``regrowth panel``, ``regrowth replicate``,
+"""Command line: ``regrowth data fetch``, ``regrowth data kosis``, ``regrowth panel``, ``regrowth replicate``,
 ``regrowth notebooks``, ``regrowth show``.
 
 Also reachable as ``python -m regrowth``. Paths default to the project layout and are
@@ -42,6 +42,31 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     print(f"data/raw: {report.summary()}")
+    return 0
+
+
+def _cmd_kosis(args: argparse.Namespace) -> int:
+    from regrowth.sources import kosis_api
+    from regrowth.sources.registry import KOSIS_API, kosis_request
+
+    try:
+        tables = [kosis_request(t).table_id for t in args.table or []]
+    except KeyError as exc:
+        raise RegrowthError(f"{exc.args[0]}; check the id, or declare the table in "
+                            "regrowth.sources.registry.KOSIS_API") from None
+    kosis_api.clean_staging(args.raw_dir)
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    report = kosis_api.fetch_tables(args.raw_dir, tables or None, refresh=args.refresh,
+                                    base=args.api_base, progress=progress,
+                                    allow_partial=args.allow_partial, timeout=args.timeout,
+                                    retries=args.retries)
+    for line in report.lines():
+        print(f"data/raw/kosis: {line}")
+    print(f"data/raw/kosis: {len(report.tables)} of {len(tables or KOSIS_API)} tables stored "
+          f"and verified (lock: data/raw/kosis/{kosis_api.LOCK_NAME})")
     return 0
 
 
@@ -184,6 +209,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never download (already the default without --allow-download; kept for old scripts)")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.set_defaults(func=_cmd_fetch)
+    k = dsub.add_parser("kosis", help="fetch the full-edition KOSIS tables through KOSIS OpenAPI "
+                                      "(key from $KOSIS_API_KEY)",
+                        description="Fetch the full-edition KOSIS tables through KOSIS OpenAPI "
+                                    "(Param/statisticsParameterData.do) with the key from "
+                                    "$KOSIS_API_KEY, store each as data/raw/kosis/<TABLEID>.json "
+                                    "with an entry in data/raw/kosis/kosis.lock.toml, and verify it "
+                                    "like a KOSIS download. Stored tables are read offline (no key "
+                                    "needed) unless --refresh.", **kw)
+    k.add_argument("--table", action="append", default=None, metavar="TABLEID",
+                   help="fetch only this table (repeatable; default: every table of "
+                        "regrowth.sources.registry.KOSIS_API)")
+    k.add_argument("--api-base", default="https://kosis.kr/openapi/Param/statisticsParameterData.do",
+                   metavar="URL", help="the service address (HTTPS; http only for a local test "
+                                       "server on 127.0.0.1)")
+    k.add_argument("--refresh", action="store_true",
+                   help="fetch again even if the table is stored and matches its lock entry")
+    k.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="per-call connect/read timeout (a whole call may take 3x as long)")
+    k.add_argument("--retries", type=int, default=3, metavar="N",
+                   help="retries of a call refused for its limits (KOSIS errors 40-42, 50, HTTP "
+                        "429/5xx) or cut off, with pauses of 2, 4, 8... s")
+    k.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
+                   help="accept a table covering fewer than the 17 provinces (repeatable)")
+    k.set_defaults(func=_cmd_kosis)
     v = dsub.add_parser("verify", help="check acquired files against the manifest",
                         description="Recompute the sha256 of every acquired file and compare it "
                                     "with the manifest.", **kw)

@@ -1,6 +1,6 @@
 """Specification tests for the growth panels, as a referee asks for them (Stata's names).
 
-Each function takes results of :func:`regrowth.models.panel.fit_panel` (linearmodels
+Each function takes results of :func:`regrowth.models.linear.fit_panel` (linearmodels
 results) and returns a :class:`DiagnosticResult` with ``statistic``, ``pvalue``, ``df``,
 ``distribution``, ``name``, ``stata`` (the command), ``null`` and ``argues_for`` (what a
 rejection supports). :func:`diagnostics_table` computes all five for several growth
@@ -11,7 +11,10 @@ Notation: panels i = 1..N with T_i periods, n = sum_i T_i observations, e_it res
 Hausman (``hausman fe re``; :func:`hausman`)
     H = (b_FE - b_RE)' [V_FE - V_RE]^- (b_FE - b_RE) over the coefficients both models
     share, the constant excluded (Stata's default; ``constant=True`` includes it);
-    ^- is the Moore-Penrose inverse and df = rank(V_FE - V_RE), as Stata. Both V are the
+    ^- is the generalized inverse over the eigenvalues that count as non-zero and df =
+    rank(V_FE - V_RE), as Stata; both are decided by one documented tolerance on the
+    difference scaled to unit-free form (:func:`_generalized_quadratic_form`), so the
+    statistic does not depend on rounding noise. Both V are the
     conventional (non-robust) ones: a clustered or robust covariance is refused unless
     ``force=True`` (Stata's ``force``). ``sigmamore=True``: V_FE is rescaled to the
     efficient estimator's disturbance variance, V_FE * s2_RE / s2_FE, where s2_FE is
@@ -24,7 +27,6 @@ Hausman (``hausman fe re``; :func:`hausman`)
 
 Breusch-Pagan LM for random effects (``xttest0``; :func:`breusch_pagan_re`)
     From pooled OLS residuals, with Baltagi and Li's (1990) form for unbalanced panels::
-
         A  = sum_i (sum_t e_it)^2 / sum_it e_it^2 - 1
         LM = n^2 / (2 sum_i T_i (T_i - 1)) * A^2        (balanced: nT/(2(T-1)) A^2)
 
@@ -39,7 +41,6 @@ Modified Wald test for groupwise heteroskedasticity (``xttest3``;
 :func:`groupwise_heteroskedasticity`)
     Greene (2000, p. 598), as Baum's xttest3 v1.0.7 computes it from the fixed-effects
     residuals e_it (``predict, e``)::
-
         s_i^2 = sum_t e_it^2 / T_i
         V_i   = sum_t (e_it^2 - s_i^2)^2 / (T_i (T_i - 1))
         s^2   = sum_it (e_it - mean(e))^2 / n
@@ -60,18 +61,15 @@ Wooldridge's test for serial correlation (``xtserial``; :func:`wooldridge_ar1`)
 Pesaran's CD (``xtcsd, pesaran``; :func:`pesaran_cd`)
     From the fixed-effects residuals, rho_ij the Pearson correlation of e_i and e_j over
     the T_ij periods both are observed::
-
         CD = sqrt(2 / (N (N - 1))) * sum_{i<j} sqrt(T_ij) rho_ij   ~ N(0, 1)
 
     (balanced: sqrt(2T / (N (N - 1))) sum rho_ij), two-sided normal p-value. Equal to
     R's ``pcdtest(fe, test = "cd")`` and to De Hoyos and Sarafidis's xtcsd 1.1.1.
 
-For the replication: :func:`growth_diagnostics` runs the tests for the linear columns of
-Table 2 of ``specs/models.toml`` (columns sharing outcome, regressors, sample and year
-effects share one column), :func:`write_diagnostics` writes
-``results/tables/diagnostics_growth.*`` (md, tex, html, csv, docx; called by
-:func:`regrowth.replicate.run`), and :func:`nickell_note` gives the Nickell-bias note for
-the fixed-effects convergence coefficient (T = 16).
+For the replication: the ``diagnostics`` analysis (:mod:`regrowth.analyses.diagnostics`)
+runs the tests for the linear columns of a table that declares it in ``specs/models.toml``
+and writes the table; :func:`nickell_note` gives the Nickell-bias note for the
+fixed-effects convergence coefficient.
 
 Reading the table. A rejection in the Hausman test argues for fixed effects over random
 effects; in xttest0 for a panel model (random or fixed effects) over pooled OLS; in
@@ -93,7 +91,11 @@ import pandas as pd
 from scipy import stats
 
 from regrowth.errors import DataError, SpecificationError
-from regrowth.tidy import CONSTANT_NAMES
+from regrowth.models.covariance import RANK_RTOL
+from regrowth.models.linear import fit_panel
+from regrowth.report.tables import RegressionTable, Row, format_number
+from regrowth.report.tidy import CONSTANT_NAMES
+from formulaic import model_matrix
 
 __all__ = [
     "TESTS",
@@ -104,6 +106,7 @@ __all__ = [
     "hausman",
     "pesaran_cd",
     "render_diagnostics",
+    "run_diagnostics",
     "wooldridge_ar1",
 ]
 
@@ -144,7 +147,6 @@ class DiagnosticResult:
         hypothesis and the estimator or inference a rejection supports.
     extra : further numbers (e.g. Honda's z, the AR slope, the correlation matrix size).
     """
-
     name: str
     statistic: float
     pvalue: float
@@ -204,6 +206,31 @@ def _cov_type(result: Any) -> str:
 
 # --------------------------------------------------------------------------- Hausman
 
+def _generalized_quadratic_form(d: np.ndarray, V: np.ndarray, scale: np.ndarray):
+    """d' V^+ d over the eigenvalues of V that count as non-zero, with V and d first scaled
+    by D = diag(scale)^(-1/2) so the decision does not depend on the regressors' units.
+
+    An eigenvalue counts when |lambda| > RANK_RTOL * max|lambda| (RANK_RTOL = 1e-10, the
+    package's one rank tolerance, :data:`regrowth.models.covariance.RANK_RTOL`): rounding noise
+    (about 1e-16 relative, different on every machine and BLAS thread count) is excluded with
+    six orders of magnitude of margin, and the same eigenvalues enter the rank and the inverse
+    (``numpy.linalg.pinv`` with its own cutoff could invert a noise eigenvalue that the rank
+    excludes). Returns (statistic, rank, eigenvalues, tolerance, borderline), borderline when
+    an eigenvalue lies within a factor 100 of the tolerance.
+    """
+    dsc = np.diag(scale).astype(float)
+    D = 1.0 / np.sqrt(np.where(dsc > 0, dsc, 1.0))
+    Vs = V * D[:, None] * D[None, :]
+    ds = d * D
+    evals, vecs = np.linalg.eigh((Vs + Vs.T) / 2.0)
+    tol = RANK_RTOL * float(np.max(np.abs(evals)))
+    keep = np.abs(evals) > tol
+    proj = vecs[:, keep].T @ ds
+    stat = float(np.sum(proj * proj / evals[keep]))
+    borderline = bool(np.any((np.abs(evals) > tol / 100.0) & (np.abs(evals) < tol * 100.0)))
+    return stat, int(keep.sum()), evals, tol, borderline
+
+
 def hausman(fe_results: Any, re_results: Any, *, sigmamore: bool = False,
             sigmaless: bool = False, constant: bool = False,
             force: bool = False) -> DiagnosticResult:
@@ -257,17 +284,14 @@ def hausman(fe_results: Any, re_results: Any, *, sigmamore: bool = False,
         variant = "sigmaless"
     vd = v_c - v_e
     vd = (vd + vd.T) / 2.0
-    evals = np.linalg.eigvalsh(vd)
-    tol = max(vd.shape) * np.finfo(float).eps * float(np.max(np.abs(evals)))
-    rank = int(np.sum(np.abs(evals) > tol))
-    stat = float(diff @ np.linalg.pinv(vd, hermitian=True) @ diff)
+    stat, rank, evals, tol, borderline = _generalized_quadratic_form(diff, vd, v_c)
     pval = float(stats.chi2.sf(stat, rank)) if stat >= 0 else float("nan")
     diag = np.diag(vd)
     extra = {"terms": list(terms), "difference": diff.tolist(),
              "se_difference": [math.sqrt(v) if v >= 0 else float("nan") for v in diag],
              "positive_definite": bool(evals.min() > tol),
              "indefinite": bool(evals.min() < -tol), "variant": variant,
-             "s2_fe": s2_fe, "s2_re": s2_re}
+             "rank_borderline": borderline, "s2_fe": s2_fe, "s2_re": s2_re}
     key = "hausman_sigmamore" if sigmamore else "hausman"
     return _result(key, stat, pval, rank, f"chi2({rank})", extra)
 
@@ -372,8 +396,6 @@ def wooldridge_ar1(formula: str, data: pd.DataFrame) -> DiagnosticResult:
     -0.5 under H0), ``se`` (clustered), ``nobs_fd``, ``nobs_ar``, ``clusters``,
     ``fd_params`` (the first-difference coefficients, Stata's ``output`` table).
     """
-    from formulaic import model_matrix
-
     if not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.MultiIndex) \
             or data.index.nlevels != 2:
         raise DataError("wooldridge_ar1 needs a DataFrame indexed by (entity, time)",
@@ -481,8 +503,6 @@ def run_diagnostics(outcome: str, regressors: Sequence[str], data: pd.DataFrame,
     the Hausman test then compares the slopes and the year coefficients.
     Returns a dict keyed as :data:`TESTS`.
     """
-    from regrowth.models.panel import fit_panel
-
     cols = [outcome, *regressors]
     missing = [c for c in cols if c not in data.columns]
     if missing:
@@ -505,17 +525,14 @@ def run_diagnostics(outcome: str, regressors: Sequence[str], data: pd.DataFrame,
             "pesaran_cd": pesaran_cd(fe)}
 
 
-def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
-                      panel: pd.DataFrame | None = None) -> pd.DataFrame:
+def diagnostics_table(computed: Mapping[str, Mapping[str, DiagnosticResult]]) -> pd.DataFrame:
     """One row per test, columns per growth specification.
 
     Parameters
     ----------
-    specs : either a mapping ``{label: {test key: DiagnosticResult}}`` (as
-        :func:`run_diagnostics` returns), or column specifications
-        (:class:`regrowth.specs.ColumnSpec`, with ``panel`` given), whose outcome,
-        regressors, sample and ``year_effects`` define the models.
-    panel : the analysis panel indexed by (region, year), when ``specs`` are ColumnSpecs.
+    computed : a mapping ``{label: {test key: DiagnosticResult}}`` (what
+        :func:`run_diagnostics` returns for each specification;
+        :func:`regrowth.analyses.diagnostics.column_diagnostics` builds it from column specs).
 
     Returns
     -------
@@ -525,18 +542,12 @@ def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
     indefinite", where Stata warns it is not positive definite); rows in the order of
     :data:`TESTS`.
     """
-    if isinstance(specs, Mapping):
-        computed = {str(k): dict(v) for k, v in specs.items()}
-    else:
-        if panel is None:
-            raise SpecificationError("diagnostics_table: pass the panel with ColumnSpecs")
-        from regrowth.replicate import estimation_sample
-
-        computed = {}
-        for spec in specs:
-            data, _ = estimation_sample(spec, panel)
-            computed[spec.id] = run_diagnostics(spec.outcome, spec.regressors, data,
-                                                year_effects=bool(spec.year_effects))
+    if not isinstance(computed, Mapping) or not all(isinstance(v, Mapping)
+                                                     for v in computed.values()):
+        raise SpecificationError("diagnostics_table takes {label: {test key: DiagnosticResult}}; "
+                                 "build it from column specs with "
+                                 "regrowth.analyses.diagnostics.column_diagnostics(columns, panel)")
+    computed = {str(k): dict(v) for k, v in computed.items()}
     rows = []
     for key, name, stata, null, argues in TESTS:
         row: dict[str, Any] = {"test": name, "stata": stata, "null": null,
@@ -555,7 +566,7 @@ def diagnostics_table(specs: Mapping[str, Any] | Iterable[Any],
 
 def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests",
                        notes: Iterable[str] = (), digits: int = 2):
-    """Lay out :func:`diagnostics_table` as a :class:`regrowth.tables.RegressionTable`.
+    """Lay out :func:`diagnostics_table` as a :class:`regrowth.report.tables.RegressionTable`.
 
     Each test is two rows: the statistic, then its distribution under H0 with the
     p-value in brackets (so statistic cells stay numbers in the CSV); the last two
@@ -563,8 +574,6 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
     ``.to_markdown()``, ``.to_latex()``, ``.to_html()``, ``.to_csv()`` or
     ``.write(stem)``.
     """
-    from regrowth.tables import RegressionTable, Row, format_number
-
     meta = {"test", "stata", "null", "argues_for"}
     labels = [c for c in table.columns
               if c not in meta and not c.endswith((" dist", " p", " note"))]
@@ -598,70 +607,6 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
     return RegressionTable(title=str(title),
                            columns=(*labels, "Stata", "Rejection argues for"),
                            titles=None, rows=tuple(rows), notes=notes, stars=())
-
-
-# ------------------------------------------------------- the replication's growth table
-
-def growth_diagnostics(specs: Any, panel: pd.DataFrame,
-                       tables: Sequence[str] = ("table2_growth",)) -> dict[str, dict]:
-    """The tests for the linear columns of ``tables`` of a :class:`regrowth.specs.Specs`.
-
-    Columns that share outcome, regressors, sample and ``year_effects`` share their
-    diagnostics (the tests do not depend on the estimator or its SEs), so they form one
-    column of the result, labelled by their table labels and the year-effects choice,
-    e.g. ``"(1)-(4), year effects"``. Count-model columns are skipped.
-    Returns ``{label: {test key: DiagnosticResult}}`` for :func:`diagnostics_table`.
-    """
-    from regrowth.replicate import estimation_sample
-
-    groups: dict[tuple, list] = {}
-    for table in specs.tables:
-        if table.id not in tables:
-            continue
-        for col in table.columns:
-            if col.estimator in ("gnb", "nb2", "poisson"):
-                continue
-            key = (table.id, col.outcome, tuple(col.regressors), col.sample,
-                   bool(col.year_effects))
-            groups.setdefault(key, []).append(col)
-    if not groups:
-        raise SpecificationError(f"growth_diagnostics: no linear columns in tables {list(tables)}")
-    out: dict[str, dict] = {}
-    for (_, _, _, _, year), cols in groups.items():
-        labels = [c.label for c in cols]
-        span = labels[0] if len(labels) == 1 else f"{labels[0]}-{labels[-1]}"
-        label = f"{span}, {'year effects' if year else 'no year effects'}"
-        data, _ = estimation_sample(cols[0], panel)
-        out[label] = run_diagnostics(cols[0].outcome, cols[0].regressors, data,
-                                     year_effects=year)
-    return out
-
-
-def write_diagnostics(specs: Any, panel: pd.DataFrame, out: Any,
-                      tables: Sequence[str] = ("table2_growth",),
-                      stem: str = "diagnostics_growth") -> list:
-    """Write the specification-test table of the growth models to
-    ``<out>/tables/<stem>.*`` (every format RegressionTable.write writes); return the paths.
-
-    This is the call the replication driver makes (``written += write_diagnostics(spec,
-    panel, out)``); the table's notes name the tables and columns it covers.
-    """
-    from pathlib import Path
-
-    computed = growth_diagnostics(specs, panel, tables)
-    frame = diagnostics_table(computed)
-    title = ("Specification tests of the growth models ("
-             + ", ".join(t.split("_")[0].capitalize().replace("Table", "Table ")
-                         for t in tables) + ")")
-    notes = [(f"Columns: {', '.join(computed)} of {', '.join(tables)}; the tests depend only on "
-             "the outcome, regressors, sample and year effects, so columns sharing them share "
-             "one column here."),
-             ("With year effects every model (pooled, FE, RE, first differences) has year "
-             "dummies; the Hausman test then compares the slopes and the year coefficients."),
-             getattr(specs, "summary", "")]
-    table = render_diagnostics(frame, title=title, notes=[n for n in notes if n])
-    paths = table.write(Path(out) / "tables" / stem)
-    return list(paths.values())
 
 
 # ------------------------------------------------------------------ Nickell bias

@@ -17,7 +17,7 @@ notebooks carry their outputs for readers on the web:
   suite fails on any).
 
 Executed from the notebook folder, the notebooks find the project through
-:func:`regrowth.results.project_root`.
+:func:`regrowth.report.reader.project_root`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from pathlib import Path
 
 import nbformat
 
-from regrowth.io import write_text
+from regrowth.files import write_text
+import jupytext
+from nbclient import NotebookClient
+from traitlets.config import Config
 
 __all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "execute", "run"]
 
@@ -51,8 +54,6 @@ def sources(folder: str | Path = "notebooks") -> list[Path]:
 def build(source: str | Path) -> nbformat.NotebookNode:
     """The notebook of a ``py:percent`` source, without outputs, with fixed metadata and
     stable cell ids ``<NN>-<index>``."""
-    import jupytext
-
     source = Path(source)
     nb = jupytext.read(source, fmt="py:percent")
     nb.metadata = nbformat.from_dict(_METADATA)
@@ -91,9 +92,6 @@ def drifted(folder: str | Path = "notebooks") -> list[str]:
 def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> None:
     """Run every cell of ``nb`` in place, in a fresh ``python3`` kernel started in ``cwd``;
     raises nbclient's ``CellExecutionError`` naming the failing cell."""
-    from nbclient import NotebookClient
-    from traitlets.config import Config
-
     with tempfile.TemporaryDirectory(prefix="regrowth-kernel-") as tmp:
         config = Config()
         config.KernelManager.transport = "ipc"            # local sockets, not TCP ports

@@ -52,7 +52,7 @@ import pandas as pd
 
 from regrowth import regions, sources
 from regrowth.errors import DataError
-from regrowth.io import Transaction, check_writable, csv_safe_frame
+from regrowth.files import Transaction, check_writable, csv_safe_frame
 from regrowth.sources._common import check_duplicates
 from regrowth.sources.registry import VARIABLES
 from regrowth.sources.variables import DERIVED, MACRO_RULES, RULE_TEXT, Derived
@@ -517,7 +517,7 @@ def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path,
           macro: pd.DataFrame | None = None, macro_book: pd.DataFrame | None = None) -> list[Path]:
     """Write panel.parquet, panel.csv and codebook.csv (and, when given, macro_panel.parquet,
     macro_panel.csv and macro_codebook.csv) as one transaction: all or none
-    (:class:`regrowth.io.Transaction`; a kill -9 leaves the old or the new set)."""
+    (:class:`regrowth.files.Transaction`; a kill -9 leaves the old or the new set)."""
     out_dir = Path(out_dir)
     flat = panel.reset_index()
     names = ["panel.parquet", "panel.csv", "codebook.csv"]

@@ -351,17 +351,18 @@ def test_spec_allow_partial_lets_regrowth_panel_read_a_partial_download(raw_with
 
 
 def test_table_notes_state_the_coverage_of_a_full_edition_variable(raw_with_download, tmp_path):
-    from regrowth import replicate
+    from regrowth.report import notes as notes_mod
+
     panel.build(raw_with_download, tmp_path / "out")
-    coverage = replicate.full_edition_coverage(tmp_path / "out")
+    coverage = notes_mod.full_edition_coverage(tmp_path / "out")
     assert coverage["fiscal_autonomy_kosis_l1"].startswith("Full edition: kosis/DT_1YL20891.csv, "
                                                      "17 provinces, 2018-2020")
     s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
     col = dataclasses.replace(s.tables[2].columns[0], regressors=("fiscal_autonomy_kosis_l1",))
     table = dataclasses.replace(s.tables[2], columns=(col,))
-    notes = replicate.coverage_notes(table, coverage)
+    notes = notes_mod.coverage_notes(table, coverage)
     assert notes == [f"fiscal_autonomy_kosis_l1: {coverage['fiscal_autonomy_kosis_l1']}."]
-    assert replicate.coverage_notes(s.tables[2], coverage) == []  # public variables only
+    assert notes_mod.coverage_notes(s.tables[2], coverage) == []  # public variables only
 
 
 def test_a_city_level_table_in_a_province_slot_says_it_is_another_table(tmp_path):

@@ -192,13 +192,13 @@ def test_damaged_panel_file_is_refused_naming_it(tmp_path):
 
 
 def test_read_only_output_folder_is_refused_before_any_source_is_read(tmp_path, monkeypatch):
-    from regrowth import io
-    from regrowth.io import OutputError
+    from regrowth import files
+    from regrowth.files import OutputError
 
     out = tmp_path / "processed"
     out.mkdir()
     real_access = os.access
-    monkeypatch.setattr(io.os, "access", lambda p, mode: False if Path(p) == out
+    monkeypatch.setattr(files.os, "access", lambda p, mode: False if Path(p) == out
                         else real_access(p, mode))
 
     def must_not_run(*a, **k):

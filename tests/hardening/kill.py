@@ -47,7 +47,7 @@ for i in range(n):
     h0 = lib.tree_hash(folder)
     stray = sorted(k for k in h0 if ".staging-" in k or k.endswith(".tmp"))
     # recover as the next command would
-    subprocess.run([PY, "-c", f"from regrowth import io; io.recover({str(folder)!r})"], cwd=PROJ, env=ENV, check=True)
+    subprocess.run([PY, "-c", f"from regrowth import files; files.recover({str(folder)!r})"], cwd=PROJ, env=ENV, check=True)
     h = {k: v for k, v in lib.tree_hash(folder).items() if '.staging-' not in k and not k.endswith('.tmp')}
     if h == hashes[target]: r = "new"; state = target
     elif h == hashes[state]: r = "old"

@@ -19,7 +19,7 @@ import statsmodels.api as sm
 from regrowth.errors import SpecificationError
 from regrowth.inference import boottest
 from regrowth.models import GeneralizedNegativeBinomial, PanelFGLS
-from regrowth.models.panel import fit_panel
+from regrowth.models.linear import fit_panel
 
 
 def _counts(G=5, per=8, seed=11):

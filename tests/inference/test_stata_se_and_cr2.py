@@ -15,8 +15,8 @@ import pytest
 from scipy import stats
 
 from regrowth.inference import cr2, stata_cluster_factor, vcov_cr2
-from regrowth.models.panel import fit_panel
-from regrowth.tidy import tidy
+from regrowth.models.linear import fit_panel
+from regrowth.report.tidy import tidy
 
 DATA = {"grunfeld": ("firm", "inv ~ 1 + value + capital"),
         "produc16": ("state", "lgsp ~ 1 + lpcap + lpc + lemp + unemp")}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from regrowth.inference.reporting import inference_label, table_note, term_lines
-from regrowth.tables import TableColumn, regression_table
+from regrowth.fit import inference_label
+from regrowth.report.notes import table_note, term_lines
+from regrowth.report.tables import TableColumn, regression_table
 
 
 def _coefs(terms):

@@ -18,7 +18,7 @@ import pytest
 
 from regrowth.errors import EstimationError
 from regrowth.models import count_panel as cp
-from regrowth.tidy import tidy
+from regrowth.report.tidy import tidy
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "count_panel"
 REF = json.loads((FIX / "r_reference.json").read_text())
@@ -183,26 +183,28 @@ def test_real_innovation_sample_within_province_table():
     between provinces, every model is fitted on the same 96 rows, and the Poisson FE column
     equals the conditional Poisson (xtpoisson, fe) slope."""
     from regrowth import panel
+    from regrowth import specs as specs_mod
+    from regrowth.analyses import within
 
     p = panel.load(REAL.parent)
-    rows, var = cp.within_province_table(p, specs_path=str(REAL.parents[2] / "specs" / "models.toml"))
-    assert list(rows["model"]) == [m[0] for m in cp.WITHIN_MODELS]
+    main = next(c for c in specs_mod.load(REAL.parents[2] / "specs" / "models.toml").columns()
+                if c.id == "gnb_main")
+    rows, var = within.within_province_table(p, main, "fiscal_self_reliance_l1")
+    assert list(rows["model"]) == [m[0] for m in within.WITHIN_MODELS]
     assert set(rows["nobs"]) == {96} and set(rows["n_groups"]) == {16}
     assert rows["converged"].all()
     assert var["within_sd"] < 3
     assert var["between_sd"] > 15
-    from regrowth import specs as specs_mod
-    from regrowth.replicate import estimation_sample
+    from regrowth.fit import estimation_sample
 
-    spec = next(c for c in specs_mod.load(REAL.parents[2] / "specs" / "models.toml").columns()
-                if c.id == "gnb_main")
+    spec = main
     data, _ = estimation_sample(spec, p)
     cond = cp.conditional_poisson(data[spec.outcome], data[list(spec.regressors)],
                                   data.index.get_level_values("region"), cov_type="cluster")
     row = rows.set_index("model").loc["poisson_fe"]
     assert row["estimate"] == pytest.approx(cond.params["fiscal_self_reliance_l1"], rel=1e-8)
     assert row["std_error"] == pytest.approx(cond.bse["fiscal_self_reliance_l1"], rel=1e-7)
-    table = cp.within_province_regression_table(rows, var)
+    table = within.within_province_regression_table(rows, var, label="Fiscal self-reliance (%), t-1")
     assert "within-province sd" in table.to_markdown()
 
 

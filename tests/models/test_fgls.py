@@ -583,7 +583,7 @@ def test_results_pickle_and_predict_missing_rows(invest2):
 
 
 def test_tidy_and_glance_read_the_real_results(ar1_res, invest2):
-    from regrowth.tidy import glance, tidy
+    from regrowth.report.tidy import glance, tidy
 
     g = glance(ar1_res)
     assert g == {"nobs": 100, "n_entities": 5, "n_periods": 20,

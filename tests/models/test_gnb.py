@@ -703,7 +703,7 @@ def test_groups_aligned_after_missing_rows_dropped(how):
 
 
 def test_constant_is_named_intercept_by_every_interface():
-    from regrowth.tidy import CONSTANT_NAMES
+    from regrowth.report.tidy import CONSTANT_NAMES
 
     df = _panel_frame().dropna()
     arr = GeneralizedNegativeBinomial(df["y"].to_numpy(), np.c_[np.ones(len(df)), df["x"]])

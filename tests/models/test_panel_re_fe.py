@@ -20,8 +20,8 @@ import statsmodels.api as sm
 
 from regrowth.errors import SpecificationError
 from regrowth.models import PanelFGLS
-from regrowth.models.panel import fit_panel
-from regrowth.tidy import tidy
+from regrowth.models.linear import fit_panel
+from regrowth.report.tidy import tidy
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "fgls"
 PLM = json.loads((FIX / "r_results.json").read_text())["plm"]

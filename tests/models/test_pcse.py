@@ -27,9 +27,9 @@ import pytest
 import statsmodels.api as sm
 
 from regrowth.errors import DataError, EstimationError
-from regrowth.models.panel import fit_panel
+from regrowth.models.linear import fit_panel
 from regrowth.models.pcse import PanelPCSE
-from regrowth.tidy import glance, tidy
+from regrowth.report.tidy import glance, tidy
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 REF = json.loads((FIX / "pcse" / "pcse_reference.json").read_text())

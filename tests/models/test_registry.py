@@ -14,9 +14,9 @@ import pytest
 
 from regrowth import regions, specs
 from regrowth.errors import SpecificationError
-from regrowth.models import registry
+from regrowth.models import covariance, registry
 from regrowth.models.covariance import stata_ml_scale
-from regrowth.models.panel import fit_panel
+from regrowth.models.linear import fit_panel
 
 SEED = 20181121
 
@@ -86,7 +86,7 @@ def toy_estimator():
     yield entry, calls
     registry._REGISTRY.pop("toy")
     registry._ALIASES.pop("toy")
-    registry._SE_TYPES.pop("toy_se")
+    covariance._SE_TYPES.pop("toy_se")
 
 
 def test_one_registration_block_plugs_an_estimator_into_specs_and_fit_panel(tmp_path,
@@ -166,7 +166,7 @@ def test_gnb_takes_its_factor_from_the_shared_function(panel):
 def test_year_effects_work_for_every_estimator_and_are_read_from_the_fitted_terms(panel,
                                                                                    estimator):
     from regrowth.models.design import fitted_effects
-    from regrowth.tidy import tidy
+    from regrowth.report.tidy import tidy
 
     extra = {"dispersion": ()} if estimator != "gnb" else {"dispersion": ("x2",)}
     col = column(estimator, year_effects=True, **extra)
@@ -186,7 +186,7 @@ def test_year_effects_work_for_every_estimator_and_are_read_from_the_fitted_term
 @pytest.mark.parametrize("estimator", ["fgls", "pooled", "poisson", "nb2"])
 def test_province_dummies_lsdv(panel, estimator):
     from regrowth.models.design import fitted_effects
-    from regrowth.tidy import tidy
+    from regrowth.report.tidy import tidy
 
     col = column(estimator, province_effects=True)
     res = registry.get(estimator).fit(col, panel)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from regrowth import figures
-from regrowth.figures import coefficient_plot, png_bytes, province_lines, province_small_multiples
+from regrowth.report import figures
+from regrowth.report.figures import coefficient_plot, png_bytes, province_lines, province_small_multiples
 
 REGIONS = ["seoul", "busan", "daegu", "incheon", "daejeon", "gyeonggi"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regrowth import tables
-from regrowth.tables import (
+from regrowth.report import tables
+from regrowth.report.tables import (
     RegressionTable, StatRow, TableColumn, descriptive_table, format_number, latex_escape,
     regression_table, significance_stars,
 )

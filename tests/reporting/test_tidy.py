@@ -10,7 +10,7 @@ import pytest
 import statsmodels.api as sm
 from linearmodels import PanelOLS, RandomEffects
 
-from regrowth.tidy import TIDY_COLUMNS, glance, split_term, tidy
+from regrowth.report.tidy import TIDY_COLUMNS, glance, split_term, tidy
 
 
 @pytest.fixture(scope="module")

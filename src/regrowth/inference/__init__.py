@@ -101,8 +101,8 @@ freedom; R ``clubSandwich::vcovCR(type = "CR2")`` and ``coef_test(test =
 "Satterthwaite")``), :func:`stata_cluster_factor`.
 """
 
-from regrowth.inference._engine import stata_factor as stata_cluster_factor
-from regrowth.inference._weights import WEIGHTS, draw_weights
+from regrowth.models.covariance import stata_linear_factor as stata_cluster_factor
+from regrowth.inference.weights import WEIGHTS, draw_weights
 from regrowth.inference.boottest import PTYPES, BoottestResult, boottest
 from regrowth.inference.cr2 import CR2Result, cr2, vcov_cr2
 

@@ -8,21 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from regrowth.models.covariance import cluster_sums
+
 __all__ = ["LinearWild", "ScoreWild", "cluster_sums", "invert", "pvalue"]
 
 _TIE = 1e-12  # relative tolerance below which |t*| and |t| count as tied (not exceeding)
-
-
-def cluster_sums(codes: np.ndarray, G: int, Z: np.ndarray) -> np.ndarray:
-    """Row sums of ``Z`` (n x m) within clusters: a (G, m) array."""
-    out = np.zeros((G,) + Z.shape[1:])
-    np.add.at(out, codes, Z)
-    return out
-
-
-def stata_factor(G: int, N: int, K: int) -> float:
-    """Stata's small-sample factor of the CRVE after linear models: G/(G-1)(N-1)/(N-K)."""
-    return G / (G - 1.0) * (N - 1.0) / (N - K)
 
 
 def pvalue(t: float, tstar: np.ndarray, ptype: str) -> float:

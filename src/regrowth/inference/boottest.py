@@ -22,9 +22,13 @@ from regrowth.inference._engine import (
     invert,
     invert_smooth,
     pvalue,
-    stata_factor,
 )
-from regrowth.inference._weights import WEIGHTS, draw_weights
+from regrowth.inference.weights import WEIGHTS, draw_weights
+from regrowth.models.covariance import stata_linear_factor as stata_factor
+from regrowth.models.covariance import stata_ml_scale
+from regrowth.models.fgls import PanelFGLS
+from regrowth.models.gnb import GeneralizedNegativeBinomial
+import statsmodels.api as sm
 
 __all__ = ["PTYPES", "BoottestResult", "boottest"]
 
@@ -49,7 +53,6 @@ class BoottestResult:
     weights, seed, level, ptype, param, null, estimate : as requested / found.
     n_clusters : G. ``cluster_factor`` : the CRVE small-sample factor used in the statistic.
     """
-
     param: str
     estimate: float
     null: float
@@ -163,7 +166,6 @@ def _param_index(names: list[str], param: str, what: str) -> int:
 class _Design:
     """A linear regression whose OLS coefficients are the model's: y, X, names, clusters,
     the K of the small-sample factor, and how it was obtained."""
-
     X: np.ndarray
     y: np.ndarray
     names: list[str]
@@ -328,10 +330,7 @@ def _statsmodels_ols_design(results: Any, clusters: Any) -> _Design:
 
 class _MLProblem:
     """A count model, its restricted refits (parameter j fixed at r) and scores."""
-
     def __init__(self, results: Any, param: str, clusters: Any):
-        from regrowth.models.gnb import GeneralizedNegativeBinomial
-
         self.results = results
         model = results.model
         self.model = model
@@ -378,8 +377,6 @@ class _MLProblem:
         offset, and the fit starts from the restricted estimate nearest in r."""
         j = self.j
         if self._rmodel is None:
-            from regrowth.models.gnb import GeneralizedNegativeBinomial
-
             others = [i for i in range(self.X.shape[1]) if i != j]
             Xr = self.X[:, others]
             with warnings.catch_warnings():
@@ -402,8 +399,6 @@ class _MLProblem:
                     res = m.fit()
                 ok = bool(res.converged)
             else:
-                import statsmodels.api as sm
-
                 glm = sm.GLM(self.y, m, family=sm.families.Poisson(), offset=off)
                 ok = False
                 for st in (start, None):  # warm start, then IRLS's own start
@@ -476,7 +471,12 @@ def _family(results: Any) -> str:
 
 
 def _unwrap(results: Any) -> Any:
-    """Results wrapped by :mod:`regrowth.models.panel` (Stata-scaled) expose ``.results``."""
+    """Results wrapped by :mod:`regrowth.models.covariance` (Stata-scaled) expose ``.results``;
+    results of :mod:`regrowth.models.iv` give the model to bootstrap by
+    ``refit_for_bootstrap()``."""
+    refit = getattr(results, "refit_for_bootstrap", None)
+    if callable(refit):
+        results = refit()
     inner = getattr(results, "_inference_wrapped", None)
     return inner if inner is not None else results
 
@@ -491,7 +491,7 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
     Parameters
     ----------
     results : a fitted model — linearmodels ``PooledOLS``/``PanelOLS`` (one- or two-way
-        fixed effects)/``RandomEffects`` results (as :func:`regrowth.models.panel.fit_panel`
+        fixed effects)/``RandomEffects`` results (as :func:`regrowth.models.linear.fit_panel`
         returns them), statsmodels ``OLS`` or ``Poisson`` results, regrowth
         ``GeneralizedNegativeBinomial`` (GNB or NB2) or ``PanelFGLS`` results.
     param : the coefficient's name, as in ``results.params``.
@@ -528,6 +528,28 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
     :class:`BoottestResult`.
     """
     t0 = time.perf_counter()
+    weights = _check_options(weights, ptype, reps, level)
+    reps = int(reps)
+    null = float(null)
+    results = _unwrap(results)
+    family = _family(results)
+    rng = np.random.default_rng(seed)
+    if family == "ml":
+        if score_variance not in ("fixed", "onestep"):
+            raise SpecificationError(f"boottest: score_variance={score_variance!r}; use "
+                                     "'fixed' or 'onestep'")
+        return _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng,
+                            level, ptype, null, ci, ptol, t0, score_variance)
+    if reestimate and family != "fgls":
+        raise SpecificationError("boottest: reestimate=True applies to FGLS results only")
+    design = {"linearmodels": _linearmodels_design, "fgls": _fgls_design}.get(
+        family, _statsmodels_ols_design)(results, clusters)
+    return _boottest_linear(results, design, param, reps, weights, impose_null, seed, rng,
+                            level, ptype, null, ci, ptol, t0, reestimate)
+
+
+def _check_options(weights, ptype, reps, level) -> str:
+    """The weights' name (lower case); every option checked as Stata's boottest checks it."""
     weights = str(weights).lower()
     if weights not in WEIGHTS:
         raise SpecificationError(f"boottest: weights={weights!r}; choose one of {WEIGHTS}")
@@ -537,40 +559,20 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
         raise SpecificationError("boottest: reps must be a positive integer")
     if not 0.0 < level < 1.0:
         raise SpecificationError("boottest: level must be between 0 and 1 (e.g. 0.95)")
-    reps = int(reps)
-    alpha = 1.0 - level
-    null = float(null)
-    results = _unwrap(results)
-    family = _family(results)
-    rng = np.random.default_rng(seed)
+    return weights
 
-    if family == "ml":
-        if score_variance not in ("fixed", "onestep"):
-            raise SpecificationError(f"boottest: score_variance={score_variance!r}; use "
-                                     "'fixed' or 'onestep'")
-        return _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng,
-                            level, ptype, null, ci, ptol, t0, score_variance)
 
-    if family == "linearmodels":
-        design = _linearmodels_design(results, clusters)
-    elif family == "fgls":
-        design = _fgls_design(results, clusters)
-    else:
-        design = _statsmodels_ols_design(results, clusters)
+def _boottest_linear(results, design, param, reps, weights, impose_null, seed, rng, level,
+                     ptype, null, ci, ptol, t0, reestimate) -> BoottestResult:
+    """The wild cluster bootstrap (WCR/WCU) on a linear design (see the package docstring)."""
     j = _param_index(design.names, param, f"{design.kind} model")
-    n = len(design.y)
-    c = stata_factor(design.G, n, design.K)
+    c = stata_factor(design.G, len(design.y), design.K)
     V, enumerated = draw_weights(weights, design.G, reps, rng)
-    notes = []
-    if design.note:
-        notes.append(design.note)
+    notes = [design.note] if design.note else []
     if enumerated:
         notes.append(f"2^{design.G} = {V.shape[1]} <= reps: all Rademacher sign vectors "
                      "enumerated")
-
     if reestimate:
-        if family != "fgls":
-            raise SpecificationError("boottest: reestimate=True applies to FGLS results only")
         stat, pv = _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype)
         est = float(np.asarray(results.params, dtype=float)[j])
         return BoottestResult(
@@ -578,7 +580,6 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
             f"wild cluster bootstrap of FGLS, Omega and rho re-estimated in each draw "
             f"({'WCR' if impose_null else 'WCU'})", weights, seed, level, ptype, design.G, c,
             impose_null, time.perf_counter() - t0, tuple(notes))
-
     core = LinearWild.build(design.X, design.y, design.codes, design.G, j, c, impose_null)
     draws = core.prepare(V)
 
@@ -589,7 +590,7 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
     pv = pfun(null)
     conf = (math.nan, math.nan)
     if ci:
-        conf = invert(pfun, float(core.beta[j]), core.se, alpha, ptol=ptol)
+        conf = invert(pfun, float(core.beta[j]), core.se, 1.0 - level, ptol=ptol)
         if ptype in ("lower", "upper"):
             notes.append("one-sided p-value; the confidence set inverts that one-sided test")
     kind = "WCR" if impose_null else "WCU"
@@ -607,7 +608,7 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
                                  "null (impose_null=False is for linear models)")
     prob = _MLProblem(results, param, clusters)
     G = prob.G
-    c = G / (G - 1.0)  # Stata's cluster factor after ML estimators
+    c = stata_ml_scale("cluster", len(prob.codes), G)  # Stata's factor after ML estimators
     V, enumerated = draw_weights(weights, G, reps, rng)
     est = float(prob.theta_hat[prob.j])
     se = float(np.sqrt(np.diag(np.asarray(results.cov_params()))[prob.j]))
@@ -680,7 +681,6 @@ def _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype):
     opts = {"panels": model.panels, "corr": model.corr, "rhotype": model.rhotype,
             "igls": model.igls, "tol": model.tol, "maxiter": model.maxiter,
             "force": model.force}
-    from regrowth.models.fgls import PanelFGLS
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

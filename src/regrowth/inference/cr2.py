@@ -1,7 +1,6 @@
 """CR2 (Bell-McCaffrey) cluster-robust covariance with Satterthwaite degrees of freedom.
 
 For OLS y = X b + u with clusters g, A = (X'X)^-1, H_gg = X_g A X_g' and residuals u^::
-
     V_CR2 = A [ sum_g X_g' B_g u^_g u^_g' B_g X_g ] A,      B_g = (I - H_gg)^(-1/2)
 
 (symmetric inverse square root; Bell & McCaffrey 2002). It is unbiased when the errors
@@ -25,6 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from regrowth.inference.boottest import (
+_family,
+_linearmodels_design,
+_statsmodels_ols_design,
+_unwrap,
+)
 
 __all__ = ["CR2Result", "cr2", "vcov_cr2"]
 
@@ -33,7 +38,6 @@ __all__ = ["CR2Result", "cr2", "vcov_cr2"]
 class CR2Result:
     """CR2 estimates: ``params``, ``cov``, ``std_errors``, ``df`` (Satterthwaite, per
     coefficient), ``tstats``, ``pvalues`` (two-sided, t(df)); labelled pandas objects."""
-
     params: pd.Series
     cov: pd.DataFrame
     std_errors: pd.Series
@@ -113,16 +117,9 @@ def vcov_cr2(X: np.ndarray, y: np.ndarray, clusters, *, absorb=None, names=None,
 
 def cr2(results, *, clusters=None, terms=None) -> CR2Result:
     """CR2 for a fitted linear model (pooled OLS, one-way fixed effects or random effects
-    as :func:`regrowth.models.panel.fit_panel` returns them; statsmodels OLS): rebuilds its
+    as :func:`regrowth.models.linear.fit_panel` returns them; statsmodels OLS): rebuilds its
     regression (see :mod:`regrowth.inference`) and applies :func:`vcov_cr2`. ``terms``:
     coefficients whose Satterthwaite df (and p-value) is wanted (default all)."""
-    from regrowth.inference.boottest import (
-        _family,
-        _linearmodels_design,
-        _statsmodels_ols_design,
-        _unwrap,
-    )
-
     results = _unwrap(results)
     fam = _family(results)
     if fam == "linearmodels":

@@ -9,7 +9,7 @@ __all__ = ["GeneralizedNegativeBinomial", "PanelFGLS", "PanelPCSE", "fit_panel"]
 _WHERE = {"GeneralizedNegativeBinomial": "regrowth.models.gnb",
           "PanelFGLS": "regrowth.models.fgls",
           "PanelPCSE": "regrowth.models.pcse",
-          "fit_panel": "regrowth.models.panel"}
+          "fit_panel": "regrowth.models.linear"}
 
 
 def __getattr__(name: str):

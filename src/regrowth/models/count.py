@@ -2,7 +2,6 @@
 
 ``fit_gnb``/``fit_nb2``/``fit_poisson`` fit a :class:`regrowth.specs.ColumnSpec` on its
 estimation sample (DataFrame on the (region, year) index):
-
     mean  E[y | x] = exposure * exp(Intercept + x'b [+ year dummies] [+ province dummies])
     GNB   ln(alpha) = Intercept + z'g   (``dispersion`` regressors)      Stata ``gnbreg``
     NB2   ln(alpha) = Intercept                                       Stata ``nbreg``
@@ -24,6 +23,9 @@ import pandas as pd
 from regrowth.models.covariance import stata_ml_scale
 from regrowth.models.design import effect_dummies
 from regrowth.models.registry import Estimator, register
+from regrowth.models.gnb import GeneralizedNegativeBinomial
+import statsmodels.api as sm
+from regrowth.errors import EstimationError
 
 __all__ = ["fit_gnb", "fit_nb2", "fit_poisson", "poisson", "count_design", "cluster_groups"]
 
@@ -50,8 +52,6 @@ def count_design(spec, data: pd.DataFrame):
 
 
 def _gnb(spec, data: pd.DataFrame, dispersion: bool):
-    from regrowth.models.gnb import GeneralizedNegativeBinomial
-
     y, X, exposure = count_design(spec, data)
     Z = None
     if dispersion:
@@ -79,11 +79,8 @@ def poisson(y: pd.Series, X: pd.DataFrame, exposure=None, se_type: str = "oim", 
     ``se_type``: "oim", "robust" (HC0 x N/(N-1)) or "cluster" (cluster sums x G/(G-1),
     ``groups`` one label per row).
     """
-    import statsmodels.api as sm
-
     yv = np.asarray(y, dtype=float)
     if yv.size and np.all(yv[np.isfinite(yv)] == 0):
-        from regrowth.errors import EstimationError
         raise EstimationError(
             f"the outcome {getattr(y, 'name', None) or 'y'!r} is zero in all {yv.size} "
             "observations of the estimation sample: a count model has no finite maximum (the "
@@ -119,7 +116,7 @@ def fit_poisson(spec, data: pd.DataFrame):
 register(Estimator(
     name="gnb", label="gnbreg (GNB)", stata="gnbreg", family="count",
     doc="generalized negative binomial: NB2 mean exp(x'b), ln(alpha) = z'g (dispersion)",
-    se_types=COUNT_SE, default_se="oim", dispersion=True, exposure=True,
+    se_types=COUNT_SE, default_se="oim", dispersion=True, exposure=True, reports=("lr_tests",),
     year_effects="dummies", province_effects="dummies", fit=fit_gnb,
 ))
 

@@ -108,21 +108,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import optimize, special, stats
 
-from regrowth.errors import ConvergenceWarning, DataError, EstimationError
+from regrowth.errors import ConvergenceWarning, DataError, EstimationError, SpecificationError
+from regrowth.models.design import effect_dummies
+from regrowth.models.gnb import GeneralizedNegativeBinomial
+from regrowth.models._optim import newton
+from regrowth.models.covariance import cluster_meat, sandwich, stata_ml_scale
 from regrowth.models.registry import Estimator, Option, register
 
 __all__ = [
-    "WITHIN_MODELS",
     "CountPanelResults",
     "conditional_poisson",
     "nb2_dummies",
     "poisson_fe",
-    "variation_table",
-    "within_between_sd",
-    "within_province_regression_table",
-    "within_province_table",
+        "within_between_sd",
     "xtnbreg_fe",
     "xtnbreg_re",
 ]
@@ -176,7 +177,7 @@ class CountPanelResults:
         return pd.DataFrame({0: self.params - q * self.bse, 1: self.params + q * self.bse})
 
     @property
-    def n_entities(self) -> int:  # read by regrowth.tidy.glance
+    def n_entities(self) -> int:  # read by regrowth.report.tidy.glance
         return self.n_groups
 
     def __repr__(self) -> str:
@@ -245,13 +246,8 @@ def _dummy_design(X: pd.DataFrame, g: pd.Series, time, endog, y: pd.Series) -> p
 def _sandwich(hinv: np.ndarray, scores: np.ndarray, groups: np.ndarray,
               use_correction: bool) -> np.ndarray:
     """G/(G-1) * H^{-1} (sum_g S_g S_g') H^{-1} (the factor only if ``use_correction``)."""
-    codes, uniq = pd.factorize(groups)
-    S = np.zeros((len(uniq), scores.shape[1]))
-    np.add.at(S, codes, scores)
-    G = len(uniq)
-    meat = S.T @ S
-    cov = hinv @ meat @ hinv
-    return cov * (G / (G - 1.0)) if use_correction else cov
+    meat, G = cluster_meat(scores, groups)
+    return sandwich(hinv, meat, stata_ml_scale("cluster", len(scores), G) if use_correction else 1.0)
 
 
 def _check_cov_type(cov_type: str, allowed: tuple[str, ...]) -> str:
@@ -265,45 +261,27 @@ def _check_cov_type(cov_type: str, allowed: tuple[str, ...]) -> str:
 # ----------------------------------------------------------------------------- Poisson
 
 def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
-    """Poisson ML by Newton-Raphson with step halving; returns (b, llf, H, converged)."""
-    import statsmodels.api as sm
-
+    """Poisson ML by the package's safeguarded Newton (:func:`regrowth.models._optim.newton`),
+    warm-started from statsmodels' GLM; returns (b, llf, H, converged)."""
     b = np.zeros(X.shape[1])
     b[0] = np.log(y.mean()) if X.shape[1] else 0.0
     if np.allclose(X[:, 0], 1.0):
         b[0] = np.log(y.mean()) - off.mean()
     with contextlib.suppress(Exception):  # a cheap warm start; Newton starts from b otherwise
         b = sm.GLM(y, X, family=sm.families.Poisson(), offset=off).fit(tol=1e-10).params
+    lgy = float(np.sum(special.gammaln(y + 1)))
 
-    def ll(b):
+    def derivs(b, order):
         eta = X @ b + off
-        return float(np.sum(y * eta - np.exp(eta) - special.gammaln(y + 1)))
+        with np.errstate(over="ignore"):
+            mu = np.exp(eta)
+        ll = float(np.sum(y * eta - mu) - lgy)
+        if order == 0:
+            return (ll,)
+        return ll, X.T @ (y - mu), -(X * mu[:, None]).T @ X
 
-    f = ll(b)
-    converged = False
-    for _ in range(maxiter):
-        mu = np.exp(X @ b + off)
-        g = X.T @ (y - mu)
-        H = -(X * mu[:, None]).T @ X
-        step = np.linalg.solve(-H, g)
-        dec = float(g @ step)
-        if dec < tol:
-            converged = True
-            nb = b + step  # one more full Newton step: quadratic convergence to machine precision
-            if ll(nb) >= f - 1e-13 * abs(f):
-                b = nb
-            break
-        t = 1.0
-        while t > 1e-10:
-            nb = b + t * step
-            nf = ll(nb)
-            if nf >= f - 1e-12 * abs(f):
-                break
-            t /= 2
-        b, f = nb, nf
-    mu = np.exp(X @ b + off)
-    H = -(X * mu[:, None]).T @ X
-    return b, f, H, converged
+    res = newton(derivs, b, tol=tol, maxiter=maxiter)
+    return res.params, res.llf, res.hessian, res.info["converged"]
 
 
 def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
@@ -428,8 +406,6 @@ def nb2_dummies(endog, exog, groups, *, time=None, exposure=None, offset=None,
     Fitted with :class:`regrowth.models.GeneralizedNegativeBinomial`; reports the slopes, the
     year effects and ``lnalpha:Intercept``. ``cov_type``: "cluster" (by panel, G/(G-1)) or "oim".
     """
-    from regrowth.models.gnb import GeneralizedNegativeBinomial
-
     cov_type = _check_cov_type(cov_type, ("cluster", "oim"))
     y, X, g, off, zero = _prepare(endog, exog, groups, exposure, offset, constant=True)
     D = _dummy_design(X, g, time, endog, y)
@@ -543,7 +519,9 @@ class _HHGRandom(_HHG):
 
 
 def _maximise(model, start, tol=1e-12, maxiter=100):
-    """BFGS then safeguarded Newton; returns (params, llf, H, converged, message)."""
+    """BFGS from ``start`` (the HHG likelihoods are far from concave at Poisson starting
+    values), then the package's safeguarded Newton to machine precision
+    (:func:`regrowth.models._optim.newton`); returns (params, llf, H, converged, message)."""
     def negll(p):
         v = -float(model.panel_ll(p).sum())
         return v if np.isfinite(v) else 1e300
@@ -551,48 +529,17 @@ def _maximise(model, start, tol=1e-12, maxiter=100):
     def neggrad(p):
         return -model.panel_scores(p).sum(0)
 
+    def derivs(p, order):
+        ll = float(model.panel_ll(p).sum())
+        if order == 0 or not np.isfinite(ll):
+            return (ll, None, None) if order else (ll,)
+        return ll, model.panel_scores(p).sum(0), model.hessian(p)
+
     opt = optimize.minimize(negll, start, jac=neggrad, method="BFGS",
                             options={"gtol": 1e-8, "maxiter": 2000})
-    p = np.asarray(opt.x, dtype=float)
-    f = -negll(p)
-    message = "newton iteration limit"
-    converged = False
-    restarts = 0
-    for _ in range(maxiter):
-        g = -neggrad(p)
-        H = model.hessian(p)
-        try:
-            eig = np.linalg.eigvalsh(-H)
-        except np.linalg.LinAlgError:
-            message = "Hessian could not be decomposed"
-            break
-        if eig.min() <= 0:
-            # not concave here: one more BFGS run from p, then give up (e.g. xtnbreg, fe on
-            # equidispersed counts, where the maximum is at lambda -> infinity)
-            message = "Hessian not negative definite"
-            restarts += 1
-            if restarts > 2:
-                break
-            opt = optimize.minimize(negll, p, jac=neggrad, method="BFGS",
-                                    options={"gtol": 1e-10, "maxiter": 2000})
-            p, f = np.asarray(opt.x, dtype=float), -opt.fun
-            continue
-        step = np.linalg.solve(-H, g)
-        dec = float(g @ step)
-        if dec < tol:
-            converged, message = True, "converged"
-            break
-        t = 1.0
-        while t > 1e-10:
-            nf = -negll(p + t * step)
-            if nf >= f - 1e-12 * abs(f):
-                break
-            t /= 2
-        else:
-            message = "line search stalled"
-            break
-        p, f = p + t * step, nf
-    return p, f, model.hessian(p), converged, message
+    res = newton(derivs, np.asarray(opt.x, dtype=float), tol=tol, maxiter=maxiter)
+    return (res.params, res.llf, model.hessian(res.params), res.info["converged"],
+            res.info["message"])
 
 
 def _xtnbreg(kind, endog, exog, groups, exposure, offset, cov_type, start_params):
@@ -662,164 +609,10 @@ def within_between_sd(values, groups) -> dict[str, float]:
             "n_groups": int(g.nunique())}
 
 
-# ----------------------------------------------------------------------------- robustness table
-
-#: Models of :func:`within_province_table`, in display order: (key, label, Stata command).
-WITHIN_MODELS = (
-    ("gnb_pooled", "GNB, pooled (Table 1 main)", "gnbreg y x i.year, lnalpha(z) vce(cluster id)"),
-    ("poisson_fe", "Poisson FE (province)", "xtpoisson y x, fe vce(robust)"),
-    ("poisson_fe_year", "Poisson FE (province + year)", "xtpoisson y x i.year, fe vce(robust)"),
-    ("nb2_dummies", "NB2, province + year dummies", "nbreg y x i.year i.id, vce(cluster id)"),
-    ("xtnbreg_fe", "xtnbreg, fe (HHG)", "xtnbreg y x i.year, fe"),
-    ("xtnbreg_re", "xtnbreg, re (HHG)", "xtnbreg y x i.year, re"),
-)
-
-WITHIN_NOTE = (
-    "xtnbreg, fe (Hausman-Hall-Griliches) conditions out a province-specific dispersion, not a "
-    "province-specific mean: it identifies a constant and time-invariant regressors and is not "
-    "a fixed-effects model of the mean (Allison & Waterman 2002; Guimaraes 2008). The Poisson "
-    "columns with province effects are the fixed-effects benchmark (conditional Poisson == "
-    "Poisson with province dummies; SEs clustered by province, G/(G-1)).")
-
-
-def within_province_table(panel: pd.DataFrame, spec=None, *, term: str = "fiscal_self_reliance_l1",
-                          specs_path: str = "specs/models.toml",
-                          column: str = "table1_innovation/gnb_main") -> tuple[pd.DataFrame, dict]:
-    """What within-province variation says about ``term`` in the innovation equation.
-
-    Fits, on the estimation sample of ``spec`` (default: the ``gnb_main`` column of
-    ``specs_path``), the pooled GNB of that spec and the models of :data:`WITHIN_MODELS` with
-    the same outcome and regressors (year effects as the spec says, except the column without
-    them), clustering by province where the model allows.
-
-    Returns
-    -------
-    (rows, variation): ``rows`` has one row per model -- ``model``, ``label``, ``command``,
-    ``term``, ``estimate``, ``std_error``, ``ci_low``, ``ci_high``, ``p_value`` (normal),
-    ``se_type``, ``nobs``, ``n_groups``, ``llf``, ``converged`` -- with the coefficient in log
-    points of the expected count per unit of ``term`` (here per percentage point of
-    재정자립도); ``variation`` is :func:`within_between_sd` of ``term`` on the same sample
-    (percentage points).
-    """
-    from regrowth import specs as specs_mod
-    from regrowth.replicate import estimation_sample, fit_column
-
-    if spec is None:
-        table, col = column.split("/")
-        spec = next(c for c in specs_mod.load(specs_path).columns()
-                    if c.table == table and c.id == col)
-    data, _ = estimation_sample(spec, panel)
-    regions = data.index.get_level_values("region").to_numpy()
-    years = data.index.get_level_values("year").to_numpy()
-    y = data[spec.outcome].astype(float)
-    X = data[list(spec.regressors)].astype(float)
-    exposure = data[spec.exposure].astype(float) if spec.exposure else None
-    time = years if spec.year_effects else None
-
-    def year_cols(frame):
-        if not spec.year_effects:
-            return frame
-        levels = sorted(set(years))
-        extra = pd.DataFrame({f"year_{t}": (years == t).astype(float) for t in levels[1:]},
-                             index=frame.index)
-        return pd.concat([frame, extra], axis=1)
-
-    fits = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=FutureWarning)
-        fits["gnb_pooled"] = fit_column(spec, panel).result
-        fits["poisson_fe"] = poisson_fe(y, X, regions, exposure=exposure)
-        fits["poisson_fe_year"] = poisson_fe(y, X, regions, time=years, exposure=exposure)
-        fits["nb2_dummies"] = nb2_dummies(y, X, regions, time=time, exposure=exposure)
-        fits["xtnbreg_fe"] = xtnbreg_fe(y, year_cols(X), regions, exposure=exposure)
-        fits["xtnbreg_re"] = xtnbreg_re(y, year_cols(X), regions, exposure=exposure)
-    rows = []
-    for key, label, command in WITHIN_MODELS:
-        res = fits[key]
-        params, bse = pd.Series(res.params), pd.Series(res.bse)
-        ci = res.conf_int()
-        ci = ci.to_numpy() if hasattr(ci, "to_numpy") else np.asarray(ci)
-        i = list(params.index).index(term)
-        est, se = float(params.iloc[i]), float(bse.iloc[i])
-        rows.append({
-            "model": key, "label": label, "command": command, "term": term,
-            "estimate": est, "std_error": se, "ci_low": float(ci[i, 0]), "ci_high": float(ci[i, 1]),
-            "p_value": float(2 * stats.norm.sf(abs(est / se))),
-            "se_type": getattr(res, "cov_type", "cluster") if key != "gnb_pooled" else spec.se_type,
-            "nobs": int(res.nobs), "n_groups": len(set(regions)),
-            "llf": float(res.llf), "converged": bool(getattr(res, "converged", True)),
-        })
-    return pd.DataFrame(rows), within_between_sd(X[term].to_numpy(), regions)
-
-
-def within_province_regression_table(rows: pd.DataFrame, variation: dict, *,
-                                     label: str = "Fiscal self-reliance (%), t-1"):
-    """:func:`within_province_table`'s output as a :class:`regrowth.tables.RegressionTable`
-    (one coefficient row, one column per model; notes carry the xtsum sds and the caveat)."""
-    from regrowth.tables import TableColumn, regression_table
-
-    columns = []
-    for i, r in enumerate(rows.itertuples(index=False), 1):
-        coefs = pd.DataFrame([{"term": r.term, "equation": "main", "estimate": r.estimate,
-                               "std_error": r.std_error, "statistic": r.estimate / r.std_error,
-                               "p_value": r.p_value, "ci_low": r.ci_low, "ci_high": r.ci_high}])
-        se = {"cluster": "clustered by province", "oim": "observed information (OIM)"}.get(
-            r.se_type, r.se_type)
-        columns.append(TableColumn(f"({i})", r.label, coefs,
-                                   {"nobs": r.nobs, "n_entities": r.n_groups, "llf": r.llf,
-                                    "estimator": r.command, "se": se}))
-    notes = [
-        ("Dependent variable: fintech (G06Q) patent applications; regressors as Table 1, column "
-         "(1); coefficients in log points of the expected count per percentage point."),
-        (f"Fiscal self-reliance on this sample: between-province sd {variation['between_sd']:.2f}, "
-         f"within-province sd {variation['within_sd']:.2f} percentage points (Stata xtsum; "
-         f"{variation['n']} observations, {variation['n_groups']} provinces)."),
-        WITHIN_NOTE,
-    ]
-    return regression_table(
-        columns, title="Within-province evidence on fiscal self-reliance and innovation",
-        notes=notes, var_labels={rows["term"].iloc[0]: label},
-        stat_rows=[("nobs", "N"), ("n_entities", "Provinces"), ("llf", "Log likelihood"),
-                   ("estimator", "Stata command"), ("se", "Standard errors")])
-
-
-def variation_table(data: pd.DataFrame, variables, labels: dict | None = None, *,
-                    title: str = "Between- and within-province variation (Stata xtsum)",
-                    notes=()):
-    """:func:`within_between_sd` of each of ``variables`` on ``data`` (a (region, year)-indexed
-    estimation sample) as a :class:`regrowth.tables.RegressionTable`, one row per variable:
-    mean, overall, between and within sd (in the variable's units) and within/between.
-    Returns ``(table, records)`` with ``records`` {variable: within_between_sd(...)}."""
-    from regrowth.tables import RegressionTable, Row, format_number
-
-    labels = dict(labels or {})
-    regions = data.index.get_level_values("region").to_numpy()
-    rows, records = [], {}
-    for var in variables:
-        v = within_between_sd(data[var].to_numpy(dtype=float), regions)
-        records[var] = v
-        ratio = v["within_sd"] / v["between_sd"] if v["between_sd"] > 0 else float("nan")
-        rows.append(Row("coef", labels.get(var, var), tuple(
-            format_number(x, 3) for x in (v["mean"], v["overall_sd"], v["between_sd"],
-                                          v["within_sd"], ratio))))
-    n = len(data)
-    notes = tuple(notes) + (
-        f"{n} observations, {len(set(regions))} provinces. Overall sd over all observations; "
-        "between: sd of the province means; within: sd of x_it - xbar_i + xbar (Stata xtsum). "
-        "A regressor whose within sd is small next to its between sd is identified almost only "
-        "by comparisons across provinces, which province fixed effects remove.",)
-    table = RegressionTable(title=title, columns=("Mean", "Overall sd", "Between sd",
-                                                  "Within sd", "Within / between"),
-                            titles=None, rows=tuple(rows), notes=notes, stars=())
-    return table, records
-
-
 # ----------------------------------------------------------------------------- registry
 
 def _spec_design(spec, data: pd.DataFrame):
     """(y, X without constant: regressors + year dummies, province of each row, exposure)."""
-    from regrowth.models.design import effect_dummies
-
     y = data[spec.outcome].astype(float).rename(spec.outcome)
     X = pd.concat([data[list(spec.regressors)].astype(float),
                    effect_dummies(spec, data, province=False)], axis=1)
@@ -828,8 +621,6 @@ def _spec_design(spec, data: pd.DataFrame):
 
 
 def _panel_clusters_only(spec) -> None:
-    from regrowth.errors import SpecificationError
-
     if spec.se_type == "cluster" and spec.se_groups != "region":
         raise SpecificationError(
             f"{spec.name}: {spec.estimator} clusters by its panel, the province (Stata's "

@@ -6,7 +6,6 @@ call "GLS". Neither statsmodels nor linearmodels offers it.
 Model
 -----
 For panel ``i = 1..N`` and period ``t = 1..T_i``::
-
     y_it = x_it'b + e_it,      e_it = rho_i e_i,t-1 + u_it  (corr = "ar1"/"psar1")
     Var(u_t) = Sigma           (N x N, across panels, same period t)
 
@@ -45,7 +44,6 @@ Algorithm (Stata's two- or three-step FGLS, step by step)
 
 Log likelihood, exactly when Stata reports it (``corr="independent"`` with
 ``igls`` or with ``panels="iid"``; otherwise ``llf`` is NaN)::
-
     llf = -1/2 [ n ln(2 pi) + ln|Om| + e' Om^-1 e ],
     ln|Om| = T ln det Sigma  (correlated)   or   sum_i T_i ln sigma_i^2  (iid/hetero)
 
@@ -71,7 +69,6 @@ constant dependent variable raises :class:`~regrowth.errors.EstimationError`.
 
 ``rhotype`` (per panel, e = residuals ordered in time, sums over t >= 2 for
 lagged products; k = number of regressors excluding the constant)::
-
     regress  sum e_t e_t-1 / sum e_t-1^2               (default)
     freg     sum e_t e_t-1 / sum_{t>=2} e_t^2           (regression on leads)
     tscorr   sum e_t e_t-1 / sum e_t^2                  (all t)
@@ -119,23 +116,20 @@ gap -- use numeric periods if that matters).
 
 from __future__ import annotations
 
-import copy
-import functools
 import math
+import sys
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from linearmodels.compat.statsmodels import Summary
-from linearmodels.panel.results import PanelResults
-from linearmodels.shared.hypotheses import InvalidTestStatistic, WaldTestStatistic
-from linearmodels.shared.io import _str, pval_format
-from linearmodels.shared.utility import AttrDict
-from statsmodels.iolib.summary import SimpleTable, fmt_2cols, fmt_params
+from formulaic import model_matrix
+from linearmodels.panel.data import PanelData
 
 from regrowth.errors import (ConvergenceWarning, DataError, EstimationError,
                              MissingValuesWarning, SpecificationError)
+from regrowth.models.fgls_results import PanelFGLSResults
 
 __all__ = ["PanelFGLS", "PanelFGLSResults"]
 
@@ -145,10 +139,6 @@ RHOTYPES = ("regress", "freg", "tscorr", "dw", "theil", "nagar", "onestep")
 _PANEL_ALIASES = {"iid": "iid", "homoskedastic": "iid", "hetero": "hetero",
                   "heteroskedastic": "hetero", "heteroscedastic": "hetero",
                   "correlated": "correlated"}
-_PANEL_SHORT = {"iid": "homoskedastic", "hetero": "heteroskedastic",
-                "correlated": "heterosk., correlated"}
-_CORR_SHORT = {"independent": "no autocorrelation", "ar1": "common AR(1)",
-               "psar1": "panel-specific AR(1)"}
 
 
 def _mreldif(new: np.ndarray, old: np.ndarray) -> float:
@@ -203,7 +193,6 @@ class PanelFGLS:
     Stata's defaults are ``panels="iid", corr="independent"``; this package defaults
     to its growth specification, ``panels="hetero", corr="ar1"``.
     """
-
     def __init__(self, dependent: Any, exog: Any, *, panels: str = "hetero",
                  corr: str = "ar1", rhotype: str = "regress", igls: bool = False,
                  tol: float = 1e-7, maxiter: int = 100, force: bool = False):
@@ -240,9 +229,6 @@ class PanelFGLS:
         formula is kept (``formula``, ``model_spec``) so that ``results.predict(new_data)``
         applies it to new rows.
         """
-        import sys
-
-        from formulaic import model_matrix
 
         if isinstance(context, int):
             frame = sys._getframe(1 + context)
@@ -281,15 +267,11 @@ class PanelFGLS:
     @property
     def dependent(self):
         """The dependent variable as linearmodels ``PanelData`` (input rows)."""
-        from linearmodels.panel.data import PanelData
-
         return PanelData(self._dependent_input)
 
     @property
     def exog(self):
         """The regressors as linearmodels ``PanelData`` (input rows)."""
-        from linearmodels.panel.data import PanelData
-
         return PanelData(self._exog_input)
 
     def predict(self, params: Any, *, exog: Any = None, data: Any = None) -> pd.DataFrame:
@@ -515,481 +497,204 @@ class PanelFGLS:
         ----------
         nmk : normalise the coefficient covariance by n - k instead of n (Stata ``nmk``).
         """
-        g, tcode, tval = self._g, self._t, self._time_values
-        keep = self._check_panels(g, tcode, tval)
-        y, x, g, tcode = self._y[keep], self._x[keep], g[keep], tcode[keep]
-        index = self._index[keep]
-        n, k = x.shape
-        # Renumber panels and periods actually used.
-        g_codes, g_used = pd.factorize(g, sort=True)
-        t_codes, t_used = pd.factorize(tcode, sort=True)
-        g_codes = g_codes.astype(np.intp)
-        t_codes = t_codes.astype(np.intp)
-        entities = self._entities[g_used]
-        n_g, n_t = entities.size, t_used.size
-        sizes = np.bincount(g_codes, minlength=n_g)
-
-        rank = np.linalg.matrix_rank(x)
-        if rank < k:
-            raise EstimationError(f"exog is rank deficient (rank {rank} < {k} columns); "
-                                  "drop collinear regressors")
-        if n <= k:
-            raise EstimationError(f"{n} observations cannot identify {k} coefficients")
-        if self.panels == "correlated" and n_t < n_g:
-            if not self.force:
-                raise EstimationError(
-                    f"panels='correlated' with {n_t} periods and {n_g} panels: the "
-                    "N x N cross-panel covariance is estimated from T < N periods and "
-                    "is singular (Stata needs T >= N and otherwise silently uses a "
-                    "generalized inverse)",
-                    )
-            warnings.warn(f"panels='correlated' with T={n_t} < N={n_g}: Sigma is "
-                          "singular; using its Moore-Penrose pseudo-inverse",
-                          UserWarning, stacklevel=2)
-        first = np.r_[True, g_codes[1:] != g_codes[:-1]]
-        const_cols = [j for j in range(k) if _is_constant(x[:, j])]
-        k_rho = k - len(const_cols)
-
+        lay = self._layout()
+        self._check_design(lay)
         # Step 1-4: OLS, rho, Prais-Winsten, OLS on transformed data.
-        b_ols = np.linalg.lstsq(x, y, rcond=None)[0]
-        e = y - x @ b_ols
-        rho_panel = None
-        if self.corr == "independent":
-            ys, xs = y, x
-        else:
-            rho_i = self._rho(e, g_codes, first, n_g, k_rho)
-            if self.corr == "ar1":
-                ok = np.isfinite(rho_i)
-                if not ok.any():
-                    raise EstimationError("rho could not be computed for any panel "
-                                          f"with rhotype={self.rhotype!r}")
-                rho_common = float(np.sum(rho_i[ok] * sizes[ok]) / np.sum(sizes[ok]))
-                rho_panel = np.full(n_g, rho_common)
-            else:
-                bad = ~np.isfinite(rho_i)
-                if bad.any():
-                    raise EstimationError(
-                        f"rho_i could not be computed with rhotype={self.rhotype!r} for "
-                        f"panel(s) {_format_periods(entities[bad].tolist())}")
-                rho_panel = rho_i
-            out = np.abs(rho_panel) >= 1.0
-            if out.any():
-                which = (["all panels (common rho)"] if self.corr == "ar1"
-                         else entities[out].tolist())
-                vals = np.unique(np.round(rho_panel[out], 6)).tolist()
-                raise EstimationError(
-                    f"estimated AR(1) coefficient |rho| >= 1 ({_format_periods(vals)}) "
-                    f"for {_format_periods(which)}: the Prais-Winsten transform is "
-                    "undefined",
-                    )
-            rho_obs = rho_panel[g_codes]
-            ys = self._prais_winsten(y, rho_obs, first)
-            xs = self._prais_winsten(x, rho_obs, first)
+        ys, xs, rho_panel = self._transform(lay)
         b_star = np.linalg.lstsq(xs, ys, rcond=None)[0]
-        u = ys - xs @ b_star
-
-        # Balanced layout for correlated panels: T x N arrays.
         if self.panels == "correlated":
-            pos = t_codes * n_g + g_codes
-            y_tn = np.empty(n_t * n_g)
-            y_tn[pos] = ys
-            y_tn = y_tn.reshape(n_t, n_g)
-            x_tn = np.empty((n_t * n_g, k))
-            x_tn[pos] = xs
-            x_tn = x_tn.reshape(n_t, n_g, k)
-
-        def sigma_of(res: np.ndarray) -> np.ndarray:
-            """N x N Sigma for correlated panels; its diagonal (a vector) otherwise."""
-            if self.panels == "iid":
-                return np.full(n_g, float(np.mean(res * res)))
-            if self.panels == "hetero":
-                return np.bincount(g_codes, weights=res * res, minlength=n_g) / sizes
-            r_tn = np.empty(n_t * n_g)
-            r_tn[pos] = res
-            r_tn = r_tn.reshape(n_t, n_g)
-            return r_tn.T @ r_tn / n_t
-
-        def gls(sig: np.ndarray):
-            if self.panels != "correlated":
-                s2 = sig
-                if np.any(s2 <= 0):
-                    raise EstimationError("a panel has zero residual variance; GLS "
-                                          "weights are undefined")
-                w = 1.0 / np.sqrt(s2)[g_codes]
-                xw, yw = xs * w[:, None], ys * w
-            else:
-                evals, evecs = np.linalg.eigh(sig)
-                tiny = evals.max() * max(n_g, n_t) * np.finfo(float).eps
-                if evals.min() <= tiny and not self.force:
-                    raise EstimationError("the estimated cross-panel covariance Sigma "
-                                          "is singular")
-                good = evals > tiny
-                cfac = (evecs[:, good] / np.sqrt(evals[good])).T  # C'C = pinv(Sigma)
-                yw = (y_tn @ cfac.T).ravel()
-                xw = np.einsum("tnk,mn->tmk", x_tn, cfac).reshape(-1, k)
-            beta = np.linalg.lstsq(xw, yw, rcond=None)[0]
-            r = np.linalg.qr(xw, mode="r")  # X*'Om^-1 X* = R'R, without forming Q
-            rinv = np.linalg.solve(r, np.eye(k))
-            return beta, rinv @ rinv.T
-
-        sigma = sigma_of(u)
-        beta, cov = gls(sigma)
-        iterations, converged = 1, True
-        if self.igls:
-            converged = False
-            while iterations < self.maxiter:
-                sigma = sigma_of(ys - xs @ beta)
-                beta_new, cov = gls(sigma)
-                iterations += 1
-                diff = _mreldif(beta_new, beta)
-                beta = beta_new
-                if diff <= self.tol:
-                    converged = True
-                    break
-            if not converged:
-                warnings.warn(f"iterated GLS did not converge in {self.maxiter} "
-                              f"iterations (tol={self.tol:g}); results are from the last "
-                              "iteration", ConvergenceWarning, stacklevel=2)
-
-        llf = float("nan")
-        if self.corr == "independent" and (self.igls or self.panels == "iid"):
-            resid = ys - xs @ beta
-            if self.panels == "correlated":
-                sign, logdet = np.linalg.slogdet(sigma)
-                lndet = n_t * logdet
-                sinv = np.linalg.pinv(sigma)
-                r_tn = np.empty(n_t * n_g)
-                r_tn[pos] = resid
-                r_tn = r_tn.reshape(n_t, n_g)
-                quad = float(np.einsum("ti,ij,tj->", r_tn, sinv, r_tn))
-            else:
-                s2 = sigma[g_codes]
-                lndet = float(np.sum(np.log(s2)))
-                quad = float(np.sum(resid * resid / s2))
-            llf = -0.5 * (n * math.log(2 * math.pi) + lndet + quad)
+            lay.balance(ys, xs)
+        sigma = self._sigma(lay, ys - xs @ b_star)
+        beta, cov = self._gls(lay, ys, xs, sigma)
+        beta, cov, sigma, iterations, converged = self._iterate(lay, ys, xs, beta, cov, sigma)
+        llf = self._llf(lay, ys - xs @ beta, sigma)
         if nmk:
-            cov = cov * n / (n - k)
-
+            cov = cov * lay.n / (lay.n - lay.k)
         if self.corr == "independent":
             rho_out: Any = None
         elif self.corr == "ar1":
             rho_out = float(rho_panel[0])
         else:
-            rho_out = pd.Series(rho_panel, index=entities, name="rho")
+            rho_out = pd.Series(rho_panel, index=lay.entities, name="rho")
         return PanelFGLSResults(
             model=self, params=beta, cov=cov, sigma=sigma, rho=rho_out, llf=llf,
-            nobs=n, n_panels=n_g, n_periods=n_t, sizes=sizes, entities=entities,
-            index=index, y=y, x=x, wresid=ys - xs @ beta, g_codes=g_codes,
-            t_codes=t_codes, const_cols=const_cols, nmk=nmk, iterations=iterations,
-            converged=converged)
+            nobs=lay.n, n_panels=lay.n_g, n_periods=lay.n_t, sizes=lay.sizes,
+            entities=lay.entities, index=lay.index, y=lay.y, x=lay.x, wresid=ys - xs @ beta,
+            g_codes=lay.g_codes, t_codes=lay.t_codes, const_cols=lay.const_cols, nmk=nmk,
+            iterations=iterations, converged=converged)
 
+    # ------------------------------------------------------------------ steps of fit()
+    def _layout(self) -> "_Layout":
+        """The estimation sample (panels checked), panels and periods renumbered."""
+        g, tcode, tval = self._g, self._t, self._time_values
+        keep = self._check_panels(g, tcode, tval)
+        y, x, g, tcode = self._y[keep], self._x[keep], g[keep], tcode[keep]
+        g_codes, g_used = pd.factorize(g, sort=True)
+        t_codes, t_used = pd.factorize(tcode, sort=True)
+        g_codes = g_codes.astype(np.intp)
+        t_codes = t_codes.astype(np.intp)
+        n_g = g_used.size
+        return _Layout(y=y, x=x, index=self._index[keep], g_codes=g_codes, t_codes=t_codes,
+                       entities=self._entities[g_used], n_t=t_used.size,
+                       sizes=np.bincount(g_codes, minlength=n_g))
 
-def _info(codes: np.ndarray) -> pd.Series:
-    """linearmodels' entity_info/time_info: observations per group (mean, median, max, min)
-    and the number of groups (total)."""
-    counts = np.bincount(codes)
-    counts = counts[counts > 0]
-    return pd.Series({"mean": float(counts.mean()), "median": float(np.median(counts)),
-                      "max": float(counts.max()), "min": float(counts.min()),
-                      "total": float(counts.size)})
+    def _check_design(self, lay: "_Layout") -> None:
+        rank = np.linalg.matrix_rank(lay.x)
+        if rank < lay.k:
+            raise EstimationError(f"exog is rank deficient (rank {rank} < {lay.k} columns); "
+                                  "drop collinear regressors")
+        if lay.n <= lay.k:
+            raise EstimationError(f"{lay.n} observations cannot identify {lay.k} coefficients")
+        if self.panels == "correlated" and lay.n_t < lay.n_g:
+            if not self.force:
+                raise EstimationError(
+                    f"panels='correlated' with {lay.n_t} periods and {lay.n_g} panels: the "
+                    "N x N cross-panel covariance is estimated from T < N periods and "
+                    "is singular (Stata needs T >= N and otherwise silently uses a "
+                    "generalized inverse)",
+                    )
+            warnings.warn(f"panels='correlated' with T={lay.n_t} < N={lay.n_g}: Sigma is "
+                          "singular; using its Moore-Penrose pseudo-inverse",
+                          UserWarning, stacklevel=3)
 
+    def _transform(self, lay: "_Layout"):
+        """OLS residuals -> rho (common or per panel) -> Prais-Winsten data (ys, xs, rho)."""
+        y, x = lay.y, lay.x
+        b_ols = np.linalg.lstsq(x, y, rcond=None)[0]
+        e = y - x @ b_ols
+        if self.corr == "independent":
+            return y, x, None
+        rho_i = self._rho(e, lay.g_codes, lay.first, lay.n_g, lay.k - len(lay.const_cols))
+        if self.corr == "ar1":
+            ok = np.isfinite(rho_i)
+            if not ok.any():
+                raise EstimationError("rho could not be computed for any panel "
+                                      f"with rhotype={self.rhotype!r}")
+            rho_common = float(np.sum(rho_i[ok] * lay.sizes[ok]) / np.sum(lay.sizes[ok]))
+            rho_panel = np.full(lay.n_g, rho_common)
+        else:
+            bad = ~np.isfinite(rho_i)
+            if bad.any():
+                raise EstimationError(
+                    f"rho_i could not be computed with rhotype={self.rhotype!r} for "
+                    f"panel(s) {_format_periods(lay.entities[bad].tolist())}")
+            rho_panel = rho_i
+        out = np.abs(rho_panel) >= 1.0
+        if out.any():
+            which = (["all panels (common rho)"] if self.corr == "ar1"
+                     else lay.entities[out].tolist())
+            vals = np.unique(np.round(rho_panel[out], 6)).tolist()
+            raise EstimationError(
+                f"estimated AR(1) coefficient |rho| >= 1 ({_format_periods(vals)}) "
+                f"for {_format_periods(which)}: the Prais-Winsten transform is "
+                "undefined",
+                )
+        rho_obs = rho_panel[lay.g_codes]
+        return (self._prais_winsten(y, rho_obs, lay.first),
+                self._prais_winsten(x, rho_obs, lay.first), rho_panel)
 
-def _corr2(a: np.ndarray, b: np.ndarray) -> float:
-    """Squared correlation; NaN when either series does not vary (up to rounding)."""
-    for v in (a, b):
-        if np.ptp(v) <= 1e-12 * np.max(np.abs(v)):
+    def _sigma(self, lay: "_Layout", res: np.ndarray) -> np.ndarray:
+        """N x N Sigma for correlated panels; its diagonal (a vector) otherwise."""
+        if self.panels == "iid":
+            return np.full(lay.n_g, float(np.mean(res * res)))
+        if self.panels == "hetero":
+            return np.bincount(lay.g_codes, weights=res * res, minlength=lay.n_g) / lay.sizes
+        return lay.to_tn(res).T @ lay.to_tn(res) / lay.n_t
+
+    def _gls(self, lay: "_Layout", ys, xs, sig: np.ndarray):
+        """GLS coefficients and (X*'Omega^-1 X*)^-1 given Sigma."""
+        k = lay.k
+        if self.panels != "correlated":
+            s2 = sig
+            if np.any(s2 <= 0):
+                raise EstimationError("a panel has zero residual variance; GLS "
+                                      "weights are undefined")
+            w = 1.0 / np.sqrt(s2)[lay.g_codes]
+            xw, yw = xs * w[:, None], ys * w
+        else:
+            evals, evecs = np.linalg.eigh(sig)
+            tiny = evals.max() * max(lay.n_g, lay.n_t) * np.finfo(float).eps
+            if evals.min() <= tiny and not self.force:
+                raise EstimationError("the estimated cross-panel covariance Sigma "
+                                      "is singular")
+            good = evals > tiny
+            cfac = (evecs[:, good] / np.sqrt(evals[good])).T  # C'C = pinv(Sigma)
+            yw = (lay.y_tn @ cfac.T).ravel()
+            xw = np.einsum("tnk,mn->tmk", lay.x_tn, cfac).reshape(-1, k)
+        beta = np.linalg.lstsq(xw, yw, rcond=None)[0]
+        r = np.linalg.qr(xw, mode="r")  # X*'Om^-1 X* = R'R, without forming Q
+        rinv = np.linalg.solve(r, np.eye(k))
+        return beta, rinv @ rinv.T
+
+    def _iterate(self, lay: "_Layout", ys, xs, beta, cov, sigma):
+        """Iterated GLS (``igls``): Sigma and beta until the relative change <= tol."""
+        iterations, converged = 1, True
+        if not self.igls:
+            return beta, cov, sigma, iterations, converged
+        converged = False
+        while iterations < self.maxiter:
+            sigma = self._sigma(lay, ys - xs @ beta)
+            beta_new, cov = self._gls(lay, ys, xs, sigma)
+            iterations += 1
+            diff = _mreldif(beta_new, beta)
+            beta = beta_new
+            if diff <= self.tol:
+                converged = True
+                break
+        if not converged:
+            warnings.warn(f"iterated GLS did not converge in {self.maxiter} "
+                          f"iterations (tol={self.tol:g}); results are from the last "
+                          "iteration", ConvergenceWarning, stacklevel=3)
+        return beta, cov, sigma, iterations, converged
+
+    def _llf(self, lay: "_Layout", resid: np.ndarray, sigma) -> float:
+        """The Gaussian log likelihood where xtgls reports one (see the module docstring)."""
+        if not (self.corr == "independent" and (self.igls or self.panels == "iid")):
             return float("nan")
-    a = a - a.mean()
-    b = b - b.mean()
-    den = float(np.sqrt((a @ a) * (b @ b)))
-    return float((a @ b) / den) ** 2
+        if self.panels == "correlated":
+            sign, logdet = np.linalg.slogdet(sigma)
+            lndet = lay.n_t * logdet
+            sinv = np.linalg.pinv(sigma)
+            r_tn = lay.to_tn(resid)
+            quad = float(np.einsum("ti,ij,tj->", r_tn, sinv, r_tn))
+        else:
+            s2 = sigma[lay.g_codes]
+            lndet = float(np.sum(np.log(s2)))
+            quad = float(np.sum(resid * resid / s2))
+        return -0.5 * (lay.n * math.log(2 * math.pi) + lndet + quad)
 
 
-class GLSResultsMixin:
-    """What the GLS-type results of this package (:class:`PanelFGLSResults`,
-    :class:`regrowth.models.pcse.PanelPCSEResults`) add to linearmodels' ``PanelResults``:
-    Stata's header Wald chi2 test and statsmodels' names, which ``summary_col`` reads."""
+@dataclass
+class _Layout:
+    """The estimation sample of one fit: data, panel and period codes, the balanced T x N
+    arrays for correlated panels."""
 
-    @staticmethod
-    def _model_wald(params, cov, const_cols, k) -> WaldTestStatistic | InvalidTestStatistic:
-        slopes = [i for i in range(k) if i not in const_cols]
-        if not slopes:
-            return InvalidTestStatistic("the model has no regressors besides the constant",
-                                        name="Wald chi2")
-        b = params[slopes]
-        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
-        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
-                                 len(slopes), name="Wald chi2")
+    y: np.ndarray
+    x: np.ndarray
+    index: pd.MultiIndex
+    g_codes: np.ndarray
+    t_codes: np.ndarray
+    entities: pd.Index
+    n_t: int
+    sizes: np.ndarray
+    y_tn: np.ndarray | None = None
+    x_tn: np.ndarray | None = None
 
-    @property
-    def wald(self) -> WaldTestStatistic:
-        """Stata's header Wald chi2 test that every coefficient except the constant is
-        zero (``stat``, ``df``, ``pval``); the same object as ``f_statistic``."""
-        return self._f_stat
+    def __post_init__(self):
+        self.n, self.k = self.x.shape
+        self.n_g = self.entities.size
+        self.first = np.r_[True, self.g_codes[1:] != self.g_codes[:-1]]
+        self.const_cols = [j for j in range(self.k) if _is_constant(self.x[:, j])]
+        self.pos = self.t_codes * self.n_g + self.g_codes
 
-    # statsmodels names, for statsmodels.iolib.summary2.summary_col
-    @property
-    def bse(self) -> pd.Series:
-        """Alias of ``std_errors`` (statsmodels' name; ``summary_col`` reads it)."""
-        return self.std_errors
+    def to_tn(self, v: np.ndarray) -> np.ndarray:
+        """A vector over observations as a T x N array (correlated panels are balanced)."""
+        out = np.empty(self.n_t * self.n_g)
+        out[self.pos] = v
+        return out.reshape(self.n_t, self.n_g)
 
-    @property
-    def tvalues(self) -> pd.Series:
-        """Alias of ``tstats`` (z statistics; statsmodels' name, ``summary_col`` reads it)."""
-        return self.tstats
-
-
-class PanelFGLSResults(GLSResultsMixin, PanelResults):
-    """Results of :class:`PanelFGLS`: a linearmodels panel results object.
-
-    It is a subclass of ``linearmodels.panel.results.PanelResults``, so everything written
-    for linearmodels' results works on it, ``linearmodels.panel.compare`` included, and
-    it carries the names statsmodels' ``summary_col`` reads (``bse``, ``tvalues``).
-
-    Inference
-        ``params``, ``std_errors``, ``tstats`` (z statistics: Stata's ``z`` column),
-        ``pvalues`` and ``conf_int(level=0.95)`` use the normal distribution, as
-        ``xtgls`` does; ``cov`` is the model-based covariance (n-normalised unless
-        ``fit(nmk=True)``); ``cov_type`` is ``"Unadjusted"`` (Stata's conventional
-        standard errors) or ``"Unadjusted (nmk)"``. ``wald_test()`` tests linear
-        restrictions (linearmodels' signature: a restriction matrix and values, or
-        ``formula="market = stock"``); ``wald`` (alias ``f_statistic``) is Stata's header
-        test that every coefficient but the constant is zero.
-
-    Fit
-        ``predict()`` is the linear prediction x'b on the estimation sample, or on new
-        data (see :meth:`predict`). ``fitted_values`` (DataFrame) and ``resids`` (Series)
-        are on the original scale: y = fitted + resid. ``wresids`` are the residuals of
-        the Prais-Winsten transformed model (= ``resids`` without AR(1)).
-
-    R-squared
-        ``xtgls`` reports no R-squared and GLS has no variance decomposition, so
-        ``rsquared``, ``rsquared_between``, ``rsquared_within`` and ``rsquared_overall`` are
-        NaN (linearmodels' convention for an undefined statistic). The squared correlations
-        ``corr_squared_overall`` (y with x'b), ``corr_squared_between`` (entity means) and
-        ``corr_squared_within`` (deviations from entity means) are reported instead; they
-        are the "R-sq" figures Stata's ``xtreg`` prints.
-
-    Log likelihood
-        ``llf`` (alias ``loglik``) is the Gaussian log likelihood exactly where Stata
-        reports one: ``corr="independent"`` with ``igls=True`` or ``panels="iid"``, where
-        the estimate is the maximum likelihood estimate. Elsewhere it is NaN: a two-step
-        FGLS estimate (or any AR(1) model, whose rho is not re-estimated) does not
-        maximise a likelihood, so a likelihood, AIC or LR test computed from it would not
-        mean what it says.
-
-    Error structure
-        ``rho`` (float for ``ar1``, Series by entity for ``psar1``, None otherwise),
-        ``sigma`` (the N x N Sigma, Stata's ``e(Sigma)``), ``panel_variances``,
-        ``n_panels``, ``n_periods``, ``panel_sizes``, ``iterations``, ``converged``.
-    """
-
-    def __init__(self, *, model: PanelFGLS, params, cov, sigma, rho, llf, nobs,
-                 n_panels, n_periods, sizes, entities, index, y, x, wresid, g_codes,
-                 t_codes, const_cols, nmk, iterations, converged):
-        names = list(model.exog_names)
-        k = len(names)
-        fitted = x @ params
-        resid = y - fitted
-        rss = float(resid @ resid)
-        has_const = bool(const_cols)
-        yc = y - y.mean() if has_const else y
-        tss = float(yc @ yc)
-        counts = np.bincount(g_codes)
-
-        def ent_mean(v: np.ndarray) -> np.ndarray:
-            return np.bincount(g_codes, weights=v) / counts
-
-        c2b = _corr2(ent_mean(y), ent_mean(fitted))
-        c2w = _corr2(y - ent_mean(y)[g_codes], fitted - ent_mean(fitted)[g_codes])
-        cov_arr = np.array(cov, dtype=float)
-        wald = self._model_wald(params, cov_arr, const_cols, k)
-        nan = float("nan")
-        s2 = float(sigma[0]) if model.panels == "iid" else nan
-        res = AttrDict(
-            params=pd.Series(params, index=names), deferred_cov=functools.partial(np.asarray, cov_arr),
-            debiased=False, df_resid=int(nobs - k), df_model=k, nobs=int(nobs),
-            name="PanelFGLS", var_names=names, residual_ss=rss, total_ss=tss,
-            r2=nan, r2w=nan, r2b=nan, r2o=nan, c2w=c2w, c2b=c2b, c2o=_corr2(y, fitted),
-            s2=s2, entity_info=_info(g_codes), time_info=_info(t_codes), model=model,
-            cov_type="Unadjusted (nmk)" if nmk else "Unadjusted",
-            resids=resid, wresids=wresid, index=index, f_info=None, f_stat=wald,
-            loglik=llf,
-            fitted=pd.DataFrame({"fitted_values": fitted}, index=index),
-            effects=pd.DataFrame({"estimated_effects": np.full(nobs, nan)}, index=index),
-            idiosyncratic=pd.DataFrame({"idiosyncratic": resid}, index=index),
-            original_index=model._original_index, not_null=None)
-        super().__init__(res)
-        self._sigma_raw = sigma  # N x N (correlated) or its diagonal (iid, hetero)
-        self._entities = entities
-        self._rho = rho
-        self._n_panels = int(n_panels)
-        self._n_periods = int(n_periods)
-        self._sizes = pd.Series(sizes, index=entities, name="nobs")
-        self._nmk = nmk
-        self._iterations = iterations
-        self._converged = converged
-
-    # linearmodels names ---------------------------------------------------------
-    @property
-    def cov_type(self) -> str:
-        """Covariance estimator: ``"Unadjusted"`` (Stata's conventional, n-normalised)
-        or ``"Unadjusted (nmk)"``."""
-        return self._cov_type
-
-    @property
-    def llf(self) -> float:
-        """Gaussian log likelihood where Stata reports it (``corr="independent"`` with
-        ``igls=True`` or ``panels="iid"``), NaN otherwise; see the class docstring."""
-        return self._loglik
-
-    @property
-    def f_statistic_robust(self) -> WaldTestStatistic:
-        """The model Wald test (FGLS has one covariance estimator)."""
-        return self._f_stat
-
-    # FGLS specifics ---------------------------------------------------------------
-    @property
-    def rho(self):
-        """AR(1) coefficient: float (ar1), Series by entity (psar1), None (independent)."""
-        return self._rho.copy() if isinstance(self._rho, pd.Series) else self._rho
-
-    @property
-    def sigma(self) -> pd.DataFrame:
-        """Estimated cross-panel covariance (Stata's ``e(Sigma)``), labelled by entity."""
-        raw = self._sigma_raw
-        mat = np.diag(raw) if raw.ndim == 1 else raw.copy()
-        return pd.DataFrame(mat, index=self._entities, columns=self._entities)
-
-    @property
-    def panel_variances(self) -> pd.Series:
-        """Diagonal of ``sigma`` (sigma_i^2 by entity), without forming the N x N matrix."""
-        raw = self._sigma_raw
-        diag = raw.copy() if raw.ndim == 1 else np.diag(raw).copy()
-        return pd.Series(diag, index=self._entities, name="sigma2")
-
-    @property
-    def n_panels(self) -> int:
-        return self._n_panels
-
-    @property
-    def n_periods(self) -> int:
-        """Number of distinct periods (Stata's ``e(N_t)``)."""
-        return self._n_periods
-
-    @property
-    def panel_sizes(self) -> pd.Series:
-        return self._sizes.copy()
-
-    @property
-    def iterations(self) -> int:
-        return self._iterations
-
-    @property
-    def converged(self) -> bool:
-        return self._converged
-
-    @property
-    def n_covariances(self) -> int:
-        n = self._n_panels
-        return {"iid": 1, "hetero": n, "correlated": n * (n + 1) // 2}[self.model.panels]
-
-    @property
-    def n_autocorrelations(self) -> int:
-        return {"independent": 0, "ar1": 1, "psar1": self._n_panels}[self.model.corr]
-
-    def predict(self, exog: Any = None, *, data: pd.DataFrame | None = None,
-                fitted: bool = True, effects: bool = False, idiosyncratic: bool = False,
-                missing: bool = False) -> pd.DataFrame:
-        """Linear prediction x'b (Stata's ``predict, xb`` after ``xtgls``).
-
-        With AR(1) errors this is still x'b: the prediction of y from the regressors, not
-        a forecast that adds rho times the last residual.
-
-        Parameters
-        ----------
-        exog : None for the estimation sample (linearmodels' in-sample output: columns
-            ``fitted_values``, and ``estimated_effects`` (NaN: FGLS has no effects) or
-            ``idiosyncratic`` (y - x'b) if asked for). Otherwise a DataFrame of new
-            observations: either the regressors by name (``params.index``), or -- for a
-            model built by ``from_formula`` -- the raw variables, which go through the
-            same formula (factors keep their levels).
-        data : DataFrame of raw variables for a formula model (linearmodels' keyword).
-        missing : in-sample only: reindex to the model's input rows (dropped rows NaN).
-
-        Returns
-        -------
-        DataFrame indexed like the input (a row with a missing value gives NaN): column
-        ``predictions`` for new data, the selected in-sample columns otherwise.
-        """
-        if exog is None and data is None:
-            return super().predict(fitted=fitted, effects=effects,
-                                   idiosyncratic=idiosyncratic, missing=missing)
-        if exog is not None and data is not None:
-            raise ValueError("pass new observations as exog or as data, not both")
-        return self.model.predict(self.params, exog=exog, data=data)
-
-    @property
-    def summary(self) -> Summary:
-        """Estimation summary in Stata ``xtgls``'s layout (linearmodels' ``Summary``:
-        ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()``). Deterministic: no
-        date or time."""
-        m = self.model
-        sz = self._sizes
-        balanced = sz.min() == sz.max()
-        corr = _CORR_SHORT[m.corr] + (f" (rho {self._rho:.4f})" if m.corr == "ar1" else "")
-        wald = self._f_stat
-        valid = not isinstance(wald, InvalidTestStatistic)
-        left = [("Dep. Variable:", m.dependent_name),
-                ("Estimator:", "PanelFGLS (xtgls)"),
-                ("Coefficients:", "generalized least squares"),
-                ("Panels:", _PANEL_SHORT[m.panels]),
-                ("Correlation:", corr),
-                ("Cov. Estimator:", self._cov_type),
-                ("Est. covariances:", str(self.n_covariances)),
-                ("Est. autocorrelations:", str(self.n_autocorrelations)),
-                ("Est. coefficients:", str(len(self._var_names)))]
-        right = [("No. Observations:", str(self.nobs)),
-                 ("Number of groups:", str(self._n_panels)),
-                 ("Time periods:" if balanced else "Obs per group (avg):",
-                  str(self._n_periods) if balanced else _str(float(sz.mean()))),
-                 (f"Wald chi2({wald.df}):" if valid else "Wald chi2:",
-                  _str(wald.stat) if valid else "--"),
-                 ("Prob > chi2:", pval_format(wald.pval) if valid else "--"),
-                 ("Log-likelihood:", "--" if math.isnan(self._loglik)
-                  else _str(self._loglik)),
-                 ("Corr^2 (overall):", _str(self._c2o)),
-                 ("Corr^2 (between):", _str(self._c2b)),
-                 ("Corr^2 (within):", _str(self._c2w))]
-        fmt = copy.deepcopy(fmt_2cols)
-        top = SimpleTable([[v] for _, v in left], stubs=[s for s, _ in left],
-                          title="PanelFGLS Estimation Summary", txt_fmt=fmt)
-        top.extend_right(SimpleTable([[v] for _, v in right],
-                                     stubs=["  " + s for s, _ in right], txt_fmt=fmt))
-        smry = Summary()
-        smry.tables.append(top)
-        ci = self.conf_int()
-        rows = []
-        for name in self._var_names:
-            rows.append([_str(self.params[name]), _str(self.std_errors[name]),
-                         _str(self.tstats[name]), pval_format(self.pvalues[name]),
-                         _str(ci.loc[name, "lower"]), _str(ci.loc[name, "upper"])])
-        smry.tables.append(SimpleTable(
-            rows, stubs=list(self._var_names), txt_fmt=copy.deepcopy(fmt_params),
-            headers=["Parameter", "Std. Err.", "z", "P>|z|", "Lower CI", "Upper CI"],
-            title="Parameter Estimates"))
-        notes = []
-        if m.corr == "psar1":
-            notes.append("rho_i: " + ", ".join(f"{k}={v:.4f}" for k, v in self._rho.items()))
-        if math.isnan(self._loglik):
-            notes.append("Log likelihood not reported: the FGLS estimate is not a maximum "
-                         "likelihood estimate (Stata reports one only for "
-                         "corr(independent) with igls or panels(iid)).")
-        if self._nmk:
-            notes.append("Standard errors normalised by n - k (nmk).")
-        if m.igls:
-            notes.append(f"Iterated GLS: {self._iterations} iterations, "
-                         f"{'converged' if self._converged else 'NOT converged'}.")
-        if notes:
-            smry.add_extra_txt(notes)
-        return smry
+    def balance(self, ys: np.ndarray, xs: np.ndarray) -> None:
+        self.y_tn = self.to_tn(ys)
+        x_tn = np.empty((self.n_t * self.n_g, self.k))
+        x_tn[self.pos] = xs
+        self.x_tn = x_tn.reshape(self.n_t, self.n_g, self.k)

@@ -3,20 +3,17 @@ r"""Generalized negative binomial regression (Stata's ``gnbreg``).
 Model
 -----
 NB2 with a mean equation and a dispersion equation::
-
     E[y_i]          = mu_i    = exp(x_i'b + o_i)       o_i = offset_i + ln(exposure_i)
     ln(alpha_i)     = t_i     = z_i'g                  (z = [1] by default)
     Var[y_i]        = mu_i (1 + alpha_i mu_i)
 
 With r_i = 1/alpha_i, the log likelihood of one observation is::
-
     l_i = lnG(y_i + r_i) - lnG(r_i) - lnG(y_i + 1)
           - (r_i + y_i) ln(1 + alpha_i mu_i) + y_i (t_i + ln mu_i)
 
 Writing eta_i = x_i'b + o_i, q_i = 1 + alpha_i mu_i, psi = digamma, psi1 = trigamma and
 D_i = psi(y_i + r_i) - psi(r_i), the score and Hessian implemented (``score_obs``, ``hessian``)
 are, per observation and per index (chain rule: d/db = x_i d/deta, d/dg = z_i d/dt)::
-
     dl/deta      = (y - mu) / q
     dl/dt        = r (ln q - D) + (y - mu) / q
     d2l/deta2    = -mu (1 + alpha y) / q^2
@@ -117,14 +114,14 @@ docstring for a dispersion equation with more than a constant); ``get_robustcov(
 
 from __future__ import annotations
 
+import sys
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, special, stats
-from statsmodels.base.model import GenericLikelihoodModel, GenericLikelihoodModelResults
-import statsmodels.base.wrapper as wrap
+from scipy import linalg, special
+from statsmodels.base.model import GenericLikelihoodModel
+from statsmodels.formula._manager import FormulaManager
 
 from regrowth.errors import (
     BoundaryWarning,
@@ -134,162 +131,21 @@ from regrowth.errors import (
     MissingValuesWarning,
     SpecificationError,
 )
+from regrowth.models._checks import CONSTANT, as_frame, check_index, collinear, misaligned, numeric, vector
+from regrowth.models._optim import newton
+from regrowth.models._special import GammaDiffs
+from regrowth.models.gnb_results import (
+    DISP_PREFIX,
+    ETA_DIVERGE,
+    LNALPHA_BOUNDARY,
+    GNBResults,
+    GNBResultsWrapper,
+    LRTestResult,
+)
 
-__all__ = ["GeneralizedNegativeBinomial", "GNBResults", "LRTestResult"]
+__all__ = ["GeneralizedNegativeBinomial", "GNBResults", "LRTestResult", "DISP_PREFIX"]
 
-DISP_PREFIX = "lnalpha:"
 RegrowthErrorTypes = (DataError, EstimationError, SpecificationError)
-LNALPHA_BOUNDARY = -20.0  # ln(alpha_i) below this: Poisson boundary, no finite maximum
-ETA_DIVERGE = -30.0  # linear predictor below this at y == 0: mean coefficients diverging
-
-
-@dataclass(frozen=True)
-class LRTestResult:
-    """A likelihood-ratio test: statistic, degrees of freedom, p-value and how it was computed."""
-
-    statistic: float
-    df: int
-    pvalue: float
-    llf_restricted: float
-    llf_unrestricted: float
-    distribution: str
-
-    def __repr__(self) -> str:
-        return (f"LRTestResult(statistic={self.statistic:.6g}, df={self.df}, "
-                f"pvalue={self.pvalue:.6g}, distribution={self.distribution!r})")
-
-
-# For r = 1/alpha large the differences lnG(y+r) - lnG(r), psi(y+r) - psi(r) and
-# psi1(y+r) - psi1(r) cancel catastrophically; there we use Stirling/asymptotic series written
-# as differences (log1p, exact rational differences), accurate to rounding for r > 1e5.
-_R_ASYMPTOTIC = 1e5
-_K_SUM = 100  # integer counts: explicit sums for the first 100 terms of lnG(y+r) - lnG(r) etc.
-
-
-def _stirling_tail(x):
-    """lnG(x) - [(x - 1/2) ln x - x + ln(2 pi)/2] for large x."""
-    x2 = x * x
-    return 1.0 / (12.0 * x) - 1.0 / (360.0 * x * x2) + 1.0 / (1260.0 * x * x2 * x2)
-
-
-def _lgamma_diff_big(y, r):
-    return ((r - 0.5) * np.log1p(y / r) + y * np.log(y + r) - y
-            + (_stirling_tail(y + r) - _stirling_tail(r)))
-
-
-def _digamma_diff_big(y, r):
-    # psi(x) = ln x - 1/(2x) - 1/(12x^2) + 1/(120x^4) - ...
-    x = y + r
-    return (np.log1p(y / r) + y / (2.0 * x * r) - (1.0 / (12.0 * x * x) - 1.0 / (12.0 * r * r))
-            + (1.0 / (120.0 * x ** 4) - 1.0 / (120.0 * r ** 4)))
-
-
-def _trigamma_diff_big(y, r):
-    # psi1(x) = 1/x + 1/(2x^2) + 1/(6x^3) - 1/(30x^5) + ...
-    x = y + r
-    return (-y / (x * r) + 0.5 * (1.0 / (x * x) - 1.0 / (r * r))
-            + (1.0 / (6.0 * x ** 3) - 1.0 / (6.0 * r ** 3))
-            - (1.0 / (30.0 * x ** 5) - 1.0 / (30.0 * r ** 5)))
-
-
-# ----------------------------------------------------------------------------- input handling
-
-CONSTANT = "Intercept"  # the constant's name wherever the estimator names it
-
-
-def _misaligned(what: str, index: pd.Index, ref: pd.Index,
-                ref_name: str = "endog") -> SpecificationError:
-    if len(index) != len(ref):
-        diff = f"{len(index)} rows against {len(ref)}"
-    elif index.is_unique and ref.is_unique and index.sort_values().equals(ref.sort_values()):
-        diff = "the same rows in a different order"
-    else:
-        extra = [v for v in index[~index.isin(ref)][:3]]
-        diff = (f"e.g. row(s) {extra} are not in {ref_name}'s index" if extra
-                else "labels differ")
-    return SpecificationError(
-        f"{what} and {ref_name} are not indexed by the same rows ({diff}); the estimator does "
-        f"not align them silently. Select both from one DataFrame, or align first, e.g. "
-        f"{what} = {what}.reindex({ref_name}.index) (rows it lacks become NaN and are "
-        "dropped).")
-
-
-def _check_index(x, what: str, index) -> None:
-    if isinstance(x, (pd.Series, pd.DataFrame)) and index is not None \
-            and not x.index.equals(index):
-        raise _misaligned(what, x.index, index)
-
-
-def _as_frame(x, prefix: str, index) -> pd.DataFrame:
-    if isinstance(x, pd.DataFrame):
-        return x
-    if isinstance(x, pd.Series):
-        return x.to_frame(name=x.name if x.name is not None else f"{prefix}1")
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise DataError(f"{prefix}: expected a 1- or 2-dimensional array, got {arr.ndim} dimensions")
-    names = []
-    for j in range(arr.shape[1]):
-        col = arr[:, j]
-        finite = col[np.isfinite(col)]
-        names.append(CONSTANT if finite.size and np.all(finite == 1.0) and CONSTANT not in names
-                     else f"{prefix}{j + 1}")
-    return pd.DataFrame(arr, columns=names, index=index)
-
-
-def _numeric(frame: pd.DataFrame, what: str) -> np.ndarray:
-    try:
-        arr = frame.to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-        raise DataError(f"{what}: non-numeric column(s) {bad}", hint="encode factors as "
-                        "dummies or use from_formula with C(name)") from exc
-    return arr
-
-
-def _vector(x, n: int, what: str) -> np.ndarray | None:
-    if x is None:
-        return None
-    arr = np.asarray(x, dtype=float).reshape(-1)
-    if arr.shape[0] != n:
-        raise DataError(f"{what} has {arr.shape[0]} rows but endog has {n}")
-    return arr
-
-
-def _collinear(mat: np.ndarray, names: list[str], what: str) -> None:
-    """Raise EstimationError naming the collinear columns if ``mat`` lacks full column rank."""
-    k = mat.shape[1]
-    if k == 0:
-        return
-    scale = np.sqrt((mat * mat).sum(axis=0))
-    zero = scale == 0
-    if zero.any():
-        bad = [names[j] for j in np.flatnonzero(zero)]
-        raise EstimationError(f"{what}: column(s) {bad} are identically zero in the estimation "
-                              "sample; drop them")
-    ms = mat / scale
-    if k == 1:
-        return  # one non-zero column
-    gram = ms.T @ ms
-    w = linalg.eigvalsh(gram)
-    if w[0] > 1e-12 * k * w[-1]:
-        return  # full rank (cheap check on the k x k Gram matrix)
-    r, piv = linalg.qr(ms, mode="r", pivoting=True)
-    d = np.abs(np.diag(r))
-    tol = max(max(mat.shape) * np.finfo(float).eps * 10, 1e-7) * d[0]
-    rank = int((d > tol).sum())
-    if rank < k:
-        dep = [names[j] for j in piv[rank:]]
-        base = piv[:rank]
-        parts = []
-        for j in piv[rank:]:
-            coef, *_ = linalg.lstsq(ms[:, base], ms[:, j])
-            involved = [names[base[i]] for i in np.flatnonzero(np.abs(coef) > 1e-8)]
-            parts.append(f"{names[j]} = combination of {involved}")
-        raise EstimationError(f"{what} is rank deficient (rank {rank} < {k} columns): collinear "
-                              f"column(s) {dep} ({'; '.join(parts)}). Drop one of them.")
 
 
 # ----------------------------------------------------------------------------- the model
@@ -314,17 +170,16 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
     See the module docstring for the likelihood, derivatives, solver and covariance types.
     """
-
     def __init__(self, endog, exog, exog_disp=None, offset=None, exposure=None, *,
                  groups=None, **kwds):
         index = endog.index if isinstance(endog, (pd.Series, pd.DataFrame)) else None
         if index is None and isinstance(exog, (pd.Series, pd.DataFrame)):
             index = exog.index
         else:
-            _check_index(exog, "exog", index)
+            check_index(exog, "exog", index)
         for what, v in (("exog_disp", exog_disp), ("offset", offset), ("exposure", exposure),
                         ("groups", groups)):
-            _check_index(v, what, index)
+            check_index(v, what, index)
         yname = getattr(endog, "name", None) or "y"
         if isinstance(endog, pd.DataFrame):
             if endog.shape[1] != 1:
@@ -335,15 +190,15 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         n_all = y.shape[0]
         if index is None:
             index = pd.RangeIndex(n_all)
-        X = _as_frame(exog, "x", index)
+        X = as_frame(exog, "x", index)
         Z = (pd.DataFrame({CONSTANT: np.ones(n_all)}, index=index) if exog_disp is None
-             else _as_frame(exog_disp, "z", index))
+             else as_frame(exog_disp, "z", index))
         for what, frame in (("exog", X), ("exog_disp", Z)):
             if frame.shape[0] != n_all:
                 raise DataError(f"{what} has {frame.shape[0]} rows but endog has {n_all}")
-        Xa, Za = _numeric(X, "exog"), _numeric(Z, "exog_disp")
-        off = _vector(offset, n_all, "offset")
-        expo = _vector(exposure, n_all, "exposure")
+        Xa, Za = numeric(X, "exog"), numeric(Z, "exog_disp")
+        off = vector(offset, n_all, "offset")
+        expo = vector(exposure, n_all, "exposure")
         grp = None
         if groups is not None:
             grp = pd.Series(np.asarray(groups).reshape(-1) if not isinstance(groups, pd.Series)
@@ -394,8 +249,8 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             total_off += np.log(e)
         xnames = [str(c) for c in X.columns]
         znames = [str(c) for c in Z.columns]
-        _collinear(Xa, xnames, "exog (mean equation)")
-        _collinear(Za, znames, "exog_disp (dispersion equation)")
+        collinear(Xa, xnames, "exog (mean equation)")
+        collinear(Za, znames, "exog_disp (dispersion equation)")
 
         self.exog_disp = np.asfortranarray(Za)
         self.exog_disp_names = znames
@@ -450,9 +305,6 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         ``data`` and ``model.n_missing`` counts the others. The engine is statsmodels' default
         (``statsmodels.formula.options.formula_engine``).
         """
-        import sys
-
-        from statsmodels.formula._manager import FormulaManager
 
         if not isinstance(data, pd.DataFrame):
             data = pd.DataFrame(data)
@@ -480,7 +332,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             if isinstance(v, pd.Series):
                 if v.index.equals(data.index):
                     return v
-                raise _misaligned(what, v.index, data.index, "data")
+                raise misaligned(what, v.index, data.index, "data")
             arr = pd.Series(np.asarray(v).reshape(-1))
             if arr.shape[0] != n_all:
                 raise DataError(f"{what} has {arr.shape[0]} values but data has {n_all} rows",
@@ -569,8 +421,6 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         restore = state.pop("_restore_disp_model_spec", False)
         self.__dict__.update(state)
         if restore:
-            from statsmodels.formula._manager import FormulaManager
-
             mgr = FormulaManager()
             rows = self.data.frame.iloc[np.flatnonzero(self.row_mask)]
             mgr.get_matrices(self.disp_formula, rows, pandas=True)
@@ -613,93 +463,12 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         return params[:self.k_mean], params[self.k_mean:]
 
     def _prepare_counts(self):
-        """Precompute the ordering used by _gamma_diffs for integer counts."""
-        y = self._y
-        self._int_counts = bool(np.all(y == np.floor(y))) and y.max() < 2 ** 31
-        if not self._int_counts:
-            self._pos = np.flatnonzero(y > 0)
-            return
-        yi = y.astype(np.int64)
-        # descending in min(y, K + 1): {y > k} is a prefix for every k <= K (int16: radix sort)
-        order = np.argsort(-np.minimum(yi, _K_SUM + 1).astype(np.int16), kind="stable")
-        self._ord = order
-        self._ys = y[order]
-        K = int(min(yi.max(), _K_SUM))
-        counts = np.bincount(np.minimum(yi, K + 1), minlength=K + 2)
-        # n_gt[k] = #(y > k) for k = 0..K
-        self._n_gt = (counts[::-1].cumsum()[::-1])[1:K + 2]
-        self._K = K
+        """Precompute what :class:`regrowth.models._special.GammaDiffs` needs for these counts."""
+        self._gamma = GammaDiffs(self._y)
 
     def _gamma_diffs(self, r, order):
-        """lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r) (zero where y == 0).
-
-        Integer counts: sum_{k<y} ln(r+k), 1/(r+k), -1/(r+k)^2 over the observations with y > k
-        (a prefix once sorted by y), exact and cheap since most counts are small; the part of
-        counts above _K_SUM uses lnG/psi/psi1 from r + _K_SUM. Non-integer y: scipy.special
-        (asymptotic differences for r > 1e5).
-        """
-        n = r.shape[0]
-        lg = np.zeros(n)
-        dpsi = np.zeros(n) if order >= 1 else None
-        dtri = np.zeros(n) if order >= 2 else None
-        y = self._y
-        if not self._int_counts:
-            pos = self._pos
-            yp, rp = y[pos], r[pos]
-            big = rp > _R_ASYMPTOTIC
-            sm_ = ~big
-            a = np.empty_like(rp)
-            a[sm_] = special.gammaln(yp[sm_] + rp[sm_]) - special.gammaln(rp[sm_])
-            a[big] = _lgamma_diff_big(yp[big], rp[big])
-            lg[pos] = a
-            if order >= 1:
-                a[sm_] = special.digamma(yp[sm_] + rp[sm_]) - special.digamma(rp[sm_])
-                a[big] = _digamma_diff_big(yp[big], rp[big])
-                dpsi[pos] = a
-            if order >= 2:
-                a[sm_] = special.polygamma(1, yp[sm_] + rp[sm_]) - special.polygamma(1, rp[sm_])
-                a[big] = _trigamma_diff_big(yp[big], rp[big])
-                dtri[pos] = a
-            return lg, dpsi, dtri
-        n_pos = int(self._n_gt[0]) if self._n_gt.size else 0
-        if n_pos == 0:
-            return lg, dpsi, dtri
-        rs = r[self._ord[:n_pos]]
-        acc_l = np.zeros(n_pos)
-        acc_d = np.zeros(n_pos) if order >= 1 else None
-        acc_t = np.zeros(n_pos) if order >= 2 else None
-        for k in range(self._K):
-            c = int(self._n_gt[k])
-            if c == 0:
-                break
-            rk = rs[:c] + k
-            acc_l[:c] += np.log(rk)
-            if order >= 1:
-                inv = 1.0 / rk
-                acc_d[:c] += inv
-                if order >= 2:
-                    acc_t[:c] -= inv * inv
-        c = int(self._n_gt[self._K]) if self._K < self._n_gt.size else 0
-        if c:  # counts above K: remaining terms from r + K to y + r
-            yt = self._ys[:c] - self._K
-            r0 = rs[:c] + self._K
-            big = r0 > _R_ASYMPTOTIC
-            with np.errstate(all="ignore"):
-                acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
-                                      special.gammaln(yt + r0) - special.gammaln(r0))
-                if order >= 1:
-                    acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
-                                          special.digamma(yt + r0) - special.digamma(r0))
-                if order >= 2:
-                    acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
-                                          special.polygamma(1, yt + r0) - special.polygamma(1, r0))
-        idx = self._ord[:n_pos]
-        lg[idx] = acc_l
-        if order >= 1:
-            dpsi[idx] = acc_d
-        if order >= 2:
-            dtri[idx] = acc_t
-        return lg, dpsi, dtri
+        """lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r) (zero where y == 0)."""
+        return self._gamma(r, order)
 
     def _zg(self, g):
         """ln(alpha_i) = z_i'g (1-column case without an (n x 1) matmul: slow BLAS path)."""
@@ -880,83 +649,27 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
     # ------------------------------------------------------------------ solver
     def _newton(self, start, maxiter, tol):
-        p = np.asarray(start, dtype=float).copy()
-        llf, grad, H = self._derivs(p, 2)
-        if not np.isfinite(llf):
-            raise EstimationError("log likelihood is not finite at the starting values")
-        info = {"converged": False, "iterations": 0, "message": "", "boundary": False,
-                "diverging": False}
         kx = self.k_mean
-        for it in range(maxiter + 1):
-            info["iterations"] = it
-            A = -H
-            d = np.sqrt(np.abs(np.diag(A)))
-            d[d == 0] = 1.0
-            As = A / d[:, None] / d[None, :]
-            gs = grad / d
-            if not np.all(np.isfinite(As)):
-                info["message"] = "Hessian is not finite"
-                break
-            w, V = linalg.eigh(As)
-            wmax = np.max(np.abs(w))
-            nd = w[0] > 0 and wmax / w[0] < 1e12
-            vg = V.T @ gs
+
+        def boundary(p):
             t = self._zg(p[kx:])
             if t.min() < LNALPHA_BOUNDARY:
-                info["boundary"] = True
-                info["message"] = (f"ln(alpha) ran to the Poisson boundary (min ln alpha_i = "
-                                   f"{t.min():.3g} < {LNALPHA_BOUNDARY:g}); no finite maximum")
-                break
-            if nd:
-                dec = float(np.sum(vg * vg / w))
-                info["decrement"] = dec
-                if dec < tol:
-                    info["converged"] = True
-                    info["message"] = "converged"
-                    # one polishing Newton step (quadratic convergence), kept if not worse
-                    pn = p + (V @ (vg / w)) / d
-                    lln, gn, Hn = self._derivs(pn, 2)
-                    # (llf changes by ~decrement/2, below rounding: compare up to rounding)
-                    if (np.isfinite(lln) and lln >= llf - 1e-12 * (1.0 + abs(llf))
-                            and np.all(np.isfinite(Hn))
-                            and np.max(np.abs(gn)) <= np.max(np.abs(grad))):
-                        p, llf, grad, H = pn, lln, gn, Hn
-                    break
-            else:
-                dec = np.inf
-            if it == maxiter:
-                info["message"] = f"iteration limit ({maxiter}) reached"
-                break
-            wm = np.maximum(np.abs(w), 1e-8 * wmax)
-            step = (V @ (vg / wm)) / d
-            m = np.max(np.abs(step))
-            if m > 5.0:
-                step *= 5.0 / m
-            slope = float(grad @ step)
-            s = 1.0
-            accepted = False
-            full = None
-            while s > 1e-12:
-                pn = p + s * step
-                if s == 1.0:  # the full step is usually accepted: get its derivatives at once
-                    full = self._derivs(pn, 2)
-                    lln = full[0]
-                else:
-                    lln = self._derivs(pn, 0)[0]
-                if np.isfinite(lln) and (lln >= llf + 1e-4 * s * slope
-                                         or (nd and dec < 1e-6 and lln >= llf - 1e-9 * abs(llf))):
-                    accepted = True
-                    break
-                s *= 0.5
-            if not accepted:
-                info["message"] = ("line search stalled: no step increases the log likelihood "
-                                   f"(Newton decrement {dec:.3g})")
-                break
-            p = pn
-            if s == 1.0:
-                llf, grad, H = full
-            else:
-                llf, grad, H = self._derivs(p, 2)
+                return (f"ln(alpha) ran to the Poisson boundary (min ln alpha_i = "
+                        f"{t.min():.3g} < {LNALPHA_BOUNDARY:g}); no finite maximum")
+            return None
+
+        start = np.asarray(start, dtype=float)
+        if not np.isfinite(self._derivs(start, 0)[0]):
+            raise EstimationError("log likelihood is not finite at the starting values")
+        res = newton(self._derivs, start, tol=tol, maxiter=maxiter, stop=boundary)
+        p, llf, grad, H = res.params, res.llf, res.grad, res.hessian
+        info = {"converged": res.info["converged"], "iterations": res.info["iterations"],
+                "message": res.info["message"], "boundary": res.info["stopped"],
+                "diverging": False}
+        if np.isfinite(res.info.get("decrement", np.inf)):
+            info["decrement"] = res.info["decrement"]
+        d = np.sqrt(np.abs(np.diag(-H)))
+        d[d == 0] = 1.0
         # diagnostics at the final point
         info["gradient_max"] = float(np.max(np.abs(grad)))
         w_all = linalg.eigvalsh(-H / np.outer(d, d)) if np.all(np.isfinite(H)) else np.array([np.nan])
@@ -1033,335 +746,3 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
 
 # ----------------------------------------------------------------------------- results
-
-class GNBResults(GenericLikelihoodModelResults):
-    """Results of GeneralizedNegativeBinomial.fit (statsmodels-style).
-
-    Extra to statsmodels: ``converged``, ``mle_retvals`` (solver diagnostics), ``cov_type``,
-    ``irr()``, ``marginal_effects()``, ``lr_test_nb2()``, ``lr_test_poisson()``,
-    ``get_robustcov(cov_type, cov_kwds)`` (switch covariance without refitting).
-    """
-
-    def __init__(self, model, params, hinv, hessian, info):
-        from statsmodels.base.model import LikelihoodModelResults
-
-        mlefit = LikelihoodModelResults(model, params, normalized_cov_params=hinv, scale=1.0)
-        mlefit.mle_retvals = info
-        mlefit.mle_settings = {"optimizer": "newton (modified Hessian + line search)"}
-        mlefit.method = "newton"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            super().__init__(model, mlefit)
-        self._hessian = hessian
-        self._hinv = hinv
-        self.converged = bool(info["converged"])
-        self.mle_retvals = info
-        self.method = "newton"
-        self._llf_value = info["llf"]
-
-    # statsmodels caches llf through model.loglike; keep the solver's value (identical)
-    @property
-    def llf(self):
-        return self._llf_value
-
-    @property
-    def aic(self):
-        return -2.0 * self.llf + 2.0 * len(self.params)
-
-    @property
-    def bic(self):
-        return -2.0 * self.llf + np.log(self.nobs) * len(self.params)
-
-    @property
-    def llnull(self):
-        """Log likelihood of constant-only mean and constant-only dispersion (Stata's ll_0)."""
-        if "llnull" not in self._cache:
-            n = self.nobs
-            mod = GeneralizedNegativeBinomial(self.model._y, np.ones((n, 1)),
-                                              offset=self.model.offset)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._cache["llnull"] = mod.fit().llf
-        return self._cache["llnull"]
-
-    def _cov_from(self, cov_type, cov_kwds):
-        from regrowth.models.covariance import stata_ml_scale
-
-        cov_kwds = dict(cov_kwds or {})
-        ct = cov_type.lower() if isinstance(cov_type, str) else cov_type
-        hinv = self._hinv
-        if ct in ("nonrobust", "oim"):
-            return "nonrobust", hinv, {"description": "observed information (Stata vce(oim))"}
-        use_corr = cov_kwds.get("use_correction", True)
-        S = self.model.score_obs(np.asarray(self.params))
-        n = S.shape[0]
-        if ct in ("robust", "hc1", "hc0"):
-            meat = S.T @ S
-            fac = stata_ml_scale("robust", n) if (ct != "hc0" and use_corr) else 1.0
-            desc = ("sandwich, N/(N-1) (Stata vce(robust))" if fac != 1.0
-                    else "sandwich, no small-sample correction")
-            return ("robust" if ct != "hc0" else "HC0"), fac * hinv @ meat @ hinv, \
-                {"description": desc, "correction": fac}
-        if ct == "cluster":
-            groups = cov_kwds.get("groups", None)
-            if groups is None:
-                groups = self.model.groups
-            if groups is None:
-                raise EstimationError('cov_type="cluster" needs cov_kwds={"groups": ...} or '
-                                      "groups= given to the model")
-            groups = self.model._align_groups(groups, n)
-            if groups.shape[0] != n:
-                raise EstimationError(f"groups has {groups.shape[0]} rows; the estimation sample "
-                                      f"has {n}")
-            if pd.isna(pd.Series(groups)).any():
-                raise EstimationError("groups has missing values in the estimation sample; pass "
-                                      "groups= to the model so those rows are dropped")
-            codes, uniq = pd.factorize(pd.Series(groups))
-            G = len(uniq)
-            if G < 2:
-                raise EstimationError("cluster covariance needs at least 2 clusters")
-            Sg = np.zeros((G, S.shape[1]))
-            np.add.at(Sg, codes, S)
-            fac = stata_ml_scale("cluster", n, G) if use_corr else 1.0
-            return "cluster", fac * hinv @ (Sg.T @ Sg) @ hinv, \
-                {"description": f"cluster-robust, {G} clusters, G/(G-1) (Stata vce(cluster))",
-                 "n_groups": G, "correction": fac}
-        raise ValueError(f"cov_type={cov_type!r}: use 'nonrobust'/'oim', 'robust'/'HC1', "
-                         "'HC0' or 'cluster'")
-
-    def _set_cov(self, cov_type, cov_kwds):
-        name, cov, kw = self._cov_from(cov_type, cov_kwds)
-        self.cov_type = name
-        self.cov_kwds = kw
-        self.normalized_cov_params = cov
-        self.use_t = False
-        self._cache = {k: v for k, v in self._cache.items() if k == "llnull"}
-
-    def get_robustcov(self, cov_type="robust", cov_kwds=None):
-        """A copy of these results with another covariance type (no refit)."""
-        import copy
-
-        new = copy.copy(self)
-        new._cache = {}
-        new._set_cov(cov_type, cov_kwds)
-        return GNBResultsWrapper(new)
-
-    # ------------------------------------------------------------------ extras
-    def _param_names(self):
-        return list(self.model.exog_names)
-
-    def _norm_ci(self, est, se, alpha):
-        z = stats.norm.ppf(1 - alpha / 2)
-        return est - z * se, est + z * se
-
-    def irr(self, alpha=0.05):
-        """Incidence-rate ratios exp(b) of the mean equation (Stata ``gnbreg, irr``).
-
-        Columns: IRR, std err (delta method, exp(b)*se(b), as Stata prints), z and p-value of b,
-        and the CI exp(b -/+ z se(b)).
-        """
-        k = self.model.k_mean
-        b = np.asarray(self.params)[:k]
-        se = np.asarray(self.bse)[:k]
-        lo, hi = self._norm_ci(b, se, alpha)
-        zv = b / se
-        names = self._param_names()[:k]
-        return pd.DataFrame({"IRR": np.exp(b), "std err": np.exp(b) * se, "z": zv,
-                             "P>|z|": 2 * stats.norm.sf(np.abs(zv)),
-                             f"[{alpha / 2:g}": np.exp(lo), f"{1 - alpha / 2:g}]": np.exp(hi)},
-                            index=names)
-
-    def marginal_effects(self, dummy=False, alpha=0.05):
-        """Average marginal effects of the mean-equation columns on E[y] = exp(x'b + offset).
-
-        dE[y_i]/dx_ij = b_j mu_i, averaged over the estimation sample (Stata
-        ``margins, dydx(*)``), with delta-method standard errors from the current covariance.
-        ``dummy=True`` uses the discrete change mu(x_j=1) - mu(x_j=0) for 0/1 columns (Stata's
-        treatment of ``i.`` factor variables): for a formula factor (columns named
-        ``f[T.level]``) the other levels of the same factor are set to 0, i.e. the change from
-        the base level, as Stata's ``margins`` does. The constant is omitted. Each column is treated
-        on its own: with x and x^2 as separate columns the effect of x is not the sum.
-        """
-        k = self.model.k_mean
-        X = self.model._X
-        off = self.model.offset
-        b = np.asarray(self.params)[:k]
-        cov = np.asarray(self.cov_params())[:k, :k]
-        mu = np.exp(X @ b + off)
-        names = self._param_names()[:k]
-        rows, est, grads = [], [], []
-        for j in range(k):
-            col = X[:, j]
-            if np.all(col == col[0]):
-                continue  # constant
-            if dummy and np.all((col == 0) | (col == 1)):
-                X1, X0 = X.copy(), X.copy()
-                group = [j]
-                if "[T." in names[j]:  # formula factor: other levels of the same factor off
-                    stem = names[j][:names[j].index("[T.")]
-                    group = [i for i, nm in enumerate(names) if nm.startswith(stem + "[T.")]
-                X1[:, group] = 0.0
-                X0[:, group] = 0.0
-                X1[:, j] = 1.0
-                m1, m0 = np.exp(X1 @ b + off), np.exp(X0 @ b + off)
-                est.append(float(np.mean(m1 - m0)))
-                grads.append((X1.T @ m1 - X0.T @ m0) / len(mu))
-            else:
-                est.append(float(b[j] * mu.mean()))
-                gr = b[j] * (X.T @ mu) / len(mu)
-                gr[j] += mu.mean()
-                grads.append(gr)
-            rows.append(names[j])
-        est = np.array(est)
-        Gm = np.array(grads)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Gm, cov, Gm))
-        zv = est / se
-        lo, hi = self._norm_ci(est, se, alpha)
-        return pd.DataFrame({"dy/dx": est, "std err": se, "z": zv,
-                             "P>|z|": 2 * stats.norm.sf(np.abs(zv)),
-                             f"[{alpha / 2:g}": lo, f"{1 - alpha / 2:g}]": hi}, index=rows)
-
-    def get_margeff(self, dummy=False, alpha=0.05):
-        """Alias of :meth:`marginal_effects` (average effects only)."""
-        return self.marginal_effects(dummy=dummy, alpha=alpha)
-
-    def lr_test_nb2(self):
-        """LR test of the dispersion slopes: this model against constant-alpha NB2.
-
-        Requires a constant in the span of z. LR = 2(llf - llf_NB2) ~ chi2(k_disp - 1).
-        """
-        mod = self.model
-        Z = mod.exog_disp
-        coef, *_ = linalg.lstsq(Z, np.ones(Z.shape[0]))
-        if np.max(np.abs(Z @ coef - 1.0)) > 1e-8:
-            raise EstimationError("the dispersion equation has no constant: constant-alpha NB2 "
-                                  "is not nested in this model")
-        df = mod.k_disp - 1
-        if df == 0:
-            raise EstimationError("the dispersion equation is a constant only: nothing to test")
-        nb2 = GeneralizedNegativeBinomial(mod._y, mod._X, offset=mod.offset)
-        p0 = np.concatenate([np.asarray(self.params)[:mod.k_mean],
-                             [np.log(np.mean(np.exp(Z @ np.asarray(self.params)[mod.k_mean:])))]])
-        r = nb2.fit(start_params=p0)
-        if not r.converged:
-            warnings.warn("restricted NB2 fit did not converge", ConvergenceWarning, stacklevel=2)
-        lr = max(2.0 * (self.llf - r.llf), 0.0)
-        return LRTestResult(lr, df, float(stats.chi2.sf(lr, df)), r.llf, self.llf,
-                            f"chi2({df})")
-
-    def lr_test_poisson(self):
-        """LR test of alpha = 0 (Poisson) against this model, with the boundary mixture.
-
-        LR = 2(llf - llf_Poisson). With a constant-only dispersion equation (NB2) this is Stata's
-        "LR test of alpha=0": p = 0.5 P(chi2_1 > LR), the chi-bar-squared chibar2(01).
-
-        With q = k_disp > 1 dispersion coefficients we use the mixture
-        p = 0.5 P(chi2_{q-1} > LR) + 0.5 P(chi2_q > LR): one parameter (the scale of alpha) lies
-        on the boundary, the q - 1 dispersion slopes are treated as ordinary restrictions. This
-        is an approximation: under the Poisson null the slopes are not identified (Davies'
-        problem), and Stata's ``gnbreg`` reports no such test. For q > 1 the returned
-        ``distribution`` says so.
-        """
-        mod = self.model
-        _, llp, conv = mod._fit_poisson()
-        if not conv:
-            warnings.warn("Poisson fit did not converge", ConvergenceWarning, stacklevel=2)
-        lr = max(2.0 * (self.llf - llp), 0.0)
-        q = mod.k_disp
-        if q == 1:
-            p = 0.5 * stats.chi2.sf(lr, 1)
-            dist = "chibar2(01): 0.5*chi2(0) + 0.5*chi2(1)"
-        else:
-            p = 0.5 * stats.chi2.sf(lr, q - 1) + 0.5 * stats.chi2.sf(lr, q)
-            dist = (f"0.5*chi2({q - 1}) + 0.5*chi2({q}) (approximate: dispersion slopes are "
-                    "unidentified under the Poisson null)")
-        return LRTestResult(lr, q, float(p), llp, self.llf, dist)
-
-    def predict(self, exog=None, exog_disp=None, offset=None, exposure=None, which="mean",
-                transform=True):
-        """Predictions at the estimates: ``which`` in "mean" (E[y] = exp(x'b + offset)),
-        "linear" (x'b + offset), "lnalpha" (z'g), "alpha" (exp(z'g)), "var" (mu (1 + alpha mu)).
-
-        Parameters
-        ----------
-        exog : None for the estimation sample. For a model built by ``from_formula``, a
-            DataFrame (or dict) of raw variables: both formulas are applied to it (factor
-            levels as in the fit), and ``offset``/``exposure`` given to ``from_formula`` as
-            column names are read from it unless passed here. Otherwise the mean-equation
-            regressors (columns in model order).
-        exog_disp : dispersion regressors for array input (needed when the dispersion
-            equation has more than a constant); ignored for formula models given a DataFrame.
-        offset, exposure : for new observations; zero / one when not given.
-        transform : False treats a DataFrame as the design matrix even for formula models.
-
-        Returns
-        -------
-        Series indexed like the estimation sample or like the new DataFrame (rows with a
-        missing value give NaN); a 1-d array for array input.
-        """
-        mod = self.model
-        params = np.asarray(self.params)
-        if exog is None and exog_disp is None and offset is None and exposure is None:
-            out = mod.predict(params, which=which)
-            rows = mod.data.row_labels
-            return pd.Series(out, index=rows, name=which) if rows is not None else out
-        formula_frame = (transform and getattr(mod, "formula", None) is not None
-                         and isinstance(exog, (pd.DataFrame, dict)))
-        if formula_frame:
-            from statsmodels.formula._manager import FormulaManager
-
-            frame = pd.DataFrame(exog)
-            mgr = FormulaManager()
-
-            def design(spec, what):
-                try:
-                    mat = mgr.get_matrices(spec, frame, pandas=True, prediction=True,
-                                           eval_env=getattr(mod, "_eval_env", None) or 0)
-                except Exception as exc:  # patsy/formulaic raise many kinds
-                    raise SpecificationError(
-                        f"predict: the new data cannot go through the {what} "
-                        f"({exc}). Pass a DataFrame with the variables the formulas use, "
-                        "with factor levels seen in the fit.") from exc
-                return np.asarray(pd.DataFrame(mat).reindex(frame.index), dtype=float)
-
-            X = design(mod.data.model_spec, f"formula {mod.formula!r}")
-            Z = (np.ones((len(frame), 1)) if mod.disp_model_spec is None
-                 else design(mod.disp_model_spec, f"disp_formula {mod.disp_formula!r}"))
-            cols = getattr(mod, "_formula_columns", {})
-            if offset is None and "offset" in cols and cols["offset"] in frame:
-                offset = frame[cols["offset"]].to_numpy(dtype=float)
-            if exposure is None and "exposure" in cols and cols["exposure"] in frame:
-                exposure = frame[cols["exposure"]].to_numpy(dtype=float)
-            out = mod.predict(params, X, Z, offset=offset, exposure=exposure, which=which)
-            return pd.Series(out, index=frame.index, name=which)
-        index = exog.index if isinstance(exog, (pd.Series, pd.DataFrame)) else None
-        X = None if exog is None else np.asarray(exog, dtype=float)
-        if X is not None and X.ndim == 1:
-            X = X[None, :] if X.shape[0] == mod.k_mean else X[:, None]
-        if X is not None and X.shape[1] != mod.k_mean:
-            raise SpecificationError(f"predict: exog has {X.shape[1]} columns; the mean "
-                                     f"equation has {mod.k_mean} {mod.exog_names[:mod.k_mean]}")
-        if X is not None and exog_disp is None and mod.k_disp > 1:
-            raise SpecificationError(
-                "predict: the dispersion equation has "
-                f"{mod.k_disp} regressors {mod.exog_disp_names}; pass exog_disp for the new "
-                "rows (or build the model with from_formula and pass a DataFrame)")
-        out = mod.predict(params, X, exog_disp, offset=offset, exposure=exposure, which=which)
-        return pd.Series(out, index=index, name=which) if index is not None else out
-
-    def summary(self, yname=None, xname=None, title=None, alpha=0.05):
-        title = title or "Generalized Negative Binomial Regression (NB2, ln alpha = z'g)"
-        smry = super().summary(yname=yname, xname=xname, title=title, alpha=alpha)
-        smry.add_extra_txt([f"Covariance: {self.cov_kwds.get('description', self.cov_type)}; "
-                            f"converged: {self.converged} ({self.mle_retvals['message']})"])
-        return smry
-
-
-class GNBResultsWrapper(wrap.ResultsWrapper):
-    _attrs = {"params": "columns", "bse": "columns", "pvalues": "columns", "tvalues": "columns"}
-    _wrap_attrs = wrap.union_dicts(wrap.ResultsWrapper._wrap_attrs, _attrs)
-    _methods = {"conf_int": "columns", "cov_params": "cov"}
-    _wrap_methods = wrap.union_dicts(wrap.ResultsWrapper._wrap_methods, _methods)
-
-
-wrap.populate_wrapper(GNBResultsWrapper, GNBResults)

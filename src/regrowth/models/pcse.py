@@ -13,7 +13,6 @@ Model and estimator
 Panels ``i = 1..N``, periods ``t``; e_it the residual of the (possibly
 Prais-Winsten transformed) OLS regression of y on X. Let X_t be the rows of X for
 the panels observed in period t::
-
     b = (X'X)^-1 X'y                                        (OLS or Prais-Winsten)
     Sigma_hat_ij = sum_{t in T_ij} e_it e_jt / |T_ij|        (N x N)
     V = (X'X)^-1 X' Omega X (X'X)^-1,   Omega = Sigma_hat (x) I_T,
@@ -48,7 +47,6 @@ Autocorrelation (``correlation``)
 ``"ar1"`` / ``"psar1"``: Prais-Winsten. From the OLS residuals compute each
 panel's rho_i with ``rhotype`` (same formulas as :mod:`regrowth.models.fgls`;
 e are a panel's residuals in time order, lagged sums over t >= 2)::
-
     regress  sum e_t e_t-1 / sum e_t-1^2          (default)
     freg     sum e_t e_t-1 / sum_{t>=2} e_t^2
     tscorr   sum e_t e_t-1 / sum e_t^2
@@ -61,7 +59,6 @@ e are a panel's residuals in time order, lagged sums over t >= 2)::
 rho = sum_i w_i rho_i / sum_i w_i with w_i = T_i - 1 (Stata's default) or
 w_i = T_i (option ``np1``); for balanced panels the two agree. Then, within each
 panel (the constant column is transformed like every regressor)::
-
     z*_i1 = sqrt(1 - rho_i^2) z_i1          (first observation kept, Prais-Winsten)
     z*_it = z_it - rho_i z_i,t-1            (t >= 2)
 
@@ -113,7 +110,11 @@ from linearmodels.panel.results import PanelResults
 from linearmodels.shared.utility import AttrDict
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
-from regrowth.models.fgls import GLSResultsMixin, PanelFGLS, _info, _is_constant
+from regrowth.models.fgls import PanelFGLS, _is_constant
+from regrowth.models.fgls_results import GLSResultsMixin, _info
+from regrowth.models.design import effect_dummies
+from regrowth.models.registry import get
+from regrowth.models.registry import Estimator, Option, register, register_se_type
 
 __all__ = ["CORRELATIONS", "RHOTYPES", "PanelPCSE", "PanelPCSEResults"]
 
@@ -142,7 +143,6 @@ class PanelPCSE:
 
     See the module docstring for the formulas.
     """
-
     def __init__(self, dependent: Any, exog: Any, *, correlation: str = "independent",
                  rhotype: str = "regress", np1: bool = False, hetonly: bool = False,
                  independent: bool = False, pairwise: bool = False, force: bool = False):
@@ -345,7 +345,6 @@ class PanelPCSE:
 
 class Summary(str):
     """Plain-text summary (a ``str`` with ``as_text``, printed as is in notebooks)."""
-
     def as_text(self) -> str:
         return str(self)
 
@@ -371,7 +370,6 @@ class PanelPCSEResults(GLSResultsMixin, PanelResults):
     ``n_sigma``, ``n_panels``, ``n_periods``, ``panel_sizes``, ``balanced``,
     ``n_covariances`` and the ``summary`` property.
     """
-
     def __init__(self, *, model, params, cov, sigma, rho, nobs, entities, periods, sizes,
                  index, y, x, resid_transformed, const_cols, nmk, rsquared, n_sigma,
                  balanced, g_codes, t_codes, ys):
@@ -528,9 +526,6 @@ def _fit_panel_pcse(formula_or_dependent, data, *, cov_type, model_options, **co
 def _fit_spec_pcse(spec, data: pd.DataFrame):
     """A ``specs/models.toml`` column with ``estimator = "pcse"``: outcome ~ 1 + regressors
     [+ year_<t>] [+ province_<key>] on the estimation sample, options from the spec."""
-    from regrowth.models.design import effect_dummies
-    from regrowth.models.registry import get
-
     entry = get("pcse")
     dummies = effect_dummies(spec, data)
     frame = pd.concat([data[[spec.outcome, *spec.regressors]].astype(float), dummies], axis=1)
@@ -541,11 +536,9 @@ def _fit_spec_pcse(spec, data: pd.DataFrame):
 
 
 def _register() -> None:
-    from regrowth.models.registry import Estimator, Option, register, register_se_type
-
     register_se_type("pcse", "panel-corrected (Beck-Katz)")
     register(Estimator(
-        name="pcse", label="xtpcse (PCSE)", stata="xtpcse", family="linear",
+        name="pcse", label="xtpcse (PCSE)", stata="xtpcse", family="linear", reports=("ar1_rho",),
         doc="OLS or Prais-Winsten coefficients with Beck-Katz panel-corrected SEs",
         aliases=("xtpcse",),
         options=(

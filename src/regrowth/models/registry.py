@@ -2,7 +2,7 @@
 
 Every place that needs to know about an estimator -- the specification reader
 (:mod:`regrowth.specs`), the replication driver (:mod:`regrowth.replicate`), the growth-model
-entry point :func:`regrowth.models.panel.fit_panel` and the table labels -- reads it from here.
+entry point :func:`regrowth.models.linear.fit_panel` and the table labels -- reads it from here.
 Nothing else keeps a list of estimators, SE types or options.
 
 An entry (:class:`Estimator`) declares
@@ -18,8 +18,10 @@ An entry (:class:`Estimator`) declares
   (``"dummies"`` (LSDV) | ``"implied"`` (FE) | ``""`` = refused, with ``province_effects_note``);
 - ``fit(spec, data)``: fits a :class:`regrowth.specs.ColumnSpec` on its estimation sample
   (a DataFrame on the (region, year) index) and returns the results object;
+- ``reports``: extra statistics :func:`regrowth.fit.fit_column` records for the tables
+  (``"lr_tests"``, ``"ar1_rho"``);
 - optionally ``fit_panel(dependent_or_formula, data, *, cov_type, model_options, **cov_kwds)``:
-  the estimator reachable through :func:`regrowth.models.panel.fit_panel`.
+  the estimator reachable through :func:`regrowth.models.linear.fit_panel`.
 
 Adding an estimator
 -------------------
@@ -64,21 +66,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from regrowth.errors import SpecificationError
+from regrowth.models import covariance
 
 __all__ = ["Option", "Estimator", "register", "register_se_type", "get", "names", "entries",
            "se_types", "se_description", "did_you_mean", "FAMILIES"]
 
 FAMILIES = ("count", "linear")
 
-# se.type -> description printed in the tables' "Standard errors" row (cluster: see
-# regrowth.specs.ColumnSpec.se_label)
-_SE_TYPES: dict[str, str] = {
-    "oim": "observed information (OIM)",
-    "robust": "robust (sandwich)",
-    "cluster": "clustered",
-    "unadjusted": "conventional (model-based)",
-    "kernel": "Driscoll-Kraay",
-}
 
 _TYPES = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
 
@@ -157,6 +151,9 @@ class Estimator:
     province_effects_note: str = ""
     aliases: tuple[str, ...] = ()
     fit_panel: Callable[..., Any] | None = None
+    #: extra statistics the fit reports for the tables: "lr_tests" (LR tests against NB2 and
+    #: Poisson), "ar1_rho" (the AR(1) coefficient(s) of the errors)
+    reports: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
@@ -196,7 +193,7 @@ def register(entry: Estimator, *, replace: bool = False) -> Estimator:
     A second registration under the same name or alias is an error unless ``replace=True``.
     Every SE type the entry names must be known (see :func:`register_se_type`).
     """
-    unknown = [s for s in entry.se_types if s not in _SE_TYPES]
+    unknown = [s for s in entry.se_types if s not in covariance.se_types()]
     if unknown:
         raise ValueError(f"estimator {entry.name!r}: unknown SE type(s) {unknown}; declare them "
                          "with registry.register_se_type(name, description)")
@@ -212,9 +209,11 @@ def register(entry: Estimator, *, replace: bool = False) -> Estimator:
     return entry
 
 
-def register_se_type(name: str, description: str) -> None:
-    """Declare an SE type (``se.type`` value) and the description the tables print."""
-    _SE_TYPES[name] = description
+def register_se_type(name: str, description: str, **kwargs) -> None:
+    """Declare an SE type (``se.type`` value) and the description the tables print
+    (:func:`regrowth.models.covariance.register_se_type`, which also takes ``needs_groups``
+    and ``reference``)."""
+    covariance.register_se_type(name, description, **kwargs)
 
 
 def _load() -> None:
@@ -226,7 +225,7 @@ def _load() -> None:
     import regrowth.models as package
 
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_") and info.name != "registry":
+        if not info.name.startswith("_") and info.name not in ("registry", "covariance"):
             importlib.import_module(f"regrowth.models.{info.name}")
 
 
@@ -260,8 +259,14 @@ def get(name: str, *, what: str = "estimator") -> Estimator:
 
 def se_types() -> tuple[str, ...]:
     """Every SE type some estimator may use."""
-    return tuple(_SE_TYPES)
+    _load()
+    return covariance.se_types()
 
 
 def se_description(se_type: str) -> str:
-    return _SE_TYPES.get(se_type, se_type)
+    """The description the tables print for ``se_type`` (the name itself if unknown)."""
+    _load()
+    try:
+        return covariance.se_type(se_type).description
+    except KeyError:
+        return se_type

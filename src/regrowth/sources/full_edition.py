@@ -46,7 +46,7 @@ from regrowth.sources import kosis
 
 __all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
 
-SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm")
+SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm", ".json")  # .json: stored KOSIS OpenAPI responses
 #: row labels of a 시도 table that are not provinces (skipped, and said so)
 NON_PROVINCE = ("국외", "외국", "해외", "기타", "미상", "미분류", "Foreign", "Overseas", "Others",
                 "Other", "Unknown", "Not classified")
@@ -205,7 +205,11 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         rep.status = "not read (this version has no parser for the table yet)"
         return pd.DataFrame(), rep
     try:
-        table = kosis.read_kosis(path, raw_dir=raw_dir)
+        if path.suffix.lower() == ".json":  # stored by `regrowth data kosis` (checked against its lock)
+            from regrowth.sources import kosis_api
+            table = kosis_api.read_stored(path, raw_dir=raw_dir)
+        else:
+            table = kosis.read_kosis(path, raw_dir=raw_dir)
     except DataError as exc:
         raise _user_error(exc, source) from None
     rep.table_id_stated, rep.table_id_source = table.table_id, table.table_id_source

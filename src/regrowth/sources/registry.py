@@ -300,12 +300,17 @@ SOURCES: tuple[Source, ...] = (
            producer="Korean Intellectual Property Office", table_id="DT_1YL202109E",
            description="patent applications by 시도 (all fields)", edition="full",
            units=CASE_UNITS, item_words=("특허", "출원", "patent")),
-    Source("kosis/DT_1C81", "kosis", None, (), producer="Statistics Korea, Regional Income",
-           table_id="DT_1C81", description="GRDP levels by 시도, nominal and real",
-           edition="full",
+    Source("kosis/DT_1C81", "kosis", None,
+           # read only from the OpenAPI response (regrowth data kosis), which holds every
+           # economic activity: the share is derived from it (KOSIS_API below, `share`)
+           (V("manufacturing_share", "Manufacturing (제조업) share of GRDP, current prices: "
+              "manufacturing value added / GRDP x 100 (full edition: KOSIS DT_1C81 through "
+              "`regrowth data kosis`)", "%", "ratio", _PCT),),
+           producer="Statistics Korea, Regional Income",
+           table_id="DT_1C81", description="GRDP levels by 시도 and economic activity",
+           edition="full", units=PERCENT_UNITS, item_words=("제조업", "manufactur"),
            planned=(("grdp_nominal", "GRDP level, nominal, million won"),
-                    ("grdp_real", "GRDP level, chained 2015 prices, million won"),
-                    ("manufacturing_share", "manufacturing share of GRDP, %"))),
+                    ("grdp_real", "GRDP level, chained 2015 prices, million won"))),
     Source("kosis/DT_1DA7004S", "kosis", None, (), producer="Statistics Korea",
            table_id="DT_1DA7004S", description="employment by 시도 (the public edition reads "
            "employment and employment_rate 2000-2024 from an export of the same table)",
@@ -321,6 +326,13 @@ SOURCES: tuple[Source, ...] = (
     Source("kosis/DT_1YL15001", "kosis", None, (), producer="Ministry of Education",
            table_id="DT_1YL15001", description="universities by 시도 (the public edition reads "
            "universities 2000-2024 from KEDI DT_1963003_013)", edition="full"),
+    # orgId 101 is an assumption: DT_1YL15011E is listed as 지방세 in the e-지방지표 group of a
+    # public table list (stored code index, file id 22106206545), and e-지방지표 tables
+    # (DT_1YL…) are served under orgId 101; the item ids are not confirmed (itmId=ALL).
+    Source("kosis/DT_1YL15011E", "kosis", None, (),
+           producer="Ministry of the Interior and Safety (e-지방지표)", table_id="DT_1YL15011E",
+           description="local tax (지방세) by 시도", edition="full",
+           planned=(("local_tax", "local tax revenue (지방세) by 시도"),)),
 )
 
 PUBLIC: tuple[Source, ...] = tuple(s for s in SOURCES if s.edition == "public")
@@ -413,3 +425,109 @@ def supplier_hint(variable: str) -> str:
                 f"{table}; rebuild the panel (`make panel`)")
     return (f"{variable!r} is neither a column of the panel nor a known full-edition variable; "
             f"check the spelling against data/processed/codebook.csv")
+
+
+# ----------------------------------------------------------------- KOSIS OpenAPI requests
+@dataclass(frozen=True)
+class KosisRequest:
+    """How ``regrowth data kosis`` asks KOSIS OpenAPI for one full-edition table.
+
+    ``itm_id`` and ``obj`` (objL1, objL2, ...) are sent as given (``ALL`` is every code);
+    the client adds further ``objL`` axes as ``ALL`` when the service says one is missing
+    (error 20). ``start`` is the first year asked for (the last is the current year).
+    ``select`` keeps, on a classification axis (``C2``...), only the rows with that code
+    (the response holds several series and the slot wants one); a tuple lists alternatives,
+    each a code or a name, the first present in the response winning. ``evidence`` says how the
+    ids are known; "unconfirmed" ids are marked so.
+    """
+
+    table_id: str
+    itm_id: str = "ALL"
+    obj: tuple[str, ...] = ("ALL",)
+    start: int = 2000
+    select: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    evidence: str = ""
+    share: "ShareOf | None" = None
+
+
+@dataclass(frozen=True)
+class ShareOf:
+    """A variable derived as 100 x numerator / denominator of two series on one axis.
+
+    ``numerator``/``denominator``: alternatives (codes or names), the first present in the
+    response winning; both series must be in the same unit, one of ``input_units``.
+    """
+
+    axis: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    item: str
+    input_units: tuple[str, ...] = ("백만원", "십억원", "억원", "천원", "million won",
+                                    "billion won")
+
+    @property
+    def source(self) -> Source:
+        return by_table(self.table_id)
+
+
+#: The tables `regrowth data kosis` fetches (orgId comes from the table's Source).
+KOSIS_API: tuple[KosisRequest, ...] = (
+    KosisRequest("DT_1YL202109E", obj=("ALL", "ALL"), start=2000,
+                 select={"C2": ("15138AG1AA", "특허", "특허출원")},
+                 evidence="orgId 101, itmId ALL, objL1 ALL, objL2 ALL and C2 code 15138AG1AA "
+                          "(특허출원) as used by a public script calling this table "
+                          "(stored code index, file id 63248832352); the C2 code is not "
+                          "confirmed by KOSIS documentation"),
+    KosisRequest("DT_1YL20891", itm_id="T10", obj=("ALL",), start=2001,
+                 evidence="orgId 101 and itmId T10 = 재정자주도(세입과목개편전) from public code "
+                          "(stored code index, file ids 35417676210 and 55601832934); "
+                          "SOURCES.md section 7 (its collector used itmId 'T10 T20')"),
+    KosisRequest("DT_1C81", itm_id="T1", obj=("ALL", "ALL"), start=2000,
+                 evidence="orgId 101, itmId T1 (current prices), objL1 ALL (시도), objL2 the "
+                          "economic activity, from public code (stored code index, file id "
+                          "30267270675: itmId=T1, objL2=Z10); the manufacturing code is "
+                          "unconfirmed, so every activity is fetched and the rows are matched "
+                          "by code or name",
+                 share=ShareOf("C2", numerator=("C", "제조업", "Manufacturing"),
+                               denominator=("Z10", "지역내총생산(시장가격)", "지역내총생산",
+                                            "Gross regional domestic product"),
+                               item="제조업 비중 (제조업 / 지역내총생산 x 100)")),
+    KosisRequest("DT_KBA0019", obj=("ALL",), start=2000,
+                 evidence="orgId 127 from the public-edition entry of this table; itmId and "
+                          "the axes are unconfirmed (ALL; error 20 adds axes)"),
+    KosisRequest("DT_1YL15011E", obj=("ALL",), start=2000,
+                 evidence="unconfirmed: see the DT_1YL15011E slot above (orgId 101 assumed)"),
+)
+
+
+def kosis_request(table_id: str) -> KosisRequest:
+    """The OpenAPI request of a full-edition table (KeyError if `data kosis` does not know it)."""
+    for r in KOSIS_API:
+        if r.table_id.upper() == str(table_id).upper():
+            return r
+    raise KeyError(f"KOSIS table {table_id!r} is not one `regrowth data kosis` fetches "
+                   f"(known: {', '.join(r.table_id for r in KOSIS_API)})")
+
+
+# ----------------------------------------------------------------- anchors
+@dataclass(frozen=True)
+class Anchor:
+    """Published figures a downloaded table must reproduce exactly (where it has the year).
+
+    Published statistics, not data: each carries the publication it is printed in.
+    """
+
+    table_id: str
+    variable: str
+    year: int
+    values: Mapping[str, float]   # province key -> published value
+    printed_in: str
+
+
+ANCHORS: tuple[Anchor, ...] = (
+    Anchor("DT_1YL202109E", "patents_all", 2023,
+           {"gyeonggi": 61623, "seoul": 54023, "daejeon": 11594, "sejong": 979},
+           printed_in="KIPO 지식재산통계연보 2023 (Korean Intellectual Property Office, "
+                      "Intellectual Property Statistics Yearbook 2023): patent applications "
+                      "by the applicant's 시도, 2023"),
+)

@@ -1,10 +1,9 @@
 """Regression and descriptive tables, rendered to Markdown, LaTeX, HTML and CSV.
 
 A table is built from :class:`TableColumn` objects — one per model, each holding the output of
-:func:`regrowth.tidy.tidy` and :func:`regrowth.tidy.glance` (plus extra rows such as the
+:func:`regrowth.report.tidy.tidy` and :func:`regrowth.report.tidy.glance` (plus extra rows such as the
 estimator, the sample and the standard-error type) — and laid out the way economists read
 them::
-
                         (1)          (2)
                      GNB, main   GNB, robust
     Mean equation
@@ -27,7 +26,7 @@ Conventions
   ``0.000``; output has ``\\n`` line endings, no timestamps: the same inputs give the same
   bytes.
 * :meth:`RegressionTable.write` renders all four formats first, then writes each
-  atomically (:func:`regrowth.io.write_text`), so a failure never leaves a half-written file.
+  atomically (:func:`regrowth.files.write_text`), so a failure never leaves a half-written file.
 
 The LaTeX output needs ``\\usepackage{booktabs}``. The Word output (:func:`write_docx`, through
 python-docx) is deterministic too: fixed document properties and zip entry timestamps.
@@ -49,8 +48,15 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from regrowth.io import csv_row, write_bytes, write_text
-from regrowth.tidy import CONSTANT_NAMES
+from regrowth.files import csv_row, write_bytes, write_text
+from regrowth.report.tidy import CONSTANT_NAMES
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+import datetime as dt
+import zipfile
+import docx
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
 
 __all__ = [
     "TableColumn",
@@ -87,14 +93,13 @@ class TableColumn:
 
     label : column number, e.g. ``"(1)"``.
     title : short model description, e.g. ``"GNB, main"``.
-    coefs : output of :func:`regrowth.tidy.tidy`.
-    stats : output of :func:`regrowth.tidy.glance` plus extra rows, e.g.
+    coefs : output of :func:`regrowth.report.tidy.tidy`.
+    stats : output of :func:`regrowth.report.tidy.glance` plus extra rows, e.g.
         ``{"estimator": "gnbreg", "sample": "2015–2020", "se": "cluster (province)"}``.
     term_lines : extra text printed on a line of its own under a coefficient's standard
         error, keyed by term (bare or qualified ``"lnalpha:z"``), e.g. a bootstrap p-value
         and confidence set ``{"x": "[0.246; -0.008, 0.016]"}`` (say what it is in a note).
     """
-
     label: str
     title: str
     coefs: pd.DataFrame
@@ -107,7 +112,6 @@ class StatRow:
     """A row of the bottom block: ``key`` into each column's ``stats`` (a tuple of keys means
     "the first one present"), the row ``label``, and an optional ``fmt`` (a format spec such as
     ``".1f"`` or a callable returning the cell text)."""
-
     key: str | tuple[str, ...]
     label: str
     fmt: str | Callable[[Any], str] | None = None
@@ -139,7 +143,6 @@ class Row:
     """A rendered row. ``kind`` is ``"panel"`` (equation heading, no cells), ``"coef"``,
     ``"se"``, ``"extra"`` (a :attr:`TableColumn.term_lines` line under the standard error)
     or ``"stat"``."""
-
     kind: str
     label: str
     cells: tuple[str, ...]
@@ -288,7 +291,6 @@ class RegressionTable:
     body, ``notes`` the user's notes, ``stars`` the significance levels (their legend is added
     after the notes when any coefficient row exists).
     """
-
     title: str
     columns: tuple[str, ...]
     titles: tuple[str, ...] | None
@@ -424,7 +426,7 @@ class RegressionTable:
         return buf.getvalue()
 
     def to_docx(self) -> bytes:
-        """A Word document (``.docx`` bytes): see :func:`regrowth.tables.write_docx`."""
+        """A Word document (``.docx`` bytes): see :func:`regrowth.report.tables.write_docx`."""
         return write_docx(self)
 
     def render(self, *, latex_label: str | None = None) -> dict[str, str]:
@@ -531,7 +533,7 @@ def regression_table(
         missing = [c for c in _REQUIRED_COEF_COLUMNS if c not in col.coefs.columns]
         if missing:
             raise ValueError(f"regression_table: column {col.label!r}: coefs lack {missing}; "
-                             "pass the output of regrowth.tidy.tidy()")
+                             "pass the output of regrowth.report.tidy.tidy()")
         entries: dict[tuple[str, str], Any] = {}
         for rec in col.coefs.itertuples(index=False):
             panel, term = _panel_of(str(rec.equation)), str(rec.term)
@@ -662,9 +664,6 @@ DOCX_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 def _docx_rule(cell, edge: str, size: int) -> None:
     """A horizontal rule on one edge (``top``/``bottom``) of a table cell (size in 1/8 pt)."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     tc_pr = cell._tc.get_or_add_tcPr()
     borders = tc_pr.find(qn("w:tcBorders"))
     if borders is None:
@@ -690,12 +689,6 @@ def write_docx(table: RegressionTable, path: str | Path | None = None) -> bytes:
     and the zip archive is rewritten with every entry dated :data:`DOCX_EPOCH`, in
     python-docx's own (fixed) order, so the same table gives the same bytes on every run.
     """
-    import datetime as dt
-    import zipfile
-
-    import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
 
     doc = docx.Document()
     props = doc.core_properties

@@ -16,9 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WEIGHTS", "draw_weights", "enumerate_signs"]
+__all__ = ["WEIGHTS", "DEFAULT_WEIGHTS", "DEFAULT_REPS", "DEFAULT_SEED", "draw_weights",
+           "enumerate_signs"]
 
 WEIGHTS = ("rademacher", "webb", "mammen", "normal")
+
+#: Defaults of a bootstrap the spec file asks for without saying more (``se.bootstrap = {}``,
+#: a curve's ``bootstrap``): Stata ``boottest``'s weights and draws, and the package's seed.
+DEFAULT_WEIGHTS = "rademacher"
+DEFAULT_REPS = 9999
+DEFAULT_SEED = 20181121
 
 _SQ5 = np.sqrt(5.0)
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])

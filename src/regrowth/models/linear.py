@@ -2,7 +2,6 @@
 
 The replication layer names an estimator in ``specs/models.toml`` and calls
 :func:`fit_panel` with it, so every growth column goes down the same path::
-
     fit_panel("fgls", "growth ~ 1 + x1 + x2", panel, model_options={"panels": "hetero",
               "corr": "ar1"})
     fit_panel("re", "growth ~ 1 + x1 + x2", panel)                      # Swamy-Arora GLS
@@ -67,7 +66,7 @@ n/(n - d) when effects are counted) and normal p-values. With 256 observations a
 clusters the standard errors differ by a few percent, but t(n - k - d) instead of t(15)
 is what made the fixed-effects 재정자립도 p-value too small.
 
-:func:`regrowth.tidy.tidy` turns any of the four results into the package's one coefficient
+:func:`regrowth.report.tidy.tidy` turns any of the four results into the package's one coefficient
 table (term, equation, estimate, std_error, statistic, p_value, ci_low, ci_high).
 """
 
@@ -81,6 +80,10 @@ import pandas as pd
 from regrowth.errors import SpecificationError
 from regrowth.models.design import effect_dummies
 from regrowth.models.registry import Estimator, Option, get, register
+from regrowth.models.fgls import PanelFGLS
+from linearmodels import PanelOLS, PooledOLS, RandomEffects
+from regrowth.models.covariance import fit_stata
+from regrowth.errors import EstimationError
 
 __all__ = ["fit_panel", "fit_spec"]
 
@@ -125,8 +128,6 @@ def fit_panel(kind: str, formula_or_dependent: Any, data: Any = None, *,
 
 
 def _fit_fgls(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds):
-    from regrowth.models.fgls import PanelFGLS
-
     if cov_type not in ("unadjusted", "nonrobust", "conventional"):
         raise SpecificationError(
             f"cov_type={cov_type!r} is not available for FGLS: xtgls reports only "
@@ -142,8 +143,6 @@ def _fit_fgls(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds
 
 def _linearmodels(kind: str):
     def fit(formula_or_dependent, data, *, cov_type, model_options, **cov_kwds):
-        from linearmodels import PanelOLS, PooledOLS, RandomEffects
-
         small_sample = cov_kwds.pop("small_sample", "stata")
         if small_sample not in ("stata", "linearmodels"):
             raise SpecificationError(f"small_sample={small_sample!r}: use 'stata' or "
@@ -165,8 +164,6 @@ def _linearmodels(kind: str):
             model = cls(formula_or_dependent, data, **opts)
         _refuse_constant_dependent(model)
         if small_sample == "stata":
-            from regrowth.inference.stata import fit_stata
-
             wrapped = fit_stata(model, kind, cov_type, cov_kwds)
             if wrapped is not None:
                 return wrapped
@@ -177,8 +174,6 @@ def _linearmodels(kind: str):
 def _refuse_constant_dependent(model) -> None:
     """Raise EstimationError if the dependent variable does not vary (linearmodels would
     return an exact fit, or divide by zero for random effects)."""
-    from regrowth.errors import EstimationError
-
     dep = model.dependent
     y = np.asarray(dep.values2d, dtype=float).ravel()
     y = y[np.isfinite(y)]
@@ -248,7 +243,7 @@ _KERNEL_OPTIONS = (
 )
 
 register(Estimator(
-    name="fgls", label="xtgls (FGLS)", stata="xtgls", family="linear",
+    name="fgls", label="xtgls (FGLS)", stata="xtgls", family="linear", reports=("ar1_rho",),
     doc="panel FGLS: heteroskedastic/correlated panels, AR(1) errors (Prais-Winsten)",
     aliases=("xtgls", "gls"),
     options=(

@@ -42,10 +42,10 @@ changed after the call returns. Sizes and dpi are fixed, the font is the bundled
 is solved once and then frozen, and PNGs are saved with ``metadata={"Software": None}`` so no
 version or date is embedded: the same data and the same Matplotlib give byte-identical files.
 
-Writes are atomic (:func:`regrowth.io.write_with`): an interrupted run leaves the previous
+Writes are atomic (:func:`regrowth.files.write_with`): an interrupted run leaves the previous
 PNG intact.
 
-Inputs come from :func:`regrowth.tidy.tidy` (coefficient plots) and from the panel, indexed
+Inputs come from :func:`regrowth.report.tidy.tidy` (coefficient plots) and from the panel, indexed
 by a ``(region, year)`` MultiIndex (or with ``region`` and ``year`` columns).
 """
 
@@ -65,8 +65,8 @@ from matplotlib import cycler
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from regrowth.io import write_with
-from regrowth.tidy import CONSTANT_NAMES
+from regrowth.files import write_with
+from regrowth.report.tidy import CONSTANT_NAMES
 
 __all__ = [
     "DPI",

@@ -11,9 +11,14 @@ with the median's sign and the share with p < 0.05, read from the curve's ``summ
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
+
+from regrowth.files import write_with
 
 POS, NEG, NS = "#1f5fa8", "#c0392b", "#9a9a9a"
 
@@ -28,20 +33,13 @@ def _fitted(record: dict, role: str) -> list[tuple[dict, dict]]:
     return rows
 
 
-def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 120) -> Path:
-    """Draw the curve of focal role ``role`` of a curve record (``run_curve``); return ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from regrowth.io import write_with
-
+def specification_curve(record: dict, role: str, path: str | Path, dimensions: Sequence[str],
+                        dpi: int = 120) -> Path:
+    """Draw the curve of focal role ``role`` of a curve record (``run_curve``); return ``path``.
+    ``dimensions``: the dimensions' fixed order (a record read back from JSON has its keys
+    sorted)."""
     rows = _fitted(record, role)
-    from regrowth.curve import DIMENSIONS
-
-    # the dimensions' fixed order (a record read back from JSON has its keys sorted)
-    dims = [d for d in DIMENSIONS if len(record["dimensions"].get(d, ())) > 1]
+    dims = [d for d in dimensions if len(record["dimensions"].get(d, ())) > 1]
     labels = []
     for d in dims:
         opts = list(record["dimensions"][d])
@@ -86,8 +84,6 @@ def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 12
                if med is not None else f"no specification could be estimated ({failed} failed)")
     ax.text(0.0, 1.0, "", transform=ax.transAxes)
     ax.tick_params(labelsize=8)
-    from matplotlib.lines import Line2D
-
     handles = [Line2D([], [], marker="o", linestyle="", color=c, label=lab, markersize=4)
                for c, lab in ((POS, "p < 0.05, positive"), (NEG, "p < 0.05, negative"),
                             (NS, "p >= 0.05"))]
@@ -127,13 +123,6 @@ def specification_curve(record: dict, role: str, path: str | Path, dpi: int = 12
 
 def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
     """Histograms of the median estimate and share significant under the null, per role."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from regrowth.io import write_with
-
     null = record["null"]
     roles = list(null["roles"])
     fig, axes = plt.subplots(len(roles), 2, figsize=(9, 2.8 * len(roles)), squeeze=False)

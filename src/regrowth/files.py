@@ -10,7 +10,6 @@ Transactions (``results/`` and ``data/processed/``)
 ---------------------------------------------------
 A run replaces a *set* of files that belong together (a table's .md/.tex/.html/.csv; the
 panel and its codebook). :class:`Transaction` makes that set change all at once::
-
     with Transaction("results", prune=True) as tx:      # lock, recover, clean, check
         write_text(tx.dir / "tables" / "t1.md", text)    # stage under results/.staging-<pid>/
         tx.keep("tables/t0.md")                          # an owned file to keep as it is
@@ -75,6 +74,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from regrowth.errors import RegrowthError
+import numpy as np
+import pandas as pd
 
 try:  # POSIX only: without fcntl (Windows) concurrent runs are not serialised
     import fcntl
@@ -95,7 +96,6 @@ _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # atomic_path's mkstemp name
 
 class OutputError(RegrowthError, OSError):
     """An output folder cannot be written (read-only, locked by another run, ...)."""
-
 
 # ----------------------------------------------------------------------------- atomic files
 
@@ -367,9 +367,6 @@ def jsonable(value):
     (``results/estimates.json``, ``results/curve/<id>.json``): dict keys as strings, tuples
     as lists, numpy scalars as Python numbers, NaN/inf and ``pd.NA`` as ``None`` (JSON has no
     NaN), any other object as its ``str``."""
-    import numpy as np
-    import pandas as pd
-
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -404,7 +401,6 @@ class Transaction:
     Attributes: ``dir`` (the staging folder to write into, same layout as ``root``),
     ``previous`` (owned files before this run). See the module docstring for the protocol.
     """
-
     def __init__(self, root: str | Path, *, prune: bool = False,
                  lock_timeout: float | None = -1.0):
         self.root = Path(root)
@@ -543,8 +539,6 @@ def csv_row(values) -> list:
 def csv_safe_frame(df):
     """A copy of ``df`` whose text (object/string) columns and column names pass through
     :func:`csv_cell`; numeric columns are untouched (negative numbers stay numbers)."""
-    import pandas as pd
-
     out = df.copy()
     for col in out.columns:
         s = out[col]

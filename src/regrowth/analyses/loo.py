@@ -4,65 +4,63 @@ With 16 provinces, one province can carry a coefficient: Seoul holds most fintec
 and the highest 재정자립도, Gyeonggi and Daejeon the R&D. :func:`leave_one_out` refits one
 specification of ``specs/models.toml`` once per province of its estimation sample, with that
 province added to ``sample.exclude``, through the same path as ``make replicate``
-(:func:`regrowth.replicate.fit_column`), so every estimator, option and SE type of the spec is
+(:func:`regrowth.fit.fit_column`), so every estimator, option and SE type of the spec is
 kept. :func:`loo_figure` draws the result, one row per dropped province with its 95%
 interval and a vertical line at the full-sample estimate.
 
-Headline terms (:data:`HEADLINE_TERMS`): 재정자립도 (``fiscal_self_reliance_l1`` or its revised
-series) and the innovation variable of the growth equations (``ln_patents_pm_macro_l1``,
-``ln1p_patents_fintech_pm_l1``, or the chain's ``innovation_hat_l1``).
+A table carries it with ``analyses = { loo = "column" }`` (the terms: the table's ``focus``
+coefficients among the column's regressors) or ``loo = { column = "...", terms = [...] }``;
+it writes ``results/figures/loo_<table>.png``.
 
-The Sejong break. Sejong was carved out of Chungnam on 1 July 2012; the panel's
-``sejong_break`` flag is 1 for Chungnam in 2012 and 2013, whose growth rates mix two
-territories (population growth -3.45% in 2012). :func:`sejong_break_report` lists, for every
-growth column of the specs, how many flagged rows its sample holds and how the headline
-coefficients move when they are dropped (``sample.drop_if = ["sejong_break"]``).
+A boundary break. A 0/1 flag that marks rows whose growth rates mix two territories (the
+panel's ``sejong_break``: Chungnam in 2012-13, when Sejong was carved out of it) can be
+handled by a dummy, by dropping the rows, or not at all. :func:`break_flag_report` lists, for
+every linear column of the specs, how many flagged rows its sample holds and how the given
+coefficients move under each treatment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import textwrap
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-__all__ = [
-    "HEADLINE_TERMS",
-    "LOO_COLUMNS",
-    "leave_one_out",
-    "loo_figure",
-    "sejong_break_report",
-    "write_loo_figures",
-]
+from regrowth import regions
+from regrowth.analyses import Analysis, Context, Output, register
+from regrowth.errors import RegrowthError
+from regrowth.fit import estimation_sample, fit_column
+from regrowth.models import registry
+from regrowth.models.registry import did_you_mean
+from regrowth.report import figures
+from regrowth.specs.parse import Problems
 
-HEADLINE_TERMS = ("fiscal_self_reliance_l1", "fiscal_self_reliance_rev_l1",
-                  "ln_patents_pm_macro_l1", "ln1p_patents_fintech_pm_l1", "innovation_hat_l1")
-
-#: The columns whose headline coefficients get a leave-one-out figure, by table.
-LOO_COLUMNS = {"table1_innovation": "gnb_main", "table2_growth": "fgls_main"}
+__all__ = ["leave_one_out", "loo_figure", "break_flag_report", "loo_columns"]
 
 FULL = "(none)"
 
 
 def _headline(spec, terms) -> list[str]:
-    wanted = HEADLINE_TERMS if terms is None else tuple(terms)
+    wanted = tuple(terms)
     out = [t for t in spec.regressors if t in wanted]
     if not out:
         raise ValueError(f"{spec.name}: none of {list(wanted)} is a regressor")
     return out
 
 
-def leave_one_out(spec, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
+def leave_one_out(spec, panel: pd.DataFrame, terms) -> pd.DataFrame:
     """Refit ``spec`` without each province in turn.
 
     Parameters
     ----------
     spec : a :class:`regrowth.specs.ColumnSpec` (e.g. from ``regrowth.specs.load``).
     panel : the (region, year)-indexed panel.
-    terms : coefficients to report; default the spec's regressors among :data:`HEADLINE_TERMS`.
+    terms : coefficients to report (those among the spec's regressors).
 
     Returns
     -------
@@ -72,8 +70,6 @@ def leave_one_out(spec, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
     ``nobs``, ``n_provinces``, ``error`` (empty, or why that fit failed). Units are the
     coefficient's own (see the table the spec belongs to).
     """
-    from regrowth.replicate import estimation_sample, fit_column
-
     terms = _headline(spec, terms)
     data, _ = estimation_sample(spec, panel)
     provinces = sorted(set(data.index.get_level_values("region")))
@@ -121,8 +117,6 @@ def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
     Province names are printed in English (the bundled font has no Hangul). Returns the
     Matplotlib figure; writes a deterministic PNG if ``path`` is given (``regrowth.figures``).
     """
-    from regrowth import figures, regions
-
     var_labels = dict(var_labels or {})
     terms = list(dict.fromkeys(frame["term"]))
     drops = [d for d in dict.fromkeys(frame["dropped"]) if d != FULL]
@@ -133,11 +127,9 @@ def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
         except Exception:  # noqa: BLE001 - an unknown key is printed as is
             return str(key)
 
-    from matplotlib.ticker import MaxNLocator
-
     width = max(5.6, 3.3 * len(terms) + 1.2)
     with figures.style():
-        fig = figures._new_figure(width, 0.24 * len(drops) + 1.5)
+        fig = figures.new_figure(width, 0.24 * len(drops) + 1.5)
         axes = fig.subplots(1, len(terms), sharey=True, squeeze=False)[0]
         for ax, term in zip(axes, terms):
             sub = frame[frame["term"] == term].set_index("dropped")
@@ -163,56 +155,85 @@ def loo_figure(frame: pd.DataFrame, path: str | Path | None = None, *,
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=2)
         if title:
-            import textwrap
-
             fig.suptitle(textwrap.fill(title, int(width * 11)), fontsize=10, x=0.01,
                          horizontalalignment="left")
-        return figures._finish(fig, path)
+        return figures.finish(fig, path)
 
 
-def write_loo_figures(specs, panel: pd.DataFrame, out: str | Path = "results",
-                      labels: dict | None = None, columns: dict | None = None,
-                      fitted=None) -> list[Path]:
-    """``<out>/figures/loo_<table>.png`` for each (table, column) of ``columns`` (default
-    :data:`LOO_COLUMNS`) present in ``specs`` (a :class:`regrowth.specs.Specs`) and, if
-    ``fitted`` (names ``table/column``) is given, among them; returns the paths written."""
-    written = []
-    for table, col in (columns or LOO_COLUMNS).items():
-        spec = next((c for c in specs.columns() if c.table == table and c.id == col), None)
-        if spec is None or (fitted is not None and spec.name not in fitted):
-            continue
-        frame = leave_one_out(spec, panel)
-        path = Path(out) / "figures" / f"loo_{table}.png"
-        title = f"Leave one province out: {table}, column {spec.label} ({spec.title})"
-        loo_figure(frame, path, var_labels=labels, title=title)
-        written.append(path)
-    return written
+def loo_columns(specs) -> list[tuple[object, tuple[str, ...]]]:
+    """The (column spec, terms) of every table's ``analyses.loo``, in table order."""
+    out = []
+    for table in specs.tables:
+        settings = _parse(table.analyses["loo"], table, Problems(specs.path), f"table {table.id!r}") \
+            if "loo" in table.analyses else None
+        if settings:
+            out.append((table.column(settings["column"]), tuple(settings["terms"])))
+    return out
 
 
-def _without_sejong_treatment(spec):
+def _parse(value, table, problems: Problems, where: str) -> dict | None:
+    if isinstance(value, str):
+        value = {"column": value}
+    if not isinstance(value, dict) or "column" not in value:
+        problems.add(where, "analyses.loo", "must name a column (loo = \"column\") or be "
+                                            "{ column = \"...\", terms = [...] }")
+        return None
+    for k in value:
+        if k not in ("column", "terms"):
+            problems.add(where, f"analyses.loo.{k}", "unknown key; allowed: column, terms")
+    col = table.column(str(value["column"]))
+    if col is None:
+        problems.add(where, "analyses.loo.column", f"{value['column']!r} is not a column of the "
+                     "table" + did_you_mean(str(value["column"]), [c.id for c in table.columns]))
+        return None
+    terms = value.get("terms", list(table.focus))
+    if not isinstance(terms, list) or not [t for t in terms if t in col.regressors]:
+        problems.add(where, "analyses.loo.terms", f"none of {terms!r} is a regressor of column "
+                     f"{col.id!r} (give terms = [...] or the table's focus)")
+        return None
+    return {"column": col.id, "terms": [t for t in terms if t in col.regressors]}
+
+
+def _files(table, settings) -> list[str]:
+    return [f"figures/loo_{table.id}.png"]
+
+
+def _run(ctx: Context, table, settings) -> Output:
+    spec = table.column(settings["column"])
+    if spec.name not in ctx.fitted:
+        return Output()
+    frame = leave_one_out(spec, ctx.panel, settings["terms"])
+    path = Path(ctx.out) / _files(table, settings)[0]
+    title = f"Leave one province out: {table.id}, column {spec.label} ({spec.title})"
+    loo_figure(frame, path, var_labels=ctx.labels, title=title)
+    return Output(files=[path])
+
+
+register(Analysis(name="loo", stage="outputs", run=_run, parse=_parse, files=_files,
+                  doc="leave-one-province-out refits of a column's focus coefficients"))
+
+
+def _without_flag(spec, flag: str):
     return dataclasses.replace(
-        spec, regressors=tuple(r for r in spec.regressors if r != "sejong_break"),
+        spec, regressors=tuple(r for r in spec.regressors if r != flag),
         sample=dataclasses.replace(spec.sample, drop_if=tuple(
-            f for f in spec.sample.drop_if if f != "sejong_break")))
+            f for f in spec.sample.drop_if if f != flag)))
 
 
-def sejong_break_report(specs, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
-    """For every growth column (not a count model): the flagged Chungnam rows in its sample and
-    the headline coefficients with no treatment, with the rows dropped and with a dummy.
+def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFrame:
+    """For every linear column (not a count model): the rows the 0/1 ``flag`` marks in its
+    sample and the ``terms`` coefficients with no treatment, with the rows dropped and with
+    a dummy.
 
     Returns one row per (column, term): ``table``, ``column``, ``estimator``, ``treatment``
     (what the spec does: "dummy", "drop" or "none"), ``flagged_rows`` (rows with
-    ``sejong_break == 1`` in the untreated estimation sample), ``term``; ``estimate``,
+    ``flag == 1`` in the untreated estimation sample), ``term``; ``estimate``,
     ``std_error``, ``nobs`` with no treatment; ``estimate_drop``, ``std_error_drop``,
-    ``nobs_drop`` (``sejong_break`` in ``sample.drop_if``) and ``drop_error`` (why that fit was
-    refused, e.g. xtgls's AR(1) cannot bridge the 2012-13 gap it leaves in Chungnam's series);
-    ``estimate_dummy``, ``std_error_dummy`` (``sejong_break`` as a regressor: one common shift
-    for Chungnam 2012 and 2013). Columns with no flagged row repeat the untreated fit.
+    ``nobs_drop`` (``flag`` in ``sample.drop_if``) and ``drop_error`` (why that fit was
+    refused, e.g. xtgls's AR(1) cannot bridge the gap dropped rows leave in a series);
+    ``estimate_dummy``, ``std_error_dummy`` (``flag`` as a regressor: one common shift
+    for the flagged rows). Columns with no flagged row repeat the untreated fit.
     """
-    from regrowth.errors import RegrowthError
-    from regrowth.models import registry
-    from regrowth.replicate import estimation_sample, fit_column
-
     rows = []
     for spec in specs.columns():
         if registry.get(spec.estimator).family == "count":
@@ -221,14 +242,14 @@ def sejong_break_report(specs, panel: pd.DataFrame, terms=None) -> pd.DataFrame:
             heads = _headline(spec, terms)
         except ValueError:
             continue
-        treatment = ("dummy" if "sejong_break" in spec.regressors else
-                     "drop" if "sejong_break" in spec.sample.drop_if else "none")
-        base = _without_sejong_treatment(spec)
+        treatment = ("dummy" if flag in spec.regressors else
+                     "drop" if flag in spec.sample.drop_if else "none")
+        base = _without_flag(spec, flag)
         data, _ = estimation_sample(base, panel)
-        flagged = int((panel.loc[data.index, "sejong_break"] == 1).sum())
+        flagged = int((panel.loc[data.index, flag] == 1).sum())
         drop_spec = dataclasses.replace(base, sample=dataclasses.replace(
-            base.sample, drop_if=(*base.sample.drop_if, "sejong_break")))
-        dummy_spec = dataclasses.replace(base, regressors=(*base.regressors, "sejong_break"))
+            base.sample, drop_if=(*base.sample.drop_if, flag)))
+        dummy_spec = dataclasses.replace(base, regressors=(*base.regressors, flag))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a = fit_column(base, panel)

@@ -3,8 +3,8 @@
 Notebooks never refit the published numbers from scratch: they read ``results/estimates.json``
 (every number of every table, full precision) and the rendered tables, so what they show
 is what the tables show. Where a notebook needs more than the tables (IRRs, marginal
-effects, LR tests), :func:`refit` runs the same code path as ``make replicate`` on the same
-specification.
+effects, LR tests), :func:`regrowth.fit.refit` runs the same code path as ``make replicate``
+on the same specification.
 """
 
 from __future__ import annotations
@@ -113,12 +113,3 @@ def table_markdown(table_id: str, root: str | Path | None = None) -> str:
 def figure_path(name: str, root: str | Path | None = None) -> Path:
     return project_root(root) / "results" / "figures" / name
 
-
-def refit(table: str, column: str, root: str | Path | None = None):
-    """Refit one specification exactly as ``make replicate`` does; return the estimator result."""
-    from regrowth import panel, specs
-    from regrowth.replicate import fit_column
-
-    base = project_root(root)
-    spec = {c.name: c for c in specs.load(base / "specs" / "models.toml").columns()}[f"{table}/{column}"]
-    return fit_column(spec, panel.load(base / "data" / "processed")).result

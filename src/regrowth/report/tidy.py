@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regrowth.models.covariance import InvalidTestStatistic, wald_test
+
 __all__ = [
     "TIDY_COLUMNS",
     "EQUATION_PREFIXES",
@@ -244,13 +246,21 @@ def _cov_matrix(result: Any, names: list[str]) -> np.ndarray | None:
 
 def _wald(result: Any) -> dict[str, Any]:
     """Wald chi2 that every mean-equation coefficient except the constant is zero (as Stata
-    reports in the header of ``gnbreg``, ``xtgls`` and ``xtreg, re``)."""
+    reports in the header of ``gnbreg``, ``xtgls`` and ``xtreg, re``).
+
+    Taken from the result where it has one, else computed from its covariance by
+    :func:`regrowth.models.covariance.wald_test`. A statistic that cannot be computed (a
+    clustered covariance with fewer clusters than restrictions has rank at most G - 1; a
+    rank that is borderline at the documented tolerance) is recorded as ``wald_invalid``
+    with the reason, never as a number.
+    """
     own = {k: _get(result, k) for k in ("wald_chi2", "wald_df", "wald_p")}
     test = _get(result, "wald")  # regrowth's PanelFGLS: a WaldTestStatistic (stat, df, pval)
     if own["wald_chi2"] is None and test is not None and not callable(test) \
             and all(hasattr(test, a) for a in ("stat", "df", "pval")):
         if _finite_float(test.stat) is None:  # e.g. linearmodels' InvalidTestStatistic
-            return {}
+            reason = getattr(test, "_reason", None) or getattr(test, "reason", None)
+            return {"wald_invalid": str(reason)} if reason else {}
         own = {"wald_chi2": test.stat, "wald_df": test.df, "wald_p": test.pval}
     if own["wald_chi2"] is not None:
         out: dict[str, Any] = {}
@@ -274,25 +284,17 @@ def _wald(result: Any) -> dict[str, Any]:
         return {}
     b = np.asarray(_vector(params, names, "params"))[idx]
     v = cov[np.ix_(idx, idx)]
-    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(v))):
-        return {}
-    try:
-        chi2 = float(b @ np.linalg.solve(v, b))
-    except np.linalg.LinAlgError:
-        return {}
-    if not math.isfinite(chi2):
-        return {}
-    from scipy import stats
-
-    df = len(idx)
-    return {"wald_chi2": chi2, "wald_df": df, "wald_p": float(stats.chi2.sf(chi2, df))}
+    G = _count(_get(result, "n_clusters"))
+    test = wald_test(b, v, n_clusters=G)
+    if isinstance(test, InvalidTestStatistic):
+        return {"wald_invalid": test._reason}
+    return {"wald_chi2": float(test.stat), "wald_df": int(test.df), "wald_p": float(test.pval)}
 
 
 def glance(result: Any) -> dict[str, Any]:
     """Model statistics as a ``dict`` of plain Python ``int``/``float``/``str``/``bool``.
 
     Keys, each present only when the result provides it (and it is finite):
-
     ``nobs``; ``llf`` (``llf`` or linearmodels' ``loglik``); ``aic``; ``bic``;
     ``n_entities`` and ``n_periods`` (linearmodels' ``entity_info``/``time_info`` totals, or
     attributes of those names; ``n_panels`` as PanelFGLS calls it); ``rsquared``,

@@ -1,0 +1,606 @@
+r"""The study's chain, estimated as a chain: decentralization -> innovation -> growth.
+
+Declared on a table of ``specs/models.toml`` as ``[table.analyses.chain]`` (stage 1, the
+stage-2 block, draws, seed, strata, the innovation measure, the names of the decentralization
+term, the population and the observed innovation variable, labels and notes); written as
+``results/tables/<output>.*`` and ``estimates.json["chain"]``.
+
+Stage 1 (innovation) is a GNB column of the table (in the replication, Table 1's main model,
+Stata ``gnbreg``: fintech patent applications on lagged 재정자립도 and the RIS inputs, with year
+effects, 16 provinces, 2015-2020). Its fitted mean mu_hat_it is the *predicted innovation* of
+province i in year t.
+
+Stage 2 (growth) regresses growth on predicted innovation lagged one year::
+
+    g_it = c + d_t + a * fsr_{i,t-1} + gamma * I_hat_{i,t-1} + b * ln y_{i,t-1} + p * popgrowth_it + e_it
+
+with ``I_hat`` one of
+
+* ``"ln_counts_pm"`` (default): ln(mu_hat_it / population_it * 1e6), log predicted applications
+  per million residents -- the predicted analogue of ``ln1p_patents_fintech_pm_l1``;
+* ``"index"``: the GNB's linear index x_it'b_hat = ln mu_hat_it (scale included);
+* ``"observed"``: the observed measure named by ``observed`` (in the replication
+  ``ln1p_patents_fintech_pm``; no stage 1: the naive comparison).
+
+Fitted by OLS with year dummies (``year_effects``) and optionally province dummies
+(``province_effects``). Because gamma multiplies ln mu_hat and d ln mu / d fsr = b_fsr, the
+*indirect effect* of one percentage point of 재정자립도 (two years earlier) on growth through
+innovation is b_fsr * gamma (percentage points of growth per point of 재정자립도), reported as
+term ``indirect_term`` (in the replication ``indirect_fsr``).
+
+Sample and growth measure (the replication's stage-2 block, and why). Real per-capita GRDP growth
+(``grdp_pc_real_growth``) ends in 2017 and stage 1 can predict innovation only for 2015-2020 (its
+regressors and year effects), so real growth would leave growth years 2016-2017: 32
+observations. The default therefore uses **nominal** per-capita GRDP growth
+(``grdp_pc_nominal_growth``, to 2021) with **year effects**: the panel has no regional
+deflator after 2017, and a common national deflator enters nominal growth as a year-specific
+shift (to first order, 100[(1+g)(1+pi_t) - 1] ~ 100 g + 100 pi_t), which the year dummies
+absorb exactly as deflating every province by the national GDP deflator would. What the year
+effects cannot remove is differences in regional price changes. Population growth ends in
+2020, so the growth years are 2016-2020 (innovation predicted for 2015-2019): 16 provinces
+(Sejong excluded, as in both stages' main specifications) x 5 years = 80 observations. The
+Chungnam/Sejong break (2012-13) lies outside this window.
+
+Inference. The stage-2 regressor is estimated, so its analytic standard errors (reported as
+``std_error_naive``: province-clustered CR1, G/(G-1)(N-1)/(N-K), ignoring stage 1) are too
+small. ``std_error`` and the percentile interval come from a **province cluster bootstrap over
+both stages**: draw 16 provinces with replacement (a province drawn twice enters twice, as two
+clusters), refit the GNB on the drawn provinces' stage-1 rows, predict their innovation, refit
+stage 2 on their stage-2 rows. Poisson boundary: in draws without Seoul the capital-region
+dispersion ln(alpha) runs to minus infinity (the drawn capital-region provinces are Poisson, no
+finite maximum; ``regrowth.models.gnb`` stops at ln alpha_i < -20 and flags ``boundary``). The
+mean coefficients at that point are those of the limiting model (alpha_i mu_i < 1e-5), so such
+draws are kept and counted (``sample["reps_boundary"]``): dropping them would condition the
+bootstrap on Seoul being drawn. By default the draws are stratified by ``capital_region`` (3
+capital-region provinces drawn from the 3, 13 others from the 13): an unstratified draw without
+a capital-region province cannot identify the GNB's capital-region dispersion term, and
+dropping such draws would condition the bootstrap on the design. Draws are made up front
+from ``numpy.random.default_rng(seed)``, so a seed and a number of replications (``reps``)
+fix the result. A draw whose GNB fails to converge, or whose stage-2 design is singular, is
+skipped and counted (``reps_failed``).
+
+What the public edition can say. Very little: 16 clusters, five growth years, a stage 1 whose
+재정자립도 coefficient is identified almost only between provinces (within-province sd about 2
+points against 18 between, see the ``variation`` analysis, :mod:`regrowth.analyses.within`) and
+whose province-FE estimates are near zero; and the innovation measure is fintech patents, a
+narrow slice of innovation. The bootstrap intervals say how wide the uncertainty is; they do
+not rescue identification.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm import tqdm
+
+from regrowth import regions
+from regrowth.analyses import Analysis, Context, Output, register
+from regrowth.errors import SpecificationError, UnknownRegionError
+from regrowth.fit import estimation_sample
+from regrowth.models.covariance import cluster_meat, sandwich, stata_linear_factor
+from regrowth.models.gnb import GeneralizedNegativeBinomial
+from regrowth.models.registry import did_you_mean
+from regrowth.report.tables import RegressionTable, Row, format_number
+from regrowth.specs import ColumnSpec, Specs
+from regrowth.specs import load as load_specs
+from regrowth.specs.parse import Problems
+
+__all__ = ["INNOVATION_MEASURES", "ChainSettings", "ChainResult", "chain_from_specs",
+           "chain_record", "chain_regression_table", "chain_settings", "fit_chain"]
+
+INNOVATION_MEASURES = ("ln_counts_pm", "index", "observed")
+INNOVATION_TERM = "innovation_hat_l1"
+EXTS = ("md", "tex", "html", "csv", "docx")
+_KEYS = ("stage1", "stage2", "reps", "seed", "strata", "innovation", "decentralization",
+         "population", "observed", "indirect_term", "output", "title", "stage_titles", "notes")
+_STAGE2_KEYS = ("outcome", "controls", "years", "exclude", "drop_if", "year_effects",
+                "province_effects")
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """The chain of one table (``[table.analyses.chain]``): stage 1 (a GNB column), stage 2
+    (outcome, controls, growth years, excluded provinces, 0/1 flags whose rows are dropped,
+    dummies), the bootstrap (draws, seed, a province-level stratum), the innovation measure
+    and the names the indirect effect needs; ``output``, ``title``, ``stage_titles`` and
+    ``notes`` are what the written table says."""
+
+    stage1: ColumnSpec
+    outcome: str
+    controls: tuple[str, ...]
+    years: tuple[int, int]
+    exclude: tuple[str, ...] = ()
+    drop_if: tuple[str, ...] = ()
+    year_effects: bool = True
+    province_effects: bool = False
+    reps: int = 999
+    seed: int = 20181121
+    strata: str | None = None
+    innovation: str = "ln_counts_pm"
+    decentralization: str | None = None
+    population: str = "population"
+    observed: str | None = None
+    indirect_term: str = "indirect"
+    output: str = "chain_two_stage"
+    title: str = "The two-stage chain"
+    stage_titles: dict = field(default_factory=dict, hash=False, compare=False)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class ChainResult:
+    """The two-stage chain: tidy rows, both stages' point estimates and the bootstrap draws.
+
+    ``table`` columns: ``stage`` (innovation | growth | chain), ``term``, ``estimate``,
+    ``std_error`` (bootstrap sd), ``ci_low``/``ci_high`` (bootstrap percentile, level
+    ``1 - alpha``), ``std_error_naive`` (the stage's own analytic SE: GNB province-clustered in
+    stage 1, OLS province-clustered CR1 in stage 2, ignoring that stage 2's regressor is
+    estimated), ``p_value_naive``. Units: stage 1 in log points of expected applications per unit
+    of the regressor; stage 2 in percentage points of growth per unit; the indirect effect in
+    percentage points of growth per unit of the decentralization term.
+    """
+
+    table: pd.DataFrame
+    stage1: object
+    stage2_params: pd.Series
+    draws: pd.DataFrame
+    reps: int
+    reps_failed: int
+    seed: int
+    innovation: str
+    sample: dict = field(default_factory=dict)
+    settings: ChainSettings | None = None
+
+    def __repr__(self) -> str:
+        return (f"ChainResult(innovation={self.innovation!r}, reps={self.reps}, "
+                f"failed={self.reps_failed}, seed={self.seed}, n2={self.sample.get('nobs')})")
+
+
+# ----------------------------------------------------------------------------- settings
+
+def _parse(value, table, problems: Problems, where: str) -> ChainSettings | None:
+    """``[table.analyses.chain]`` -> :class:`ChainSettings` (problems added, None if any)."""
+    before = len(problems.lines)
+    if not isinstance(value, dict):
+        problems.add(where, "analyses.chain", "must be a table: [table.analyses.chain]")
+        return None
+    for k in value:
+        if k not in _KEYS:
+            problems.add(where, f"analyses.chain.{k}", "unknown key" + did_you_mean(k, _KEYS)
+                         + f"; allowed: {', '.join(_KEYS)}")
+    col = table.column(str(value.get("stage1")))
+    if col is None:
+        problems.add(where, "analyses.chain.stage1", f"{value.get('stage1')!r} is not a column "
+                     "of the table" + did_you_mean(str(value.get("stage1")),
+                                                   [c.id for c in table.columns]))
+    elif col.estimator != "gnb":
+        problems.add(where, "analyses.chain.stage1", f"column {col.id!r} is {col.estimator}; "
+                                                     "stage 1 must be a gnb column")
+    s2 = value.get("stage2")
+    if not isinstance(s2, dict):
+        problems.add(where, "analyses.chain.stage2", "is required: [table.analyses.chain.stage2] "
+                                                     "with outcome, controls, years")
+        s2 = {}
+    for k in s2:
+        if k not in _STAGE2_KEYS:
+            problems.add(where, f"analyses.chain.stage2.{k}", "unknown key"
+                         + did_you_mean(k, _STAGE2_KEYS) + f"; allowed: {', '.join(_STAGE2_KEYS)}")
+    years = s2.get("years")
+    if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years)):
+        problems.add(where, "analyses.chain.stage2.years", "must be [first, last] (integers)")
+    exclude = []
+    for name in s2.get("exclude", []):
+        try:
+            exclude.append(regions.lookup(name).key)
+        except UnknownRegionError as exc:
+            problems.add(where, "analyses.chain.stage2.exclude", exc.message)
+    innovation = value.get("innovation", "ln_counts_pm")
+    if innovation not in INNOVATION_MEASURES:
+        problems.add(where, "analyses.chain.innovation", f"{innovation!r} is not one of "
+                     f"{list(INNOVATION_MEASURES)}" + did_you_mean(str(innovation), INNOVATION_MEASURES))
+    for key in ("reps", "seed"):
+        v = value.get(key, 0)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            problems.add(where, f"analyses.chain.{key}", f"must be an integer >= 0, not {v!r}")
+    if len(problems.lines) > before or col is None:
+        return None
+    return ChainSettings(
+        stage1=col, outcome=str(s2.get("outcome")), controls=tuple(s2.get("controls", ())),
+        years=(years[0], years[1]), exclude=tuple(exclude), drop_if=tuple(s2.get("drop_if", ())),
+        year_effects=bool(s2.get("year_effects", True)),
+        province_effects=bool(s2.get("province_effects", False)),
+        reps=int(value.get("reps", 999)), seed=int(value.get("seed", 20181121)),
+        strata=value.get("strata"), innovation=innovation,
+        decentralization=value.get("decentralization"),
+        population=str(value.get("population", "population")), observed=value.get("observed"),
+        indirect_term=str(value.get("indirect_term", "indirect")),
+        output=str(value.get("output", "chain_two_stage")),
+        title=str(value.get("title", "The two-stage chain")),
+        stage_titles=dict(value.get("stage_titles", {})), notes=tuple(value.get("notes", ())))
+
+
+def chain_settings(specs: Specs, table_id: str | None = None) -> ChainSettings:
+    """The chain declared in ``specs`` (on ``table_id``, or the one table that declares one)."""
+    tables = [t for t in specs.tables if "chain" in t.analyses
+              and (table_id is None or t.id == table_id)]
+    if not tables:
+        raise SpecificationError(f"{specs.path}: no table declares analyses.chain"
+                                 + (f" (looked at {table_id!r})" if table_id else ""))
+    problems = Problems(specs.path)
+    settings = _parse(tables[0].analyses["chain"], tables[0], problems, f"table {tables[0].id!r}")
+    problems.raise_if_any()
+    return settings
+
+
+def chain_from_specs(panel: pd.DataFrame, specs_path: str | Path = "specs/models.toml", *,
+                     table: str | None = None, stage1_column: str | None = None,
+                     **overrides) -> ChainResult:
+    """:func:`fit_chain` with the settings the specification file declares; ``overrides``
+    replace settings (``reps=0``, ``seed=7``, ``innovation="observed"``...), and
+    ``stage1_column`` ("table/column") another stage-1 column."""
+    specs = load_specs(specs_path)
+    settings = chain_settings(specs, table)
+    if stage1_column is not None:
+        cols = {c.name: c for c in specs.columns()}
+        if stage1_column not in cols:
+            raise SpecificationError(f"{specs_path}: no column {stage1_column!r}"
+                                     + did_you_mean(stage1_column, cols))
+        overrides["stage1"] = cols[stage1_column]
+    unknown = [k for k in overrides if k not in ChainSettings.__dataclass_fields__]
+    if unknown:
+        raise TypeError(f"chain_from_specs: unknown settings {unknown}")
+    return fit_chain(panel, replace(settings, **overrides))
+
+
+# ----------------------------------------------------------------------------- stage 1
+
+def _mean_design(spec, frame: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    X = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=frame.index),
+                   frame[list(spec.regressors)].astype(float)], axis=1)
+    if spec.year_effects:
+        t = frame.index.get_level_values("year")
+        for yr in years[1:]:
+            X[f"year_{yr}"] = (t == yr).astype(float)
+    return X
+
+
+def _fit_stage1(spec, data: pd.DataFrame, groups, years, cov_type="cluster"):
+    X = _mean_design(spec, data, years)
+    Z = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=data.index),
+                   data[list(spec.dispersion)].astype(float)], axis=1)
+    y = data[spec.outcome].astype(float)
+    expo = data[spec.exposure].astype(float) if spec.exposure else None
+    model = GeneralizedNegativeBinomial(y, X, Z, exposure=expo, groups=groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(cov_type=cov_type)
+
+
+def _index(spec, beta: pd.Series, rows: pd.DataFrame, years) -> pd.Series:
+    """x'b (plus ln exposure) for ``rows`` whose regressors are observed."""
+    X = _mean_design(spec, rows, years)
+    eta = X[beta.index].to_numpy() @ beta.to_numpy()
+    if spec.exposure:
+        eta = eta + np.log(rows[spec.exposure].astype(float).to_numpy())
+    return pd.Series(eta, index=rows.index)
+
+
+# ----------------------------------------------------------------------------- stage 2
+
+def _ols_cluster(y: np.ndarray, X: np.ndarray, clusters: np.ndarray):
+    """OLS with CR1 province-clustered covariance (Stata regress, vce(cluster))."""
+    b, *_ = np.linalg.lstsq(X, y, rcond=None)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise np.linalg.LinAlgError("stage-2 design is singular")
+    u = y - X @ b
+    meat, G = cluster_meat(X * u[:, None], clusters)
+    n, k = X.shape
+    return b, sandwich(np.linalg.inv(X.T @ X), meat, stata_linear_factor(G, n, k))
+
+
+def _design2(frame: pd.DataFrame, regs: list[str], year_effects: bool, province_effects: bool,
+             entity: np.ndarray):
+    X = pd.concat([pd.DataFrame({"Intercept": 1.0}, index=frame.index), frame[regs]], axis=1)
+    if year_effects:
+        t = frame.index.get_level_values("year").to_numpy()
+        for yr in sorted(set(t))[1:]:
+            X[f"year_{yr}"] = (t == yr).astype(float)
+    if province_effects:
+        for e in sorted(set(entity))[1:]:
+            X[f"province[{e}]"] = (entity == e).astype(float)
+    return X
+
+
+@dataclass
+class _Stage2Data:
+    """Stage-2 rows and, for each, the stage-1 variables one year earlier."""
+
+    data: pd.DataFrame
+    lagged: pd.DataFrame
+    lag_index: pd.MultiIndex
+    regressors: list[str]
+    entity: np.ndarray
+
+
+def _stage2_data(panel: pd.DataFrame, s: ChainSettings, years1, provinces) -> _Stage2Data:
+    """Growth years, provinces and flags of stage 2, with every stage-2 variable observed at t
+    and the stage-1 regressors observed at t-1 (so that innovation can be predicted there)."""
+    spec = s.stage1
+    reg_all = panel.index.get_level_values("region")
+    yr_all = panel.index.get_level_values("year")
+    keep = (yr_all >= s.years[0]) & (yr_all <= s.years[1]) & ~reg_all.isin(list(s.exclude))
+    for flag in s.drop_if:
+        keep &= panel[flag].to_numpy() != 1
+    data2 = panel.loc[keep, [s.outcome, *s.controls]].astype(float)
+    lag_index = pd.MultiIndex.from_arrays([data2.index.get_level_values("region"),
+                                           data2.index.get_level_values("year") - 1],
+                                          names=["region", "year"])
+    if s.innovation == "observed":
+        lagged = panel.reindex(lag_index)[[s.observed]].astype(float)
+    else:
+        need = [*spec.regressors, *([spec.exposure] if spec.exposure else [])]
+        if s.innovation == "ln_counts_pm":
+            need.append(s.population)
+        lagged = panel.reindex(lag_index)[list(dict.fromkeys(need))].astype(float)
+        lagged = lagged[lag_index.get_level_values("year").isin(years1).astype(bool)] \
+            .reindex(lag_index)
+    ok = data2.notna().all(axis=1).to_numpy() & lagged.notna().all(axis=1).to_numpy()
+    if s.innovation != "observed":
+        ok &= data2.index.get_level_values("region").isin(provinces)
+    data2, lagged = data2[ok], lagged[ok]
+    lagged.index = data2.index
+    if data2.empty:
+        raise SpecificationError(f"no stage-2 observations in {s.years[0]}-{s.years[1]} with "
+                                 f"{s.outcome}, {', '.join(s.controls)} and innovation at t-1 "
+                                 "observed")
+    # stage-2 regressors: the controls with innovation after the decentralization term (first
+    # if it is absent)
+    regs2 = list(s.controls)
+    regs2.insert(1 if s.decentralization in s.controls else 0, INNOVATION_TERM)
+    return _Stage2Data(data2, lagged, lag_index[ok], regs2,
+                       data2.index.get_level_values("region").to_numpy())
+
+
+def _innovation_values(s: ChainSettings, d2: _Stage2Data, stage1_params, years1) -> np.ndarray:
+    if s.innovation == "observed":
+        return d2.lagged[s.observed].to_numpy()
+    mean = stage1_params[[n for n in stage1_params.index if not str(n).startswith("lnalpha:")]]
+    eta = _index(s.stage1, mean, d2.lagged.set_axis(d2.lag_index), years1).to_numpy()
+    if s.innovation == "index":
+        return eta
+    return eta - np.log(d2.lagged[s.population].to_numpy()) + np.log(1e6)
+
+
+def _stage2(s: ChainSettings, d2: _Stage2Data, frame, innov, entity, clusters):
+    f = frame.copy()
+    f[INNOVATION_TERM] = innov
+    X = _design2(f, d2.regressors, s.year_effects, s.province_effects, entity)
+    b, cov = _ols_cluster(f[s.outcome].to_numpy(), X.to_numpy(), clusters)
+    return pd.Series(b, index=X.columns), pd.DataFrame(cov, index=X.columns, columns=X.columns)
+
+
+def _estimates(s: ChainSettings, d2: _Stage2Data, p1, b2) -> dict:
+    """{(stage, term): estimate} of one fit (the point estimates or one draw)."""
+    out = {}
+    if p1 is not None:
+        for term in s.stage1.regressors:
+            out[("innovation", term)] = float(p1[term])
+    for term in d2.regressors:
+        out[("growth", term)] = float(b2[term])
+    if p1 is not None and s.decentralization in p1.index:
+        out[("chain", s.indirect_term)] = float(p1[s.decentralization] * b2[INNOVATION_TERM])
+    return out
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+def _draw_units(panel, s: ChainSettings, units: list[str], rng) -> list[np.ndarray]:
+    if s.strata is None:
+        layers = [np.arange(len(units))]
+    else:
+        level = panel[s.strata].groupby(level="region").first()
+        codes = np.array([level[u] for u in units])
+        layers = [np.flatnonzero(codes == v) for v in sorted(set(codes))]
+    return [np.concatenate([layer[rng.integers(0, len(layer), size=len(layer))]
+                            for layer in layers]) for _ in range(s.reps)]
+
+
+def _bootstrap(panel, s: ChainSettings, d2: _Stage2Data, data1, provinces, years1):
+    """Province draws over both stages; returns (records, failed, boundary, reasons)."""
+    rng = np.random.default_rng(s.seed)
+    units = provinces if s.innovation != "observed" else sorted(set(d2.entity))
+    draws_idx = _draw_units(panel, s, units, rng)
+    rows1 = {p: data1.xs(p, level="region", drop_level=False) for p in provinces} \
+        if s.innovation != "observed" else {}
+    pos2 = {p: np.flatnonzero(d2.entity == p) for p in units}
+    records, failed, boundary, reasons = [], 0, 0, {}
+    # a progress bar only on a terminal and only if the draws take more than 2 s
+    progress = tqdm(draws_idx, desc="chain bootstrap", unit=" draws", delay=2.0, leave=False,
+                    disable=None, file=sys.stderr)
+    for draw in progress:
+        chosen = [units[j] for j in draw]
+        labels1, labels2, parts1, idx2 = [], [], [], []
+        for k, p in enumerate(chosen):
+            tag = f"{p}#{k}"
+            if s.innovation != "observed":
+                parts1.append(rows1[p])
+                labels1 += [tag] * len(rows1[p])
+            idx2.append(pos2[p])
+            labels2 += [tag] * len(pos2[p])
+        try:
+            p1 = None
+            if s.innovation != "observed":
+                r1 = _fit_stage1(s.stage1, pd.concat(parts1), np.asarray(labels1), years1,
+                                 cov_type="nonrobust")
+                if r1.mle_retvals.get("boundary"):
+                    boundary += 1  # usable: see "Poisson boundary" in the module docstring
+                elif not r1.converged:
+                    failed += 1
+                    why = "stage-1 GNB did not converge"
+                    reasons[why] = reasons.get(why, 0) + 1
+                    continue
+                p1 = pd.Series(np.asarray(r1.params), index=r1.params.index)
+            innov = _innovation_values(s, d2, p1, years1)
+            sel = np.concatenate(idx2)
+            lab = np.asarray(labels2)
+            bb, _ = _stage2(s, d2, d2.data.iloc[sel], innov[sel], lab, lab)
+        except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
+            failed += 1
+            why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''}"
+            reasons[why] = reasons.get(why, 0) + 1
+            continue
+        records.append(_estimates(s, d2, p1, bb))
+    return records, failed, boundary, reasons
+
+
+# ----------------------------------------------------------------------------- the chain
+
+def _tidy(point: dict, draws: pd.DataFrame, naive: dict, alpha: float) -> pd.DataFrame:
+    rows = []
+    nan = float("nan")
+    for key, est in point.items():
+        col = draws[key] if len(draws) else pd.Series(dtype=float)
+        rows.append({
+            "stage": key[0], "term": key[1], "estimate": est,
+            "std_error": float(col.std(ddof=1)) if len(col) > 1 else nan,
+            "ci_low": float(col.quantile(alpha / 2)) if len(col) else nan,
+            "ci_high": float(col.quantile(1 - alpha / 2)) if len(col) else nan,
+            "std_error_naive": naive.get(key, (nan, nan))[0],
+            "p_value_naive": naive.get(key, (nan, nan))[1],
+        })
+    return pd.DataFrame(rows)
+
+
+def fit_chain(panel: pd.DataFrame, settings: ChainSettings, *, alpha: float = 0.05) -> ChainResult:
+    """Fit the two-stage chain on ``panel`` and bootstrap it by province over both stages.
+
+    ``settings`` (:class:`ChainSettings`; :func:`chain_settings` reads them from the spec file)
+    give stage 1 (a GNB column), stage 2, the draws (``reps``; 0: point estimates and naive
+    SEs only), the ``seed`` of ``numpy.random.default_rng`` for the province draws, and the
+    ``strata`` (a province-level 0/1 or categorical panel column; provinces are drawn with
+    replacement *within* its levels, keeping each level's count, so that every draw can
+    identify the GNB's dispersion term of that level; None: unstratified). The percentile
+    interval is [alpha/2, 1 - alpha/2]. Returns :class:`ChainResult`.
+    """
+    s = settings
+    if s.innovation not in INNOVATION_MEASURES:
+        raise SpecificationError(f"innovation={s.innovation!r}; choose one of "
+                                 f"{INNOVATION_MEASURES}")
+    if s.reps < 0:
+        raise SpecificationError("reps must be >= 0")
+    spec = s.stage1
+    data1, _ = estimation_sample(spec, panel)
+    years1 = sorted(set(data1.index.get_level_values("year")))
+    provinces = sorted(set(data1.index.get_level_values("region")))
+    d2 = _stage2_data(panel, s, years1, provinces)
+
+    stage1 = s1_params = None
+    if s.innovation != "observed":
+        stage1 = _fit_stage1(spec, data1, data1.index.get_level_values("region").to_numpy(), years1)
+        if not stage1.converged:
+            raise SpecificationError(f"{spec.name}: the stage-1 GNB did not converge")
+        s1_params = pd.Series(np.asarray(stage1.params), index=stage1.params.index)
+    b2, cov2 = _stage2(s, d2, d2.data, _innovation_values(s, d2, s1_params, years1), d2.entity,
+                       d2.entity)
+    point = _estimates(s, d2, s1_params, b2)
+    records, failed, boundary, reasons = _bootstrap(panel, s, d2, data1, provinces, years1)
+    draws = pd.DataFrame(records, columns=pd.MultiIndex.from_tuples(list(point)))
+
+    naive = {}
+    if stage1 is not None:
+        for term in spec.regressors:
+            naive[("innovation", term)] = (float(stage1.bse[term]), float(stage1.pvalues[term]))
+    se2 = pd.Series(np.sqrt(np.diag(cov2.to_numpy())), index=cov2.index)
+    G = len(set(d2.entity))
+    for term in d2.regressors:
+        t = b2[term] / se2[term]
+        naive[("growth", term)] = (float(se2[term]), float(2 * stats.t.sf(abs(t), G - 1)))
+    years2 = d2.data.index.get_level_values("year")
+    sample = {
+        "stage1": f"{spec.name}: {spec.sample.describe()}, {len(data1)} observations, "
+                  f"{len(provinces)} provinces" if s.innovation != "observed" else "none",
+        "stage2": f"{s.outcome}, {int(years2.min())}-{int(years2.max())}, excluding "
+                  f"{', '.join(s.exclude) or 'none'}, dropping {', '.join(s.drop_if) or 'none'}",
+        "nobs": len(d2.data), "n_provinces": G,
+        "year_effects": s.year_effects, "province_effects": s.province_effects,
+        "strata": s.strata, "failures": dict(sorted(reasons.items())),
+        "reps_boundary": boundary,
+    }
+    return ChainResult(table=_tidy(point, draws, naive, alpha), stage1=stage1, stage2_params=b2,
+                       draws=draws, reps=s.reps, reps_failed=failed, seed=s.seed,
+                       innovation=s.innovation, sample=sample, settings=s)
+
+
+# ----------------------------------------------------------------------------- output
+
+def chain_record(res: ChainResult) -> dict:
+    """``res`` as plain data for ``estimates.json["chain"]``: the tidy rows (``terms``, full
+    precision; units as :class:`ChainResult`), draws used, failures, boundary draws, seed,
+    innovation measure and samples."""
+    return {
+        "innovation": res.innovation, "reps": res.reps, "reps_failed": res.reps_failed,
+        "reps_used": int(len(res.draws)), "seed": res.seed, "sample": dict(res.sample),
+        "interval": "bootstrap percentile, 95%",
+        "terms": res.table.to_dict(orient="records"),
+    }
+
+
+def chain_regression_table(res: ChainResult, labels: dict | None = None) -> RegressionTable:
+    """``res`` as a :class:`regrowth.report.tables.RegressionTable`: one row per stage and term;
+    columns estimate, bootstrap SE, 95% percentile interval, naive SE and p-value."""
+    s = res.settings
+    labels = dict(labels or {})
+    rows, stage = [], None
+    for r in res.table.itertuples(index=False):
+        if r.stage != stage:
+            stage = r.stage
+            rows.append(Row("panel", s.stage_titles.get(stage, stage), ()))
+        fmt = lambda v: format_number(v, 3)  # noqa: E731
+        rows.append(Row("coef", labels.get(r.term, r.term), (
+            fmt(r.estimate), fmt(r.std_error), f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]",
+            fmt(r.std_error_naive), format_number(r.p_value_naive, 3))))
+    sm = res.sample
+    used = len(res.draws)
+    notes = [
+        f"Stage 1: {sm.get('stage1')}. Stage 2: {sm.get('stage2')}; {sm.get('nobs')} observations, "
+        f"{sm.get('n_provinces')} provinces; innovation = {res.innovation} (log predicted "
+        "applications per million residents, from the stage-1 GNB, lagged one year).",
+        f"Bootstrap: provinces drawn with replacement over both stages, stratified by "
+        f"{sm.get('strata') or 'nothing'}; {res.reps:,} draws (seed {res.seed}), {used:,} used, "
+        f"{res.reps_failed} failed, {sm.get('reps_boundary', 0)} at the Poisson boundary of the "
+        "capital-region dispersion (kept; see regrowth.analyses.chain). SE = sd of the draws; "
+        "interval = 2.5th and 97.5th percentiles.",
+        "Naive SE and p: each stage's own analytic SEs (stage 1 GNB clustered by province; stage "
+        "2 OLS clustered by province, CR1, t(G-1)), ignoring that stage 2's regressor is "
+        "estimated.",
+        *s.notes,
+    ]
+    return RegressionTable(
+        title=s.title, columns=("Estimate", "Bootstrap SE", "95% interval", "Naive SE", "Naive p"),
+        titles=None, rows=tuple(rows), notes=tuple(notes), stars=())
+
+
+def _files(table, settings: ChainSettings) -> list[str]:
+    return [f"tables/{settings.output}.{ext}" for ext in EXTS]
+
+
+def _run(ctx: Context, table, settings: ChainSettings) -> Output:
+    if settings.stage1.name not in ctx.fitted:
+        return Output()
+    reps = ctx.reps.get("chain", settings.reps)
+    res = fit_chain(ctx.panel, replace(settings, reps=reps))
+    paths = chain_regression_table(res, ctx.labels).write(Path(ctx.out) / "tables" / settings.output)
+    print(f"  chain: {res.reps} draws, {len(res.draws)} used (seed {res.seed})")
+    return Output(files=list(paths.values()), record={"chain": chain_record(res)})
+
+
+register(Analysis(name="chain", stage="outputs", run=_run, parse=_parse, files=_files,
+                  record_keys=("chain",),
+                  doc="two-stage chain decentralization -> innovation -> growth with a province "
+                      "bootstrap over both stages"))

@@ -1,0 +1,183 @@
+"""The one adapter from a specification to a fitted model: ``fit_column(spec, panel)``.
+
+Everything that fits a column of ``specs/models.toml`` -- the replication driver, the
+analyses (bootstraps, leave-one-out, diagnostics, the chain, within-province variation), the
+specification curve and the notebooks (:func:`refit`) -- goes through this module, so they
+all fit the same model on the same rows:
+
+1. :func:`estimation_sample`: the rows of the spec's years and provinces (``sample.years``,
+   ``sample.exclude``), minus the rows its ``sample.drop_if`` flags mark, with every variable
+   the model reads observed (listwise);
+2. the estimator's registry entry (:mod:`regrowth.models.registry`) fits the spec on those
+   rows; warnings raised by the fit are recorded, never lost;
+3. the result becomes tidy rows (:func:`regrowth.report.tidy.tidy`: term, equation, estimate,
+   std_error, statistic, p_value, ci_low, ci_high) and statistics
+   (:func:`regrowth.report.tidy.glance`), plus what the tables print about the fit: N,
+   provinces, sample years, estimator, standard errors, the reference distribution and the
+   effects that were actually fitted (read from the fitted terms, never from the spec).
+
+This module sits below every user of a fitted column and above the estimators: estimators
+never read the spec file, and nothing here imports the driver.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from regrowth import panel as panel_mod
+from regrowth import regions
+from regrowth.errors import SpecificationError
+from regrowth.models import registry
+from regrowth.models.design import fitted_effects
+from regrowth import specs as specs_mod
+from regrowth.report.reader import project_root
+from regrowth.report.tidy import glance, tidy
+from regrowth.specs import ColumnSpec
+
+__all__ = ["Fitted", "estimation_sample", "fit_column", "inference_label", "refit",
+           "with_region_attributes", "cluster_ids"]
+
+
+@dataclass
+class Fitted:
+    """One fitted column: its spec, the estimator's result, tidy rows and statistics.
+
+    ``coefs``: tidy rows (:func:`regrowth.report.tidy.tidy`); ``stats``: plain numbers and
+    labels for the tables (``nobs``, ``n_entities``, ``sample``, ``estimator``, ``se``,
+    ``inference``, ``dropped_missing``, ``year_effects``, ``province_effects`` and what
+    :func:`regrowth.report.tidy.glance` finds); ``warnings``: the fit's warnings as text;
+    ``extra``: records analyses add (``bootstrap``, ``effects``, ``rho``, LR tests).
+    """
+
+    spec: ColumnSpec
+    result: object
+    coefs: pd.DataFrame
+    stats: dict
+    warnings: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+def estimation_sample(spec: ColumnSpec, panel: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Rows of ``panel`` in the spec's years and provinces with every variable observed.
+
+    Returns the sample (same (region, year) index) and how many rows of the year/province
+    window were dropped for missing values (listwise, across all the model's variables).
+    """
+    s = spec.sample
+    years = panel.index.get_level_values("year")
+    regions_ = panel.index.get_level_values("region")
+    keep = (years >= s.first_year) & (years <= s.last_year) & ~regions_.isin(list(s.exclude))
+    for flag in s.drop_if:
+        keep &= panel[flag].to_numpy() != 1
+    window = panel.loc[keep]
+    cols = [v for v in spec.variables() if v not in panel_mod.INDEX]
+    complete = window[cols].notna().all(axis=1)
+    return window.loc[complete].copy(), int((~complete).sum())
+
+
+def with_region_attributes(panel: pd.DataFrame) -> pd.DataFrame:
+    """``panel`` with ``macro_region`` (and ``capital_region``) from :mod:`regrowth.regions`
+    when it lacks them, so ``se.groups = "macro_region"`` always has its column."""
+    missing = [c for c in ("macro_region", "capital_region") if c not in panel.columns]
+    if not missing:
+        return panel
+    keys = panel.index.get_level_values("region")
+    panel = panel.copy()
+    if "macro_region" in missing:
+        panel["macro_region"] = [regions.get(k).macro_region for k in keys]
+    if "capital_region" in missing:
+        panel["capital_region"] = [int(regions.get(k).capital_region) for k in keys]
+    return panel
+
+
+def cluster_ids(data: pd.DataFrame, groups: str | None) -> np.ndarray:
+    """The cluster id of every row of ``data`` (an index level or a column; default region)."""
+    groups = groups or "region"
+    if groups in data.index.names:
+        return np.asarray(data.index.get_level_values(groups))
+    return data[groups].to_numpy()
+
+
+def inference_label(result, n_clusters: int | None = None) -> str:
+    """The reference distribution of a column's p-values and, for clustered SEs, the number
+    of clusters, e.g. ``"t(15), 16 clusters"`` or ``"normal, 16 clusters"``."""
+    df_ref = getattr(result, "df_ref", None)
+    G = getattr(result, "n_clusters", None) or n_clusters
+    if df_ref is not None:
+        if G:
+            return f"t({df_ref}), {G} clusters"
+        return f"t({df_ref}), {df_ref + 1} periods"
+    dist = "t" if getattr(result, "use_t", False) else "normal"
+    if dist == "t":
+        dist = f"t({int(getattr(result, 'df_resid', 0))})"
+    return f"{dist}, {G} clusters" if G else dist
+
+
+def _lr_tests(result) -> dict:
+    out = {}
+    for name, fn in (("nb2", "lr_test_nb2"), ("poisson", "lr_test_poisson")):
+        try:
+            t = getattr(result, fn)()
+        except Exception as exc:  # noqa: BLE001 - a failed auxiliary fit must not sink the main one
+            out[f"lr_{name}_error"] = str(exc)
+            continue
+        out[f"lr_{name}_stat"] = float(t.statistic)
+        out[f"lr_{name}_df"] = int(t.df)
+        out[f"lr_{name}_p"] = float(t.pvalue)
+    return out
+
+
+def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
+    """Fit one specification on its estimation sample; return tidy output and statistics."""
+    data, dropped = estimation_sample(spec, panel)
+    if data.empty:
+        raise SpecificationError(f"{spec.name}: no observations in {spec.sample.describe()} "
+                                 f"with {', '.join(spec.variables())} all observed")
+    entry = registry.get(spec.estimator)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = entry.fit(spec, data)
+    messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
+                       if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
+    coefs = tidy(result)
+    stats = glance(result)
+    effects = fitted_effects(result, coefs["term"])
+    years = data.index.get_level_values("year")
+    regions_ = data.index.get_level_values("region")
+    clustered = spec.se_type == "cluster"
+    G = int(regions_.nunique()) if clustered and spec.se_groups == "region" else None
+    stats.update({
+        "nobs": int(len(data)),
+        "n_entities": int(regions_.nunique()),
+        "sample": f"{int(years.min())}–{int(years.max())}",
+        "estimator": entry.label,
+        "se": spec.se_label(),
+        "inference": inference_label(result, G),
+        "dropped_missing": dropped,
+        # read from the fitted model's terms, never from the spec
+        "year_effects": "yes" if effects["year"] else "no",
+        "province_effects": "yes" if effects["province"] else "no",
+    })
+    extra = {"effects": effects}
+    if "lr_tests" in entry.reports:
+        extra.update(_lr_tests(result))
+        stats.update({k: v for k, v in extra.items() if k.startswith("lr_")})
+    rho = getattr(result, "rho", None) if "ar1_rho" in entry.reports else None
+    if rho is not None:
+        rho = np.atleast_1d(np.asarray(rho, dtype=float))
+        stats["rho"] = float(rho[0]) if rho.size == 1 else None
+        extra["rho"] = [float(r) for r in rho]
+    return Fitted(spec, result, coefs, stats, messages, extra)
+
+
+def refit(table: str, column: str, root: str | Path | None = None):
+    """Refit one specification of the project at ``root`` exactly as ``make replicate``
+    does; return the estimator's result."""
+    base = project_root(root)
+    spec = {c.name: c for c in specs_mod.load(base / "specs" / "models.toml").columns()}[f"{table}/{column}"]
+    return fit_column(spec, with_region_attributes(panel_mod.load(base / "data" / "processed"))).result

@@ -1,0 +1,114 @@
+"""Input checks shared by the count models: index alignment, numeric frames, collinearity.
+
+Every message names the input (``exog``, ``exposure``, ...) and what to do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from regrowth.errors import DataError, EstimationError, SpecificationError
+
+__all__ = ["CONSTANT", "as_frame", "check_index", "collinear", "misaligned", "numeric", "vector"]
+
+
+CONSTANT = "Intercept"  # the constant's name wherever the estimator names it
+
+
+def misaligned(what: str, index: pd.Index, ref: pd.Index,
+                ref_name: str = "endog") -> SpecificationError:
+    if len(index) != len(ref):
+        diff = f"{len(index)} rows against {len(ref)}"
+    elif index.is_unique and ref.is_unique and index.sort_values().equals(ref.sort_values()):
+        diff = "the same rows in a different order"
+    else:
+        extra = [v for v in index[~index.isin(ref)][:3]]
+        diff = (f"e.g. row(s) {extra} are not in {ref_name}'s index" if extra
+                else "labels differ")
+    return SpecificationError(
+        f"{what} and {ref_name} are not indexed by the same rows ({diff}); the estimator does "
+        f"not align them silently. Select both from one DataFrame, or align first, e.g. "
+        f"{what} = {what}.reindex({ref_name}.index) (rows it lacks become NaN and are "
+        "dropped).")
+
+
+def check_index(x, what: str, index) -> None:
+    if isinstance(x, (pd.Series, pd.DataFrame)) and index is not None \
+            and not x.index.equals(index):
+        raise misaligned(what, x.index, index)
+
+
+def as_frame(x, prefix: str, index) -> pd.DataFrame:
+    if isinstance(x, pd.DataFrame):
+        return x
+    if isinstance(x, pd.Series):
+        return x.to_frame(name=x.name if x.name is not None else f"{prefix}1")
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise DataError(f"{prefix}: expected a 1- or 2-dimensional array, got {arr.ndim} dimensions")
+    names = []
+    for j in range(arr.shape[1]):
+        col = arr[:, j]
+        finite = col[np.isfinite(col)]
+        names.append(CONSTANT if finite.size and np.all(finite == 1.0) and CONSTANT not in names
+                     else f"{prefix}{j + 1}")
+    return pd.DataFrame(arr, columns=names, index=index)
+
+
+def numeric(frame: pd.DataFrame, what: str) -> np.ndarray:
+    try:
+        arr = frame.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+        raise DataError(f"{what}: non-numeric column(s) {bad}", hint="encode factors as "
+                        "dummies or use from_formula with C(name)") from exc
+    return arr
+
+
+def vector(x, n: int, what: str) -> np.ndarray | None:
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=float).reshape(-1)
+    if arr.shape[0] != n:
+        raise DataError(f"{what} has {arr.shape[0]} rows but endog has {n}")
+    return arr
+
+
+def collinear(mat: np.ndarray, names: list[str], what: str) -> None:
+    """Raise EstimationError naming the collinear columns if ``mat`` lacks full column rank."""
+    k = mat.shape[1]
+    if k == 0:
+        return
+    scale = np.sqrt((mat * mat).sum(axis=0))
+    zero = scale == 0
+    if zero.any():
+        bad = [names[j] for j in np.flatnonzero(zero)]
+        raise EstimationError(f"{what}: column(s) {bad} are identically zero in the estimation "
+                              "sample; drop them")
+    ms = mat / scale
+    if k == 1:
+        return  # one non-zero column
+    gram = ms.T @ ms
+    w = linalg.eigvalsh(gram)
+    if w[0] > 1e-12 * k * w[-1]:
+        return  # full rank (cheap check on the k x k Gram matrix)
+    r, piv = linalg.qr(ms, mode="r", pivoting=True)
+    d = np.abs(np.diag(r))
+    tol = max(max(mat.shape) * np.finfo(float).eps * 10, 1e-7) * d[0]
+    rank = int((d > tol).sum())
+    if rank < k:
+        dep = [names[j] for j in piv[rank:]]
+        base = piv[:rank]
+        parts = []
+        for j in piv[rank:]:
+            coef, *_ = linalg.lstsq(ms[:, base], ms[:, j])
+            involved = [names[base[i]] for i in np.flatnonzero(np.abs(coef) > 1e-8)]
+            parts.append(f"{names[j]} = combination of {involved}")
+        raise EstimationError(f"{what} is rank deficient (rank {rank} < {k} columns): collinear "
+                              f"column(s) {dep} ({'; '.join(parts)}). Drop one of them.")
+
+

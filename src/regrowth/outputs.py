@@ -1,0 +1,152 @@
+"""The run's own outputs: each table's regression table, descriptive statistics, coefficient
+plot, the ``[[figure]]`` panels of the spec file, and ``estimates.json``.
+
+Everything here formats what :func:`regrowth.fit.fit_column` and the analyses computed; no
+model is fitted. Files are written under ``out`` (the transaction's staging folder during
+``make replicate``): ``tables/<table>.{md,tex,html,csv,docx}``,
+``tables/descriptives_<table>.*``, ``figures/<table>_coefficients.png`` and
+``figures/province_<variable>.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from regrowth import panel as panel_mod
+from regrowth.files import jsonable
+from regrowth.fit import Fitted, estimation_sample
+from regrowth.report import figures
+from regrowth.report.notes import coverage_notes, table_note, term_lines, warning_notes
+from regrowth.report.tables import TableColumn, descriptive_table, regression_table
+from regrowth.specs import Specs
+
+__all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figures",
+           "table_files", "STAT_ROWS", "COEFFICIENT_SOURCE"]
+
+#: Rows of statistics under the coefficients of every regression table: (stats key, label).
+STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample years"),
+             ("year_effects", "Year effects"), ("province_effects", "Province effects"),
+             ("llf", "Log likelihood"), ("aic", "AIC"),
+             ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
+             ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors"),
+             ("inference", "Reference distribution"))
+
+#: The source line under every coefficient plot.
+COEFFICIENT_SOURCE = ("Source: regrowth estimates of specs/models.toml on the public-edition "
+                      "panel; 95% intervals from each column's standard errors (see the table "
+                      "notes).")
+
+EXTS = ("md", "tex", "html", "csv", "docx")
+
+
+def table_files(table_id: str) -> list[str]:
+    """The files (relative to ``results/``) a table's own outputs occupy."""
+    return [f"tables/{table_id}.{ext}" for ext in EXTS] + [f"figures/{table_id}_coefficients.png"]
+
+
+def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, str]) -> dict:
+    """Everything the tables show, at full precision, keyed table -> column."""
+    tables = {}
+    for table in specs.tables:
+        cols = {}
+        for col in table.columns:
+            if col.name in fitted:
+                f = fitted[col.name]
+                cols[col.id] = {
+                    "label": col.label, "title": col.title, "estimator": col.estimator,
+                    "outcome": col.outcome, "regressors": list(col.regressors),
+                    "dispersion": list(col.dispersion), "exposure": col.exposure,
+                    "year_effects": col.year_effects,
+                    "province_effects": col.province_effects,
+                    "effects": f.extra.get("effects"), "sample": col.sample.describe(),
+                    "se_type": col.se_type, "se_groups": col.se_groups, "options": col.options,
+                    "rationale": col.rationale,
+                    "coefficients": f.coefs.to_dict(orient="records"),
+                    "stats": f.stats,
+                    "extra": {k: v for k, v in f.extra.items() if k != "effects"},
+                    "warnings": f.warnings,
+                }
+            else:
+                cols[col.id] = {"label": col.label, "title": col.title,
+                                "error": failed.get(col.name, "not run")}
+        tables[table.id] = {"title": table.title, "notes": list(table.notes), "columns": cols}
+    return jsonable({"edition": specs.edition, "edition_summary": specs.summary,
+                     "specs": specs.path, "tables": tables})
+
+
+def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict,
+                 coverage: dict[str, str] | None = None) -> list[Path]:
+    """Each table of ``specs`` with at least one fitted column as ``tables/<id>.*``."""
+    written = []
+    for table in specs.tables:
+        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats,
+                               term_lines(fitted[c.name].extra))
+                   for c in table.columns if c.name in fitted]
+        if not columns:
+            continue
+        notes = list(table.notes) + [specs.summary]
+        boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
+        if boot_note:
+            notes.append(boot_note)
+        notes += coverage_notes(table, coverage or {})
+        notes += warning_notes(table, fitted)
+        missing = [c.label for c in table.columns if c.name not in fitted]
+        if missing:
+            notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
+        tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,
+                               stat_rows=STAT_ROWS, drop=("year_*", "province_*"))
+        written += list(tab.write(Path(out) / "tables" / table.id).values())
+    return written
+
+
+def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, out: Path,
+                  labels: dict) -> list[Path]:
+    """Each table's coefficient plot and every ``[[figure]]`` of the spec file."""
+    written = []
+    for table in specs.tables:
+        frames = {f"{c.label} {c.title}": fitted[c.name].coefs
+                  for c in table.columns if c.name in fitted}
+        if frames:
+            terms = list(dict.fromkeys(t for c in table.columns if c.name in fitted
+                                       for t in c.regressors))
+            path = Path(out) / "figures" / f"{table.id}_coefficients.png"
+            figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
+                                     title=table.title, source=COEFFICIENT_SOURCE)
+            written.append(path)
+    for fig in specs.figures:
+        if fig.variable not in panel:
+            continue
+        path = Path(out) / "figures" / f"province_{fig.variable}.png"
+        if fig.kind == "macro":
+            figures.macro_region_lines(panel, fig.variable, path, label=fig.label,
+                                       source=fig.source)
+        else:
+            figures.province_lines(panel, fig.variable, path, label=fig.label,
+                                   log=fig.kind == "log", highlight=fig.highlight,
+                                   source=fig.source)
+        written.append(path)
+    return written
+
+
+def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dict) -> list[Path]:
+    """Descriptive statistics of each table's first column on its estimation sample
+    (``tables/descriptives_<table>.*``); a table with the same sample and variables as an
+    earlier one gets none."""
+    written, seen = [], set()
+    for table in specs.tables:
+        col = table.columns[0]
+        data, _ = estimation_sample(col, panel)
+        variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX
+                     and pd.api.types.is_numeric_dtype(data[v])]  # not text cluster ids
+        key = (col.sample, tuple(variables))
+        if key in seen:
+            continue
+        seen.add(key)
+        tab = descriptive_table(data, variables, labels,
+                                title=f"Descriptive statistics: sample of {table.id}, column {col.label}",
+                                notes=[f"Sample: {col.sample.describe()}, {len(data)} observations.",
+                                       specs.summary])
+        written += list(tab.write(Path(out) / "tables" / f"descriptives_{table.id}").values())
+    return written

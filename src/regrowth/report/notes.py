@@ -1,0 +1,103 @@
+"""The notes under a table: what inference its brackets show, which data it rests on, what
+went wrong in a column. Text only; the numbers come from the fitted columns' records."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from regrowth.report.tables import format_number
+
+__all__ = ["term_lines", "table_note", "full_edition_coverage", "coverage_notes",
+           "warning_notes"]
+
+
+def term_lines(extra: dict, digits: int = 3) -> dict[str, str]:
+    """``{term: "[p; low, high]"}`` for a column's bootstrap records."""
+    out = {}
+    for term, rec in (extra.get("bootstrap") or {}).items():
+        if "error" in rec:
+            continue
+        lo, hi = rec["ci_low"], rec["ci_high"]
+        ends = []
+        for v in (lo, hi):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                ends.append("")
+            elif math.isinf(v):
+                ends.append("-inf" if v < 0 else "inf")
+            else:
+                ends.append(format_number(v, digits))
+        text = f"[{format_number(rec['pvalue'], 3)}"
+        if any(ends):
+            text += f"; {ends[0]}, {ends[1]}"
+        out[term] = text + "]"
+    return out
+
+
+def table_note(extras: list[dict]) -> str | None:
+    """One sentence naming the bootstrap(s) behind the bracketed lines, or None."""
+    kinds, settings = [], []
+    for extra in extras:
+        for rec in (extra.get("bootstrap") or {}).values():
+            if "error" in rec:
+                continue
+            method = rec["method"].split(" after ")[0]
+            if method not in kinds:
+                kinds.append(method)
+            draws = (f"all {rec['reps']:,} Rademacher sign vectors" if rec["enumerated"]
+                     else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
+            if draws not in settings:
+                settings.append(draws)
+    if not kinds:
+        return None
+    level = 95
+    return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
+            f"= 0 and {level}% confidence set by test inversion, clustered by province "
+            f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
+            "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
+            "the GLS transformation is held at its estimate.")
+
+
+def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:
+    """``{variable: note}`` for the panel variables read from a full-edition KOSIS download,
+    from the codebook's ``notes`` column (``full edition: kosis/<file>, <n> provinces,
+    <first>-<last> ...``); empty when the codebook is absent or names none."""
+    path = Path(processed_dir) / "codebook.csv"
+    if not path.is_file():
+        return {}
+    try:
+        book = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError):
+        return {}
+    if not {"name", "notes"} <= set(book.columns):
+        return {}
+    out = {}
+    for name, notes in zip(book["name"], book["notes"]):
+        found = [n.strip() for n in str(notes).split(";") if "full edition" in n]
+        if found:
+            out[name] = found[0][0].upper() + found[0][1:]
+    return out
+
+
+def coverage_notes(table, coverage: dict[str, str]) -> list[str]:
+    """One note per full-edition variable a table's columns use: what was read (file,
+    provinces, years), so the table says its coverage."""
+    notes = []
+    for name in dict.fromkeys(v for c in table.columns for v in c.variables()):
+        if name in coverage and coverage[name] not in notes:
+            notes.append(f"{name}: {coverage[name]}.")
+    return notes
+
+
+def warning_notes(table, fitted: dict) -> list[str]:
+    """One note per warning a column's fit raised (no finite maximum, no convergence, ...),
+    so a table never shows such estimates as if they were clean; each names the column."""
+    notes = []
+    for c in table.columns:
+        for w in getattr(fitted.get(c.name), "warnings", None) or ():
+            first = re.split(r"(?<=[.;])\s", str(w), maxsplit=1)[0]
+            notes.append(f"Column {c.label} ({c.id}): {first}")
+    return notes

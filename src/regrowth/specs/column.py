@@ -1,0 +1,287 @@
+"""One column of a results table: :class:`ColumnSpec`, parsed and checked from its TOML.
+
+A column may inherit from another (``extends = "column"`` in the same table, or
+``extends = "table/column"``): it takes every key of that column except ``id``, ``label``,
+``title`` and ``rationale`` (each column states its own), and a key it gives replaces the
+inherited value whole (``se = { type = "oim" }`` drops an inherited bootstrap). Lists of
+variables may name a shared list of the file's ``[lists]`` table as ``"@name"``
+(``regressors = ["@ris", "sejong_break"]``), so a regressor list is written once.
+
+The vocabulary of estimators, their options and SE types comes from
+:mod:`regrowth.models.registry` and :mod:`regrowth.models.covariance`, nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from regrowth.errors import SpecificationError
+from regrowth.models import covariance, registry
+from regrowth.models.registry import did_you_mean
+from regrowth.specs.parse import (
+    Bootstrap,
+    Problems,
+    Sample,
+    boolean,
+    parse_bootstrap,
+    parse_sample,
+    strings,
+    table_of,
+    text,
+    type_name,
+    unknown,
+    valid_id,
+)
+
+__all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "resolve_columns"]
+
+COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
+               "exposure", "year_effects", "province_effects", "sample", "se", "options",
+               "rationale", "extends")
+SE_KEYS = ("type", "groups", "bootstrap")
+#: keys a column never inherits through ``extends``
+OWN_KEYS = ("id", "label", "title", "rationale", "extends")
+LIST_KEYS = ("regressors", "dispersion")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One fitted model: one column of a results table."""
+
+    table: str
+    id: str
+    label: str
+    title: str
+    estimator: str
+    outcome: str
+    regressors: tuple[str, ...]
+    sample: Sample
+    se_type: str
+    rationale: str
+    dispersion: tuple[str, ...] = ()
+    exposure: str | None = None
+    year_effects: bool = False
+    se_groups: str | None = None
+    options: dict = field(default_factory=dict, hash=False, compare=False)
+    province_effects: bool = False
+    bootstrap: Bootstrap | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}/{self.id}"
+
+    @property
+    def entry(self) -> registry.Estimator:
+        """The estimator's registry entry."""
+        return registry.get(self.estimator)
+
+    def variables(self) -> list[str]:
+        """Every panel column the model reads, in a stable order, without repeats."""
+        names = [self.outcome, *self.regressors, *self.dispersion]
+        names += [v for v in (self.exposure, self.se_groups) if v]
+        names += list(self.sample.drop_if)
+        return list(dict.fromkeys(names))
+
+    def se_label(self) -> str:
+        """The tables' "Standard errors" row, e.g. "clustered by province"."""
+        if self.se_type in covariance.se_types() and covariance.se_type(self.se_type).needs_groups:
+            return ("clustered by province" if self.se_groups == "region"
+                    else f"clustered by {self.se_groups}")
+        return registry.se_description(self.se_type)
+
+
+# ----------------------------------------------------------------------------- extends, lists
+
+def _expand_lists(raw: dict, lists: dict, problems: Problems, where: str) -> dict:
+    out = dict(raw)
+    for key in LIST_KEYS:
+        value = raw.get(key)
+        if not isinstance(value, list):
+            continue
+        items = []
+        for v in value:
+            if isinstance(v, str) and v.startswith("@"):
+                name = v[1:]
+                if name not in lists:
+                    problems.add(where, key, f"{v!r} names no list of [lists]"
+                                 + did_you_mean(name, lists)
+                                 + (f"; lists: {', '.join(lists)}" if lists else ""))
+                    continue
+                items.extend(lists[name])
+            else:
+                items.append(v)
+        out[key] = items
+    return out
+
+
+def resolve_columns(raw_tables: list, lists: dict, problems: Problems) -> dict:
+    """``{(table_id, index): raw column}`` with ``extends`` applied and ``@lists`` expanded.
+
+    A column extends another of the same table (``"gnb_main"``) or of any table
+    (``"table1_innovation/gnb_main"``); chains are followed, a cycle or an unknown target is a
+    problem naming the column.
+    """
+    by_name: dict[str, dict] = {}
+    slots: list[tuple[str, int, dict]] = []
+    for t in raw_tables:
+        if not isinstance(t, dict) or not isinstance(t.get("column"), list):
+            continue
+        tid = str(t.get("id"))
+        for j, c in enumerate(t["column"]):
+            if isinstance(c, dict):
+                slots.append((tid, j, c))
+                if isinstance(c.get("id"), str):
+                    by_name.setdefault(f"{tid}/{c['id']}", c)
+    resolved: dict[str, dict] = {}
+
+    def resolve(tid: str, raw: dict, chain: tuple[str, ...]) -> dict:
+        target = raw.get("extends")
+        if target is None:
+            return raw
+        where = f"table {tid!r}, column {raw.get('id')!r}"
+        if not isinstance(target, str) or not target:
+            problems.add(where, "extends", f"must name a column ('column' or 'table/column'), "
+                                           f"not {type_name(target)}")
+            return {k: v for k, v in raw.items() if k != "extends"}
+        full = target if "/" in target else f"{tid}/{target}"
+        if full in chain:
+            problems.add(where, "extends", f"{target!r} leads back to this column "
+                                           f"({' -> '.join(chain + (full,))})")
+            return {k: v for k, v in raw.items() if k != "extends"}
+        if full not in by_name:
+            problems.add(where, "extends", f"{target!r} is not a column of the file"
+                         + did_you_mean(full, by_name))
+            return {k: v for k, v in raw.items() if k != "extends"}
+        if full not in resolved:
+            base_tid = full.split("/", 1)[0]
+            resolved[full] = resolve(base_tid, by_name[full], chain + (full,))
+        base = {k: v for k, v in resolved[full].items() if k not in OWN_KEYS}
+        return {**base, **{k: v for k, v in raw.items() if k != "extends"}}
+
+    out = {}
+    for tid, j, raw in slots:
+        where = f"table {tid!r}, column {raw.get('id', f'#{j + 1}')!r}"
+        merged = resolve(tid, raw, (f"{tid}/{raw.get('id')}",))
+        out[(tid, j)] = _expand_lists(merged, lists, problems, where)
+    return out
+
+
+# ----------------------------------------------------------------------------- one column
+
+def _check_capabilities(entry, where: str, problems: Problems, dispersion, exposure, year,
+                        province) -> bool | None:
+    """Effects and equations the estimator can have; returns the province-effects flag."""
+    name = entry.name
+    if dispersion and not entry.dispersion:
+        ok = [e.name for e in registry.entries() if e.dispersion]
+        problems.add(where, "dispersion", f"dispersion regressors need estimator = "
+                                          f"{' or '.join(map(repr, ok))}, not {name!r}")
+    if exposure and not entry.exposure:
+        ok = [e.name for e in registry.entries() if e.exposure]
+        problems.add(where, "exposure", f"exposure applies to {ok}, not {name!r}")
+    if year and not entry.year_effects:
+        problems.add(where, "year_effects", f"{name} cannot have year effects")
+    if province and not entry.province_effects:
+        problems.add(where, "province_effects",
+                     f"{name} cannot have province effects: {entry.province_effects_note}")
+    if province is False and entry.province_effects == "implied":
+        problems.add(where, "province_effects", f"{name} always has province (entity) "
+                                                "effects; remove the key or use another estimator")
+    return True if entry.province_effects == "implied" else province
+
+
+def _check_options(entry, options: dict, se_type: str | None, where: str,
+                   problems: Problems) -> dict:
+    name = entry.name
+    checked = {}
+    for key, value in options.items():
+        if key not in entry.option_names():
+            allowed = list(entry.option_names())
+            problems.add(where, f"options.{key}", f"does not apply to {name}"
+                         + did_you_mean(key, allowed)
+                         + (f"; allowed: {', '.join(allowed)}" if allowed
+                            else f"; {name} takes no options"))
+            continue
+        opt = entry.option(key)
+        try:
+            checked[key] = opt.check(value)
+        except ValueError as exc:
+            problems.add(where, f"options.{key}", str(exc))
+            continue
+        if opt.se_types and se_type not in opt.se_types:
+            problems.add(where, f"options.{key}", f"applies only with se.type = "
+                         f"{' or '.join(map(repr, opt.se_types))} (here {se_type!r})")
+    return checked
+
+
+def _check_se(se_type: str | None, groups, boot, where: str, problems: Problems) -> None:
+    needs = se_type in covariance.se_types() and covariance.se_type(se_type).needs_groups
+    if needs and groups is None:
+        problems.add(where, "se.groups", f"se.type = {se_type!r} needs groups = the panel column "
+                                         "to cluster on (e.g. \"region\")")
+    if groups is not None and not needs and boot is None:
+        problems.add(where, "se.groups", "names the clusters, and only with se.type = 'cluster' "
+                                         "or an se.bootstrap")
+    if boot is not None and groups is None:
+        problems.add(where, "se.bootstrap", "needs se.groups, the clusters the wild bootstrap "
+                                            "draws weights for")
+
+
+def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSpec | None:
+    """The :class:`ColumnSpec` of one ``[[table.column]]`` (``extends`` and ``@lists`` already
+    resolved), or None with every problem added to ``problems``."""
+    if not isinstance(raw, dict):
+        problems.add(f"table {table_id!r}", f"column[{index}]", "must be a [[table.column]] table")
+        return None
+    where = f"table {table_id!r}, column {raw.get('id', f'#{index + 1}')!r}"
+    before = len(problems.lines)
+    unknown(raw, COLUMN_KEYS, problems, where)
+    valid_id(raw.get("id"), problems, where, "column")
+    texts = {k: text(raw, k, problems, where) for k in
+             ("label", "title", "estimator", "outcome", "rationale")}
+    exposure = text(raw, "exposure", problems, where, required=False)
+    regressors = strings(raw, "regressors", problems, where)
+    dispersion = strings(raw, "dispersion", problems, where)
+    year = boolean(raw, "year_effects", problems, where)
+    province = boolean(raw, "province_effects", problems, where)
+    sample = parse_sample(raw.get("sample"), problems, where)
+    se = table_of(raw.get("se"), problems, where, "se")
+    unknown(se, SE_KEYS, problems, where, "se.")
+    options = table_of(raw.get("options"), problems, where, "options")
+    groups = se.get("groups")
+    if groups is not None and (not isinstance(groups, str) or not groups.strip()):
+        problems.add(where, "se.groups", f"must be a panel column name, not {type_name(groups)}")
+        groups = None
+    boot = parse_bootstrap(se["bootstrap"], problems, where) if "bootstrap" in se else None
+    outcome = texts["outcome"]
+    if outcome is not None and outcome in regressors:
+        problems.add(where, "regressors", f"lists the outcome {outcome!r} itself")
+    if exposure is not None and exposure in regressors:
+        problems.add(where, "exposure", f"{exposure!r} is also a regressor: its coefficient "
+                                        "would not be identified beside the log offset")
+    entry = None
+    if texts["estimator"] is not None:
+        try:
+            entry = registry.get(texts["estimator"])
+        except SpecificationError as exc:
+            problems.add(where, "estimator", str(exc))
+    se_type = se.get("type")
+    if entry is not None:
+        province = _check_capabilities(entry, where, problems, dispersion, exposure, year,
+                                       province)
+        if se_type is None:
+            se_type = entry.default_se
+        elif se_type not in entry.se_types:
+            problems.add(where, "se.type", f"{se_type!r} is not available for {entry.name}; use "
+                         f"one of {list(entry.se_types)}" + did_you_mean(se_type, entry.se_types))
+            se_type = None
+        options = _check_options(entry, options, se_type, where, problems)
+    _check_se(se_type, groups, boot, where, problems)
+    if len(problems.lines) > before:
+        return None
+    return ColumnSpec(
+        table=table_id, id=raw["id"], label=texts["label"], title=texts["title"],
+        estimator=entry.name, outcome=texts["outcome"], regressors=regressors,
+        dispersion=dispersion, exposure=exposure, year_effects=bool(year),
+        province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
+        options=options, bootstrap=boot, rationale=texts["rationale"].strip())
