@@ -70,4 +70,4 @@ def test_the_model_notebooks_fit_a_model_from_the_spec_before_reading_stored_res
                        ("03_growth", 'fit_panel("fgls", formula')):
         text = (FOLDER / f"{name}.py").read_text(encoding="utf-8")
         assert "specs.load(" in text and call in text
-        assert text.index(call) < text.index("results.coefficients(")
+        assert text.index(call) < text.index("reader.coefficients(")

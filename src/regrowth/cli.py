@@ -176,20 +176,8 @@ class _Formatter(argparse.HelpFormatter):
         return text + " (default: %(default)s)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    kw = {"formatter_class": _Formatter}
-    p = argparse.ArgumentParser(
-        prog="regrowth",
-        description="Replication package: fiscal decentralization, regional innovation and "
-                    "growth in Korea's 17 provinces. `make replicate` runs data fetch, panel and "
-                    "replicate in turn.",
-        epilog="Run `regrowth COMMAND --help` for a command's options.", **kw)
-    p.add_argument("--version", action="version", version=f"regrowth {__version__}",
-                   help="print the package version and exit")
-    p.add_argument("--raw-dir", default="data/raw", type=Path,
-                   help="folder of the acquired raw files (data fetch, data verify, panel)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_data(sub, kw: dict) -> None:
+    """``regrowth data fetch|kosis|verify``."""
     data = sub.add_parser("data", help="acquire or verify the raw files",
                           description="Acquire (fetch) or verify the raw files named in the "
                                       "manifest.", **kw)
@@ -240,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="manifest listing each raw file and its sha256")
     v.set_defaults(func=_cmd_verify)
 
+
+def _add_panel(sub, kw: dict) -> None:
+    """``regrowth panel``."""
     pn = sub.add_parser("panel", help="build data/processed/panel.{parquet,csv} and codebook.csv",
                         description="Verify the raw files against the manifest, parse every raw "
                                     "source, merge, derive and validate the (region, year) panel "
@@ -258,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "table ids")
     pn.set_defaults(func=_cmd_panel)
 
+
+def _add_replicate(sub, kw: dict) -> None:
+    """``regrowth replicate``."""
     r = sub.add_parser("replicate", help="fit every specification; write tables, figures, notebooks",
                        description="Fit every column of the specification file on the panel and "
                                    "write results/tables, results/figures, results/estimates.json; "
@@ -274,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit only this table id (repeatable; default: every table)")
     r.set_defaults(func=_cmd_replicate)
 
+
+def _add_notebooks(sub, kw: dict) -> None:
+    """``regrowth notebooks``."""
     nbp = sub.add_parser("notebooks", help="build notebooks/*.ipynb from their .py sources and run them",
                          description="Build each notebooks/0N_name.ipynb from its jupytext py:percent "
                                      "source notebooks/0N_name.py and execute it (the notebooks read "
@@ -285,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only report notebooks whose cells differ from their source; run nothing")
     nbp.set_defaults(func=_cmd_notebooks)
 
+
+def _add_show(sub, kw: dict) -> None:
+    """``regrowth show``."""
     s = sub.add_parser("show", help="print a stored results table to the terminal",
                        description="Print results/tables/TABLE.<format> as `make replicate` "
                                    "wrote it. Without TABLE, list the stored tables. TABLE may "
@@ -297,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder `make replicate` wrote to")
     s.set_defaults(func=_cmd_show)
 
+
+def _add_curve(sub, kw: dict) -> None:
+    """``regrowth curve``."""
     c = sub.add_parser("curve", help="specification curves of the [[curve]] blocks: "
                                      "results/curve/<id>.{json,csv,png}",
                        description="Fit every specification of each [[curve]] block of the "
@@ -316,6 +319,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--results-dir", default="results/curve", type=Path,
                    help="folder the curve outputs are written to")
     c.set_defaults(func=_cmd_curve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    kw = {"formatter_class": _Formatter}
+    p = argparse.ArgumentParser(
+        prog="regrowth",
+        description="Replication package: fiscal decentralization, regional innovation and "
+                    "growth in Korea's 17 provinces. `make replicate` runs data fetch, panel and "
+                    "replicate in turn.",
+        epilog="Run `regrowth COMMAND --help` for a command's options.", **kw)
+    p.add_argument("--version", action="version", version=f"regrowth {__version__}",
+                   help="print the package version and exit")
+    p.add_argument("--raw-dir", default="data/raw", type=Path,
+                   help="folder of the acquired raw files (data fetch, data verify, panel)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for add in (_add_data, _add_panel, _add_replicate, _add_notebooks, _add_show, _add_curve):
+        add(sub, kw)
     return p
 
 

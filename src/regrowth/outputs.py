@@ -136,6 +136,8 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
     earlier one gets none."""
     written, seen = [], set()
     for table in specs.tables:
+        if not table.columns:  # a table an analysis writes
+            continue
         col = table.columns[0]
         data, _ = estimation_sample(col, panel)
         variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX

@@ -150,6 +150,87 @@ RegrowthErrorTypes = (DataError, EstimationError, SpecificationError)
 
 # ----------------------------------------------------------------------------- the model
 
+def _data_column(data: pd.DataFrame, v, what: str) -> pd.Series | None:
+    """``v`` (a column name, an index level name, a Series on ``data``'s index or one value
+    per row) as a Series on ``data``'s index; None stays None."""
+    if v is None:
+        return None
+    n_all = data.shape[0]
+    if isinstance(v, str):
+        if v in data.columns:
+            return data[v]
+        if v in [n for n in data.index.names if n is not None]:
+            return pd.Series(data.index.get_level_values(v), index=data.index, name=v)
+        raise SpecificationError(
+            f"{what}={v!r} is neither a column of data nor one of its index levels "
+            f"{[n for n in data.index.names if n is not None]}; columns: "
+            f"{list(data.columns)[:12]}{' ...' if data.shape[1] > 12 else ''}")
+    if isinstance(v, pd.Series):
+        if v.index.equals(data.index):
+            return v
+        raise misaligned(what, v.index, data.index, "data")
+    arr = pd.Series(np.asarray(v).reshape(-1))
+    if arr.shape[0] != n_all:
+        raise DataError(f"{what} has {arr.shape[0]} values but data has {n_all} rows",
+                        hint=f"pass one {what} value per row of data, or a column name")
+    return arr.set_axis(data.index)
+
+
+def _designs(formula, disp_formula, data: pd.DataFrame, env: dict, extra: dict):
+    """The mean and dispersion designs of the rows where every variable is observed:
+    ``(y, X, Z, spec, zspec, dropped rows)``.
+
+    Each formula is evaluated once on ``data``; only when rows must be dropped because
+    another formula, the offset, exposure or groups is missing there (so that factor levels
+    are those of the kept rows) are the designs rebuilt on the kept rows.
+    """
+    built = {}
+
+    def evaluate(f, frame, na):
+        mgr = FormulaManager()
+        out = mgr.get_matrices(f, frame, eval_env=env, pandas=True,
+                               na_action=mgr.get_na_action(na))
+        mask = mgr.missing_mask
+        own = np.zeros(frame.shape[0], bool) if mask is None else np.array(mask, bool).reshape(-1)
+        return out, mgr.spec, own
+
+    try:
+        built["mean"] = evaluate(formula, data, "drop")
+        drop = built["mean"][2].copy()
+        if disp_formula is not None:
+            built["disp"] = evaluate(disp_formula, data, "drop")
+            drop |= built["disp"][2]
+    except Exception as exc:  # patsy/formulaic raise many kinds
+        if isinstance(exc, RegrowthErrorTypes):
+            raise
+        raise SpecificationError(f"formula {formula!r}"
+                                 + (f" / disp_formula {disp_formula!r}" if disp_formula else "")
+                                 + f" cannot be evaluated on data: {exc}") from exc
+    for v in extra.values():
+        if v is not None:
+            drop |= v.isna().to_numpy()
+    if drop.any():
+        keep = ~drop
+        sub = data.loc[keep] if data.index.is_unique else data.iloc[np.flatnonzero(keep)]
+        built["mean"] = evaluate(formula, sub, "raise")
+        if disp_formula is not None:
+            built["disp"] = evaluate(disp_formula, sub, "raise")
+    (y, X), spec, _ = built["mean"]
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise SpecificationError(
+                f"formula {formula!r}: the outcome must be one numeric column, got "
+                f"{list(y.columns)} (is it a string or boolean column?)")
+        y = y.iloc[:, 0]
+    Z = zspec = None
+    if disp_formula is not None:
+        Z, zspec, _ = built["disp"]
+        if isinstance(Z, tuple):
+            raise SpecificationError(f"disp_formula {disp_formula!r} must be one-sided "
+                                     "(\"~ z1 + z2\"): the dispersion equation has no outcome")
+    return y, X, Z, spec, zspec, drop
+
+
 class GeneralizedNegativeBinomial(GenericLikelihoodModel):
     __doc__ = """Generalized negative binomial regression (NB2, ln alpha = z'g), Stata's gnbreg.
 
@@ -316,78 +397,16 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         else:
             env = dict(eval_env)
         n_all = data.shape[0]
-
-        def column(v, what):
-            if v is None:
-                return None
-            if isinstance(v, str):
-                if v in data.columns:
-                    return data[v]
-                if v in [n for n in data.index.names if n is not None]:
-                    return pd.Series(data.index.get_level_values(v), index=data.index, name=v)
-                raise SpecificationError(
-                    f"{what}={v!r} is neither a column of data nor one of its index levels "
-                    f"{[n for n in data.index.names if n is not None]}; columns: "
-                    f"{list(data.columns)[:12]}{' ...' if data.shape[1] > 12 else ''}")
-            if isinstance(v, pd.Series):
-                if v.index.equals(data.index):
-                    return v
-                raise misaligned(what, v.index, data.index, "data")
-            arr = pd.Series(np.asarray(v).reshape(-1))
-            if arr.shape[0] != n_all:
-                raise DataError(f"{what} has {arr.shape[0]} values but data has {n_all} rows",
-                                hint=f"pass one {what} value per row of data, or a column name")
-            return arr.set_axis(data.index)
-
-        extra = {"offset": column(offset, "offset"), "exposure": column(exposure, "exposure"),
-                 "groups": column(groups, "groups")}
-        mgr = FormulaManager()
-
-        def missing_of(f):
-            mgr.get_matrices(f, data, eval_env=env, pandas=True,
-                             na_action=mgr.get_na_action("drop"))
-            mask = mgr.missing_mask
-            return np.zeros(n_all, bool) if mask is None else np.array(mask, bool).reshape(-1)
-
-        try:
-            drop = missing_of(formula)
-            if disp_formula is not None:
-                drop |= missing_of(disp_formula)
-        except Exception as exc:  # patsy/formulaic raise many kinds
-            if isinstance(exc, RegrowthErrorTypes):
-                raise
-            raise SpecificationError(f"formula {formula!r}"
-                                     + (f" / disp_formula {disp_formula!r}" if disp_formula
-                                        else "")
-                                     + f" cannot be evaluated on data: {exc}") from exc
-        for v in extra.values():
-            if v is not None:
-                drop |= v.isna().to_numpy()
+        extra = {"offset": _data_column(data, offset, "offset"),
+                 "exposure": _data_column(data, exposure, "exposure"),
+                 "groups": _data_column(data, groups, "groups")}
+        y, X, Z, spec, zspec, drop = _designs(formula, disp_formula, data, env, extra)
         keep = ~drop
         n_missing = int(drop.sum())
         if n_missing:
             warnings.warn(f"{n_missing} of {n_all} observations dropped because of missing "
                           "values in the formula variables, offset, exposure or groups",
                           MissingValuesWarning, stacklevel=2)
-        sub = data.loc[keep] if data.index.is_unique else data.iloc[np.flatnonzero(keep)]
-        y, X = mgr.get_matrices(formula, sub, eval_env=env, pandas=True,
-                                na_action=mgr.get_na_action("raise"))
-        spec = mgr.spec
-        if isinstance(y, pd.DataFrame):
-            if y.shape[1] != 1:
-                raise SpecificationError(
-                    f"formula {formula!r}: the outcome must be one numeric column, got "
-                    f"{list(y.columns)} (is it a string or boolean column?)")
-            y = y.iloc[:, 0]
-        Z = None
-        zspec = None
-        if disp_formula is not None:
-            Z = mgr.get_matrices(disp_formula, sub, eval_env=env, pandas=True,
-                                 na_action=mgr.get_na_action("raise"))
-            if isinstance(Z, tuple):
-                raise SpecificationError(f"disp_formula {disp_formula!r} must be one-sided "
-                                         "(\"~ z1 + z2\"): the dispersion equation has no outcome")
-            zspec = mgr.spec
         ex = {k: (None if v is None else v.to_numpy()[keep]) for k, v in extra.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingValuesWarning)

@@ -483,49 +483,9 @@ def _matches(patterns: Iterable[str], key: str, term: str) -> bool:
     return any(fnmatchcase(key, p) or fnmatchcase(term, p) for p in patterns)
 
 
-def regression_table(
-    columns: Sequence[TableColumn],
-    *,
-    title: str,
-    notes: Iterable[str] = (),
-    var_labels: Mapping[str, str] | None = None,
-    stat_rows: Sequence[StatRow | tuple] | Mapping[str, str] | None = None,
-    digits: int = 3,
-    order: Sequence[str] | None = None,
-    drop: Iterable[str] = (),
-    stars: Sequence[tuple[float, str]] = DEFAULT_STARS,
-    panel_labels: Mapping[str, str] | None = None,
-) -> RegressionTable:
-    """Lay out a regression table (see the module docstring for the conventions).
-
-    Parameters
-    ----------
-    columns : one :class:`TableColumn` per model, left to right.
-    title : the caption.
-    notes : sentences printed under the table in every format (edition, coverage, sample,
-        SE type...); the star legend is appended automatically.
-    var_labels : display names. Keys are terms (``"x"``, applies in every panel) or qualified
-        terms (``"lnalpha:const"``, that panel only). Constants default to "Constant".
-    stat_rows : the bottom block: :class:`StatRow` objects, ``(key, label[, fmt])`` tuples or a
-        ``{key: label}`` mapping, in display order; default :data:`DEFAULT_STAT_ROWS`. A row
-        is shown only when some column has a value for it.
-    digits : decimals of coefficients, standard errors and float statistics.
-    order : terms (bare or qualified) to put first, in this order; the others follow in order
-        of first appearance.
-    drop : terms to leave out; ``fnmatch`` patterns on bare or qualified names
-        (e.g. ``"year*"``).
-    stars : (threshold, marker) pairs; ``()`` for none.
-    panel_labels : headings of equation panels, overriding :data:`PANEL_LABELS`.
-    """
-    columns = list(columns)
-    if not columns:
-        raise ValueError("regression_table: no columns given")
-    var_labels = dict(var_labels or {})
-    panel_names = {**PANEL_LABELS, **(panel_labels or {})}
-    drop = tuple(drop)
-    order = list(order or [])
-
-    # collect (panel, term) -> per-column row, keeping first-appearance order
+def _collect(columns) -> tuple[dict, list, list]:
+    """(panel, term) -> first-appearance rank; per column {(panel, term): row}; the panels,
+    the mean equation first."""
     appearance: dict[tuple[str, str], int] = {}
     lookup: list[dict[tuple[str, str], Any]] = []
     panels: list[str] = []
@@ -546,7 +506,12 @@ def regression_table(
             if panel not in panels:
                 panels.append(panel)
         lookup.append(entries)
-    panels = sorted(panels, key=lambda p: (p != "mean", panels.index(p)))
+    return appearance, lookup, sorted(panels, key=lambda p: (p != "mean", panels.index(p)))
+
+
+def _coefficient_rows(columns, appearance, lookup, panels, *, var_labels, panel_names, drop,
+                      order, digits, stars) -> list:
+    """The coefficient, standard-error and extra (bracketed) rows of every panel."""
     show_panels = len(panels) > 1
 
     def qualified(panel: str, term: str) -> str:
@@ -596,7 +561,51 @@ def regression_table(
                 for col, entries in zip(columns, lookup))
             if any(extra_cells):
                 rows.append(Row("extra", "", extra_cells))
+    return rows
 
+
+def regression_table(
+    columns: Sequence[TableColumn],
+    *,
+    title: str,
+    notes: Iterable[str] = (),
+    var_labels: Mapping[str, str] | None = None,
+    stat_rows: Sequence[StatRow | tuple] | Mapping[str, str] | None = None,
+    digits: int = 3,
+    order: Sequence[str] | None = None,
+    drop: Iterable[str] = (),
+    stars: Sequence[tuple[float, str]] = DEFAULT_STARS,
+    panel_labels: Mapping[str, str] | None = None,
+) -> RegressionTable:
+    """Lay out a regression table (see the module docstring for the conventions).
+
+    Parameters
+    ----------
+    columns : one :class:`TableColumn` per model, left to right.
+    title : the caption.
+    notes : sentences printed under the table in every format (edition, coverage, sample,
+        SE type...); the star legend is appended automatically.
+    var_labels : display names. Keys are terms (``"x"``, applies in every panel) or qualified
+        terms (``"lnalpha:const"``, that panel only). Constants default to "Constant".
+    stat_rows : the bottom block: :class:`StatRow` objects, ``(key, label[, fmt])`` tuples or a
+        ``{key: label}`` mapping, in display order; default :data:`DEFAULT_STAT_ROWS`. A row
+        is shown only when some column has a value for it.
+    digits : decimals of coefficients, standard errors and float statistics.
+    order : terms (bare or qualified) to put first, in this order; the others follow in order
+        of first appearance.
+    drop : terms to leave out; ``fnmatch`` patterns on bare or qualified names
+        (e.g. ``"year*"``).
+    stars : (threshold, marker) pairs; ``()`` for none.
+    panel_labels : headings of equation panels, overriding :data:`PANEL_LABELS`.
+    """
+    columns = list(columns)
+    if not columns:
+        raise ValueError("regression_table: no columns given")
+    appearance, lookup, panels = _collect(columns)
+    rows = _coefficient_rows(columns, appearance, lookup, panels, var_labels=dict(var_labels or {}),
+                             panel_names={**PANEL_LABELS, **(panel_labels or {})},
+                             drop=tuple(drop), order=list(order or []), digits=digits,
+                             stars=stars)
     for stat in _normalise_stat_rows(stat_rows):
         found = [stat.lookup(col.stats) for col in columns]
         if all(k is None for k, _ in found):

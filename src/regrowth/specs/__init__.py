@@ -254,8 +254,9 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
     focus = strings(raw_table, "focus", problems, where, what="coefficient names")
     analyses = table_of(raw_table.get("analyses"), problems, where, "analyses")
     raw_cols = raw_table.get("column", [])
-    if not isinstance(raw_cols, list) or not raw_cols:
-        problems.add(where, "column", "has no [[table.column]]")
+    if not isinstance(raw_cols, list) or (not raw_cols and not analyses):
+        problems.add(where, "column", "has no [[table.column]] (a table without columns must "
+                                      "carry an analysis that writes it)")
         raw_cols = []
     columns, col_ids = [], set()
     for j, raw_col in enumerate(raw_cols):
