@@ -667,7 +667,9 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
     tidy, reports = sources.load_all(Path(raw_dir), allow_partial=allow_partial)
     panel = assemble(tidy)
     validate(panel)
-    book = codebook(panel, tidy, reports.get("notes"))
+    notes = reports.setdefault("notes", {})
+    _compare_download_with_public(panel, notes)
+    book = codebook(panel, tidy, notes)
     macro = macro_book = None
     if "patents_pm_macro" in panel and "population" in panel:
         macro = macro_panel(panel)
@@ -675,6 +677,29 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
         reports["macro_patents"] = macro_patent_counts(panel)
     written = write(panel, book, out_dir, macro, macro_book)
     return PanelBuild(panel, book, written, reports, source_summary(tidy), macro, macro_book)
+
+
+#: full-edition column -> the public column it should reproduce (a note, never a refusal: the
+#: user may have downloaded another basis). `regrowth data kosis` asks DT_1YL20891 for itmId
+#: T10, 재정자주도 on the old revenue classification, which is what fiscal_autonomy_old is.
+DOWNLOAD_COUNTERPARTS = {"fiscal_autonomy_kosis": "fiscal_autonomy_old"}
+
+
+def _compare_download_with_public(panel: pd.DataFrame, notes: dict[str, list[str]]) -> None:
+    """Add to the codebook notes how far a full-edition column lies from its public
+    counterpart in the province-years both have."""
+    for full, public in DOWNLOAD_COUNTERPARTS.items():
+        if full not in panel or public not in panel:
+            continue
+        both = panel[[full, public]].astype(float).dropna()
+        if both.empty:
+            continue
+        gap = (both[full] - both[public]).abs()
+        region, year = gap.idxmax()
+        notes.setdefault(full, []).append(
+            f"compared with the public {public} in {len(both)} province-years: max |difference| "
+            f"{gap.max():.2f} points ({region} {year}); equal (within 0.05) in "
+            f"{int((gap <= 0.05).sum())}")
 
 
 def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:

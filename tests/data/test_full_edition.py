@@ -69,6 +69,13 @@ def test_download_fills_its_own_column_and_leaves_the_public_series_alone(raw_wi
     assert book.loc["fiscal_autonomy", "source"].endswith("kosis_fiscal_autonomy_data.csv")
     assert "never merged into the public fiscal_autonomy" in book.loc["fiscal_autonomy_kosis",
                                                                       "transformation"]
+    # the download (itmId T10: old basis) is compared with the public old-basis series
+    gap = (p["fiscal_autonomy_kosis"] - p["fiscal_autonomy_old"]).abs().dropna()
+    region, year = gap.idxmax()
+    assert (f"compared with the public fiscal_autonomy_old in {len(gap)} province-years: max "
+            f"|difference| {gap.max():.2f} points ({region} {year})") in book.loc[
+                "fiscal_autonomy_kosis", "notes"]
+    assert len(gap) == 51
 
 
 def test_missing_download_names_table_and_place(tmp_path):
