@@ -5,7 +5,7 @@ Everything here formats what :func:`regrowth.fit.fit_column` and the analyses co
 model is fitted. Files are written under ``out`` (the transaction's staging folder during
 ``make replicate``): ``tables/<table>.{md,tex,html,csv,docx}``,
 ``tables/descriptives_<table>.*``, ``figures/<table>_coefficients.png`` and
-``figures/province_<variable>.png``.
+``figures/province_<variable>.png`` and ``figures/map_<variable>_<years>.{png,pdf,svg}``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from regrowth import panel as panel_mod
 from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
-from regrowth.report import figures
+from regrowth.report import figures, maps
 from regrowth.report.notes import coverage_notes, table_note, term_lines, warning_notes
 from regrowth.report.tables import TableColumn, descriptive_table, regression_table
 from regrowth.specs import Specs
@@ -103,7 +103,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
 
 def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, out: Path,
                   labels: dict) -> list[Path]:
-    """Each table's coefficient plot and every ``[[figure]]`` of the spec file."""
+    """Each table's coefficient plot and every ``[[figure]]`` of the spec file (line charts
+    across provinces, or choropleth maps of the 17 provinces as PNG, PDF and SVG)."""
     written = []
     for table in specs.tables:
         frames = {f"{c.label} {c.title}": fitted[c.name].coefs
@@ -118,7 +119,13 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
     for fig in specs.figures:
         if fig.variable not in panel:
             continue
-        path = Path(out) / "figures" / f"province_{fig.variable}.png"
+        path = Path(out) / "figures" / f"{fig.stem}.png"
+        if fig.kind == "map":
+            maps.choropleth(panel, fig.variable, year=fig.year or fig.years, change=fig.change,
+                            path=path, title=fig.label, label=fig.label, source=fig.source,
+                            log=fig.log)
+            written += [path.with_suffix(f".{ext}") for ext in ("png", "pdf", "svg")]
+            continue
         if fig.kind == "macro":
             figures.macro_region_lines(panel, fig.variable, path, label=fig.label,
                                        source=fig.source)

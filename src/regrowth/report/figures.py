@@ -17,7 +17,6 @@ Shared style (use it for every figure of the package)
 -----------------------------------------------------
 Other figures (leave-one-out, Monte Carlo coverage, specification curve) follow the same
 conventions by building on these helpers::
-
     from regrowth import figures
 
     with figures.style():                       # fixed rcParams, restored on exit
@@ -67,6 +66,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from regrowth.files import write_with
 from regrowth.report.tidy import CONSTANT_NAMES
+from regrowth import regions
 
 __all__ = [
     "DPI",
@@ -490,8 +490,6 @@ def macro_region_lines(
     macro-region have different values (then the series is provincial: use
     :func:`province_lines`). Returns the figure; writes a PNG if ``path`` is given.
     """
-    from regrowth import regions
-
     long = _long(panel_df, variable, region, year).dropna(subset=["value"])
     long["macro"] = [regions.lookup(r).macro_region for r in long["region"]]
     spread = long.groupby(["macro", "year"])["value"].agg(["min", "max"])

@@ -206,8 +206,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         return pd.DataFrame(), rep
     try:
         if path.suffix.lower() == ".json":  # stored by `regrowth data kosis` (checked against its lock)
-            from regrowth.sources import kosis_api
-            table = kosis_api.read_stored(path, raw_dir=raw_dir)
+            from regrowth.sources import kosis_store
+            table = kosis_store.read_stored(path, raw_dir=raw_dir)
         else:
             table = kosis.read_kosis(path, raw_dir=raw_dir)
     except DataError as exc:
