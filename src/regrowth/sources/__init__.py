@@ -96,7 +96,7 @@ def load_source(spec: Source | str, raw_dir: str | Path) -> tuple[pd.DataFrame, 
     if not path.is_file():
         raise missing_input(spec, raw_dir)
     frame, report = spec.parser(path, raw_dir=raw_dir)
-    unexpected = set(frame["variable"]) - set(spec.variable_names)
+    unexpected = set(frame["variable"]) - set(spec.yields)
     if unexpected:
         raise DataError(f"parser yielded unregistered variables {sorted(unexpected)}",
                         file=spec.path, hint="declare them in regrowth/sources/registry.py")

@@ -360,6 +360,29 @@ def validate_values(frame: pd.DataFrame, *, file: str) -> None:
                                  "copy of the file (`make data`)")
 
 
+def missing_before_existence(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Zeros printed for a province in the years before it existed become NaN.
+
+    The dates are :attr:`regrowth.regions.Region.first_year` (Gwangju 1986, Daejeon 1989,
+    Ulsan 1997, Sejong 2012), owned by :mod:`regrowth.regions`. ``frame`` has region, year,
+    variable, value; one note per (region, variable) is appended to ``notes``. A non-zero
+    value before that year is kept (a producer may have recomputed it for the territory).
+    """
+    from regrowth import regions
+    first_year = {r.key: r.first_year for r in regions.REGIONS if r.first_year}
+    before = frame["region"].map(first_year)
+    ghost = before.notna() & (frame["year"] < before) & (frame["value"] == 0)
+    if not ghost.any():
+        return frame
+    frame = frame.copy()
+    for (reg, var_), part in frame[ghost].groupby(["region", "variable"]):
+        y0, y1 = int(part["year"].min()), int(part["year"].max())
+        notes.append(f"{var_}: {reg} {y0}-{y1} printed as 0 before the province existed "
+                     f"({first_year[reg]}); read as missing")
+    frame.loc[ghost, "value"] = float("nan")
+    return frame
+
+
 def finish(frame: pd.DataFrame, *, file: str, source: str, drop_missing: bool = True,
            dup_column: str | None = None) -> pd.DataFrame:
     """Check duplicates and ranges, then return the tidy frame sorted by (variable, region, year).
