@@ -45,7 +45,7 @@ def test_declared_gives_the_parsed_settings_in_a_stable_order(tmp_path):
     table = s.tables[0]
     outputs = [(a.name, settings) for a, settings in analyses.declared(s, table, "outputs")]
     assert outputs == [("loo", {"column": "c1", "terms": ["x1"]}),
-                       ("diagnostics", {"output": "diagnostics_t1"})]
+                       ("diagnostics", {"output": "diagnostics_t1", "lagged_dependent": ()})]
     assert [a.name for a, _ in analyses.declared(s, table, "columns")] == ["bootstrap"]
 
 
