@@ -26,6 +26,7 @@ listed in the table's notes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,19 @@ def _interval(ends) -> str:
     return " U ".join(parts)
 
 
+#: Korean terms of the statute notes, in the words the tables use (tables are also LaTeX:
+#: Latin script only; the Korean is in the registry and the notebooks)
+_TERMS = {"특별자치시": "special self-governing city", "광역시": "metropolitan city",
+          "특별자치도": "special self-governing province", "시·군·구": "cities, counties and districts",
+          "도": "province"}
+
+
+def _latin(text: str) -> str:
+    for ko, en in _TERMS.items():
+        text = text.replace(ko, en)
+    return re.sub(r"[\uac00-\ud7a3]+", "", text)
+
+
 def reform_table(rec: dict, settings: dict, labels: dict, title: str) -> RegressionTable:
     """The reform's DiDs (first stages and reduced form) and 2SLS as one table: a column per
     model, the coefficient, its cluster-robust SE, bootstrap and randomization p-values, the
@@ -151,7 +165,7 @@ def reform_table(rec: dict, settings: dict, labels: dict, title: str) -> Regress
         f"Wild cluster bootstrap: Rademacher, {settings.get('reps', 9999)} draws (all 2^G sign "
         f"vectors when fewer), seed {settings.get('seed', 20190101)}; randomization inference: "
         f"doses permuted across provinces, {settings.get('ri_reps', 999)} permutations.",
-        *[f"Statute: {n}" for n in rec.get("statute_notes", [])],
+        *[f"Statute: {_latin(n)}" for n in rec.get("statute_notes", [])],
         *[f"Not estimated: {k} ({v})." for k, v in rec.get("skipped", {}).items()],
     )
     return RegressionTable(title=title, columns=tuple(f"({i})" for i in range(1, len(cells) + 1)),

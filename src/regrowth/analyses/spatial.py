@@ -69,7 +69,8 @@ def _files(table, settings) -> list[str]:
 
 
 def _table(frames: dict, table, settings) -> RegressionTable:
-    years = sorted({int(y) for f in frames.values() for y in f["year"].dropna()})
+    years = sorted({int(y) for f in frames.values()
+                    for y in f.loc[f["scope"] != "pooled", "year"].dropna()})
     rows = []
     for scope, label in [(None, "Pooled (block-diagonal W)")] + [(y, str(y)) for y in years]:
         cells, pcells = [], []
