@@ -33,6 +33,7 @@ from regrowth.sources._common import (
     require_file, source_name,
 )
 from regrowth.sources.kosis import parse_year
+from regrowth.sources.kosis_tables import parse_fiscal
 
 __all__ = ["parse_fiscal_autonomy", "EXCERPT", "BASIS_BREAK", "COLUMNS"]
 
@@ -110,8 +111,6 @@ def parse_fiscal_autonomy(path, *, raw_dir=None):
 
 def _cross_check(cells: pd.DataFrame, file: str, raw_dir) -> None:
     """Refuse unless every 재정자립도 cell equals the excerpt (old basis < 2014, revised after)."""
-    from regrowth.sources.kosis_tables import parse_fiscal
-
     excerpt, _ = parse_fiscal(Path(raw_dir) / EXCERPT, raw_dir=raw_dir)
     ref = excerpt.set_index(["variable", "region", "year"])["value"]
     own = cells[(cells["item"] == "재정자립도") & cells["value"].notna()]

@@ -894,3 +894,9 @@ def parse_kosis(path: str | Path, variables: str | Mapping[str, str], *,
     read_kw = {k: kwargs.pop(k) for k in ("sheet", "repeat_items") if k in kwargs}
     table = read_kosis(path, raw_dir=raw_dir, **read_kw)
     return to_tidy(table, variables, **kwargs)
+
+
+def unit_key(text: str) -> str:
+    """Comparison form of a unit: no spaces or brackets, casefolded, English plural 's' off."""
+    key = re.sub(r"[\s()\[\]]+", "", text).casefold()
+    return key[:-1] if len(key) > 2 and key.endswith("s") and key.isascii() else key

@@ -42,7 +42,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from regrowth.sources import fiscal_autonomy, gcam_korea, kiet, kipris, kosis_tables, kostat
+import importlib
 from regrowth.sources.variables import DERIVED_BY_NAME, derived_inputs
 
 __all__ = ["VariableSpec", "Source", "SOURCES", "PUBLIC", "FULL_EDITION", "VARIABLES",
@@ -102,7 +102,9 @@ class Source:
 
     path: str
     family: str
-    parser: Parser | None
+    #: "module:function" of ``regrowth.sources`` that parses the file (resolved when called, so
+    #: the parsers may read this registry -- the variable catalogue -- without an import cycle)
+    parser_name: str | None
     variables: tuple[VariableSpec, ...]
     producer: str = ""
     table_id: str | None = None
@@ -115,6 +117,14 @@ class Source:
     #: variables declared by another source that this one continues (other years only; the
     #: parser checks the years both files hold agree): population 2021-2024
     extends: tuple[str, ...] = ()
+
+    @property
+    def parser(self) -> Parser | None:
+        """The parse function, ``parser(path, raw_dir=...) -> (tidy frame, report)``."""
+        if self.parser_name is None:
+            return None
+        module, func = self.parser_name.split(":")
+        return getattr(importlib.import_module(f"regrowth.sources.{module}"), func)
 
     @property
     def url(self) -> str | None:
@@ -150,14 +160,14 @@ CASE_UNITS = {"건": 1.0, "개": 1.0, "cases": 1.0, "case": 1.0, "number": 1.0, 
               "thousand cases": 1000.0}
 
 SOURCES: tuple[Source, ...] = (
-    Source(_K + "zibianliang1_FintechPatent_2012-2023.xlsx", "kipris", kipris.parse_kipris,
+    Source(_K + "zibianliang1_FintechPatent_2012-2023.xlsx", "kipris", "kipris:parse_kipris",
            (V("patents_fintech", "Fintech (G06Q) patent applications by first applicant's "
               "province and application year (KIPRIS records)", "applications", "count",
               note="2022-2023 incomplete (18-month publication lag)", integer_column=True),),
            producer="KIPRIS (Korean Intellectual Property Rights Information Service)",
            description="24,104 fintech (G06Q) patent application records"),
     Source("kosis_fiscal_self_reliance/fiscal_autonomy_DT_1YL20921_sido_rows_excerpt.csv",
-           "kosis", kosis_tables.parse_fiscal,
+           "kosis", "kosis_tables:parse_fiscal",
            (V("fiscal_self_reliance", "재정자립도, fiscal self-reliance ratio of the provincial "
               "government, old revenue classification (세입과목개편전), original budget", "%",
               "ratio", _PCT),
@@ -165,13 +175,13 @@ SOURCES: tuple[Source, ...] = (
               "(세입과목개편후), original budget", "%", "ratio", _PCT)),
            producer="Ministry of the Interior and Safety, 통합재정개요", table_id="DT_1YL20921",
            description="재정자립도 (시도 소계 rows excerpt)"),
-    Source(_K + "kongzhi3_TECyanfafei2014-2023.xlsx", "kosis", kosis_tables.parse_rnd,
+    Source(_K + "kongzhi3_TECyanfafei2014-2023.xlsx", "kosis", "kosis_tables:parse_rnd",
            (V("rnd", "R&D expenditure by region (연구수행주체별 연구개발비, all performers)",
               "million won"),),
            producer="Ministry of Science and ICT, 연구개발활동조사", table_id="DT_KBA0019",
            org_id="127", description="R&D expenditure by region (연구수행주체별 연구개발비)"),
     Source("kosis_grdp_population/Regional_GDP__Gross_regional_income_and_Individual_income_"
-           "20231118124541.xlsx", "kosis", kosis_tables.parse_grdp_nominal,
+           "20231118124541.xlsx", "kosis", "kosis_tables:parse_grdp_nominal",
            (V("grdp_pc_nominal", "Per-capita GRDP, current prices (KOSIS DT_1C86)",
               "thousand won"),
             V("consumption_pc", "Per-capita private consumption, current prices (KOSIS DT_1C86, "
@@ -179,26 +189,26 @@ SOURCES: tuple[Source, ...] = (
            producer="Statistics Korea, Regional Income", table_id="DT_1C86",
            description="per-capita GRDP and private consumption (nominal), thousand won, "
                        "1985-2021"),
-    Source(_K + "yinbianliang_GRDP2014-2023.csv", "kosis", kosis_tables.parse_grdp_2020base,
+    Source(_K + "yinbianliang_GRDP2014-2023.csv", "kosis", "kosis_tables:parse_grdp_2020base",
            (V("grdp_pc_2020base", "Per-capita GRDP, current prices, 2020-base regional "
               "accounts (same series as DT_1C86 to 2021, extended to 2023)", "thousand won",
               note="2023 values are rounded to tens"),),
            producer="Statistics Korea, Regional Income", table_id="DT_1C86",
            description="per-capita GRDP (2020 base), thousand won, 2014-2023"),
     Source("real_grdp_per_capita/GRDP_09WON_state.csv", "gcam_korea",
-           gcam_korea.parse_grdp_real,
+           "gcam_korea:parse_grdp_real",
            (V("grdp_pc_real", "Per-capita GRDP, constant 2009 prices (gcam-korea)",
               "2009 thousand won", note="no Sejong; Ulsan 1997 recorded as 0 -> missing"),),
            producer="GCAM-Korea (from KOSIS and ECOS)",
            description="real GRDP per capita, 2009 thousand won, 16 provinces"),
     Source("kosis_grdp_population/Resident_Population_by_City__County__and_District_1992-2020.csv",
-           "kosis", kosis_tables.parse_population,
+           "kosis", "kosis_tables:parse_population",
            (V("population", "Resident-registration population (주민등록인구), year end",
               "persons", "count"),),
            producer="Ministry of the Interior and Safety",
            description="resident-registration population, persons, 1992-2020 (KOSIS table not "
                        "recorded in the file; probably DT_1B040A3)"),
-    Source(_K + "kongzhi1_HUM2014-2023.xlsx", "kosis", kosis_tables.parse_higher_ed,
+    Source(_K + "kongzhi1_HUM2014-2023.xlsx", "kosis", "kosis_tables:parse_higher_ed",
            (V("higher_ed_rate", "Share of high-school graduates entering higher education "
               "(진학자 / 졸업자)", "share (0-1)", "ratio", (0.0, 1.0),
               note="printed in the file as the formula =진학자/졸업자, i.e. a share, not %"),
@@ -207,22 +217,22 @@ SOURCES: tuple[Source, ...] = (
               "persons", "count")),
            producer="education statistics",
            description="high-school graduates, entrants to higher education, entry rate"),
-    Source(_K + "kongzhi4_OPE2014-2023.xlsx", "kosis", kosis_tables.parse_exports,
+    Source(_K + "kongzhi4_OPE2014-2023.xlsx", "kosis", "kosis_tables:parse_exports",
            (V("exports", "Exports (수출액, KOSIS DT_1YL6901)", "million USD"),),
            producer="Korea Customs Service", table_id="DT_1YL6901",
            description="exports (수출액, 시도), million USD"),
-    Source(_K + "kongzhi5_MAR2013-2024.xlsx", "kosis", kosis_tables.parse_households,
+    Source(_K + "kongzhi5_MAR2013-2024.xlsx", "kosis", "kosis_tables:parse_households",
            (V("households", "Registered households (주민등록세대수, KOSIS DT_1B040B3), year end",
               "households", "count"),),
            producer="Ministry of the Interior and Safety", table_id="DT_1B040B3",
            description="registered households (주민등록세대수)"),
-    Source(_K + "kongzhi6_GOV2014-2023.xlsx", "kosis", kosis_tables.parse_local_gov,
+    Source(_K + "kongzhi6_GOV2014-2023.xlsx", "kosis", "kosis_tables:parse_local_gov",
            (V("local_gov_amount", "Local-government amount, province + its 시군구 (…계); "
               "table not recorded, probably expenditure (unverified)", "thousand won"),),
            producer="unverified",
            description="local-government amounts per 시도, thousand won; table not recorded"),
     Source("kostat_regional_indicators/indicator_2-2-1.csv", "kostat",
-           kostat.parse_patents_pm_macro,
+           "kostat:parse_patents_pm_macro",
            (V("patents_pm_macro", "All-field patent applications per million residents of the "
               "province's macro-region (권역), KOSTAT indicator 2-2-1", "per million residents"),
             V("patents_pm_nation", "All-field patent applications per million residents of the "
@@ -231,7 +241,7 @@ SOURCES: tuple[Source, ...] = (
            producer="KIPO via KOSTAT regional indicators", table_id="DT_1YL202109E",
            description="patents per million residents by 권역, broadcast to provinces"),
     Source("kosis_fiscal_autonomy/kosis_fiscal_autonomy_data.csv", "kosis",
-           fiscal_autonomy.parse_fiscal_autonomy,
+           "fiscal_autonomy:parse_fiscal_autonomy",
            (V("fiscal_autonomy", "재정자주도, fiscal autonomy ratio of the provincial government, "
               "as published: old revenue classification to 2013, revised from 2014", "%",
               "ratio", _PCT,
@@ -243,7 +253,7 @@ SOURCES: tuple[Source, ...] = (
            description="재정자주도 and 재정자립도 by 시도, fractions, 2001-2025 (English column names "
                        "swapped)"),
     Source("kosis_region_insight/대학_개황_20250626194556.xlsx", "kosis",
-           kosis_tables.parse_universities,
+           "kosis_tables:parse_universities",
            (V("universities", "Universities (대학 학교수, all founders: 설립주체 계)", "schools",
               "count"),
             V("university_students", "Students enrolled in universities (재적학생수, all founders)",
@@ -252,7 +262,7 @@ SOURCES: tuple[Source, ...] = (
            table_id="DT_1963003_013", org_id="334",
            description="universities by 시도: schools, enrolled students, 2000-2024"),
     Source("kosis_region_insight/대학원_개황_20250626194645.xlsx", "kosis",
-           kosis_tables.parse_graduate_schools,
+           "kosis_tables:parse_graduate_schools",
            (V("grad_schools", "Graduate schools (대학원 학교수, all founders)", "schools", "count"),
             V("grad_students", "Students enrolled in graduate schools (재적학생수, all founders)",
               "persons", "count")),
@@ -260,12 +270,12 @@ SOURCES: tuple[Source, ...] = (
            table_id="DT_1963003_014", org_id="334",
            description="graduate schools by 시도: schools, enrolled students, 2000-2024"),
     Source("kosis_region_insight/행정구역_시군구_별__성별_인구수_20250626192009.xlsx", "kosis",
-           kosis_tables.parse_population_2024, (), extends=("population",),
+           "kosis_tables:parse_population_2024", (), extends=("population",),
            producer="Ministry of the Interior and Safety", table_id="DT_1B040A3",
            description="resident-registration population by 시도, year end, 2000-2024 "
                        "(continues the 1992-2020 file; equal where both have a year)"),
     Source("kosis_region_insight/행정구역_시도_별_경제활동인구_20250626195127.xlsx", "kosis",
-           kosis_tables.parse_employment,
+           "kosis_tables:parse_employment",
            (V("employment", "Employed persons (취업자), Economically Active Population Survey",
               "thousand persons"),
             V("employment_rate", "Employment rate (고용률), employed / population aged 15+", "%",
@@ -274,7 +284,7 @@ SOURCES: tuple[Source, ...] = (
            table_id="DT_1DA7004S",
            description="employed persons (thousand) and employment rate (%) by 시도, 2000-2024"),
     Source("kiet_regional_development_index/1_2. 시계열자료(사이트게재)_지역발전지수_2021년.xlsx",
-           "kiet", kiet.parse_kiet_index,
+           "kiet", "kiet:parse_kiet_index",
            (V("kiet_rdi", "KIET regional development index (지역발전지수), total", "index"),
             V("kiet_rdi_economic", "KIET regional development index: economic strength "
               "(경제력지수)", "index"),
