@@ -274,36 +274,40 @@ def line(d):
 
 
 h, hs = with_year["hausman"], with_year["hausman_sigmamore"]
-print(f"Hausman FE vs RE: {line(h)}" + (" -- but V_FE - V_RE is indefinite, so this statistic is "
-      "not a valid chi2" if h.extra.get("indefinite") else "") + f"; sigmamore: {line(hs)} -> "
-      + ("rejects RE: the province effects are correlated with the regressors, which argues for "
-         "FE (or for reading RE/FGLS as between-province associations)." if hs.rejects()
-         else "does not reject RE."))
+print(f"Hausman FE vs RE: {line(h)}; sigmamore: {line(hs)} -> "
+      + ("not valid here: " + h.extra.get("reason", "") if not h.valid else
+         "rejects RE." if hs.rejects() else "does not reject RE."))
 bp = with_year["breusch_pagan_re"]
 print(f"Breusch-Pagan LM (xttest0): {line(bp)} -> "
       + ("no evidence of a province variance component: the estimated RE variance is zero and "
          "RE collapses to pooled OLS with year effects." if not bp.rejects()
          else "a province variance component is present."))
 gw, ws = with_year["groupwise_heteroskedasticity"], with_year["wooldridge_ar1"]
-print(f"Groupwise heteroskedasticity (xttest3): {line(gw)}; serial correlation (xtserial): "
-      f"{line(ws)} -> " + ("both reject: error variances differ across provinces and errors "
-                           "persist, which is what FGLS's panels(hetero) corr(ar1) and "
-                           "province-clustered SEs allow for." if gw.rejects() and ws.rejects()
-                           else "see the table."))
+print(f"Groupwise heteroskedasticity (xttest3): {line(gw)} -> "
+      + ("error variances differ across provinces, which FGLS's panels(hetero) and "
+         "province-clustered SEs allow for." if gw.rejects() else "no evidence against equal "
+         "variances."))
+print(f"Serial correlation (xtserial): {line(ws)} -> "
+      + ("not valid here: " + ws.extra.get("reason", "") if not ws.valid else
+         "see the table."))
 cd1, cd0 = with_year["pesaran_cd"], no_year["pesaran_cd"]
 print(f"Pesaran CD: {line(cd0)} without year effects, {line(cd1)} with them -> "
       + ("the cross-sectional dependence is mostly common shocks, which the year effects absorb."
          if cd0.rejects() and not cd1.rejects() else "see the table."))
 
 # %% [markdown]
-# **Reading.** The tests do not crown one estimator. Hausman (sigmamore) says the province
-# effects are correlated with the regressors, so the FGLS and RE coefficients mix the
-# causal effect with permanent differences between provinces; FE removes those but its
-# convergence term carries the Nickell bias and its other coefficients rest on little
-# within-province variation. xttest0 finds no province variance component once year effects
-# are in, so RE is pooled OLS here and "FGLS vs RE" is a choice of weighting, not of
-# identification. Heteroskedasticity and serial correlation argue for the error structure
-# FGLS models and for clustered SEs; year effects take care of cross-sectional dependence.
+# **Reading.** The tests do not crown one estimator, and two of them cannot speak here. The
+# growth equation has lagged income as a regressor, a lagged dependent variable: the random
+# effects estimator is then inconsistent even when the province effects are unrelated to the
+# regressors, so the Hausman test (which needs RE consistent under its null) compares two
+# estimators that are both biased, and Wooldridge's xtserial test assumes strictly exogenous
+# regressors. The table marks both "n/v" (not valid) and says why in its note. What remains:
+# xttest0 finds no province variance component once year effects are in, so RE is pooled OLS
+# here and "FGLS vs RE" is a choice of weighting, not of identification; heteroskedasticity
+# argues for the error structure FGLS models and for clustered SEs; year effects take care of
+# the cross-sectional dependence Pesaran's CD finds without them. The FE convergence term
+# carries the Nickell bias: Table 2's columns (6) and (7) correct it (split-panel jackknife,
+# LSDVC) and the corrected estimates are far smaller than the FE one, and far apart.
 #
 # ## What the bootstrap p-values say
 #

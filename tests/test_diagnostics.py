@@ -336,3 +336,108 @@ def test_diagnostics_table_accepts_column_specs_and_the_panel():
                                                     rel=R_TOL)
     with pytest.raises(SpecificationError, match="column_diagnostics"):
         D.diagnostics_table(cols)
+
+
+# ------------------------------------------------------- validity with a lagged dependent variable
+#
+# The growth outcome is 100 * (ln y_t - ln y_t-1) and x3 of the growth data is
+# ln_grdp_pc_real_l1, so x3 is the lagged dependent variable of ln y_t.
+
+NOT_VALID_WITH_LDV = {"hausman", "hausman_sigmamore", "wooldridge_ar1"}
+
+
+def test_hausman_and_xtserial_are_not_valid_with_a_lagged_dependent_variable():
+    """Hausman (both rows): RE is inconsistent with a lagged dependent variable; xtserial:
+    Wooldridge's test needs strictly exogenous regressors. Each record says valid=False with
+    the reason; the statistic is still the same number; the other tests stay valid."""
+    frame = DATA["growth"][0]
+    xs = ["x1", "x2", "x3", "x4"]
+    plain = D.run_diagnostics("y", xs, frame)
+    marked = D.run_diagnostics("y", xs, frame, lagged_dependent=["x3"])
+    for key, res in marked.items():
+        assert res.statistic == plain[key].statistic and res.pvalue == plain[key].pvalue
+        if key in NOT_VALID_WITH_LDV:
+            assert res.valid is False and res.extra["valid"] is False
+            assert "lagged dependent variable (x3)" in res.extra["reason"]
+        else:
+            assert res.valid and "valid" not in res.extra
+    assert "inconsistent" in marked["hausman"].extra["reason"]
+    assert marked["hausman_sigmamore"].extra["reason"] == marked["hausman"].extra["reason"]
+    assert "strictly exogenous" in marked["wooldridge_ar1"].extra["reason"]
+    # a declared lag that is not a regressor of this specification changes nothing
+    other = D.run_diagnostics("y", ["x1", "x2", "x4"], frame, lagged_dependent=["x3"])
+    assert all(r.valid for r in other.values())
+    assert all(r.valid for r in plain.values())
+
+
+def test_the_table_marks_not_valid_cells_and_its_note_says_why():
+    frame = DATA["growth"][0]
+    xs = ["x1", "x2", "x3", "x4"]
+    table = D.diagnostics_table({
+        "dynamic": D.run_diagnostics("y", xs, frame, lagged_dependent=["x3"]),
+        "static": D.run_diagnostics("y", ["x1", "x2", "x4"], frame, lagged_dependent=["x3"])})
+    by_test = table.set_index("stata")
+    invalid = set(by_test.index[~by_test["dynamic valid"].astype(bool)])
+    assert invalid == {"hausman fe re", "hausman fe re, sigmamore", "xtserial"}
+    assert by_test["static valid"].all() and (by_test["static reason"] == "").all()
+    rendered = D.render_diagnostics(table)
+    md = rendered.to_markdown()
+    assert md.count("n/v") == 3 + 2  # three cells, and the two notes
+    cells = {r.label: r.cells for r in rendered.rows if r.label}
+    assert all(c[0].endswith("n/v") for name, c in cells.items()
+               if name.startswith(("Hausman", "Wooldridge")))
+    assert not any("n/v" in c[1] for c in cells.values())
+    notes = " ".join(rendered.notes)
+    assert "Hausman FE vs RE and Hausman FE vs RE, sigmamore in dynamic" in notes
+    assert "Wooldridge serial correlation in dynamic" in notes
+    assert "inconsistent" in notes and "strictly exogenous" in notes
+
+
+def test_table2_declares_its_lagged_dependent_variable_in_the_spec(tmp_path):
+    """The package knows the convergence term is a lagged dependent variable only because
+    Table 2's diagnostics settings say so (lagged_dependent = ["ln_grdp_pc_real_l1"]):
+    every Table 2 diagnostics column is marked; without the declaration, none is."""
+    import dataclasses
+
+    from regrowth import specs as specs_mod
+
+    specs = _as_in_fixture(specs_mod.load(Path(__file__).resolve().parents[1] / "specs"
+                                          / "models.toml"))
+    table = next(t for t in specs.tables if t.id == "table2_growth")
+    assert AD.declared_lagged_dependent(table) == ("ln_grdp_pc_real_l1",)
+    panel = pd.read_csv(FIX / "diagnostics" / "growth_panel.csv").set_index(["region", "year"])
+    computed = AD.linear_diagnostics(specs, panel, ["table2_growth"])
+    for tests in computed.values():
+        assert {k for k, r in tests.items() if not r.valid} == NOT_VALID_WITH_LDV
+    AD.write_diagnostics(specs, panel, tmp_path, ["table2_growth"], "diag")
+    md = (tmp_path / "tables" / "diag.md").read_text()
+    import re
+
+    assert len(re.findall(r"n/v\s*\|", md)) == 3 * len(computed)  # the marked cells
+    assert "ln\\_grdp\\_pc\\_real\\_l1" in md and "strictly exogenous" in md
+    # the same table without the declaration: nothing is marked
+    bare = dataclasses.replace(table, analyses={**table.analyses,
+                                                "diagnostics": {"output": "diag"}})
+    specs2 = dataclasses.replace(specs, tables=tuple(bare if t.id == table.id else t
+                                                      for t in specs.tables))
+    assert all(r.valid for tests in AD.linear_diagnostics(specs2, panel, ["table2_growth"])
+               .values() for r in tests.values())
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"lagged_dependent": ["ln_grdp_pc_real_l2"]}, "not a regressor.*ln_grdp_pc_real_l1"),
+    ({"lagged_dependent": "ln_grdp_pc_real_l1"}, "must be a list"),
+    ({"lagged": ["ln_grdp_pc_real_l1"]}, "unknown key"),
+])
+def test_the_lagged_dependent_declaration_is_checked_before_fitting(value, message):
+    import dataclasses
+
+    from regrowth import analyses
+    from regrowth import specs as specs_mod
+
+    specs = specs_mod.load(Path(__file__).resolve().parents[1] / "specs" / "models.toml")
+    analyses.check(specs)  # the shipped declaration is valid
+    tables = tuple(dataclasses.replace(t, analyses={**t.analyses, "diagnostics": value})
+                   if t.id == "table2_growth" else t for t in specs.tables)
+    with pytest.raises(SpecificationError, match=message):
+        analyses.check(dataclasses.replace(specs, tables=tables))

@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from regrowth import panel
 
@@ -122,3 +121,30 @@ def test_panel_log_names_no_applicant(replicated):
     per_source = [line for line in log.splitlines() if " rows  " in line]
     assert len(per_source) == len(built.sources) >= 12      # one line per source file
     assert all("{" not in line for line in log.splitlines())  # no dict dumps
+
+
+def test_estimates_do_not_depend_on_the_blas_thread_count(replicated):
+    """The session's run used the machine's BLAS threads; the same fits with one BLAS thread
+    (a subprocess with OPENBLAS_NUM_THREADS=1) must give every number of estimates.json to
+    1e-9 relative, so another machine or thread count reproduces them. The chain is refitted
+    with 20 draws only: its point estimates and naive SEs are compared, its bootstrap
+    percentiles (which depend on the number of draws) are not."""
+    import os
+    import subprocess
+    import sys
+
+    work, _, _ = replicated
+    out = work / "results_one_thread"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg"}
+    code = ("import sys; from regrowth import replicate; "
+            f"sys.exit(replicate.run(results_dir={str(out)!r}, notebooks=False, chain_reps=20))")
+    subprocess.run([sys.executable, "-c", code], cwd=work, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ours = json.loads((out / "estimates.json").read_text(encoding="utf-8"))
+    theirs = json.loads((work / "results" / "estimates.json").read_text(encoding="utf-8"))
+    for rec in (ours, theirs):
+        chain = rec.pop("chain")
+        rec["chain_points"] = [{k: t[k] for k in ("stage", "term", "estimate", "std_error_naive",
+                                                   "p_value_naive")} for t in chain["terms"]]
+    assert _close(ours, theirs) == []

@@ -13,7 +13,7 @@ from regrowth import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "notebooks"
-NAMES = ["01_panel", "02_innovation", "03_growth", "04_robustness", "05_multiverse"]
+NAMES = ["01_panel", "02_innovation", "03_growth", "04_robustness", "05_multiverse", "06_reform"]
 
 
 def test_every_notebook_has_a_py_percent_source_and_a_generated_ipynb():

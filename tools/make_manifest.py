@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 RAW = "https://raw.githubusercontent.com"
 
@@ -33,6 +34,19 @@ ORIGINS = {
                                            "no licence file; shared 'for academic and learning purposes'"),
     "kosis_sigungu_grdp": ("daryh0910/real-estate-analysis", "c920b2f5c4c32970a1c0a8a00d5fefd0704fabdc",
                            "data/", "KOSIS data; KOSIS terms of use permit reuse with attribution"),
+    "kosis_fiscal_autonomy": ("good5229/NAVIS_contest", "9cb1d5d9da595fee36cc1aecf00c71fc4959490c",
+                              "data/fiscal_autonomy/",
+                              "MIT (repository); KOSIS data, KOSIS terms of use permit reuse with attribution"),
+    "kosis_region_insight": ("yun0612/region-insight", "fc6ec668786430e9c87bec204d80b11b075c3563",
+                             "data_raw/", "no licence stated in the repository; KOSIS data, KOSIS "
+                             "terms of use permit reuse with attribution"),
+    "kiet_regional_development_index": ("good5229/NAVIS_contest",
+                                        "9cb1d5d9da595fee36cc1aecf00c71fc4959490c", "data/navis/",
+                                        "MIT (repository); KIET NAVIS release, cite KIET"),
+    "kostat_boundaries": ("southkorea/southkorea-maps", "fe65e05e549d04083e52f380a7e9166a8ea0a01e",
+                          "kostat/2018/json/",
+                          "Korea Open Government Licence Type 1 (공공누리 제1유형), attribution "
+                          "'통계청 통계지리정보서비스(SGIS)'"),
 }
 
 # file name -> (producer, KOSIS table id or "", note)
@@ -68,6 +82,35 @@ DETAILS = {
     "states_subregions.csv": ("GCAM-Korea", "", "code mapping of the GCAM-Korea files"),
     "GDP_Growth.csv": ("GCAM-Korea", "", "national GDP growth"),
     "PRIMA_pop.csv": ("GCAM-Korea", "", "population projections"),
+    "kosis_fiscal_autonomy_data.csv":
+        ("Ministry of the Interior and Safety (e-지방지표 via the KOSIS OpenAPI)", "DT_1YL20891",
+         "재정자주도 and 재정자립도 by 시도, fractions, 2001-2025 (English column names swapped)"),
+    "대학_개황_20250626194556.xlsx":
+        ("Korean Educational Development Institute, 교육기본통계", "DT_1963003_013",
+         "universities by 시도 x 설립주체: schools, departments, enrolled students, entrants, 2000-2024"),
+    "대학원_개황_20250626194645.xlsx":
+        ("Korean Educational Development Institute, 교육기본통계", "DT_1963003_014",
+         "graduate schools by 시도: schools, enrolled students, entrants, 2000-2024"),
+    "행정구역_시군구_별__성별_인구수_20250626192009.xlsx":
+        ("Ministry of the Interior and Safety", "DT_1B040A3",
+         "resident-registration population by 시도, year end, persons, 2000-2024"),
+    "행정구역_시도_별_경제활동인구_20250626195127.xlsx":
+        ("Statistics Korea, Economically Active Population Survey", "DT_1DA7004S",
+         "economically active population by 시도: employed (thousand), employment rate (%), 2000-2024"),
+    "1_2. 시계열자료(사이트게재)_지역발전지수_2021년.xlsx":
+        ("Korea Institute for Industrial Economics and Trade (KIET), NAVIS", "",
+         "지역발전지수 (regional development index): total, economic strength, residents' vitality; "
+         "16 시도 and 7 권역, 1995-2019"),
+    "전출지_전입지_시도_별_이동자수_20250626193401.xlsx":
+        ("Statistics Korea", "DT_1B26003_A01",
+         "internal migrants and net migrants, origin x destination 시도, persons, 2000-2024 "
+         "(acquired, not used by the panel)"),
+    "skorea-provinces-2018-topo-simple.json":
+        ("Statistics Korea, SGIS", "", "province (시도) boundaries of the 2018 census, TopoJSON, "
+         "WGS84 lon/lat; join by the 2-digit code"),
+    "LICENSE-kostat-2018.md":
+        ("southkorea/southkorea-maps", "", "upstream licence note of the KOSTAT 2018 boundary "
+         "files (KOGL Type 1); LICENSE.md in the origin folder"),
 }
 
 
@@ -75,6 +118,8 @@ def origin_path(folder: str, name: str) -> str:
     repo, commit, prefix, _ = ORIGINS[folder]
     if folder == "kosis_fiscal_self_reliance":
         return "data/fiscal_autonomy.csv"
+    if folder == "kostat_boundaries" and name == "LICENSE-kostat-2018.md":
+        return prefix + "LICENSE.md"
     if folder == "kostat_regional_indicators":
         if name.startswith("indicator_"):
             return f"data/{name}"
@@ -124,7 +169,7 @@ def main(mirror: str) -> None:
                 f'sha256 = "{digest}"',
                 f"size = {len(data)}",
                 f'origin = "{repo}@{commit}:{opath}"',
-                f'url = "{RAW}/{repo}/{commit}/{opath}"',
+                f'url = "{RAW}/{repo}/{commit}/{quote(opath)}"',  # spaces, Hangul
                 f'downloadable = {"false" if excerpt else "true"}',
                 f'producer = "{producer}"',
                 f'kosis_table = "{table}"',

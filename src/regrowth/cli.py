@@ -46,7 +46,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_kosis(args: argparse.Namespace) -> int:
-    from regrowth.sources import kosis_api
+    from regrowth.sources import kosis_api, kosis_store
     from regrowth.sources.registry import KOSIS_API, kosis_request
 
     try:
@@ -54,12 +54,12 @@ def _cmd_kosis(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise RegrowthError(f"{exc.args[0]}; check the id, or declare the table in "
                             "regrowth.sources.registry.KOSIS_API") from None
-    kosis_api.clean_staging(args.raw_dir)
+    kosis_store.clean_staging(args.raw_dir)
 
     def progress(line: str) -> None:
         print(line, flush=True)
 
-    report = kosis_api.fetch_tables(args.raw_dir, tables or None, refresh=args.refresh,
+    report = kosis_store.fetch_tables(args.raw_dir, tables or None, refresh=args.refresh,
                                     base=args.api_base, progress=progress,
                                     allow_partial=args.allow_partial, timeout=args.timeout,
                                     retries=args.retries)

@@ -71,6 +71,24 @@ runs the tests for the linear columns of a table that declares it in ``specs/mod
 and writes the table; :func:`nickell_note` gives the Nickell-bias note for the
 fixed-effects convergence coefficient.
 
+Validity with a lagged dependent variable. When the outcome's own lag is a regressor
+(``lagged_dependent`` of :func:`run_diagnostics`; declared in the spec, see
+:mod:`regrowth.analyses.diagnostics`) two of the tests do not test what they claim and are
+marked not valid (``extra["valid"] = False`` and ``extra["reason"]``; "n/v" in the table,
+the reason in its note); the statistic is still computed and shown:
+
+* Hausman (both rows): the lagged outcome contains the province effect, so the random-
+  effects (GLS) estimator is inconsistent whether or not the effects are correlated with
+  the other regressors -- the test's null (RE consistent) is false by construction -- and
+  fixed effects carries Nickell's O(1/T) bias, so the contrast measures neither.
+* xtserial: Wooldridge's (2002) test assumes strictly exogenous regressors; the
+  first-differenced lag D.y_{t-1} is correlated with the differenced error D.e_t, so the
+  first-difference OLS is inconsistent and its residuals' AR(1) slope is not -0.5 under
+  the null of no serial correlation.
+
+xttest0, xttest3 and Pesaran's CD are not marked: their nulls concern the error
+structure, and with a lagged dependent variable they remain the usual approximate guides.
+
 Reading the table. A rejection in the Hausman test argues for fixed effects over random
 effects; in xttest0 for a panel model (random or fixed effects) over pooled OLS; in
 xttest3 for panel-heteroskedastic weights or robust SEs (xtgls panels(hetero), PCSE, or
@@ -83,7 +101,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -104,6 +122,7 @@ __all__ = [
     "diagnostics_table",
     "groupwise_heteroskedasticity",
     "hausman",
+    "mark_not_valid",
     "pesaran_cd",
     "render_diagnostics",
     "run_diagnostics",
@@ -156,6 +175,12 @@ class DiagnosticResult:
     null: str
     argues_for: str
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """False when the test is not valid for the model it was run on (``extra["valid"]``,
+        e.g. Hausman with a lagged dependent variable; the reason is ``extra["reason"]``)."""
+        return bool(self.extra.get("valid", True))
 
     def rejects(self, level: float = 0.05) -> bool:
         """True when the p-value is below ``level``."""
@@ -484,6 +509,31 @@ def pesaran_cd(fe_results: Any) -> DiagnosticResult:
                    {"mean_abs_rho": abs_sum / pairs, "n_pairs": pairs})
 
 
+# ------------------------------------------------------------------ validity
+
+#: Tests that are not valid when a lagged dependent variable is a regressor, and why
+#: (``{vars}`` is replaced by the lagged dependent variable(s)); see the module docstring.
+LAGGED_DEPENDENT_INVALID: dict[str, str] = {
+    "hausman": (
+        "not valid with a lagged dependent variable ({vars}) among the regressors. The "
+        "random-effects (GLS) estimator is then inconsistent whatever the province effects "
+        "are (the lagged outcome contains them), so the null that RE is consistent is false "
+        "by construction, and the FE side carries Nickell bias"),
+    "wooldridge_ar1": (
+        "not valid with a lagged dependent variable ({vars}) among the regressors. "
+        "Wooldridge's test assumes strictly exogenous regressors, and the differenced lag "
+        "is correlated with the differenced error, so the AR(1) slope of the "
+        "first-difference residuals is not -0.5 under the null"),
+}
+LAGGED_DEPENDENT_INVALID["hausman_sigmamore"] = LAGGED_DEPENDENT_INVALID["hausman"]
+
+
+def mark_not_valid(result: DiagnosticResult, reason: str) -> DiagnosticResult:
+    """A copy of ``result`` recorded as not valid: ``extra["valid"] = False`` and
+    ``extra["reason"] = reason`` (the statistic and p-value are kept, for the record)."""
+    return replace(result, extra={**dict(result.extra), "valid": False, "reason": str(reason)})
+
+
 # ------------------------------------------------------------------ the table
 
 def _year_frame(data: pd.DataFrame) -> pd.DataFrame:
@@ -494,13 +544,18 @@ def _year_frame(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_diagnostics(outcome: str, regressors: Sequence[str], data: pd.DataFrame, *,
-                    year_effects: bool = False) -> dict[str, DiagnosticResult]:
+                    year_effects: bool = False,
+                    lagged_dependent: Sequence[str] = ()) -> dict[str, DiagnosticResult]:
     """The five tests (six rows: Hausman twice) for one growth specification.
 
     ``data`` is the estimation sample on an (entity, time) MultiIndex. With
     ``year_effects`` every model (pooled, FE, RE, the first-difference regression of
     xtserial) gets year dummies (first year the base), as ``i.year`` would in Stata;
     the Hausman test then compares the slopes and the year coefficients.
+    ``lagged_dependent``: names of variables that are lags of the dependent variable (e.g.
+    the lagged log level when the outcome is its growth rate); if any is among
+    ``regressors``, the tests of :data:`LAGGED_DEPENDENT_INVALID` are marked not valid
+    (:func:`mark_not_valid`; see the module docstring).
     Returns a dict keyed as :data:`TESTS`.
     """
     cols = [outcome, *regressors]
@@ -517,12 +572,19 @@ def run_diagnostics(outcome: str, regressors: Sequence[str], data: pd.DataFrame,
     fe = fit_panel("fe", formula, frame)
     re = fit_panel("re", formula, frame)
     pooled = fit_panel("pooled", formula, frame)
-    return {"hausman": hausman(fe, re),
-            "hausman_sigmamore": hausman(fe, re, sigmamore=True),
-            "breusch_pagan_re": breusch_pagan_re(pooled),
-            "groupwise_heteroskedasticity": groupwise_heteroskedasticity(fe),
-            "wooldridge_ar1": wooldridge_ar1(f"{outcome} ~ " + " + ".join(rhs), frame),
-            "pesaran_cd": pesaran_cd(fe)}
+    out = {"hausman": hausman(fe, re),
+           "hausman_sigmamore": hausman(fe, re, sigmamore=True),
+           "breusch_pagan_re": breusch_pagan_re(pooled),
+           "groupwise_heteroskedasticity": groupwise_heteroskedasticity(fe),
+           "wooldridge_ar1": wooldridge_ar1(f"{outcome} ~ " + " + ".join(rhs), frame),
+           "pesaran_cd": pesaran_cd(fe)}
+    if isinstance(lagged_dependent, str):
+        lagged_dependent = (lagged_dependent,)
+    ldv = [r for r in regressors if r in set(lagged_dependent)]
+    if ldv:
+        for key, reason in LAGGED_DEPENDENT_INVALID.items():
+            out[key] = mark_not_valid(out[key], reason.format(vars=", ".join(ldv)))
+    return out
 
 
 def diagnostics_table(computed: Mapping[str, Mapping[str, DiagnosticResult]]) -> pd.DataFrame:
@@ -538,9 +600,10 @@ def diagnostics_table(computed: Mapping[str, Mapping[str, DiagnosticResult]]) ->
     -------
     DataFrame with columns ``test, stata, null, argues_for`` and, per specification
     ``<label>``, the statistic in ``<label>``, its distribution in ``<label> dist``, its
-    p-value in ``<label> p`` and a warning in ``<label> note`` (Hausman: "V_FE - V_RE
-    indefinite", where Stata warns it is not positive definite); rows in the order of
-    :data:`TESTS`.
+    p-value in ``<label> p``, a warning in ``<label> note`` (Hausman: "V_FE - V_RE
+    indefinite", where Stata warns it is not positive definite), whether the test is valid
+    for that specification in ``<label> valid`` and, if not, why in ``<label> reason``
+    (:attr:`DiagnosticResult.valid`); rows in the order of :data:`TESTS`.
     """
     if not isinstance(computed, Mapping) or not all(isinstance(v, Mapping)
                                                      for v in computed.values()):
@@ -560,6 +623,9 @@ def diagnostics_table(computed: Mapping[str, Mapping[str, DiagnosticResult]]) ->
             row[f"{label} note"] = (
                 "V_FE - V_RE indefinite" if r is not None
                 and r.extra.get("indefinite") is True else "")
+            row[f"{label} valid"] = r.valid if r is not None else True
+            row[f"{label} reason"] = (str(r.extra.get("reason", ""))
+                                      if r is not None and not r.valid else "")
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -569,22 +635,31 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
     """Lay out :func:`diagnostics_table` as a :class:`regrowth.report.tables.RegressionTable`.
 
     Each test is two rows: the statistic, then its distribution under H0 with the
-    p-value in brackets (so statistic cells stay numbers in the CSV); the last two
-    columns name the Stata command and what a rejection argues for. Render with
+    p-value in brackets; the last two columns name the Stata command and what a rejection
+    argues for. A statistic that is not valid for its specification (``<label> valid``
+    False) carries "n/v" and the table's notes say why, once per reason. Render with
     ``.to_markdown()``, ``.to_latex()``, ``.to_html()``, ``.to_csv()`` or
     ``.write(stem)``.
     """
     meta = {"test", "stata", "null", "argues_for"}
     labels = [c for c in table.columns
-              if c not in meta and not c.endswith((" dist", " p", " note"))]
+              if c not in meta and not c.endswith((" dist", " p", " note", " valid", " reason"))]
     rows = []
     flagged = False
+    not_valid: dict[str, tuple[list, list]] = {}  # reason -> (tests, columns) it applies to
     for _, r in table.iterrows():
         cells = []
         for lab in labels:
             stat = r[lab]
             mark = "†" if r.get(f"{lab} note", "") else ""
             flagged = flagged or bool(mark)
+            if not bool(r.get(f"{lab} valid", True)):
+                mark += " n/v"
+                tests, cols = not_valid.setdefault(
+                    str(r.get(f"{lab} reason", "") or "not valid"), ([], []))
+                for seen, item in ((tests, str(r["test"])), (cols, lab)):
+                    if item not in seen:
+                        seen.append(item)
             cells.append("" if pd.isna(stat) else f"{format_number(stat, digits)}{mark}")
         rows.append(Row("coef", str(r["test"]), tuple(cells) + (str(r["stata"]),
                                                                   str(r["argues_for"]))))
@@ -594,10 +669,18 @@ def render_diagnostics(table: pd.DataFrame, *, title: str = "Specification tests
             pcells.append(f"{dist} [{'-' if pd.isna(p) else format_number(p, 3)}]"
                           if dist else "")
         rows.append(Row("se", "", tuple(pcells) + ("", "")))
+    for i, (reason, (tests, cols)) in enumerate(not_valid.items()):
+        notes = (*notes, f"{'n/v = not valid. ' if i == 0 else 'n/v: '}{' and '.join(tests)} "
+                         f"in {'; '.join(cols)}: {reason}. The statistic is shown for the "
+                         "record only.")
     if flagged:
+        sigmamore_nv = any(
+            not bool(r.get(f"{lab} valid", True)) for _, r in table.iterrows()
+            if r["stata"] == "hausman fe re, sigmamore" for lab in labels)
         notes = (*notes, ("† V_FE - V_RE is indefinite (not positive semidefinite; Stata "
                          "warns that it is not positive definite): the statistic is not a "
-                         "valid chi2; read the sigmamore row."))
+                         "valid chi2; " + ("the sigmamore row is n/v here as well."
+                                           if sigmamore_nv else "read the sigmamore row.")))
     notes = (*(str(n) for n in notes),
              ("Statistic and, beneath, its distribution under H0 with the p-value in "
               "brackets. "

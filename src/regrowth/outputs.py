@@ -4,9 +4,9 @@ plot, the ``[[figure]]`` panels of the spec file, and ``estimates.json``.
 Everything here formats what :func:`regrowth.fit.fit_column` and the analyses computed; no
 model is fitted. Files are written under ``out`` (the transaction's staging folder during
 ``make replicate``): ``tables/<table>.{md,tex,html,csv,docx}``,
-``tables/descriptives_<table>.*``, ``figures/<table>_coefficients.{png,pdf,svg}`` and
-``figures/province_<variable>.{png,pdf,svg}``. Each table is also written as
-``tables/<table>_tabular.tex``, the tabular alone.
+``tables/descriptives_<table>.*``, ``figures/<table>_coefficients.{png,pdf,svg}``,
+``figures/province_<variable>.{png,pdf,svg}`` and ``figures/map_<variable>_<years>.{png,pdf,svg}``.
+Each table is also written as ``tables/<table>_tabular.tex``, the tabular alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from regrowth import panel as panel_mod
 from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
-from regrowth.report import figures
+from regrowth.report import figures, maps
 from regrowth.report.notes import coverage_notes, table_note, term_lines, warning_notes
 from regrowth.report.tables import TableColumn, descriptive_table, regression_table
 from regrowth.specs import Specs
@@ -113,7 +113,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
 
 def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, out: Path,
                   labels: dict) -> list[Path]:
-    """Each table's coefficient plot and every ``[[figure]]`` of the spec file."""
+    """Each table's coefficient plot and every ``[[figure]]`` of the spec file (line charts
+    across provinces, or choropleth maps of the 17 provinces as PNG, PDF and SVG)."""
     written = []
     for table in specs.tables:
         frames = {f"{c.label} {c.title}": fitted[c.name].coefs
@@ -131,7 +132,13 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
     for fig in specs.figures:
         if fig.variable not in panel:
             continue
-        path = Path(out) / "figures" / f"province_{fig.variable}.png"
+        path = Path(out) / "figures" / f"{fig.stem}.png"
+        if fig.kind == "map":
+            maps.choropleth(panel, fig.variable, year=fig.year or fig.years, change=fig.change,
+                            path=path, title=fig.label, label=fig.label, source=fig.source,
+                            log=fig.log)
+            written += list(figures.figure_paths(path).values())
+            continue
         if fig.kind == "macro":
             figures.macro_region_lines(panel, fig.variable, path, label=fig.label,
                                        source=fig.source)
@@ -160,6 +167,8 @@ def write_descriptives(panel: pd.DataFrame, specs: Specs, out: Path, labels: dic
     earlier one gets none."""
     written, seen = [], set()
     for table in specs.tables:
+        if not table.columns:  # a table an analysis writes
+            continue
         col = table.columns[0]
         data, _ = estimation_sample(col, panel)
         variables = [v for v in col.variables() if v in data and v not in panel_mod.INDEX

@@ -4,7 +4,10 @@
 pivots the tidy rows (region, year, variable, value, source) into one row per province
 and year, derives the logs, lags, growth rates and per-capita ratios the models use
 (each exactly once, here), validates the result with a pandera schema and only then
-writes ``panel.parquet``, ``panel.csv`` and ``codebook.csv`` atomically.
+writes ``panel.parquet``, ``panel.csv`` and ``codebook.csv`` atomically, together with the
+macro-region (권역) panel ``macro_panel.parquet``/``.csv`` and ``macro_codebook.csv``
+(:func:`macro_panel`, read back by :func:`load_macro`). The derived columns are declared in
+:mod:`regrowth.sources.variables` (``DERIVED`` here is that tuple).
 
 Data choices made here, each written into the codebook:
 
@@ -20,6 +23,13 @@ Data choices made here, each written into the codebook:
   2012 (population) and counts as its own unit in GRDP and fiscal data from 2013, so
   Chungnam's growth rates in those years mix a boundary change with growth.
 * ``patents_pm_macro`` is the macro-region (권역) value given to each of its provinces.
+* ``patents_all_macro`` (2001-2022) is DERIVED: the 권역's rate x its mid-year population
+  ((Dec(t-1) + Dec(t)) / 2, provinces that existed) / 1e6, with the rounding half-width
+  ``patents_all_macro_hw``; :func:`check_macro_sum` refuses the build unless the seven 권역
+  sum to the national count (the 전국 rate x national mid-year population) within 0.1% in
+  every year (:data:`MACRO_SUM_TOLERANCE`).
+* ``fiscal_autonomy_old`` is 재정자주도 on the old basis throughout: as published to 2013,
+  ``fiscal_autonomy + (fiscal_self_reliance - fiscal_self_reliance_rev)`` from 2014.
 
 Validation, once per check: duplicate keys across sources with
 :func:`regrowth.sources._common.check_duplicates` in :func:`assemble` (each file's own rows
@@ -45,73 +55,19 @@ from regrowth.errors import DataError
 from regrowth.files import Transaction, check_writable, csv_safe_frame
 from regrowth.sources._common import check_duplicates
 from regrowth.sources.registry import VARIABLES
+from regrowth.sources.variables import DERIVED, MACRO_RULES, RULE_TEXT, Derived
 
 INDEX = ["region", "year"]
 ID_COLUMNS = ["region", "year", "code", "region_ko", "macro_region", "capital_region", "sejong_break"]
 FINTECH_LAST_COMPLETE_YEAR = 2021
+MACRO_INDEX = ["macro_region", "year"]
+#: the seven 권역 must sum to the national derived patent count within this relative gap
+MACRO_SUM_TOLERANCE = 1e-3
 
-
-@dataclasses.dataclass(frozen=True)
-class Derived:
-    """One derived column: how it is computed, for the codebook and for the code."""
-
-    name: str
-    kind: str  # log | log1p | lag | growth | ratio
-    inputs: tuple[str, ...]
-    label: str
-    unit: str
-    scale: float = 1.0
-    bounds: tuple[float | None, float | None] = (None, None)   # checked by the schema
-
-    def transformation(self) -> str:
-        a = self.inputs[0]
-        if self.kind == "ratio":
-            b = self.inputs[1]
-            return f"{self.scale:g} * {a} / {b}" if self.scale != 1 else f"{a} / {b}"
-        return {
-            "log": f"ln({a})",
-            "log1p": f"ln(1 + {a})",
-            "lag": f"{a} in year t-1 of the same province (missing if year t-1 is missing)",
-            "growth": f"100 * ({a}_t / {a}_(t-1) - 1), same province, consecutive years",
-        }[self.kind]
-
-
-def _log(v):
-    return Derived(f"ln_{v}", "log", (v,), f"log of {v}", "log points")
-
-
-def _lag(v):
-    return Derived(f"{v}_l1", "lag", (v,), f"{v}, lagged one year", "as " + v)
-
-
-def _growth(v):
-    return Derived(f"{v}_growth", "growth", (v,), f"annual growth of {v}", "percent",
-                   bounds=(-50.0, 100.0))
-
-
-#: Every derived column, in the order it is computed and written.
-DERIVED: tuple[Derived, ...] = (
-    Derived("patents_fintech_pm", "ratio", ("patents_fintech", "population"),
-            "fintech patent applications per million residents", "per million residents", 1e6),
-    Derived("rnd_pc", "ratio", ("rnd", "population"),
-            "R&D expenditure per resident", "thousand won per person", 1e3),
-    Derived("patents_all_pm", "ratio", ("patents_all", "population"),
-            "all-field patent applications per million residents (full edition)",
-            "per million residents", 1e6),
-    Derived("higher_ed_pct", "ratio", ("higher_ed_entrants", "hs_graduates"),
-            "high-school graduates entering higher education", "percent of graduates", 100.0,
-            bounds=(0.0, 100.0)),
-    Derived("exports_pc", "ratio", ("exports", "population"),
-            "exports per resident", "USD per person", 1e6),
-    _log("population"), _log("rnd"), _log("grdp_pc_nominal"), _log("grdp_pc_real"),
-    _log("patents_pm_macro"), _log("exports"), _log("patents_all_pm"),
-    Derived("ln1p_patents_fintech_pm", "log1p", ("patents_fintech_pm",),
-            "log(1 + fintech applications per million residents)", "log points"),
-    _growth("grdp_pc_real"), _growth("grdp_pc_nominal"), _growth("population"),
-    _lag("fiscal_self_reliance"), _lag("fiscal_self_reliance_rev"), _lag("ln_rnd"),
-    _lag("ln_patents_pm_macro"), _lag("ln_grdp_pc_real"), _lag("ln_grdp_pc_nominal"),
-    _lag("ln1p_patents_fintech_pm"), _lag("fiscal_autonomy"), _lag("ln_patents_all_pm"),
-)
+__all__ = ["build", "load", "load_macro", "assemble", "derive", "codebook", "schema", "validate",
+           "write", "macro_panel", "macro_codebook", "macro_patent_counts", "check_macro_sum",
+           "DERIVED", "Derived",
+           "PanelBuild", "INDEX", "MACRO_INDEX"]
 
 
 @dataclasses.dataclass
@@ -124,6 +80,9 @@ class PanelBuild:
     reports: dict
     #: one row per source file: source, variables, rows, first_year, last_year, provinces
     sources: pd.DataFrame | None = None
+    #: the macro-region (권역) panel and its codebook (None without the 권역 rates)
+    macro: pd.DataFrame | None = None
+    macro_codebook: pd.DataFrame | None = None
 
     def describe(self) -> str:
         """The build log: one line per source file (rows, years, provinces, variables), one
@@ -144,12 +103,24 @@ class PanelBuild:
                              f"without a province, {rep.duplicates:,} duplicated")
             elif name == "full_edition" and hasattr(rep, "summary"):
                 lines.append("  " + rep.summary())
+            elif name == "macro_patents" and isinstance(rep, pd.DataFrame) and "rel_gap" in rep:
+                gaps = rep["rel_gap"].dropna()
+                if len(gaps):
+                    worst = int(gaps.abs().idxmax())
+                    lines.append(f"  derived all-field patent counts {int(gaps.index.min())}-"
+                                 f"{int(gaps.index.max())}: the 7 macro-regions sum to the "
+                                 f"national count within {100 * gaps.abs().max():.3f}% (worst "
+                                 f"{worst}; limit {100 * MACRO_SUM_TOLERANCE:g}%)")
             elif name == "full_edition" and isinstance(rep, dict):
                 have = [t for t, ok in rep.items() if ok]
                 lines.append("  full edition: " + (
                     "KOSIS downloads used: " + ", ".join(have) if have else
                     "no KOSIS downloads in data/raw/kosis/ (optional: "
                     + ", ".join(rep) + "; see README)"))
+        if self.macro is not None:
+            myears = self.macro.index.get_level_values("year")
+            lines.append(f"macro-region panel: {len(self.macro)} rows = 7 macro-regions x "
+                         f"{myears.min()}-{myears.max()}, {self.macro.shape[1]} columns")
         n_regions = self.panel.index.get_level_values("region").nunique()
         years = self.panel.index.get_level_values("year")
         lines.append(f"panel: {len(self.panel)} rows = {n_regions} provinces x "
@@ -159,8 +130,19 @@ class PanelBuild:
 
 
 def _short(source: str, width: int = 48) -> str:
-    """The file name of a source path, cut to ``width`` characters."""
+    """The file name of a source path, cut to ``width`` characters.
+
+    A name in Hangul (the KOSIS exports of kosis_region_insight/, the KIET workbook) is shown
+    as its folder and KOSIS table id instead, so that the build log stays ASCII: the log never
+    holds Korean text, which is how it is checked to carry no applicant's name or address.
+    """
     name = str(source).rsplit("/", 1)[-1]
+    if not name.isascii():
+        src = next((s for s in sources.PUBLIC
+                    if s.path == str(source) or s.path.rsplit("/", 1)[-1] == name), None)
+        folder = src.path.split("/", 1)[0] if src else "file"
+        tag = src.table_id if src is not None and src.table_id else "workbook"
+        name = f"{folder}: {tag}{Path(name).suffix}"
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
@@ -191,16 +173,120 @@ def _wide(tidy: pd.DataFrame) -> pd.DataFrame:
 
 
 def _lag_by_year(s: pd.Series) -> pd.Series:
-    # the index is the full (region, year) grid, so shifting within a region is shifting by a year
-    return s.groupby(level="region", sort=False).shift(1)
+    # the index is the full (unit, year) grid, so shifting within a unit is shifting by a year
+    return s.groupby(level=0, sort=False).shift(1)
+
+
+def _existed(region: str, year: int) -> bool:
+    first = regions.get(region).first_year
+    return first is None or year >= first
+
+
+def _macro_population(pop: pd.Series) -> pd.DataFrame:
+    """Year-end population of each 권역 (rows) by year (columns): the sum over the member
+    provinces that existed that year; missing if any of them lacks a value."""
+    wide = pop.unstack("year")
+    out = {}
+    for key, macro in regions.MACRO_REGIONS.items():
+        row = {}
+        for year in wide.columns:
+            members = [r for r in macro.members if _existed(r, int(year))]
+            vals = wide.loc[members, year] if all(m in wide.index for m in members) else pd.Series([np.nan])
+            row[year] = float(vals.sum()) if vals.notna().all() else np.nan
+        out[key] = row
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
+def _mid_year(dec: pd.DataFrame) -> pd.DataFrame:
+    """(Dec(t-1) + Dec(t)) / 2 by row; missing where either year is missing."""
+    prev = dec.reindex(columns=[c - 1 for c in dec.columns])
+    prev.columns = dec.columns
+    return (prev + dec) / 2.0
+
+
+def macro_patent_counts(panel: pd.DataFrame) -> pd.DataFrame:
+    """The derived all-field patent counts by 권역 and the nation.
+
+    One row per year: for each 권역 its rate (per million, integer), mid-year population and
+    derived count = rate x mid-year population / 1e6 and half-width = 0.5 x mid-year population
+    / 1e6; the national rate, population and count; the sum of the seven 권역 counts and its
+    relative gap to the national count. Read from a (region, year) panel holding
+    ``patents_pm_macro``, ``population`` and, for the national columns, ``patents_pm_nation``.
+    """
+    pop = panel["population"].astype(float)
+    dec = _macro_population(pop)
+    mid = _mid_year(dec)
+    complete = {int(y): all(v == v for (r, _), v in part.items() if _existed(r, int(y)))
+                for y, part in pop.groupby(level="year")}
+    totals = pop.groupby(level="year").sum(min_count=1)
+    nation_dec = pd.DataFrame([[t if complete[int(y)] else np.nan for y, t in totals.items()]],
+                              index=["nation"], columns=totals.index)
+    nation_mid = _mid_year(nation_dec).loc["nation"]
+    rate = panel["patents_pm_macro"].astype(float).groupby(
+        [panel.index.get_level_values("region").map(lambda r: regions.get(r).macro_region),
+         panel.index.get_level_values("year")]).first().unstack("year")
+    rows = []
+    for year in rate.columns:
+        row = {"year": int(year)}
+        for key in regions.MACRO_REGIONS:
+            r = rate.loc[key, year] if key in rate.index else np.nan
+            m = mid.loc[key, year] if year in mid.columns else np.nan
+            row[f"rate_{key}"], row[f"mid_{key}"] = r, m
+            row[f"count_{key}"] = r * m / 1e6
+            row[f"hw_{key}"] = 0.5 * m / 1e6 if r == r else np.nan
+        counts = [row[f"count_{k}"] for k in regions.MACRO_REGIONS]
+        row["sum_macro"] = float(np.sum(counts)) if all(c == c for c in counts) else np.nan
+        if "patents_pm_nation" in panel:
+            nat_rate = panel["patents_pm_nation"].xs(year, level="year").dropna()
+            row["rate_nation"] = float(nat_rate.iloc[0]) if len(nat_rate) else np.nan
+            row["mid_nation"] = float(nation_mid.get(year, np.nan))
+            row["count_nation"] = row["rate_nation"] * row["mid_nation"] / 1e6
+            row["rel_gap"] = row["sum_macro"] / row["count_nation"] - 1.0
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("year")
+
+
+def check_macro_sum(table: pd.DataFrame, tolerance: float = MACRO_SUM_TOLERANCE) -> None:
+    """Refuse unless the seven derived 권역 counts sum to the national derived count within
+    ``tolerance`` (relative) in every year where both exist; the error names the year."""
+    if "rel_gap" not in table:
+        return
+    gaps = table["rel_gap"].dropna()
+    bad = gaps[gaps.abs() > tolerance]
+    if len(bad):
+        year = int(bad.index[0])
+        r = table.loc[year]
+        raise DataError(
+            f"derived all-field patent counts, {year}: the seven macro-regions sum to "
+            f"{r['sum_macro']:,.1f} applications but the nation's rate x mid-year population "
+            f"gives {r['count_nation']:,.1f} (gap {100 * r['rel_gap']:+.3f}%, more than "
+            f"{100 * tolerance:g}%)", file="kostat_regional_indicators/indicator_2-2-1.csv",
+            column=str(year), hint="the rates or the population of that year are inconsistent: "
+            "check both raw files (`make data` acquires clean copies)")
+
+
+def _broadcast_macro(panel: pd.DataFrame, table: pd.DataFrame, prefix: str) -> pd.Series:
+    """A 권역 series of :func:`macro_patent_counts` given to every province of the 권역 (where
+    the province has the 권역's rate)."""
+    values = []
+    for (region, year), rate in panel["patents_pm_macro"].items():
+        key = regions.get(region).macro_region
+        ok = rate == rate and year in table.index
+        values.append(float(table.loc[year, f"{prefix}_{key}"]) if ok else np.nan)
+    return pd.Series(values, index=panel.index, dtype="float64")
 
 
 def derive(wide: pd.DataFrame) -> pd.DataFrame:
-    """Add the DERIVED columns to a (region, year)-indexed frame on a full year grid."""
+    """Add the DERIVED columns to a (unit, year)-indexed frame on a full year grid.
+
+    A derived column already present (the macro-region panel carries the 권역 counts) is kept.
+    """
     out = wide.copy()
+    counts = None
     for d in DERIVED:
         missing = [c for c in d.inputs if c not in out]
-        if missing:
+        if d.name in out or (missing and d.kind != "macro_count") or (
+                d.kind == "macro_count" and any(c not in out for c in d.inputs[:2])):
             continue  # an input series absent from this edition: no derived column either
         a = out[d.inputs[0]].astype(float)
         if d.kind in ("log", "log1p"):
@@ -217,6 +303,15 @@ def derive(wide: pd.DataFrame) -> pd.DataFrame:
             out[d.name] = 100.0 * (a / _lag_by_year(a) - 1.0)
         elif d.kind == "ratio":
             out[d.name] = d.scale * a / out[d.inputs[1]].astype(float)
+        elif d.kind == "rebase":
+            b, c = (out[i].astype(float) for i in d.inputs[1:3])
+            year = out.index.get_level_values("year")
+            out[d.name] = a.where(year < d.break_year, a + (b - c))
+        elif d.kind in ("macro_count", "macro_halfwidth"):
+            if counts is None:
+                counts = macro_patent_counts(out)
+                check_macro_sum(counts)
+            out[d.name] = _broadcast_macro(out, counts, "count" if d.kind == "macro_count" else "hw")
     return out
 
 
@@ -418,18 +513,145 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     csv_safe_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
-def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path) -> list[Path]:
-    """Write panel.parquet, panel.csv and codebook.csv as one transaction: all three or none
+def write(panel: pd.DataFrame, book: pd.DataFrame, out_dir: str | Path,
+          macro: pd.DataFrame | None = None, macro_book: pd.DataFrame | None = None) -> list[Path]:
+    """Write panel.parquet, panel.csv and codebook.csv (and, when given, macro_panel.parquet,
+    macro_panel.csv and macro_codebook.csv) as one transaction: all or none
     (:class:`regrowth.files.Transaction`; a kill -9 leaves the old or the new set)."""
     out_dir = Path(out_dir)
     flat = panel.reset_index()
     names = ["panel.parquet", "panel.csv", "codebook.csv"]
+    if macro is not None:
+        names += ["macro_panel.parquet", "macro_panel.csv", "macro_codebook.csv"]
     with Transaction(out_dir, prune=True) as tx:
         tx.write_with(names[0], lambda t: flat.to_parquet(t, index=False, engine="pyarrow",
                                                           compression="zstd"))
         tx.write_with(names[1], lambda t: _write_csv(flat, t))
         tx.write_with(names[2], lambda t: _write_csv(book, t))
+        if macro is not None:
+            mflat = macro.reset_index()
+            tx.write_with(names[3], lambda t: mflat.to_parquet(t, index=False, engine="pyarrow",
+                                                               compression="zstd"))
+            tx.write_with(names[4], lambda t: _write_csv(mflat, t))
+            tx.write_with(names[5], lambda t: _write_csv(macro_book, t))
     return [out_dir / n for n in names]
+
+
+# ------------------------------------------------------------------ macro-region panel
+
+def _members_existing(macro: str, years) -> pd.DataFrame:
+    """Boolean (member province x year): did the province exist as a 시도 that year."""
+    members = list(regions.MACRO_REGIONS[macro].members)
+    return pd.DataFrame([[_existed(r, int(y)) for y in years] for r in members],
+                        index=members, columns=list(years))
+
+
+def _aggregate(values: pd.DataFrame, pop: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """(province x year) values -> (macro x year) by ``rule`` (see variables.RULE_TEXT)."""
+    out = {}
+    for key in regions.MACRO_REGIONS:
+        exist = _members_existing(key, values.columns)
+        sub = values.reindex(index=exist.index)
+        w = pop.reindex(index=exist.index, columns=values.columns)
+        present = sub.notna() & (w.notna() if rule == "pop_mean" else True)
+        complete = (present | ~exist).all(axis=0) & exist.any(axis=0)
+        if rule == "sum":
+            agg = sub.where(exist).sum(axis=0, min_count=1)
+        elif rule == "pop_mean":
+            ww = w.where(exist & sub.notna())
+            agg = (sub.where(exist) * ww).sum(axis=0, min_count=1) / ww.sum(axis=0, min_count=1)
+        else:  # macro, common: the value the members share
+            agg = sub.where(exist).bfill(axis=0).iloc[0]
+            complete = agg.notna()
+        out[key] = agg.where(complete)
+    return pd.DataFrame(out).T
+
+
+def macro_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """The macro-region (권역) panel: 7 units x years, indexed (macro_region, year).
+
+    Each base column named in :data:`regrowth.sources.variables.MACRO_RULES` is aggregated
+    from the provinces that existed in the year (sums for counts and levels,
+    population-weighted means for per-capita amounts, ratios, percentages and indices, the
+    권역's own value for 권역 series, including the derived all-field patent counts); a value
+    is missing unless every such province has one. The derived columns (logs, lags, growth,
+    per-capita ratios) are then recomputed on the aggregates by the panel's own rules, and
+    ``population_mid`` = (Dec(t-1) + Dec(t)) / 2 is added (the exposure of the derived counts).
+    """
+    years = sorted(set(panel.index.get_level_values("year")))
+    pop = panel["population"].astype(float).unstack("year").reindex(columns=years)
+    cols = {}
+    for name, rule in MACRO_RULES.items():
+        if name not in panel:
+            continue
+        wide = panel[name].astype(float).unstack("year").reindex(columns=years)
+        cols[name] = _aggregate(wide, pop, rule).stack(future_stack=True)
+    frame = pd.DataFrame(cols)
+    frame.index = frame.index.set_names(MACRO_INDEX)
+    grid = pd.MultiIndex.from_product([list(regions.MACRO_REGIONS), years], names=MACRO_INDEX)
+    frame = frame.reindex(grid)
+    if "population" in frame:
+        frame["population_mid"] = (_lag_by_year(frame["population"]) + frame["population"]) / 2.0
+    frame = derive(frame)
+    info = regions.MACRO_REGIONS
+    keys = frame.index.get_level_values("macro_region")
+    yrs = frame.index.get_level_values("year")
+    ident = pd.DataFrame({
+        "macro_region_ko": [info[k].name_ko for k in keys],
+        "n_provinces": np.array([sum(_existed(r, int(y)) for r in info[k].members)
+                                 for k, y in zip(keys, yrs)], dtype="int64"),
+    }, index=frame.index)
+    out = pd.concat([ident, frame], axis=1)
+    out.columns.name = None
+    if not out.index.is_unique:
+        raise DataError("the macro-region panel has a repeated (macro_region, year)")
+    return out
+
+
+def macro_codebook(macro: pd.DataFrame, book: pd.DataFrame) -> pd.DataFrame:
+    """One row per macro-panel column: label, unit, ``rule`` (sum / pop_mean / macro / common /
+    derived / identity) and what it means, source, transformation, coverage and notes."""
+    province = book.set_index("name")
+    derived = {d.name: d for d in DERIVED}
+    rows = []
+    flat = macro.reset_index()
+    for name in flat.columns:
+        if name in ("macro_region", "year", "macro_region_ko", "n_provinces"):
+            label = {"macro_region": "macro-region key (권역)", "year": "calendar year",
+                     "macro_region_ko": "macro-region name in Korean",
+                     "n_provinces": "provinces of the macro-region that existed that year"}[name]
+            rule, unit, source, transformation, notes = "identity", "", "regions module", "", ""
+        elif name == "population_mid":
+            label, unit, rule = "mid-year population of the macro-region", "persons", "derived"
+            source = province.loc["population", "source"] if "population" in province.index else ""
+            transformation, notes = "(population_(t-1) + population_t) / 2, KOSTAT's 연앙인구", ""
+        elif name in MACRO_RULES:
+            rule = MACRO_RULES[name]
+            row = province.loc[name] if name in province.index else None
+            label = row["label"] if row is not None else name
+            unit = row["unit"] if row is not None else ""
+            source = row["source"] if row is not None else ""
+            transformation = RULE_TEXT[rule]
+            if name in derived:
+                transformation += "; " + derived[name].transformation()
+            notes = row["notes"] if row is not None and isinstance(row["notes"], str) else ""
+        else:
+            d = derived[name]
+            rule, label, unit = "derived", d.label, d.unit
+            source = province.loc[name, "source"] if name in province.index else ""
+            transformation = d.transformation().replace("same province", "same macro-region")
+            notes = ""
+        col = flat[name]
+        years = flat.loc[col.notna(), "year"]
+        rows.append({"name": name, "label": label, "unit": unit, "rule": rule,
+                     "rule_text": RULE_TEXT.get(rule, ""), "source": source,
+                     "transformation": transformation,
+                     "first_year": int(years.min()) if len(years) else pd.NA,
+                     "last_year": int(years.max()) if len(years) else pd.NA,
+                     "n_nonmissing": int(col.notna().sum()),
+                     "n_macro_regions": int(flat.loc[col.notna(), "macro_region"].nunique()),
+                     "notes": notes})
+    return pd.DataFrame(rows).astype({"first_year": "Int64", "last_year": "Int64"})
 
 
 def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processed", *,
@@ -445,9 +667,39 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
     tidy, reports = sources.load_all(Path(raw_dir), allow_partial=allow_partial)
     panel = assemble(tidy)
     validate(panel)
-    book = codebook(panel, tidy, reports.get("notes"))
-    written = write(panel, book, out_dir)
-    return PanelBuild(panel, book, written, reports, source_summary(tidy))
+    notes = reports.setdefault("notes", {})
+    _compare_download_with_public(panel, notes)
+    book = codebook(panel, tidy, notes)
+    macro = macro_book = None
+    if "patents_pm_macro" in panel and "population" in panel:
+        macro = macro_panel(panel)
+        macro_book = macro_codebook(macro, book)
+        reports["macro_patents"] = macro_patent_counts(panel)
+    written = write(panel, book, out_dir, macro, macro_book)
+    return PanelBuild(panel, book, written, reports, source_summary(tidy), macro, macro_book)
+
+
+#: full-edition column -> the public column it should reproduce (a note, never a refusal: the
+#: user may have downloaded another basis). `regrowth data kosis` asks DT_1YL20891 for itmId
+#: T10, 재정자주도 on the old revenue classification, which is what fiscal_autonomy_old is.
+DOWNLOAD_COUNTERPARTS = {"fiscal_autonomy_kosis": "fiscal_autonomy_old"}
+
+
+def _compare_download_with_public(panel: pd.DataFrame, notes: dict[str, list[str]]) -> None:
+    """Add to the codebook notes how far a full-edition column lies from its public
+    counterpart in the province-years both have."""
+    for full, public in DOWNLOAD_COUNTERPARTS.items():
+        if full not in panel or public not in panel:
+            continue
+        both = panel[[full, public]].astype(float).dropna()
+        if both.empty:
+            continue
+        gap = (both[full] - both[public]).abs()
+        region, year = gap.idxmax()
+        notes.setdefault(full, []).append(
+            f"compared with the public {public} in {len(both)} province-years: max |difference| "
+            f"{gap.max():.2f} points ({region} {year}); equal (within 0.05) in "
+            f"{int((gap <= 0.05).sum())}")
 
 
 def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:
@@ -466,3 +718,21 @@ def load(processed_dir: str | Path = "data/processed") -> pd.DataFrame:
         raise DataError(f"the panel file has no column(s) {missing}", file=path,
                         hint="rebuild it with `regrowth panel` (or `make panel`)")
     return frame.set_index(INDEX)
+
+
+def load_macro(processed_dir: str | Path = "data/processed") -> pd.DataFrame:
+    """Read macro_panel.parquet back as a (macro_region, year)-indexed frame (7 권역)."""
+    path = Path(processed_dir) / "macro_panel.parquet"
+    if not path.is_file():
+        raise DataError("the macro-region panel has not been built", file=path,
+                        hint="run `make panel`")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(f"the macro-region panel file cannot be read ({type(exc).__name__})",
+                        file=path, hint="rebuild it with `regrowth panel` (or `make panel`)") from exc
+    missing = [c for c in MACRO_INDEX if c not in frame.columns]
+    if missing:
+        raise DataError(f"the macro-region panel file has no column(s) {missing}", file=path,
+                        hint="rebuild it with `regrowth panel` (or `make panel`)")
+    return frame.set_index(MACRO_INDEX)

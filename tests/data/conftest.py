@@ -79,3 +79,11 @@ def make_csv(tmp_path):
     def make(text: str, name: str = "t.csv", encoding: str = "utf-8") -> Path:
         return write_csv(tmp_path / name, text, encoding)
     return make
+
+
+@pytest.fixture(scope="session")
+def public_build(shared_data, tmp_path_factory):
+    """The public-edition panel built once from the mirror (``PanelBuild``: panel, codebook,
+    macro-region panel and its codebook, reports)."""
+    from regrowth import panel
+    return panel.build(shared_data, tmp_path_factory.mktemp("processed"))

@@ -38,29 +38,49 @@ def raw_with_download(tmp_path, data_mirror):
 def test_download_is_read_into_the_panel_with_its_lag(raw_with_download, tmp_path):
     built = panel.build(raw_with_download, tmp_path / "out")
     p = built.panel
-    assert p.loc[("busan", 2019), "fiscal_autonomy"] == 42.0  # busan is the 2nd province by code
-    assert p.loc[("busan", 2020), "fiscal_autonomy_l1"] == 42.0
+    assert p.loc[("busan", 2019), "fiscal_autonomy_kosis"] == 42.0  # busan is the 2nd province by code
+    assert p.loc[("busan", 2020), "fiscal_autonomy_kosis_l1"] == 42.0
     slot = built.reports["full_edition"]["DT_1YL20891"]
     assert slot.status == "read" and slot.years == (2018, 2020) and len(slot.provinces) == 17
     assert slot.unit is None and slot.table_id_stated is None   # a bare CSV states neither
-    assert "DT_1YL20891 -> fiscal_autonomy: read kosis/DT_1YL20891.csv" in built.describe()
+    assert "DT_1YL20891 -> fiscal_autonomy_kosis: read kosis/DT_1YL20891.csv" in built.describe()
     assert "17 provinces, 2018-2020 (3 years)" in built.describe()
     book = built.codebook.set_index("name")
-    assert book.loc["fiscal_autonomy", "source"] == "kosis/DT_1YL20891.csv"
-    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy", "notes"]
-    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy_l1", "notes"]
+    assert book.loc["fiscal_autonomy_kosis", "source"] == "kosis/DT_1YL20891.csv"
+    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy_kosis", "notes"]
+    assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy_kosis_l1", "notes"]
 
 
 def test_spec_needing_the_download_runs_once_it_is_there(raw_with_download, tmp_path):
     built = panel.build(raw_with_download, tmp_path / "out")
     s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
-    assert "fiscal_autonomy_l1" in built.panel.columns
+    assert "fiscal_autonomy_kosis_l1" in built.panel.columns
     assert specs.check_against(s, list(built.panel.columns) + ["region", "year"]) == {}
+
+
+def test_download_fills_its_own_column_and_leaves_the_public_series_alone(raw_with_download,
+                                                                           tmp_path):
+    """The KOSIS download of DT_1YL20891 never overwrites the public 재정자주도."""
+    built = panel.build(raw_with_download, tmp_path / "out")
+    p = built.panel
+    assert p.loc[("busan", 2019), "fiscal_autonomy_kosis"] == 42.0
+    assert p.loc[("busan", 2019), "fiscal_autonomy"] != 42.0          # the public file's value
+    book = built.codebook.set_index("name")
+    assert book.loc["fiscal_autonomy", "source"].endswith("kosis_fiscal_autonomy_data.csv")
+    assert "never merged into the public fiscal_autonomy" in book.loc["fiscal_autonomy_kosis",
+                                                                      "transformation"]
+    # the download (itmId T10: old basis) is compared with the public old-basis series
+    gap = (p["fiscal_autonomy_kosis"] - p["fiscal_autonomy_old"]).abs().dropna()
+    region, year = gap.idxmax()
+    assert (f"compared with the public fiscal_autonomy_old in {len(gap)} province-years: max "
+            f"|difference| {gap.max():.2f} points ({region} {year})") in book.loc[
+                "fiscal_autonomy_kosis", "notes"]
+    assert len(gap) == 51
 
 
 def test_missing_download_names_table_and_place(tmp_path):
     with pytest.raises(MissingInputError, match="DT_1YL20891") as err:
-        load_kosis_download(tmp_path, "DT_1YL20891", "fiscal_autonomy")
+        load_kosis_download(tmp_path, "DT_1YL20891", "fiscal_autonomy_kosis")
     assert "data/raw/kosis/DT_1YL20891.csv" in str(err.value)
 
 
@@ -120,7 +140,7 @@ def test_table_id_in_a_csv_note_is_checked_too(tmp_path):
 def test_wrong_unit_is_refused_naming_the_unit_and_the_accepted_ones(tmp_path):
     slot(tmp_path, "DT_1YL20891.csv", unit_header="(단위: 천원)")
     with pytest.raises(DataError, match=r"states the unit '천원' \(in the header\); the slot of table "
-                                        r"DT_1YL20891 \(fiscal_autonomy, %\) accepts") as err:
+                                        r"DT_1YL20891 \(fiscal_autonomy_kosis, %\) accepts") as err:
         full_edition.read_slot(tmp_path, FISCAL)
     assert err.value.file == "kosis/DT_1YL20891.csv" and "make data" not in str(err.value)
 
@@ -172,7 +192,7 @@ def test_partial_coverage_is_refused_unless_allowed(tmp_path):
     assert rep.missing_provinces == ["gyeongnam", "jeju"]
     assert rep.coverage == "15 provinces (missing: gyeongnam, jeju), 2019-2020 (2 years)"
     assert any("15 provinces (missing: gyeongnam, jeju)" in n
-               for n in report.frames[0].attrs["notes"]["fiscal_autonomy"])
+               for n in report.frames[0].attrs["notes"]["fiscal_autonomy_kosis"])
     with pytest.raises(DataError, match="not full-edition tables"):
         full_edition.scan(tmp_path, allow_partial=["DT_NOPE"])
 
@@ -180,7 +200,7 @@ def test_partial_coverage_is_refused_unless_allowed(tmp_path):
 def test_the_log_line_says_what_was_read(tmp_path):
     slot(tmp_path, "DT_1YL20891.xlsx", meta={"통계표ID": "DT_1YL20891", "단위": "%"})
     text = full_edition.scan(tmp_path).summary()
-    assert ("DT_1YL20891 -> fiscal_autonomy: read kosis/DT_1YL20891.xlsx; table id DT_1YL20891 "
+    assert ("DT_1YL20891 -> fiscal_autonomy_kosis: read kosis/DT_1YL20891.xlsx; table id DT_1YL20891 "
             "verified (sheet '메타정보'); unit '%' stated in sheet '메타정보'; 17 provinces, "
             "2019-2020 (2 years); 34 values") in text
     assert "DT_1YL202109E: no download in data/raw/kosis/ (not used)" in text
@@ -222,7 +242,11 @@ def test_code_included_english_download_fills_its_slot(tmp_path):
 
 def test_supplier_hint_comes_from_the_registry():
     from regrowth.editions import supplier_hint
-    assert "DT_1YL20891" in supplier_hint("fiscal_autonomy_l1")
+    assert "DT_1YL20891" in supplier_hint("fiscal_autonomy_kosis_l1")
+    assert "data/raw/kosis/DT_1YL20891.csv" in supplier_hint("fiscal_autonomy_kosis_l1")
+    # the public 재정자주도 names its file and the KOSIS table it comes from
+    hint = supplier_hint("fiscal_autonomy_old_l1")
+    assert "kosis_fiscal_autonomy/kosis_fiscal_autonomy_data.csv" in hint and "DT_1YL20891" in hint
     assert "data/raw/kosis/DT_1YL202109E.csv" in supplier_hint("ln_patents_all_pm_l1")
     assert "does not read it yet from KOSIS table DT_1C81" in supplier_hint("grdp_real")
     assert "neither a column of the panel" in supplier_hint("fiscal_autonomi")
@@ -338,13 +362,13 @@ def test_table_notes_state_the_coverage_of_a_full_edition_variable(raw_with_down
 
     panel.build(raw_with_download, tmp_path / "out")
     coverage = notes_mod.full_edition_coverage(tmp_path / "out")
-    assert coverage["fiscal_autonomy_l1"].startswith("Full edition: kosis/DT_1YL20891.csv, "
+    assert coverage["fiscal_autonomy_kosis_l1"].startswith("Full edition: kosis/DT_1YL20891.csv, "
                                                      "17 provinces, 2018-2020")
     s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
-    col = dataclasses.replace(s.tables[2].columns[0], regressors=("fiscal_autonomy_l1",))
+    col = dataclasses.replace(s.tables[2].columns[0], regressors=("fiscal_autonomy_kosis_l1",))
     table = dataclasses.replace(s.tables[2], columns=(col,))
     notes = notes_mod.coverage_notes(table, coverage)
-    assert notes == [f"fiscal_autonomy_l1: {coverage['fiscal_autonomy_l1']}."]
+    assert notes == [f"fiscal_autonomy_kosis_l1: {coverage['fiscal_autonomy_kosis_l1']}."]
     assert notes_mod.coverage_notes(s.tables[2], coverage) == []  # public variables only
 
 

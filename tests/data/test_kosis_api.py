@@ -23,6 +23,7 @@ import pytest
 from regrowth import cli
 from regrowth.errors import DataError, RegrowthError
 from regrowth.sources import full_edition, kosis_api
+from regrowth.sources import kosis_store
 from regrowth.sources.kosis_api import KosisApiError
 from regrowth.sources.registry import ANCHORS, KOSIS_API, by_table
 
@@ -141,7 +142,7 @@ def raw(tmp_path, monkeypatch):
 
 
 def fetch(raw, mock, tables, **kw):
-    return kosis_api.fetch_tables(raw, tables, base=mock.url, end_year=END,
+    return kosis_store.fetch_tables(raw, tables, base=mock.url, end_year=END,
                                   **{**FAST, **kw})
 
 
@@ -156,7 +157,7 @@ def store_autonomy(raw, mock):
 
 def test_real_recorded_response_becomes_a_province_table(testdata):
     rows = json.loads((testdata / "clafact__kosis_real_response.json").read_bytes())
-    table = kosis_api.table_from_rows(rows, "DT_1EA1019", file="kosis/DT_1EA1019.json")
+    table = kosis_store.table_from_rows(rows, "DT_1EA1019", file="kosis/DT_1EA1019.json")
     assert table.table_id == "DT_1EA1019" and table.unit == "가구"
     cells = table.cells
     # 17 provinces x 15 items x 3 years; 전국 (code 000) and the farm-size categories
@@ -187,7 +188,7 @@ def test_error_body_variants(body, code):
 
 def test_strings_dash_and_names_old_and_new():
     rows = patent_rows(years=[2011, 2023, 2024])
-    table = kosis_api.table_from_rows(rows, "DT_1YL202109E", file="f",
+    table = kosis_store.table_from_rows(rows, "DT_1YL202109E", file="f",
                                       select={"C2": "15138AG1AA"})
     cells = table.cells
     assert {"강원도", "강원특별자치도", "전라북도", "전북특별자치도"} <= set(cells["label_0"])
@@ -281,7 +282,7 @@ def test_https_only_except_a_loopback_test_server():
 def test_api_base_without_a_path(raw, mock):
     mock.routes["DT_1YL20891"] = by_period(autonomy_rows())
     bare = mock.url.split("/openapi")[0]
-    kosis_api.fetch_tables(raw, ["DT_1YL20891"], base=bare, end_year=END, **FAST)
+    kosis_store.fetch_tables(raw, ["DT_1YL20891"], base=bare, end_year=END, **FAST)
     assert [path for path, _ in mock.requests] == ["/openapi/Param/statisticsParameterData.do"]
 
 
@@ -291,7 +292,7 @@ def test_stored_with_lock_then_read_offline_byte_identical(raw, mock, monkeypatc
     store_autonomy(raw, mock)
     path = raw / "kosis" / "DT_1YL20891.json"
     data = path.read_bytes()
-    lock = kosis_api.read_lock(raw / "kosis")["DT_1YL20891"]
+    lock = kosis_store.read_lock(raw / "kosis")["DT_1YL20891"]
     import hashlib
     assert lock["sha256"] == hashlib.sha256(data).hexdigest()
     assert lock["rows"] == len(json.loads(data)) and lock["retrieved"]
@@ -300,7 +301,7 @@ def test_stored_with_lock_then_read_offline_byte_identical(raw, mock, monkeypatc
     # offline: no key, no server call, same bytes
     monkeypatch.delenv(kosis_api.ENV_KEY)
     n = len(mock.requests)
-    report = kosis_api.fetch_tables(raw, ["DT_1YL20891"], base=mock.url)
+    report = kosis_store.fetch_tables(raw, ["DT_1YL20891"], base=mock.url)
     assert len(mock.requests) == n and "offline" in report.tables[0].status
     assert path.read_bytes() == data
     # the panel's reader gets the served values
@@ -319,7 +320,7 @@ def test_a_stored_file_changed_after_download_is_refused(raw, mock):
     with pytest.raises(DataError, match="differs from the download recorded"):
         full_edition.read_slot(raw, by_table("DT_1YL20891"))
     with pytest.raises(DataError, match="--refresh --table DT_1YL20891"):
-        kosis_api.fetch_tables(raw, ["DT_1YL20891"], base=mock.url)
+        kosis_store.fetch_tables(raw, ["DT_1YL20891"], base=mock.url)
     assert tree(raw) == before
 
 
@@ -515,7 +516,7 @@ def test_full_path_fetch_store_verify_scan(raw, mock, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "5 of 5 tables stored and verified" in out
     assert "anchor 2023 (gyeonggi, seoul, daejeon, sejong) equals KIPO" in out
-    assert sorted(kosis_api.read_lock(raw / "kosis")) == sorted(r.table_id for r in KOSIS_API)
+    assert sorted(kosis_store.read_lock(raw / "kosis")) == sorted(r.table_id for r in KOSIS_API)
     report = full_edition.scan(raw)
     assert report["DT_1YL202109E"] and report["DT_1YL20891"]
     tidy = {v: f.set_index(["region", "year"])["value"].to_dict()
@@ -535,7 +536,7 @@ def test_full_path_into_the_panel(raw, mock, data_mirror):
     from regrowth import acquire, panel
 
     served = serve_full_edition(mock)
-    kosis_api.fetch_tables(raw, None, base=mock.url, end_year=END, **{**FAST, "timeout": 2})
+    kosis_store.fetch_tables(raw, None, base=mock.url, end_year=END, **{**FAST, "timeout": 2})
     acquire.fetch(Path(__file__).resolve().parents[2] / "data" / "raw" / "MANIFEST.toml", raw,
                   data_mirror, allow_download=False)
     built = panel.build(raw, raw.parent / "processed")
@@ -563,7 +564,7 @@ def test_30_is_an_empty_part_not_a_failure(raw, mock):
     stored = json.loads((raw / "kosis" / "DT_KBA0019.json").read_bytes())
     assert stored == rows
     spans = [(r["startPrdDe"], r["endPrdDe"])
-             for r in kosis_api.read_lock(raw / "kosis")["DT_KBA0019"]["requests"]]
+             for r in kosis_store.read_lock(raw / "kosis")["DT_KBA0019"]["requests"]]
     assert spans == [("2000", "2012"), ("2013", "2024")]     # the empty part is recorded too
 
 
@@ -591,7 +592,7 @@ def test_series_selected_by_name_when_the_code_differs():
     rows = synthetic_rows("DT_1YL202109E", [2020], lambda k, y, c=(): 5 if c[0][0] == "1" else 7,
                           item=("T001", "특허출원건수"), axes=axes)
     req = next(r for r in KOSIS_API if r.table_id == "DT_1YL202109E")
-    table = kosis_api.table_from_rows(rows, "DT_1YL202109E", file="f", select=dict(req.select))
+    table = kosis_store.table_from_rows(rows, "DT_1YL202109E", file="f", select=dict(req.select))
     assert set(table.cells["label_1"]) == {"특허"} and set(table.cells["value"]) == {5.0}
 
 
@@ -627,7 +628,7 @@ def test_a_run_publishing_meanwhile_keeps_its_lock_entry(raw, mock):
         if not done:
             done.append(fetch(raw, mock, ["DT_1C81"]))      # run B, start to finish
     fetch(raw, mock, ["DT_1YL20891"], progress=progress)   # run A
-    assert sorted(kosis_api.read_lock(raw / "kosis")) == ["DT_1C81", "DT_1YL20891"]
+    assert sorted(kosis_store.read_lock(raw / "kosis")) == ["DT_1C81", "DT_1YL20891"]
     for table in ("DT_1C81", "DT_1YL20891"):
         full_edition.read_slot(raw, by_table(table))         # each matches its lock entry
 
@@ -640,5 +641,5 @@ def test_the_real_recorded_response_through_the_client(mock, testdata):
         rows = client.fetch("DT_1EA1019", "101", start=2022, end=2024)
     assert rows == json.loads(body) and len(rows) == 2565
     assert mock.requests[0][1]["apiKey"] == KEY and mock.requests[0][1]["method"] == "getList"
-    table = kosis_api.table_from_rows(rows, "DT_1EA1019", file="kosis/DT_1EA1019.json")
+    table = kosis_store.table_from_rows(rows, "DT_1EA1019", file="kosis/DT_1EA1019.json")
     assert len(set(table.cells["label_0"])) == 17

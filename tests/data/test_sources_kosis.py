@@ -105,8 +105,10 @@ def test_long_layout_with_period_forward_filled(make_xlsx):
     frame, report = kosis_tables.parse_grdp_nominal(path)
     assert as_dict(frame) == {("grdp_pc_nominal", "seoul", 2012): 120.0,
                               ("grdp_pc_nominal", "seoul", 2013): 125.0,
-                              ("grdp_pc_nominal", "sejong", 2013): 90.0}
-    assert report["items_unused"] == ["Private Consumption per Capita"]
+                              ("grdp_pc_nominal", "sejong", 2013): 90.0,
+                              ("consumption_pc", "seoul", 2013): 60.0,
+                              ("consumption_pc", "sejong", 2013): 40.0}
+    assert report["items_unused"] == []
 
 
 def test_ignore_list_for_sub_rows_and_the_nation_row(make_csv):

@@ -163,3 +163,65 @@ def test_fgls_bootstrap_holds_omega_fixed_and_can_reestimate_it():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             boottest(corr.fit(), "x1")
+
+
+# --------------------------------------------------------------------------- clusters of the fit
+
+def _same_test(a, b):
+    assert (a.statistic, a.pvalue, a.n_clusters, a.reps) == (b.statistic, b.pvalue,
+                                                             b.n_clusters, b.reps)
+
+
+@pytest.mark.parametrize("family", ["gnb", "nb2", "poisson", "poisson_formula"])
+def test_boottest_after_a_clustered_count_fit_takes_its_clusters(family):
+    """As Stata's boottest takes the clusters from ``vce(cluster id)``: a count model fitted
+    the statsmodels way, fit(cov_type="cluster", cov_kwds={"groups": ids}), with no groups
+    given to the model, is bootstrapped over those clusters -- the same test as passing
+    clusters= explicitly -- and the result says where the clusters came from."""
+    y, X, cl = _counts()
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": cl}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if family == "gnb":
+            res = GeneralizedNegativeBinomial(y, X, X[["const", "x2"]]).fit(**kw)
+        elif family == "nb2":
+            res = GeneralizedNegativeBinomial(y, X).fit(**kw)
+        elif family == "poisson":
+            res = sm.Poisson(y, X).fit(disp=0, **kw)
+        else:
+            d = X.assign(y=y, cl=cl)
+            res = sm.Poisson.from_formula("y ~ x1 + x2", d).fit(
+                disp=0, cov_type="cluster", cov_kwds={"groups": d["cl"]})
+    assert getattr(res.model, "groups", None) is None
+    got = boottest(res, "x1", reps=999, seed=1, ci=False)
+    _same_test(got, boottest(res, "x1", clusters=cl, reps=999, seed=1, ci=False))
+    assert got.n_clusters == 5 and got.enumerated
+    assert any("clustered fit" in n for n in got.notes)
+
+
+def test_the_fits_clusters_win_over_the_models_groups():
+    """A GNB model built with province-like groups but fitted clustered by coarser ids (a
+    regressor that varies at that level): boottest uses the fit's clusters, not the model's."""
+    y, X, cl = _counts(G=6)
+    coarse = np.array([{"c0": "a", "c1": "a", "c2": "b", "c3": "b", "c4": "c", "c5": "c"}[c]
+                       for c in cl])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = GeneralizedNegativeBinomial(y, X, groups=cl).fit(
+            cov_type="cluster", cov_kwds={"groups": coarse})
+    got = boottest(res, "x1", reps=999, seed=1, ci=False)
+    assert got.n_clusters == 3
+    _same_test(got, boottest(res, "x1", clusters=coarse, reps=999, seed=1, ci=False))
+    # and an explicit clusters= still overrides both
+    assert boottest(res, "x1", clusters=cl, reps=999, seed=1, ci=False).n_clusters == 6
+
+
+def test_an_unclustered_count_fit_without_groups_still_asks_for_clusters():
+    y, X, _ = _counts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.Poisson(y, X).fit(disp=0)
+        gnb = GeneralizedNegativeBinomial(y, X).fit()
+    for r in (res, gnb):
+        with pytest.raises(SpecificationError, match="carries no cluster variable"):
+            boottest(r, "x1", reps=99, seed=1, ci=False)

@@ -323,3 +323,116 @@ def test_spec_path_fits_equal_the_functions():
     assert nb.params["x1"] == pytest.approx(direct.params["x1"], rel=1e-8)
     effects = fitted_effects(nb, nb.params.index)
     assert effects["year"] is True and effects["province"] is False  # dispersion, not mean
+
+
+# ----------------------------------------------------------------------------- all-zero panels
+#
+# tests/fixtures/count_panel/zero_panels_reference.json, made by make_zero_panels_fixtures.R:
+# an independent R transcription of the HHG likelihoods (optim, then Newton with a numDeriv
+# Hessian) on two panels with all-zero units -- glmmTMB::Salamanders (public; one panel per
+# site x species, 58 of 161 never saw a salamander) and a SIMULATED patents-by-firm panel
+# (seed in the script; 101 of 250 firms never patent). Tolerances: the Python solver is
+# polished to machine precision and so is R's Newton, so estimates agree to 1e-9 relative
+# (measured: 3e-14), llf to 1e-11 relative; OIM SEs come from two different numerical
+# Hessians (central differences of the analytic score here, Richardson extrapolation in R),
+# so 1e-7 relative (measured: 7e-10).
+
+ZREF = json.loads((FIX / "zero_panels_reference.json").read_text())
+
+
+def _zero_panel_data(name):
+    if name == "salamanders":
+        d = pd.read_csv(FIX / "salamander_panels.csv")
+        return d["count"], d[["mined", "cover", "DOP", "Wtemp"]], d["panel"]
+    d = pd.read_csv(FIX / "patents_firms.csv")
+    return d["patents"], d[["lnrd", "big"]], d["firm"]
+
+
+def _against(res, ref, rtol_b=1e-9, rtol_se=1e-7):
+    names = [n.replace("const", "Intercept") for n in ref["params"]]
+    assert list(res.params.index) == names
+    np.testing.assert_allclose(res.params[names], list(ref["params"].values()),
+                               rtol=rtol_b, atol=1e-10)
+    np.testing.assert_allclose(res.bse[names], list(ref["se_oim"].values()), rtol=rtol_se)
+    assert res.llf == pytest.approx(ref["llf"], rel=1e-11)
+    assert (res.nobs, res.n_groups) == (ref["nobs"], ref["n_groups"])
+
+
+@pytest.mark.parametrize("data", ["salamanders", "patents_firms"])
+def test_xtnbreg_re_keeps_all_zero_panels_as_stata_does(data, recwarn):
+    """HHG random effects: an all-zero panel has probability < 1 under the Beta mixture, so
+    it is part of the likelihood; estimates, OIM SEs and llf equal the R transcription on ALL
+    panels, no group is reported dropped and nothing warns about dropping."""
+    ref = ZREF[data]
+    assert ref["n_zero_groups"] > 50  # the fixture does exercise the point
+    res = cp.xtnbreg_re(*_zero_panel_data(data))
+    _against(res, ref["re_all"])
+    assert res.dropped_groups == ()
+    assert res.converged
+    assert not [w for w in recwarn if "dropped" in str(w.message)]
+
+
+@pytest.mark.parametrize("data", ["salamanders", "patents_firms"])
+def test_dropping_all_zero_panels_would_move_xtnbreg_re_a_lot(data):
+    """What the old behaviour cost: the re fit on the panels with a positive count equals R's
+    fit on those panels, and its slopes differ from the all-panel fit by more than 30%
+    (measured: 45% for 'mined', 51% for the R&D elasticity)."""
+    ref = ZREF[data]
+    y, X, g = _zero_panel_data(data)
+    keep = ~pd.Series(g).isin(ref["zero_groups"]).to_numpy()
+    dropped = cp.xtnbreg_re(y[keep], X[keep], g[keep])
+    # R's Newton stopped at max|gradient| 1.5e-8 on the Salamanders subset: 1e-6 there
+    _against(dropped, ref["re_dropped"], rtol_b=1e-6, rtol_se=1e-5)
+    full = cp.xtnbreg_re(y, X, g)
+    slope = X.columns[0]
+    move = abs(dropped.params[slope] / full.params[slope] - 1)
+    assert move > 0.3
+
+
+@pytest.mark.parametrize("data", ["salamanders", "patents_firms"])
+def test_xtnbreg_fe_drops_all_zero_panels_with_a_note(data):
+    """Conditional NB: an all-zero panel adds exactly 0 to the log likelihood; it is dropped
+    with Stata's note, listed in dropped_groups, and the fit equals R's on the other panels."""
+    ref = ZREF[data]
+    with pytest.warns(UserWarning, match=f"{ref['n_zero_groups']} group"):
+        res = cp.xtnbreg_fe(*_zero_panel_data(data))
+    assert sorted(map(str, res.dropped_groups)) == sorted(ref["zero_groups"])
+    _against(res, ref["fe"])
+
+
+@pytest.mark.needs_r
+def test_zero_panel_fixture_regenerates(tmp_path):
+    """make_zero_panels_fixtures.R reproduces the stored numbers and data (needs Rscript,
+    glmmTMB, numDeriv, jsonlite)."""
+    import subprocess
+
+    subprocess.run(["Rscript", str(FIX / "make_zero_panels_fixtures.R"), str(tmp_path)],
+                   check=True, capture_output=True)
+    new = json.loads((tmp_path / "zero_panels_reference.json").read_text())
+    for data, fits in ZREF.items():
+        assert new[data]["zero_groups"] == fits["zero_groups"]
+        for kind in ("re_all", "re_dropped", "fe"):
+            for key in ("params", "se_oim"):
+                for name, value in fits[kind][key].items():
+                    assert new[data][kind][key][name] == pytest.approx(value, rel=1e-7), \
+                        (data, kind, key, name)
+    for f in ("salamander_panels.csv", "patents_firms.csv"):
+        assert (tmp_path / f).read_text() == (FIX / f).read_text()
+
+
+def test_all_zero_panels_are_not_clusters_of_poisson_fe():
+    """Synthetic (as the test above): poisson_fe's docstring promises that an all-zero panel
+    is not a cluster -- G counts the panels with a positive count, so the clustered SEs
+    (with G/(G-1)) equal those of the fit without that panel; the conditional Poisson too."""
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(6), 5)
+    x = rng.normal(size=30)
+    y = rng.poisson(np.exp(0.5 + 0.3 * x + 0.2 * g))
+    y[g == 0] = 0
+    keep = g != 0
+    for fn in (cp.poisson_fe, cp.conditional_poisson):
+        with pytest.warns(UserWarning, match="1 group"):
+            res = fn(y, pd.DataFrame({"x": x}), g, cov_type="cluster")
+        ref = fn(y[keep], pd.DataFrame({"x": x[keep]}), g[keep], cov_type="cluster")
+        assert res.n_groups == 5
+        assert res.bse["x"] == pytest.approx(ref.bse["x"], rel=1e-10)

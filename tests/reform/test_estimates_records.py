@@ -10,7 +10,11 @@ from regrowth.reform import dose, estimates
 
 @pytest.fixture(scope="module")
 def records(real_panel):
-    return estimates.run(real_panel, endog="fiscal_self_reliance", reps=99, ri_reps=49, seed=1)
+    return estimates.run(real_panel, fiscal=("fiscal_self_reliance", "fiscal_autonomy"),
+                         endog="fiscal_self_reliance", growth="grdp_pc_nominal_growth",
+                         count_outcome="patents_fintech",
+                         iv_outcomes=("grdp_pc_nominal_growth", "ln1p_patents_fintech_pm"),
+                         exclude=("sejong",), reps=99, ri_reps=49, seed=1)
 
 
 def test_records_are_json_and_cover_the_design(records, real_panel):

@@ -232,7 +232,8 @@ def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFr
     ``nobs_drop`` (``flag`` in ``sample.drop_if``) and ``drop_error`` (why that fit was
     refused, e.g. xtgls's AR(1) cannot bridge the gap dropped rows leave in a series);
     ``estimate_dummy``, ``std_error_dummy`` (``flag`` as a regressor: one common shift
-    for the flagged rows). Columns with no flagged row repeat the untreated fit.
+    for the flagged rows) and ``dummy_error`` (why that fit was refused). Columns with no
+    flagged row repeat the untreated fit.
     """
     rows = []
     for spec in specs.columns():
@@ -253,14 +254,19 @@ def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFr
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a = fit_column(base, panel)
-            b, c, why = a, a, ""
+            b, c, why, dummy_why = a, a, "", ""
             if flagged:
                 try:
                     b = fit_column(drop_spec, panel)
                 except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
                     b, why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-                c = fit_column(dummy_spec, panel)
-        ca, cc = a.coefs.set_index("term"), c.coefs.set_index("term")
+                try:
+                    c = fit_column(dummy_spec, panel)
+                except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                    # e.g. the split-panel jackknife: the flag is constant within a half
+                    c, dummy_why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ca = a.coefs.set_index("term")
+        cc = c.coefs.set_index("term") if c is not None else None
         cb = b.coefs.set_index("term") if b is not None else None
         for term in heads:
             rows.append({
@@ -271,6 +277,7 @@ def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFr
                 "estimate_drop": float(cb.loc[term, "estimate"]) if cb is not None else math.nan,
                 "std_error_drop": float(cb.loc[term, "std_error"]) if cb is not None else math.nan,
                 "nobs_drop": int(b.stats["nobs"]) if b is not None else 0, "drop_error": why,
-                "estimate_dummy": float(cc.loc[term, "estimate"]),
-                "std_error_dummy": float(cc.loc[term, "std_error"])})
+                "estimate_dummy": float(cc.loc[term, "estimate"]) if cc is not None else math.nan,
+                "std_error_dummy": float(cc.loc[term, "std_error"]) if cc is not None else math.nan,
+                "dummy_error": dummy_why})
     return pd.DataFrame(rows)

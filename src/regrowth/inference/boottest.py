@@ -328,6 +328,22 @@ def _statsmodels_ols_design(results: Any, clusters: Any) -> _Design:
 
 # --------------------------------------------------------------------------- ML models
 
+def _fit_clusters(results: Any, model: Any) -> tuple[Any, str | None]:
+    """The cluster ids a count model's fit used, as Stata's ``boottest`` takes them from the
+    estimation command's ``vce(cluster ...)``: first the groups of a clustered covariance,
+    ``fit(cov_type="cluster", cov_kwds={"groups": ids})`` (statsmodels and
+    :class:`~regrowth.models.GeneralizedNegativeBinomial` results both keep them, aligned
+    with the estimation sample, in ``results.cov_kwds["groups"]``); else the ``groups=`` given
+    to a GNB model; else None. Returns (ids, where they came from)."""
+    kw = getattr(results, "cov_kwds", None)
+    if isinstance(kw, dict) and kw.get("groups") is not None:
+        return kw["groups"], "the clustered fit (cov_kwds['groups'])"
+    groups = getattr(model, "groups", None)
+    if groups is not None:
+        return groups, "the model's groups"
+    return None, None
+
+
 class _MLProblem:
     """A count model, its restricted refits (parameter j fixed at r) and scores."""
     def __init__(self, results: Any, param: str, clusters: Any):
@@ -343,8 +359,6 @@ class _MLProblem:
             self.y = model._y
             self.X = np.asarray(model._X)
             self.offset = np.asarray(model.offset, dtype=float)
-            default = model.groups
-            kw = getattr(results, "cov_kwds", None) or {}
         else:
             names = [str(v) for v in model.exog_names]
             self.k_mean = len(names)
@@ -356,8 +370,7 @@ class _MLProblem:
             if getattr(model, "exposure", None) is not None:
                 off = off + np.asarray(model.exposure, dtype=float)  # statsmodels keeps log
             self.offset = off
-            kw = getattr(results, "cov_kwds", None) or {}
-            default = kw.get("groups") if isinstance(kw, dict) else None
+        default, self.cluster_source = _fit_clusters(results, model)
         self.names = [str(v) for v in names]
         self.j = _param_index(self.names, param, "model")
         if self.j >= self.k_mean:
@@ -365,6 +378,8 @@ class _MLProblem:
                                      "the score bootstrap here tests mean-equation "
                                      "coefficients")
         self.theta_hat = np.asarray(params, dtype=float)
+        if clusters is not None:
+            self.cluster_source = "clusters= given to boottest"
         self.codes, self.G = _resolve_clusters(clusters, len(self.y), None, default,
                                                "the count model")
         self._start: dict[float, np.ndarray] = {}
@@ -496,8 +511,11 @@ def boottest(results: Any, param: str, *, clusters: Any = None, reps: int = 9999
         ``GeneralizedNegativeBinomial`` (GNB or NB2) or ``PanelFGLS`` results.
     param : the coefficient's name, as in ``results.params``.
     clusters : cluster ids, one per observation of the estimation sample (strings,
-        categoricals or integers), or the name of an index level; default: the model's own
-        (the entity for panel models, ``groups`` for count models).
+        categoricals or integers), or the name of an index level; default: the model's own,
+        as Stata's ``boottest`` takes them from the estimation command (the entity for panel
+        models; for count models the groups of a clustered fit, ``fit(cov_type="cluster",
+        cov_kwds={"groups": ids})``, else the ``groups=`` given to a GNB model). The
+        result's notes say where the clusters came from.
     reps : bootstrap draws (Stata ``reps()``); with Rademacher weights and 2^G <= reps all
         2^G sign vectors are used instead (``enumerated=True``).
     weights : "rademacher" (default, as Stata), "webb", "mammen" or "normal".
@@ -642,6 +660,7 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
             conf = invert(pfun, est, se, 1.0 - level, ptol=max(ptol, 1e-4))
     notes = [("null imposed by refitting the model with the coefficient fixed "
               "(restricted ML, as boottest after ML)")]
+    notes.append(f"clusters: {G}, from {prob.cluster_source}")
     if enumerated:
         notes.append(f"2^{G} = {V.shape[1]} <= reps: all Rademacher sign vectors enumerated")
     if failed_at:

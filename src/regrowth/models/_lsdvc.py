@@ -12,12 +12,12 @@ import pandas as pd
 from dataclasses import dataclass, field
 
 from regrowth.errors import EstimationError
+from scipy.linalg import qr
 
 
 @dataclass
 class _Panel:
     """Sorted arrays of one estimation sample (rows: usable observations)."""
-
     y: np.ndarray            # dependent (levels scale for the dynamic estimators)
     X: np.ndarray            # n x k exogenous regressors (year dummies appended if asked)
     ent: np.ndarray          # entity codes 0..N-1
@@ -63,8 +63,6 @@ def _fd_arrays(pn: _Panel):
 
 def _drop_collinear(A: np.ndarray, tol: float = 1e-10) -> np.ndarray:
     """Boolean mask of columns kept by a pivoted QR (deterministic tolerance)."""
-    from scipy.linalg import qr
-
     if A.shape[1] == 0:
         return np.zeros(0, bool)
     _, R, piv = qr(A, mode="economic", pivoting=True)

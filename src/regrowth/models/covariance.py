@@ -98,9 +98,13 @@ def se_type(name: str) -> SEType:
     return _SE_TYPES[name]
 
 
+_BUILT_IN = ("oim", "robust", "cluster", "unadjusted", "kernel")
+
+
 def se_types() -> tuple[str, ...]:
-    """Names of every registered SE type, in registration order."""
-    return tuple(_SE_TYPES)
+    """Names of every registered SE type: the built-in ones, then the others by name (a stable
+    order, whatever order the estimator modules were imported in)."""
+    return _BUILT_IN + tuple(sorted(n for n in _SE_TYPES if n not in _BUILT_IN))
 
 
 # ----------------------------------------------------------------------------- factors

@@ -128,7 +128,10 @@ class GNBResults(GenericLikelihoodModelResults):
             fac = stata_ml_scale("cluster", n, G) if use_corr else 1.0
             return "cluster", sandwich(hinv, cluster_meat(S, codes)[0], fac), \
                 {"description": f"cluster-robust, {G} clusters, G/(G-1) (Stata vce(cluster))",
-                 "n_groups": G, "correction": fac}
+                 "n_groups": G, "correction": fac,
+                 # the ids of the estimation sample, as statsmodels keeps them (read by
+                 # regrowth.inference.boottest, which clusters as the fit did)
+                 "groups": groups}
         raise ValueError(f"cov_type={cov_type!r}: use 'nonrobust'/'oim', 'robust'/'HC1', "
                          "'HC0' or 'cluster'")
 

@@ -3,7 +3,6 @@
 The models (province i, year t, two-way fixed effects; ``data`` indexed by (region, year))
 -----------------------------------------------------------------------------------------
 Event study (:func:`event_study`)::
-
     y_it = a_i + g_t + sum_{s != ref} b_s (d_i x 1[t = s]) + u_it,   s in 2014..2023, ref 2018
 
 Poisson event study (:func:`ppml_event_study`): E[y_it] = exp(a_i + g_t + sum_s b_s d_i 1[t = s])
@@ -90,6 +89,8 @@ from scipy import stats
 
 from regrowth.errors import EstimationError, SpecificationError
 from regrowth.models.covariance import cluster_sums, stata_linear_factor, stata_ml_scale
+from linearmodels import PanelOLS
+import statsmodels.api as sm
 
 __all__ = ["ReformResults", "EventStudyResults", "IVResults", "event_study", "ppml_event_study",
            "did", "iv2sls", "randomization_test", "anderson_rubin_set", "SSC"]
@@ -207,7 +208,6 @@ class ReformResults:
     ``to_record()`` (plain floats, JSON-ready), ``nobs``, ``n_clusters``, ``df_ref``,
     ``cluster_factor``, ``se_label``; ``boottest(param)`` after linear models.
     """
-
     def __init__(self, params: pd.Series, cov: pd.DataFrame, *, nobs: int, G: int,
                  factor: float, K: int, ssc: str, model: str, spec: dict):
         self._params = params.astype(float)
@@ -298,7 +298,6 @@ class ReformResults:
 
 class EventStudyResults(ReformResults):
     """Event-study coefficients ``dose_x_<year>``; ``ref`` omitted; ``leads``/``lags``."""
-
     @property
     def event_years(self) -> list[int]:
         return [int(n.rsplit("_", 1)[1]) for n in self._params.index]
@@ -334,7 +333,6 @@ class EventStudyResults(ReformResults):
 class FirstStage:
     """First stage of a 2SLS fit: coefficients of the excluded instruments, their
     cluster-robust covariance, the KP rk Wald F and the effective F."""
-
     params: pd.Series
     cov: pd.DataFrame
     kp_f: float
@@ -351,7 +349,6 @@ class FirstStage:
 class IVResults(ReformResults):
     """2SLS results plus ``first_stage`` (:class:`FirstStage`), ``reduced_form`` and
     :meth:`ar_set` (Anderson-Rubin confidence set)."""
-
     first_stage: FirstStage
     _ar_inputs: dict
 
@@ -443,8 +440,6 @@ def _linear_fit(frame: pd.DataFrame, outcome: str, terms: dict[str, np.ndarray],
               nobs=len(y), G=G, factor=c, K=K, ssc=ssc, model=model, spec=spec)
 
     def refit():
-        from linearmodels import PanelOLS
-
         exog = pd.DataFrame({n: terms[n] for n in names}, index=frame.index)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -654,8 +649,6 @@ def ppml_event_study(data: pd.DataFrame, outcome: str, dose: str, *,
     res.llf = ll
 
     def refit():
-        import statsmodels.api as sm
-
         cols = names + [f"year_{j}" for j in range(D.shape[1])] + [f"province_{j}" for j in range(n_e)]
         exog = pd.DataFrame(X, columns=cols)
         with warnings.catch_warnings():

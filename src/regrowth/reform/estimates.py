@@ -41,7 +41,6 @@ from regrowth.inference import boottest
 
 __all__ = ["run"]
 
-FISCAL = ("fiscal_self_reliance", "fiscal_autonomy")
 
 
 def _boot(res, term, reps, seed) -> dict:
@@ -61,19 +60,22 @@ def _pretrend_f(res) -> float:
     return float(res.pretrend_test()["F"])
 
 
-def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: bool = False,
-        growth: str = "grdp_pc_nominal_growth",
-        iv_outcomes: tuple[str, ...] = ("grdp_pc_nominal_growth", "ln1p_patents_fintech_pm"),
-        reps: int = 9999, ri_reps: int = 999, seed: int = 20190101, bootstrap: bool = True
-        ) -> dict[str, Any]:
+def run(panel: pd.DataFrame, *, fiscal: tuple[str, ...], endog: str, growth: str,
+        count_outcome: str | None, iv_outcomes: tuple[str, ...], exclude: tuple[str, ...] = (),
+        reps: int = 9999, ri_reps: int = 999, seed: int = 20190101, bootstrap: bool = True,
+        dose_kwargs: dict | None = None) -> dict[str, Any]:
     """Fit the reform design's estimates; returns a JSON-ready dict (see module docstring).
 
-    ``growth``: the growth outcome of the linear reduced form (a 2020-base series to 2023
-    once the panel derives its growth rate); ``iv_outcomes``: the outcomes of the 2SLS
-    (linear: growth, and log(1 + fintech applications per million)). The pre-trend test
-    of each first stage also gets a randomization p-value (doses permuted, F recomputed)."""
-    data = dose_mod.dose_panel(panel)
-    regions = sorted(set(data.index.get_level_values(0)) - (set() if include_sejong else {"sejong"}))
+    The panel variables come from the caller (the spec's ``[table.analyses.reform]``):
+    ``fiscal`` the fiscal measures of the first stages, ``endog`` the one instrumented in the
+    2SLS, ``growth`` the growth outcome of the linear reduced form, ``count_outcome`` the count
+    of the PPML event study (None: none), ``iv_outcomes`` the outcomes of the 2SLS, ``exclude``
+    provinces left out of every sample; ``dose_kwargs`` go to
+    :func:`regrowth.reform.dose.dose_panel` (the consumption and population columns). The
+    pre-trend test of each first stage also gets a randomization p-value (doses permuted, F
+    recomputed)."""
+    data = dose_mod.dose_panel(panel, **(dose_kwargs or {}))
+    regions = sorted(set(data.index.get_level_values(0)) - set(exclude))
     out: dict[str, Any] = {
         "sample": {"regions": regions, "n_regions": len(regions),
                    "dose": "phase1_dose: thousand won per resident per 1 trillion won of VAT "
@@ -84,7 +86,7 @@ def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: 
         "first_stage": {}, "reduced_form": {}, "did": {}, "iv": {}, "skipped": {}}
     kw = {"regions": regions}
 
-    for col in FISCAL:
+    for col in fiscal:
         if col not in data.columns:
             out["skipped"][col] = "not in the panel"
             continue
@@ -98,11 +100,11 @@ def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: 
         rec["pretrend"]["randomization_reps"] = ri["reps"]
         out["first_stage"][col] = rec
 
-    if "patents_fintech" in data.columns:
-        pp = iv.ppml_event_study(data, "patents_fintech", "phase1_dose", **kw)
-        out["reduced_form"]["patents_fintech"] = pp.to_record()
-    else:
-        out["skipped"]["patents_fintech"] = "not in the panel"
+    if count_outcome and count_outcome in data.columns:
+        pp = iv.ppml_event_study(data, count_outcome, "phase1_dose", **kw)
+        out["reduced_form"][count_outcome] = pp.to_record()
+    elif count_outcome:
+        out["skipped"][count_outcome] = "not in the panel"
     if growth in data.columns:
         last = min(_last_year(data, growth), 2023)
         es = iv.event_study(data, growth, "phase1_dose", years=range(2014, last + 1), **kw)
@@ -113,7 +115,7 @@ def run(panel: pd.DataFrame, *, endog: str = "fiscal_autonomy", include_sejong: 
     else:
         out["skipped"][growth] = "not in the panel"
 
-    for col in (*FISCAL, growth):
+    for col in (*fiscal, growth):
         if col not in data.columns:
             continue
         d = iv.did(data, col, "phase1_dose", **kw)

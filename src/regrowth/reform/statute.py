@@ -52,6 +52,8 @@ Not confirmed (``confirmed=False``, printed by :func:`notes`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from regrowth.errors import SpecificationError
+import pandas as pd
 
 __all__ = ["Parameter", "REGISTRY", "RATES", "WEIGHTS", "REGION_TYPES", "BASE_RATE",
            "rate", "weight", "region_type", "notes", "to_frame"]
@@ -70,7 +72,6 @@ class Parameter:
     confirmed : True if the stored source states the value.
     note : why not confirmed, or a caveat.
     """
-
     name: str
     value: float | None
     unit: str
@@ -240,8 +241,6 @@ REGION_TYPES: dict[str, str] = {
 
 def rate(year: int) -> float:
     """The local consumption tax rate (share of VAT) in force in ``year`` (2010-2025)."""
-    from regrowth.errors import SpecificationError
-
     try:
         return RATES[int(year)]
     except KeyError:
@@ -251,8 +250,6 @@ def rate(year: int) -> float:
 
 def region_type(region: str, types: dict[str, str] | None = None) -> str:
     """The region type ("capital", "metropolitan", "province") of a province key."""
-    from regrowth.errors import SpecificationError
-
     table = REGION_TYPES if types is None else types
     if region not in table:
         raise SpecificationError(f"province {region!r} has no region type for the local "
@@ -278,6 +275,4 @@ def notes() -> list[str]:
 
 def to_frame():
     """The registry as a DataFrame (one row per parameter)."""
-    import pandas as pd
-
     return pd.DataFrame([p.to_dict() for p in _PARAMS])

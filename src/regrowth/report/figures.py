@@ -17,7 +17,6 @@ Shared style (use it for every figure of the package)
 -----------------------------------------------------
 Other figures (leave-one-out, Monte Carlo coverage, specification curve) follow the same
 conventions by building on these helpers::
-
     from regrowth import figures
 
     with figures.style():                       # fixed rcParams, restored on exit
@@ -71,6 +70,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from regrowth.files import write_bytes
 from regrowth.report.tidy import CONSTANT_NAMES
+from regrowth import regions
 
 __all__ = [
     "DPI",
@@ -196,13 +196,18 @@ def figure_paths(path: str | Path) -> dict[str, Path]:
     return {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in FIGURE_FORMATS}
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: float = DPI) -> dict[str, Path]:
+def save_figure(fig: Figure, path: str | Path, *, dpi: float = DPI,
+                formats: Sequence[str] = FIGURE_FORMATS) -> dict[str, Path]:
     """The one save path of the package's figures: ``fig`` as PNG, PDF and SVG beside each
     other (:func:`figure_paths`), deterministic (:data:`_METADATA`), each file written
     atomically after all three are rendered — a failure leaves every previous file intact.
-    Returns ``{format: path}``."""
-    data = {fmt: figure_bytes(fig, fmt, dpi=dpi) for fmt in FIGURE_FORMATS}
-    return {fmt: write_bytes(target, data[fmt]) for fmt, target in figure_paths(path).items()}
+    ``formats`` narrows the set (default all three). Returns ``{format: path}``."""
+    unknown = sorted(set(formats) - set(FIGURE_FORMATS))
+    if unknown:
+        raise ValueError(f"formats {unknown}: use {', '.join(FIGURE_FORMATS)}")
+    data = {fmt: figure_bytes(fig, fmt, dpi=dpi) for fmt in FIGURE_FORMATS if fmt in formats}
+    return {fmt: write_bytes(target, data[fmt]) for fmt, target in figure_paths(path).items()
+            if fmt in data}
 
 
 def save_png(fig: Figure, path: str | Path) -> Path:
@@ -563,8 +568,6 @@ def macro_region_lines(
     macro-region have different values (then the series is provincial: use
     :func:`province_lines`). Returns the figure; writes a PNG if ``path`` is given.
     """
-    from regrowth import regions
-
     long = _long(panel_df, variable, region, year).dropna(subset=["value"])
     long["macro"] = [regions.lookup(r).macro_region for r in long["region"]]
     spread = long.groupby(["macro", "year"])["value"].agg(["min", "max"])

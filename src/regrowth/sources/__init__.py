@@ -27,12 +27,13 @@ from typing import Any, Collection
 import pandas as pd
 
 from regrowth.errors import DataError, MissingInputError
-from regrowth.sources import full_edition
+import regrowth.sources.full_edition as full_edition
 from regrowth.sources._common import TIDY_COLUMNS, concat_tidy
 from regrowth.sources.registry import (
     FULL_EDITION, PUBLIC, SOURCES, VARIABLES, Source, VariableSpec, by_path, kosis_url,
     source_of, supplier_hint,
 )
+from regrowth.sources.registry import by_table
 
 #: kept for its name: the public-edition entries, in load order
 REGISTRY = PUBLIC
@@ -53,7 +54,6 @@ def load_kosis_download(raw_dir: str | Path, table_id: str, variables=None, *,
     address and where to save it) when nothing fills the slot, and
     :class:`~regrowth.errors.DataError` when the file fails verification.
     """
-    from regrowth.sources.registry import by_table
     source = by_table(table_id)
     if variables is not None and variables not in (source.variable_names[0],
                                                    source.variable_names):
@@ -96,7 +96,7 @@ def load_source(spec: Source | str, raw_dir: str | Path) -> tuple[pd.DataFrame, 
     if not path.is_file():
         raise missing_input(spec, raw_dir)
     frame, report = spec.parser(path, raw_dir=raw_dir)
-    unexpected = set(frame["variable"]) - set(spec.variable_names)
+    unexpected = set(frame["variable"]) - set(spec.yields)
     if unexpected:
         raise DataError(f"parser yielded unregistered variables {sorted(unexpected)}",
                         file=spec.path, hint="declare them in regrowth/sources/registry.py")

@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 
 from regrowth.errors import DataError, MissingInputError
+import warnings
+from regrowth.sources.registry import VARIABLES
+from regrowth import regions
 
 TIDY_COLUMNS = ["region", "year", "variable", "value", "source"]
 
@@ -192,7 +195,6 @@ def open_workbook(path: str | Path, *, file_label: str, read_only: bool = True):
                         hint="acquire the file again (`make data`); if you downloaded it "
                              "yourself, download it again as Excel (xlsx)")
     try:
-        import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return openpyxl.load_workbook(path, read_only=read_only, data_only=True)
@@ -326,7 +328,6 @@ def check_duplicates(frame: pd.DataFrame, *, file: str | None = None,
 
 def validate_values(frame: pd.DataFrame, *, file: str) -> None:
     """Range and count checks from the variable catalogue (negative, fractional, out of range)."""
-    from regrowth.sources.registry import VARIABLES
     for name, part in frame.groupby("variable", sort=False):
         spec = VARIABLES.get(name)
         if spec is None:
@@ -358,6 +359,28 @@ def validate_values(frame: pd.DataFrame, *, file: str) -> None:
                             file=file, row=int(r["row"]), column=r["column"],
                             hint="check the cell and the unit of the column; acquire a clean "
                                  "copy of the file (`make data`)")
+
+
+def missing_before_existence(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Zeros printed for a province in the years before it existed become NaN.
+
+    The dates are :attr:`regrowth.regions.Region.first_year` (Gwangju 1986, Daejeon 1989,
+    Ulsan 1997, Sejong 2012), owned by :mod:`regrowth.regions`. ``frame`` has region, year,
+    variable, value; one note per (region, variable) is appended to ``notes``. A non-zero
+    value before that year is kept (a producer may have recomputed it for the territory).
+    """
+    first_year = {r.key: r.first_year for r in regions.REGIONS if r.first_year}
+    before = frame["region"].map(first_year)
+    ghost = before.notna() & (frame["year"] < before) & (frame["value"] == 0)
+    if not ghost.any():
+        return frame
+    frame = frame.copy()
+    for (reg, var_), part in frame[ghost].groupby(["region", "variable"]):
+        y0, y1 = int(part["year"].min()), int(part["year"].max())
+        notes.append(f"{var_}: {reg} {y0}-{y1} printed as 0 before the province existed "
+                     f"({first_year[reg]}); read as missing")
+    frame.loc[ghost, "value"] = float("nan")
+    return frame
 
 
 def finish(frame: pd.DataFrame, *, file: str, source: str, drop_missing: bool = True,

@@ -42,7 +42,10 @@ import pandas as pd
 
 from regrowth import regions
 from regrowth.errors import DataError, MissingInputError
-from regrowth.sources import kosis
+import regrowth.sources.kosis as kosis
+import regrowth.sources.kosis_stored as kosis_stored
+from regrowth.sources.kosis import unit_key
+from regrowth.sources.registry import FULL_EDITION
 
 __all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
 
@@ -57,7 +60,6 @@ SUBTOTALS = ("소계", "계", "시도계", "Subtotal", "Sub-total", "Total")
 @dataclass
 class SlotRead:
     """What was found in one slot and what was read from it."""
-
     table_id: str
     variable: str | None
     status: str = "absent"                  # absent | read | not read (no parser yet)
@@ -105,7 +107,6 @@ class SlotRead:
 @dataclass
 class FullEditionReport:
     """Every full-edition slot, and the files in ``data/raw/kosis/`` that fill none."""
-
     slots: dict[str, SlotRead] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
     frames: list[pd.DataFrame] = field(default_factory=list, repr=False)
@@ -163,12 +164,6 @@ def _user_error(exc: DataError, source) -> DataError:
     return new
 
 
-def _unit_key(text: str) -> str:
-    """Comparison form of a unit: no spaces or brackets, casefolded, English plural 's' off."""
-    key = re.sub(r"[\s()\[\]]+", "", text).casefold()
-    return key[:-1] if len(key) > 2 and key.endswith("s") and key.isascii() else key
-
-
 def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
               ) -> tuple[pd.DataFrame, SlotRead]:
     """Verify and read the download in ``source``'s slot; return (tidy frame, SlotRead).
@@ -206,8 +201,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         return pd.DataFrame(), rep
     try:
         if path.suffix.lower() == ".json":  # stored by `regrowth data kosis` (checked against its lock)
-            from regrowth.sources import kosis_api
-            table = kosis_api.read_stored(path, raw_dir=raw_dir)
+            table = kosis_stored.read_stored(path, raw_dir=raw_dir)
         else:
             table = kosis.read_kosis(path, raw_dir=raw_dir)
     except DataError as exc:
@@ -239,8 +233,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
     if unit is None and len(set(table.item_units.values())) == 1:
         unit, unit_source = next(iter(table.item_units.values())), "the item header"
     if unit is not None:
-        accepted = {_unit_key(k): (k, f) for k, f in source.units.items()}
-        if _unit_key(unit) not in accepted:
+        accepted = {unit_key(k): (k, f) for k, f in source.units.items()}
+        if unit_key(unit) not in accepted:
             spec = source.variables[0]
             raise DataError(
                 f"the file states the unit {unit!r} (in {unit_source}); the slot of table "
@@ -248,7 +242,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
                 file=rep.file, row=None,
                 hint="download the table again with its default unit, or check that it is the "
                      f"right table; {_download_hint(source)}")
-        rep.factor = accepted[_unit_key(unit)][1]
+        rep.factor = accepted[unit_key(unit)][1]
     rep.unit, rep.unit_source = unit, unit_source
     if rep.factor != 1:
         cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
@@ -314,7 +308,6 @@ def scan(raw_dir: str | Path, *, allow_partial: Collection[str] = ()) -> FullEdi
 
     A filled slot that fails verification raises; an empty slot is reported as absent.
     """
-    from regrowth.sources.registry import FULL_EDITION
     raw_dir = Path(raw_dir)
     known = {s.table_id for s in FULL_EDITION}
     unknown = sorted(set(allow_partial) - known)

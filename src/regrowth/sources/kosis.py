@@ -60,7 +60,8 @@ import pandas as pd
 from regrowth import regions
 from regrowth.errors import DataError, UnknownRegionError
 from regrowth.sources._common import (
-    clean_text, col_letter, finish, has_footnote_mark, open_workbook, parse_number,
+    clean_text, col_letter, finish, has_footnote_mark, missing_before_existence, open_workbook,
+    parse_number,
     read_csv_rows, read_meta, require_file, source_name, xlsx_rows, is_meta_sheet,
 )
 
@@ -835,15 +836,7 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
         "column": cells.loc[keep, "column"],
     })
     # zeros printed for the years before a province existed are not observations
-    first_year = {r.key: r.first_year for r in regions.REGIONS if r.first_year}
-    before = frame["region"].map(first_year)
-    ghost = before.notna() & (frame["year"] < before) & (frame["value"] == 0)
-    if ghost.any():
-        for (reg, var_), part in frame[ghost].groupby(["region", "variable"]):
-            y0, y1 = int(part["year"].min()), int(part["year"].max())
-            notes.append(f"{var_}: {reg} {y0}-{y1} printed as 0 before the province existed "
-                         f"({first_year[reg]}); read as missing")
-        frame.loc[ghost, "value"] = float("nan")
+    frame = missing_before_existence(frame, notes)
     # a duplicated region-year is a row problem: point at the region label column
     dup_column = table.label_letters[region_label] if region_from == "label" else None
     out = finish(frame, file=file, source=source or file, drop_missing=drop_missing,
@@ -901,3 +894,9 @@ def parse_kosis(path: str | Path, variables: str | Mapping[str, str], *,
     read_kw = {k: kwargs.pop(k) for k in ("sheet", "repeat_items") if k in kwargs}
     table = read_kosis(path, raw_dir=raw_dir, **read_kw)
     return to_tidy(table, variables, **kwargs)
+
+
+def unit_key(text: str) -> str:
+    """Comparison form of a unit: no spaces or brackets, casefolded, English plural 's' off."""
+    key = re.sub(r"[\s()\[\]]+", "", text).casefold()
+    return key[:-1] if len(key) > 2 and key.endswith("s") and key.isascii() else key

@@ -9,6 +9,8 @@ which rows are provinces, which item is which variable, and what unit to expect.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -61,20 +63,6 @@ def parse_population(path, *, raw_dir=None):
     frame = to_tidy(table, "population", ignore=ignore, expect_units=("명", "persons", "person"))
     skipped = sorted(set(table.cells["label_0"]) & set(ignore))
     return frame, _report(table, frame, skipped_rows=skipped)
-
-
-def parse_grdp_nominal(path, *, raw_dir=None):
-    """DT_1C86 (English, long layout, sheet Data): ``grdp_pc_nominal``, thousand won.
-
-    The other three items of the table (GRI, individual income, private
-    consumption per capita) are not used. Early cells are '-'; regions appear
-    when they were created (Gwangju 1987, Daejeon 1989, Ulsan 1998, Sejong 2013).
-    """
-    table = read_kosis(path, raw_dir=raw_dir, sheet=None)
-    frame = to_tidy(table, {"Regional GDP per Capita": "grdp_pc_nominal"}, other_items="ignore",
-                    expect_units=("Thousand won", "천원"))
-    return frame, _report(table, frame, items_unused=[i for i in table.items
-                                                      if i != "Regional GDP per Capita"])
 
 
 def parse_grdp_2020base(path, *, raw_dir=None):
@@ -186,3 +174,114 @@ def parse_higher_ed(path, *, raw_dir=None):
     frame = frame.sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
     return frame, _report(table, frame, other_levels_skipped=other,
                           rate_unit="share 0-1 (진학자/졸업자)")
+
+
+# ------------------------------------------------- region-insight exports (SOURCES.md §8)
+
+#: the 1992-2020 population file whose years the 2000-2024 export must agree with
+POPULATION_1992 = ("kosis_grdp_population/Resident_Population_by_City__County__and_District_"
+                   "1992-2020.csv")
+
+
+def parse_grdp_nominal(path, *, raw_dir=None):
+    """DT_1C86 (English, long layout, sheet Data): ``grdp_pc_nominal`` and ``consumption_pc``
+    (per-capita private consumption, nominal), thousand won.
+
+    The table's other two items (GRI and individual income per capita) are not used. Early
+    cells are '-'; regions appear when they were created (Gwangju 1987, Daejeon 1989, Ulsan
+    1998, Sejong 2013).
+    """
+    table = read_kosis(path, raw_dir=raw_dir, sheet=None)
+    used = {"Regional GDP per Capita": "grdp_pc_nominal",
+            "Private Consumption per Capita": "consumption_pc"}
+    frame = to_tidy(table, used, other_items="ignore", expect_units=("Thousand won", "천원"))
+    return frame, _report(table, frame, items_unused=[i for i in table.items if i not in used])
+
+
+def parse_universities(path, *, raw_dir=None):
+    """대학 개황 (KEDI, DT_1963003_013): ``universities`` (학교수) and
+    ``university_students`` (재적학생수), 설립주체 '계' (all founders), by 시도.
+
+    The file's notes: branch campuses are counted in 학교수 from 2018; students deferring
+    graduation are counted from 2021 (SOURCES.md §8). Sejong is '-' before it existed.
+    """
+    table = read_kosis(path, raw_dir=raw_dir)
+    frame = to_tidy(table, {"학교수": "universities", "재적학생수": "university_students"},
+                    where={1: "계"}, other_items="ignore")
+    _note(frame, "universities", "branch campuses (분교) counted in 학교수 from 2018 (file note)")
+    _note(frame, "university_students", "students deferring graduation counted from 2021 "
+                                        "(SOURCES.md §8)")
+    return frame, _report(table, frame, founder="계 (all founders)")
+
+
+def parse_graduate_schools(path, *, raw_dir=None):
+    """대학원 개황 (KEDI, DT_1963003_014): ``grad_schools`` (학교수) and ``grad_students``
+    (재적학생수), 설립주체 '계', by 시도."""
+    table = read_kosis(path, raw_dir=raw_dir)
+    frame = to_tidy(table, {"학교수": "grad_schools", "재적학생수": "grad_students"},
+                    where={1: "계"}, other_items="ignore")
+    return frame, _report(table, frame, founder="계 (all founders)")
+
+
+def parse_employment(path, *, raw_dir=None):
+    """경제활동인구 by 시도 (DT_1DA7004S): ``employment`` (취업자, thousand persons) and
+    ``employment_rate`` (고용률, % of the population aged 15+). Sejong from 2015."""
+    table = read_kosis(path, raw_dir=raw_dir)
+    units = table.item_units
+    for item, unit in (("취업자", "천명"), ("고용률", "%")):
+        if units.get(item, unit) != unit:
+            raise DataError(f"item {item!r} is stated in {units[item]!r}, expected {unit!r}",
+                            file=table.file, row=table.header_rows, hint="download the table "
+                            "again with KOSIS's default units")
+    frame = to_tidy(table, {"취업자": "employment", "고용률": "employment_rate"},
+                    other_items="ignore")
+    first = int(frame["year"].min())
+    late = frame.groupby("region")["year"].min()
+    for variable in ("employment", "employment_rate"):
+        for region, year in late[late > first].items():
+            _note(frame, variable, f"{region} from {int(year)} ('-' before in the export)")
+    return frame, _report(table, frame)
+
+
+def parse_population_2024(path, *, raw_dir=None):
+    """행정구역(시군구)별 성별 인구수 (MOIS, DT_1B040A3), 2000-2024: ``population`` (총인구수).
+
+    It continues the 1992-2020 file (:data:`POPULATION_1992`), which must be beside it in
+    ``raw_dir``: every year both files hold must agree cell for cell, else the build is
+    refused naming the cell and both values. Only the years the older file lacks (2021-2024)
+    are returned, so ``population`` runs 1992-2024 from two files with one definition.
+    """
+    table = read_kosis(path, raw_dir=raw_dir)
+    if table.items != [""] and "총인구수" not in table.items:
+        raise DataError(f"no item 총인구수 in the table (found {table.items})", file=table.file,
+                        row=table.header_rows, hint="this should be KOSIS DT_1B040A3")
+    frame = to_tidy(table, {"총인구수": "population"}, other_items="ignore",
+                    expect_units=("명", "persons"))
+    older_path = (Path(raw_dir) if raw_dir is not None else Path(path).parents[1]) / POPULATION_1992
+    older, _ = parse_population(older_path, raw_dir=raw_dir)
+    old = older.set_index(["region", "year"])["value"]
+    cells = table.cells[table.cells["item"] == "총인구수"]
+    located = {(regions.lookup(n).key if not regions.is_nation(n) else None): n
+               for n in dict.fromkeys(cells["label_0"])}
+    for r in frame.itertuples(index=False):
+        key = (r.region, int(r.year))
+        if key in old.index and old[key] != r.value:
+            cell = cells[(cells["label_0"] == located[r.region]) & (cells["year"] == r.year)].iloc[0]
+            raise DataError(f"population of {r.region} {r.year} is {r.value:,.0f} here but "
+                            f"{old[key]:,.0f} in {POPULATION_1992}: the two resident-"
+                            "registration files disagree", file=table.file,
+                            row=int(cell["row"]), column=cell["column"],
+                            hint="both files must be unedited KOSIS exports; acquire clean "
+                                 "copies (`make data`)")
+    overlap = frame.set_index(["region", "year"]).index.isin(old.index)
+    checked = int(overlap.sum())
+    frame = frame[~overlap].reset_index(drop=True)
+    frame.attrs["notes"] = {"population": [
+        f"{int(frame['year'].min())}-{int(frame['year'].max())} from {table.file} (DT_1B040A3); "
+        f"equal to {POPULATION_1992} in all {checked} province-years both files hold",
+        "from 2010 includes residents registered as 거주불명 (file note)"]}
+    return frame, _report(table, frame, overlap_checked=checked)
+
+
+def _note(frame: pd.DataFrame, variable: str, text: str) -> None:
+    frame.attrs.setdefault("notes", {}).setdefault(variable, []).append(text)

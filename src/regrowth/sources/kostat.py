@@ -135,18 +135,31 @@ def broadcast_to_provinces(macro: pd.DataFrame, *, variable: str | None = None,
 def parse_patents_pm_macro(path, *, raw_dir=None):
     """indicator_2-2-1: patent applications per million residents by 권역 (domestic
     applicants, first applicant's address), broadcast to provinces as
-    ``patents_pm_macro``. Returns (tidy frame, report with the 권역 series)."""
+    ``patents_pm_macro``; the nation's rate (``0.전국``) as ``patents_pm_nation``, given to
+    every province (the panel checks the derived macro-region counts against it).
+    Returns (tidy frame, report with the 권역 series)."""
     frame = read_indicator(path, raw_dir=raw_dir)
     file = source_name(path, raw_dir)
-    macro = frame[frame["area_kind"] == "macro"].copy()
-    macro["variable"] = "patents_pm_macro"
-    macro["region"] = macro["area"]
-    # the package's one value check, with row and column (regrowth.sources._common)
-    validate_values(macro, file=file)
+    parts = []
+    for kind, variable in (("macro", "patents_pm_macro"), ("nation", "patents_pm_nation")):
+        part = frame[frame["area_kind"] == kind].copy()
+        part["variable"] = variable
+        part["region"] = part["area"]
+        # the package's one value check, with row and column (regrowth.sources._common)
+        validate_values(part, file=file)
+        parts.append(part)
+    macro, nation = parts
     series = pd.DataFrame({"macro_region": macro["area"], "year": macro["year"].astype("int64"),
                            "variable": "patents_pm_macro", "value": macro["value"].astype(float),
                            "source": file})
-    tidy = broadcast_to_provinces(series.dropna(subset=["value"]))
+    national = pd.concat([pd.DataFrame({"macro_region": key, "year": nation["year"].astype("int64"),
+                                        "variable": "patents_pm_nation",
+                                        "value": nation["value"].astype(float), "source": file})
+                          for key in regions.MACRO_REGIONS], ignore_index=True)
+    tidy = pd.concat([broadcast_to_provinces(series.dropna(subset=["value"])),
+                      broadcast_to_provinces(national.dropna(subset=["value"]))],
+                     ignore_index=True)
+    tidy = tidy.sort_values(["variable", "region", "year"]).reset_index(drop=True)
     report = {"file": file, "macro_regions": sorted(set(series["macro_region"])),
               "years": (int(series["year"].min()), int(series["year"].max())),
               "nation_rows": int((frame["area_kind"] == "nation").sum()),

@@ -20,6 +20,13 @@ about it, so that no list of tables, paths or variables exists anywhere else:
   other stated unit is refused -- ``item_words`` (an item the export names must contain one of
   them: a population table saved in the patents slot is refused) and ``planned``, variables
   the table would supply but that this version does not yet read (they only feed :func:`supplier_hint`).
+* ``extends`` -- variables declared by another source that this file continues into other
+  years (the 2000-2024 population export adds 2021-2024 to the 1992-2020 file; its parser
+  refuses the build unless both agree in every year they share).
+
+The derived columns (logs, lags, ratios, the old-basis 재정자주도, the derived macro-region
+patent counts) are declared in :mod:`regrowth.sources.variables`; :func:`supplier_hint`
+follows them back to the table that supplies their inputs.
 
 Consumers: :mod:`regrowth.sources` (:func:`~regrowth.sources.load_all`),
 :mod:`regrowth.panel` (codebook labels and the pandera schema, generated from
@@ -35,7 +42,8 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from regrowth.sources import gcam_korea, kipris, kosis_tables, kostat
+import importlib
+from regrowth.sources.variables import DERIVED_BY_NAME, derived_inputs
 
 __all__ = ["VariableSpec", "Source", "SOURCES", "PUBLIC", "FULL_EDITION", "VARIABLES",
            "PLANNED", "kosis_url", "source_of", "by_path", "by_table", "supplier_hint",
@@ -94,7 +102,9 @@ class Source:
 
     path: str
     family: str
-    parser: Parser | None
+    #: "module:function" of ``regrowth.sources`` that parses the file (resolved when called, so
+    #: the parsers may read this registry -- the variable catalogue -- without an import cycle)
+    parser_name: str | None
     variables: tuple[VariableSpec, ...]
     producer: str = ""
     table_id: str | None = None
@@ -104,6 +114,17 @@ class Source:
     units: Mapping[str, float] = field(default_factory=dict)
     planned: tuple[tuple[str, str], ...] = ()
     item_words: tuple[str, ...] = ()   # full edition: a stated item must contain one of these
+    #: variables declared by another source that this one continues (other years only; the
+    #: parser checks the years both files hold agree): population 2021-2024
+    extends: tuple[str, ...] = ()
+
+    @property
+    def parser(self) -> Parser | None:
+        """The parse function, ``parser(path, raw_dir=...) -> (tidy frame, report)``."""
+        if self.parser_name is None:
+            return None
+        module, func = self.parser_name.split(":")
+        return getattr(importlib.import_module(f"regrowth.sources.{module}"), func)
 
     @property
     def url(self) -> str | None:
@@ -112,6 +133,11 @@ class Source:
     @property
     def variable_names(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.variables)
+
+    @property
+    def yields(self) -> tuple[str, ...]:
+        """Every variable the parser may return: its own and those it extends."""
+        return self.variable_names + self.extends
 
     @property
     def specs(self) -> tuple[VariableSpec, ...]:
@@ -134,14 +160,14 @@ CASE_UNITS = {"건": 1.0, "개": 1.0, "cases": 1.0, "case": 1.0, "number": 1.0, 
               "thousand cases": 1000.0}
 
 SOURCES: tuple[Source, ...] = (
-    Source(_K + "zibianliang1_FintechPatent_2012-2023.xlsx", "kipris", kipris.parse_kipris,
+    Source(_K + "zibianliang1_FintechPatent_2012-2023.xlsx", "kipris", "kipris:parse_kipris",
            (V("patents_fintech", "Fintech (G06Q) patent applications by first applicant's "
               "province and application year (KIPRIS records)", "applications", "count",
               note="2022-2023 incomplete (18-month publication lag)", integer_column=True),),
            producer="KIPRIS (Korean Intellectual Property Rights Information Service)",
            description="24,104 fintech (G06Q) patent application records"),
     Source("kosis_fiscal_self_reliance/fiscal_autonomy_DT_1YL20921_sido_rows_excerpt.csv",
-           "kosis", kosis_tables.parse_fiscal,
+           "kosis", "kosis_tables:parse_fiscal",
            (V("fiscal_self_reliance", "재정자립도, fiscal self-reliance ratio of the provincial "
               "government, old revenue classification (세입과목개편전), original budget", "%",
               "ratio", _PCT),
@@ -149,37 +175,40 @@ SOURCES: tuple[Source, ...] = (
               "(세입과목개편후), original budget", "%", "ratio", _PCT)),
            producer="Ministry of the Interior and Safety, 통합재정개요", table_id="DT_1YL20921",
            description="재정자립도 (시도 소계 rows excerpt)"),
-    Source(_K + "kongzhi3_TECyanfafei2014-2023.xlsx", "kosis", kosis_tables.parse_rnd,
+    Source(_K + "kongzhi3_TECyanfafei2014-2023.xlsx", "kosis", "kosis_tables:parse_rnd",
            (V("rnd", "R&D expenditure by region (연구수행주체별 연구개발비, all performers)",
               "million won"),),
            producer="Ministry of Science and ICT, 연구개발활동조사", table_id="DT_KBA0019",
            org_id="127", description="R&D expenditure by region (연구수행주체별 연구개발비)"),
     Source("kosis_grdp_population/Regional_GDP__Gross_regional_income_and_Individual_income_"
-           "20231118124541.xlsx", "kosis", kosis_tables.parse_grdp_nominal,
+           "20231118124541.xlsx", "kosis", "kosis_tables:parse_grdp_nominal",
            (V("grdp_pc_nominal", "Per-capita GRDP, current prices (KOSIS DT_1C86)",
-              "thousand won"),),
+              "thousand won"),
+            V("consumption_pc", "Per-capita private consumption, current prices (KOSIS DT_1C86, "
+              "'Private Consumption per Capita')", "thousand won")),
            producer="Statistics Korea, Regional Income", table_id="DT_1C86",
-           description="per-capita GRDP (nominal), thousand won, 1985-2021"),
-    Source(_K + "yinbianliang_GRDP2014-2023.csv", "kosis", kosis_tables.parse_grdp_2020base,
+           description="per-capita GRDP and private consumption (nominal), thousand won, "
+                       "1985-2021"),
+    Source(_K + "yinbianliang_GRDP2014-2023.csv", "kosis", "kosis_tables:parse_grdp_2020base",
            (V("grdp_pc_2020base", "Per-capita GRDP, current prices, 2020-base regional "
               "accounts (same series as DT_1C86 to 2021, extended to 2023)", "thousand won",
               note="2023 values are rounded to tens"),),
            producer="Statistics Korea, Regional Income", table_id="DT_1C86",
            description="per-capita GRDP (2020 base), thousand won, 2014-2023"),
     Source("real_grdp_per_capita/GRDP_09WON_state.csv", "gcam_korea",
-           gcam_korea.parse_grdp_real,
+           "gcam_korea:parse_grdp_real",
            (V("grdp_pc_real", "Per-capita GRDP, constant 2009 prices (gcam-korea)",
               "2009 thousand won", note="no Sejong; Ulsan 1997 recorded as 0 -> missing"),),
            producer="GCAM-Korea (from KOSIS and ECOS)",
            description="real GRDP per capita, 2009 thousand won, 16 provinces"),
     Source("kosis_grdp_population/Resident_Population_by_City__County__and_District_1992-2020.csv",
-           "kosis", kosis_tables.parse_population,
+           "kosis", "kosis_tables:parse_population",
            (V("population", "Resident-registration population (주민등록인구), year end",
               "persons", "count"),),
            producer="Ministry of the Interior and Safety",
            description="resident-registration population, persons, 1992-2020 (KOSIS table not "
                        "recorded in the file; probably DT_1B040A3)"),
-    Source(_K + "kongzhi1_HUM2014-2023.xlsx", "kosis", kosis_tables.parse_higher_ed,
+    Source(_K + "kongzhi1_HUM2014-2023.xlsx", "kosis", "kosis_tables:parse_higher_ed",
            (V("higher_ed_rate", "Share of high-school graduates entering higher education "
               "(진학자 / 졸업자)", "share (0-1)", "ratio", (0.0, 1.0),
               note="printed in the file as the formula =진학자/졸업자, i.e. a share, not %"),
@@ -188,30 +217,89 @@ SOURCES: tuple[Source, ...] = (
               "persons", "count")),
            producer="education statistics",
            description="high-school graduates, entrants to higher education, entry rate"),
-    Source(_K + "kongzhi4_OPE2014-2023.xlsx", "kosis", kosis_tables.parse_exports,
+    Source(_K + "kongzhi4_OPE2014-2023.xlsx", "kosis", "kosis_tables:parse_exports",
            (V("exports", "Exports (수출액, KOSIS DT_1YL6901)", "million USD"),),
            producer="Korea Customs Service", table_id="DT_1YL6901",
            description="exports (수출액, 시도), million USD"),
-    Source(_K + "kongzhi5_MAR2013-2024.xlsx", "kosis", kosis_tables.parse_households,
+    Source(_K + "kongzhi5_MAR2013-2024.xlsx", "kosis", "kosis_tables:parse_households",
            (V("households", "Registered households (주민등록세대수, KOSIS DT_1B040B3), year end",
               "households", "count"),),
            producer="Ministry of the Interior and Safety", table_id="DT_1B040B3",
            description="registered households (주민등록세대수)"),
-    Source(_K + "kongzhi6_GOV2014-2023.xlsx", "kosis", kosis_tables.parse_local_gov,
+    Source(_K + "kongzhi6_GOV2014-2023.xlsx", "kosis", "kosis_tables:parse_local_gov",
            (V("local_gov_amount", "Local-government amount, province + its 시군구 (…계); "
               "table not recorded, probably expenditure (unverified)", "thousand won"),),
            producer="unverified",
            description="local-government amounts per 시도, thousand won; table not recorded"),
     Source("kostat_regional_indicators/indicator_2-2-1.csv", "kostat",
-           kostat.parse_patents_pm_macro,
+           "kostat:parse_patents_pm_macro",
            (V("patents_pm_macro", "All-field patent applications per million residents of the "
-              "province's macro-region (권역), KOSTAT indicator 2-2-1", "per million residents"),),
+              "province's macro-region (권역), KOSTAT indicator 2-2-1", "per million residents"),
+            V("patents_pm_nation", "All-field patent applications per million residents of the "
+              "whole country (KOSTAT indicator 2-2-1, row 0.전국), the same in every province",
+              "per million residents")),
            producer="KIPO via KOSTAT regional indicators", table_id="DT_1YL202109E",
            description="patents per million residents by 권역, broadcast to provinces"),
+    Source("kosis_fiscal_autonomy/kosis_fiscal_autonomy_data.csv", "kosis",
+           "fiscal_autonomy:parse_fiscal_autonomy",
+           (V("fiscal_autonomy", "재정자주도, fiscal autonomy ratio of the provincial government, "
+              "as published: old revenue classification to 2013, revised from 2014", "%",
+              "ratio", _PCT,
+              note="the file's column fiscal_independence_ratio (English names swapped) x 100"),
+            V("fiscal_basis_2014", "1 where fiscal_autonomy is on the revised revenue "
+              "classification (세입과목개편후, from 2014), 0 on the old one", "0/1", "flag")),
+           producer="Ministry of the Interior and Safety (e-지방지표, KOSIS OpenAPI)",
+           table_id="DT_1YL20891",
+           description="재정자주도 and 재정자립도 by 시도, fractions, 2001-2025 (English column names "
+                       "swapped)"),
+    Source("kosis_region_insight/대학_개황_20250626194556.xlsx", "kosis",
+           "kosis_tables:parse_universities",
+           (V("universities", "Universities (대학 학교수, all founders: 설립주체 계)", "schools",
+              "count"),
+            V("university_students", "Students enrolled in universities (재적학생수, all founders)",
+              "persons", "count")),
+           producer="Korean Educational Development Institute, 교육기본통계",
+           table_id="DT_1963003_013", org_id="334",
+           description="universities by 시도: schools, enrolled students, 2000-2024"),
+    Source("kosis_region_insight/대학원_개황_20250626194645.xlsx", "kosis",
+           "kosis_tables:parse_graduate_schools",
+           (V("grad_schools", "Graduate schools (대학원 학교수, all founders)", "schools", "count"),
+            V("grad_students", "Students enrolled in graduate schools (재적학생수, all founders)",
+              "persons", "count")),
+           producer="Korean Educational Development Institute, 교육기본통계",
+           table_id="DT_1963003_014", org_id="334",
+           description="graduate schools by 시도: schools, enrolled students, 2000-2024"),
+    Source("kosis_region_insight/행정구역_시군구_별__성별_인구수_20250626192009.xlsx", "kosis",
+           "kosis_tables:parse_population_2024", (), extends=("population",),
+           producer="Ministry of the Interior and Safety", table_id="DT_1B040A3",
+           description="resident-registration population by 시도, year end, 2000-2024 "
+                       "(continues the 1992-2020 file; equal where both have a year)"),
+    Source("kosis_region_insight/행정구역_시도_별_경제활동인구_20250626195127.xlsx", "kosis",
+           "kosis_tables:parse_employment",
+           (V("employment", "Employed persons (취업자), Economically Active Population Survey",
+              "thousand persons"),
+            V("employment_rate", "Employment rate (고용률), employed / population aged 15+", "%",
+              "ratio", _PCT)),
+           producer="Statistics Korea, Economically Active Population Survey",
+           table_id="DT_1DA7004S",
+           description="employed persons (thousand) and employment rate (%) by 시도, 2000-2024"),
+    Source("kiet_regional_development_index/1_2. 시계열자료(사이트게재)_지역발전지수_2021년.xlsx",
+           "kiet", "kiet:parse_kiet_index",
+           (V("kiet_rdi", "KIET regional development index (지역발전지수), total", "index"),
+            V("kiet_rdi_economic", "KIET regional development index: economic strength "
+              "(경제력지수)", "index"),
+            V("kiet_rdi_vitality", "KIET regional development index: residents' vitality "
+              "(주민활력지수)", "index")),
+           producer="Korea Institute for Industrial Economics and Trade (KIET), NAVIS",
+           description="지역발전지수 (total, economic strength, residents' vitality), 16 시도, "
+                       "1995-2019"),
     # ----------------------------------------------------------------- full edition
     Source("kosis/DT_1YL20891", "kosis", None,
-           (V("fiscal_autonomy", "재정자주도, fiscal autonomy ratio (full edition: KOSIS "
-              "DT_1YL20891 download)", "%", "ratio", _PCT),),
+           (V("fiscal_autonomy_kosis", "재정자주도, fiscal autonomy ratio as downloaded by the "
+              "user (full edition: KOSIS DT_1YL20891 download); the public series is "
+              "fiscal_autonomy", "%", "ratio", _PCT,
+              note="a separate column: never merged into the public fiscal_autonomy (the "
+                   "download's basis, old or revised, is whatever the user selected)"),),
            producer="Ministry of the Interior and Safety", table_id="DT_1YL20891",
            description="재정자주도 (fiscal autonomy ratio) by 시도", edition="full",
            units=PERCENT_UNITS, item_words=("재정자주도", "자주도", "fiscal autonomy")),
@@ -234,8 +322,9 @@ SOURCES: tuple[Source, ...] = (
            planned=(("grdp_nominal", "GRDP level, nominal, million won"),
                     ("grdp_real", "GRDP level, chained 2015 prices, million won"))),
     Source("kosis/DT_1DA7004S", "kosis", None, (), producer="Statistics Korea",
-           table_id="DT_1DA7004S", description="employment by 시도", edition="full",
-           planned=(("employment", "employed persons by 시도"),)),
+           table_id="DT_1DA7004S", description="employment by 시도 (the public edition reads "
+           "employment and employment_rate 2000-2024 from an export of the same table)",
+           edition="full"),
     Source("kosis/DT_1YL20921", "kosis", None, (),
            producer="Ministry of the Interior and Safety", table_id="DT_1YL20921",
            description="local finances by 시도 (full table)", edition="full",
@@ -245,8 +334,8 @@ SOURCES: tuple[Source, ...] = (
            edition="full",
            planned=(("researchers", "researchers by region (연구개발활동조사)"),)),
     Source("kosis/DT_1YL15001", "kosis", None, (), producer="Ministry of Education",
-           table_id="DT_1YL15001", description="universities by 시도", edition="full",
-           planned=(("universities", "number of universities by 시도"),)),
+           table_id="DT_1YL15001", description="universities by 시도 (the public edition reads "
+           "universities 2000-2024 from KEDI DT_1963003_013)", edition="full"),
     # orgId 101 is an assumption: DT_1YL15011E is listed as 지방세 in the e-지방지표 group of a
     # public table list (stored code index, file id 22106206545), and e-지방지표 tables
     # (DT_1YL…) are served under orgId 101; the item ids are not confirmed (itmId=ALL).
@@ -297,12 +386,15 @@ def by_table(table_id: str) -> Source:
 
 
 _DECORATIONS = (("ln1p_", ""), ("ln_", ""), ("", "_l1"), ("", "_growth"), ("", "_pm"),
-                ("", "_pc"))
+                ("", "_pc"), ("", "_p10k"))
 
 
 def _bases(variable: str) -> list[str]:
-    """``variable`` and what remains after removing derived-column decorations."""
-    out, frontier = [variable], [variable]
+    """``variable``, then what it is computed from: the inputs of a declared derived column
+    (:data:`regrowth.sources.variables.DERIVED`, nearest first), else what remains after
+    removing derived-column decorations (``ln_``, ``_l1`` …) from an undeclared name."""
+    out = [variable, *derived_inputs(variable)]
+    frontier = [variable] if variable not in DERIVED_BY_NAME else []
     while frontier:
         name = frontier.pop()
         for pre, suf in _DECORATIONS:
@@ -317,7 +409,9 @@ def _bases(variable: str) -> list[str]:
 def supplier_hint(variable: str) -> str:
     """A sentence saying which KOSIS table supplies ``variable`` and where to put it.
 
-    Derived names are traced to their base (``ln_patents_all_pm_l1`` -> ``patents_all``).
+    Derived names are traced to their inputs through the declared derived columns
+    (``ln_patents_all_pm_l1`` -> ``patents_all``, ``fiscal_autonomy_old_l1`` ->
+    ``fiscal_autonomy``), undeclared ones by their decorations.
     """
     for base in _bases(variable):
         if base in PLANNED:
@@ -336,8 +430,9 @@ def supplier_hint(variable: str) -> str:
                     f"KOSIS table {src.table_id} from {src.url} as a CSV or XLSX export of the "
                     f"17 시도 into data/raw/kosis/{src.table_id}.csv (or .xlsx) and rerun "
                     "`make replicate` (see README, 'Full edition')")
-        return (f"{variable!r} ({what}) comes from the public file data/raw/{src.path}; "
-                "rebuild the panel (`make panel`)")
+        table = f", KOSIS table {src.table_id}" if src.table_id else ""
+        return (f"{variable!r} ({what}) comes from the public file data/raw/{src.path}"
+                f"{table}; rebuild the panel (`make panel`)")
     return (f"{variable!r} is neither a column of the panel nor a known full-edition variable; "
             f"check the spelling against data/processed/codebook.csv")
 

@@ -68,8 +68,9 @@ __all__ = ["Sample", "Bootstrap", "ColumnSpec", "TableSpec", "FigureSpec", "Spec
 TOP_KEYS = ("edition", "lists", "table", "labels", "figure", "curve")
 EDITION_KEYS = ("name", "summary", "allow_partial")
 TABLE_KEYS = ("id", "title", "notes", "focus", "column", "analyses")
-FIGURE_KEYS = ("variable", "label", "kind", "highlight", "source")
-FIGURE_KINDS = ("lines", "log", "macro")
+FIGURE_KEYS = ("variable", "label", "kind", "highlight", "source", "year", "years", "change",
+               "log")
+FIGURE_KINDS = ("lines", "log", "macro", "map")
 
 # one-line docs of the keys, rendered into the file's header by schema_comment()
 _KEY_DOCS = (
@@ -121,6 +122,22 @@ class FigureSpec:
     kind: str
     source: str
     highlight: tuple[str, ...] = ()
+    #: maps only: the year mapped, or the mean over ``years`` (first, last), or the change
+    #: over ``change`` (first, last); ``log`` a logarithmic colour scale
+    year: int | None = None
+    years: tuple[int, int] | None = None
+    change: tuple[int, int] | None = None
+    log: bool = False
+
+    @property
+    def stem(self) -> str:
+        """The file name (without extension) under ``results/figures/``."""
+        if self.kind != "map":
+            return f"province_{self.variable}"
+        when = (f"_{self.year}" if self.year is not None else
+                f"_{self.years[0]}_{self.years[1]}_mean" if self.years else
+                f"_{self.change[0]}_{self.change[1]}_change" if self.change else "")
+        return f"map_{self.variable}{when}"
 
 
 @dataclass(frozen=True)
@@ -226,10 +243,43 @@ def _figures(doc: dict, problems: Problems) -> tuple[FigureSpec, ...]:
                 highlight.append(regions.lookup(name).key)
             except UnknownRegionError as exc:
                 problems.add(where, "highlight", exc.message)
+        when = _map_years(f, kind, problems, where)
         if all(isinstance(v, str) and v.strip() for v in values.values()) and kind in FIGURE_KINDS:
             out.append(FigureSpec(values["variable"], values["label"], kind, values["source"],
-                                  tuple(highlight)))
+                                  tuple(highlight), **when))
     return tuple(out)
+
+
+def _map_years(f: dict, kind: str, problems: Problems, where: str) -> dict:
+    """A map's ``year``, ``years`` (mean) or ``change``, and ``log``; refused on other kinds."""
+    given = [k for k in ("year", "years", "change", "log") if k in f]
+    if kind != "map":
+        for k in given:
+            problems.add(where, k, "applies to kind = \"map\" only")
+        return {}
+    if sum(k in f for k in ("year", "years", "change")) > 1:
+        problems.add(where, "year", "give one of year, years (a mean) or change")
+    out: dict = {}
+    if "year" in f:
+        if isinstance(f["year"], bool) or not isinstance(f["year"], int):
+            problems.add(where, "year", f"must be an integer year, not {type_name(f['year'])}")
+        else:
+            out["year"] = f["year"]
+    for k in ("years", "change"):
+        if k in f:
+            v = f[k]
+            if not (isinstance(v, list) and len(v) == 2 and all(isinstance(y, int) for y in v)
+                    and v[0] < v[1]):
+                problems.add(where, k, f"must be [first, last] (integer years, first < last), "
+                                       f"not {type_name(v)}")
+            else:
+                out[k] = (v[0], v[1])
+    if "log" in f:
+        if not isinstance(f["log"], bool):
+            problems.add(where, "log", f"must be true or false, not {type_name(f['log'])}")
+        else:
+            out["log"] = f["log"]
+    return out
 
 
 def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set):
@@ -254,8 +304,9 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
     focus = strings(raw_table, "focus", problems, where, what="coefficient names")
     analyses = table_of(raw_table.get("analyses"), problems, where, "analyses")
     raw_cols = raw_table.get("column", [])
-    if not isinstance(raw_cols, list) or not raw_cols:
-        problems.add(where, "column", "has no [[table.column]]")
+    if not isinstance(raw_cols, list) or (not raw_cols and not analyses):
+        problems.add(where, "column", "has no [[table.column]] (a table without columns must "
+                                      "carry an analysis that writes it)")
         raw_cols = []
     columns, col_ids = [], set()
     for j, raw_col in enumerate(raw_cols):
