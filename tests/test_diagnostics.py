@@ -273,8 +273,11 @@ def _as_in_fixture(specs):
             sample=dataclasses.replace(col.sample, drop_if=tuple(
                 f for f in col.sample.drop_if if f != "sejong_break")))
 
-    tables = tuple(dataclasses.replace(t, columns=tuple(strip(c) for c in t.columns))
-                   for t in specs.tables)
+    in_fixture = set(pd.read_csv(FIX / "diagnostics" / "growth_panel.csv", nrows=1).columns)
+    tables = tuple(dataclasses.replace(t, columns=tuple(
+        strip(c) for c in t.columns
+        if all(v in in_fixture | {"region", "year"} for v in strip(c).variables())))
+        for t in specs.tables)
     return dataclasses.replace(specs, tables=tables)
 
 

@@ -231,6 +231,8 @@ def test_committed_tables_report_effects_from_the_fitted_terms():
     root = Path(__file__).resolve().parents[1]
     est = json.loads((root / "results" / "estimates.json").read_text(encoding="utf-8"))
     for tid, table in est["tables"].items():
+        if not table["columns"]:  # a table an analysis writes (no regression columns)
+            continue
         md = (root / "results" / "tables" / f"{tid}.md").read_text(encoding="utf-8")
         rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
                 for line in md.splitlines() if line.startswith("| ")}

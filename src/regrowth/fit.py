@@ -9,7 +9,8 @@ all fit the same model on the same rows:
    ``sample.exclude``), minus the rows its ``sample.drop_if`` flags mark, with every variable
    the model reads observed (listwise);
 2. the estimator's registry entry (:mod:`regrowth.models.registry`) fits the spec on those
-   rows; warnings raised by the fit are recorded, never lost;
+   rows, on one BLAS thread (:mod:`regrowth.threads`: the numbers then do not depend on
+   ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost;
 3. the result becomes tidy rows (:func:`regrowth.report.tidy.tidy`: term, equation, estimate,
    std_error, statistic, p_value, ci_low, ci_high) and statistics
    (:func:`regrowth.report.tidy.glance`), plus what the tables print about the fit: N,
@@ -38,6 +39,7 @@ from regrowth import specs as specs_mod
 from regrowth.report.reader import project_root
 from regrowth.report.tidy import glance, tidy
 from regrowth.specs import ColumnSpec
+from regrowth.threads import one_blas_thread
 
 __all__ = ["Fitted", "estimation_sample", "fit_column", "inference_label", "refit",
            "with_region_attributes", "cluster_ids"]
@@ -139,7 +141,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
         raise SpecificationError(f"{spec.name}: no observations in {spec.sample.describe()} "
                                  f"with {', '.join(spec.variables())} all observed")
     entry = registry.get(spec.estimator)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, one_blas_thread():
         warnings.simplefilter("always")
         result = entry.fit(spec, data)
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught

@@ -150,6 +150,37 @@ RegrowthErrorTypes = (DataError, EstimationError, SpecificationError)
 
 # ----------------------------------------------------------------------------- the model
 
+def _check_counts(y: np.ndarray, yname: str) -> None:
+    """The outcome must be finite non-negative counts that vary (else no finite maximum)."""
+    if not np.all(np.isfinite(y)) or np.any(y < 0):
+        raise DataError("endog must be finite non-negative counts")
+    if np.all(y == 0):
+        raise EstimationError(
+            f"the outcome {yname!r} is zero in all {y.size} observations of the estimation "
+            "sample: a count model has no finite maximum (the mean runs to zero). Check the "
+            "outcome column and the sample (years, regions) it is restricted to.")
+    if np.all(y == y[0]):
+        raise EstimationError(
+            f"the outcome {yname!r} is constant ({y[0]:g} in all {y.size} observations): "
+            "there is no variation to explain and the dispersion runs to the Poisson "
+            "boundary. Check the outcome column and the sample.")
+
+
+def _total_offset(off, expo, keep: np.ndarray, n: int) -> np.ndarray:
+    """offset + ln(exposure) on the kept rows (zeros when neither is given)."""
+    total_off = np.zeros(n)
+    if off is not None:
+        if not np.all(np.isfinite(off[keep])):
+            raise DataError("offset contains infinite values")
+        total_off += off[keep]
+    if expo is not None:
+        e = expo[keep]
+        if np.any(e <= 0) or not np.all(np.isfinite(e)):
+            raise DataError("exposure must be positive and finite")
+        total_off += np.log(e)
+    return total_off
+
+
 def _data_column(data: pd.DataFrame, v, what: str) -> pd.Series | None:
     """``v`` (a column name, an index level name, a Series on ``data``'s index or one value
     per row) as a Series on ``data``'s index; None stays None."""
@@ -303,31 +334,11 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         y, Xa, Za = y[keep], Xa[keep], Za[keep]
         if y.size == 0:
             raise DataError("no observations left after dropping missing values")
-        if not np.all(np.isfinite(y)) or np.any(y < 0):
-            raise DataError("endog must be finite non-negative counts")
-        if np.all(y == 0):
-            raise EstimationError(
-                f"the outcome {yname!r} is zero in all {y.size} observations of the estimation "
-                "sample: a count model has no finite maximum (the mean runs to zero). Check the "
-                "outcome column and the sample (years, regions) it is restricted to.")
-        if np.all(y == y[0]):
-            raise EstimationError(
-                f"the outcome {yname!r} is constant ({y[0]:g} in all {y.size} observations): "
-                "there is no variation to explain and the dispersion runs to the Poisson "
-                "boundary. Check the outcome column and the sample.")
+        _check_counts(y, yname)
         for what, arr in (("exog", Xa), ("exog_disp", Za)):
             if not np.all(np.isfinite(arr)):
                 raise DataError(f"{what} contains infinite values")
-        total_off = np.zeros(y.shape[0])
-        if off is not None:
-            if not np.all(np.isfinite(off[keep])):
-                raise DataError("offset contains infinite values")
-            total_off += off[keep]
-        if expo is not None:
-            e = expo[keep]
-            if np.any(e <= 0) or not np.all(np.isfinite(e)):
-                raise DataError("exposure must be positive and finite")
-            total_off += np.log(e)
+        total_off = _total_offset(off, expo, keep, y.shape[0])
         xnames = [str(c) for c in X.columns]
         znames = [str(c) for c in Z.columns]
         collinear(Xa, xnames, "exog (mean equation)")

@@ -1,0 +1,61 @@
+"""One BLAS thread for a block of code, so that a number does not depend on the thread count.
+
+Floating-point sums in multi-threaded BLAS can depend on how many threads split them (a
+bootstrap of many small GMM fits accumulates such differences to 1e-9 relative), so every
+fit of a specification runs with one OpenBLAS thread (:func:`regrowth.fit.fit_column`, the
+specification curve's workers): ``estimates.json`` is then the same for any
+``OPENBLAS_NUM_THREADS``. On two cores the single thread costs nothing here: the models are
+small, and the thread start-up of multi-threaded BLAS made some of them slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+
+__all__ = ["one_blas_thread"]
+
+
+_BLAS_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                 ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                 ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                 ("openblas_get_num_threads", "openblas_set_num_threads"))
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the block with every loaded OpenBLAS on one thread, then restore its setting.
+
+    Floating-point sums in multi-threaded BLAS can depend on the thread count (CR2 works on
+    n x n matrices, large enough for OpenBLAS to split), so every backend fits with one
+    BLAS thread per process: joblib and Dask workers already do (they set
+    ``OMP_NUM_THREADS`` and friends at start), the serial backend runs in this process and
+    needs it set here. This is what ``threadpoolctl.threadpool_limits(1, "blas")`` does;
+    that package is not among the pinned libraries, so the OpenBLAS calls are made directly
+    through ctypes on the libraries this process has loaded (Linux ``/proc/self/maps``;
+    elsewhere the block runs unchanged).
+    """
+    saved = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as fh:
+            paths = sorted({line.split()[-1] for line in fh
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        paths = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get, put in _BLAS_SYMBOLS:
+            if hasattr(lib, get) and hasattr(lib, put):
+                getter, setter = getattr(lib, get), getattr(lib, put)
+                getter.restype = ctypes.c_int
+                saved.append((setter, int(getter())))
+                setter(ctypes.c_int(1))
+                break
+    try:
+        yield
+    finally:
+        for setter, n in saved:
+            setter(ctypes.c_int(n))
