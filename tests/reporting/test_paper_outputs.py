@@ -47,7 +47,8 @@ def growth_table() -> RegressionTable:
     cols = [TableColumn("(1)", "FGLS, hetero AR(1)", a,
                         {"nobs": 256, "llf": -594.568, "sample": "2002-2017", "se": "model"},
                         {"fsr": "[0.002; -0.041, -0.010]"}),
-            TableColumn("(2)", "Fixed effects", b, {"nobs": 254, "se": "clustered by province"},
+            TableColumn("(2)", "2SLS: Nominal per-capita GRDP growth (%), all years", b,
+                        {"nobs": 254, "se": "clustered by province"},
                         {"fsr": "[0.507; -0.142, 0.067]"})]
     return regression_table(
         cols, title="Table 2. Innovation, decentralization and regional growth: panel GLS",
@@ -128,7 +129,10 @@ def test_numbers_sit_in_siunitx_columns_sized_to_them_with_booktabs_rules():
     assert frag.count(r"\toprule") == 1 and frag.count(r"\bottomrule") == 1
     assert r"\hline" not in frag
     assert "-1230.500\\sym{***}" in frag          # siunitx groups it: 1,230.500
-    assert "& {FGLS, hetero AR(1)} & {Fixed effects} \\\\" in frag
+    # a long column title or statistic is set on several lines of its cell, not one wide line
+    assert ("& {FGLS, hetero AR(1)} & {\\begin{tabular}[b]{@{}c@{}}2SLS: Nominal \\\\ "
+            "per-capita GRDP \\\\ growth (\\%), all \\\\ years\\end{tabular}} \\\\") in frag
+    assert "{\\begin{tabular}[t]{@{}c@{}}clustered by \\\\ province\\end{tabular}}" in frag
 
 
 def test_one_minus_sign_convention_everywhere():

@@ -51,6 +51,7 @@ import csv
 import io
 import math
 import re
+import textwrap
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -331,13 +332,37 @@ def _latex_number(m: re.Match) -> str:
     return out + (rf"\sym{{{stars}}}" if stars else "")
 
 
-def _latex_cell(text: str, numeric_column: bool, where: str) -> str:
+#: Text longer than this (characters) is set on several lines inside its cell (a nested
+#: tabular, no package needed), so a long column title or a long statistic does not make
+#: the table wider than the page: column titles, text in numeric columns, text columns.
+_WRAP_HEAD, _WRAP_CELL, _WRAP_TEXT_COLUMN = 18, 20, 32
+
+
+def _latex_lines(text: str, width: int, *, align: str = "c", valign: str = "t",
+                 where: str = "") -> str:
+    """``text`` for LaTeX; over ``width`` characters, broken at spaces into a nested
+    ``tabular`` (``valign`` t: first line on the row's baseline; b: last line)."""
+    if len(text) <= width:
+        return latex_text(text, where=where)
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    if len(lines) < 2:
+        return latex_text(text, where=where)
+    return (rf"\begin{{tabular}}[{valign}]{{@{{}}{align}@{{}}}}"
+            + r" \\ ".join(latex_text(x, where=where) for x in lines) + r"\end{tabular}")
+
+
+def _latex_cell(text: str, numeric_column: bool, where: str, *, wrap: bool = True) -> str:
     if not text:
         return ""
     m = _NUMERIC_CELL.match(text)
     if numeric_column and m:
         return _latex_number(m)
-    out = latex_text(text, where=where)
+    if not wrap:
+        out = latex_text(text, where=where)
+    elif numeric_column:
+        out = _latex_lines(text, _WRAP_CELL, where=where)
+    else:
+        out = _latex_lines(text, _WRAP_TEXT_COLUMN, align="l", where=where)
     return "{" + out + "}" if numeric_column else out
 
 
@@ -520,7 +545,7 @@ class RegressionTable:
         def head(cells: Sequence[str]) -> str:
             out = [""]
             for j, c in enumerate(cells):
-                text = latex_text(c, where=self._latex_where("header"))
+                text = _latex_lines(c, _WRAP_HEAD, valign="b", where=self._latex_where("header"))
                 out.append("{" + text + "}" if is_num[j] else text)
             return " & ".join(out) + r" \\"
 
@@ -544,7 +569,8 @@ class RegressionTable:
             else:
                 lines.append(" & ".join(
                     [latex_text(row.label, where=where)]
-                    + [_latex_cell(c, is_num[j], where) for j, c in enumerate(row.cells)])
+                    + [_latex_cell(c, is_num[j], where, wrap=row.kind != "extra")
+                       for j, c in enumerate(row.cells)])
                     + r" \\")
         lines += [r"\bottomrule", r"\end{tabular}}"]
         return "\n".join(lines) + "\n"
