@@ -110,6 +110,7 @@ from regrowth.sources.kosis_layouts import (  # noqa: F401 (re-exported: the exp
     strip_code,
     subannual,
 )
+import warnings
 
 __all__ = ["KosisTable", "read_kosis", "to_tidy", "parse_kosis", "parse_year", "unit_key"]
 
@@ -173,7 +174,6 @@ def _check_sheet(rows: list[list[Any]], *, file: str, sheet: str, others: list[s
 def _check_formulas(path: Path, rows: list[list[Any]], *, file: str, sheet: str) -> None:
     """Refuse formula cells saved without their computed value (they would read as missing)."""
     import openpyxl
-    import warnings
     if not any(c is None for r in rows for c in r):
         return
     with warnings.catch_warnings():
