@@ -13,17 +13,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from regrowth import __version__
+from tqdm import tqdm
+
+from regrowth import __version__, acquire, curve, notebooks, panel, replicate
 from regrowth.errors import RegrowthError
+from regrowth.sources import kosis_api, kosis_store
+from regrowth.sources.registry import KOSIS_API, kosis_request
+from regrowth.specs import edition_allow_partial
 
 #: Formats ``regrowth show`` can print, in the order it prefers them.
 SHOW_FORMATS = ("md", "csv", "tex", "html")
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from regrowth import acquire
 
     # Copying from the mirror takes about a second: the bar appears only if a step takes
     # longer (downloads), and never on a non-terminal (CI logs, make output).
@@ -46,9 +48,6 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_kosis(args: argparse.Namespace) -> int:
-    from regrowth.sources import kosis_api, kosis_store
-    from regrowth.sources.registry import KOSIS_API, kosis_request
-
     try:
         tables = [kosis_request(t).table_id for t in args.table or []]
     except KeyError as exc:
@@ -71,21 +70,16 @@ def _cmd_kosis(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from regrowth import acquire
-
     checked = acquire.verify(args.manifest, args.raw_dir)
     print(f"data/raw: {len(checked)} files match the manifest")
     return 0
 
 
 def _cmd_panel(args: argparse.Namespace) -> int:
-    from regrowth import acquire, panel
-
     # the same acquisition and checksum verification as `make panel` (which runs `make data`)
     fetched = acquire.fetch(args.manifest, args.raw_dir, None,
                             allow_download=args.allow_download)
     print(f"data/raw: {fetched.summary()}")
-    from regrowth.specs import edition_allow_partial
 
     allowed = edition_allow_partial(args.specs)  # [edition] allow_partial of the spec file
     if allowed:
@@ -97,24 +91,18 @@ def _cmd_panel(args: argparse.Namespace) -> int:
 
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
-    from regrowth import replicate
-
     return replicate.run(specs=args.specs, processed_dir=args.processed_dir,
                          results_dir=args.results_dir, notebooks=not args.no_notebooks,
                          only=args.only)
 
 
 def _cmd_curve(args: argparse.Namespace) -> int:
-    from regrowth import curve
-
     return curve.run(specs=args.specs, processed_dir=args.processed_dir,
                      results_dir=args.results_dir, ids=args.id, backend=args.backend,
                      workers=args.workers, scheduler=args.scheduler)
 
 
 def _cmd_notebooks(args: argparse.Namespace) -> int:
-    from regrowth import notebooks
-
     if args.check:
         stale = notebooks.drifted(args.folder)
         for name in stale:
@@ -166,7 +154,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
 class _Formatter(argparse.HelpFormatter):
     """Append each option's default to its help: ``(default: X)``, ``(default: off)`` for
     flags; the mirror option's default is spelled out in its help."""
-
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:

@@ -142,6 +142,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 from scipy import stats
 
+from regrowth.models._results import LabelledEstimates
 from regrowth.errors import DataError, EstimationError, SpecificationError
 from regrowth.models._lsdvc import _Panel, _ah, _lsdvc_once, _simulate
 from regrowth.models.linear import fit_panel
@@ -156,7 +157,7 @@ class BiasApproximationWarning(UserWarning):
 
 # ----------------------------------------------------------------------------- results
 
-class DynamicPanelResults:
+class DynamicPanelResults(LabelledEstimates):
     """Results of a dynamic-panel estimator, in linearmodels' style.
 
     ``params``, ``std_errors`` (alias ``bse``), ``tstats`` (alias ``tvalues``), ``pvalues``,
@@ -183,20 +184,11 @@ class DynamicPanelResults:
             return extra[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
-    @property
-    def params(self) -> pd.Series:
-        return self._params.copy()
 
     @property
-    def cov(self) -> pd.DataFrame:
-        return self._cov.copy()
-
-    @property
-    def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self._cov.to_numpy())), index=self._params.index,
-                         name="std_error")
-
-    bse = std_errors
+    def bse(self) -> pd.Series:
+        """statsmodels' name for :attr:`std_errors`."""
+        return self.std_errors
 
     @property
     def tstats(self) -> pd.Series:

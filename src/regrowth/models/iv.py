@@ -87,6 +87,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from regrowth.models._results import LabelledEstimates
 from regrowth.errors import EstimationError, SpecificationError
 from regrowth.models.covariance import cluster_sums, stata_linear_factor, stata_ml_scale
 from linearmodels import PanelOLS
@@ -200,7 +201,7 @@ def _meat(scores: np.ndarray, clu: np.ndarray, G: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- results
 
-class ReformResults:
+class ReformResults(LabelledEstimates):
     """Coefficients of interest with a cluster-robust covariance (linearmodels-like).
 
     ``params``, ``std_errors``, ``tstats``, ``pvalues`` (t(G-1)), ``cov``, ``conf_int()``,
@@ -221,18 +222,6 @@ class ReformResults:
         self.model = model
         self.spec = dict(spec)
 
-    @property
-    def params(self) -> pd.Series:
-        return self._params.copy()
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        return self._cov.copy()
-
-    @property
-    def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self._cov.to_numpy())), index=self._params.index,
-                         name="std_error")
 
     @property
     def tstats(self) -> pd.Series:

@@ -221,6 +221,75 @@ class PanelPCSE:
         return self._data.exog
 
     # ------------------------------------------------------------------- fit
+    def _transform(self, y, x, g, first, n_g, sizes, entities, k_rho):
+        """Prais-Winsten data and rho (None, the common rho, or a Series by panel)."""
+        d = self._data
+        if self.correlation == "independent":
+            return y, x, None
+        b0 = np.linalg.lstsq(x, y, rcond=None)[0]
+        e0 = y - x @ b0
+        rho_i = d._rho(e0, g, first, n_g, k_rho)
+        if self.correlation == "ar1":
+            w = sizes.astype(float) - (0.0 if self.np1 else 1.0)
+            ok = np.isfinite(rho_i) & (w > 0)
+            if not ok.any():
+                raise EstimationError("rho could not be computed for any panel with "
+                                      f"rhotype={self.rhotype!r}")
+            rho_common = float(np.sum(w[ok] * rho_i[ok]) / np.sum(w[ok]))
+            rho_panel = np.full(n_g, rho_common)
+            rho_out: Any = rho_common
+        else:
+            bad = ~np.isfinite(rho_i)
+            if bad.any():
+                raise EstimationError(
+                    f"rho_i could not be computed with rhotype={self.rhotype!r} for "
+                    f"panel(s) {entities[bad].tolist()}")
+            rho_panel = rho_i
+            rho_out = pd.Series(rho_panel, index=entities, name="rho")
+        if np.any(np.abs(rho_panel) >= 1.0):
+            raise EstimationError(
+                "estimated AR(1) coefficient |rho| >= 1 "
+                f"({np.unique(np.round(rho_panel[np.abs(rho_panel) >= 1], 6)).tolist()}):"
+                " the Prais-Winsten transform is undefined",
+            )
+        rho_obs = rho_panel[g]
+        return d._prais_winsten(y, rho_obs, first), d._prais_winsten(x, rho_obs, first), rho_out
+
+    def _meat(self, e, xs, g, t, present, sizes, n):
+        """Sigma (N x N), the sandwich's meat and the number of residual products behind
+        Sigma, for ``independent``, ``hetonly``, pairwise and casewise PCSE."""
+        n_t, n_g = present.shape
+        k = xs.shape[1]
+        # Dense period x panel layout (zeros where a panel is not observed).
+        e_tn = np.zeros((n_t, n_g))
+        e_tn[t, g] = e
+        if self.independent:
+            s2 = float(e @ e / n)
+            return np.eye(n_g) * s2, s2 * (xs.T @ xs), n
+        if self.hetonly:
+            s2_i = np.bincount(g, weights=e * e, minlength=n_g) / sizes
+            w = s2_i[g]
+            return np.diag(s2_i), (xs * w[:, None]).T @ xs, n
+        if self.pairwise:
+            pf = present.astype(float)
+            t_ij = pf.T @ pf
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sigma = np.where(t_ij > 0, (e_tn.T @ e_tn) / t_ij, 0.0)
+            n_sigma = int(present.sum())
+        else:
+            full = present.all(axis=1)
+            if not full.any():
+                raise DataError(
+                    "casewise PCSE needs at least one period in which every panel is "
+                    "observed, and there is none",
+                    hint="use pairwise=True (Stata's pairwise) or balance the sample")
+            ec = e_tn[full]
+            sigma = ec.T @ ec / int(full.sum())
+            n_sigma = int(full.sum()) * n_g
+        x_tn = np.zeros((n_t, n_g, k))
+        x_tn[t, g] = xs
+        return sigma, np.einsum("tik,ij,tjl->kl", x_tn, sigma, x_tn, optimize=True), n_sigma
+
     def fit(self, *, nmk: bool = False) -> PanelPCSEResults:
         """Estimate the coefficients and their panel-corrected covariance.
 
@@ -255,81 +324,15 @@ class PanelPCSE:
         first = np.r_[True, g[1:] != g[:-1]]
         const_cols = [j for j in range(k) if _is_constant(x[:, j])]
 
-        rho_out: Any = None
-        if self.correlation == "independent":
-            ys, xs = y, x
-        else:
-            b0 = np.linalg.lstsq(x, y, rcond=None)[0]
-            e0 = y - x @ b0
-            rho_i = d._rho(e0, g, first, n_g, k - len(const_cols))
-            if self.correlation == "ar1":
-                w = sizes.astype(float) - (0.0 if self.np1 else 1.0)
-                ok = np.isfinite(rho_i) & (w > 0)
-                if not ok.any():
-                    raise EstimationError("rho could not be computed for any panel with "
-                                          f"rhotype={self.rhotype!r}")
-                rho_common = float(np.sum(w[ok] * rho_i[ok]) / np.sum(w[ok]))
-                rho_panel = np.full(n_g, rho_common)
-                rho_out = rho_common
-            else:
-                bad = ~np.isfinite(rho_i)
-                if bad.any():
-                    raise EstimationError(
-                        f"rho_i could not be computed with rhotype={self.rhotype!r} for "
-                        f"panel(s) {entities[bad].tolist()}")
-                rho_panel = rho_i
-                rho_out = pd.Series(rho_panel, index=entities, name="rho")
-            if np.any(np.abs(rho_panel) >= 1.0):
-                raise EstimationError(
-                    "estimated AR(1) coefficient |rho| >= 1 "
-                    f"({np.unique(np.round(rho_panel[np.abs(rho_panel) >= 1], 6)).tolist()}):"
-                    " the Prais-Winsten transform is undefined",
-                )
-            rho_obs = rho_panel[g]
-            ys = d._prais_winsten(y, rho_obs, first)
-            xs = d._prais_winsten(x, rho_obs, first)
-
+        ys, xs, rho_out = self._transform(y, x, g, first, n_g, sizes, entities,
+                                          k - len(const_cols))
         xtx_inv = np.linalg.inv(xs.T @ xs)
         beta = xtx_inv @ (xs.T @ ys)
         e = ys - xs @ beta
 
-        # Dense period x panel layout (zeros where a panel is not observed).
         present = np.zeros((n_t, n_g), dtype=bool)
         present[t, g] = True
-        e_tn = np.zeros((n_t, n_g))
-        e_tn[t, g] = e
-        n_sigma: int
-        if self.independent:
-            s2 = float(e @ e / n)
-            sigma = np.eye(n_g) * s2
-            meat = s2 * (xs.T @ xs)
-            n_sigma = n
-        elif self.hetonly:
-            s2_i = np.bincount(g, weights=e * e, minlength=n_g) / sizes
-            sigma = np.diag(s2_i)
-            w = s2_i[g]
-            meat = (xs * w[:, None]).T @ xs
-            n_sigma = n
-        else:
-            if self.pairwise:
-                pf = present.astype(float)
-                t_ij = pf.T @ pf
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    sigma = np.where(t_ij > 0, (e_tn.T @ e_tn) / t_ij, 0.0)
-                n_sigma = int(present.sum())
-            else:
-                full = present.all(axis=1)
-                if not full.any():
-                    raise DataError(
-                        "casewise PCSE needs at least one period in which every panel is "
-                        "observed, and there is none",
-                        hint="use pairwise=True (Stata's pairwise) or balance the sample")
-                ec = e_tn[full]
-                sigma = ec.T @ ec / int(full.sum())
-                n_sigma = int(full.sum()) * n_g
-            x_tn = np.zeros((n_t, n_g, k))
-            x_tn[t, g] = xs
-            meat = np.einsum("tik,ij,tjl->kl", x_tn, sigma, x_tn, optimize=True)
+        sigma, meat, n_sigma = self._meat(e, xs, g, t, present, sizes, n)
         cov = xtx_inv @ meat @ xtx_inv
         cov = (cov + cov.T) / 2.0
         if nmk:

@@ -222,8 +222,7 @@ def _load() -> None:
     if _LOADED:
         return
     _LOADED = True
-    import regrowth.models as package
-
+    package = importlib.import_module(__package__)   # regrowth.models, by name: no cycle
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not info.name.startswith("_") and info.name not in ("registry", "covariance"):
             importlib.import_module(f"regrowth.models.{info.name}")

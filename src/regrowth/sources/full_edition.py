@@ -164,6 +164,80 @@ def _user_error(exc: DataError, source) -> DataError:
     return new
 
 
+def _check_table_and_item(table, source, rep: SlotRead) -> None:
+    """The table id and the item the export states, where it states them, are the slot's."""
+    table_id = source.table_id
+    rep.table_id_stated, rep.table_id_source = table.table_id, table.table_id_source
+    if table.table_id and table.table_id.strip().upper() != table_id.upper():
+        raise DataError(
+            f"the file states KOSIS table {table.table_id} (in {table.table_id_source}) but was "
+            f"saved in the slot of table {table_id} ({source.description})", file=rep.file,
+            hint=f"if it is table {table.table_id}, it does not belong in this slot (rename or "
+                 f"remove it); otherwise {_download_hint(source)}")
+    # the item, where the export names one, must be the slot's
+    stated = [i for i in table.items if i]
+    for k, name in enumerate(table.label_names):
+        if re.sub(r"\s+", "", name).casefold() in ("항목", "item", "items"):
+            stated += sorted(set(table.cells[f"label_{k}"]) - {""})
+    words = [re.sub(r"\s+", "", w).casefold() for w in source.item_words]
+    if words and stated:
+        wrong = [i for i in dict.fromkeys(stated)
+                 if not any(w in re.sub(r"\s+", "", i).casefold() for w in words)]
+        if wrong:
+            raise DataError(
+                f"the file's item {wrong[0]!r} is not {source.description} (the table of slot "
+                f"{table_id}; expected an item naming {' / '.join(source.item_words)})",
+                file=rep.file, row=table.header_rows,
+                hint=f"check that this is the right table; {_download_hint(source)}")
+
+
+def _check_unit(table, source, rep: SlotRead):
+    """The unit (stated once for the table, or per item) must be one the slot accepts; the
+    values are converted by its factor (천건 -> cases). Returns the (converted) table."""
+    unit, unit_source = table.unit, table.unit_source
+    if unit is None and len(set(table.item_units.values())) == 1:
+        unit, unit_source = next(iter(table.item_units.values())), "the item header"
+    if unit is not None:
+        accepted = {unit_key(k): (k, f) for k, f in source.units.items()}
+        if unit_key(unit) not in accepted:
+            spec = source.variables[0]
+            raise DataError(
+                f"the file states the unit {unit!r} (in {unit_source}); the slot of table "
+                f"{source.table_id} ({spec.name}, {spec.unit}) accepts {sorted(source.units)}",
+                file=rep.file, row=None,
+                hint="download the table again with its default unit, or check that it is the "
+                     f"right table; {_download_hint(source)}")
+        rep.factor = accepted[unit_key(unit)][1]
+    rep.unit, rep.unit_source = unit, unit_source
+    if rep.factor != 1:
+        cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
+        table = dataclasses.replace(table, cells=cells)
+    return table
+
+
+def _check_coverage(frame: pd.DataFrame, source, rep: SlotRead, allow_partial: bool) -> None:
+    """Years, provinces and values of the download; fewer than the provinces that existed
+    then is refused unless ``allow_partial``."""
+    table_id = source.table_id
+    values = frame[frame["value"].notna()]
+    present = sorted(set(values["region"]))
+    if values.empty:
+        raise DataError(f"the download of table {table_id} holds no values for any province",
+                        file=rep.file, hint=_download_hint(source))
+    y0, y1 = int(values["year"].min()), int(values["year"].max())
+    expected = [r.key for r in regions.REGIONS if r.first_year is None or r.first_year <= y1]
+    missing = [k for k in expected if k not in present]
+    rep.years, rep.n_years = (y0, y1), int(values["year"].nunique())
+    rep.provinces, rep.missing_provinces, rep.values = present, missing, len(values)
+    if missing and not allow_partial:
+        raise DataError(
+            f"the download of table {table_id} covers {len(present)} of the {len(expected)} "
+            f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
+            hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
+                 f"on purpose, build with `regrowth panel --allow-partial {table_id}` or "
+                 f"add allow_partial = [\"{table_id}\"] to [edition] in specs/models.toml")
+
+
 def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
               ) -> tuple[pd.DataFrame, SlotRead]:
     """Verify and read the download in ``source``'s slot; return (tidy frame, SlotRead).
@@ -206,47 +280,8 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
             table = kosis.read_kosis(path, raw_dir=raw_dir)
     except DataError as exc:
         raise _user_error(exc, source) from None
-    rep.table_id_stated, rep.table_id_source = table.table_id, table.table_id_source
-    if table.table_id and table.table_id.strip().upper() != table_id.upper():
-        raise DataError(
-            f"the file states KOSIS table {table.table_id} (in {table.table_id_source}) but was "
-            f"saved in the slot of table {table_id} ({source.description})", file=rep.file,
-            hint=f"if it is table {table.table_id}, it does not belong in this slot (rename or "
-                 f"remove it); otherwise {_download_hint(source)}")
-    # the item, where the export names one, must be the slot's
-    stated = [i for i in table.items if i]
-    for k, name in enumerate(table.label_names):
-        if re.sub(r"\s+", "", name).casefold() in ("항목", "item", "items"):
-            stated += sorted(set(table.cells[f"label_{k}"]) - {""})
-    words = [re.sub(r"\s+", "", w).casefold() for w in source.item_words]
-    if words and stated:
-        wrong = [i for i in dict.fromkeys(stated)
-                 if not any(w in re.sub(r"\s+", "", i).casefold() for w in words)]
-        if wrong:
-            raise DataError(
-                f"the file's item {wrong[0]!r} is not {source.description} (the table of slot "
-                f"{table_id}; expected an item naming {' / '.join(source.item_words)})",
-                file=rep.file, row=table.header_rows,
-                hint=f"check that this is the right table; {_download_hint(source)}")
-    # the unit: stated once for the table, or per item (a single item is required below)
-    unit, unit_source = table.unit, table.unit_source
-    if unit is None and len(set(table.item_units.values())) == 1:
-        unit, unit_source = next(iter(table.item_units.values())), "the item header"
-    if unit is not None:
-        accepted = {unit_key(k): (k, f) for k, f in source.units.items()}
-        if unit_key(unit) not in accepted:
-            spec = source.variables[0]
-            raise DataError(
-                f"the file states the unit {unit!r} (in {unit_source}); the slot of table "
-                f"{table_id} ({spec.name}, {spec.unit}) accepts {sorted(source.units)}",
-                file=rep.file, row=None,
-                hint="download the table again with its default unit, or check that it is the "
-                     f"right table; {_download_hint(source)}")
-        rep.factor = accepted[unit_key(unit)][1]
-    rep.unit, rep.unit_source = unit, unit_source
-    if rep.factor != 1:
-        cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
-        table = dataclasses.replace(table, cells=cells)
+    _check_table_and_item(table, source, rep)
+    table = _check_unit(table, source, rep)
     # a 시도/시군구 export: keep the province subtotal rows (소계), as KOSIS prints them
     where, sub_note = None, None
     for k in range(1, len(table.label_letters)):
@@ -275,26 +310,10 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
         sub_note = "; ".join(filter(None, [sub_note, f"rows that are not provinces skipped: "
                                                      f"{', '.join(skipped)}"]))
     kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
-    values = frame[frame["value"].notna()]
-    present = sorted(set(values["region"]))
-    if values.empty:
-        raise DataError(f"the download of table {table_id} holds no values for any province",
-                        file=rep.file, hint=_download_hint(source))
-    y0, y1 = int(values["year"].min()), int(values["year"].max())
-    expected = [r.key for r in regions.REGIONS if r.first_year is None or r.first_year <= y1]
-    missing = [k for k in expected if k not in present]
-    rep.years, rep.n_years = (y0, y1), int(values["year"].nunique())
-    rep.provinces, rep.missing_provinces, rep.values = present, missing, len(values)
-    if missing and not allow_partial:
-        raise DataError(
-            f"the download of table {table_id} covers {len(present)} of the {len(expected)} "
-            f"provinces ({y0}-{y1}); missing: {', '.join(missing)}", file=rep.file,
-            hint=f"select all 시도 when downloading ({source.url}), or, to use a partial table "
-                 f"on purpose, build with `regrowth panel --allow-partial {table_id}` or "
-                 f"add allow_partial = [\"{table_id}\"] to [edition] in specs/models.toml")
+    _check_coverage(frame, source, rep, allow_partial)
     notes = list(kosis_notes) + ([sub_note] if sub_note else [])
     if rep.factor != 1:
-        notes.append(f"converted from {unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
+        notes.append(f"converted from {rep.unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
     notes.append(f"full edition: {rep.file}, {rep.coverage}"
                  + ("" if rep.table_id_stated else "; table id not stated in the file"))
     rep.notes = notes

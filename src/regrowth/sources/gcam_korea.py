@@ -23,6 +23,8 @@ from regrowth.sources._common import (
     clean_text, col_letter, finish, parse_number, require_file, source_name,
 )
 from regrowth.sources.kosis import parse_year
+import csv
+import io
 
 __all__ = ["read_gcam", "parse_grdp_real"]
 
@@ -51,8 +53,6 @@ def read_gcam(path, *, raw_dir=None) -> tuple[pd.DataFrame, dict[str, str], str]
         raise DataError("the table part of the file is not UTF-8/ASCII (tried utf-8)", file=file,
                         row=header_line + body[:exc.start].count(b"\n"),
                         hint="acquire a clean copy (`make data`)") from None
-    import csv
-    import io
     rows = [r for r in csv.reader(io.StringIO(text))]
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()

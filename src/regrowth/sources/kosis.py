@@ -110,6 +110,7 @@ from regrowth.sources.kosis_layouts import (  # noqa: F401 (re-exported: the exp
     strip_code,
     subannual,
 )
+import warnings
 
 __all__ = ["KosisTable", "read_kosis", "to_tidy", "parse_kosis", "parse_year", "unit_key"]
 
@@ -173,7 +174,6 @@ def _check_sheet(rows: list[list[Any]], *, file: str, sheet: str, others: list[s
 def _check_formulas(path: Path, rows: list[list[Any]], *, file: str, sheet: str) -> None:
     """Refuse formula cells saved without their computed value (they would read as missing)."""
     import openpyxl
-    import warnings
     if not any(c is None for r in rows for c in r):
         return
     with warnings.catch_warnings():
@@ -291,39 +291,73 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
     ignore_keys = {_key(x) for x in ignore}
     notes: list[str] = []
     if region_from == "label":
-        region_label, item_from = _region_column(cells, table, region_label, ignore_keys,
-                                                 item_label)
-        if item_from is not None:
-            notes.append(f"item-first layout: provinces read from column "
-                         f"{table.label_letters[region_label]}, items from column "
-                         f"{table.label_letters[item_from]}")
-            if item_label is None:
-                cells = cells.assign(item=cells[f"label_{item_from}"])
-            if isinstance(variables, str):
-                distinct = list(dict.fromkeys(cells[f"label_{item_from}"]))
-                if len(distinct) > 1:
-                    raise DataError(f"the table holds several items {distinct} (column "
-                                    f"{table.label_letters[item_from]}); say which variable each "
-                                    "one is", file=file, column=table.label_letters[item_from],
-                                    hint="download the table with only the item you need "
-                                         "selected (항목 선택), or pass a mapping item -> variable")
-    if (isinstance(variables, str) and region_from == "label"
-            and _province_column(cells, region_label, ignore_keys)):
-        # another row-label column with several values would put two series in one variable
-        for k, letter in enumerate(table.label_letters):
-            if k == region_label or k in (where or {}) or k == item_label:
-                continue
-            if table.label_names[k].casefold() in _UNIT_COLUMNS:
-                continue
-            distinct = list(dict.fromkeys(cells[f"label_{k}"]))
-            if len(distinct) > 1:
-                raise DataError(f"column {letter} ({table.label_names[k]!r}) holds several "
-                                f"values {distinct[:5]}: the table holds more than one series "
-                                f"for {variables!r}", file=file, row=table.header_rows + 1,
-                                column=letter,
-                                hint="download the table with a single item and a single "
-                                     "category selected (항목/분류 선택)")
-    # variables
+        cells, region_label = _item_first_layout(cells, table, variables, region_label,
+                                                 ignore_keys, item_label, notes)
+        if isinstance(variables, str) and _province_column(cells, region_label, ignore_keys):
+            _refuse_second_series(cells, table, variables, region_label, where, item_label)
+    cells, var = _variables_of(cells, table, variables, region_from, other_items)
+    region_col = f"label_{region_label}" if region_from == "label" else "item"
+    names = cells[region_col]
+    region = names.map(_resolve_regions(cells, names, table, region_from, region_label,
+                                        ignore_keys))
+    keep = region.notna()
+    frame = pd.DataFrame({
+        "region": region[keep], "year": cells.loc[keep, "year"], "variable": var[keep],
+        "value": cells.loc[keep, "value"].astype(float), "row": cells.loc[keep, "row"],
+        "column": cells.loc[keep, "column"],
+    })
+    # zeros printed for the years before a province existed are not observations
+    frame = missing_before_existence(frame, notes)
+    # a duplicated region-year is a row problem: point at the region label column
+    dup_column = table.label_letters[region_label] if region_from == "label" else None
+    out = finish(frame, file=file, source=source or file, drop_missing=drop_missing,
+                 dup_column=dup_column)
+    out.attrs["notes"] = _notes_by_variable(out, notes, table)
+    return out
+
+
+def _item_first_layout(cells, table, variables, region_label, ignore_keys, item_label, notes):
+    """The province column (an item-first export lists the items in the first label
+    column); returns the cells (items taken from that column) and the province column."""
+    region_label, item_from = _region_column(cells, table, region_label, ignore_keys, item_label)
+    if item_from is None:
+        return cells, region_label
+    notes.append(f"item-first layout: provinces read from column "
+                 f"{table.label_letters[region_label]}, items from column "
+                 f"{table.label_letters[item_from]}")
+    if item_label is None:
+        cells = cells.assign(item=cells[f"label_{item_from}"])
+    if isinstance(variables, str):
+        distinct = list(dict.fromkeys(cells[f"label_{item_from}"]))
+        if len(distinct) > 1:
+            raise DataError(f"the table holds several items {distinct} (column "
+                            f"{table.label_letters[item_from]}); say which variable each "
+                            "one is", file=table.file, column=table.label_letters[item_from],
+                            hint="download the table with only the item you need "
+                                 "selected (항목 선택), or pass a mapping item -> variable")
+    return cells, region_label
+
+
+def _refuse_second_series(cells, table, variables, region_label, where, item_label) -> None:
+    """Another row-label column with several values would put two series in one variable."""
+    for k, letter in enumerate(table.label_letters):
+        if k == region_label or k in (where or {}) or k == item_label:
+            continue
+        if table.label_names[k].casefold() in _UNIT_COLUMNS:
+            continue
+        distinct = list(dict.fromkeys(cells[f"label_{k}"]))
+        if len(distinct) > 1:
+            raise DataError(f"column {letter} ({table.label_names[k]!r}) holds several "
+                            f"values {distinct[:5]}: the table holds more than one series "
+                            f"for {variables!r}", file=table.file, row=table.header_rows + 1,
+                            column=letter,
+                            hint="download the table with a single item and a single "
+                                 "category selected (항목/분류 선택)")
+
+
+def _variables_of(cells, table, variables, region_from, other_items):
+    """The variable of each cell: one name for a one-item table, or by item."""
+    file = table.file
     if isinstance(variables, str):
         item_col = "item" if region_from == "label" else None
         distinct = list(dict.fromkeys(cells["item"])) if item_col else [""]
@@ -332,30 +366,32 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
                             "item", file=file, row=table.header_rows,
                             hint="download the table with only the needed item selected "
                                  "(항목 선택), or, in code, pass a mapping item -> variable")
-        var = pd.Series(variables, index=cells.index, dtype="str")
-    else:
-        if region_from == "item":
-            raise ValueError("region_from='item' takes a single variable name")
-        mapping = {_key(k): v for k, v in variables.items()}
-        keys = cells["item"].map(_key)
-        var = keys.map(mapping)
-        unknown = var.isna()
-        if unknown.any():
-            if other_items == "error":
-                r = cells.loc[unknown].iloc[0]
-                raise DataError(f"unexpected item {r['item']!r} (expected {list(variables)})",
-                                file=file, row=table.header_rows, column=r["column"],
-                                hint="check that this is the right table; download it again")
-            cells, var = cells[~unknown], var[~unknown]
-        missing_items = set(mapping) - set(keys)
-        if missing_items:
-            raise DataError(f"items {sorted(missing_items)} not found in the table (found "
-                            f"{table.items})", file=file, row=table.header_rows,
+        return cells, pd.Series(variables, index=cells.index, dtype="str")
+    if region_from == "item":
+        raise ValueError("region_from='item' takes a single variable name")
+    mapping = {_key(k): v for k, v in variables.items()}
+    keys = cells["item"].map(_key)
+    var = keys.map(mapping)
+    unknown = var.isna()
+    if unknown.any():
+        if other_items == "error":
+            r = cells.loc[unknown].iloc[0]
+            raise DataError(f"unexpected item {r['item']!r} (expected {list(variables)})",
+                            file=file, row=table.header_rows, column=r["column"],
                             hint="check that this is the right table; download it again")
-    # regions
-    ignore_keys = {_key(x) for x in ignore}
-    region_col = f"label_{region_label}" if region_from == "label" else "item"
-    names = cells[region_col]
+        cells, var = cells[~unknown], var[~unknown]
+    missing_items = set(mapping) - set(keys)
+    if missing_items:
+        raise DataError(f"items {sorted(missing_items)} not found in the table (found "
+                        f"{table.items})", file=file, row=table.header_rows,
+                        hint="check that this is the right table; download it again")
+    return cells, var
+
+
+def _resolve_regions(cells, names, table, region_from, region_label, ignore_keys) -> dict:
+    """{printed name: province key, or None for the nation and ignored names}; an unknown
+    name is an error naming its cell."""
+    file = table.file
     resolved: dict[str, str | None] = {}
     for name in dict.fromkeys(names):
         if _key(name) in ignore_keys or (
@@ -382,19 +418,11 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
                          "an export whose item column comes first is read when its other label "
                          "column names the 17 provinces. " + (exc.hint or "")) from None
             raise
-    region = names.map(resolved)
-    keep = region.notna()
-    frame = pd.DataFrame({
-        "region": region[keep], "year": cells.loc[keep, "year"], "variable": var[keep],
-        "value": cells.loc[keep, "value"].astype(float), "row": cells.loc[keep, "row"],
-        "column": cells.loc[keep, "column"],
-    })
-    # zeros printed for the years before a province existed are not observations
-    frame = missing_before_existence(frame, notes)
-    # a duplicated region-year is a row problem: point at the region label column
-    dup_column = table.label_letters[region_label] if region_from == "label" else None
-    out = finish(frame, file=file, source=source or file, drop_missing=drop_missing,
-                 dup_column=dup_column)
+    return resolved
+
+
+def _notes_by_variable(out: pd.DataFrame, notes: list[str], table) -> dict[str, list[str]]:
+    """The codebook notes of each variable: the reader's notes and the provisional years."""
     by_var: dict[str, list[str]] = {}
     for v in dict.fromkeys(out["variable"]):
         vnotes = [n for n in notes if not re.match(r"^\w+: ", n) or n.startswith(f"{v}: ")]
@@ -404,8 +432,7 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
             vnotes.append(f"provisional (p) in the source: {', '.join(map(str, prov))}")
         if vnotes:
             by_var[v] = vnotes
-    out.attrs["notes"] = by_var
-    return out
+    return by_var
 
 
 def _province_column(cells: pd.DataFrame, k: int, ignore_keys: set[str]) -> bool:

@@ -46,6 +46,44 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
     naming the table (and the JSON row) for anything else.
     """
     where = f"data/raw/kosis/{table_id}.json"
+    axes, stated = _check_rows(rows, table_id, file)
+    rax = _province_axis(rows, axes, table_id, file)
+    active = _active_selection(rows, select)
+    asked = set(itm_id.split()) - {"ALL"}
+    items = asked if asked and any(str(r.get("ITM_ID", "")).strip() in asked for r in rows) \
+        else set()
+    records, skipped, units = _province_records(rows, axes, rax, active, items, table_id, file)
+    first = next(r for r in rows)
+    label_names = [str(first.get(f"C{rax}_OBJ_NM", "") or f"C{rax}")] + [
+        str(first.get(f"C{k}_OBJ_NM", "") or f"C{k}") for k in axes if k != rax]
+    cols = [f"label_{k}" for k in range(len(label_names))]
+    codes = [f"code_{k}" for k in range(len(label_names))]   # the KOSIS codes of the labels
+    cells = pd.DataFrame.from_records(records, columns=[*cols, *codes, "year", "item", "raw",
+                                                       "value", "row", "column"])
+    cells["raw"] = cells["raw"].astype(object)
+    item_units = {item: sorted(u)[0] for item, u in units.items() if len(u) == 1}
+    several = {item: sorted(u) for item, u in units.items() if len(u) > 1}
+    if several:
+        item, us = next(iter(several.items()))
+        raise KosisApiError(f"KOSIS table {table_id}: item {item!r} comes in several units "
+                            f"{us}", file=file, column="UNIT_NM",
+                            hint="check the table and its itmId in "
+                                 "regrowth.sources.registry.KOSIS_API")
+    distinct = set(item_units.values())
+    unit = next(iter(distinct)) if len(distinct) == 1 else None
+    left = [f"{v} {k} rows" for k, v in skipped.items() if v]
+    notes = [f"{table_id} (KOSIS OpenAPI): left out {', '.join(left)}"] if left else []
+    return KosisTable(file=file, layout="long", cells=cells, label_names=label_names,
+                      label_letters=[f"C{rax}"] + [f"C{k}" for k in axes if k != rax],
+                      header_rows=1, table_id=stated.pop(), unit=unit,
+                      unit_source="the response's UNIT_NM" if unit else None,
+                      table_id_source="the response's TBL_ID", item_units=item_units,
+                      notes=notes, meta={"stored": where})
+
+
+def _check_rows(rows, table_id: str, file: str) -> tuple[list[int], set[str]]:
+    """The classification axes (C1..C8) of the rows and the table ids they state; every row
+    must be a dict with TBL_ID, PRD_DE and DT, of this table."""
     if not isinstance(rows, list):
         raise KosisApiError(f"KOSIS table {table_id}: the response is not a list of rows",
                             file=file)
@@ -71,24 +109,32 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
             f"{', '.join(wrong)}", file=file,
             hint=f"check --api-base and the table id; run `regrowth data kosis --refresh "
                  f"--table {table_id}`")
-    # the province axis: the classification with the most rows naming a province
-    def province(name) -> bool:
-        try:
-            regions.lookup(name)
-            return True
-        except UnknownRegionError:
-            return False
+    return axes, stated
 
-    score = {k: sum(1 for n in {str(r.get(f"C{k}_NM", "")) for r in rows} if province(n))
+
+def _is_province(name) -> bool:
+    try:
+        regions.lookup(name)
+        return True
+    except UnknownRegionError:
+        return False
+
+
+def _province_axis(rows, axes, table_id: str, file: str) -> int:
+    """The classification with the most distinct names that are provinces."""
+    score = {k: sum(1 for n in {str(r.get(f"C{k}_NM", "")) for r in rows} if _is_province(n))
              for k in axes}
     if not score or max(score.values()) == 0:
         raise KosisApiError(f"KOSIS table {table_id}: no classification of the response names "
                             "the provinces (시도)", file=file,
                             hint="check the table id and its objL codes in "
                                  "regrowth.sources.registry.KOSIS_API")
-    rax = max(axes, key=lambda k: (score[k], -k))
-    # a selection applies where the response has that code (else every series is kept and
-    # the full-edition verification refuses a table holding several)
+    return max(axes, key=lambda k: (score[k], -k))
+
+
+def _active_selection(rows, select) -> dict:
+    """A selection applies where the response has that code (else every series is kept and
+    the full-edition verification refuses a table holding several)."""
     active = {}
     for ax, wants in (select or {}).items():
         for want in ([wants] if isinstance(wants, str) else list(wants)):
@@ -97,13 +143,27 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
             if hit:
                 active[ax] = hit.pop()
                 break
-    asked = set(itm_id.split()) - {"ALL"}
-    items = asked if asked and any(str(r.get("ITM_ID", "")).strip() in asked for r in rows) \
-        else set()
-    records, notes, skipped = [], [], {"nation": 0, "sub-province": 0, "other": 0,
-                                        "selected out": 0}
+    return active
+
+
+def _value(raw, i: int, name: str, year: int, table_id: str, file: str) -> float:
+    text = str(raw).strip().replace(",", "") if raw is not None else ""
+    if text in _MISSING:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise KosisApiError(f"KOSIS table {table_id}: JSON row {i} ({name} {year}) "
+                            f"has the value {str(raw)[:40]!r}, not a number",
+                            file=file, row=i, column="DT",
+                            hint=f"run `regrowth data kosis --refresh --table "
+                                 f"{table_id}`") from None
+
+
+def _province_records(rows, axes, rax, active, items, table_id: str, file: str):
+    """The province rows as cell records; the rows left out by kind; the units by item."""
+    records, skipped = [], {"nation": 0, "sub-province": 0, "other": 0, "selected out": 0}
     units: dict[str, set[str]] = {}
-    periods = set()
     for i, r in enumerate(rows, start=1):
         code = str(r.get(f"C{rax}", "")).strip()
         name = str(r.get(f"C{rax}_NM", "")).strip()
@@ -113,7 +173,7 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
         if re.fullmatch(r"\d{3,}", code):
             skipped["sub-province"] += 1
             continue
-        if code and not re.fullmatch(r"\d{1,2}", code) and not province(name):
+        if code and not re.fullmatch(r"\d{1,2}", code) and not _is_province(name):
             skipped["other"] += 1
             continue
         if any(str(r.get(ax, "")).strip() != want for ax, want in active.items()) or (
@@ -131,60 +191,21 @@ def table_from_rows(rows: list, table_id: str, *, file: str,
             raise KosisApiError(f"KOSIS table {table_id}: JSON row {i} has period "
                                 f"{r['PRD_DE']!r}, not a year", file=file, row=i,
                                 column="PRD_DE", hint="ask for annual data (prdSe=Y)")
-        periods.add(year)
-        raw = r["DT"]
-        text = str(raw).strip().replace(",", "") if raw is not None else ""
-        if text in _MISSING:
-            value = math.nan
-        else:
-            try:
-                value = float(text)
-            except ValueError:
-                raise KosisApiError(f"KOSIS table {table_id}: JSON row {i} ({name} {year}) "
-                                    f"has the value {str(raw)[:40]!r}, not a number",
-                                    file=file, row=i, column="DT",
-                                    hint=f"run `regrowth data kosis --refresh --table "
-                                         f"{table_id}`") from None
+        value = _value(r["DT"], i, name, year, table_id, file)
         item = str(r.get("ITM_NM", r.get("ITM_ID", ""))).strip()
         unit = str(r.get("UNIT_NM", "")).strip()
         if unit:
             units.setdefault(item, set()).add(unit)
         labels = [name] + [str(r.get(f"C{k}_NM", "")).strip() for k in axes if k != rax]
         codes = [code] + [str(r.get(f"C{k}", "")).strip() for k in axes if k != rax]
-        records.append((*labels, *codes, year, item, raw, value, i, "DT"))
+        records.append((*labels, *codes, year, item, r["DT"], value, i, "DT"))
     if not records:
         raise KosisApiError(f"KOSIS table {table_id}: no province rows in the response "
                             f"({', '.join(f'{v} {k}' for k, v in skipped.items() if v)} rows "
                             "left out)", file=file,
                             hint="check the table id and its select/objL codes in "
                                  "regrowth.sources.registry.KOSIS_API")
-    first = next(r for r in rows)
-    label_names = [str(first.get(f"C{rax}_OBJ_NM", "") or f"C{rax}")] + [
-        str(first.get(f"C{k}_OBJ_NM", "") or f"C{k}") for k in axes if k != rax]
-    cols = [f"label_{k}" for k in range(len(label_names))]
-    codes = [f"code_{k}" for k in range(len(label_names))]   # the KOSIS codes of the labels
-    cells = pd.DataFrame.from_records(records, columns=[*cols, *codes, "year", "item", "raw",
-                                                       "value", "row", "column"])
-    cells["raw"] = cells["raw"].astype(object)
-    item_units = {item: sorted(u)[0] for item, u in units.items() if len(u) == 1}
-    several = {item: sorted(u) for item, u in units.items() if len(u) > 1}
-    if several:
-        item, us = next(iter(several.items()))
-        raise KosisApiError(f"KOSIS table {table_id}: item {item!r} comes in several units "
-                            f"{us}", file=file, column="UNIT_NM",
-                            hint="check the table and its itmId in "
-                                 "regrowth.sources.registry.KOSIS_API")
-    distinct = set(item_units.values())
-    unit = next(iter(distinct)) if len(distinct) == 1 else None
-    left = [f"{v} {k} rows" for k, v in skipped.items() if v]
-    if left:
-        notes.append(f"{table_id} (KOSIS OpenAPI): left out {', '.join(left)}")
-    return KosisTable(file=file, layout="long", cells=cells, label_names=label_names,
-                      label_letters=[f"C{rax}"] + [f"C{k}" for k in axes if k != rax],
-                      header_rows=1, table_id=stated.pop(), unit=unit,
-                      unit_source="the response's UNIT_NM" if unit else None,
-                      table_id_source="the response's TBL_ID", item_units=item_units,
-                      notes=notes, meta={"stored": where})
+    return records, skipped, units
 
 
 # ------------------------------------------------------------------------- lock + store

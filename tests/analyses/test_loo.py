@@ -17,7 +17,7 @@ from regrowth.analyses import loo
 from regrowth.fit import fit_column
 from regrowth.specs import ColumnSpec, Sample
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PANEL = ROOT / "data" / "processed" / "panel.parquet"
 SEED = 20181121
 HEADLINE = ("fiscal_self_reliance_l1", "ln_patents_pm_macro_l1")

@@ -13,7 +13,7 @@ import pytest
 
 from regrowth.errors import SpecificationError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PANEL = ROOT / "data" / "processed" / "panel.parquet"
 SPECS = str(ROOT / "specs" / "models.toml")
 
