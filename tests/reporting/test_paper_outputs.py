@@ -25,9 +25,21 @@ from regrowth.report.tables import (
 )
 
 PDFLATEX = shutil.which("pdflatex")
+
+
+def _tex_has(*files: str) -> bool:
+    kpsewhich = shutil.which("kpsewhich")
+    if kpsewhich is None:
+        return False
+    found = subprocess.run([kpsewhich, *files], capture_output=True, text=True, timeout=60)
+    return len(found.stdout.split()) == len(files)
+
+
 needs_pdflatex = pytest.mark.skipif(
-    PDFLATEX is None, reason="pdflatex is not installed (Debian: texlive-latex-base, "
-    "texlive-latex-recommended, texlive-science for siunitx); CI may not have it")
+    PDFLATEX is None or not _tex_has("booktabs.sty", "siunitx.sty", "threeparttable.sty"),
+    reason="pdflatex with booktabs, siunitx and threeparttable is not installed (Debian: "
+    "texlive-latex-base, texlive-latex-recommended, texlive-latex-extra, texlive-science); "
+    "CI may not have it")
 
 
 def _coefs(rows):
