@@ -21,12 +21,16 @@ from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
 from regrowth.report import figures, maps
 from regrowth.report.notes import coverage_notes, table_note, term_lines, warning_notes
-from regrowth.report.tables import TableColumn, descriptive_table, regression_table
+from regrowth.report.tables import (
+    TableColumn,
+    descriptive_table,
+    regression_table,
+    table_paths,
+)
 from regrowth.specs import Specs
 
 __all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figures",
-           "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE",
-           "PLOT_NUISANCE"]
+           "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
 
 #: Rows of statistics under the coefficients of every regression table: (stats key, label).
 STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample years"),
@@ -37,10 +41,6 @@ STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample year
              ("inference", "Reference distribution"))
 
 #: Terms left out of every coefficient plot (``fnmatch`` patterns): the year and province
-#: dummies (:data:`regrowth.report.figures.NUISANCE_TERMS`) and the Chungnam 2012-13 shift
-#: of the Sejong carve-out. A table's own list, when the spec declares one (``nuisance``),
-#: is added to these.
-PLOT_NUISANCE = figures.NUISANCE_TERMS + ("sejong_break",)
 
 #: The source line under every coefficient plot.
 COEFFICIENT_SOURCE = ("Source: regrowth estimates of specs/models.toml on the public-edition "
@@ -52,8 +52,8 @@ EXTS = ("md", "tex", "html", "csv", "docx")
 
 def table_files(table_id: str) -> list[str]:
     """The files (relative to ``results/``) a table's own outputs occupy."""
-    return ([f"tables/{table_id}.{ext}" for ext in EXTS] + [f"tables/{table_id}_tabular.tex"]
-            + [f"figures/{table_id}_coefficients.{ext}" for ext in figures.FIGURE_FORMATS])
+    return (table_paths(f"tables/{table_id}")
+            + [str(p) for p in figures.figure_paths(f"figures/{table_id}_coefficients").values()])
 
 
 def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, str]) -> dict:
@@ -123,7 +123,7 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
             terms = list(dict.fromkeys(t for c in table.columns if c.name in fitted
                                        for t in c.regressors))
             path = Path(out) / "figures" / f"{table.id}_coefficients.png"
-            drop = PLOT_NUISANCE + tuple(getattr(table, "nuisance", ()) or ())
+            drop = figures.NUISANCE_TERMS + table.nuisance
             if not [t for t in terms if not figures.is_nuisance(t, drop)]:
                 drop = ()  # a table of nothing but nuisance terms still gets its plot
             figures.coefficient_plot(frames, terms, path=path, var_labels=labels,

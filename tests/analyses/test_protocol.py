@@ -53,4 +53,5 @@ def test_the_files_an_analysis_writes_are_known_before_it_runs(tmp_path):
     s = load(tmp_path, BASE + '[table.analyses]\ndiagnostics = { output = "tests_t1" }\n')
     (a, settings), = analyses.declared(s, s.tables[0], "outputs")
     assert a.files(s.tables[0], settings) == [f"tables/tests_t1.{e}"
-                                              for e in ("md", "tex", "html", "csv", "docx")]
+                                              for e in ("md", "tex", "html", "csv", "docx")] \
+        + ["tables/tests_t1_tabular.tex"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regrowth.report import tables
+from regrowth.report import docx_tables, tables
 from regrowth.report.tables import (
     RegressionTable, StatRow, TableColumn, descriptive_table, format_number, latex_escape,
     regression_table, significance_stars,
@@ -323,7 +323,7 @@ def test_docx_bytes_do_not_depend_on_the_clock(gnb_table, monkeypatch):
     monkeypatch.setattr(time, "localtime", lambda t=None: time.gmtime(real() + 86400 * 400))
     assert gnb_table.to_docx() == first
     archive = zipfile.ZipFile(io.BytesIO(first))
-    assert {i.date_time for i in archive.infolist()} == {tables.DOCX_EPOCH}
+    assert {i.date_time for i in archive.infolist()} == {docx_tables.DOCX_EPOCH}
     assert archive.namelist()[0] == "[Content_Types].xml"
     core = archive.read("docProps/core.xml").decode()
     assert "1980-01-01T00:00:00Z" in core and "<cp:revision>1</cp:revision>" in core

@@ -86,7 +86,7 @@ from regrowth.fit import estimation_sample
 from regrowth.models.covariance import cluster_meat, sandwich, stata_linear_factor
 from regrowth.models.gnb import GeneralizedNegativeBinomial
 from regrowth.models.registry import did_you_mean
-from regrowth.report.tables import RegressionTable, Row, format_number
+from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 from regrowth.specs import ColumnSpec, Specs
 from regrowth.specs import load as load_specs
 from regrowth.specs.parse import Problems
@@ -587,7 +587,7 @@ def chain_regression_table(res: ChainResult, labels: dict | None = None) -> Regr
 
 
 def _files(table, settings: ChainSettings) -> list[str]:
-    return [f"tables/{settings.output}.{ext}" for ext in EXTS]
+    return table_paths(f"tables/{settings.output}")
 
 
 def _run(ctx: Context, table, settings: ChainSettings) -> Output:

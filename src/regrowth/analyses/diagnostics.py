@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from regrowth.report.tables import table_paths
 from regrowth.analyses import Analysis, Context, Output, parse_output_settings, register
 from regrowth.diagnostics import diagnostics_table, render_diagnostics, run_diagnostics
 from regrowth.errors import SpecificationError
@@ -156,7 +157,7 @@ def _known_estimators(table) -> bool:
 
 
 def _files(table, settings) -> list[str]:
-    return [f"tables/{settings['output']}.{ext}" for ext in EXTS]
+    return table_paths(f"tables/{settings['output']}")
 
 
 def _run(ctx: Context, table, settings) -> Output:

@@ -195,7 +195,7 @@ def _parse(value, table, problems: Problems, where: str) -> dict | None:
 
 
 def _files(table, settings) -> list[str]:
-    return [f"figures/loo_{table.id}.png"]
+    return [str(p) for p in figures.figure_paths(f"figures/loo_{table.id}").values()]
 
 
 def _run(ctx: Context, table, settings) -> Output:

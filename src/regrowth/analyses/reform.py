@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from regrowth import regions
+from regrowth.report import figures
 from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.errors import UnknownRegionError
 from regrowth.models import iv
@@ -39,7 +40,7 @@ from regrowth.models.registry import did_you_mean
 from regrowth.reform import dose as dose_mod
 from regrowth.reform import estimates as reform_estimates
 from regrowth.reform.figure import event_study_figure
-from regrowth.report.tables import RegressionTable, Row, format_number
+from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 
 __all__ = ["reform_table"]
 
@@ -87,7 +88,8 @@ def _parse(value, table, problems, where) -> dict | None:
 
 def _files(table, settings) -> list[str]:
     stem = settings["output"]
-    return [f"tables/{stem}.{ext}" for ext in EXTS] + [f"figures/{stem}_event_study.png"]
+    return (table_paths(f"tables/{stem}")
+            + [str(p) for p in figures.figure_paths(f"figures/{stem}_event_study").values()])
 
 
 def _p(x) -> str:

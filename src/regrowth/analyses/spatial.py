@@ -22,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from regrowth import spatial
+from regrowth.report import figures
 from regrowth.analyses import Analysis, Context, Output, parse_output_settings, register
 from regrowth.report import maps
-from regrowth.report.tables import RegressionTable, Row, format_number
+from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 
 __all__ = ["residual_moran"]
 
@@ -64,8 +65,8 @@ def _parse(value, table, problems, where):
 
 def _files(table, settings) -> list[str]:
     stem = settings["output"]
-    return ([f"tables/{stem}.{ext}" for ext in EXTS]
-            + [f"figures/{stem}_lisa.{ext}" for ext in ("png", "pdf", "svg")])
+    return (table_paths(f"tables/{stem}")
+            + [str(p) for p in figures.figure_paths(f"figures/{stem}_lisa").values()])
 
 
 def _table(frames: dict, table, settings) -> RegressionTable:

@@ -23,7 +23,7 @@ from scipy import stats
 from regrowth.analyses import Analysis, Context, Output, parse_output_settings, register
 from regrowth.fit import estimation_sample, fit_column
 from regrowth.models.count_panel import nb2_dummies, poisson_fe, within_between_sd, xtnbreg_fe, xtnbreg_re
-from regrowth.report.tables import RegressionTable, Row, TableColumn, format_number, regression_table
+from regrowth.report.tables import table_paths, RegressionTable, Row, TableColumn, format_number, regression_table
 
 __all__ = ["WITHIN_MODELS", "WITHIN_NOTE", "variation_table", "within_province_table",
            "within_province_regression_table"]
@@ -172,7 +172,7 @@ def _parse(value, table, problems, where):
 
 
 def _files(table, settings) -> list[str]:
-    return [f"tables/{settings['output']}.{ext}" for ext in EXTS]
+    return table_paths(f"tables/{settings['output']}")
 
 
 def _run(ctx: Context, table, settings) -> Output:

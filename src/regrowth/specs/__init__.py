@@ -67,7 +67,7 @@ __all__ = ["Sample", "Bootstrap", "ColumnSpec", "TableSpec", "FigureSpec", "Spec
 
 TOP_KEYS = ("edition", "lists", "table", "labels", "figure", "curve")
 EDITION_KEYS = ("name", "summary", "allow_partial")
-TABLE_KEYS = ("id", "title", "notes", "focus", "column", "analyses")
+TABLE_KEYS = ("id", "title", "notes", "focus", "nuisance", "column", "analyses")
 FIGURE_KEYS = ("variable", "label", "kind", "highlight", "source", "year", "years", "change",
                "log")
 FIGURE_KINDS = ("lines", "log", "macro", "map")
@@ -105,6 +105,9 @@ class TableSpec:
     columns: tuple[ColumnSpec, ...]
     focus: tuple[str, ...] = ()
     analyses: dict = field(default_factory=dict, hash=False, compare=False)
+    #: terms left out of the table's coefficient plot besides the year and province dummies
+    #: (e.g. a one-off intercept shift)
+    nuisance: tuple[str, ...] = ()
 
     def column(self, column_id: str) -> ColumnSpec | None:
         """The column called ``column_id`` (or None)."""
@@ -302,6 +305,7 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
         problems.add(where, "title", f"must be a string, not {type_name(title)}")
     notes = strings(raw_table, "notes", problems, where, what="notes")
     focus = strings(raw_table, "focus", problems, where, what="coefficient names")
+    nuisance = strings(raw_table, "nuisance", problems, where, what="coefficient names")
     analyses = table_of(raw_table.get("analyses"), problems, where, "analyses")
     raw_cols = raw_table.get("column", [])
     if not isinstance(raw_cols, list) or (not raw_cols and not analyses):
@@ -328,7 +332,7 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
     if tid is None:
         return None
     return TableSpec(tid, title if isinstance(title, str) else tid, notes, tuple(columns),
-                     focus, dict(analyses))
+                     focus, dict(analyses), nuisance)
 
 
 def load(path: str | Path = "specs/models.toml") -> Specs:
@@ -479,7 +483,8 @@ def schema_comment() -> str:
             lines.append(f"#     {e.name}: {opts}")
     lines.append("#   se.type by estimator: " + "; ".join(
         f"{e.name} {'|'.join(e.se_types)} (default {e.default_se})" for e in entries))
-    lines.append("# Keys of a table: id, title, notes, focus (terms for bootstrap inference), column,")
+    lines.append("# Keys of a table: id, title, notes, focus (terms for bootstrap inference), nuisance")
+    lines.append("#   (terms left out of its coefficient plot besides year/province dummies), column,")
     lines.append("#   analyses = { name = settings } (see regrowth.analyses: what each analysis takes)")
     lines.append("# Top level: [edition] (name, summary, allow_partial), [lists] (name = [variables]),")
     lines.append("#   [[table]], [labels], [[figure]] (variable, label, kind = lines|log|macro, highlight,")
