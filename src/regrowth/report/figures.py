@@ -302,6 +302,36 @@ def _collect(tidy_frames, terms, equations):
     return data, (list(terms) if terms is not None else appearance)
 
 
+def _term_panel(ax, rows: Sequence[tuple[float, float, float] | None]) -> None:
+    """Draw one term's panel of :func:`coefficient_plot`: a marker and 95 % interval per model
+    (row ``m`` of ``rows`` is ``(estimate, low, high)`` or None), the zero line kept in view,
+    and "not in model" for the models without the term."""
+    lows, highs, absent = [0.0], [0.0], []
+    for m, row in enumerate(rows):
+        if row is None or not math.isfinite(row[0]):
+            absent.append(m)
+            continue
+        est, lo, hi = row
+        lo = lo if math.isfinite(lo) else est
+        hi = hi if math.isfinite(hi) else est
+        lows.append(lo)
+        highs.append(hi)
+        ax.errorbar([est], [m], xerr=[[est - lo], [hi - est]], fmt="o", markersize=4,
+                    capsize=2.5, elinewidth=1.2, color=COLORS[m % len(COLORS)], zorder=3)
+    ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+    lo, hi = min(lows), max(highs)
+    pad = 0.08 * (hi - lo) if hi > lo else 1.0
+    ax.set_xlim(lo - pad, hi + pad)
+    # "not in model" on the wider side of the zero line, never across it
+    zero = (0.0 - (lo - pad)) / ((hi + pad) - (lo - pad))
+    x, ha = (0.02, "left") if zero >= 0.5 else (0.98, "right")
+    for m in absent:
+        ax.text(x, m, "not in model", transform=ax.get_yaxis_transform(), ha=ha,
+                va="center", fontsize=6.5, color=_NOTE_GREY, clip_on=False)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.grid(axis="y", visible=False)
+
+
 def coefficient_plot(
     tidy_frames: Mapping[str, pd.DataFrame],
     terms: Sequence[str] | None = None,
@@ -378,31 +408,7 @@ def coefficient_plot(
                 ax.set_visible(False)
                 continue
             term = shown[idx]
-            lows, highs, absent = [0.0], [0.0], []
-            for m, name in enumerate(names):
-                row = data[name].get(term)
-                if row is None or not math.isfinite(row[0]):
-                    absent.append(m)
-                    continue
-                est, lo, hi = row
-                lo = lo if math.isfinite(lo) else est
-                hi = hi if math.isfinite(hi) else est
-                lows.append(lo)
-                highs.append(hi)
-                ax.errorbar([est], [m], xerr=[[est - lo], [hi - est]], fmt="o", markersize=4,
-                            capsize=2.5, elinewidth=1.2, color=COLORS[m % len(COLORS)], zorder=3)
-            ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
-            lo, hi = min(lows), max(highs)
-            pad = 0.08 * (hi - lo) if hi > lo else 1.0
-            ax.set_xlim(lo - pad, hi + pad)
-            # "not in model" on the wider side of the zero line, never across it
-            zero = (0.0 - (lo - pad)) / ((hi + pad) - (lo - pad))
-            x, ha = (0.02, "left") if zero >= 0.5 else (0.98, "right")
-            for m in absent:
-                ax.text(x, m, "not in model", transform=ax.get_yaxis_transform(), ha=ha,
-                        va="center", fontsize=6.5, color=_NOTE_GREY, clip_on=False)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-            ax.grid(axis="y", visible=False)
+            _term_panel(ax, [data[name].get(term) for name in names])
             chars = int(panel_w * 72 / (0.6 * 9.0))
             ax.set_title(_wrap(var_labels.get(term, term), chars), loc="left", fontsize=8.5)
         axes[0, 0].set_yticks(range(n_models), names)
