@@ -139,7 +139,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from scipy import stats
 
 from regrowth.models._results import LabelledEstimates
