@@ -298,7 +298,13 @@ def test_null_curve_gives_one_median_and_share_per_draw(project):
     for role in ("innovation", "decentralization"):
         r = null["roles"][role]
         assert len(r["null_median"]) == len(r["null_share_p05"]) == 2
-        assert 0 <= r["p_median"] <= 1 and 0 <= r["p_share_p05"] <= 1
+        # Monte Carlo p-values (1 + #)/(1 + B) with B = 2: one of 1/3, 2/3, 1, never 0
+        for key, flags in (("p_median", [abs(m) >= abs(r["observed_median"])
+                                         for m in r["null_median"]]),
+                           ("p_share_p05", [s >= r["observed_share_p05"]
+                                            for s in r["null_share_p05"]])):
+            assert r[key] == pytest.approx((1 + sum(flags)) / 3, abs=1e-12)
+            assert r[key] >= 1 / 3
 
 
 def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monkeypatch):

@@ -1,6 +1,15 @@
 """The inferential specification curve under the null (Simonsohn, Simmons & Nelson 2020;
 see :mod:`regrowth.curve`): provinces resampled from data with b = 0 imposed per
-specification, every eligible specification refitted per draw."""
+specification, every eligible specification refitted per draw.
+
+For each focal role the observed curve's median estimate and share of specifications with
+p < 0.05 are compared with the B null draws; the p-values are the Monte Carlo ones,
+
+    p = (1 + #{b : |median_b| >= |median_obs|}) / (1 + B)
+    p = (1 + #{b : share_b >= share_obs}) / (1 + B),
+
+never 0: with 10 draws the smallest reportable p is 1/11.
+"""
 
 from __future__ import annotations
 
@@ -87,6 +96,13 @@ def _with_sample(spec: Spec) -> Spec:
     return replace(spec, sample={**spec.sample, "exclude": ()})
 
 
+def _mc_p(as_extreme: np.ndarray) -> float:
+    """Monte Carlo p-value of B null draws, ``(1 + #{draws as extreme}) / (1 + B)``: the observed
+    curve counts as one draw of the null (Davison & Hinkley 1997, eq. 4.11), so the p-value is
+    never 0 and its floor ``1/(1 + B)`` says how many draws were made."""
+    return float((1 + np.count_nonzero(as_extreme)) / (1 + as_extreme.size))
+
+
 def null_curve(curve: Curve, specs: list[Spec], records: list[dict], data: pd.DataFrame,
                executor: Executor) -> dict:
     """The inferential specification curve under the null (see the module docstring)."""
@@ -128,10 +144,9 @@ def null_curve(curve: Curve, specs: list[Spec], records: list[dict], data: pd.Da
         result["roles"][role] = {
             "observed_median": obs_med, "observed_share_p05": obs_sig,
             "null_median": meds, "null_share_p05": sigs, "failed_refits": failed,
-            "p_median": (float(np.mean(np.abs(m) >= abs(obs_med))) if m.size and obs_med is not None
+            "p_median": (_mc_p(np.abs(m) >= abs(obs_med)) if m.size and obs_med is not None
                          else None),
-            "p_share_p05": (float(np.mean(s >= obs_sig)) if s.size and obs_sig is not None
-                            else None),
+            "p_share_p05": (_mc_p(s >= obs_sig) if s.size and obs_sig is not None else None),
         }
     return result
 
