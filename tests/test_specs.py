@@ -287,6 +287,22 @@ def test_bad_bootstrap_settings_are_refused(tmp_path, boot, key, reason):
             f"key {key!r}", reason)
 
 
+def test_stars_follow_the_bootstrap_where_one_is_declared_unless_the_spec_says_analytic(tmp_path):
+    boot = 'groups = "region", bootstrap = { reps = 99 }'
+    s = load(tmp_path, BASE.replace('groups = "region" }', boot + " }"))
+    assert [c.stars for c in s.columns()] == ["analytic", "bootstrap"]
+    s = load(tmp_path, BASE.replace('groups = "region" }', boot + ', stars = "analytic" }'))
+    assert s.columns()[1].stars == "analytic"
+
+
+@pytest.mark.parametrize("se, reason", [
+    ('groups = "region", stars = "bootstrap" }', "needs an se.bootstrap"),
+    ('groups = "region", bootstrap = { reps = 99 }, stars = "bootstap" }', "did you mean 'bootstrap'"),
+])
+def test_bad_star_sources_are_refused(tmp_path, se, reason):
+    refused(tmp_path, BASE.replace('groups = "region" }', se), "key 'se.stars'", reason)
+
+
 def test_a_bootstrap_needs_clusters(tmp_path):
     refused(tmp_path, BASE.replace('options = { panels', 'se = { bootstrap = { reps = 99 } }\noptions = { panels'),
             "key 'se.bootstrap'", "needs se.groups")

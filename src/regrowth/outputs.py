@@ -20,7 +20,8 @@ from regrowth import panel as panel_mod
 from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
 from regrowth.report import figures, maps
-from regrowth.report.notes import coverage_notes, table_note, term_lines, warning_notes
+from regrowth.report.notes import (coverage_notes, star_pvalues, stars_note, table_note,
+                                   term_lines, warning_notes)
 from regrowth.report.tables import (
     TableColumn,
     descriptive_table,
@@ -71,7 +72,8 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "year_effects": col.year_effects,
                     "province_effects": col.province_effects,
                     "effects": f.extra.get("effects"), "sample": col.sample.describe(),
-                    "se_type": col.se_type, "se_groups": col.se_groups, "options": col.options,
+                    "se_type": col.se_type, "se_groups": col.se_groups, "stars": col.stars,
+                    "options": col.options,
                     "rationale": col.rationale,
                     "coefficients": f.coefs.to_dict(orient="records"),
                     "stats": f.stats,
@@ -92,14 +94,15 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
     written = []
     for table in specs.tables:
         columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats,
-                               term_lines(fitted[c.name].extra))
+                               term_lines(fitted[c.name].extra),
+                               star_pvalues(fitted[c.name].extra) if c.stars == "bootstrap"
+                               else {})
                    for c in table.columns if c.name in fitted]
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
         boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
-        if boot_note:
-            notes.append(boot_note)
+        notes += [n for n in (boot_note, stars_note(any(c.star_p for c in columns))) if n]
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]

@@ -72,6 +72,14 @@ def test_star_thresholds_are_strict():
     assert significance_stars(float("nan")) == ""
 
 
+def test_star_p_values_override_the_coefficient_p_value_of_their_term_only():
+    coefs = _coefs([("x", "mean", 0.5, 0.1, 0.001), ("z", "mean", 0.2, 0.1, 0.04)])
+    analytic = regression_table([TableColumn("(1)", "m", coefs)], title="t")
+    boot = regression_table([TableColumn("(1)", "m", coefs, star_p={"x": 0.31})], title="t")
+    assert _cells(analytic, "x")[0].endswith("***") and _cells(boot, "x")[0] == "0.500"
+    assert _cells(boot, "z") == _cells(analytic, "z") and _cells(boot, "z")[0].endswith("**")
+
+
 def test_number_formatting():
     assert format_number(-0.0001) == "0.000"
     assert format_number(-0.0) == "0.000"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from regrowth.report.tables import format_number
 
-__all__ = ["term_lines", "table_note", "full_edition_coverage", "coverage_notes",
+__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "full_edition_coverage", "coverage_notes",
            "warning_notes"]
 
 
@@ -35,6 +35,22 @@ def term_lines(extra: dict, digits: int = 3) -> dict[str, str]:
             text += f"; {ends[0]}, {ends[1]}"
         out[term] = text + "]"
     return out
+
+
+def star_pvalues(extra: dict) -> dict[str, float]:
+    """``{term: bootstrap p-value}`` of a column's bootstrap records (those without an error):
+    the p-values that set the stars of a column whose spec says ``se.stars = "bootstrap"``."""
+    return {term: float(rec["pvalue"]) for term, rec in (extra.get("bootstrap") or {}).items()
+            if "error" not in rec and rec.get("pvalue") is not None}
+
+
+def stars_note(any_bootstrap_stars: bool) -> str | None:
+    """The sentence saying which p-values the stars follow, when some follow a bootstrap."""
+    if not any_bootstrap_stars:
+        return None
+    return ("Stars on a coefficient with a bracketed bootstrap line follow its bootstrap "
+            "p-value (the inference this package recommends with few clusters); on the other "
+            "coefficients they follow the p-value of the standard errors shown.")
 
 
 def table_note(extras: list[dict]) -> str | None:

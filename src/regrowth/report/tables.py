@@ -129,12 +129,15 @@ class TableColumn:
     term_lines : extra text printed on a line of its own under a coefficient's standard
         error, keyed by term (bare or qualified ``"lnalpha:z"``), e.g. a bootstrap p-value
         and confidence set ``{"x": "[0.246; -0.008, 0.016]"}`` (say what it is in a note).
+    star_p : p-values that set a term's stars instead of the ``p_value`` of ``coefs``, keyed
+        like ``term_lines`` (e.g. the bootstrap p-values of the recommended inference).
     """
     label: str
     title: str
     coefs: pd.DataFrame
     stats: Mapping[str, Any] = field(default_factory=dict)
     term_lines: Mapping[str, str] = field(default_factory=dict)
+    star_p: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -632,11 +635,12 @@ def _coefficient_rows(columns, appearance, lookup, panels, *, var_labels, panel_
             rows.append(Row("panel", panel_names.get(panel, f"{panel} equation"), ()))
         for term in terms:
             coef_cells, se_cells = [], []
-            for entries in lookup:
+            for col, entries in zip(columns, lookup):
                 rec = entries.get((panel, term))
                 est = format_number(rec.estimate, digits) if rec is not None else ""
                 if est:
-                    coef_cells.append(est + significance_stars(rec.p_value, stars))
+                    p = col.star_p.get(qualified(panel, term), col.star_p.get(term, rec.p_value))
+                    coef_cells.append(est + significance_stars(p, stars))
                     se = format_number(rec.std_error, digits)
                     se_cells.append(f"({se})" if se else "")
                 else:

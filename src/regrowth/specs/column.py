@@ -38,7 +38,9 @@ __all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
                "rationale", "extends")
-SE_KEYS = ("type", "groups", "bootstrap")
+SE_KEYS = ("type", "groups", "bootstrap", "stars")
+#: what drives a column's significance stars: its bootstrap p-values, or the analytic ones
+STAR_SOURCES = ("bootstrap", "analytic")
 #: keys a column never inherits through ``extends``
 OWN_KEYS = ("id", "label", "title", "rationale", "extends")
 LIST_KEYS = ("regressors", "dispersion")
@@ -65,6 +67,7 @@ class ColumnSpec:
     options: dict = field(default_factory=dict, hash=False, compare=False)
     province_effects: bool = False
     bootstrap: Bootstrap | None = None
+    stars: str = "analytic"
 
     @property
     def name(self) -> str:
@@ -227,6 +230,20 @@ def _check_se(se_type: str | None, groups, boot, where: str, problems: Problems)
                                             "draws weights for")
 
 
+def _parse_stars(se: dict, boot, where: str, problems: Problems) -> str:
+    """``se.stars``: the p-values behind the column's stars. Default: the bootstrap's where the
+    column declares one (the recommended inference drives the stars), else the analytic ones."""
+    stars = se.get("stars", "bootstrap" if boot is not None else "analytic")
+    if stars not in STAR_SOURCES:
+        problems.add(where, "se.stars", f"must be one of {list(STAR_SOURCES)}, not {stars!r}"
+                     + did_you_mean(str(stars), STAR_SOURCES))
+        return "analytic"
+    if stars == "bootstrap" and boot is None:
+        problems.add(where, "se.stars", "'bootstrap' needs an se.bootstrap whose p-values drive "
+                                        "the stars; declare one or use stars = 'analytic'")
+    return stars
+
+
 def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSpec | None:
     """The :class:`ColumnSpec` of one ``[[table.column]]`` (``extends`` and ``@lists`` already
     resolved), or None with every problem added to ``problems``."""
@@ -277,6 +294,7 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
             se_type = None
         options = _check_options(entry, options, se_type, where, problems)
     _check_se(se_type, groups, boot, where, problems)
+    stars = _parse_stars(se, boot, where, problems)
     if len(problems.lines) > before:
         return None
     return ColumnSpec(
@@ -284,4 +302,4 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         estimator=entry.name, outcome=texts["outcome"], regressors=regressors,
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
-        options=options, bootstrap=boot, rationale=texts["rationale"].strip())
+        options=options, bootstrap=boot, stars=stars, rationale=texts["rationale"].strip())
