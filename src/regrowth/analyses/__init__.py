@@ -42,7 +42,7 @@ import pandas as pd
 from regrowth.errors import SpecificationError
 from regrowth.models.registry import did_you_mean
 from regrowth.specs import Specs, TableSpec
-from regrowth.specs.parse import Problems
+from regrowth.specs.parse import Problems, unknown
 
 __all__ = ["Analysis", "Context", "Output", "register", "get", "names", "check", "declared",
            "parse_output_settings"]
@@ -175,10 +175,7 @@ def parse_output_settings(value, table: TableSpec, problems: Problems, where: st
         problems.add(where, f"analyses.{key}", f"must be true or a table {{ {', '.join(allowed)} }},"
                                                f" not {type(value).__name__} {value!r}")
         return None
-    for k in value:
-        if k not in allowed:
-            problems.add(where, f"analyses.{key}.{k}", "unknown key" + did_you_mean(k, allowed)
-                         + f"; allowed: {', '.join(allowed)}")
+    unknown(value, allowed, problems, where, f"analyses.{key}.")
     out = dict(value)
     stem = out.setdefault("output", default_output)
     if not isinstance(stem, str) or not stem or not all(c.isalnum() or c == "_" for c in stem):

@@ -89,7 +89,7 @@ from regrowth.models.registry import did_you_mean
 from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 from regrowth.specs import ColumnSpec, Specs
 from regrowth.specs import load as load_specs
-from regrowth.specs.parse import Problems
+from regrowth.specs.parse import Problems, unknown
 
 __all__ = ["INNOVATION_MEASURES", "ChainSettings", "ChainResult", "chain_from_specs",
            "chain_record", "chain_regression_table", "chain_settings", "fit_chain"]
@@ -170,10 +170,7 @@ def _parse(value, table, problems: Problems, where: str) -> ChainSettings | None
     if not isinstance(value, dict):
         problems.add(where, "analyses.chain", "must be a table: [table.analyses.chain]")
         return None
-    for k in value:
-        if k not in _KEYS:
-            problems.add(where, f"analyses.chain.{k}", "unknown key" + did_you_mean(k, _KEYS)
-                         + f"; allowed: {', '.join(_KEYS)}")
+    unknown(value, _KEYS, problems, where, "analyses.chain.")
     col = table.column(str(value.get("stage1")))
     if col is None:
         problems.add(where, "analyses.chain.stage1", f"{value.get('stage1')!r} is not a column "
@@ -187,10 +184,7 @@ def _parse(value, table, problems: Problems, where: str) -> ChainSettings | None
         problems.add(where, "analyses.chain.stage2", "is required: [table.analyses.chain.stage2] "
                                                      "with outcome, controls, years")
         s2 = {}
-    for k in s2:
-        if k not in _STAGE2_KEYS:
-            problems.add(where, f"analyses.chain.stage2.{k}", "unknown key"
-                         + did_you_mean(k, _STAGE2_KEYS) + f"; allowed: {', '.join(_STAGE2_KEYS)}")
+    unknown(s2, _STAGE2_KEYS, problems, where, "analyses.chain.stage2.")
     years = s2.get("years")
     if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years)):
         problems.add(where, "analyses.chain.stage2.years", "must be [first, last] (integers)")

@@ -36,11 +36,11 @@ from regrowth.report import figures
 from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.errors import UnknownRegionError
 from regrowth.models import iv
-from regrowth.models.registry import did_you_mean
 from regrowth.reform import dose as dose_mod
 from regrowth.reform import estimates as reform_estimates
 from regrowth.reform.figure import event_study_figure
 from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
+from regrowth.specs.parse import unknown
 
 __all__ = ["reform_table"]
 
@@ -56,10 +56,7 @@ def _parse(value, table, problems, where) -> dict | None:
     if not isinstance(value, dict):
         problems.add(where, "analyses.reform", "must be a table: [table.analyses.reform]")
         return None
-    for k in value:
-        if k not in _KEYS:
-            problems.add(where, f"analyses.reform.{k}", "unknown key" + did_you_mean(k, _KEYS)
-                         + f"; allowed: {', '.join(_KEYS)}")
+    unknown(value, _KEYS, problems, where, "analyses.reform.")
     for k in ("endog", "growth", "consumption", "population"):
         if not isinstance(value.get(k), str):
             problems.add(where, f"analyses.reform.{k}", "is required: a panel variable name")
