@@ -41,8 +41,6 @@ STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample year
              ("lr_nb2_p", "  p-value"), ("estimator", "Estimator"), ("se", "Standard errors"),
              ("inference", "Reference distribution"))
 
-#: Terms left out of every coefficient plot (``fnmatch`` patterns): the year and province
-
 #: The source line under every coefficient plot.
 COEFFICIENT_SOURCE = ("Source: regrowth estimates of specs/models.toml on the public-edition "
                       "panel; 95% intervals from each column's standard errors (see the table "

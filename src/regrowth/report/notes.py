@@ -11,8 +11,8 @@ import pandas as pd
 
 from regrowth.report.tables import format_number
 
-__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "full_edition_coverage", "coverage_notes",
-           "warning_notes"]
+__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "full_edition_coverage",
+           "coverage_notes", "warning_notes"]
 
 
 def term_lines(extra: dict, digits: int = 3) -> dict[str, str]:
