@@ -79,9 +79,8 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
-from regrowth import regions
 from regrowth.analyses import Analysis, Context, Output, register
-from regrowth.errors import SpecificationError, UnknownRegionError
+from regrowth.errors import SpecificationError
 from regrowth.fit import estimation_sample
 from regrowth.models.covariance import cluster_meat, sandwich, stata_linear_factor
 from regrowth.models.gnb import GeneralizedNegativeBinomial
@@ -89,7 +88,7 @@ from regrowth.models.registry import did_you_mean
 from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 from regrowth.specs import ColumnSpec, Specs
 from regrowth.specs import load as load_specs
-from regrowth.specs.parse import Problems, unknown
+from regrowth.specs.parse import Problems, parse_exclude, unknown
 
 __all__ = ["INNOVATION_MEASURES", "ChainSettings", "ChainResult", "chain_from_specs",
            "chain_record", "chain_regression_table", "chain_settings", "fit_chain"]
@@ -188,12 +187,7 @@ def _parse(value, table, problems: Problems, where: str) -> ChainSettings | None
     years = s2.get("years")
     if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years)):
         problems.add(where, "analyses.chain.stage2.years", "must be [first, last] (integers)")
-    exclude = []
-    for name in s2.get("exclude", []):
-        try:
-            exclude.append(regions.lookup(name).key)
-        except UnknownRegionError as exc:
-            problems.add(where, "analyses.chain.stage2.exclude", exc.message)
+    exclude = parse_exclude(s2, problems, where, "analyses.chain.stage2.")
     innovation = value.get("innovation", "ln_counts_pm")
     if innovation not in INNOVATION_MEASURES:
         problems.add(where, "analyses.chain.innovation", f"{innovation!r} is not one of "
@@ -206,7 +200,7 @@ def _parse(value, table, problems: Problems, where: str) -> ChainSettings | None
         return None
     return ChainSettings(
         stage1=col, outcome=str(s2.get("outcome")), controls=tuple(s2.get("controls", ())),
-        years=(years[0], years[1]), exclude=tuple(exclude), drop_if=tuple(s2.get("drop_if", ())),
+        years=(years[0], years[1]), exclude=exclude, drop_if=tuple(s2.get("drop_if", ())),
         year_effects=bool(s2.get("year_effects", True)),
         province_effects=bool(s2.get("province_effects", False)),
         reps=int(value.get("reps", 999)), seed=int(value.get("seed", 20181121)),

@@ -31,16 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from regrowth import regions
 from regrowth.report import figures
 from regrowth.analyses import Analysis, Context, Output, register
-from regrowth.errors import UnknownRegionError
 from regrowth.models import iv
 from regrowth.reform import dose as dose_mod
 from regrowth.reform import estimates as reform_estimates
 from regrowth.reform.figure import event_study_figure
 from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
-from regrowth.specs.parse import unknown
+from regrowth.specs.parse import parse_exclude, unknown
 
 __all__ = ["reform_table"]
 
@@ -64,12 +62,7 @@ def _parse(value, table, problems, where) -> dict | None:
         v = value.get(k)
         if not (isinstance(v, list) and v and all(isinstance(x, str) for x in v)):
             problems.add(where, f"analyses.reform.{k}", "is required: a list of panel variables")
-    exclude = []
-    for name in value.get("exclude", []):
-        try:
-            exclude.append(regions.lookup(name).key)
-        except UnknownRegionError as exc:
-            problems.add(where, "analyses.reform.exclude", exc.message)
+    exclude = parse_exclude(value, problems, where, "analyses.reform.")
     for k in ("reps", "ri_reps", "seed"):
         v = value.get(k, 0)
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -77,7 +70,7 @@ def _parse(value, table, problems, where) -> dict | None:
     if len(problems.lines) > before:
         return None
     out = dict(value)
-    out["exclude"] = tuple(exclude)
+    out["exclude"] = exclude
     out.setdefault("output", f"{table.id}")
     out.setdefault("figure", value["endog"])
     return out
