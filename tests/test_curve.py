@@ -307,6 +307,13 @@ def test_null_curve_gives_one_median_and_share_per_draw(project):
             assert r[key] >= 1 / 3
 
 
+def test_null_p_counts_the_observed_curve_as_one_draw_so_it_is_never_zero():
+    from regrowth.curve.null import _mc_p
+    assert _mc_p(np.zeros(10, dtype=bool)) == pytest.approx(1 / 11, abs=1e-15)
+    assert _mc_p(np.array([True, False, False, False])) == pytest.approx(2 / 5, abs=1e-15)
+    assert _mc_p(np.ones(3, dtype=bool)) == pytest.approx(1.0, abs=1e-15)
+
+
 def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monkeypatch):
     seen = []
 
