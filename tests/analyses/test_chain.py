@@ -58,7 +58,7 @@ def test_bootstrap_is_deterministic_given_seed_and_reps(panel):
 
 def test_sample_and_indirect_effect(panel):
     res = _chain(panel, reps=3, seed=1)
-    assert res.sample["nobs"] == 80 and res.sample["n_provinces"] == 16   # 2016-2020 x 16
+    assert res.sample["nobs"] == 96 and res.sample["n_provinces"] == 16   # 2016-2021 x 16
     t = res.table.set_index(["stage", "term"])
     assert t.loc[("chain", "indirect_fsr"), "estimate"] == pytest.approx(
         t.loc[("innovation", "fiscal_self_reliance_l1"), "estimate"]
@@ -75,7 +75,7 @@ def test_stage2_naive_se_is_statsmodels_ols_clustered(panel):
 
     res = _chain(panel, reps=0, innovation="observed")
     d = panel.loc[(panel.index.get_level_values("year") >= 2016)
-                  & (panel.index.get_level_values("year") <= 2020)
+                  & (panel.index.get_level_values("year") <= 2021)
                   & (panel.index.get_level_values("region") != "sejong")].copy()
     lag = panel["ln1p_patents_fintech_pm"].groupby(level="region").shift(1)
     d["innovation_hat_l1"] = lag.reindex(d.index)
@@ -136,7 +136,7 @@ def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(
     # Table 5a: Stata xtsum of 재정자립도 on Table 5's sample, between >> within
     var = est["variation"]["table5_innovation_within"]["fiscal_self_reliance_l1"]
     sample = panel.loc[(panel.index.get_level_values("year") >= 2015)
-                       & (panel.index.get_level_values("year") <= 2020)
+                       & (panel.index.get_level_values("year") <= 2021)
                        & (panel.index.get_level_values("region") != "sejong")]
     assert var == pytest.approx(within_between_sd(sample["fiscal_self_reliance_l1"],
                                                   sample.index.get_level_values("region")))
