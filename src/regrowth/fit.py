@@ -42,7 +42,7 @@ from regrowth.specs import ColumnSpec
 from regrowth.threads import one_blas_thread
 
 __all__ = ["Fitted", "estimation_sample", "fit_column", "inference_label", "refit",
-           "with_region_attributes", "cluster_ids"]
+           "with_region_attributes", "cluster_ids", "macro_fit_panel", "panel_for"]
 
 
 @dataclass
@@ -97,6 +97,43 @@ def with_region_attributes(panel: pd.DataFrame) -> pd.DataFrame:
     return panel
 
 
+def macro_fit_panel(macro: pd.DataFrame) -> pd.DataFrame:
+    """The macro-region panel (:func:`regrowth.panel.load_macro`, indexed (macro_region, year))
+    in the shape :func:`fit_column` reads: index (region, year) whose ``region`` level holds
+    the 권역 key, plus the columns ``macro_region`` (the same key, so ``se.groups =
+    "macro_region"`` reads as it does on the province panel) and ``capital_region`` (1 for the
+    capital region, 수도권)."""
+    frame = macro.copy()
+    frame.index = frame.index.set_names(["region", "year"])
+    keys = frame.index.get_level_values("region")
+    frame["macro_region"] = np.asarray(keys, dtype=object)
+    capital = {k: int(all(regions.get(m).capital_region for m in macro_.members))
+               for k, macro_ in regions.MACRO_REGIONS.items()}
+    frame["capital_region"] = [capital[k] for k in keys]
+    return frame
+
+
+def panel_for(spec: ColumnSpec, panel: pd.DataFrame, macro: pd.DataFrame | None) -> pd.DataFrame:
+    """The panel a column is fitted on: ``panel`` (provinces) or, for a column of a
+    macro-region table, ``macro`` (already through :func:`macro_fit_panel`)."""
+    if spec.unit != "macro_region":
+        return panel
+    if macro is None:
+        raise SpecificationError(f"{spec.name}: the table's rows are macro-regions but no "
+                                 "macro-region panel was loaded; rebuild it with `make panel`")
+    return macro
+
+
+def _check_unit(spec: ColumnSpec, panel: pd.DataFrame) -> None:
+    keys = set(panel.index.get_level_values("region"))
+    is_macro = bool(keys) and keys <= set(regions.MACRO_REGIONS)
+    if is_macro != (spec.unit == "macro_region"):
+        want = "macro-region" if spec.unit == "macro_region" else "province"
+        raise SpecificationError(f"{spec.name}: a {want} column was given the "
+                                 f"{'macro-region' if is_macro else 'province'} panel; fit it "
+                                 "on fit.panel_for(spec, panel, macro)")
+
+
 def cluster_ids(data: pd.DataFrame, groups: str | None) -> np.ndarray:
     """The cluster id of every row of ``data`` (an index level or a column; default region)."""
     groups = groups or "region"
@@ -136,6 +173,7 @@ def _lr_tests(result) -> dict:
 
 def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     """Fit one specification on its estimation sample; return tidy output and statistics."""
+    _check_unit(spec, panel)
     data, dropped = estimation_sample(spec, panel)
     if data.empty:
         raise SpecificationError(f"{spec.name}: no observations in {spec.sample.describe()} "
@@ -152,10 +190,12 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     years = data.index.get_level_values("year")
     regions_ = data.index.get_level_values("region")
     clustered = spec.se_type == "cluster"
-    G = int(regions_.nunique()) if clustered and spec.se_groups == "region" else None
+    G = int(pd.unique(cluster_ids(data, spec.se_groups)).size) if clustered else None
+    units = "n_macro_regions" if spec.unit == "macro_region" else "n_entities"
+    stats.pop("n_entities", None)
     stats.update({
         "nobs": int(len(data)),
-        "n_entities": int(regions_.nunique()),
+        units: int(regions_.nunique()),
         "sample": f"{int(years.min())}–{int(years.max())}",
         "estimator": entry.label,
         "se": spec.se_label(),
@@ -182,4 +222,7 @@ def refit(table: str, column: str, root: str | Path | None = None):
     does; return the estimator's result."""
     base = project_root(root)
     spec = {c.name: c for c in specs_mod.load(base / "specs" / "models.toml").columns()}[f"{table}/{column}"]
-    return fit_column(spec, with_region_attributes(panel_mod.load(base / "data" / "processed"))).result
+    processed = base / "data" / "processed"
+    if spec.unit == "macro_region":
+        return fit_column(spec, macro_fit_panel(panel_mod.load_macro(processed))).result
+    return fit_column(spec, with_region_attributes(panel_mod.load(processed))).result

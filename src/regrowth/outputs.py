@@ -20,8 +20,8 @@ from regrowth import panel as panel_mod
 from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
 from regrowth.report import figures, maps
-from regrowth.report.notes import (coverage_notes, star_pvalues, stars_note, table_note,
-                                   term_lines, warning_notes)
+from regrowth.report.notes import (coverage_notes, randomization_note, star_pvalues, stars_note,
+                                   table_note, term_lines, warning_notes)
 from regrowth.report.tables import (
     TableColumn,
     descriptive_table,
@@ -34,7 +34,8 @@ __all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figu
            "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
 
 #: Rows of statistics under the coefficients of every regression table: (stats key, label).
-STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("sample", "Sample years"),
+STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("n_macro_regions", "Macro-regions"),
+             ("sample", "Sample years"),
              ("year_effects", "Year effects"), ("province_effects", "Province effects"),
              ("llf", "Log likelihood"), ("aic", "AIC"),
              ("rho", "AR(1) rho"), ("lr_nb2_stat", "LR test vs NB2 (chi2)"),
@@ -99,8 +100,9 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
-        boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
-        notes += [n for n in (boot_note, stars_note(any(c.star_p for c in columns))) if n]
+        extras = [fitted[c.name].extra for c in table.columns if c.name in fitted]
+        notes += [n for n in (table_note(extras), randomization_note(extras),
+                              stars_note(any(c.star_p for c in columns))) if n]
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]

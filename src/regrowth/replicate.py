@@ -44,7 +44,8 @@ from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
 from regrowth.errors import RegrowthError, SpecificationError
 from regrowth.files import jsonable, write_text
-from regrowth.fit import Fitted, estimation_sample, fit_column, with_region_attributes
+from regrowth.fit import (Fitted, estimation_sample, fit_column, macro_fit_panel, panel_for,
+                          with_region_attributes)
 from regrowth.models import registry
 from regrowth.outputs import (
     estimates_record,
@@ -75,13 +76,13 @@ def _check_only(spec: Specs, only: list[str] | None) -> None:
             + f"; valid table ids: {', '.join(spec.table_ids())}")
 
 
-def _fit_all(todo, panel, failed: dict) -> dict[str, Fitted]:
+def _fit_all(todo, panel, failed: dict, macro=None) -> dict[str, Fitted]:
     fitted: dict[str, Fitted] = {}
     print(f"replicate: fitting {len(todo)} specifications")
     for i, col in enumerate(todo, 1):
         t = time.perf_counter()
         try:
-            fitted[col.name] = fit_column(col, panel)
+            fitted[col.name] = fit_column(col, panel_for(col, panel, macro))
         except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
             failed[col.name] = f"{type(exc).__name__}: {exc}"
             print(f"  [{i}/{len(todo)}] {col.name}: FAILED: {exc}", file=sys.stderr)
@@ -190,16 +191,21 @@ def _load_checked(specs, processed_dir, only):
     files.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
     panel = with_region_attributes(panel_mod.load(processed_dir))
     panel.attrs["full_edition"] = full_edition_coverage(processed_dir)  # for the table notes
-    specs_mod.check(spec, panel)
+    # the macro-region (권역) panel, read only when a table's rows are macro-regions
+    macro = None
+    if any(t.unit == "macro_region" for t in spec.tables):
+        macro_path = Path(processed_dir) / "macro_panel.parquet"
+        macro = macro_fit_panel(panel_mod.load_macro(processed_dir)) if macro_path.is_file() else None
+    specs_mod.check(spec, panel, macro)
     curve.validate(list(spec.curve), list(panel.columns) + list(panel.index.names))
     todo = [c for c in spec.columns() if not only or c.table in only]
-    empty = [c for c in todo if estimation_sample(c, panel)[0].empty]
+    empty = [c for c in todo if estimation_sample(c, panel_for(c, panel, macro))[0].empty]
     if empty:
         raise SpecificationError("\n".join(
             f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
             f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
             "was fitted or written" for c in empty))
-    return spec, panel, todo
+    return spec, panel, macro, todo
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
@@ -211,13 +217,14 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     quick tests)."""
     t0 = time.perf_counter()
     out = Path(results_dir)
-    spec, panel, todo = _load_checked(specs, processed_dir, only)
+    spec, panel, macro, todo = _load_checked(specs, processed_dir, only)
     failed: dict[str, str] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with files.Transaction(out, prune=only is None) as tx:
-        fitted = _fit_all(todo, panel, failed)
+        fitted = _fit_all(todo, panel, failed, macro)
         ctx = analyses.Context(spec, panel, fitted, dict(spec.labels), tx.dir,
-                               {"chain": chain_reps} if chain_reps is not None else {})
+                               {"chain": chain_reps} if chain_reps is not None else {},
+                               macro=macro)
         _run_analyses(ctx, "columns", set(), tx, {}, failed)
         _stage_outputs(tx, ctx, failed, only)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "

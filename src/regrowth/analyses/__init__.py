@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from regrowth.errors import SpecificationError
+from regrowth.fit import panel_for as fit_panel_for
 from regrowth.models.registry import did_you_mean
 from regrowth.specs import Specs, TableSpec
 from regrowth.specs.parse import Problems, unknown
@@ -63,6 +64,12 @@ class Context:
     labels: dict
     out: Path
     reps: dict = field(default_factory=dict)
+    #: the macro-region panel in fit shape (:func:`regrowth.fit.macro_fit_panel`), or None
+    macro: pd.DataFrame | None = None
+
+    def panel_for(self, column) -> pd.DataFrame:
+        """The panel ``column`` (a ColumnSpec) is fitted on: provinces or macro-regions."""
+        return fit_panel_for(column, self.panel, self.macro)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 
 from regrowth.analyses import Analysis, Context, Output, register
-from regrowth.fit import cluster_ids, estimation_sample
+from regrowth.fit import cluster_ids, estimation_sample, panel_for
 from regrowth.inference.boottest import boottest
 
 __all__ = ["add_bootstraps", "bootstrap_column"]
@@ -40,31 +40,33 @@ def bootstrap_column(spec: Any, result: Any, focus, data) -> dict[str, dict]:
                            impose_null=boot.impose_null)
             rec = res.to_dict()
             rec["seconds"] = None  # timings are not outputs (deterministic files)
+            rec["groups"] = spec.se_groups or "region"  # what the note says it clustered by
             out[term] = rec
         except Exception as exc:  # noqa: BLE001 - reported in the record, not fatal
             out[term] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 
-def add_bootstraps(specs: Any, fitted: dict, panel) -> None:
-    """Run the bootstraps every table of ``specs`` asks for and store them in ``fitted``."""
+def add_bootstraps(specs: Any, fitted: dict, panel, macro=None) -> None:
+    """Run the bootstraps every table of ``specs`` asks for and store them in ``fitted``
+    (``macro``: the macro-region panel in fit shape, for tables whose rows are 권역)."""
     for table in specs.tables:
-        _run_table(fitted, panel, table)
+        _run_table(fitted, lambda col: panel_for(col, panel, macro), table)
 
 
-def _run_table(fitted: dict, panel, table) -> None:
+def _run_table(fitted: dict, panel_of, table) -> None:
     if not table.focus:
         return
     for col in table.columns:
         f = fitted.get(col.name)
         if f is None or col.bootstrap is None:
             continue
-        data, _ = estimation_sample(col, panel)
+        data, _ = estimation_sample(col, panel_of(col))
         f.extra["bootstrap"] = bootstrap_column(col, f.result, table.focus, data)
 
 
 def _run(ctx: Context, table, settings) -> Output:
-    _run_table(ctx.fitted, ctx.panel, table)
+    _run_table(ctx.fitted, ctx.panel_for, table)
     return Output()
 
 

@@ -11,12 +11,23 @@ import pandas as pd
 
 from regrowth.report.tables import format_number
 
-__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "full_edition_coverage",
-           "coverage_notes", "warning_notes"]
+__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "randomization_note",
+           "full_edition_coverage", "coverage_notes", "warning_notes"]
 
 
 def term_lines(extra: dict, digits: int = 3) -> dict[str, str]:
-    """``{term: "[p; low, high]"}`` for a column's bootstrap records."""
+    """``{term: "[p; low, high]"}`` for a column's bootstrap records, with ``; RI p`` (the
+    randomization p-value of the t-statistic) appended where the column has one."""
+    out = _bootstrap_lines(extra, digits)
+    for term, rec in (extra.get("randomization") or {}).items():
+        if "error" in rec:
+            continue
+        ri = f"RI {format_number(rec['pvalue'], 3)}"
+        out[term] = out[term][:-1] + f"; {ri}]" if term in out else f"[{ri}]"
+    return out
+
+
+def _bootstrap_lines(extra: dict, digits: int) -> dict[str, str]:
     out = {}
     for term, rec in (extra.get("bootstrap") or {}).items():
         if "error" in rec:
@@ -38,10 +49,16 @@ def term_lines(extra: dict, digits: int = 3) -> dict[str, str]:
 
 
 def star_pvalues(extra: dict) -> dict[str, float]:
-    """``{term: bootstrap p-value}`` of a column's bootstrap records (those without an error):
-    the p-values that set the stars of a column whose spec says ``se.stars = "bootstrap"``."""
-    return {term: float(rec["pvalue"]) for term, rec in (extra.get("bootstrap") or {}).items()
-            if "error" not in rec and rec.get("pvalue") is not None}
+    """``{term: p-value}`` that set the stars of a column whose spec says ``se.stars =
+    "bootstrap"``: the randomization p (RI, exact under the sharp null whatever the number of
+    units) where the column has one for the term, else the bootstrap p (records with an
+    error are skipped)."""
+    out = {term: float(rec["pvalue"]) for term, rec in (extra.get("bootstrap") or {}).items()
+           if "error" not in rec and rec.get("pvalue") is not None}
+    out.update({term: float(rec["pvalue"])
+                for term, rec in (extra.get("randomization") or {}).items()
+                if "error" not in rec and rec.get("pvalue") is not None})
+    return out
 
 
 def stars_note(any_bootstrap_stars: bool) -> str | None:
@@ -49,17 +66,22 @@ def stars_note(any_bootstrap_stars: bool) -> str | None:
     if not any_bootstrap_stars:
         return None
     return ("Stars on a coefficient with a bracketed bootstrap line follow its bootstrap "
-            "p-value (the inference this package recommends with few clusters); on the other "
-            "coefficients they follow the p-value of the standard errors shown.")
+            "p-value, or its RI p-value where the line has one (the inference this package "
+            "recommends with few clusters); on the other coefficients they follow the p-value "
+            "of the standard errors shown.")
 
 
 def table_note(extras: list[dict]) -> str | None:
     """One sentence naming the bootstrap(s) behind the bracketed lines, or None."""
-    kinds, settings = [], []
+    kinds, settings, groups = [], [], []
+    names = {"region": "province", "macro_region": "macro-region"}
     for extra in extras:
         for rec in (extra.get("bootstrap") or {}).values():
             if "error" in rec:
                 continue
+            group = names.get(rec.get("groups", "region"), rec.get("groups"))
+            if group not in groups:
+                groups.append(group)
             method = rec["method"].split(" after ")[0]
             if method not in kinds:
                 kinds.append(method)
@@ -71,10 +93,26 @@ def table_note(extras: list[dict]) -> str | None:
         return None
     level = 95
     return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
-            f"= 0 and {level}% confidence set by test inversion, clustered by province "
+            f"= 0 and {level}% confidence set by test inversion, clustered by "
+            f"{' / '.join(groups)} "
             f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
             "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
             "the GLS transformation is held at its estimate.")
+
+
+def randomization_note(extras: list[dict]) -> str | None:
+    """The sentence explaining "RI" in the bracketed lines, or None without such records."""
+    recs = [r for e in extras for r in (e.get("randomization") or {}).values() if "error" not in r]
+    if not recs:
+        return None
+    draws = sorted({("all " if r["enumerated"] else "") + f"{r['permutations']:,}" for r in recs})
+    seeds = sorted({r["seed"] for r in recs if r["seed"] is not None})
+    units = sorted({r["n_units"] for r in recs})
+    return ("RI: randomization p-value of the t-statistic (Young 2019): the focus regressor's "
+            f"whole series dealt out at random across the {'/'.join(map(str, units))} units and "
+            f"the column refitted each draw ({' / '.join(draws)} permutations"
+            + (f", seed {', '.join(map(str, seeds))}" if seeds else "")
+            + "); p = (1 + #{|t*| >= |t|}) / (1 + draws).")
 
 
 def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:

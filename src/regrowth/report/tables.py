@@ -112,7 +112,7 @@ DEFAULT_STARS: tuple[tuple[float, str], ...] = ((0.01, "***"), (0.05, "**"), (0.
 PANEL_LABELS: Mapping[str, str] = {"mean": "Mean equation", "lnalpha": "ln(alpha) equation"}
 
 _REQUIRED_COEF_COLUMNS = ("term", "equation", "estimate", "std_error", "p_value")
-_INTEGER_STATS = frozenset({"nobs", "n_entities", "n_periods", "wald_df"})
+_INTEGER_STATS = frozenset({"nobs", "n_entities", "n_macro_regions", "n_periods", "wald_df"})
 
 
 # --------------------------------------------------------------------------- inputs
@@ -163,6 +163,7 @@ class StatRow:
 DEFAULT_STAT_ROWS: tuple[StatRow, ...] = (
     StatRow("nobs", "N"),
     StatRow("n_entities", "Provinces"),
+    StatRow("n_macro_regions", "Macro-regions"),
     StatRow("sample", "Sample years"),
     StatRow("llf", "Log likelihood"),
     StatRow("aic", "AIC"),

@@ -36,7 +36,7 @@ registry (a test checks the file carries it verbatim; ``python -m regrowth.specs
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -67,7 +67,10 @@ __all__ = ["Sample", "Bootstrap", "ColumnSpec", "TableSpec", "FigureSpec", "Spec
 
 TOP_KEYS = ("edition", "lists", "table", "labels", "figure", "curve")
 EDITION_KEYS = ("name", "summary", "allow_partial")
-TABLE_KEYS = ("id", "title", "notes", "focus", "nuisance", "column", "analyses")
+TABLE_KEYS = ("id", "title", "notes", "focus", "nuisance", "column", "analyses", "unit")
+#: What a table's rows are (``unit``): provinces (the panel, the default) or the seven
+#: macro-regions (권역; the macro-region panel, ``data/processed/macro_panel.parquet``).
+UNITS = {"region": "provinces", "macro_region": "macro-regions"}
 FIGURE_KEYS = ("variable", "label", "kind", "highlight", "source", "year", "years", "change",
                "log")
 FIGURE_KINDS = ("lines", "log", "macro", "map")
@@ -110,6 +113,8 @@ class TableSpec:
     #: terms left out of the table's coefficient plot besides the year and province dummies
     #: (e.g. a one-off intercept shift)
     nuisance: tuple[str, ...] = ()
+    #: "region" (rows are provinces) or "macro_region" (rows are the 7 권역): see :data:`UNITS`
+    unit: str = "region"
 
     def column(self, column_id: str) -> ColumnSpec | None:
         """The column called ``column_id`` (or None)."""
@@ -309,6 +314,11 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
     focus = strings(raw_table, "focus", problems, where, what="coefficient names")
     nuisance = strings(raw_table, "nuisance", problems, where, what="coefficient names")
     analyses = table_of(raw_table.get("analyses"), problems, where, "analyses")
+    unit = raw_table.get("unit", "region")
+    if unit not in UNITS:
+        problems.add(where, "unit", f"must be one of {', '.join(map(repr, UNITS))}, not {unit!r}"
+                     + did_you_mean(str(unit), list(UNITS)))
+        unit = "region"
     raw_cols = raw_table.get("column", [])
     if not isinstance(raw_cols, list) or (not raw_cols and not analyses):
         problems.add(where, "column", "has no [[table.column]] (a table without columns must "
@@ -324,6 +334,12 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
                 problems.add(f"{where}, column {cid!r}", "id",
                              f"column id {cid!r} is used twice in the table")
             col_ids.add(cid)
+        if col is not None and unit != "region":
+            if col.sample.exclude:
+                problems.add(f"{where}, column {col.id!r}", "sample.exclude",
+                             "names provinces, but the rows of this table are macro-regions "
+                             f"(unit = {unit!r}); remove it")
+            col = replace(col, unit=unit)
         if col is not None:
             columns.append(col)
     terms = {t for c in columns for t in (*c.regressors, *c.dispersion)}
@@ -334,7 +350,7 @@ def _table(raw_table, i: int, resolved: dict, problems: Problems, table_ids: set
     if tid is None:
         return None
     return TableSpec(tid, title if isinstance(title, str) else tid, notes, tuple(columns),
-                     focus, dict(analyses), nuisance)
+                     focus, dict(analyses), nuisance, unit)
 
 
 def load(path: str | Path = "specs/models.toml") -> Specs:
@@ -409,21 +425,42 @@ def edition_allow_partial(path: str | Path) -> tuple[str, ...]:
     return tuple(edition.get("allow_partial", ()))
 
 
-def check_against(specs: Specs, panel) -> dict[str, SpecificationError]:
+def check_against(specs: Specs, panel, macro=None) -> dict[str, SpecificationError]:
     """Return, for each column spec the panel cannot serve, the error to report.
 
     ``panel``: the panel DataFrame (then ``drop_if`` flags are checked to be 0/1) or just its
     column names (index names included). Checks: every variable exists (the message names
     the variable, the spec and the KOSIS table that would supply it), ``drop_if`` variables
     are 0/1 flags, ``se.groups`` is a panel column, every ``[[figure]]`` variable exists (key
-    ``"figure:<variable>"``). An empty dict means every spec can run.
+    ``"figure:<variable>"``). The columns of a macro-region table (``unit = "macro_region"``)
+    are checked against ``macro``, the macro-region panel (or its column names; None: absent).
+    An empty dict means every spec can run.
     """
     frame = panel if isinstance(panel, pd.DataFrame) else None
     available = set(panel) if frame is None else set(frame.columns) | set(frame.index.names)
+    macro_available = None
+    if macro is not None:
+        macro_available = (set(macro.columns) | set(macro.index.names)
+                           if isinstance(macro, pd.DataFrame) else set(macro))
+        macro_available |= {"region", "macro_region", "capital_region"}
     problems = {}
     for col in specs.columns():
         where = f"{specs.path}: table {col.table!r}, column {col.id!r}"
         lines = []
+        if col.unit == "macro_region":
+            if macro_available is None:
+                problems[col.name] = SpecificationError(
+                    f"{where}: the table's rows are macro-regions (unit = 'macro_region') but "
+                    "the macro-region panel data/processed/macro_panel.parquet is missing; "
+                    "rebuild the panel with `make panel`")
+                continue
+            missing = [v for v in col.variables() if v not in macro_available]
+            if missing:
+                problems[col.name] = SpecificationError(
+                    f"{where} ({col.name}) uses {', '.join(map(repr, missing))}, which the "
+                    "macro-region panel does not have (its columns: data/processed/"
+                    "macro_codebook.csv)" + did_you_mean(missing[0], sorted(macro_available)))
+            continue
         missing = [v for v in col.variables() if v not in available]
         if col.se_groups in missing:
             lines.append(f"{where}: key 'se.groups': {col.se_groups!r} is not a panel column"
@@ -455,9 +492,9 @@ def check_against(specs: Specs, panel) -> dict[str, SpecificationError]:
     return problems
 
 
-def check(specs: Specs, panel) -> None:
+def check(specs: Specs, panel, macro=None) -> None:
     """Raise one :class:`SpecificationError` listing every problem :func:`check_against` finds."""
-    problems = check_against(specs, panel)
+    problems = check_against(specs, panel, macro)
     if problems:
         err = SpecificationError("the specifications cannot run on this panel (nothing was "
                                  "fitted or written):\n" + "\n".join(str(e) for e in problems.values()))

@@ -68,6 +68,8 @@ class ColumnSpec:
     province_effects: bool = False
     bootstrap: Bootstrap | None = None
     stars: str = "analytic"
+    #: what the rows are: "region" (provinces) or "macro_region" (set from the table's ``unit``)
+    unit: str = "region"
 
     @property
     def name(self) -> str:
@@ -88,8 +90,8 @@ class ColumnSpec:
     def se_label(self) -> str:
         """The tables' "Standard errors" row, e.g. "clustered by province"."""
         if self.se_type in covariance.se_types() and covariance.se_type(self.se_type).needs_groups:
-            return ("clustered by province" if self.se_groups == "region"
-                    else f"clustered by {self.se_groups}")
+            names = {"region": "province", "macro_region": "macro-region"}
+            return f"clustered by {names.get(self.se_groups, self.se_groups)}"
         return registry.se_description(self.se_type)
 
 
