@@ -152,14 +152,14 @@ def test_singleton_panels_are_kept_as_statas_poisson_with_dummies():
 # ----------------------------------------------------------------------------- the dummy-variable fit
 
 def test_equals_the_dummy_variable_glm_it_replaced():
-    """SYNTHETIC (120 panels x 6, year effects, offset): the concentrated fit is the
+    """SYNTHETIC (40 panels x 6, year effects, offset): the concentrated fit is the
     dummy-variable ML fit -- statsmodels GLM(Poisson) with G - 1 panel dummies, year dummies
     and a constant: slopes, year effects, Intercept and every panel dummy, llf and the OIM SEs
     (GLM's nonrobust covariance, scale 1)."""
     import statsmodels.api as sm
 
     rng = np.random.default_rng(11)
-    G, T = 120, 6
+    G, T = 40, 6  # a small dense design: the GLM's cost grows with rows x panels
     g, t = np.repeat(np.arange(G), T), np.tile(np.arange(2001, 2001 + T), G)
     x = rng.normal(size=(G * T, 2))
     off = rng.normal(scale=0.3, size=G * T)
