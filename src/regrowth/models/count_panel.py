@@ -292,7 +292,7 @@ def _dummy_design(X: pd.DataFrame, g: pd.Series, time, endog, y: pd.Series, *,
         t = pd.Series(np.asarray(time), index=pd.Series(endog).index)[y.index]
         parts.append(_dummies(t, "year_", lambda v: str(int(v)) if float(v).is_integer() else str(v)))
     if panels:
-        parts.append(_dummies(g, "panel[", lambda v: f"{v}]"))
+        parts.append(_dummies(g, "", _panel_name))
     return pd.concat(parts, axis=1)
 
 
@@ -337,15 +337,15 @@ def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
     return res.params, res.llf, res.hessian, res.info["converged"]
 
 
-def _concentrated_poisson(y, X, off, codes, G, *, tol=1e-12, maxiter=100):
-    """Poisson with a free constant a_i for each of the ``G`` panels ``codes`` (0..G-1, every
-    panel with a positive total), the constants concentrated out: Newton
+def _concentrated_poisson(y, X, off, codes, *, tol=1e-12, maxiter=100):
+    """Poisson with a free constant a_i for each panel of ``codes`` (0..G-1, every panel with a
+    positive total), the constants concentrated out: Newton
     (:func:`regrowth.models._optim.newton`) on the slopes b of ``X`` alone, with the profile
     score and Hessian of the module docstring ("Computation of poisson_fe").
 
     Returns a dict: ``b`` (slopes, units of 1/X), ``a`` (the G panel constants a_i(b), log
     points), ``llf`` (the full Poisson log likelihood at (a(b), b)), ``H`` (the profile
-    Hessian, k x k), ``scores`` (n x k, x_it (y_it - mu_it), in the rows' order), ``mu``,
+    Hessian, k x k), ``scores`` (n x k, x_it (y_it - mu_it), in the rows' order),
     ``converged`` and ``message``.
     """
     order = np.argsort(codes, kind="stable")
@@ -387,8 +387,8 @@ def _concentrated_poisson(y, X, off, codes, G, *, tol=1e-12, maxiter=100):
         b, converged, message, H = np.zeros(0), True, "no slopes: nothing to maximise", np.zeros((0, 0))
     a, mu, llf = state(b)
     scores = (Xs * (ys - mu)[:, None])[inv]
-    return {"b": b, "a": a, "llf": llf, "H": H, "scores": scores, "mu": mu[inv],
-            "converged": converged, "message": message}
+    return {"b": b, "a": a, "llf": llf, "H": H, "scores": scores, "converged": converged,
+            "message": message}
 
 
 def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
@@ -450,7 +450,7 @@ def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
             raise EstimationError(
                 f"Poisson with panel dummies: {', '.join(fixed)} do(es) not vary within any "
                 "panel (absorbed by the panel dummies); drop it from exog")
-    fit = _concentrated_poisson(y.to_numpy(), Dv, off, codes, len(levels))
+    fit = _concentrated_poisson(y.to_numpy(), Dv, off, codes)
     if not fit["converged"]:
         warnings.warn(f"Poisson with panel dummies did not converge: {fit['message']}",
                       ConvergenceWarning, stacklevel=2)
