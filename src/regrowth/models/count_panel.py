@@ -35,6 +35,29 @@ Every model takes a count ``y_it`` of panel (province) ``i`` in year ``t``, regr
       "HC0")`` (whose default ``cadjust = TRUE`` is G/(G-1)).
     * ``"oim"`` -- the inverse observed information, Stata ``xtpoisson, fe`` default.
 
+    Computation of ``poisson_fe`` (the panel constants concentrated out, as ``ppmlhdfe`` and
+    ``fixest::fepois`` absorb them). With mu_it = exp(a_i + x_it'b + o_it) the dummy-variable
+    log likelihood is ln L(a, b) = sum_it [y_it ln mu_it - mu_it - lnG(y_it + 1)]. For fixed b,
+    d ln L / d a_i = n_i - sum_t mu_it = 0 gives each panel constant in closed form::
+
+        a_i(b)  = ln n_i - ln sum_t exp(x_it'b + o_it),     so  mu_it(b) = n_i p_it,
+        ln L_c(b) = ln L(a(b), b) = sum_it y_it ln(n_i p_it) - sum_i n_i - sum_it lnG(y_it + 1)
+                  = conditional ln L + sum_i [n_i ln n_i - n_i - lnG(n_i + 1)]  (free of b),
+
+    and the profile score and Hessian in b alone (k slopes and year effects, not k + G)::
+
+        g(b) = sum_it x_it (y_it - mu_it),
+        H(b) = - sum_it mu_it (x_it - xbar_i)(x_it - xbar_i)',   xbar_i = sum_t mu_it x_it / n_i.
+
+    H is the Schur complement of the panel-constant block in the full (k + G) Hessian, so
+    H^{-1} is the slope block of the full inverse (``"oim"``). The panel-constant scores
+    sum_t (y_it - mu_it(b)) are exactly zero in every panel at every b, so the slope block of
+    the full cluster sandwich is H^{-1} (sum_g S_g S_g') H^{-1} with S_g = sum_t x_it (y_it -
+    mu_it) (``"cluster"``). Newton (:func:`regrowth.models._optim.newton`, from b = 0, to a
+    Newton decrement below 1e-12, then one polishing step) maximises the concave ln L_c; a
+    step costs O(n k^2) and the design has no panel dummies. p_it and a_i(b) are computed
+    after subtracting each panel's largest x_it'b + o_it, so exp never overflows.
+
 ``nb2_dummies`` -- NB2 (``nbreg``, constant alpha) with panel (and year) dummies: the
     "unconditional negative binomial" Allison & Waterman found to perform well despite the
     incidental-parameter problem. Fitted with :class:`regrowth.models.GeneralizedNegativeBinomial`
@@ -252,16 +275,24 @@ def _dummies(values: pd.Series, prefix: str, fmt=str) -> pd.DataFrame:
                          for v in levels[1:]}, index=values.index)
 
 
-def _dummy_design(X: pd.DataFrame, g: pd.Series, time, endog, y: pd.Series) -> pd.DataFrame:
+def _panel_name(v) -> str:
+    """The name of panel ``v``'s dummy: ``panel[<v>]``."""
+    return f"panel[{v}]"
+
+
+def _dummy_design(X: pd.DataFrame, g: pd.Series, time, endog, y: pd.Series, *,
+                  panels: bool = True) -> pd.DataFrame:
     """``X`` with year dummies ``year_<t>`` (when ``time`` is given; ``time`` is aligned with
-    ``endog`` and cut to the rows of ``y`` that :func:`_prepare` kept) and panel dummies
-    ``panel[<g>]``, the first level of each left out: the design of the dummy-variable count
-    models (:func:`poisson_fe`, :func:`nb2_dummies`)."""
+    ``endog`` and cut to the rows of ``y`` that :func:`_prepare` kept) and, if ``panels``, panel
+    dummies ``panel[<g>]``, the first level of each left out: the design of the dummy-variable
+    count models (:func:`nb2_dummies`; :func:`poisson_fe` concentrates the panel constants out
+    and asks for ``panels=False``)."""
     parts = [X]
     if time is not None:
         t = pd.Series(np.asarray(time), index=pd.Series(endog).index)[y.index]
         parts.append(_dummies(t, "year_", lambda v: str(int(v)) if float(v).is_integer() else str(v)))
-    parts.append(_dummies(g, "panel[", lambda v: f"{v}]"))
+    if panels:
+        parts.append(_dummies(g, "", _panel_name))
     return pd.concat(parts, axis=1)
 
 
@@ -306,6 +337,60 @@ def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
     return res.params, res.llf, res.hessian, res.info["converged"]
 
 
+def _concentrated_poisson(y, X, off, codes, *, tol=1e-12, maxiter=100):
+    """Poisson with a free constant a_i for each panel of ``codes`` (0..G-1, every panel with a
+    positive total), the constants concentrated out: Newton
+    (:func:`regrowth.models._optim.newton`) on the slopes b of ``X`` alone, with the profile
+    score and Hessian of the module docstring ("Computation of poisson_fe").
+
+    Returns a dict: ``b`` (slopes, units of 1/X), ``a`` (the G panel constants a_i(b), log
+    points), ``llf`` (the full Poisson log likelihood at (a(b), b)), ``H`` (the profile
+    Hessian, k x k), ``scores`` (n x k, x_it (y_it - mu_it), in the rows' order),
+    ``converged`` and ``message``.
+    """
+    order = np.argsort(codes, kind="stable")
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    cs = codes[order]
+    starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+    sizes = np.diff(np.r_[starts, len(cs)])
+    ys, Xs, offs = y[order], X[order], off[order]
+    n_i = np.add.reduceat(ys, starts)
+    pos = ys > 0
+    const = float(n_i.sum() + special.gammaln(ys + 1).sum())
+
+    def state(b):
+        eta = Xs @ b + offs
+        top = np.maximum.reduceat(eta, starts)  # the panel's largest index: exp never overflows
+        e = np.exp(eta - np.repeat(top, sizes))
+        tot = np.add.reduceat(e, starts)
+        a = np.log(n_i) - top - np.log(tot)       # a_i(b) = ln n_i - ln sum_t exp(eta_it)
+        mu = e * np.repeat(n_i / tot, sizes)      # n_i p_it
+        llf = float(ys[pos] @ (np.repeat(a, sizes) + eta)[pos]) - const
+        return a, mu, llf
+
+    def derivs(b, order_):
+        a, mu, llf = state(b)
+        if order_ == 0:
+            return (llf,)
+        grad = Xs.T @ (ys - mu)
+        xbar = np.add.reduceat(Xs * mu[:, None], starts) / n_i[:, None]
+        xc = Xs - np.repeat(xbar, sizes, axis=0)
+        return llf, grad, -(xc * mu[:, None]).T @ xc
+
+    k = X.shape[1]
+    if k:
+        res = newton(derivs, np.zeros(k), tol=tol, maxiter=maxiter)
+        b, converged, message = res.params, bool(res.info["converged"]), res.info["message"]
+        _, _, H = derivs(b, 2)
+    else:
+        b, converged, message, H = np.zeros(0), True, "no slopes: nothing to maximise", np.zeros((0, 0))
+    a, mu, llf = state(b)
+    scores = (Xs * (ys - mu)[:, None])[inv]
+    return {"b": b, "a": a, "llf": llf, "H": H, "scores": scores, "converged": converged,
+            "message": message}
+
+
 def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
                cov_type: str = "cluster", use_correction: bool = True) -> CountPanelResults:
     """Poisson with panel dummies (and year dummies if ``time`` is given).
@@ -313,12 +398,19 @@ def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
     Parameters
     ----------
     endog : counts (Series or array).
-    exog : regressors (DataFrame, no constant needed: a constant and G-1 panel dummies are added).
+    exog : regressors (DataFrame, no constant needed: a constant and G-1 panel dummies are
+        implied; an ``Intercept`` column is absorbed by them).
     groups : panel identifier per row (also the cluster variable).
     time : period per row; if given, year dummies ``year_<t>`` for every period but the first.
     exposure, offset : as in statsmodels (the mean is exp(x'b + offset + ln exposure)).
-    cov_type : "cluster" (by panel; Stata ``xtpoisson, fe vce(robust)``) or "oim".
+    cov_type : "cluster" (by panel; Stata ``xtpoisson, fe vce(robust)``; alias "robust") or
+        "oim" (alias "nonrobust").
     use_correction : apply Stata's G/(G-1) to the cluster covariance.
+
+    The panel constants are concentrated out (module docstring, "Computation of poisson_fe"):
+    Newton runs on the slopes and year effects alone, so the cost grows with the number of
+    rows, not with rows x panels; the estimates, llf and covariances are those of the
+    dummy-variable ML fit (Stata ``poisson y x i.id``), the dummies included.
 
     Clusters and all-zero panels: a panel whose counts are all zero is dropped before
     estimation (its dummy has no finite estimate; see the module docstring), so it is not a
@@ -329,33 +421,58 @@ def poisson_fe(endog, exog, groups, *, time=None, exposure=None, offset=None,
     the meat but raise G, which only shrinks G/(G-1): the covariance would differ by the factor
     (G+z)/(G+z-1) * (G-1)/G for z all-zero panels, with no information behind it.
 
+    Raises :class:`regrowth.errors.EstimationError` when a regressor does not vary within any
+    panel (it is absorbed by the panel dummies) or the regressors are collinear with them.
+
     Returns
     -------
     :class:`CountPanelResults` whose ``params`` are the slopes (and year effects) in the
-    units of exog (log points of the mean per unit of the regressor).
+    units of exog (log points of the mean per unit of the regressor); ``full_params`` adds
+    ``Intercept`` (the first panel's constant, panels in sort order) and ``panel[<g>]`` (each
+    other panel's constant minus it), in log points; ``llf`` is the dummy-variable Poisson
+    log likelihood.
     """
     cov_type = _check_cov_type(cov_type, ("cluster", "oim"))
     y, X, g, off, zero = _prepare(endog, exog, groups, exposure, offset, constant=True)
     slopes = [c for c in X.columns if c != "Intercept"]
-    D = _dummy_design(X, g, time, endog, y)
-    names = list(D.columns)
-    b, llf, H, converged = _poisson_newton(y.to_numpy(), D.to_numpy(), off)
-    if not converged:
-        warnings.warn("Poisson with panel dummies did not converge", ConvergenceWarning, stacklevel=2)
-    hinv = np.linalg.inv(-H)
+    D = _dummy_design(X[slopes], g, time, endog, y, panels=False)
+    report = list(D.columns)
+    codes, levels = pd.factorize(g.to_numpy(), sort=True)
+    Dv = D.to_numpy()
+    if len(y) and report:
+        # a column with no within-panel variation is absorbed by the panel dummies
+        means = np.column_stack([np.bincount(codes, col) for col in Dv.T]) \
+            / np.bincount(codes)[:, None]
+        spread = np.abs(Dv - means[codes]).max(axis=0)
+        scale = np.maximum(1.0, np.abs(Dv).max(axis=0))
+        fixed = [str(c) for c, s, m in zip(report, spread, scale) if s <= 1e-12 * m]
+        if fixed:
+            raise EstimationError(
+                f"Poisson with panel dummies: {', '.join(fixed)} do(es) not vary within any "
+                "panel (absorbed by the panel dummies); drop it from exog")
+    fit = _concentrated_poisson(y.to_numpy(), Dv, off, codes)
+    if not fit["converged"]:
+        warnings.warn(f"Poisson with panel dummies did not converge: {fit['message']}",
+                      ConvergenceWarning, stacklevel=2)
+    try:
+        hinv = np.linalg.inv(-fit["H"])
+    except np.linalg.LinAlgError:
+        raise EstimationError(
+            f"Poisson with panel dummies: the columns {', '.join(report)} are collinear with "
+            "the panel dummies (singular Hessian); drop one of them") from None
     if cov_type == "oim":
         cov = hinv
     else:
-        mu = np.exp(D.to_numpy() @ b + off)
-        scores = D.to_numpy() * (y.to_numpy() - mu)[:, None]
-        cov = _sandwich(hinv, scores, g.to_numpy(), use_correction)
-    report = [n for n in names if n != "Intercept" and not n.startswith("panel[")]
-    idx = [names.index(n) for n in report]
-    full = pd.Series(b, index=names)
+        cov = _sandwich(hinv, fit["scores"], g.to_numpy(), use_correction)
+    a = fit["a"]
+    full = pd.concat([
+        pd.Series([a[0]] if len(a) else [], index=["Intercept"] if len(a) else [], dtype=float),
+        pd.Series(fit["b"], index=report),
+        pd.Series(a[1:] - a[0], index=[_panel_name(v) for v in levels[1:]], dtype=float)])
     effects = "panel + year" if time is not None else "panel"
     return CountPanelResults(
-        params=full[report], cov=pd.DataFrame(cov[np.ix_(idx, idx)], index=report, columns=report),
-        llf=llf, nobs=len(y), n_groups=int(g.nunique()), converged=converged,
+        params=full[report], cov=pd.DataFrame(cov, index=report, columns=report),
+        llf=fit["llf"], nobs=len(y), n_groups=len(levels), converged=fit["converged"],
         cov_type=cov_type, effects=effects, dropped_groups=zero, full_params=full,
         command=("poisson y x i.year i.id, vce(cluster id) == xtpoisson y x i.year, fe vce(robust)"
                  if time is not None else "xtpoisson y x, fe vce(robust)"),
