@@ -20,8 +20,8 @@ from regrowth import panel as panel_mod
 from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
 from regrowth.report import figures, maps
-from regrowth.report.notes import (coverage_notes, star_pvalues, stars_note, table_note,
-                                   term_lines, warning_notes)
+from regrowth.report.notes import (coverage_notes, grouping_notes, star_pvalues, stars_note,
+                                   table_note, term_lines, warning_notes)
 from regrowth.report.tables import (
     TableColumn,
     descriptive_table,
@@ -71,6 +71,8 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "province_effects": col.province_effects,
                     "effects": f.extra.get("effects"), "sample": col.sample.describe(),
                     "se_type": col.se_type, "se_groups": col.se_groups, "stars": col.stars,
+                    "se_tests": {t.term: {"groups": t.groups, **vars(t.bootstrap)}
+                                 for t in col.tests},
                     "options": col.options,
                     "rationale": col.rationale,
                     "coefficients": f.coefs.to_dict(orient="records"),
@@ -101,6 +103,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         notes = list(table.notes) + [specs.summary]
         boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
         notes += [n for n in (boot_note, stars_note(any(c.star_p for c in columns))) if n]
+        notes += grouping_notes([(c.label, fitted[c.name].extra) for c in table.columns
+                                 if c.name in fitted], labels)
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from regrowth.fit import inference_label
-from regrowth.report.notes import table_note, term_lines
+import numpy as np
+
+from regrowth.report.notes import grouping_notes, table_note, term_lines
 from regrowth.report.tables import TableColumn, regression_table
 
 
@@ -57,3 +59,63 @@ def test_reference_distribution_label():
     assert inference_label(Stata()) == "t(15), 16 clusters"
     assert inference_label(ML(), 16) == "normal, 16 clusters"
     assert inference_label(ML()) == "normal"
+
+
+# ----------------------------------------------------------------------------- se.tests
+
+def test_a_coefficient_tested_by_macro_region_is_noted_with_its_grouping():
+    macro = dict(RECORD, groups="macro_region", n_clusters=7, enumerated=True, reps=128,
+                 weights="rademacher")
+    prov = dict(RECORD, groups="region", n_clusters=16)
+    extras = [{"bootstrap": {"x": macro, "z": prov}}, {"bootstrap": {"x": macro}}]
+    (note,) = grouping_notes([("(1)", extras[0]), ("(2)", extras[1])], {"x": "Innovation"})
+    assert note.startswith("Innovation: the bracketed test in columns (1), (2) clusters and "
+                           "wild-bootstraps by macro-region (7 clusters; all 128 Rademacher "
+                           "sign vectors)")
+    assert "stars follow that test" in note
+    # the general note still says province, and points to the exception
+    assert "clustered by province (unless a note below says otherwise)" in table_note(extras)
+    assert grouping_notes([("(1)", {"bootstrap": {"z": prov}})]) == []
+
+
+def _macro_panel():
+    """A synthetic panel (not real data): 14 provinces in 7 macro-regions, 10 years; x varies
+    by macro-region and year only."""
+    rng = np.random.default_rng(7)
+    provinces = [f"p{i:02d}" for i in range(14)]
+    idx = pd.MultiIndex.from_product([provinces, range(2001, 2011)], names=["region", "year"])
+    macro = np.repeat([f"m{i // 2}" for i in range(14)], 10)
+    xm = {(m, t): rng.normal() for m in set(macro) for t in range(2001, 2011)}
+    x = np.array([xm[(m, t)] for m, t in zip(macro, idx.get_level_values("year"))])
+    z = rng.normal(size=len(idx))
+    y = 0.3 * x + 0.5 * z + np.repeat(rng.normal(size=14), 10) + rng.normal(size=len(idx))
+    return pd.DataFrame({"y": y, "x": x, "z": z, "macro_region": macro}, index=idx)
+
+
+def test_the_bootstrap_of_a_declared_term_clusters_where_it_varies(tmp_path):
+    from regrowth import specs
+    from regrowth.analyses.bootstrap import bootstrap_column
+    from regrowth.fit import estimation_sample, fit_column
+    from regrowth.inference import boottest
+
+    path = tmp_path / "models.toml"
+    path.write_text('[edition]\nname = "t"\nsummary = "synthetic"\n\n[[table]]\nid = "t1"\n'
+                    'title = "T1"\nfocus = ["z"]\n\n[[table.column]]\nid = "c1"\nlabel = "(1)"\n'
+                    'title = "FE"\nestimator = "fe"\noutcome = "y"\nregressors = ["x", "z"]\n'
+                    'sample = { years = [2001, 2010] }\nse = { type = "cluster", groups = '
+                    '"region", bootstrap = { reps = 999, weights = "webb", seed = 1 }, tests = '
+                    '{ x = { groups = "macro_region", bootstrap = { weights = "rademacher" } } } }'
+                    '\nrationale = "test"\n', encoding="utf-8")
+    spec = specs.load(path).tables[0].columns[0]
+    panel = _macro_panel()
+    fitted = fit_column(spec, panel)
+    data, _ = estimation_sample(spec, panel)
+    recs = bootstrap_column(spec, fitted.result, ("z",), data)
+    assert set(recs) == {"z", "x"}                      # the declared term joins the focus
+    x, z = recs["x"], recs["z"]
+    assert (x["groups"], x["n_clusters"], x["enumerated"], x["reps"]) \
+        == ("macro_region", 7, True, 2 ** 7)
+    assert (z["groups"], z["n_clusters"], z["weights"], z["reps"]) == ("region", 14, "webb", 999)
+    ref = boottest(fitted.result, "x", clusters=data["macro_region"].to_numpy(), reps=9999,
+                   weights="rademacher")
+    assert abs(x["pvalue"] - ref.pvalue) < 1e-12 and abs(x["statistic"] - ref.statistic) < 1e-12

@@ -11,7 +11,8 @@ import pandas as pd
 
 from regrowth.report.tables import format_number
 
-__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "full_edition_coverage",
+__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "grouping_notes",
+           "groups_label", "full_edition_coverage",
            "coverage_notes", "warning_notes"]
 
 
@@ -53,18 +54,34 @@ def stars_note(any_bootstrap_stars: bool) -> str | None:
             "coefficients they follow the p-value of the standard errors shown.")
 
 
+def groups_label(groups: str | None) -> str:
+    """How the notes name a cluster variable: "province" for ``region``, "macro-region" for
+    ``macro_region``, else the column name with spaces for underscores."""
+    groups = groups or "region"
+    return {"region": "province"}.get(groups, groups.replace("_", "-"))
+
+
+def _draws(rec: dict) -> str:
+    return (f"all {rec['reps']:,} Rademacher sign vectors" if rec["enumerated"]
+            else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
+
+
 def table_note(extras: list[dict]) -> str | None:
-    """One sentence naming the bootstrap(s) behind the bracketed lines, or None."""
+    """One sentence naming the bootstrap(s) behind the bracketed lines, or None. Tests that
+    cluster on other groups than the province are left to :func:`grouping_notes`."""
     kinds, settings = [], []
+    others = False
     for extra in extras:
         for rec in (extra.get("bootstrap") or {}).values():
             if "error" in rec:
                 continue
+            if rec.get("groups", "region") != "region":
+                others = True
+                continue
             method = rec["method"].split(" after ")[0]
             if method not in kinds:
                 kinds.append(method)
-            draws = (f"all {rec['reps']:,} Rademacher sign vectors" if rec["enumerated"]
-                     else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
+            draws = _draws(rec)
             if draws not in settings:
                 settings.append(draws)
     if not kinds:
@@ -72,9 +89,32 @@ def table_note(extras: list[dict]) -> str | None:
     level = 95
     return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
             f"= 0 and {level}% confidence set by test inversion, clustered by province "
+            f"{'(unless a note below says otherwise) ' if others else ''}"
             f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
             "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
             "the GLS transformation is held at its estimate.")
+
+
+def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) -> list[str]:
+    """One sentence per coefficient whose bootstrap clusters on other groups than the
+    province (``se.tests`` in the spec): the term, the columns, the groups and their number,
+    the draws; ``columns`` is ``[(column label, extra), ...]``."""
+    found: dict[tuple[str, str, int, str], list[str]] = {}
+    for label, extra in columns:
+        for term, rec in (extra.get("bootstrap") or {}).items():
+            groups = rec.get("groups", "region")
+            if groups == "region" or "error" in rec:
+                continue
+            key = (term, groups, int(rec["n_clusters"]), _draws(rec))
+            found.setdefault(key, []).append(label)
+    notes = []
+    for (term, groups, G, draws), cols in found.items():
+        name = (labels or {}).get(term, term)
+        which = "column" if len(cols) == 1 else "columns"
+        notes.append(f"{name}: the bracketed test in {which} {', '.join(cols)} clusters and "
+                     f"wild-bootstraps by {groups_label(groups)} ({G} clusters; {draws}), the "
+                     "level at which the regressor varies; its stars follow that test.")
+    return notes
 
 
 def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:

@@ -21,7 +21,9 @@ from regrowth.models.registry import did_you_mean
 from regrowth.specs.parse import (
     Bootstrap,
     Problems,
+    TEST_KEYS,
     Sample,
+    TermTest,
     boolean,
     parse_bootstrap,
     parse_sample,
@@ -38,7 +40,7 @@ __all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
                "rationale", "extends")
-SE_KEYS = ("type", "groups", "bootstrap", "stars")
+SE_KEYS = ("type", "groups", "bootstrap", "stars", "tests")
 #: what drives a column's significance stars: its bootstrap p-values, or the analytic ones
 STAR_SOURCES = ("bootstrap", "analytic")
 #: keys a column never inherits through ``extends``
@@ -68,6 +70,9 @@ class ColumnSpec:
     province_effects: bool = False
     bootstrap: Bootstrap | None = None
     stars: str = "analytic"
+    #: coefficients tested with their own clusters (``se.tests``), e.g. a regressor that
+    #: varies by macro-region clustered and bootstrapped by macro-region
+    tests: tuple[TermTest, ...] = ()
 
     @property
     def name(self) -> str:
@@ -82,8 +87,17 @@ class ColumnSpec:
         """Every panel column the model reads, in a stable order, without repeats."""
         names = [self.outcome, *self.regressors, *self.dispersion]
         names += [v for v in (self.exposure, self.se_groups) if v]
+        names += [t.groups for t in self.tests]
         names += list(self.sample.drop_if)
         return list(dict.fromkeys(names))
+
+    def test_of(self, term: str) -> tuple[str | None, Bootstrap | None]:
+        """The clusters and bootstrap settings of ``term``'s test: its ``se.tests`` entry,
+        else the column's ``se.groups`` and ``se.bootstrap``."""
+        for t in self.tests:
+            if t.term == term:
+                return t.groups, t.bootstrap
+        return self.se_groups, self.bootstrap
 
     def se_label(self) -> str:
         """The tables' "Standard errors" row, e.g. "clustered by province"."""
@@ -244,6 +258,38 @@ def _parse_stars(se: dict, boot, where: str, problems: Problems) -> str:
     return stars
 
 
+def _parse_tests(se: dict, boot, regressors, where: str, problems: Problems
+                 ) -> tuple[TermTest, ...]:
+    """``se.tests = { <term> = { groups = "...", bootstrap = {...} } }``: coefficients whose
+    test clusters on other groups than the column's (the level at which the regressor varies).
+    ``groups`` is required; ``bootstrap`` defaults to the column's ``se.bootstrap``."""
+    raw = table_of(se.get("tests"), problems, where, "se.tests")
+    out = []
+    for term, entry in raw.items():
+        key = f"se.tests.{term}"
+        if regressors and term not in regressors:
+            problems.add(where, key, f"{term!r} is not a regressor of the column"
+                         + did_you_mean(term, regressors))
+            continue
+        entry = table_of(entry, problems, where, key)
+        unknown(entry, TEST_KEYS, problems, where, key + ".")
+        groups = entry.get("groups")
+        if not isinstance(groups, str) or not groups.strip():
+            problems.add(where, f"{key}.groups", "is required: the panel column the test "
+                         f"clusters on (e.g. \"macro_region\"), not {type_name(groups)}")
+            continue
+        if "bootstrap" in entry:
+            own = parse_bootstrap(entry["bootstrap"], problems, where, f"{key}.bootstrap")
+        elif boot is not None:
+            own = boot
+        else:
+            problems.add(where, key, "needs a bootstrap: give se.tests.<term>.bootstrap or "
+                                     "the column's se.bootstrap")
+            continue
+        out.append(TermTest(term, groups, own))
+    return tuple(out)
+
+
 def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSpec | None:
     """The :class:`ColumnSpec` of one ``[[table.column]]`` (``extends`` and ``@lists`` already
     resolved), or None with every problem added to ``problems``."""
@@ -295,6 +341,7 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         options = _check_options(entry, options, se_type, where, problems)
     _check_se(se_type, groups, boot, where, problems)
     stars = _parse_stars(se, boot, where, problems)
+    tests = _parse_tests(se, boot, regressors, where, problems)
     if len(problems.lines) > before:
         return None
     return ColumnSpec(
@@ -302,4 +349,4 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         estimator=entry.name, outcome=texts["outcome"], regressors=regressors,
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
-        options=options, bootstrap=boot, stars=stars, rationale=texts["rationale"].strip())
+        options=options, bootstrap=boot, stars=stars, tests=tests, rationale=texts["rationale"].strip())
