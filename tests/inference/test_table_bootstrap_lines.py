@@ -119,3 +119,29 @@ def test_the_bootstrap_of_a_declared_term_clusters_where_it_varies(tmp_path):
     ref = boottest(fitted.result, "x", clusters=data["macro_region"].to_numpy(), reps=9999,
                    weights="rademacher")
     assert abs(x["pvalue"] - ref.pvalue) < 1e-12 and abs(x["statistic"] - ref.statistic) < 1e-12
+
+
+def test_gstar_and_top2_rows_appear_in_every_format_with_their_note():
+    from regrowth.report.notes import cluster_rows, cluster_stats, clusters_note
+
+    extra = {"clusters": {"x": {"gstar": 5.7512, "top2_share": 0.6012, "groups": "region"},
+                          "z": {"error": "not covered", "groups": "region"}}}
+    stats = cluster_stats(extra)
+    assert stats == {"gstar:x": 5.7512, "top2:x": 0.6012}
+    cols = [TableColumn("(1)", "GNB", _coefs(["x", "z"]), stats),
+            TableColumn("(2)", "OLS", _coefs(["x", "z"]), {})]
+    tab = regression_table(cols, title="T", stat_rows=cluster_rows(["x", "z"], {"x": "Ex"}),
+                           notes=[clusters_note([extra, {}])])
+    rows = {r.label: r.cells for r in tab.rows if r.kind == "stat"}
+    assert rows == {"Effective clusters G*, Ex": ("5.8", ""),
+                    "Top-2 cluster share, Ex": ("0.60", "")}   # z: no number, no row
+    for text in (tab.to_markdown(), tab.to_latex(), tab.to_csv()):
+        assert "Effective clusters G" in text and "5.8" in text and "0.60" in text
+    assert "Carter, Schnepel & Steigerwald" in tab.to_markdown()
+    assert clusters_note([{}]) is None
+    from docx import Document
+    import io
+
+    doc = Document(io.BytesIO(tab.to_docx()))
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    assert "Top-2 cluster share, Ex" in cells and "0.60" in cells

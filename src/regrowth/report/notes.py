@@ -12,7 +12,8 @@ import pandas as pd
 from regrowth.report.tables import format_number
 
 __all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "grouping_notes",
-           "groups_label", "full_edition_coverage",
+           "groups_label", "cluster_stats", "cluster_rows", "clusters_note",
+           "full_edition_coverage",
            "coverage_notes", "warning_notes"]
 
 
@@ -115,6 +116,42 @@ def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) 
                      f"wild-bootstraps by {groups_label(groups)} ({G} clusters; {draws}), the "
                      "level at which the regressor varies; its stars follow that test.")
     return notes
+
+
+def cluster_stats(extra: dict) -> dict[str, float]:
+    """``{"gstar:<term>": G*, "top2:<term>": share}`` from a column's cluster records
+    (:mod:`regrowth.analyses.clusters`), for the rows of :func:`cluster_rows`."""
+    out = {}
+    for term, rec in (extra.get("clusters") or {}).items():
+        if "error" in rec:
+            continue
+        out[f"gstar:{term}"] = float(rec["gstar"])
+        out[f"top2:{term}"] = float(rec["top2_share"])
+    return out
+
+
+def cluster_rows(focus, labels: dict | None = None) -> list[tuple[str, str, str]]:
+    """The tables' rows "Effective clusters G*" and "Top-2 cluster share" of each focus term:
+    (stats key, row label, format) as :func:`regrowth.report.tables.regression_table` takes
+    them (G* to one decimal, the share to two)."""
+    rows = []
+    for term in focus:
+        name = (labels or {}).get(term, term)
+        rows.append((f"gstar:{term}", f"Effective clusters G*, {name}", ".1f"))
+        rows.append((f"top2:{term}", f"Top-2 cluster share, {name}", ".2f"))
+    return rows
+
+
+def clusters_note(extras: list[dict]) -> str | None:
+    """The sentence defining the G* and top-2 rows, when some column has them."""
+    if not any(cluster_stats(e) for e in extras):
+        return None
+    return ("Effective clusters G*: Carter, Schnepel & Steigerwald's (2017) G*(0) of the "
+            "coefficient's test, from the regressors' cluster structure (G when all clusters "
+            "weigh the same; fewer when a few dominate), on the clusters of that test. Top-2 "
+            "cluster share: the share of the coefficient's cluster score variance "
+            "(sum over clusters of s_g^2, s_g = e_k'H^-1 times the cluster's score sum) "
+            "carried by its two largest clusters.")
 
 
 def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:
