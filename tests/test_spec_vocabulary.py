@@ -156,3 +156,14 @@ def test_a_test_s_groups_must_be_a_panel_column(tmp_path):
     assert "key 'se.tests.x1.groups'" in str(err.value)
     assert "did you mean 'macro_region'" in str(err.value)
     assert specs.check_against(load(tmp_path, TESTED), _panel()) == {}
+
+
+# ----------------------------------------------------------------------------- se.reference
+
+def test_the_reference_distribution_is_declared_per_column(tmp_path):
+    s = load(tmp_path, BASE.replace('groups = "region" }', 'groups = "region", reference = "t(G-1)" }'))
+    assert [c.reference for c in s.columns()] == ["model", "t(G-1)"]
+    refused(tmp_path, BASE.replace('groups = "region" }', 'groups = "region", reference = "t" }'),
+            "column 'c2'", "key 'se.reference'", "must be one of")
+    refused(tmp_path, BASE.replace('options = { panels', 'se = { reference = "t(G-1)" }\noptions = { panels'),
+            "column 'c1'", "key 'se.reference'", "needs clustered standard errors")

@@ -74,6 +74,7 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "se_type": col.se_type, "se_groups": col.se_groups, "stars": col.stars,
                     "se_tests": {t.term: {"groups": t.groups, **vars(t.bootstrap)}
                                  for t in col.tests},
+                    "se_reference": col.reference,
                     "options": col.options,
                     "rationale": col.rationale,
                     "coefficients": f.coefs.to_dict(orient="records"),

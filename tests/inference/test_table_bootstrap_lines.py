@@ -145,3 +145,46 @@ def test_gstar_and_top2_rows_appear_in_every_format_with_their_note():
     doc = Document(io.BytesIO(tab.to_docx()))
     cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
     assert "Top-2 cluster share, Ex" in cells and "0.60" in cells
+
+
+def _spec(tmp_path, estimator, outcome, reference, extra=""):
+    from regrowth import specs
+
+    path = tmp_path / "models.toml"
+    path.write_text('[edition]\nname = "t"\nsummary = "synthetic"\n\n[[table]]\nid = "t1"\n'
+                    f'title = "T1"\n\n[[table.column]]\nid = "c1"\nlabel = "(1)"\ntitle = "M"\n'
+                    f'estimator = "{estimator}"\noutcome = "{outcome}"\nregressors = ["x", "z"]\n'
+                    f'sample = {{ years = [2001, 2010] }}\n{extra}se = {{ type = "cluster", groups = '
+                    f'"macro_region", reference = "{reference}" }}\nrationale = "test"\n',
+                    encoding="utf-8")
+    return specs.load(path).tables[0].columns[0]
+
+
+def test_a_clustered_ml_model_takes_t_g_minus_1_from_its_spec(tmp_path):
+    from scipy import stats
+
+    from regrowth.fit import fit_column
+
+    panel = _macro_panel()
+    panel["n"] = np.random.default_rng(4).poisson(np.exp(1 + 0.3 * panel["x"]))
+    model = fit_column(_spec(tmp_path, "poisson", "n", "model"), panel)
+    tdist = fit_column(_spec(tmp_path, "poisson", "n", "t(G-1)"), panel)
+    assert model.stats["inference"].startswith("normal")
+    assert tdist.stats["inference"] == "t(6), 7 clusters"
+    a, b = model.coefs, tdist.coefs
+    assert np.array_equal(a["estimate"], b["estimate"]) and np.array_equal(a["std_error"], b["std_error"])
+    z = (b["estimate"] / b["std_error"]).abs()
+    assert np.allclose(b["p_value"], 2 * stats.t.sf(z, 6), rtol=1e-12, atol=0)
+    assert np.allclose(b["ci_high"] - b["estimate"], stats.t.ppf(0.975, 6) * b["std_error"],
+                       rtol=1e-12)
+    assert (b["p_value"] > a["p_value"]).all()        # t(6) has fatter tails than the normal
+
+
+def test_t_g_minus_1_from_the_spec_reproduces_a_clustered_linear_model_s_own(tmp_path):
+    from regrowth.fit import fit_column
+
+    panel = _macro_panel()
+    own = fit_column(_spec(tmp_path, "fe", "y", "model"), panel)      # Stata: t(G-1)
+    spec = fit_column(_spec(tmp_path, "fe", "y", "t(G-1)"), panel)
+    for key in ("p_value", "ci_low", "ci_high"):
+        assert np.allclose(own.coefs[key], spec.coefs[key], rtol=1e-10, atol=1e-14)

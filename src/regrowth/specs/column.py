@@ -40,7 +40,11 @@ __all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
                "rationale", "extends")
-SE_KEYS = ("type", "groups", "bootstrap", "stars", "tests")
+SE_KEYS = ("type", "groups", "bootstrap", "stars", "tests", "reference")
+#: the reference distribution of a column's analytic p-values and intervals (``se.reference``):
+#: as the estimator reports it (Stata: z after ML, t(G-1) after clustered linear models), the
+#: normal, or t(G-1) with G the number of se.groups clusters
+REFERENCES = ("model", "normal", "t(G-1)")
 #: what drives a column's significance stars: its bootstrap p-values, or the analytic ones
 STAR_SOURCES = ("bootstrap", "analytic")
 #: keys a column never inherits through ``extends``
@@ -73,6 +77,8 @@ class ColumnSpec:
     #: coefficients tested with their own clusters (``se.tests``), e.g. a regressor that
     #: varies by macro-region clustered and bootstrapped by macro-region
     tests: tuple[TermTest, ...] = ()
+    #: ``se.reference``: one of :data:`REFERENCES`
+    reference: str = "model"
 
     @property
     def name(self) -> str:
@@ -290,6 +296,20 @@ def _parse_tests(se: dict, boot, regressors, where: str, problems: Problems
     return tuple(out)
 
 
+def _parse_reference(se: dict, se_type, groups, where: str, problems: Problems) -> str:
+    """``se.reference``: "model" (default), "normal" or "t(G-1)" (clustered columns only)."""
+    ref = se.get("reference", "model")
+    if ref not in REFERENCES:
+        problems.add(where, "se.reference", f"must be one of {list(REFERENCES)}, not {ref!r}"
+                     + did_you_mean(str(ref), REFERENCES))
+        return "model"
+    clustered = se_type in covariance.se_types() and covariance.se_type(se_type).needs_groups
+    if ref == "t(G-1)" and not (clustered and groups is not None):
+        problems.add(where, "se.reference", "'t(G-1)' needs clustered standard errors (se.type = "
+                                            "'cluster' with se.groups), whose G it counts")
+    return ref
+
+
 def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSpec | None:
     """The :class:`ColumnSpec` of one ``[[table.column]]`` (``extends`` and ``@lists`` already
     resolved), or None with every problem added to ``problems``."""
@@ -342,6 +362,7 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
     _check_se(se_type, groups, boot, where, problems)
     stars = _parse_stars(se, boot, where, problems)
     tests = _parse_tests(se, boot, regressors, where, problems)
+    reference = _parse_reference(se, se_type, groups, where, problems)
     if len(problems.lines) > before:
         return None
     return ColumnSpec(
@@ -349,4 +370,5 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         estimator=entry.name, outcome=texts["outcome"], regressors=regressors,
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
-        options=options, bootstrap=boot, stars=stars, tests=tests, rationale=texts["rationale"].strip())
+        options=options, bootstrap=boot, stars=stars, tests=tests,
+        reference=reference, rationale=texts["rationale"].strip())
