@@ -74,7 +74,7 @@ def test_a_coefficient_tested_by_macro_region_is_noted_with_its_grouping():
                            "sign vectors)")
     assert "stars follow that test" in note
     # the general note still says province, and points to the exception
-    assert "clustered by province (unless a note below says otherwise)" in table_note(extras)
+    assert "clustered by province unless a note below says otherwise (" in table_note(extras)
     assert grouping_notes([("(1)", {"bootstrap": {"z": prov}})]) == []
 
 

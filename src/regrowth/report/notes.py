@@ -89,8 +89,8 @@ def table_note(extras: list[dict]) -> str | None:
         return None
     level = 95
     return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
-            f"= 0 and {level}% confidence set by test inversion, clustered by province "
-            f"{'(unless a note below says otherwise) ' if others else ''}"
+            f"= 0 and {level}% confidence set by test inversion, clustered by province"
+            f"{' unless a note below says otherwise' if others else ''} "
             f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
             "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
             "the GLS transformation is held at its estimate.")
