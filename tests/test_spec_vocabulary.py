@@ -93,7 +93,7 @@ def test_a_table_without_columns_needs_an_analysis_that_writes_it(tmp_path):
     assert s.table("t9").columns == () and s.table("t9").analyses == {"reform": {"endog": "x1"}}
 
 
-@pytest.mark.parametrize("key", ["extends", "analyses", "tests"])
+@pytest.mark.parametrize("key", ["extends", "analyses", "tests", "reference"])
 def test_the_header_documents_the_new_keys(key):
     from regrowth.specs import schema_comment
 
