@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from regrowth.errors import SpecificationError
+
 from test_specs import BASE, load, refused
 
 EXTENDING = BASE + """
@@ -91,8 +93,77 @@ def test_a_table_without_columns_needs_an_analysis_that_writes_it(tmp_path):
     assert s.table("t9").columns == () and s.table("t9").analyses == {"reform": {"endog": "x1"}}
 
 
-@pytest.mark.parametrize("key", ["extends", "analyses"])
+@pytest.mark.parametrize("key", ["extends", "analyses", "tests", "reference"])
 def test_the_header_documents_the_new_keys(key):
     from regrowth.specs import schema_comment
 
     assert key in schema_comment()
+
+
+# ----------------------------------------------------------------------------- se.tests
+
+TESTED = BASE.replace(
+    'se = { type = "cluster", groups = "region" }',
+    'se = { type = "cluster", groups = "region", bootstrap = { reps = 999, weights = "webb" }, '
+    'tests = { x1 = { groups = "macro_region", bootstrap = { weights = "rademacher" } } } }')
+
+
+def test_a_coefficient_s_test_declares_its_own_clusters_and_bootstrap(tmp_path):
+    c2 = load(tmp_path, TESTED).tables[0].columns[1]
+    (test,) = c2.tests
+    assert (test.term, test.groups, test.bootstrap.weights, test.bootstrap.reps) \
+        == ("x1", "macro_region", "rademacher", 9999)
+    groups, boot = c2.test_of("x1")
+    assert groups == "macro_region" and boot is test.bootstrap
+    # the other coefficients keep the column's clusters and bootstrap
+    assert c2.test_of("x9") == ("region", c2.bootstrap)
+    # the test's clusters are read with the model's variables (listwise sample, panel check)
+    assert "macro_region" in c2.variables()
+
+
+def test_a_test_without_its_own_bootstrap_takes_the_column_s(tmp_path):
+    text = TESTED.replace(', bootstrap = { weights = "rademacher" } } }', ' } }')
+    c2 = load(tmp_path, text).tables[0].columns[1]
+    assert c2.test_of("x1") == ("macro_region", c2.bootstrap)
+    assert c2.bootstrap.weights == "webb"
+
+
+@pytest.mark.parametrize("old, new, key, reason", [
+    ('tests = { x1 =', 'tests = { x7 =', "se.tests.x7", "'x7' is not a regressor"),
+    ('groups = "macro_region"', 'group = "macro_region"', "se.tests.x1.group",
+     "did you mean 'groups'"),
+    ('{ groups = "macro_region", ', '{ ', "se.tests.x1.groups", "is required"),
+    ('weights = "rademacher"', 'weights = "rademaker"', "se.tests.x1.bootstrap.weights",
+     "did you mean 'rademacher'"),
+])
+def test_bad_coefficient_tests_are_refused_naming_the_key(tmp_path, old, new, key, reason):
+    refused(tmp_path, TESTED.replace(old, new), "column 'c2'", f"key {key!r}", reason)
+
+
+def test_a_test_needs_a_bootstrap(tmp_path):
+    text = TESTED.replace('bootstrap = { reps = 999, weights = "webb" }, ', '').replace(
+        ', bootstrap = { weights = "rademacher" } } }', ' } }')
+    refused(tmp_path, text, "key 'se.tests.x1'", "needs a bootstrap")
+
+
+def test_a_test_s_groups_must_be_a_panel_column(tmp_path):
+    from regrowth import specs
+    from test_specs import _panel
+
+    s = load(tmp_path, TESTED.replace('"macro_region"', '"macro_regoin"'))
+    with pytest.raises(SpecificationError) as err:
+        specs.check(s, _panel())
+    assert "key 'se.tests.x1.groups'" in str(err.value)
+    assert "did you mean 'macro_region'" in str(err.value)
+    assert specs.check_against(load(tmp_path, TESTED), _panel()) == {}
+
+
+# ----------------------------------------------------------------------------- se.reference
+
+def test_the_reference_distribution_is_declared_per_column(tmp_path):
+    s = load(tmp_path, BASE.replace('groups = "region" }', 'groups = "region", reference = "t(G-1)" }'))
+    assert [c.reference for c in s.columns()] == ["model", "t(G-1)"]
+    refused(tmp_path, BASE.replace('groups = "region" }', 'groups = "region", reference = "t" }'),
+            "column 'c2'", "key 'se.reference'", "must be one of")
+    refused(tmp_path, BASE.replace('options = { panels', 'se = { reference = "t(G-1)" }\noptions = { panels'),
+            "column 'c1'", "key 'se.reference'", "needs clustered standard errors")

@@ -16,6 +16,11 @@ all fit the same model on the same rows:
    (:func:`regrowth.report.tidy.glance`), plus what the tables print about the fit: N,
    provinces, sample years, estimator, standard errors, the reference distribution and the
    effects that were actually fitted (read from the fitted terms, never from the spec).
+   A column whose spec sets ``se.reference = "normal"`` or ``"t(G-1)"`` has the p-values and
+   95% intervals of its tidy rows recomputed from estimate and standard error with that
+   distribution (G = the number of ``se.groups`` clusters in the estimation sample), whatever
+   the estimator reports (Stata prints z after ``gnbreg ..., vce(cluster)``); the results
+   object itself is left as the estimator made it.
 
 This module sits below every user of a fitted column and above the estimators: estimators
 never read the spec file, and nothing here imports the driver.
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from regrowth import panel as panel_mod
 from regrowth import regions
@@ -42,7 +48,8 @@ from regrowth.specs import ColumnSpec
 from regrowth.threads import one_blas_thread
 
 __all__ = ["Fitted", "estimation_sample", "fit_column", "inference_label", "refit",
-           "with_region_attributes", "cluster_ids", "macro_fit_panel", "panel_for"]
+           "with_region_attributes", "cluster_ids", "macro_fit_panel", "panel_for",
+           "with_reference"]
 
 
 @dataclass
@@ -157,6 +164,32 @@ def inference_label(result, n_clusters: int | None = None) -> str:
     return f"{dist}, {G} clusters" if G else dist
 
 
+def with_reference(coefs: pd.DataFrame, reference: str, n_clusters: int) -> pd.DataFrame:
+    """``coefs`` (tidy rows) with ``p_value``, ``ci_low``, ``ci_high`` from ``reference``:
+    "normal" or "t(G-1)" (``n_clusters`` = G); z = estimate / std_error, two-sided p, 95%
+    interval estimate -/+ q std_error. Rows without a finite standard error are left as
+    they are."""
+    out = coefs.copy()
+    if reference == "normal":
+        dist = sps.norm
+    elif reference == "t(G-1)":
+        if n_clusters < 2:
+            raise SpecificationError(f"se.reference = 't(G-1)' needs at least 2 clusters, not "
+                                     f"{n_clusters}")
+        dist = sps.t(n_clusters - 1)
+    else:
+        raise SpecificationError(f"se.reference = {reference!r}: use 'normal' or 't(G-1)'")
+    est = out["estimate"].to_numpy(dtype=float)
+    se = out["std_error"].to_numpy(dtype=float)
+    ok = np.isfinite(se) & (se > 0)
+    z = np.where(ok, est / np.where(ok, se, 1.0), np.nan)
+    q = float(dist.ppf(0.975))
+    out.loc[ok, "p_value"] = 2.0 * dist.sf(np.abs(z[ok]))
+    out.loc[ok, "ci_low"] = est[ok] - q * se[ok]
+    out.loc[ok, "ci_high"] = est[ok] + q * se[ok]
+    return out
+
+
 def _lr_tests(result) -> dict:
     out = {}
     for name, fn in (("nb2", "lr_test_nb2"), ("poisson", "lr_test_poisson")):
@@ -191,6 +224,12 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     regions_ = data.index.get_level_values("region")
     clustered = spec.se_type == "cluster"
     G = int(pd.unique(cluster_ids(data, spec.se_groups)).size) if clustered else None
+    inference = inference_label(result, G)
+    if spec.reference != "model":
+        G = int(pd.Series(cluster_ids(data, spec.se_groups)).nunique())
+        coefs = with_reference(coefs, spec.reference, G)
+        inference = (f"t({G - 1}), {G} clusters" if spec.reference == "t(G-1)"
+                     else f"normal, {G} clusters" if spec.se_groups else "normal")
     units = "n_macro_regions" if spec.unit == "macro_region" else "n_entities"
     stats.pop("n_entities", None)
     stats.update({
@@ -199,7 +238,7 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
         "sample": f"{int(years.min())}–{int(years.max())}",
         "estimator": entry.label,
         "se": spec.se_label(),
-        "inference": inference_label(result, G),
+        "inference": inference,
         "dropped_missing": dropped,
         # read from the fitted model's terms, never from the spec
         "year_effects": "yes" if effects["year"] else "no",

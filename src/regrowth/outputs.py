@@ -20,7 +20,8 @@ from regrowth import panel as panel_mod
 from regrowth.files import jsonable
 from regrowth.fit import Fitted, estimation_sample
 from regrowth.report import figures, maps
-from regrowth.report.notes import (coverage_notes, randomization_note, star_pvalues, stars_note,
+from regrowth.report.notes import (cluster_rows, cluster_stats, clusters_note, coverage_notes,
+                                   grouping_notes, randomization_note, star_pvalues, stars_note,
                                    table_note, term_lines, warning_notes)
 from regrowth.report.tables import (
     TableColumn,
@@ -72,6 +73,9 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "province_effects": col.province_effects,
                     "effects": f.extra.get("effects"), "sample": col.sample.describe(),
                     "se_type": col.se_type, "se_groups": col.se_groups, "stars": col.stars,
+                    "se_tests": {t.term: {"groups": t.groups, **vars(t.bootstrap)}
+                                 for t in col.tests},
+                    "se_reference": col.reference,
                     "options": col.options,
                     "rationale": col.rationale,
                     "coefficients": f.coefs.to_dict(orient="records"),
@@ -92,7 +96,8 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
     """Each table of ``specs`` with at least one fitted column as ``tables/<id>.*``."""
     written = []
     for table in specs.tables:
-        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs, fitted[c.name].stats,
+        columns = [TableColumn(c.label, c.title, fitted[c.name].coefs,
+                               {**fitted[c.name].stats, **cluster_stats(fitted[c.name].extra)},
                                term_lines(fitted[c.name].extra),
                                star_pvalues(fitted[c.name].extra) if c.stars == "bootstrap"
                                else {})
@@ -103,13 +108,17 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         extras = [fitted[c.name].extra for c in table.columns if c.name in fitted]
         notes += [n for n in (table_note(extras), randomization_note(extras),
                               stars_note(any(c.star_p for c in columns))) if n]
+        notes += grouping_notes([(c.label, fitted[c.name].extra) for c in table.columns
+                                 if c.name in fitted], labels)
+        notes += [n for n in (clusters_note(extras),) if n]
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)
         missing = [c.label for c in table.columns if c.name not in fitted]
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
         tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,
-                               stat_rows=STAT_ROWS, drop=("year_*", "province_*"))
+                               stat_rows=STAT_ROWS + tuple(cluster_rows(table.focus, labels)),
+                               drop=("year_*", "province_*"))
         written += list(tab.write(Path(out) / "tables" / table.id).values())
     return written
 

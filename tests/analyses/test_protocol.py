@@ -46,7 +46,7 @@ def test_declared_gives_the_parsed_settings_in_a_stable_order(tmp_path):
     outputs = [(a.name, settings) for a, settings in analyses.declared(s, table, "outputs")]
     assert outputs == [("loo", {"column": "c1", "terms": ["x1"]}),
                        ("diagnostics", {"output": "diagnostics_t1", "lagged_dependent": ()})]
-    assert [a.name for a, _ in analyses.declared(s, table, "columns")] == ["bootstrap"]
+    assert [a.name for a, _ in analyses.declared(s, table, "columns")] == ["bootstrap", "clusters"]
 
 
 def test_the_files_an_analysis_writes_are_known_before_it_runs(tmp_path):

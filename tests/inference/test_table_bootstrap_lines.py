@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from regrowth.fit import inference_label
-from regrowth.report.notes import table_note, term_lines
+import numpy as np
+
+from regrowth.report.notes import grouping_notes, table_note, term_lines
 from regrowth.report.tables import TableColumn, regression_table
 
 
@@ -57,3 +59,132 @@ def test_reference_distribution_label():
     assert inference_label(Stata()) == "t(15), 16 clusters"
     assert inference_label(ML(), 16) == "normal, 16 clusters"
     assert inference_label(ML()) == "normal"
+
+
+# ----------------------------------------------------------------------------- se.tests
+
+def test_a_coefficient_tested_by_macro_region_is_noted_with_its_grouping():
+    macro = dict(RECORD, groups="macro_region", n_clusters=7, enumerated=True, reps=128,
+                 weights="rademacher")
+    prov = dict(RECORD, groups="region", n_clusters=16)
+    extras = [{"bootstrap": {"x": macro, "z": prov}}, {"bootstrap": {"x": macro}}]
+    (note,) = grouping_notes([("(1)", extras[0]), ("(2)", extras[1])], {"x": "Innovation"})
+    assert note.startswith("Innovation: the bracketed test in columns (1), (2) clusters and "
+                           "wild-bootstraps by macro-region (7 clusters; all 128 Rademacher "
+                           "sign vectors)")
+    assert "stars follow that test" in note
+    # the general note still says province, and points to the exception
+    assert "clustered by province unless a note below says otherwise (" in table_note(extras)
+    assert grouping_notes([("(1)", {"bootstrap": {"z": prov}})]) == []
+
+
+def _macro_panel():
+    """A synthetic panel (not real data): 14 provinces in 7 macro-regions, 10 years; x varies
+    by macro-region and year only."""
+    rng = np.random.default_rng(7)
+    provinces = [f"p{i:02d}" for i in range(14)]
+    idx = pd.MultiIndex.from_product([provinces, range(2001, 2011)], names=["region", "year"])
+    macro = np.repeat([f"m{i // 2}" for i in range(14)], 10)
+    xm = {(m, t): rng.normal() for m in set(macro) for t in range(2001, 2011)}
+    x = np.array([xm[(m, t)] for m, t in zip(macro, idx.get_level_values("year"))])
+    z = rng.normal(size=len(idx))
+    y = 0.3 * x + 0.5 * z + np.repeat(rng.normal(size=14), 10) + rng.normal(size=len(idx))
+    return pd.DataFrame({"y": y, "x": x, "z": z, "macro_region": macro}, index=idx)
+
+
+def test_the_bootstrap_of_a_declared_term_clusters_where_it_varies(tmp_path):
+    from regrowth import specs
+    from regrowth.analyses.bootstrap import bootstrap_column
+    from regrowth.fit import estimation_sample, fit_column
+    from regrowth.inference import boottest
+
+    path = tmp_path / "models.toml"
+    path.write_text('[edition]\nname = "t"\nsummary = "synthetic"\n\n[[table]]\nid = "t1"\n'
+                    'title = "T1"\nfocus = ["z"]\n\n[[table.column]]\nid = "c1"\nlabel = "(1)"\n'
+                    'title = "FE"\nestimator = "fe"\noutcome = "y"\nregressors = ["x", "z"]\n'
+                    'sample = { years = [2001, 2010] }\nse = { type = "cluster", groups = '
+                    '"region", bootstrap = { reps = 999, weights = "webb", seed = 1 }, tests = '
+                    '{ x = { groups = "macro_region", bootstrap = { weights = "rademacher" } } } }'
+                    '\nrationale = "test"\n', encoding="utf-8")
+    spec = specs.load(path).tables[0].columns[0]
+    panel = _macro_panel()
+    fitted = fit_column(spec, panel)
+    data, _ = estimation_sample(spec, panel)
+    recs = bootstrap_column(spec, fitted.result, ("z",), data)
+    assert set(recs) == {"z", "x"}                      # the declared term joins the focus
+    x, z = recs["x"], recs["z"]
+    assert (x["groups"], x["n_clusters"], x["enumerated"], x["reps"]) \
+        == ("macro_region", 7, True, 2 ** 7)
+    assert (z["groups"], z["n_clusters"], z["weights"], z["reps"]) == ("region", 14, "webb", 999)
+    ref = boottest(fitted.result, "x", clusters=data["macro_region"].to_numpy(), reps=9999,
+                   weights="rademacher")
+    assert abs(x["pvalue"] - ref.pvalue) < 1e-12 and abs(x["statistic"] - ref.statistic) < 1e-12
+
+
+def test_gstar_and_top2_rows_appear_in_every_format_with_their_note():
+    from regrowth.report.notes import cluster_rows, cluster_stats, clusters_note
+
+    extra = {"clusters": {"x": {"gstar": 5.7512, "top2_share": 0.6012, "groups": "region"},
+                          "z": {"error": "not covered", "groups": "region"}}}
+    stats = cluster_stats(extra)
+    assert stats == {"gstar:x": 5.7512, "top2:x": 0.6012}
+    cols = [TableColumn("(1)", "GNB", _coefs(["x", "z"]), stats),
+            TableColumn("(2)", "OLS", _coefs(["x", "z"]), {})]
+    tab = regression_table(cols, title="T", stat_rows=cluster_rows(["x", "z"], {"x": "Ex"}),
+                           notes=[clusters_note([extra, {}])])
+    rows = {r.label: r.cells for r in tab.rows if r.kind == "stat"}
+    assert rows == {"Effective clusters G*, Ex": ("5.8", ""),
+                    "Top-2 cluster share, Ex": ("0.60", "")}   # z: no number, no row
+    for text in (tab.to_markdown(), tab.to_latex(), tab.to_csv()):
+        assert "Effective clusters G" in text and "5.8" in text and "0.60" in text
+    assert "Carter, Schnepel & Steigerwald" in tab.to_markdown()
+    assert clusters_note([{}]) is None
+    from docx import Document
+    import io
+
+    doc = Document(io.BytesIO(tab.to_docx()))
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    assert "Top-2 cluster share, Ex" in cells and "0.60" in cells
+
+
+def _spec(tmp_path, estimator, outcome, reference, extra=""):
+    from regrowth import specs
+
+    path = tmp_path / "models.toml"
+    path.write_text('[edition]\nname = "t"\nsummary = "synthetic"\n\n[[table]]\nid = "t1"\n'
+                    f'title = "T1"\n\n[[table.column]]\nid = "c1"\nlabel = "(1)"\ntitle = "M"\n'
+                    f'estimator = "{estimator}"\noutcome = "{outcome}"\nregressors = ["x", "z"]\n'
+                    f'sample = {{ years = [2001, 2010] }}\n{extra}se = {{ type = "cluster", groups = '
+                    f'"macro_region", reference = "{reference}" }}\nrationale = "test"\n',
+                    encoding="utf-8")
+    return specs.load(path).tables[0].columns[0]
+
+
+def test_a_clustered_ml_model_takes_t_g_minus_1_from_its_spec(tmp_path):
+    from scipy import stats
+
+    from regrowth.fit import fit_column
+
+    panel = _macro_panel()
+    panel["n"] = np.random.default_rng(4).poisson(np.exp(1 + 0.3 * panel["x"]))
+    model = fit_column(_spec(tmp_path, "poisson", "n", "model"), panel)
+    tdist = fit_column(_spec(tmp_path, "poisson", "n", "t(G-1)"), panel)
+    assert model.stats["inference"].startswith("normal")
+    assert tdist.stats["inference"] == "t(6), 7 clusters"
+    a, b = model.coefs, tdist.coefs
+    assert np.array_equal(a["estimate"], b["estimate"]) and np.array_equal(a["std_error"], b["std_error"])
+    z = (b["estimate"] / b["std_error"]).abs()
+    assert np.allclose(b["p_value"], 2 * stats.t.sf(z, 6), rtol=1e-12, atol=0)
+    assert np.allclose(b["ci_high"] - b["estimate"], stats.t.ppf(0.975, 6) * b["std_error"],
+                       rtol=1e-12)
+    assert (b["p_value"] > a["p_value"]).all()        # t(6) has fatter tails than the normal
+
+
+def test_t_g_minus_1_from_the_spec_reproduces_a_clustered_linear_model_s_own(tmp_path):
+    from regrowth.fit import fit_column
+
+    panel = _macro_panel()
+    own = fit_column(_spec(tmp_path, "fe", "y", "model"), panel)      # Stata: t(G-1)
+    spec = fit_column(_spec(tmp_path, "fe", "y", "t(G-1)"), panel)
+    for key in ("p_value", "ci_low", "ci_high"):
+        assert np.allclose(own.coefs[key], spec.coefs[key], rtol=1e-10, atol=1e-14)

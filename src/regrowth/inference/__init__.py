@@ -98,22 +98,28 @@ R's ``fwildclusterboot::boottest`` has the same names.
 
 Other public functions: :func:`vcov_cr2` (CR2/Bell-McCaffrey with Satterthwaite degrees of
 freedom; R ``clubSandwich::vcovCR(type = "CR2")`` and ``coef_test(test =
-"Satterthwaite")``), :func:`stata_cluster_factor`.
+"Satterthwaite")``), :func:`stata_cluster_factor`, and the effective number of clusters
+:func:`effective_clusters` / :func:`cluster_diagnostics` (Carter, Schnepel & Steigerwald
+2017 G* and the top-two cluster share; formulas in :mod:`regrowth.inference.clusters`).
 """
 
 from regrowth.models.covariance import stata_linear_factor as stata_cluster_factor
 from regrowth.inference.weights import WEIGHTS, draw_weights
 from regrowth.inference.boottest import PTYPES, BoottestResult, boottest
 from regrowth.inference.cr2 import CR2Result, cr2, vcov_cr2
+from regrowth.inference.clusters import ClusterDiagnostics, cluster_diagnostics, effective_clusters
 
 __all__ = [
            "PTYPES",
            "WEIGHTS",
            "BoottestResult",
+           "ClusterDiagnostics",
            "CR2Result",
            "boottest",
+           "cluster_diagnostics",
            "cr2",
            "draw_weights",
+           "effective_clusters",
            "stata_cluster_factor",
            "vcov_cr2",
 ]

@@ -12,6 +12,7 @@ import pandas as pd
 from regrowth.report.tables import format_number
 
 __all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "randomization_note",
+           "grouping_notes", "groups_label", "cluster_stats", "cluster_rows", "clusters_note",
            "full_edition_coverage", "coverage_notes", "warning_notes"]
 
 
@@ -71,30 +72,42 @@ def stars_note(any_bootstrap_stars: bool) -> str | None:
             "of the standard errors shown.")
 
 
+def groups_label(groups: str | None) -> str:
+    """How the notes name a cluster variable: "province" for ``region``, "macro-region" for
+    ``macro_region``, else the column name with spaces for underscores."""
+    groups = groups or "region"
+    return {"region": "province"}.get(groups, groups.replace("_", "-"))
+
+
+def _draws(rec: dict) -> str:
+    return (f"all {rec['reps']:,} Rademacher sign vectors" if rec["enumerated"]
+            else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
+
+
 def table_note(extras: list[dict]) -> str | None:
-    """One sentence naming the bootstrap(s) behind the bracketed lines, or None."""
-    kinds, settings, groups = [], [], []
-    names = {"region": "province", "macro_region": "macro-region"}
+    """One sentence naming the bootstrap(s) behind the bracketed lines, or None. Tests that
+    cluster on other groups than the province are left to :func:`grouping_notes`."""
+    kinds, settings = [], []
+    others = False
     for extra in extras:
         for rec in (extra.get("bootstrap") or {}).values():
             if "error" in rec:
                 continue
-            group = names.get(rec.get("groups", "region"), rec.get("groups"))
-            if group not in groups:
-                groups.append(group)
+            if rec.get("groups", "region") != "region":
+                others = True
+                continue
             method = rec["method"].split(" after ")[0]
             if method not in kinds:
                 kinds.append(method)
-            draws = (f"all {rec['reps']:,} Rademacher sign vectors" if rec["enumerated"]
-                     else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
+            draws = _draws(rec)
             if draws not in settings:
                 settings.append(draws)
     if not kinds:
         return None
     level = 95
     return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
-            f"= 0 and {level}% confidence set by test inversion, clustered by "
-            f"{' / '.join(groups)} "
+            f"= 0 and {level}% confidence set by test inversion, clustered by province"
+            f"{' unless a note below says otherwise' if others else ''} "
             f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
             "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
             "the GLS transformation is held at its estimate.")
@@ -113,6 +126,62 @@ def randomization_note(extras: list[dict]) -> str | None:
             f"the column refitted each draw ({' / '.join(draws)} permutations"
             + (f", seed {', '.join(map(str, seeds))}" if seeds else "")
             + "); p = (1 + #{|t*| >= |t|}) / (1 + draws).")
+def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) -> list[str]:
+    """One sentence per coefficient whose bootstrap clusters on other groups than the
+    province (``se.tests`` in the spec): the term, the columns, the groups and their number,
+    the draws; ``columns`` is ``[(column label, extra), ...]``."""
+    found: dict[tuple[str, str, int, str], list[str]] = {}
+    for label, extra in columns:
+        for term, rec in (extra.get("bootstrap") or {}).items():
+            groups = rec.get("groups", "region")
+            if groups == "region" or "error" in rec:
+                continue
+            key = (term, groups, int(rec["n_clusters"]), _draws(rec))
+            found.setdefault(key, []).append(label)
+    notes = []
+    for (term, groups, G, draws), cols in found.items():
+        name = (labels or {}).get(term, term)
+        which = "column" if len(cols) == 1 else "columns"
+        notes.append(f"{name}: the bracketed test in {which} {', '.join(cols)} clusters and "
+                     f"wild-bootstraps by {groups_label(groups)} ({G} clusters; {draws}), the "
+                     "level at which the regressor varies; its stars follow that test.")
+    return notes
+
+
+def cluster_stats(extra: dict) -> dict[str, float]:
+    """``{"gstar:<term>": G*, "top2:<term>": share}`` from a column's cluster records
+    (:mod:`regrowth.analyses.clusters`), for the rows of :func:`cluster_rows`."""
+    out = {}
+    for term, rec in (extra.get("clusters") or {}).items():
+        if "error" in rec:
+            continue
+        out[f"gstar:{term}"] = float(rec["gstar"])
+        out[f"top2:{term}"] = float(rec["top2_share"])
+    return out
+
+
+def cluster_rows(focus, labels: dict | None = None) -> list[tuple[str, str, str]]:
+    """The tables' rows "Effective clusters G*" and "Top-2 cluster share" of each focus term:
+    (stats key, row label, format) as :func:`regrowth.report.tables.regression_table` takes
+    them (G* to one decimal, the share to two)."""
+    rows = []
+    for term in focus:
+        name = (labels or {}).get(term, term)
+        rows.append((f"gstar:{term}", f"Effective clusters G*, {name}", ".1f"))
+        rows.append((f"top2:{term}", f"Top-2 cluster share, {name}", ".2f"))
+    return rows
+
+
+def clusters_note(extras: list[dict]) -> str | None:
+    """The sentence defining the G* and top-2 rows, when some column has them."""
+    if not any(cluster_stats(e) for e in extras):
+        return None
+    return ("Effective clusters G*: Carter, Schnepel & Steigerwald's (2017) G*(0) of the "
+            "coefficient's test, from the regressors' cluster structure (G when all clusters "
+            "weigh the same; fewer when a few dominate), on the clusters of that test. Top-2 "
+            "cluster share: the share of the coefficient's cluster score variance "
+            "(sum over clusters of s_g^2, s_g = e_k'H^-1 times the cluster's score sum) "
+            "carried by its two largest clusters.")
 
 
 def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:

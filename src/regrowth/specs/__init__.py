@@ -20,7 +20,9 @@ Rules (the vocabulary of estimators, their options and SE types comes from
 - effects: ``year_effects``/``province_effects`` must be possible for the estimator
   (``re`` refuses province effects; ``fe`` always has them);
 - ``se``: ``type`` from the estimator's SE types, ``groups`` (required with ``cluster``,
-  allowed with ``bootstrap``), ``bootstrap = {reps, weights, seed, impose_null}``;
+  allowed with ``bootstrap``), ``bootstrap = {reps, weights, seed, impose_null}``,
+  ``tests = {<term> = {groups, bootstrap}}`` (a coefficient's own clusters: its term must be
+  a regressor of the column);
 - table ``focus`` terms must be regressors of some column of the table;
 - top-level ``[[curve]]`` entries are validated by ``regrowth.curve.validate(raw,
   panel_columns)`` (the multiverse module) in :func:`check_against`.
@@ -91,7 +93,11 @@ _KEY_DOCS = (
     ("", "bootstrap = {{ reps = int, weights = rademacher|webb|mammen|normal,"),
     ("", "              seed = int, impose_null = bool }} (wild cluster bootstrap);"),
     ("", "stars = bootstrap|analytic: p-values behind the stars (default: the"),
-    ("", "bootstrap's where the column declares one)"),
+    ("", "bootstrap's where the column declares one);"),
+    ("", "tests = {{ term = {{ groups = column, bootstrap = {{...}} }} }}: that"),
+    ("", "coefficient's bootstrap clusters on its own groups (where it varies);"),
+    ("", "reference = model|normal|t(G-1): distribution of the analytic p-values"),
+    ("", "and intervals (model: as the estimator reports; t(G-1) when clustered)"),
     ("extends", "\"column\" or \"table/column\": inherit every key but id, label, title,"),
     ("", "rationale; a key given here replaces the inherited value whole"),
     ("options", "estimator options:"),
@@ -466,6 +472,11 @@ def check_against(specs: Specs, panel, macro=None) -> dict[str, SpecificationErr
             lines.append(f"{where}: key 'se.groups': {col.se_groups!r} is not a panel column"
                          + did_you_mean(col.se_groups, sorted(available)))
             missing.remove(col.se_groups)
+        for test in col.tests:
+            if test.groups in missing:
+                lines.append(f"{where}: key 'se.tests.{test.term}.groups': {test.groups!r} is "
+                             "not a panel column" + did_you_mean(test.groups, sorted(available)))
+                missing.remove(test.groups)
         if missing:
             hints = "\n  ".join(supplier_hint(v) for v in missing)
             lines.append(f"{where} ({col.name}) uses {', '.join(map(repr, missing))}, which the "

@@ -21,7 +21,9 @@ from regrowth.models.registry import did_you_mean
 from regrowth.specs.parse import (
     Bootstrap,
     Problems,
+    TEST_KEYS,
     Sample,
+    TermTest,
     boolean,
     parse_bootstrap,
     parse_sample,
@@ -38,7 +40,11 @@ __all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
                "rationale", "extends")
-SE_KEYS = ("type", "groups", "bootstrap", "stars")
+SE_KEYS = ("type", "groups", "bootstrap", "stars", "tests", "reference")
+#: the reference distribution of a column's analytic p-values and intervals (``se.reference``):
+#: as the estimator reports it (Stata: z after ML, t(G-1) after clustered linear models), the
+#: normal, or t(G-1) with G the number of se.groups clusters
+REFERENCES = ("model", "normal", "t(G-1)")
 #: what drives a column's significance stars: its bootstrap p-values, or the analytic ones
 STAR_SOURCES = ("bootstrap", "analytic")
 #: keys a column never inherits through ``extends``
@@ -70,6 +76,11 @@ class ColumnSpec:
     stars: str = "analytic"
     #: what the rows are: "region" (provinces) or "macro_region" (set from the table's ``unit``)
     unit: str = "region"
+    #: coefficients tested with their own clusters (``se.tests``), e.g. a regressor that
+    #: varies by macro-region clustered and bootstrapped by macro-region
+    tests: tuple[TermTest, ...] = ()
+    #: ``se.reference``: one of :data:`REFERENCES`
+    reference: str = "model"
 
     @property
     def name(self) -> str:
@@ -84,8 +95,17 @@ class ColumnSpec:
         """Every panel column the model reads, in a stable order, without repeats."""
         names = [self.outcome, *self.regressors, *self.dispersion]
         names += [v for v in (self.exposure, self.se_groups) if v]
+        names += [t.groups for t in self.tests]
         names += list(self.sample.drop_if)
         return list(dict.fromkeys(names))
+
+    def test_of(self, term: str) -> tuple[str | None, Bootstrap | None]:
+        """The clusters and bootstrap settings of ``term``'s test: its ``se.tests`` entry,
+        else the column's ``se.groups`` and ``se.bootstrap``."""
+        for t in self.tests:
+            if t.term == term:
+                return t.groups, t.bootstrap
+        return self.se_groups, self.bootstrap
 
     def se_label(self) -> str:
         """The tables' "Standard errors" row, e.g. "clustered by province"."""
@@ -246,6 +266,52 @@ def _parse_stars(se: dict, boot, where: str, problems: Problems) -> str:
     return stars
 
 
+def _parse_tests(se: dict, boot, regressors, where: str, problems: Problems
+                 ) -> tuple[TermTest, ...]:
+    """``se.tests = { <term> = { groups = "...", bootstrap = {...} } }``: coefficients whose
+    test clusters on other groups than the column's (the level at which the regressor varies).
+    ``groups`` is required; ``bootstrap`` defaults to the column's ``se.bootstrap``."""
+    raw = table_of(se.get("tests"), problems, where, "se.tests")
+    out = []
+    for term, entry in raw.items():
+        key = f"se.tests.{term}"
+        if regressors and term not in regressors:
+            problems.add(where, key, f"{term!r} is not a regressor of the column"
+                         + did_you_mean(term, regressors))
+            continue
+        entry = table_of(entry, problems, where, key)
+        unknown(entry, TEST_KEYS, problems, where, key + ".")
+        groups = entry.get("groups")
+        if not isinstance(groups, str) or not groups.strip():
+            problems.add(where, f"{key}.groups", "is required: the panel column the test "
+                         f"clusters on (e.g. \"macro_region\"), not {type_name(groups)}")
+            continue
+        if "bootstrap" in entry:
+            own = parse_bootstrap(entry["bootstrap"], problems, where, f"{key}.bootstrap")
+        elif boot is not None:
+            own = boot
+        else:
+            problems.add(where, key, "needs a bootstrap: give se.tests.<term>.bootstrap or "
+                                     "the column's se.bootstrap")
+            continue
+        out.append(TermTest(term, groups, own))
+    return tuple(out)
+
+
+def _parse_reference(se: dict, se_type, groups, where: str, problems: Problems) -> str:
+    """``se.reference``: "model" (default), "normal" or "t(G-1)" (clustered columns only)."""
+    ref = se.get("reference", "model")
+    if ref not in REFERENCES:
+        problems.add(where, "se.reference", f"must be one of {list(REFERENCES)}, not {ref!r}"
+                     + did_you_mean(str(ref), REFERENCES))
+        return "model"
+    clustered = se_type in covariance.se_types() and covariance.se_type(se_type).needs_groups
+    if ref == "t(G-1)" and not (clustered and groups is not None):
+        problems.add(where, "se.reference", "'t(G-1)' needs clustered standard errors (se.type = "
+                                            "'cluster' with se.groups), whose G it counts")
+    return ref
+
+
 def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSpec | None:
     """The :class:`ColumnSpec` of one ``[[table.column]]`` (``extends`` and ``@lists`` already
     resolved), or None with every problem added to ``problems``."""
@@ -297,6 +363,8 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         options = _check_options(entry, options, se_type, where, problems)
     _check_se(se_type, groups, boot, where, problems)
     stars = _parse_stars(se, boot, where, problems)
+    tests = _parse_tests(se, boot, regressors, where, problems)
+    reference = _parse_reference(se, se_type, groups, where, problems)
     if len(problems.lines) > before:
         return None
     return ColumnSpec(
@@ -304,4 +372,5 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         estimator=entry.name, outcome=texts["outcome"], regressors=regressors,
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
-        options=options, bootstrap=boot, stars=stars, rationale=texts["rationale"].strip())
+        options=options, bootstrap=boot, stars=stars, tests=tests,
+        reference=reference, rationale=texts["rationale"].strip())

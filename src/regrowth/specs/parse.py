@@ -23,13 +23,16 @@ from regrowth.errors import SpecificationError, UnknownRegionError
 from regrowth.inference.weights import DEFAULT_REPS, DEFAULT_SEED, DEFAULT_WEIGHTS, WEIGHTS
 from regrowth.models.registry import did_you_mean
 
-__all__ = ["ID_PATTERN", "SAMPLE_KEYS", "BOOTSTRAP_KEYS", "Sample", "Bootstrap", "Problems",
+__all__ = ["ID_PATTERN", "SAMPLE_KEYS", "BOOTSTRAP_KEYS", "TEST_KEYS", "Sample", "Bootstrap",
+           "TermTest", "Problems",
            "parse_sample", "parse_bootstrap", "parse_exclude", "valid_id", "unknown", "text",
            "boolean", "strings", "table_of", "type_name"]
 
 ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
 SAMPLE_KEYS = ("years", "exclude", "drop_if")
 BOOTSTRAP_KEYS = ("reps", "weights", "seed", "impose_null")
+#: keys of one coefficient's own test, ``se.tests.<term> = { groups, bootstrap }``
+TEST_KEYS = ("groups", "bootstrap")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,22 @@ class Bootstrap:
     weights: str = DEFAULT_WEIGHTS
     seed: int = DEFAULT_SEED
     impose_null: bool = True
+
+
+@dataclass(frozen=True)
+class TermTest:
+    """The test of one coefficient that clusters differently from its column:
+    ``se.tests.<term> = { groups = "macro_region", bootstrap = {...} }`` in the spec.
+
+    ``groups`` is the panel column its wild/score bootstrap clusters on (the level at which the
+    regressor varies); ``bootstrap`` its settings (the column's ``se.bootstrap`` when the test
+    gives none). The bootstrap p-value of this test sets the coefficient's stars where the
+    column's stars follow the bootstrap.
+    """
+
+    term: str
+    groups: str
+    bootstrap: Bootstrap
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -190,30 +209,32 @@ def _sample(raw, problems: _Problems, where: str, prefix: str = "sample.") -> Sa
     return Sample(years[0], years[1], exclude, drop_if)
 
 
-def _bootstrap(raw, problems: _Problems, where: str) -> Bootstrap | None:
-    raw = _table_of(raw, problems, where, "se.bootstrap")
-    _unknown(raw, BOOTSTRAP_KEYS, problems, where, "se.bootstrap.")
+def _bootstrap(raw, problems: _Problems, where: str, key: str = "se.bootstrap"
+               ) -> Bootstrap | None:
+    """A ``{reps, weights, seed, impose_null}`` table (problems reported under ``key``)."""
+    raw = _table_of(raw, problems, where, key)
+    _unknown(raw, BOOTSTRAP_KEYS, problems, where, key + ".")
     values = {"reps": DEFAULT_REPS, "weights": DEFAULT_WEIGHTS, "seed": DEFAULT_SEED,
               "impose_null": True}
-    for key in ("reps", "seed"):
-        if key in raw:
-            v = raw[key]
+    for name in ("reps", "seed"):
+        if name in raw:
+            v = raw[name]
             if not isinstance(v, int) or isinstance(v, bool):
-                problems.add(where, f"se.bootstrap.{key}", f"must be an integer, not {_type_name(v)}")
-            elif key == "reps" and v < 1:
-                problems.add(where, "se.bootstrap.reps", f"must be >= 1, got {v}")
-            elif key == "seed" and v < 0:
-                problems.add(where, "se.bootstrap.seed", f"must be >= 0, got {v}")
+                problems.add(where, f"{key}.{name}", f"must be an integer, not {_type_name(v)}")
+            elif name == "reps" and v < 1:
+                problems.add(where, f"{key}.reps", f"must be >= 1, got {v}")
+            elif name == "seed" and v < 0:
+                problems.add(where, f"{key}.seed", f"must be >= 0, got {v}")
             else:
-                values[key] = v
+                values[name] = v
     if "weights" in raw:
         w = raw["weights"]
         if w not in WEIGHTS:
-            problems.add(where, "se.bootstrap.weights", f"{w!r} is not one of "
+            problems.add(where, f"{key}.weights", f"{w!r} is not one of "
                          f"{list(WEIGHTS)}" + did_you_mean(w, WEIGHTS))
         else:
             values["weights"] = w
-    impose = _bool(raw, "impose_null", problems, where, "se.bootstrap.")
+    impose = _bool(raw, "impose_null", problems, where, key + ".")
     if impose is not None:
         values["impose_null"] = impose
     return Bootstrap(**values)
