@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from regrowth import panel
+from regrowth import specs as specs_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +38,29 @@ def test_known_values_come_through_exactly(replicated):
     assert p.loc[("seoul", 2014), "fiscal_self_reliance_rev"] == 80.0
     assert p.loc[("seoul", 1985), "grdp_pc_nominal"] == 2377
     assert p["patents_fintech"].dropna().index.get_level_values("year").max() == 2021
+
+
+def test_a_macro_region_table_is_fitted_on_the_seven_units_with_randomization_inference(replicated):
+    """Tables whose spec says ``unit = "macro_region"`` run on the 권역 panel: 7 units, SEs and
+    bootstrap by macro-region (all 2^7 sign vectors), and an RI p-value that sets the stars."""
+    work, _, _ = replicated
+    est = json.loads((work / "results" / "estimates.json").read_text(encoding="utf-8"))
+    spec = specs_mod.load(work / "specs" / "models.toml")
+    macro_tables = [t for t in spec.tables if t.unit == "macro_region"]
+    assert macro_tables, "the replication has a macro-region table"
+    for table in macro_tables:
+        for col in table.columns:
+            rec = est["tables"][table.id]["columns"][col.id]
+            assert rec["stats"]["n_macro_regions"] == 7 and "n_entities" not in rec["stats"]
+            for term, ri in rec["extra"].get("randomization", {}).items():
+                assert ri["n_units"] == 7 and 0 < ri["pvalue"] <= 1, term
+                assert ri["permutations"] + ri["failed"] >= 1
+            for term, boot in rec["extra"].get("bootstrap", {}).items():
+                assert boot["groups"] == "macro_region" and boot["n_clusters"] == 7, term
+        assert any(rec["extra"].get("randomization")
+                   for rec in est["tables"][table.id]["columns"].values())
+        md = (work / "results" / "tables" / f"{table.id}.md").read_text(encoding="utf-8")
+        assert "| Macro-regions" in md and "RI " in md and "| Provinces" not in md
 
 
 def _files(folder: Path, pattern: str = "*") -> dict[str, bytes]:

@@ -397,3 +397,36 @@ def test_the_project_spec_file_loads():
 def test_the_outcome_cannot_be_a_regressor(tmp_path):
     refused(tmp_path, BASE.replace('regressors = ["x1", "x2"]', 'regressors = ["x1", "y"]'),
             "column 'c1'", "key 'regressors'", "lists the outcome 'y' itself")
+
+
+# --------------------------------------------------------------------------- macro-region tables
+
+MACRO = BASE.replace('id = "t1"\ntitle = "T1"', 'id = "t1"\ntitle = "T1"\nunit = "macro_region"')
+
+
+def test_a_table_of_macro_regions_marks_each_of_its_columns(tmp_path):
+    s = load(tmp_path, MACRO.replace(', exclude = ["sejong"]', ""))
+    assert s.table("t1").unit == "macro_region"
+    assert {c.unit for c in s.columns()} == {"macro_region"}
+    assert load(tmp_path, BASE).columns()[0].unit == "region"
+
+
+def test_an_unknown_unit_is_refused_with_the_known_ones(tmp_path):
+    refused(tmp_path, MACRO.replace('unit = "macro_region"', 'unit = "macro_regoin"'),
+            "key 'unit'", "'region', 'macro_region'", "did you mean 'macro_region'")
+
+
+def test_a_macro_region_table_cannot_exclude_provinces(tmp_path):
+    refused(tmp_path, MACRO, "column 'c2'", "sample.exclude", "rows of this table are macro-regions")
+
+
+def test_macro_region_columns_are_checked_against_the_macro_panel(tmp_path):
+    s = load(tmp_path, MACRO.replace(', exclude = ["sejong"]', ""))
+    # without a macro-region panel every column says which file to build
+    problems = specs.check_against(s, ["y", "x1", "x2", "n", "flag", "region", "year"])
+    assert set(problems) == {"t1/c1", "t1/c2"}
+    assert "macro_panel.parquet" in str(problems["t1/c1"]) and "make panel" in str(problems["t1/c1"])
+    # with one, the variables are looked up there, not in the province panel
+    problems = specs.check_against(s, ["region", "year"], macro=["y", "x1", "x2", "n"])
+    assert list(problems) == ["t1/c2"] and "'flag'" in str(problems["t1/c2"])
+    assert "macro-region panel does not have" in str(problems["t1/c2"])
