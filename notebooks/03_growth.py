@@ -312,7 +312,12 @@ print(f"Pesaran CD: {line(cd0)} without year effects, {line(cd1)} with them -> "
 # ## What the bootstrap p-values say
 #
 # With 16 provinces, cluster-robust tests over-reject (notebook 4's Monte Carlo). The focus
-# coefficients of Table 2 carry a wild cluster bootstrap (brackets in the table):
+# coefficients of Table 2 carry a wild cluster bootstrap (brackets in the table), clustered
+# where the regressor varies: 재정자립도 (and 재정자주도, column 8) varies by province, so its
+# bootstrap resamples provinces; the innovation series takes one value per macro-region and
+# year, so its bootstrap clusters by **macro-region** (7 clusters, all 2^7 = 128 sign vectors
+# enumerated) — clustering it by province would count the provinces of one macro-region as
+# independent evidence about a value they share. The `groups` column says which:
 
 # %%
 rows = []
@@ -320,6 +325,7 @@ for cid, col in est["tables"]["table2_growth"]["columns"].items():
     for term, b in (col.get("extra", {}).get("bootstrap") or {}).items():
         e, se, pv = coef("table2_growth", cid, term)
         rows.append({"column": f"{col['label']} {col['title']}", "term": term, "estimate": e,
+                     "groups": b.get("groups", "region"), "clusters": b.get("n_clusters"),
                      "analytic p": pv, "bootstrap p": b["pvalue"],
                      "95% CI (bootstrap)": f"[{b['ci_low']:.3f}, {b['ci_high']:.3f}]"})
 boot = pd.DataFrame(rows)
@@ -333,12 +339,32 @@ for term in (fsr, innovation):
           f"bootstrap p from {sub['bootstrap p'].min():.3f} to {sub['bootstrap p'].max():.3f}.")
 
 # %% [markdown]
-# The between-province columns (FGLS, RE, with year effects) stay significant under the
-# bootstrap; the within-province column (FE) does not come close. Both the 재정자립도 and the
-# innovation association are therefore between-province patterns: provinces that are more
-# self-reliant (or in more patent-intensive macro-regions) grow differently, but a province
-# that becomes more self-reliant does not measurably change its growth.
-#
+# How to read these lines. A bootstrap p above 0.05 does not say the coefficient is zero; it
+# says the data cannot tell it from zero at that level. Where the fixed-effects estimate
+# (within provinces) has about the size of the pooled one but a wider interval, the right word
+# is **imprecise**: within-province changes of 재정자립도 are small (notebook 2, Table 5a), so
+# FE has little variation to work with — that is not evidence that the association exists
+# only between provinces. Only where the FE estimate is clearly smaller than the pooled one,
+# with an interval that excludes the pooled value, would "a between-province pattern" be the
+# reading. Clustered by macro-region, the innovation term rests on seven clusters: its
+# bootstrap p-values are coarse and the test has little power.
+
+# %%
+cols = est["tables"]["table2_growth"]["columns"]
+for term in (fsr, innovation):
+    pooled, _, _ = coef("table2_growth", "fgls_main", term)
+    within, _, _ = coef("table2_growth", "fe_main", term)
+    fe_boot = (cols["fe_main"]["extra"].get("bootstrap") or {}).get(term, {})
+    lo, hi = fe_boot.get("ci_low"), fe_boot.get("ci_high")
+    if lo is None or not np.isfinite(lo) or not np.isfinite(hi):
+        print(f"{term}: no bootstrap interval for the FE column")
+        continue
+    verdict = ("imprecise: the FE interval contains the pooled (FGLS) estimate"
+               if lo <= pooled <= hi else
+               "different: the FE interval excludes the pooled (FGLS) estimate")
+    print(f"{term}: FGLS {pooled:+.3f}, FE {within:+.3f} with bootstrap set "
+          f"[{lo:+.3f}, {hi:+.3f}] -> {verdict}")
+
 # %%
 display(Markdown(reader.table_markdown("table2_growth", ROOT)))
 
@@ -354,3 +380,6 @@ display(Image(filename=str(reader.figure_path("table2_growth_coefficients.png", 
 #   province and an autocorrelation from few observations, and its standard errors take them
 #   as known. The robustness table (notebook 4) varies the error structure, the outcome
 #   (nominal growth, to 2020), the provinces (with Sejong) and the innovation measure.
+# * Decentralization is measured by 재정자립도 in columns (1)-(7) and by 재정자주도 (own revenue
+#   plus general grants, old revenue basis throughout) in column (8); notebook 1 explains the
+#   two measures and the 2014 basis break.
