@@ -118,5 +118,5 @@ display(Image(filename=str(reader.figure_path("spatial_growth_lisa.png", ROOT)))
 
 # %%
 for name in ("map_fiscal_self_reliance_2017.png", "map_fiscal_self_reliance_2001_2017_change.png",
-             "map_patents_fintech_pm_2015_2020_mean.png", "map_grdp_pc_real_growth_2002_2017_mean.png"):
+             "map_patents_fintech_pm_2015_2021_mean.png", "map_grdp_pc_real_growth_2002_2017_mean.png"):
     display(Image(filename=str(reader.figure_path(name, ROOT))))
