@@ -463,23 +463,23 @@ def _check_can_vary(panel, s: ChainSettings, units: list[str]) -> None:
 
 
 def _check_draws(s: ChainSettings, draws: pd.DataFrame, point: dict, reasons: dict) -> None:
-    """Refuse a bootstrap whose usable draws cannot give an SE or interval: fewer than two,
-    or all equal to the point estimates (to 1e-9 relative: e.g. two provinces, where only
-    the draw of both is of full rank)."""
+    """Refuse a bootstrap whose usable draws cannot give an SE or interval: fewer than two
+    (none, for ``reps = 1``), or all equal to one another (to 1e-9 of the point estimate's
+    size: e.g. two provinces, where only the draw of both is of full rank)."""
     if s.reps == 0:
         return
     where = f"{s.stage1.name.split('/')[0]}: analyses.chain.reps = {s.reps}"
     why = "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items())) or "none failed"
-    if len(draws) < 2:
+    if len(draws) < min(2, s.reps):
         raise EstimationError(
             f"{where}: {len(draws)} of {s.reps} draws could be fitted ({why}), too few for a "
             "bootstrap SE and interval. Use more provinces or set reps = 0.")
     scale = np.maximum(1.0, np.abs(np.array([point[c] for c in draws.columns])))
     spread = (draws.max() - draws.min()).to_numpy()
-    if np.all(spread <= 1e-9 * scale):
+    if len(draws) >= 2 and np.all(spread <= 1e-9 * scale):
         raise EstimationError(
-            f"{where}: every one of the {len(draws)} usable draws reproduces the point "
-            f"estimates (draws that failed: {why}), so the bootstrap SE would be 0 and the "
+            f"{where}: the {len(draws)} usable draws all give the same estimates (draws "
+            f"that failed: {why}), so the bootstrap SE would be 0 and the "
             "interval of zero width: with these provinces the bootstrap cannot vary. Use more "
             "provinces (analyses.chain.stage2.exclude and the stage-1 column's sample) or set "
             "reps = 0.")
