@@ -61,7 +61,7 @@ def main() -> None:
     t_batch, batch = timed(lambda: fit_chain(panel, s_batch, method="batch"))
     t_refit, refit = timed(lambda: fit_chain(panel, s_refit, method="refit"))
     rows = {"batch serial": t_batch}
-    same = {}
+    same, startup = {}, {}
     backends = [("processes", {"workers": 2})] + ([("dask", {"workers": 2})] if args.dask else [])
     for name, kw in backends:
         with Executor(name, **kw) as ex:
@@ -69,7 +69,7 @@ def main() -> None:
                                             executor=ex))  # workers start, import regrowth
             t, res = timed(lambda: fit_chain(panel, s_batch, method="batch", executor=ex))
         rows[f"batch {name} x2"] = t
-        rows[f"  ({name} start-up, not included)"] = t0
+        startup[name] = t0
         same[name] = bool(res.draws.to_numpy().tobytes() == batch.draws.to_numpy().tobytes()
                           and res.table.equals(batch.table))
 
@@ -95,12 +95,15 @@ def main() -> None:
     print(f"draws refitted one by one in the batch: {batch.sample['reps_refit']}; failed "
           f"{batch.reps_failed} (refit: {refit.reps_failed}); boundary "
           f"{batch.sample['reps_boundary']}")
+    for k, v in startup.items():
+        print(f"{k}: first call (workers import regrowth; not in the times above) {v:.2f} s")
     for k, v in same.items():
         print(f"{k}: same bytes as serial: {v}")
     record = {"reps": args.reps, "refit_reps": args.refit_reps, "seconds": rows,
               "refit_seconds": t_refit, "ratio_per_draw": per_draw,
               "max_draw_difference": draw_diff, "max_se_interval_difference": ci_diff,
               "reps_refit": batch.sample["reps_refit"], "same_bytes": same,
+              "startup_seconds": startup,
               "load_average_before": load0[0]}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -76,15 +76,15 @@ draws are fitted in chunks of ``CHUNK`` (the same on every backend; ``executor``
 over processes or Dask), each in one BLAS thread, so the output is the same bytes however the
 chunks run. On the replication's 999 draws the batch and the draw-by-draw refits agree to
 2e-8 per draw and 1e-11 in the SEs and interval ends (same 258 boundary draws, no failure, 0
-draws refitted one by one), and the batch took 5.2 s against 80.9 s (15.6 times faster per
-draw, measured in one run at a load average of 9.5 on the 2-core machine; about 3 s at a
-load of 6): ``benchmarks/bench_chain.py``.
+draws refitted one by one), and the batch took 3.1 s against 70.3 s for the refits (22.8
+times faster, measured in one run at a load average of 6.6 on the 2-core machine; 5.2 s
+against 80.9 s at 9.5): ``benchmarks/bench_chain.py``.
 
 Why not warm starts from the full-sample estimates. The bootstrap likelihoods are
 multimodal: started from the full-sample estimates, 117 of the replication's 939 draws (both
 usable) end at a different local maximum, or a different Poisson boundary, than a refit from the
-draw's own start, neither consistently higher; the percentile interval of the 재정자립도
-coefficient moves from [-0.020, 0.030] to [-0.019, 0.026]. A warm start would change what the
+draw's own start, neither consistently higher; over those 939 draws the percentile interval
+of the stage-1 재정자립도 coefficient moves from [-0.020, 0.030] to [-0.019, 0.026]. A warm start would change what the
 bootstrap estimates, so the batch keeps each refit's own start (about 11 Newton steps a draw,
 against 6 warm) and is fast because the steps are batched, not because they are fewer.
 
