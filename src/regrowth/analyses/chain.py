@@ -602,7 +602,10 @@ def _bootstrap(panel, s: ChainSettings, d2: _Stage2Data, data1, provinces, years
         else:
             P = None
             innov = np.repeat(d2.lagged[s.observed].to_numpy()[None], B, axis=0)
-        b2, ok2 = _stage2_draws(s, d2, innov, W2)
+        parts = [_stage2_draws(s, d2, innov[i:i + CHUNK], W2[i:i + CHUNK])
+                 for i in range(0, B, CHUNK)]  # chunks: memory grows with CHUNK, not reps
+        b2 = np.concatenate([q[0] for q in parts])
+        ok2 = np.concatenate([q[1] for q in parts])
         usable &= ok2
         todo = [i for i in range(B) if not usable[i]]
         regs1 = list(s.stage1.regressors)
