@@ -148,3 +148,79 @@ def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(
                          notebooks=False, only=["table3_innovation_robustness"], chain_reps=2) == 0
     assert (out / "tables" / "chain_two_stage.md").read_bytes() == before
     assert json.loads((out / "estimates.json").read_text(encoding="utf-8"))["chain"] == chain
+
+
+# ----------------------------------------------------------------------------- speed
+
+def _printed_equal(a: float, b: float, tol: float) -> bool:
+    """The 3-decimal strings agree, unless ``a`` lies within ``tol`` of a rounding boundary
+    (then either string is right: no floating-point tie is compared)."""
+    from regrowth.report.tables import format_number
+
+    frac = abs(a) * 1000 - np.floor(abs(a) * 1000)
+    if abs(frac - 0.5) * 1e-3 < tol:
+        return True
+    return format_number(a, 3) == format_number(b, 3)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"province_effects": True}, {"innovation": "observed"}],
+                         ids=["main", "province_effects", "observed"])
+def test_batched_bootstrap_is_the_draw_by_draw_refit(panel, overrides):
+    """method="batch" fits every draw at once; method="refit" refits each draw's stacked rows
+    from scratch. Same draws to 1e-7 (both stop at a Newton decrement below 1e-12), the same
+    boundary and failure counts, and the same printed SE and interval (3 decimals). 40 draws
+    of the replication's seed include Poisson-boundary draws (checked)."""
+    from dataclasses import replace
+
+    from regrowth.analyses.chain import chain_settings, fit_chain
+    from regrowth import specs
+
+    s = replace(chain_settings(specs.load(SPECS)), reps=40, **overrides)
+    batch = fit_chain(panel, s, method="batch")
+    refit = fit_chain(panel, s, method="refit")
+    if not overrides:
+        assert batch.sample["reps_boundary"] > 0
+    assert (batch.reps_failed, batch.sample["reps_boundary"]) == (
+        refit.reps_failed, refit.sample["reps_boundary"])
+    assert batch.sample["reps_refit"] == 0 and refit.sample["reps_refit"] == 40
+    np.testing.assert_allclose(batch.draws.to_numpy(), refit.draws.to_numpy(), rtol=0, atol=1e-7)
+    for col in ("std_error", "ci_low", "ci_high"):
+        for a, b in zip(batch.table[col], refit.table[col]):
+            assert abs(a - b) < 1e-7
+            assert _printed_equal(a, b, 1e-7), (col, a, b)
+
+
+def test_batched_bootstrap_is_the_same_bytes_on_every_backend(panel, monkeypatch):
+    """Chunks of 8 draws (3 chunks for 20 draws) on joblib processes give the bytes of the
+    serial run."""
+    from dataclasses import replace
+
+    from regrowth import specs
+    from regrowth.analyses import chain
+    from regrowth.curve.backends import Executor
+
+    monkeypatch.setattr(chain, "CHUNK", 8)
+    s = replace(chain.chain_settings(specs.load(SPECS)), reps=20)
+    serial = chain.fit_chain(panel, s)
+    with Executor("processes", workers=2) as ex:
+        spread = chain.fit_chain(panel, s, executor=ex)
+    assert serial.draws.to_numpy().tobytes() == spread.draws.to_numpy().tobytes()
+    pd.testing.assert_frame_equal(serial.table, spread.table, check_exact=True)
+
+
+def test_a_bootstrap_that_cannot_vary_is_refused_naming_the_key(panel):
+    """Issue 20: on 2 provinces the chain reported 999 draws used, SE 0.000 and zero-width
+    intervals. Stratified by capital_region, each of Seoul and Busan is a stratum of its own
+    (every draw is the sample); unstratified, only the draws of both provinces have a stage-2
+    design of full rank, and they are the sample again."""
+    from regrowth.errors import EstimationError
+
+    two = panel[panel.index.get_level_values("region").isin(["seoul", "busan"])]
+    with pytest.raises(SpecificationError, match=r"analyses\.chain\.reps = 50: the province "
+                                                 r"bootstrap cannot vary: strata = 'capital_region'"):
+        _chain(two, reps=50, innovation="observed")
+    with pytest.raises(EstimationError, match=r"analyses\.chain\.reps = 50: the \d+ usable "
+                                              r"draws all give the same estimates"):
+        _chain(two, reps=50, innovation="observed", strata=None)
+    res = _chain(two, reps=0, innovation="observed")  # point estimates alone are fine
+    assert res.draws.empty

@@ -48,7 +48,9 @@ def _trigamma_diff_big(y, r):
 
 class GammaDiffs:
     """lnG(y+r) - lnG(r) and its first two derivatives in r, for fixed counts ``y`` and any
-    vector ``r`` (one value per observation): ``GammaDiffs(y)(r, order)``."""
+    ``r`` with one row per observation: ``GammaDiffs(y)(r, order)``. ``r`` of shape (n,) is one
+    parameter vector; shape (n, B) evaluates B of them at once (column b for draw b, as
+    :mod:`regrowth.models.gnb_draws` does), each column computed exactly as a vector would be."""
 
     def __init__(self, y: np.ndarray):
         """Precompute the ordering the sums need for integer counts ``y``."""
@@ -77,14 +79,15 @@ class GammaDiffs:
         counts above _K_SUM uses lnG/psi/psi1 from r + _K_SUM. Non-integer y: scipy.special
         (asymptotic differences for r > 1e5).
         """
-        n = r.shape[0]
-        lg = np.zeros(n)
-        dpsi = np.zeros(n) if order >= 1 else None
-        dtri = np.zeros(n) if order >= 2 else None
+        lg = np.zeros(r.shape)
+        dpsi = np.zeros(r.shape) if order >= 1 else None
+        dtri = np.zeros(r.shape) if order >= 2 else None
+        trail = (1,) * (r.ndim - 1)  # y broadcast against r's draws
         y = self._y
         if not self._int_counts:
             pos = self._pos
-            yp, rp = y[pos], r[pos]
+            rp = r[pos]
+            yp = np.broadcast_to(y[pos].reshape(-1, *trail), rp.shape)
             big = rp > _R_ASYMPTOTIC
             sm_ = ~big
             a = np.empty_like(rp)
@@ -104,9 +107,9 @@ class GammaDiffs:
         if n_pos == 0:
             return lg, dpsi, dtri
         rs = r[self._ord[:n_pos]]
-        acc_l = np.zeros(n_pos)
-        acc_d = np.zeros(n_pos) if order >= 1 else None
-        acc_t = np.zeros(n_pos) if order >= 2 else None
+        acc_l = np.zeros(rs.shape)
+        acc_d = np.zeros(rs.shape) if order >= 1 else None
+        acc_t = np.zeros(rs.shape) if order >= 2 else None
         for k in range(self._K):
             c = int(self._n_gt[k])
             if c == 0:
@@ -120,7 +123,7 @@ class GammaDiffs:
                     acc_t[:c] -= inv * inv
         c = int(self._n_gt[self._K]) if self._K < self._n_gt.size else 0
         if c:  # counts above K: remaining terms from r + K to y + r
-            yt = self._ys[:c] - self._K
+            yt = (self._ys[:c] - self._K).reshape(-1, *trail)
             r0 = rs[:c] + self._K
             big = r0 > _R_ASYMPTOTIC
             with np.errstate(all="ignore"):

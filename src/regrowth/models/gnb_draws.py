@@ -1,0 +1,295 @@
+r"""Many refits of one GNB at once: frequency-weighted resamples, warm-started Newton.
+
+A cluster bootstrap draw that takes province p ``w_p`` times (0, 1, 2, ...) stacks ``w_p`` copies
+of p's rows. Its log likelihood, score and Hessian are those of the full sample with frequency
+weight ``w_i = w_p`` on every row i of p::
+
+    l(theta; w)   = sum_i w_i l_i(theta)
+    grad(theta; w) = sum_i w_i s_i(theta)          H(theta; w) = sum_i w_i h_i(theta)
+
+(l_i, s_i and h_i are :class:`regrowth.models.gnb.GeneralizedNegativeBinomial`'s, see its module
+docstring), so a draw's maximum is the stacked refit's, and B draws are B weight vectors over one
+model's rows: ``W`` of shape (B, n). Rows of weight zero are not evaluated into the sums (a
+value there that overflows cannot reach them).
+
+:func:`fit_weighted` maximises all B at once by the safeguarded Newton iteration of
+:func:`regrowth.models._optim.newton`, step for step (Hessian scaled by its diagonal, eigenvalues
+floored at 1e-8 of the largest, step capped at ``max_step`` in its largest coordinate, Armijo
+backtracking, one polishing step after convergence), started from ``start`` (for a bootstrap:
+the full-sample estimate, so a few steps suffice) and stopped after ``maxiter`` steps. Each draw
+ends in one of :data:`STATUS`:
+
+``"converged"``  the scaled Hessian is negative definite with condition number below 1e12 and
+                 the Newton decrement g'(-H)^{-1}g is below ``tol`` (default 1e-12, the full
+                 fit's), then polished: the same criterion as ``GeneralizedNegativeBinomial.fit``;
+``"boundary"``   some drawn row's ln(alpha_i) fell below ``LNALPHA_BOUNDARY`` (-20): the Poisson
+                 boundary where the full fit stops too (no finite maximum; the mean coefficients
+                 are those of the limiting model to about alpha_i mu_i);
+``"refit"``      anything else: not converged in ``maxiter`` steps, a stalled line search, a
+                 non-finite likelihood, a design or Gram matrix that is singular or within a
+                 factor 100 of the full fit's collinearity threshold (1e-12 k on the eigenvalues
+                 of the column-scaled Gram matrix; here 1e-10 k), or mean coefficients running
+                 to minus infinity at zero counts (fitted eta below -30). Such a draw must be
+                 refitted in full by the caller, who then decides what the full fit decides.
+
+Draws are fitted in fixed chunks (the caller's); a chunk's arithmetic is the same wherever it
+runs, so the result is the same bytes on every backend for the same chunking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from regrowth.models.gnb_results import ETA_DIVERGE, LNALPHA_BOUNDARY
+
+__all__ = ["STATUS", "weighted_derivs", "fit_weighted", "default_start"]
+
+STATUS = ("converged", "boundary", "refit")
+_RUNNING, _CONVERGED, _BOUNDARY, _REFIT = -1, 0, 1, 2
+GRAM_TOL = 1e-10  # 100 x the full fit's 1e-12 (regrowth.models._checks.collinear): margin
+
+
+def _arrays(model):
+    X = np.ascontiguousarray(model._X)
+    Z = np.ascontiguousarray(model.exog_disp)
+    return X, Z, model.offset, model._y
+
+
+def _outer(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Row-wise outer products a_i c_i' flattened: (n, ka * kc)."""
+    return (A[:, :, None] * C[:, None, :]).reshape(A.shape[0], -1)
+
+
+def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
+    """Log likelihood, score and Hessian of ``model`` (a ``GeneralizedNegativeBinomial``) at
+    each row of ``P`` (B, k) under the frequency weights of the same row of ``W`` (B, n).
+
+    Returns ``(llf, grad, hess)``: shapes (B,), (B, k), (B, k, k) (``None`` above ``order``);
+    nats, as ``model.loglike``. With ``W`` all ones this is ``model._derivs`` row by row.
+    """
+    X, Z, off, y = _arrays(model)
+    kx = X.shape[1]
+    b, g = P[:, :kx], P[:, kx:]
+    Wt = np.ascontiguousarray(W.T)  # (n, B): the rows of the likelihood pieces are observations
+    on = Wt > 0
+    yc = y[:, None]
+    eta = X @ b.T + off[:, None]
+    t = Z @ g.T
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mu = np.exp(eta)
+        r = np.exp(-t)
+        amu = np.exp(eta + t)
+        lq = np.log1p(amu)
+        lg, dpsi, dtri = model._gamma(r, order)
+        ll = lg - model._lgy1[:, None] - (r + yc) * lq + np.where(model._ypos[:, None],
+                                                                  yc * (t + eta), 0.0)
+        llf = np.where(on, Wt * ll, 0.0).sum(axis=0)
+        if order == 0:
+            return llf, None, None
+        q = 1.0 + amu
+        s_eta = (yc - mu) / q
+        rl = r * (lq - dpsi)
+        s_t = rl + s_eta
+        ws_eta = np.where(on, Wt * s_eta, 0.0)
+        ws_t = np.where(on, Wt * s_t, 0.0)
+        grad = np.concatenate([(X.T @ ws_eta).T, (Z.T @ ws_t).T], axis=1)
+        if order == 1:
+            return llf, grad, None
+        q2 = q * q
+        h_ee = np.where(on, Wt * (-mu * (1.0 + yc / r) / q2), 0.0)
+        h_et = np.where(on, Wt * (amu * (mu - yc) / q2), 0.0)
+        h_tt = np.where(on, Wt * (-rl + mu / q + r * r * dtri - (yc - mu) * amu / q2), 0.0)
+    k, kz, B = P.shape[1], Z.shape[1], P.shape[0]
+    H = np.empty((B, k, k))
+    H[:, :kx, :kx] = (h_ee.T @ _outer(X, X)).reshape(B, kx, kx)
+    H[:, :kx, kx:] = (h_et.T @ _outer(X, Z)).reshape(B, kx, kz)
+    H[:, kx:, kx:] = (h_tt.T @ _outer(Z, Z)).reshape(B, kz, kz)
+    H[:, kx:, :kx] = np.swapaxes(H[:, :kx, kx:], 1, 2)
+    return llf, grad, H
+
+
+def _full_rank(mat: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per draw: is the stacked design (rows of ``mat`` repeated ``W`` times) of full column rank
+    by the full fit's Gram check, with a factor 100 of margin? (B,) bool."""
+    gram = np.einsum("ni,nj,bn->bij", mat, mat, W)
+    scale = np.sqrt(np.einsum("bii->bi", gram))
+    ok = np.all(scale > 0, axis=1)
+    scale[~ok] = 1.0
+    gs = gram / scale[:, :, None] / scale[:, None, :]
+    w = np.linalg.eigvalsh(gs)
+    k = mat.shape[1]
+    return ok & (w[:, 0] > GRAM_TOL * k * w[:, -1]) if k > 1 else ok
+
+
+def default_start(model, W: np.ndarray) -> np.ndarray:
+    """Each draw's own default starting values, as ``model.start_params_default()`` computes
+    them on the stacked rows: a weighted Poisson fit of the mean (Newton with step cap 5 and
+    halving, from least squares on ln(y + 0.5), to a decrement of 1e-6, at most 100 steps)
+    and ln of the moment estimate of a constant alpha, clipped to [0.05, 20]. (B, k)."""
+    X, Z, off, y = _arrays(model)
+    W = np.asarray(W, dtype=float)
+    on = W > 0
+    XtWX = np.einsum("ni,nj,bn->bij", X, X, W)
+    b = np.linalg.solve(XtWX, np.einsum("nk,bn->bk", X, W * (np.log(y + 0.5) - off))[:, :, None])[:, :, 0]
+    lgy1 = np.einsum("bn,n->b", W, model._lgy1)
+
+    def evaluate(bb, rows):
+        eta = np.einsum("nk,bk->bn", X, bb) + off
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = np.exp(eta)
+            ll = np.einsum("bn->b", np.where(on[rows], W[rows] * (y * eta - mu), 0.0)) - lgy1[rows]
+        return ll, mu
+
+    allr = np.arange(W.shape[0])
+    ll, mu = evaluate(b, allr)
+    run = np.ones(W.shape[0], dtype=bool)
+    for _ in range(100):
+        rows = np.flatnonzero(run)
+        if rows.size == 0:
+            break
+        wr = np.where(on[rows], W[rows], 0.0)
+        g = np.einsum("nk,bn->bk", X, wr * (y - mu[rows]))
+        A = np.einsum("ni,nj,bn->bij", X, X, wr * mu[rows])
+        step = np.linalg.solve(A, g[:, :, None])[:, :, 0]
+        dec = np.einsum("bi,bi->b", g, step)
+        done = dec < 1e-6
+        run[rows[done]] = False
+        rows, step, dec = rows[~done], step[~done], dec[~done]
+        m = np.max(np.abs(step), axis=1)
+        step *= np.where(m > 5, 5 / np.where(m > 0, m, 1.0), 1.0)[:, None]
+        s = np.ones(rows.size)
+        pend = np.arange(rows.size)
+        while pend.size:
+            lln, mun = evaluate(b[rows[pend]] + s[pend, None] * step[pend], rows[pend])
+            ok = np.isfinite(lln) & (lln >= ll[rows[pend]] + 1e-4 * s[pend] * dec[pend]
+                                     - 1e-12 * np.abs(ll[rows[pend]]))
+            acc = rows[pend[ok]]
+            b[acc] += s[pend[ok], None] * step[pend[ok]]
+            ll[acc], mu[acc] = lln[ok], mun[ok]
+            s[pend[~ok]] *= 0.5
+            stall = ~ok & ~(s[pend] > 1e-12)
+            run[rows[pend[stall]]] = False
+            pend = pend[~ok & ~stall]
+    mu = np.exp(np.einsum("nk,bk->bn", X, b) + off)
+    a0 = (np.einsum("bn->b", np.where(on, W * ((y - mu) ** 2 - y), 0.0))
+          / np.einsum("bn->b", np.where(on, W * mu ** 2, 0.0)))
+    a0 = np.minimum(np.maximum(a0, 0.05), 20.0)
+    g = np.zeros((W.shape[0], Z.shape[1]))
+    const = np.flatnonzero(np.all(Z == 1.0, axis=0))
+    if const.size:
+        g[:, const[0]] = np.log(a0)
+    return np.concatenate([b, g], axis=1)
+
+
+def fit_weighted(model, start, W, *, maxiter: int = 25, tol: float = 1e-12,
+                 max_step: float = 5.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximise ``model``'s likelihood under each weight vector of ``W`` (B, n), from ``start``
+    (one vector (k,) for every draw, one per draw (B, k), or None: each draw's own default
+    start, :func:`default_start`, as a full fit of the stacked rows would begin).
+
+    Returns ``(params, status, iterations)``: (B, k) estimates, (B,) codes indexing
+    :data:`STATUS` (0 converged, 1 boundary, 2 refit: the estimate is not usable, refit that
+    draw in full) and (B,) Newton steps taken. See the module docstring for the iteration.
+    """
+    W = np.asarray(W, dtype=float)
+    B = W.shape[0]
+    k = model.k_mean + model.k_disp
+    kx = model.k_mean
+    X, Z, off, y = _arrays(model)
+    status = np.full(B, _RUNNING)
+    iters = np.zeros(B, dtype=int)
+    status[~(_full_rank(X, W) & _full_rank(Z, W))] = _REFIT
+    if start is None:
+        P = np.zeros((B, k))
+        ok = np.flatnonzero(status == _RUNNING)
+        if ok.size:
+            P[ok] = default_start(model, W[ok])
+    else:
+        start = np.asarray(start, dtype=float)
+        P = np.tile(start, (B, 1)) if start.ndim == 1 else start.copy()
+    llf = np.full(B, np.nan)
+    G = np.zeros((B, k))
+    H = np.zeros((B, k, k))
+    act = np.flatnonzero(status == _RUNNING)
+    if act.size:
+        llf[act], G[act], H[act] = weighted_derivs(model, P[act], W[act], 2)
+    status[(status == _RUNNING) & ~np.isfinite(llf)] = _REFIT
+    on = W > 0
+    for it in range(maxiter + 1):
+        act = np.flatnonzero(status == _RUNNING)
+        if act.size == 0:
+            break
+        iters[act] = it
+        p, g, h, w_ = P[act], G[act], H[act], W[act]
+        A = -h
+        d = np.sqrt(np.abs(np.einsum("bii->bi", A)))
+        d[d == 0] = 1.0
+        As = A / d[:, :, None] / d[:, None, :]
+        gs = g / d
+        finite = np.all(np.isfinite(As), axis=(1, 2))
+        status[act[~finite]] = _REFIT
+        As[~finite] = np.eye(k)
+        ev, V = np.linalg.eigh(As)
+        wmax = np.max(np.abs(ev), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nd = (ev[:, 0] > 0) & (wmax / ev[:, 0] < 1e12)
+        vg = np.einsum("bji,bj->bi", V, gs)
+        tmin = np.where(on[act], np.einsum("nk,bk->bn", Z, p[:, kx:]), np.inf).min(axis=1)
+        bound = finite & (tmin < LNALPHA_BOUNDARY)
+        status[act[bound]] = _BOUNDARY
+        live = finite & ~bound
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dec = np.where(nd, np.einsum("bi,bi->b", vg, vg / np.where(nd[:, None], ev, 1.0)),
+                           np.inf)
+        conv = live & nd & (dec < tol)
+        if conv.any():
+            c = np.flatnonzero(conv)
+            pn = p[c] + np.einsum("bij,bj->bi", V[c], vg[c] / ev[c]) / d[c]
+            lln, gn, Hn = weighted_derivs(model, pn, w_[c], 2)
+            keep = (np.isfinite(lln) & (lln >= llf[act[c]] - 1e-12 * (1.0 + np.abs(llf[act[c]])))
+                    & np.all(np.isfinite(Hn), axis=(1, 2))
+                    & (np.max(np.abs(gn), axis=1) <= np.max(np.abs(g[c]), axis=1)))
+            kc = act[c[keep]]
+            P[kc], llf[kc], G[kc], H[kc] = pn[keep], lln[keep], gn[keep], Hn[keep]
+            eta = np.einsum("nk,bk->bn", X, P[act[c], :kx]) + off
+            diverging = np.any(on[act[c]] & (y == 0) & (eta < ETA_DIVERGE), axis=1)
+            status[act[c]] = np.where(diverging, _REFIT, _CONVERGED)
+        step_rows = np.flatnonzero(live & ~conv)
+        if step_rows.size == 0:
+            continue
+        if it == maxiter:
+            status[act[step_rows]] = _REFIT
+            break
+        sr = step_rows
+        wm = np.maximum(np.abs(ev[sr]), 1e-8 * wmax[sr, None])
+        step = np.einsum("bij,bj->bi", V[sr], vg[sr] / wm) / d[sr]
+        m = np.max(np.abs(step), axis=1)
+        step *= np.where(m > max_step, max_step / np.where(m > 0, m, 1.0), 1.0)[:, None]
+        slope = np.einsum("bi,bi->b", g[sr], step)
+        rows = act[sr]
+        ll0 = llf[rows]
+        easy = nd[sr] & (dec[sr] < 1e-6)
+        # full step first, with its derivatives (usually accepted), then halving
+        pn = P[rows] + step
+        lln, gn, Hn = weighted_derivs(model, pn, W[rows], 2)
+        ok = np.isfinite(lln) & ((lln >= ll0 + 1e-4 * slope)
+                                 | (easy & (lln >= ll0 - 1e-9 * np.abs(ll0))))
+        P[rows[ok]], llf[rows[ok]], G[rows[ok]], H[rows[ok]] = pn[ok], lln[ok], gn[ok], Hn[ok]
+        pend = np.flatnonzero(~ok)
+        s = 1.0
+        while pend.size and s > 1e-12:
+            s *= 0.5
+            if not s > 1e-12:
+                break
+            pt = P[rows[pend]] + s * step[pend]
+            lt = weighted_derivs(model, pt, W[rows[pend]], 0)[0]
+            okp = np.isfinite(lt) & ((lt >= ll0[pend] + 1e-4 * s * slope[pend])
+                                     | (easy[pend] & (lt >= ll0[pend] - 1e-9 * np.abs(ll0[pend]))))
+            if okp.any():
+                acc = rows[pend[okp]]
+                P[acc] = pt[okp]
+                llf[acc], G[acc], H[acc] = weighted_derivs(model, pt[okp], W[acc], 2)
+            pend = pend[~okp]
+        status[rows[pend]] = _REFIT  # line search stalled: the full fit decides
+    status[status == _RUNNING] = _REFIT
+    return P, status, iters
