@@ -7,7 +7,7 @@ term, the population and the observed innovation variable, labels and notes); wr
 
 Stage 1 (innovation) is a GNB column of the table (in the replication, Table 1's main model,
 Stata ``gnbreg``: fintech patent applications on lagged 재정자립도 and the RIS inputs, with year
-effects, 16 provinces, 2015-2020). Its fitted mean mu_hat_it is the *predicted innovation* of
+effects, 16 provinces, 2015-2021). Its fitted mean mu_hat_it is the *predicted innovation* of
 province i in year t.
 
 Stage 2 (growth) regresses growth on predicted innovation lagged one year::
@@ -29,16 +29,16 @@ innovation is b_fsr * gamma (percentage points of growth per point of 재정자�
 term ``indirect_term`` (in the replication ``indirect_fsr``).
 
 Sample and growth measure (the replication's stage-2 block, and why). Real per-capita GRDP growth
-(``grdp_pc_real_growth``) ends in 2017 and stage 1 can predict innovation only for 2015-2020 (its
+(``grdp_pc_real_growth``) ends in 2017 and stage 1 can predict innovation only for 2015-2021 (its
 regressors and year effects), so real growth would leave growth years 2016-2017: 32
 observations. The default therefore uses **nominal** per-capita GRDP growth
 (``grdp_pc_nominal_growth``, to 2021) with **year effects**: the panel has no regional
 deflator after 2017, and a common national deflator enters nominal growth as a year-specific
 shift (to first order, 100[(1+g)(1+pi_t) - 1] ~ 100 g + 100 pi_t), which the year dummies
 absorb exactly as deflating every province by the national GDP deflator would. What the year
-effects cannot remove is differences in regional price changes. Population growth ends in
-2020, so the growth years are 2016-2020 (innovation predicted for 2015-2019): 16 provinces
-(Sejong excluded, as in both stages' main specifications) x 5 years = 80 observations. The
+effects cannot remove is differences in regional price changes. Nominal GRDP ends in 2021,
+so the growth years are 2016-2021 (innovation predicted for 2015-2020): 16 provinces
+(Sejong excluded, as in both stages' main specifications) x 6 years = 96 observations. The
 Chungnam/Sejong break (2012-13) lies outside this window.
 
 Inference. The stage-2 regressor is estimated, so its analytic standard errors (reported as
