@@ -149,6 +149,43 @@ def test_spec_naming_a_missing_variable_is_refused_before_anything_is_fitted_or_
     assert fitted == [] and not (root / "results").exists()
 
 
+FULL_EDITION = MISSING.replace('id = "needs_kosis"', 'id = "needs_kosis"\nedition = "full"').replace(
+    '"fiscal_autonomy_l1"', '"fiscal_autonomy_kosis_l1"')
+
+
+def test_a_full_edition_column_without_its_kosis_table_is_skipped_with_the_command(project, capsys):
+    """``edition = "full"``: the run carries on, says which table and command, and the table
+    note (not a "failed to fit") names them; estimates.json records why."""
+    root, run = project
+    assert run(SPEC + FULL_EDITION) == 0
+    err = capsys.readouterr().err
+    assert "t1/needs_kosis not run" in err and "regrowth data kosis --table DT_1YL20891" in err
+    md = (root / "results" / "tables" / "t1.md").read_text()
+    assert "Column (3) (Needs KOSIS) is not shown" in md and "DT\\_1YL20891" in md
+    assert "failed to fit" not in md
+    est = json.loads((root / "results" / "estimates.json").read_text())
+    assert "DT_1YL20891" in est["tables"]["t1"]["columns"]["needs_kosis"]["skipped"]
+    assert "coefficients" in est["tables"]["t1"]["columns"]["gnb"]
+
+
+def test_a_full_edition_column_runs_when_its_variable_is_in_the_panel(project):
+    root, run = project
+    frame = pd.read_parquet(root / "processed" / "panel.parquet")
+    frame["fiscal_autonomy_kosis_l1"] = frame["x1"]  # SYNTHETIC stand-in for the download
+    frame.to_parquet(root / "processed" / "panel.parquet", index=False)
+    assert run(SPEC + FULL_EDITION) == 0
+    est = json.loads((root / "results" / "estimates.json").read_text())
+    assert "coefficients" in est["tables"]["t1"]["columns"]["needs_kosis"]
+
+
+def test_a_full_edition_column_missing_a_non_kosis_variable_is_still_refused(project):
+    root, run = project
+    with pytest.raises(SpecificationError, match="'not_a_variable'"):
+        run(SPEC + FULL_EDITION.replace('["fiscal_autonomy_kosis_l1"]',
+                                        '["fiscal_autonomy_kosis_l1", "not_a_variable"]'))
+    assert not (root / "results").exists()
+
+
 def test_cli_exits_non_zero_and_writes_nothing_for_a_refused_spec(project, capsys):
     from regrowth import cli
 
@@ -200,7 +237,11 @@ def test_project_specs_reference_only_panel_variables_or_documented_ones():
     base = {"patents_fintech", "fiscal_self_reliance", "fiscal_self_reliance_rev", "rnd",
             "grdp_pc_nominal", "grdp_pc_real", "population", "higher_ed_entrants", "hs_graduates", "patents_pm_macro"}
     unknown = {v for c in s.columns() for v in c.variables()} - produced - base
-    assert unknown == set()
+    # full-edition columns may also read what a declared KOSIS slot supplies
+    from regrowth.sources.registry import FULL_EDITION
+    full = {v for src in FULL_EDITION for v in src.variable_names}
+    assert {v for v in unknown if v not in full} == set()
+    assert all(c.edition == "full" for c in s.columns() if set(c.variables()) & (unknown & full))
 
 
 def test_outputs_of_a_table_removed_from_the_specs_are_removed(project):

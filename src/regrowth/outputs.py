@@ -57,8 +57,10 @@ def table_files(table_id: str) -> list[str]:
             + [str(p) for p in figures.figure_paths(f"figures/{table_id}_coefficients").values()])
 
 
-def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, str]) -> dict:
-    """Everything the tables show, at full precision, keyed table -> column."""
+def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, str],
+                     skipped: dict[str, str] | None = None) -> dict:
+    """Everything the tables show, at full precision, keyed table -> column (a column not run
+    for want of full-edition data: ``{"skipped": why}``)."""
     tables = {}
     for table in specs.tables:
         cols = {}
@@ -83,6 +85,9 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
                     "extra": {k: v for k, v in f.extra.items() if k != "effects"},
                     "warnings": f.warnings,
                 }
+            elif col.name in (skipped or {}):
+                cols[col.id] = {"label": col.label, "title": col.title,
+                                "skipped": skipped[col.name]}
             else:
                 cols[col.id] = {"label": col.label, "title": col.title,
                                 "error": failed.get(col.name, "not run")}
@@ -92,7 +97,8 @@ def estimates_record(specs: Specs, fitted: dict[str, Fitted], failed: dict[str, 
 
 
 def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dict,
-                 coverage: dict[str, str] | None = None) -> list[Path]:
+                 coverage: dict[str, str] | None = None,
+                 skipped: dict[str, str] | None = None) -> list[Path]:
     """Each table of ``specs`` with at least one fitted column as ``tables/<id>.*``."""
     written = []
     for table in specs.tables:
@@ -113,7 +119,12 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         notes += [n for n in (clusters_note(extras),) if n]
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)
-        missing = [c.label for c in table.columns if c.name not in fitted]
+        for c in table.columns:
+            if c.name in (skipped or {}):
+                why = skipped[c.name].replace("`", "'")  # LaTeX reads a backtick as a quote
+                notes.append(f"Column {c.label} ({c.title}) is not shown: it {why}.")
+        missing = [c.label for c in table.columns
+                   if c.name not in fitted and c.name not in (skipped or {})]
         if missing:
             notes.append(f"Column(s) {', '.join(missing)} failed to fit in this run; see the log.")
         tab = regression_table(columns, title=table.title, notes=notes, var_labels=labels,

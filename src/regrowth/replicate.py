@@ -158,7 +158,7 @@ def _previous(out: Path) -> dict:
     return {}
 
 
-def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only) -> None:
+def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) -> None:
     """Write every output of the run into the transaction's staging folder.
 
     A table with a failed column keeps its last good outputs (files and estimates.json
@@ -172,11 +172,12 @@ def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only) -> None:
         for rel in table_files(tid):
             tx.keep(rel)
     live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
-    write_tables(live, ctx.fitted, tx.dir, ctx.labels, ctx.panel.attrs.get("full_edition"))
+    write_tables(live, ctx.fitted, tx.dir, ctx.labels, ctx.panel.attrs.get("full_edition"),
+                 skipped=skipped)
     write_descriptives(ctx.panel, spec, tx.dir, ctx.labels)
     write_figures(live, ctx.fitted, ctx.panel, tx.dir, ctx.labels)
     top = _run_analyses(ctx, "outputs", keep, tx, previous_all, failed)
-    record = estimates_record(spec, ctx.fitted, failed)
+    record = estimates_record(spec, ctx.fitted, failed, skipped)
     record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
                         for t, entry in record["tables"].items()}
     record.update(jsonable(top))
@@ -196,16 +197,30 @@ def _load_checked(specs, processed_dir, only):
     if any(t.unit == "macro_region" for t in spec.tables):
         macro_path = Path(processed_dir) / "macro_panel.parquet"
         macro = macro_fit_panel(panel_mod.load_macro(processed_dir)) if macro_path.is_file() else None
-    specs_mod.check(spec, panel, macro)
+    # full-edition columns without their KOSIS tables are skipped with the command that
+    # fetches them; every other problem stops the run before anything is fitted
+    gaps = specs_mod.full_edition_gaps(spec, panel)
+    specs_mod.check(spec, panel, macro, skip=gaps)
     curve.validate(list(spec.curve), list(panel.columns) + list(panel.index.names))
-    todo = [c for c in spec.columns() if not only or c.table in only]
+    todo = [c for c in spec.columns() if (not only or c.table in only) and c.name not in gaps]
+    skipped = {name: full_edition_message(tables) for name, tables in gaps.items()
+               if not only or name.split("/")[0] in only}
+    for name, message in skipped.items():
+        print(f"replicate: {name} not run: {message}", file=sys.stderr)
     empty = [c for c in todo if estimation_sample(c, panel_for(c, panel, macro))[0].empty]
     if empty:
         raise SpecificationError("\n".join(
             f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
             f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
             "was fitted or written" for c in empty))
-    return spec, panel, macro, todo
+    return spec, panel, macro, todo, skipped
+
+
+def full_edition_message(tables) -> str:
+    """What a full-edition column without its KOSIS tables says (tables, the command)."""
+    ids = " ".join(f"--table {t}" for t in tables)
+    return (f"needs the full edition (KOSIS {', '.join(tables)}): set KOSIS_API_KEY and run "
+            f"`regrowth data kosis {ids}` (or `make data EDITION=full`), then `make replicate`")
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
@@ -217,7 +232,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     quick tests)."""
     t0 = time.perf_counter()
     out = Path(results_dir)
-    spec, panel, macro, todo = _load_checked(specs, processed_dir, only)
+    spec, panel, macro, todo, skipped = _load_checked(specs, processed_dir, only)
     failed: dict[str, str] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with files.Transaction(out, prune=only is None) as tx:
@@ -226,7 +241,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                                {"chain": chain_reps} if chain_reps is not None else {},
                                macro=macro)
         _run_analyses(ctx, "columns", set(), tx, {}, failed)
-        _stage_outputs(tx, ctx, failed, only)
+        _stage_outputs(tx, ctx, failed, only, skipped)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")
     for rel in tx.deleted:

@@ -47,6 +47,7 @@ from regrowth.sources.variables import DERIVED_BY_NAME, derived_inputs
 
 __all__ = ["VariableSpec", "Source", "SOURCES", "PUBLIC", "FULL_EDITION", "VARIABLES",
            "PLANNED", "kosis_url", "source_of", "by_path", "by_table", "supplier_hint",
+           "full_edition_table",
            "KINDS"]
 
 Parser = Callable[..., tuple[pd.DataFrame, Any]]
@@ -404,6 +405,19 @@ def _bases(variable: str) -> list[str]:
                     out.append(base)
                     frontier.append(base)
     return out
+
+
+def full_edition_table(variable: str) -> str | None:
+    """The KOSIS table id of the full-edition slot that supplies ``variable`` (directly or
+    as the input of a derived column, e.g. ``fiscal_autonomy_kosis_l1`` -> DT_1YL20891), or
+    None when no full-edition table does."""
+    for base in _bases(variable):
+        try:
+            src = source_of(base)
+        except KeyError:
+            continue
+        return src.table_id if src.edition == "full" else None
+    return None
 
 
 def supplier_hint(variable: str) -> str:

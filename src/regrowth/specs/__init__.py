@@ -46,6 +46,7 @@ from regrowth import regions
 from regrowth.errors import SpecificationError, UnknownRegionError
 from regrowth.models import registry
 from regrowth.models.registry import did_you_mean
+from regrowth.sources import registry as registry_sources
 from regrowth.sources.registry import FULL_EDITION, supplier_hint
 from regrowth.specs.column import COLUMN_KEYS, SE_KEYS, ColumnSpec, parse_column, resolve_columns
 from regrowth.specs.parse import (
@@ -64,7 +65,8 @@ from regrowth.specs.parse import (
 from pathlib import Path
 
 __all__ = ["Sample", "Bootstrap", "ColumnSpec", "TableSpec", "FigureSpec", "Specs", "load",
-           "check", "check_against", "schema_comment", "read_document", "edition_allow_partial",
+           "check", "check_against", "full_edition_gaps", "schema_comment", "read_document",
+           "edition_allow_partial",
            "ID_PATTERN", "SAMPLE_KEYS", "SE_KEYS", "BOOTSTRAP_KEYS", "COLUMN_KEYS"]
 
 TOP_KEYS = ("edition", "lists", "table", "labels", "figure", "curve")
@@ -503,9 +505,28 @@ def check_against(specs: Specs, panel, macro=None) -> dict[str, SpecificationErr
     return problems
 
 
-def check(specs: Specs, panel, macro=None) -> None:
-    """Raise one :class:`SpecificationError` listing every problem :func:`check_against` finds."""
-    problems = check_against(specs, panel, macro)
+def full_edition_gaps(specs: Specs, panel) -> dict[str, tuple[str, ...]]:
+    """Columns marked ``edition = "full"`` that cannot run on this panel only because
+    full-edition KOSIS tables are absent: column name -> the table ids that would supply the
+    missing variables. A column also missing something no KOSIS table supplies is not a gap
+    but an error (:func:`check_against` reports it)."""
+    available = (set(panel) if not isinstance(panel, pd.DataFrame)
+                 else set(panel.columns) | set(panel.index.names))
+    gaps = {}
+    for col in specs.columns():
+        if col.edition != "full":
+            continue
+        missing = [v for v in col.variables() if v not in available]
+        tables = [registry_sources.full_edition_table(v) for v in missing]
+        if missing and None not in tables:
+            gaps[col.name] = tuple(sorted(set(tables)))
+    return gaps
+
+
+def check(specs: Specs, panel, macro=None, skip=()) -> None:
+    """Raise one :class:`SpecificationError` listing every problem :func:`check_against` finds
+    (columns named in ``skip``, e.g. the :func:`full_edition_gaps`, are not checked)."""
+    problems = {k: v for k, v in check_against(specs, panel, macro).items() if k not in skip}
     if problems:
         err = SpecificationError("the specifications cannot run on this panel (nothing was "
                                  "fitted or written):\n" + "\n".join(str(e) for e in problems.values()))

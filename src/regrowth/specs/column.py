@@ -39,7 +39,10 @@ __all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "
 
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
-               "rationale", "extends")
+               "rationale", "extends", "edition")
+#: ``edition``: "public" (default) or "full" -- a full-edition column reads variables that only
+#: a KOSIS download supplies; without them ``make replicate`` says which table and carries on
+EDITIONS = ("public", "full")
 SE_KEYS = ("type", "groups", "bootstrap", "stars", "tests", "reference")
 #: the reference distribution of a column's analytic p-values and intervals (``se.reference``):
 #: as the estimator reports it (Stata: z after ML, t(G-1) after clustered linear models), the
@@ -76,6 +79,8 @@ class ColumnSpec:
     stars: str = "analytic"
     #: what the rows are: "region" (provinces) or "macro_region" (set from the table's ``unit``)
     unit: str = "region"
+    #: "public" or "full" (see :data:`EDITIONS`)
+    edition: str = "public"
     #: coefficients tested with their own clusters (``se.tests``), e.g. a regressor that
     #: varies by macro-region clustered and bootstrapped by macro-region
     tests: tuple[TermTest, ...] = ()
@@ -365,6 +370,9 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
     stars = _parse_stars(se, boot, where, problems)
     tests = _parse_tests(se, boot, regressors, where, problems)
     reference = _parse_reference(se, se_type, groups, where, problems)
+    edition = raw.get("edition", "public")
+    if edition not in EDITIONS:
+        problems.add(where, "edition", f"must be 'public' or 'full', not {edition!r}")
     if len(problems.lines) > before:
         return None
     return ColumnSpec(
@@ -373,4 +381,4 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
         options=options, bootstrap=boot, stars=stars, tests=tests,
-        reference=reference, rationale=texts["rationale"].strip())
+        reference=reference, rationale=texts["rationale"].strip(), edition=edition)
