@@ -11,6 +11,9 @@
 # %% [markdown]
 # # 2. Fiscal decentralization and regional innovation: a generalized negative binomial model
 #
+# *Every test, weight and estimator named here is explained in a sentence or two in
+# [the glossary](GLOSSARY.md).*
+#
 # **Question.** Do provinces that raise more of their own revenue — a more decentralized
 # fiscal position — produce more innovation, other things equal?
 #

@@ -11,6 +11,9 @@
 # %% [markdown]
 # # 3. Innovation, decentralization and regional growth: panel FGLS, random and fixed effects
 #
+# *Every test, weight and estimator named here is explained in a sentence or two in
+# [the glossary](GLOSSARY.md).*
+#
 # **Question.** Do provinces grow faster when they innovate more and when they are fiscally
 # more autonomous, once their income level and population growth are accounted for?
 #

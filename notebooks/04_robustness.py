@@ -11,6 +11,9 @@
 # %% [markdown]
 # # 4. Robustness
 #
+# *Every test, weight and estimator named here is explained in a sentence or two in
+# [the glossary](GLOSSARY.md).*
+#
 # How much do the conclusions depend on choices the study does not document? Each column of
 # Tables 3 and 4 changes one choice of the main specification; every choice is written, with
 # its reason, in `specs/models.toml` (the `rationale` printed below). The question to ask of

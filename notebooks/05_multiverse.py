@@ -11,6 +11,9 @@
 # %% [markdown]
 # # 5. The multiverse: every defensible specification at once
 #
+# *Every test, weight and estimator named here is explained in a sentence or two in
+# [the glossary](GLOSSARY.md).*
+#
 # The study publishes neither its data nor its tables, so its decentralization measure, lags,
 # controls, dispersion equation, sample, estimator, time effects and standard errors are all
 # reconstructions. Tables 1-4 show a handful of choices. This notebook shows *all* the

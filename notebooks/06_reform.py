@@ -11,6 +11,9 @@
 # %% [markdown]
 # # 6. A design for the decentralization claim: the 2019-20 fiscal reform, and space
 #
+# *Every test, weight and estimator named here is explained in a sentence or two in
+# [the glossary](GLOSSARY.md).*
+#
 # The tables so far compare provinces: those with a higher 재정자립도 file more fintech
 # patents, with or without year effects. That is an association, not an effect. This notebook
 # reads what `make replicate` wrote for the one source of variation in fiscal decentralization
