@@ -75,9 +75,12 @@ def linear_diagnostics(specs: Any, panel: pd.DataFrame, tables: Sequence[str],
             continue
         ldv[table.id] = (declared_lagged_dependent(table) if lagged_dependent is None
                          else tuple(lagged_dependent))
+        available = set(panel.columns) | set(panel.index.names)
         for col in table.columns:
             if registry.get(col.estimator).family == "count":
                 continue
+            if col.edition == "full" and not set(col.variables()) <= available:
+                continue  # a full-edition column whose KOSIS table was not downloaded
             key = (table.id, col.outcome, tuple(col.regressors), col.sample,
                    bool(col.year_effects))
             groups.setdefault(key, []).append(col)
