@@ -85,7 +85,8 @@ def _cmd_panel(args: argparse.Namespace) -> int:
     if allowed:
         print(f"panel: {args.specs} [edition] allow_partial: {', '.join(allowed)}")
     result = panel.build(args.raw_dir, args.out_dir,
-                         allow_partial=list(dict.fromkeys([*args.allow_partial, *allowed])))
+                         allow_partial=list(dict.fromkeys([*args.allow_partial, *allowed])),
+                         accept_unverified=args.accept_unverified)
     print(result.describe())
     return 0
 
@@ -233,6 +234,9 @@ def _add_panel(sub, kw: dict) -> None:
     pn.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
                     help="accept a full-edition KOSIS download covering fewer than the 17 "
                          "provinces (repeatable; default: refuse)")
+    pn.add_argument("--accept-unverified", action="append", default=[], metavar="TABLEID",
+                    help="read a full-edition KOSIS download that states neither its item nor "
+                         "its unit (repeatable; default: refuse)")
     pn.add_argument("--specs", default="specs/models.toml", type=Path,
                     help="specification file whose [edition] allow_partial lists more such "
                          "table ids")
