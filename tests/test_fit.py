@@ -65,10 +65,12 @@ def test_a_shrunk_sample_with_an_all_zero_regressor_is_explained_not_rank_defici
     assert isinstance(err.value.__cause__, EstimationError)    # the estimator's error is kept
 
 
-def test_a_full_sample_keeps_the_estimators_own_error(panel):
-    data = panel.assign(dup=panel["x"] * 2.0)  # collinear, but nothing shrank or is constant
+@pytest.mark.parametrize("regressors", [["x", "dup"], ["x", "dup", "rnd"]])
+def test_a_failure_with_no_constant_regressor_keeps_the_estimators_own_error(panel, regressors):
+    """Collinear but varying regressors: nothing to name, on the full or a shrunk sample."""
+    data = panel.assign(dup=panel["x"] * 2.0)
     with pytest.raises(EstimationError, match="rank deficient"):
-        fit_column(_spec(["x", "dup"]), data)
+        fit_column(_spec(regressors), data)
 
 
 def test_a_fit_that_works_is_unchanged_by_the_check(panel):

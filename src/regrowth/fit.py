@@ -10,7 +10,11 @@ all fit the same model on the same rows:
    the model reads observed (listwise);
 2. the estimator's registry entry (:mod:`regrowth.models.registry`) fits the spec on those
    rows, on one BLAS thread (:mod:`regrowth.threads`: the numbers then do not depend on
-   ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost;
+   ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost; a fit
+   that fails while a regressor is constant in the estimation sample raises a
+   ``SpecificationError`` naming it, with how far listwise deletion shrank the sample and
+   the missing count of each variable (:func:`sample_shrinkage`), instead of the
+   estimator's "rank deficient";
 3. the result becomes tidy rows (:func:`regrowth.report.tidy.tidy`: term, equation, estimate,
    std_error, statistic, p_value, ci_low, ci_high) and statistics
    (:func:`regrowth.report.tidy.glance`), plus what the tables print about the fit: N,
@@ -112,10 +116,13 @@ def sample_shrinkage(spec: ColumnSpec, panel: pd.DataFrame) -> dict:
 
 
 def _explain_failure(spec: ColumnSpec, panel: pd.DataFrame, exc: Exception) -> str | None:
-    """The package's account of a fit that failed on a shrunk sample or on regressors that
-    do not vary in it, or None when neither happened (the estimator's message stands)."""
+    """The package's account of a fit that failed with regressors that do not vary in the
+    estimation sample (and, when listwise deletion shrank it, by how much and through which
+    variables), or None when every regressor varies: the estimator's message then stands
+    (a failure with nothing to name, e.g. a near-singular design, is not blamed on the
+    sample)."""
     info = sample_shrinkage(spec, panel)
-    if not info["constant"] and info["kept"] == info["window"]:
+    if not info["constant"]:
         return None
     lines = [f"{spec.name}: the model cannot be fitted on its estimation sample."]
     if info["kept"] < info["window"]:
