@@ -299,7 +299,8 @@ def _add_curve(sub, kw: dict) -> None:
                                    "spec file and write its JSON, CSV and figure; failed "
                                    "specifications are listed in the output.", **kw)
     c.add_argument("--id", action="append", default=None, metavar="ID",
-                   help="fit only this curve (repeatable; default: every curve)")
+                   help="fit only this curve, by id or unique prefix (repeatable; default: "
+                        "every curve)")
     c.add_argument("--backend", choices=curve.BACKENDS, default=curve.DEFAULT_BACKEND,
                    help="serial, processes (joblib) or dask (distributed)")
     c.add_argument("--workers", type=int, default=None,
