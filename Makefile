@@ -53,10 +53,11 @@ notebooks: models ## build notebooks/*.ipynb from their jupytext sources noteboo
 
 replicate: notebooks ## everything: panel, models, tables, figures, notebooks
 
-# Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4).
-CURVE_BACKEND ?= processes
+# Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4);
+# unset, `regrowth curve` uses its default (regrowth.curve.DEFAULT_BACKEND).
+CURVE_BACKEND ?=
 curve: panel ## specification curves: results/curve/<id>.{json,csv,png}
-	$(PY) -m regrowth curve --backend $(CURVE_BACKEND) $(CURVE_ARGS)
+	$(PY) -m regrowth curve $(if $(CURVE_BACKEND),--backend $(CURVE_BACKEND)) $(CURVE_ARGS)
 
 # With the data mirror present, the tests also run on the real panel (about 5 s to build);
 # without it, the tests that need the real data are skipped with the reason.

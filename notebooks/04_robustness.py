@@ -6,6 +6,13 @@
 #     display_name: Python 3
 #     language: python
 #     name: python3
+#   regrowth:
+#     reads:
+#     - table1_innovation
+#     - table2_growth
+#     - table3_innovation_robustness
+#     - table4_growth_robustness
+#     - table5_innovation_within
 # ---
 
 # %% [markdown]

@@ -75,8 +75,10 @@ def test_show_without_a_table_lists_them(results_dir, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["show", "table"], "'table' matches several tables; stored tables: table1_innovation, table2_growth"),
-    (["show", "table9"], "'table9' is not a stored table; stored tables: table1_innovation, table2_growth"),
+    (["show", "table"], "'table' is ambiguous: it starts 2 stored table ids in "),
+    (["show", "table9"], "'table9': no such stored table in "),
+    (["show", "tabel2"], "(did you mean 'table2_growth'?); valid stored table ids: "
+                         "table1_innovation, table2_growth"),
     (["show", "table2", "--format", "csv"], "table2_growth was not written as .csv (formats present: md)"),
 ])
 def test_show_errors_name_what_exists(results_dir, capsys, args, message):
@@ -121,3 +123,55 @@ def test_a_data_error_exits_2_with_the_message(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("regrowth: error: ") and "has not been acquired" in err and "make data" in err
+
+
+# ------------------------------------------------- one rule for names, shared defaults (issue 20)
+
+def test_replicate_only_takes_the_same_names_as_show(capsys):
+    """`replicate --only` refuses an ambiguous prefix and a typo before reading the panel,
+    with the words `show` uses (regrowth.names)."""
+    specs = str(ROOT / "specs" / "models.toml")
+    assert cli.main(["replicate", "--only", "table", "--specs", specs, "--no-notebooks"]) == 2
+    assert "--only 'table' is ambiguous: it starts 6 table ids" in capsys.readouterr().err
+    assert cli.main(["replicate", "--only", "tabel2", "--specs", specs, "--no-notebooks"]) == 2
+    assert "(did you mean 'table2_growth'?)" in capsys.readouterr().err
+
+
+def test_curve_and_make_curve_share_one_default_backend():
+    from regrowth import curve
+    import inspect
+    sub = dict(_parsers(cli.build_parser()))[("regrowth", "curve")]
+    backend = next(a for a in sub._actions if a.dest == "backend")
+    assert backend.default == curve.DEFAULT_BACKEND
+    assert inspect.signature(curve.run).parameters["backend"].default == curve.DEFAULT_BACKEND
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "CURVE_BACKEND ?=\n" in makefile                  # no second default in make
+    assert "$(if $(CURVE_BACKEND),--backend $(CURVE_BACKEND))" in makefile
+
+
+def test_notebooks_check_says_what_it_checked(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", folder)
+    assert cli.main(["notebooks", "--check", "--folder", str(folder)]) == 0
+    out = capsys.readouterr().out
+    n = len(list(folder.glob("[0-9][0-9]_*.py")))
+    assert f"{n} of {n} notebooks have the cells of their .py source" in out
+    assert "01_panel.ipynb" in out
+    (folder / "01_panel.ipynb").unlink()
+    assert cli.main(["notebooks", "--check", "--folder", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert f"{n - 1} of {n} notebooks" in captured.out and "01_panel.ipynb differs" in captured.err
+
+
+def test_the_repository_names_no_document_outside_itself():
+    """No file of the package cites a document that is not in the repository (the data
+    mirror and test-data folders beside it are paths the code reads, not documents)."""
+    import re
+    files = [ROOT / "README.md", ROOT / "Makefile", ROOT / "data" / "raw" / "MANIFEST.toml",
+             *(ROOT / "specs").glob("*.toml"), *(ROOT / "notebooks").glob("*.py"),
+             *(ROOT / "src").rglob("*.py"), *(ROOT / "tools").glob("*.py"),
+             *(ROOT / "tests").rglob("*.py")]
+    outside = re.compile(r"\.\./shared/[^\s`'\")]*\.md|\b(DESIGN|SOURCES|STYLE)\.md\b")
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files
+             for m in outside.finditer(p.read_text(encoding="utf-8"))]
+    assert found == []

@@ -339,12 +339,23 @@ def test_cli_refuses_an_unknown_curve_id_listing_the_curves(project, monkeypatch
     from regrowth import cli
 
     monkeypatch.chdir(project)
-    code = cli.main(["curve", "--id", "count_smal", "--specs", "models.toml",
+    code = cli.main(["curve", "--id", "count_smoll", "--specs", "models.toml",
                      "--processed-dir", "processed", "--results-dir", "cli"])
     assert code == 2
     err = capsys.readouterr().err
     assert "did you mean 'count_small'" in err and "linear_small" in err
     assert not (project / "cli").exists()
+
+
+def test_cli_curve_id_takes_a_unique_prefix_like_show_and_only(project, monkeypatch):
+    """`--id count` is `count_small`, as `show table2` is `table2_growth` (regrowth.names)."""
+    from regrowth import cli
+
+    monkeypatch.chdir(project)
+    assert cli.main(["curve", "--id", "count", "--backend", "serial", "--specs", "models.toml",
+                     "--processed-dir", "processed", "--results-dir", "cli"]) == 0
+    assert (project / "cli" / "count_small.json").is_file()
+    assert not (project / "cli" / "linear_small.json").exists()
 
 
 @pytest.mark.slow

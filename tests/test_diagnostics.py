@@ -444,3 +444,45 @@ def test_the_lagged_dependent_declaration_is_checked_before_fitting(value, messa
                    if t.id == "table2_growth" else t for t in specs.tables)
     with pytest.raises(SpecificationError, match=message):
         analyses.check(dataclasses.replace(specs, tables=tables))
+
+
+# ------------------------------------------------- when the tests cannot run (issue 20, item 4)
+
+def _short_panel(years, seed=7):
+    rng = np.random.default_rng(seed)
+    idx = pd.MultiIndex.from_product([[f"p{i}" for i in range(6)], years], names=["region", "year"])
+    n = len(idx)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"x": x, "flag": 0.0, "y": x + rng.normal(size=n)}, index=idx)
+
+
+def test_too_few_years_is_refused_in_the_packages_words():
+    with pytest.raises(D.DiagnosticsUnavailable, match=r"2 year\(s\); xtserial needs at least 3"):
+        D.run_diagnostics("y", ["x"], _short_panel([2010, 2011]))
+
+
+def test_an_all_zero_regressor_is_named_instead_of_a_rank_message():
+    with pytest.raises(D.DiagnosticsUnavailable, match="'flag' is all zero in the sample") as err:
+        D.run_diagnostics("y", ["x", "flag"], _short_panel(range(2010, 2016)))
+    assert "full column rank" not in str(err.value)
+
+
+def test_a_regressor_without_within_province_variation_is_named():
+    data = _short_panel(range(2010, 2016))
+    data["level"] = data.groupby(level=0)["x"].transform("first")
+    with pytest.raises(D.DiagnosticsUnavailable, match="'level' does not vary within any province"):
+        D.run_diagnostics("y", ["x", "level"], data)
+
+
+def test_column_diagnostics_names_the_column_and_the_shrunk_sample():
+    from regrowth.specs import ColumnSpec, Sample
+    data = _short_panel(range(2010, 2018))
+    data.loc[data.index.get_level_values("year") < 2016, "x"] = np.nan  # 8 years -> 2
+    spec = ColumnSpec(table="t", id="c", label="(1)", title="T", estimator="fe", outcome="y",
+                      regressors=("x",), sample=Sample(2010, 2017), se_type="conventional",
+                      rationale="test")
+    with pytest.raises(D.DiagnosticsUnavailable) as err:
+        AD.column_diagnostics([spec], data)
+    text = str(err.value)
+    assert text.startswith("t/c: the specification tests cannot run")
+    assert "shrank from 48 to 12 rows: 'x' missing in 36" in text

@@ -1,13 +1,83 @@
-"""The adapter from a spec to a fitted column (regrowth.fit): which panel a column reads."""
+"""regrowth.fit: which panel a column reads, and what a failed fit on a shrunk sample says.
+
+Macro-region tables (``unit = "macro_region"``) are fitted on the macro-region panel, and a
+column given the other units' panel is refused. A regressor observed in only part of the
+years shrinks the estimation sample by listwise deletion; a flag that is 1 only outside the
+remaining years (``sejong_break``) is then all zero, and the estimator's own message ("exog is
+rank deficient") names neither. The package's message says from how many rows to how many,
+which variable's missing values did it, and which regressors no longer vary (issue 20,
+item 4).
+"""
+
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from regrowth import fit, regions
-from regrowth.errors import SpecificationError
-from regrowth.specs import ColumnSpec
-from regrowth.specs.parse import Sample
+from regrowth.errors import EstimationError, SpecificationError
+from regrowth.fit import fit_column, sample_shrinkage
+from regrowth.specs import ColumnSpec, Sample
+
+SEED = 20181121
+
+
+@pytest.fixture(scope="module")
+def panel():
+    """Seeded 8 provinces x 2002-2017; ``rnd`` observed from 2014 only; ``sejong_break`` is 1
+    for one province in 2012-13 only."""
+    rng = np.random.default_rng(SEED)
+    keys = [r.key for r in regions.REGIONS][:8]
+    idx = pd.MultiIndex.from_product([keys, range(2002, 2018)], names=["region", "year"])
+    n = len(idx)
+    years = idx.get_level_values("year")
+    x = rng.normal(size=n)
+    brk = ((idx.get_level_values("region") == keys[3]) & years.isin([2012, 2013])).astype(float)
+    rnd = np.where(years >= 2014, rng.normal(size=n), np.nan)
+    return pd.DataFrame({"x": x, "rnd": rnd, "sejong_break": brk,
+                         "growth": 1 + 0.5 * x + brk + rng.normal(size=n)}, index=idx)
+
+
+def _spec(regressors, estimator="fgls"):
+    return ColumnSpec(table="t", id="c", label="(1)", title="T", estimator=estimator,
+                      outcome="growth", regressors=tuple(regressors), sample=Sample(2002, 2017),
+                      se_type="conventional", rationale="test",
+                      options={"panels": "hetero", "corr": "ar1"})
+
+
+def test_sample_shrinkage_counts_rows_missing_values_and_constant_regressors(panel):
+    info = sample_shrinkage(_spec(["x", "rnd", "sejong_break"]), panel)
+    assert (info["window"], info["kept"]) == (128, 32)          # 8 x 16 -> 8 x 4 years
+    assert info["missing"] == {"rnd": 96}
+    assert info["constant"] == {"sejong_break": 0.0}
+    assert info["years"] == "2014–2017"
+
+
+def test_a_shrunk_sample_with_an_all_zero_regressor_is_explained_not_rank_deficient(panel):
+    with pytest.raises(SpecificationError) as err:
+        fit_column(_spec(["x", "rnd", "sejong_break"]), panel)
+    text = str(err.value)
+    assert "t/c" in text
+    assert "shrank from 128 to 32 rows" in text
+    assert "'rnd' missing in 96" in text
+    assert "'sejong_break' is all zero" in text
+    assert "2014–2017" in text
+    assert "specs/models.toml" in text                          # what to do
+    assert isinstance(err.value.__cause__, EstimationError)    # the estimator's error is kept
+
+
+@pytest.mark.parametrize("regressors", [["x", "dup"], ["x", "dup", "rnd"]])
+def test_a_failure_with_no_constant_regressor_keeps_the_estimators_own_error(panel, regressors):
+    """Collinear but varying regressors: nothing to name, on the full or a shrunk sample."""
+    data = panel.assign(dup=panel["x"] * 2.0)
+    with pytest.raises(EstimationError, match="rank deficient"):
+        fit_column(_spec(regressors), data)
+
+
+def test_a_fit_that_works_is_unchanged_by_the_check(panel):
+    fitted = fit_column(_spec(["x", "rnd"]), panel)
+    assert fitted.stats["nobs"] == 32 and fitted.stats["dropped_missing"] == 96
 
 
 def _macro_panel():
@@ -19,7 +89,7 @@ def _macro_panel():
                          "x": rng.normal(size=len(idx))}, index=idx)
 
 
-def _spec(unit):
+def _macro_spec(unit):
     return ColumnSpec(table="t", id="c", label="(1)", title="P", estimator="poisson",
                       outcome="y", regressors=("x",), sample=Sample(2010, 2015),
                       se_type="cluster", rationale="test", se_groups="macro_region", unit=unit)
@@ -35,7 +105,7 @@ def test_the_macro_panel_is_given_the_shape_every_fit_reads():
 
 def test_a_macro_region_column_is_fitted_on_the_seven_units_and_says_so():
     m = fit.macro_fit_panel(_macro_panel())
-    f = fit.fit_column(_spec("macro_region"), m)
+    f = fit.fit_column(_macro_spec("macro_region"), m)
     assert f.stats["n_macro_regions"] == 7 and "n_entities" not in f.stats
     assert f.stats["se"] == "clustered by macro-region"
     assert "7 clusters" in f.stats["inference"]
@@ -44,7 +114,7 @@ def test_a_macro_region_column_is_fitted_on_the_seven_units_and_says_so():
 def test_a_column_given_the_other_units_panel_is_refused():
     m = fit.macro_fit_panel(_macro_panel())
     with pytest.raises(SpecificationError, match="province column was given the macro-region panel"):
-        fit.fit_column(_spec("region"), m)
-    assert fit.panel_for(_spec("macro_region"), "provinces", m) is m
+        fit.fit_column(_macro_spec("region"), m)
+    assert fit.panel_for(_macro_spec("macro_region"), "provinces", m) is m
     with pytest.raises(SpecificationError, match="make panel"):
-        fit.panel_for(_spec("macro_region"), "provinces", None)
+        fit.panel_for(_macro_spec("macro_region"), "provinces", None)

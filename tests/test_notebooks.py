@@ -71,3 +71,50 @@ def test_the_model_notebooks_fit_a_model_from_the_spec_before_reading_stored_res
         text = (FOLDER / f"{name}.py").read_text(encoding="utf-8")
         assert "specs.load(" in text and call in text
         assert text.index(call) < text.index("reader.coefficients(")
+
+
+# ------------------------------------------------- which notebooks read which tables (issue 20)
+
+def test_every_notebook_declares_the_spec_tables_it_names():
+    """Each source's header declares the tables it reads (`regrowth: reads: [...]`); every
+    declared id is a table of specs/models.toml, and every table id the source names is
+    declared."""
+    from regrowth import specs
+    table_ids = specs.load(ROOT / "specs" / "models.toml").table_ids()
+    for name in NAMES:
+        src = FOLDER / f"{name}.py"
+        declared = notebooks.reads(src)
+        assert declared is not None, f"{name}.py declares no `regrowth: reads:` in its header"
+        assert set(declared) <= set(table_ids), name
+        text = src.read_text(encoding="utf-8")
+        named = {t for t in table_ids if t in text}
+        assert named <= set(declared), (name, named - set(declared))
+    assert notebooks.reads(FOLDER / "05_multiverse.py") == ()      # reads the curves only
+
+
+def test_run_with_tables_builds_only_the_notebooks_that_read_them(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "notebooks"
+    shutil.copytree(FOLDER, folder)
+    ran = []
+    monkeypatch.setattr(notebooks, "execute", lambda nb, cwd, timeout=300: ran.append(nb.cells[0].id))
+    assert notebooks.run(folder, tables=["table6_reform"]) == {}
+    assert ran == ["06-00"]
+    out = capsys.readouterr().out
+    assert "notebooks/03_growth.ipynb: not rebuilt (reads table2_growth; asked for table6_reform)" in out
+    ran.clear()
+    notebooks.run(folder, tables=["table2_growth"], quiet=True)
+    assert ran == ["01-00", "03-00", "04-00", "06-00"]
+    ran.clear()
+    notebooks.run(folder, quiet=True)                                  # no --only: every one
+    assert len(ran) == len(NAMES)
+
+
+def test_a_notebook_without_a_declaration_is_always_built(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "01_x.py").write_text("# %% [markdown]\n# hi\n\n# %%\n1\n", encoding="utf-8")
+    ran = []
+    monkeypatch.setattr(notebooks, "execute", lambda nb, cwd, timeout=300: ran.append(1))
+    assert notebooks.reads(folder / "01_x.py") is None
+    notebooks.run(folder, tables=["table1_innovation"], quiet=True)
+    assert ran == [1]

@@ -321,3 +321,31 @@ def test_clustering_on_a_text_column_fits_and_describes_only_numbers(project):
     assert "x1" in desc and "macro_region" not in desc
     est = json.loads((tmp / "results" / "estimates.json").read_text())
     assert "macro_region" in json.dumps(est["tables"]["t1"])
+
+
+def test_only_takes_a_unique_prefix_and_rebuilds_only_the_notebooks_reading_it(project,
+                                                                                monkeypatch):
+    """`--only t` is table t1 (regrowth.names, as `regrowth show`), and the notebooks are
+    asked to rebuild only those that read t1."""
+    from regrowth import notebooks as nb
+    root, _ = project
+    (root / "models.toml").write_text(SPEC, encoding="utf-8")
+    (root / "notebooks").mkdir()
+    asked = []
+    monkeypatch.setattr(nb, "run", lambda folder, timeout=300, *, quiet=False, tables=None:
+                        asked.append(tables) or {})
+    assert replicate.run(specs=root / "models.toml", processed_dir=root / "processed",
+                         results_dir=root / "results", only=["t"]) == 0
+    assert asked == [["t1"]]
+    assert (root / "results" / "tables" / "t1.md").is_file()
+
+
+def test_only_with_an_ambiguous_prefix_names_the_tables_and_writes_nothing(project):
+    root, _ = project
+    two = SPEC + "\n[[table]]" + SPEC.replace('id = "t1"', 'id = "t2"').split("[[table]]", 1)[1]
+    (root / "models.toml").write_text(two, encoding="utf-8")
+    with pytest.raises(SpecificationError, match=r"--only 't' is ambiguous: it starts 2 table "
+                                                 r"ids in .*models.toml \(t1, t2\)"):
+        replicate.run(specs=root / "models.toml", processed_dir=root / "processed",
+                      results_dir=root / "results", notebooks=False, only=["t"])
+    assert not (root / "results").exists()

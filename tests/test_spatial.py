@@ -1,6 +1,6 @@
 """regrowth.spatial: weights from the KOSTAT boundaries, Moran's I, Conley SEs, spatial lags.
 
-The weights are checked against the facts of SOURCES.md §10 (29 shared borders, Jeju's
+The weights are checked against known facts of the 2018 boundaries (29 shared borders, Jeju's
 nearest province Jeonnam ~170 km) and against libpysal's own Queen/Rook builders; Moran's I
 against esda called directly and the textbook formula; Conley's covariance against a
 brute-force double loop written from Hsiang (2010)'s definition.
@@ -99,7 +99,7 @@ def test_knn_and_inverse_distance_use_projected_centroids(boundary_path):
     assert all(len(v) == 1 for v in w1.neighbors.values())
     xy = spatial.centroids_km(spatial.read_boundaries(boundary_path))
     d = np.hypot(*(xy.loc["jeju"] - xy.loc["jeonnam"]))
-    assert 160 < d < 180                                     # SOURCES.md: ~170 km
+    assert 160 < d < 180                                     # ~170 km across the strait
     wd = spatial.weights("distance", path=boundary_path, transform="b")
     j = wd.neighbors["seoul"].index("busan")
     d_sb = np.hypot(*(xy.loc["seoul"] - xy.loc["busan"]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from regrowth import __version__, acquire, curve, notebooks, panel, replicate
+from regrowth import __version__, acquire, curve, names, notebooks, panel, replicate
 from regrowth.errors import RegrowthError
 from regrowth.sources import kosis_api, kosis_store
 from regrowth.sources.registry import KOSIS_API, kosis_request
@@ -85,7 +85,8 @@ def _cmd_panel(args: argparse.Namespace) -> int:
     if allowed:
         print(f"panel: {args.specs} [edition] allow_partial: {', '.join(allowed)}")
     result = panel.build(args.raw_dir, args.out_dir,
-                         allow_partial=list(dict.fromkeys([*args.allow_partial, *allowed])))
+                         allow_partial=list(dict.fromkeys([*args.allow_partial, *allowed])),
+                         accept_unverified=args.accept_unverified)
     print(result.describe())
     return 0
 
@@ -108,6 +109,9 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
         for name in stale:
             print(f"notebooks/{name} differs from its .py source (run `make notebooks`)",
                   file=sys.stderr)
+        checked = [p.with_suffix(".ipynb").name for p in notebooks.sources(args.folder)]
+        print(f"{args.folder}: {sum(n not in stale for n in checked)} of {len(checked)} notebooks "
+              f"have the cells of their .py source ({', '.join(checked)})")
         return 1 if stale else 0
     failures = notebooks.run(args.folder, args.timeout)
     return 1 if failures else 0
@@ -136,13 +140,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         for name in tables:
             print(f"  {name}")
         return 0
-    # an exact id, else a unique prefix ("table1" -> "table1_innovation")
-    matches = [args.table] if args.table in tables else [t for t in tables if t.startswith(args.table)]
-    if len(matches) != 1:
-        what = "matches several tables" if matches else "is not a stored table"
-        raise RegrowthError(f"{args.table!r} {what}; stored tables: "
-                            + ", ".join(matches or list(tables)))
-    name = matches[0]
+    # an exact id, else a unique prefix ("table1" -> "table1_innovation"): regrowth.names
+    name = names.resolve(args.table, tables, what="stored table",
+                         where=str(Path(args.results_dir) / "tables"))
     if args.format not in tables[name]:
         raise RegrowthError(f"{name} was not written as .{args.format} "
                             f"(formats present: {', '.join(tables[name])})")
@@ -233,6 +233,9 @@ def _add_panel(sub, kw: dict) -> None:
     pn.add_argument("--allow-partial", action="append", default=[], metavar="TABLEID",
                     help="accept a full-edition KOSIS download covering fewer than the 17 "
                          "provinces (repeatable; default: refuse)")
+    pn.add_argument("--accept-unverified", action="append", default=[], metavar="TABLEID",
+                    help="read a full-edition KOSIS download that states neither its item nor "
+                         "its unit (repeatable; default: refuse)")
     pn.add_argument("--specs", default="specs/models.toml", type=Path,
                     help="specification file whose [edition] allow_partial lists more such "
                          "table ids")
@@ -254,7 +257,8 @@ def _add_replicate(sub, kw: dict) -> None:
     r.add_argument("--no-notebooks", action="store_true",
                    help="skip building and executing notebooks/")
     r.add_argument("--only", action="append", default=None, metavar="TABLE",
-                   help="fit only this table id (repeatable; default: every table)")
+                   help="fit only this table, by id or unique prefix (repeatable; default: "
+                        "every table); only the notebooks that read it are rebuilt")
     r.set_defaults(func=_cmd_replicate)
 
 
@@ -295,8 +299,9 @@ def _add_curve(sub, kw: dict) -> None:
                                    "spec file and write its JSON, CSV and figure; failed "
                                    "specifications are listed in the output.", **kw)
     c.add_argument("--id", action="append", default=None, metavar="ID",
-                   help="fit only this curve (repeatable; default: every curve)")
-    c.add_argument("--backend", choices=("serial", "processes", "dask"), default="serial",
+                   help="fit only this curve, by id or unique prefix (repeatable; default: "
+                        "every curve)")
+    c.add_argument("--backend", choices=curve.BACKENDS, default=curve.DEFAULT_BACKEND,
                    help="serial, processes (joblib) or dask (distributed)")
     c.add_argument("--workers", type=int, default=None,
                    help="processes or LocalCluster workers (default: number of CPUs)")

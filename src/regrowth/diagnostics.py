@@ -108,7 +108,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from regrowth.errors import DataError, SpecificationError
+from regrowth.errors import DataError, EstimationError, SpecificationError
 from regrowth.models.covariance import RANK_RTOL
 from regrowth.models.linear import fit_panel
 from regrowth.report.tables import RegressionTable, Row, format_number
@@ -117,6 +117,8 @@ from formulaic import model_matrix
 
 __all__ = [
     "TESTS",
+    "DiagnosticsUnavailable",
+    "MIN_PERIODS",
     "DiagnosticResult",
     "breusch_pagan_re",
     "diagnostics_table",
@@ -543,6 +545,39 @@ def _year_frame(data: pd.DataFrame) -> pd.DataFrame:
                         index=data.index)
 
 
+#: Fewest distinct years the tests run on: xtserial regresses the residual of the
+#: first-differenced model on its own lag, which needs three consecutive years.
+MIN_PERIODS = 3
+
+
+class DiagnosticsUnavailable(EstimationError):
+    """The specification tests cannot be run on this sample; the message says why."""
+
+
+def _why_not_runnable(outcome: str, regressors: Sequence[str], frame: pd.DataFrame) -> list[str]:
+    """The reasons (empty if none) why the tests cannot run on ``frame``: too few provinces
+    or years, regressors constant in the sample or without variation within provinces
+    (which the fixed-effects model, hence Hausman, xttest3 and the CD test, cannot keep)."""
+    reasons = []
+    entities = frame.index.get_level_values(0)
+    years = frame.index.get_level_values(1)
+    if entities.nunique() < 2:
+        reasons.append(f"the sample has {entities.nunique()} province(s); the tests compare "
+                       "provinces and need at least 2")
+    if years.nunique() < MIN_PERIODS:
+        reasons.append(f"the sample has {years.nunique()} year(s); xtserial needs at least "
+                       f"{MIN_PERIODS} consecutive years (a first difference and its lag)")
+    for r in regressors:
+        values = frame[r]
+        if values.nunique() <= 1:
+            what = "all zero" if len(values) and values.iloc[0] == 0 else "constant"
+            reasons.append(f"{r!r} is {what} in the sample")
+        elif years.nunique() > 1 and (values.groupby(level=0).nunique() <= 1).all():
+            reasons.append(f"{r!r} does not vary within any province, so the fixed-effects "
+                           "model absorbs it")
+    return reasons
+
+
 def run_diagnostics(outcome: str, regressors: Sequence[str], data: pd.DataFrame, *,
                     year_effects: bool = False,
                     lagged_dependent: Sequence[str] = ()) -> dict[str, DiagnosticResult]:
@@ -568,16 +603,31 @@ def run_diagnostics(outcome: str, regressors: Sequence[str], data: pd.DataFrame,
         years = _year_frame(frame)
         frame = pd.concat([frame, years], axis=1)
         rhs += list(years.columns)
+    reasons = _why_not_runnable(outcome, regressors, frame)
+    if reasons:
+        raise DiagnosticsUnavailable("the specification tests cannot run: " + "; ".join(reasons))
     formula = f"{outcome} ~ 1 + " + " + ".join(rhs)
-    fe = fit_panel("fe", formula, frame)
-    re = fit_panel("re", formula, frame)
-    pooled = fit_panel("pooled", formula, frame)
-    out = {"hausman": hausman(fe, re),
-           "hausman_sigmamore": hausman(fe, re, sigmamore=True),
-           "breusch_pagan_re": breusch_pagan_re(pooled),
-           "groupwise_heteroskedasticity": groupwise_heteroskedasticity(fe),
-           "wooldridge_ar1": wooldridge_ar1(f"{outcome} ~ " + " + ".join(rhs), frame),
-           "pesaran_cd": pesaran_cd(fe)}
+    try:
+        fe = fit_panel("fe", formula, frame)
+        re = fit_panel("re", formula, frame)
+        pooled = fit_panel("pooled", formula, frame)
+        out = {"hausman": hausman(fe, re),
+               "hausman_sigmamore": hausman(fe, re, sigmamore=True),
+               "breusch_pagan_re": breusch_pagan_re(pooled),
+               "groupwise_heteroskedasticity": groupwise_heteroskedasticity(fe),
+               "wooldridge_ar1": wooldridge_ar1(f"{outcome} ~ " + " + ".join(rhs), frame),
+               "pesaran_cd": pesaran_cd(fe)}
+    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
+        if isinstance(exc, SpecificationError):
+            raise
+        n_years = frame.index.get_level_values(1).nunique()
+        raise DiagnosticsUnavailable(
+            f"the specification tests cannot run: the pooled, fixed- or random-effects model "
+            f"of {outcome} could not be fitted on the {len(frame)} rows "
+            f"({frame.index.get_level_values(0).nunique()} provinces, {n_years} years) "
+            f"-- its regressors are collinear in this sample; drop one of "
+            f"{', '.join(rhs[:len(regressors)])} or widen the sample "
+            f"(estimator: {type(exc).__name__}: {exc})") from exc
     if isinstance(lagged_dependent, str):
         lagged_dependent = (lagged_dependent,)
     ldv = [r for r in regressors if r in set(lagged_dependent)]

@@ -10,7 +10,11 @@ all fit the same model on the same rows:
    the model reads observed (listwise);
 2. the estimator's registry entry (:mod:`regrowth.models.registry`) fits the spec on those
    rows, on one BLAS thread (:mod:`regrowth.threads`: the numbers then do not depend on
-   ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost;
+   ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost; a fit
+   that fails while a regressor is constant in the estimation sample raises a
+   ``SpecificationError`` naming it, with how far listwise deletion shrank the sample and
+   the missing count of each variable (:func:`sample_shrinkage`), instead of the
+   estimator's "rank deficient";
 3. the result becomes tidy rows (:func:`regrowth.report.tidy.tidy`: term, equation, estimate,
    std_error, statistic, p_value, ci_low, ci_high) and statistics
    (:func:`regrowth.report.tidy.glance`), plus what the tables print about the fit: N,
@@ -38,7 +42,7 @@ from scipy import stats as sps
 
 from regrowth import panel as panel_mod
 from regrowth import regions
-from regrowth.errors import SpecificationError
+from regrowth.errors import RegrowthError, SpecificationError
 from regrowth.models import registry
 from regrowth.models.design import fitted_effects
 from regrowth import specs as specs_mod
@@ -47,8 +51,8 @@ from regrowth.report.tidy import glance, tidy
 from regrowth.specs import ColumnSpec
 from regrowth.threads import one_blas_thread
 
-__all__ = ["Fitted", "estimation_sample", "fit_column", "inference_label", "refit",
-           "with_region_attributes", "cluster_ids", "macro_fit_panel", "panel_for",
+__all__ = ["Fitted", "estimation_sample", "sample_shrinkage", "fit_column", "inference_label",
+           "refit", "with_region_attributes", "cluster_ids", "macro_fit_panel", "panel_for",
            "with_reference"]
 
 
@@ -77,16 +81,71 @@ def estimation_sample(spec: ColumnSpec, panel: pd.DataFrame) -> tuple[pd.DataFra
     Returns the sample (same (region, year) index) and how many rows of the year/province
     window were dropped for missing values (listwise, across all the model's variables).
     """
+    window, cols = _window(spec, panel)
+    complete = window[cols].notna().all(axis=1)
+    return window.loc[complete].copy(), int((~complete).sum())
+
+
+def _window(spec: ColumnSpec, panel: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of the spec's years and provinces not flagged by ``drop_if``, and the model's
+    variable columns."""
     s = spec.sample
     years = panel.index.get_level_values("year")
     regions_ = panel.index.get_level_values("region")
     keep = (years >= s.first_year) & (years <= s.last_year) & ~regions_.isin(list(s.exclude))
     for flag in s.drop_if:
         keep &= panel[flag].to_numpy() != 1
-    window = panel.loc[keep]
-    cols = [v for v in spec.variables() if v not in panel_mod.INDEX]
-    complete = window[cols].notna().all(axis=1)
-    return window.loc[complete].copy(), int((~complete).sum())
+    return panel.loc[keep], [v for v in spec.variables() if v not in panel_mod.INDEX]
+
+
+def sample_shrinkage(spec: ColumnSpec, panel: pd.DataFrame) -> dict:
+    """What the listwise deletion of :func:`estimation_sample` did to ``spec``'s sample.
+
+    Returns ``{"window": rows of the spec's years and provinces, "kept": rows with every
+    variable observed, "missing": {variable: missing rows in the window} (variables with
+    none left out, most missing first), "constant": {regressor: its one value in the kept
+    rows} (regressors of either equation that do not vary there), "years": "first–last" of
+    the kept rows or ""}``.
+    """
+    window, cols = _window(spec, panel)
+    n_missing = window[cols].isna().sum()
+    missing = {str(v): int(n) for v, n in n_missing.sort_values(ascending=False, kind="stable").items()
+               if n > 0}
+    kept = window.loc[window[cols].notna().all(axis=1)]
+    constant = {}
+    for v in dict.fromkeys([*spec.regressors, *spec.dispersion]):
+        if v in kept.columns and len(kept) and kept[v].nunique(dropna=True) <= 1:
+            constant[v] = float(kept[v].iloc[0])
+    kept_years = kept.index.get_level_values("year")
+    return {"window": int(len(window)), "kept": int(len(kept)), "missing": missing,
+            "constant": constant,
+            "years": f"{int(kept_years.min())}–{int(kept_years.max())}" if len(kept) else ""}
+
+
+def _explain_failure(spec: ColumnSpec, panel: pd.DataFrame, exc: Exception) -> str | None:
+    """The package's account of a fit that failed with regressors that do not vary in the
+    estimation sample (and, when listwise deletion shrank it, by how much and through which
+    variables), or None when every regressor varies: the estimator's message then stands
+    (a failure with nothing to name, e.g. a near-singular design, is not blamed on the
+    sample)."""
+    info = sample_shrinkage(spec, panel)
+    if not info["constant"]:
+        return None
+    lines = [f"{spec.name}: the model cannot be fitted on its estimation sample."]
+    if info["kept"] < info["window"]:
+        lines.append(
+            f"  The sample shrank from {info['window']} to {info['kept']} rows "
+            f"({spec.sample.describe()}; rows with any model variable missing are dropped): "
+            + ", ".join(f"{v!r} missing in {n}" for v, n in info["missing"].items()) + ".")
+    if info["constant"]:
+        desc = [f"{v!r} is all zero" if val == 0 else f"{v!r} is constant at {val:g}"
+                for v, val in info["constant"].items()]
+        lines.append(f"  In the remaining rows ({info['years']}) " + ", ".join(desc)
+                     + ", so it cannot be estimated beside the intercept or the effects.")
+    lines.append("  Drop the variables named above from the column in specs/models.toml, or "
+                 "narrow its sample.years to where they are observed and vary.")
+    lines.append(f"  (estimator: {type(exc).__name__}: {exc})")
+    return "\n".join(lines)
 
 
 def with_region_attributes(panel: pd.DataFrame) -> pd.DataFrame:
@@ -214,7 +273,13 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     entry = registry.get(spec.estimator)
     with warnings.catch_warnings(record=True) as caught, one_blas_thread():
         warnings.simplefilter("always")
-        result = entry.fit(spec, data)
+        try:
+            result = entry.fit(spec, data)
+        except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+            explained = _explain_failure(spec, panel, exc)
+            if explained is None:
+                raise
+            raise SpecificationError(explained) from exc
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)

@@ -14,7 +14,12 @@ notebooks carry their outputs for readers on the web:
 * :func:`run` does both for every source of a folder and writes each ``.ipynb`` atomically
   (``make notebooks``, ``regrowth notebooks``, and the last step of ``make replicate``);
 * :func:`drifted` lists the ``.ipynb`` files whose cells differ from their source (the test
-  suite fails on any).
+  suite fails on any);
+* :func:`reads` gives the tables a notebook declares it reads, in the jupytext header of its
+  source (``regrowth: reads: [table1_innovation, ...]``, spec table ids; ``[]`` for one that
+  reads no table, such as the curves notebook), so ``regrowth replicate --only TABLE``
+  rebuilds only the notebooks that read TABLE (``run(..., tables=...)``). The header is
+  metadata, not a cell: declaring it changes no ``.ipynb``.
 
 Executed from the notebook folder, the notebooks find the project through
 :func:`regrowth.report.reader.project_root`.
@@ -25,6 +30,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -34,7 +40,7 @@ import jupytext
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-__all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "execute", "run"]
+__all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "execute", "reads", "run"]
 
 #: Notebook sources: ``notebooks/<two digits>_<name>.py``.
 SOURCE_PATTERN = "[0-9][0-9]_*.py"
@@ -49,6 +55,19 @@ _METADATA = {
 def sources(folder: str | Path = "notebooks") -> list[Path]:
     """The ``py:percent`` notebook sources of ``folder``, in name order."""
     return sorted(Path(folder).glob(SOURCE_PATTERN))
+
+
+def reads(source: str | Path) -> tuple[str, ...] | None:
+    """The table ids the notebook source declares it reads (``regrowth: reads: [...]`` in its
+    jupytext header), or None when it declares nothing (it is then built on every run)."""
+    meta = jupytext.read(Path(source), fmt="py:percent").metadata.get("regrowth") or {}
+    if "reads" not in meta:
+        return None
+    tables = meta["reads"] or []
+    if isinstance(tables, str) or not all(isinstance(t, str) for t in tables):
+        raise ValueError(f"{source}: the header's regrowth.reads must be a list of table ids, "
+                         f"not {tables!r}")
+    return tuple(tables)
 
 
 def build(source: str | Path) -> nbformat.NotebookNode:
@@ -108,14 +127,23 @@ def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> N
 
 
 def run(folder: str | Path = "notebooks", timeout: int = 300, *,
-        quiet: bool = False) -> dict[str, str]:
+        quiet: bool = False, tables: Sequence[str] | None = None) -> dict[str, str]:
     """Build every source of ``folder`` into its ``.ipynb``, execute it and write it
     (atomically); return ``{notebook name: error}`` for the ones that failed (their previous
-    ``.ipynb`` is left in place). Prints one line per notebook."""
+    ``.ipynb`` is left in place). Prints one line per notebook.
+
+    ``tables``: build only the notebooks that declare reading one of these table ids (and
+    those that declare nothing, :func:`reads`); None builds every notebook."""
     folder = Path(folder)
     failures: dict[str, str] = {}
     for src in sources(folder):
         target = src.with_suffix(".ipynb")
+        declared = reads(src) if tables is not None else None
+        if declared is not None and not set(declared) & set(tables):
+            if not quiet:
+                print(f"  notebooks/{target.name}: not rebuilt (reads "
+                      f"{', '.join(declared) or 'no table'}; asked for {', '.join(tables)})")
+            continue
         t0 = time.perf_counter()
         nb = build(src)
         try:

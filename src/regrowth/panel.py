@@ -655,16 +655,18 @@ def macro_codebook(macro: pd.DataFrame, book: pd.DataFrame) -> pd.DataFrame:
 
 
 def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processed", *,
-          allow_partial=()) -> PanelBuild:
+          allow_partial=(), accept_unverified=()) -> PanelBuild:
     """Read the raw files, build and validate the panel, write it; return what was built.
 
     ``allow_partial``: full-edition table ids whose downloads may cover fewer than the 17
-    provinces (see :mod:`regrowth.sources.full_edition`). ``PanelBuild.reports`` holds
+    provinces, ``accept_unverified`` those whose downloads may state neither item nor unit
+    (see :mod:`regrowth.sources.full_edition`). ``PanelBuild.reports`` holds
     each source's report, ``"full_edition"`` (what each slot held: table, unit, years,
     provinces) and ``"notes"`` (also in the codebook's ``notes`` column).
     """
     check_writable(out_dir, option="--out-dir")  # before reading anything
-    tidy, reports = sources.load_all(Path(raw_dir), allow_partial=allow_partial)
+    tidy, reports = sources.load_all(Path(raw_dir), allow_partial=allow_partial,
+                                     accept_unverified=accept_unverified)
     panel = assemble(tidy)
     validate(panel)
     notes = reports.setdefault("notes", {})

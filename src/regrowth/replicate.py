@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from regrowth import analyses, curve, files
+from regrowth import analyses, curve, files, names
 from regrowth import notebooks as notebook_runner
 from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
@@ -46,7 +46,6 @@ from regrowth.errors import RegrowthError, SpecificationError
 from regrowth.files import jsonable, write_text
 from regrowth.fit import (Fitted, estimation_sample, fit_column, macro_fit_panel, panel_for,
                           with_region_attributes)
-from regrowth.models import registry
 from regrowth.outputs import (
     estimates_record,
     table_files,
@@ -65,15 +64,13 @@ RESULTS = Path("results")
 _ANALYSIS_ERRORS = (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError)
 
 
-def _check_only(spec: Specs, only: list[str] | None) -> None:
+def _check_only(spec: Specs, only: list[str] | None) -> list[str] | None:
+    """The table ids ``only`` names, by the rule of :mod:`regrowth.names` (an id or a unique
+    prefix: ``table2`` -> ``table2_growth``); an unknown or ambiguous name refuses the run."""
     if not only:
-        return
-    unknown = [t for t in only if t not in spec.table_ids()]
-    if unknown:
-        raise SpecificationError(
-            f"--only {', '.join(map(repr, unknown))}: no such table in {spec.path}"
-            + registry.did_you_mean(unknown[0], spec.table_ids())
-            + f"; valid table ids: {', '.join(spec.table_ids())}")
+        return None
+    return names.resolve_all(only, spec.table_ids(), what="table", option="--only",
+                             where=str(spec.path), error=SpecificationError)
 
 
 def _fit_all(todo, panel, failed: dict, macro=None) -> dict[str, Fitted]:
@@ -188,7 +185,7 @@ def _load_checked(specs, processed_dir, only):
     """Specs, panel and labels, every check done before anything is fitted or written."""
     spec = specs_mod.load(specs)
     analyses.check(spec)
-    _check_only(spec, only)
+    only = _check_only(spec, only)
     files.recover(processed_dir)  # complete an interrupted `regrowth panel` before reading
     panel = with_region_attributes(panel_mod.load(processed_dir))
     panel.attrs["full_edition"] = full_edition_coverage(processed_dir)  # for the table notes
@@ -213,7 +210,7 @@ def _load_checked(specs, processed_dir, only):
             f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
             f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
             "was fitted or written" for c in empty))
-    return spec, panel, macro, todo, skipped
+    return spec, panel, macro, todo, skipped, only
 
 
 def full_edition_message(tables) -> str:
@@ -232,7 +229,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     quick tests)."""
     t0 = time.perf_counter()
     out = Path(results_dir)
-    spec, panel, macro, todo, skipped = _load_checked(specs, processed_dir, only)
+    spec, panel, macro, todo, skipped, only = _load_checked(specs, processed_dir, only)
     failed: dict[str, str] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with files.Transaction(out, prune=only is None) as tx:
@@ -248,7 +245,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
         print(f"  removed stale {out / rel}")
     nb_failures = {}
     if notebooks and Path("notebooks").is_dir():
-        nb_failures = execute_notebooks(Path("notebooks"))
+        nb_failures = execute_notebooks(Path("notebooks"), tables=only)
         for name, err in nb_failures.items():
             print(f"regrowth: notebook {name} failed: {err}", file=sys.stderr)
     n_failed = sum(1 for k in failed if ":" not in k)
@@ -259,7 +256,9 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     return 1 if failed or nb_failures else 0
 
 
-def execute_notebooks(folder: Path, timeout: int = 300) -> dict[str, str]:
-    """Build every notebook of ``folder`` from its ``py:percent`` source, execute it and
-    write the ``.ipynb`` (:func:`regrowth.notebooks.run`); return {name: error} for failures."""
-    return notebook_runner.run(folder, timeout)
+def execute_notebooks(folder: Path, timeout: int = 300,
+                      tables: list[str] | None = None) -> dict[str, str]:
+    """Build every notebook of ``folder`` from its ``py:percent`` source (only those reading
+    one of ``tables``, if given), execute it and write the ``.ipynb``
+    (:func:`regrowth.notebooks.run`); return {name: error} for failures."""
+    return notebook_runner.run(folder, timeout, tables=tables)

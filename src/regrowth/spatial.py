@@ -3,7 +3,7 @@
 The boundaries
 --------------
 KOSTAT's 2018 province (시도) boundaries, TopoJSON (``data/raw/kostat_boundaries/
-skorea-provinces-2018-topo-simple.json``, acquired by ``make data``; SOURCES.md §10; KOGL
+skorea-provinces-2018-topo-simple.json``, acquired by ``make data``; README section 2; KOGL
 Type 1, attribution "통계청 통계지리정보서비스(SGIS)"). GDAL's TopoJSON driver (through
 geopandas/pyogrio) reads it; the file has no CRS member, so WGS84 lon/lat (EPSG:4326) is set.
 Features are joined to the package's provinces by the 2-digit KOSTAT ``code`` property
@@ -129,7 +129,7 @@ def read_boundaries(path: str | Path | None = None, *, ids: Iterable[str] | None
         raise DataError(f"no 'code' property in its features (properties: "
                         f"{[c for c in frame.columns if c != 'geometry']}); the provinces are "
                         "joined by their 2-digit KOSTAT code", file=path, column="code",
-                        hint="use KOSTAT's 2018 시도 boundaries (SOURCES.md §10)")
+                        hint="use KOSTAT's 2018 시도 boundaries (data/raw/MANIFEST.toml, kostat_boundaries/)")
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     elif not frame.crs.equals("EPSG:4326"):

@@ -26,7 +26,7 @@ def raw_rows(path):
 
 def raw_autonomy(shared_data) -> dict:
     """(region, year) -> (재정자주도 %, 재정자립도 %) from the raw file; the column named
-    fiscal_independence_ratio is 재정자주도 (SOURCES.md §7)."""
+    fiscal_independence_ratio is 재정자주도 (README section 2)."""
     out = {}
     for r in raw_rows(shared_data / FILE):
         if r["region"] == "전국":
@@ -61,7 +61,7 @@ def test_fiscal_autonomy_is_the_swapped_column_in_percent(public_build, shared_d
         assert p.loc[(region, year), "fiscal_autonomy"] == pytest.approx(autonomy, abs=1e-9)
     got = p["fiscal_autonomy"].dropna()
     assert len(got) == len(raw)                           # nothing else
-    # press reports of 2012 (SOURCES.md §7): the swap and the scale are read right
+    # press reports of 2012: the swap and the scale are read right
     assert p.loc[("jeonnam", 2012), "fiscal_autonomy"] == pytest.approx(66.8)
 
 
@@ -94,7 +94,7 @@ def test_old_basis_series_follows_the_identity(public_build, shared_data):
 
 
 def test_identity_reproduces_the_press_national_values(shared_data):
-    """SOURCES.md §7: the old-basis national 재정자주도 was 73.4 in 2022 and 74.1 in 2023."""
+    """Published figures: the old-basis national 재정자주도 was 73.4 in 2022 and 74.1 in 2023."""
     nation = {int(r["year"]): 100 * float(r["fiscal_independence_ratio"])
               for r in raw_rows(shared_data / FILE) if r["region"] == "전국"}
     with open(shared_data / EXCERPT, encoding="utf-8-sig", newline="") as fh:

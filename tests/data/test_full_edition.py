@@ -17,7 +17,7 @@ from regrowth.sources import load_kosis_download
 
 
 def kosis_export(path: Path) -> None:
-    lines = ["행정구역별,2018,2019,2020"]
+    lines = ["행정구역별(단위: %),2018,2019,2020"]                # states its unit
     for i, r in enumerate(regions.REGIONS):
         lines.append(f"{r.name_ko},{40 + i},{41 + i},{42 + i}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ def test_download_is_read_into_the_panel_with_its_lag(raw_with_download, tmp_pat
     assert p.loc[("busan", 2020), "fiscal_autonomy_kosis_l1"] == 42.0
     slot = built.reports["full_edition"]["DT_1YL20891"]
     assert slot.status == "read" and slot.years == (2018, 2020) and len(slot.provinces) == 17
-    assert slot.unit is None and slot.table_id_stated is None   # a bare CSV states neither
+    assert slot.unit == "%" and slot.table_id_stated is None   # a CSV states no table id
     assert "DT_1YL20891 -> fiscal_autonomy_kosis: read kosis/DT_1YL20891.csv" in built.describe()
     assert "17 provinces, 2018-2020 (3 years)" in built.describe()
     book = built.codebook.set_index("name")
@@ -182,7 +182,8 @@ def test_a_longer_table_id_does_not_fill_the_slot(tmp_path):
 
 
 def test_partial_coverage_is_refused_unless_allowed(tmp_path):
-    slot(tmp_path, "DT_1YL20891.csv", provinces=PROVINCES[:15])      # no Gyeongnam, Jeju
+    slot(tmp_path, "DT_1YL20891.csv", provinces=PROVINCES[:15],      # no Gyeongnam, Jeju
+         unit_header="(단위: %)")
     with pytest.raises(DataError, match=r"covers 15 of the 17 provinces \(2019-2020\); missing: "
                                         r"gyeongnam, jeju") as err:
         full_edition.scan(tmp_path)
@@ -275,7 +276,7 @@ def test_a_download_saved_in_data_raw_instead_of_kosis_is_named(tmp_path):
 
 
 def test_rows_that_are_not_provinces_are_skipped_and_said_so(tmp_path):
-    rows = ([["시도별", "2019", "2020"], ["전국", 300, 310]]
+    rows = ([["시도별(단위: 건)", "2019", "2020"], ["전국", 300, 310]]
             + [[p, 10 + i, 11 + i] for i, p in enumerate(PROVINCES)] + [["국외", 5, 6], ["미상", 1, 0]])
     slot(tmp_path, "DT_1YL202109E.csv", rows)
     frame, rep = full_edition.read_slot(tmp_path, PATENTS)
@@ -382,3 +383,71 @@ def test_a_city_level_table_in_a_province_slot_says_it_is_another_table(tmp_path
         full_edition.read_slot(tmp_path, FISCAL)
     assert err.value.file == "kosis/DT_1YL20891.csv" and err.value.row == 3
     assert "make data" not in str(err.value)
+
+
+# ------------------------------------------ a file that states nothing (issue 20, item 4)
+
+def test_a_csv_stating_neither_item_nor_unit_is_refused_unless_accepted(tmp_path):
+    slot(tmp_path, "DT_1YL202109E.csv")                          # region names and numbers only
+    with pytest.raises(DataError, match=r"states neither its item nor its unit") as err:
+        full_edition.scan(tmp_path)
+    assert err.value.file == "kosis/DT_1YL202109E.csv"
+    assert "--accept-unverified DT_1YL202109E" in err.value.hint
+    assert "'행정구역별(단위: 건)'" in err.value.hint
+    report = full_edition.scan(tmp_path, accept_unverified=["DT_1YL202109E"])
+    rep = report["DT_1YL202109E"]
+    assert rep.status == "read" and rep.unverified
+    assert "accepted unverified (--accept-unverified)" in report.summary()
+    assert any("accepted unverified" in n for n in rep.notes)
+    with pytest.raises(DataError, match=r"--accept-unverified names \['DT_NOPE'\]"):
+        full_edition.scan(tmp_path, accept_unverified=["DT_NOPE"])
+
+
+def test_a_csv_stating_its_unit_or_its_item_is_read_without_the_flag(tmp_path):
+    slot(tmp_path, "DT_1YL202109E.csv", unit_header="(단위: 건)")
+    assert not full_edition.scan(tmp_path)["DT_1YL202109E"].unverified
+    rows = [["행정구역별", "항목", "2019"]] + [[p, "특허출원건수", 10 + i]
+                                              for i, p in enumerate(PROVINCES)]
+    slot(tmp_path, "DT_1YL202109E.csv", rows)
+    rep = full_edition.scan(tmp_path)["DT_1YL202109E"]
+    assert rep.item_stated == "특허출원건수" and not rep.unverified
+
+
+def test_regrowth_panel_accept_unverified_reads_the_bare_csv(raw_with_download, tmp_path,
+                                                             capsys, monkeypatch):
+    from regrowth import acquire, cli
+
+    class Fetched:  # the raw files are symlinks to the mirror here: skip acquisition
+        def summary(self):
+            return "not fetched (test)"
+    monkeypatch.setattr(acquire, "fetch", lambda *a, **k: Fetched())
+    kosis_path = raw_with_download / "kosis" / "DT_1YL20891.csv"
+    text = kosis_path.read_bytes().decode("cp949").replace("행정구역별(단위: %)", "행정구역별")
+    kosis_path.write_bytes(text.encode("cp949"))
+    argv = ["--raw-dir", str(raw_with_download), "panel", "--out-dir", str(tmp_path / "out"),
+            "--manifest", str(Path(__file__).resolve().parents[2] / "data/raw/MANIFEST.toml"),
+            "--specs", str(tmp_path / "none.toml")]
+    assert cli.main(argv) == 2
+    assert "states neither its item nor its unit" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "panel.parquet").exists()          # nothing half-written
+    assert cli.main([*argv, "--accept-unverified", "DT_1YL20891"]) == 0
+    assert "accepted unverified (--accept-unverified)" in capsys.readouterr().out
+
+
+def test_a_slot_without_a_parser_is_logged_once_as_not_read(tmp_path):
+    slot(tmp_path, "DT_KBA0019.csv", unit_header="(단위: 명)")
+    text = full_edition.scan(tmp_path).summary()
+    assert ("DT_KBA0019: kosis/DT_KBA0019.csv present but not read (this version has no parser "
+            "for the table yet)") in text
+    assert "not read (not read" not in text
+
+
+def test_the_readme_names_the_slots_the_code_reads_and_those_it_does_not():
+    import re
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    read = {s.table_id for s in registry.FULL_EDITION if s.variables}
+    unread = {s.table_id for s in registry.FULL_EDITION if not s.variables}
+    in_table = set(re.findall(r"^\| `data/raw/kosis/(DT_\w+)\.csv` \|", readme, re.MULTILINE))
+    assert in_table == read
+    listed = re.search(r"A file in the slot of any other full-edition table \(([^)]*)\)", readme)
+    assert set(re.findall(r"DT_\w+", listed.group(1))) == unread

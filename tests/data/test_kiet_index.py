@@ -1,4 +1,4 @@
-"""KIET's regional development index (SOURCES.md §9): three sheets, 16 provinces, 1995-2019;
+"""KIET's regional development index (README section 2): three sheets, 16 provinces, 1995-2019;
 the 권역 rows and the empty nation row are not read. Parsed here with openpyxl."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The KOSIS exports of SOURCES.md §8 in the panel: universities and graduate schools (총계 of
+"""The KOSIS exports of kosis_region_insight/ in the panel: universities and graduate schools (총계 of
 설립주체) per 10,000 residents, population 2000-2024 continuing the 1992-2020 file (refused
 where the two disagree), employment and the employment rate. The workbooks are read here with
 openpyxl, independently of regrowth's KOSIS reader."""
@@ -132,7 +132,7 @@ def test_employment_and_employment_rate(public_build, shared_data):
         elif item == "고용률":
             assert p.loc[(region, year), "employment_rate"] == value
     assert n == p["employment"].notna().sum() == 16 * 25 + 8        # Sejong from 2017
-    # SOURCES.md §8: 취업자 2000 = 21,173 thousand nationally
+    # published: 취업자 2000 = 21,173 thousand nationally
     assert p.xs(2000, level="year")["employment"].sum() == pytest.approx(21173, abs=17)
     book = public_build.codebook.set_index("name")
     assert book.loc["employment", "unit"] == "thousand persons"

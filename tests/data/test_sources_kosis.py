@@ -174,3 +174,61 @@ def test_items_listed_as_a_row_label(make_csv):
     frame = kosis.parse_kosis(make_csv(text), {"특허출원": "patents_all"}, item_label=1,
                               other_items="ignore")
     assert as_dict(frame) == {("patents_all", "seoul", 2019): 10.0, ("patents_all", "seoul", 2020): 12.0}
+
+
+# ------------------------------------------------- hints name the fix that works (issue 20)
+
+TWO_ITEMS = ("행정구역별,2019,2019\n,재정자립도(세입과목개편전),재정자립도(세입과목개편후)\n"
+             "서울특별시,80,70\n")
+
+
+def test_several_items_hint_names_a_call_that_reads_the_file(make_csv):
+    path = make_csv(TWO_ITEMS)
+    with pytest.raises(DataError, match="several items") as err:
+        kosis.parse_kosis(path, "fiscal_self_reliance")
+    assert "other_items='ignore'" in err.value.hint
+    # the call the hint names, with the variable filled in, reads the one item
+    frame = kosis.parse_kosis(path, {"재정자립도(세입과목개편전)": "fiscal_self_reliance"},
+                              other_items="ignore")
+    assert frame[["region", "year", "value"]].values.tolist() == [["seoul", 2019, 80.0]]
+
+
+def test_an_unexpected_item_hint_offers_the_mapping_or_other_items_ignore(make_csv):
+    path = make_csv(TWO_ITEMS)
+    with pytest.raises(DataError, match="unexpected item") as err:
+        kosis.parse_kosis(path, {"재정자립도(세입과목개편전)": "fiscal_self_reliance"})
+    assert "add the item to the mapping" in err.value.hint
+    assert "other_items='ignore'" in err.value.hint
+    both = kosis.parse_kosis(path, {"재정자립도(세입과목개편전)": "old",
+                                    "재정자립도(세입과목개편후)": "new"})
+    assert sorted(both["variable"]) == ["new", "old"]
+
+
+def test_a_misspelt_item_is_matched_to_the_closest_printed_item(make_csv):
+    with pytest.raises(DataError, match=r"'재정자립도 세입과목 개편 전' is close to "
+                                        r"'재정자립도\(세입과목개편전\)'") as err:
+        kosis.parse_kosis(make_csv(TWO_ITEMS), {"재정자립도 세입과목 개편 전": "x"},
+                          other_items="ignore")
+    assert "spell each key" in err.value.hint
+
+
+def test_a_second_category_hint_names_the_where_that_keeps_one(make_csv):
+    path = make_csv("행정구역별,성별,2019\n서울특별시,남자,10\n서울특별시,여자,11\n")
+    with pytest.raises(DataError, match="holds several values") as err:
+        kosis.parse_kosis(path, "population")
+    assert "where={1: '남자'}" in err.value.hint
+    frame = kosis.parse_kosis(path, "population", where={1: "남자"})
+    assert frame["value"].tolist() == [10.0]
+
+
+def test_a_district_table_is_called_one_instead_of_suggesting_an_alias(make_csv):
+    with pytest.raises(DataError, match="a 시군구 name: this is not a 시도 table") as err:
+        kosis.parse_kosis(make_csv("시군구별,2019\n종로구,80.5\n"), "x")
+    assert "시도 level" in err.value.hint and "aliases" not in err.value.hint
+
+
+def test_a_unit_mismatch_hint_names_the_unit_to_download(make_csv):
+    with pytest.raises(DataError, match="unit is '천원'") as err:
+        kosis.parse_kosis(make_csv("행정구역별(단위: 천원),2019\n서울특별시,80.5\n"), "x",
+                          expect_units=("백만원",))
+    assert "'백만원'" in err.value.hint

@@ -60,3 +60,51 @@ def test_poisson_refuses_an_all_zero_outcome_naming_it():
     y = pd.Series(0.0, index=X.index, name="patents")
     with pytest.raises(EstimationError, match="'patents' is zero in all 30 observations"):
         poisson(y, X)
+
+
+# --------------------------------------------- convergence by the package's rule (issue 20)
+
+def _large_intercept_data(seed=20181121):
+    """log mu = -100 + 2 x with x = 50 + u: an intercept of -100 beside a slope of 2, where
+    statsmodels' absolute step rule (every step < 1e-12) is at the mercy of rounding."""
+    rng = np.random.default_rng(seed)
+    x = 50 + rng.normal(0, 0.5, 400)
+    y = rng.poisson(np.exp(-100 + 2 * x))
+    return pd.Series(y, name="y"), pd.DataFrame({"const": 1.0, "x": x})
+
+
+def test_convergence_is_judged_by_the_newton_decrement_not_the_step_size():
+    import statsmodels.api as sm
+    from regrowth.models import _optim
+    from regrowth.models.count import _judge_convergence
+
+    y, X = _large_intercept_data()
+    res = poisson(y, X)
+    assert res.mle_retvals["converged"] and res.mle_retvals["decrement"] < 1e-18
+    assert not res.mle_retvals["borderline"]
+    glm = sm.GLM(y, X, family=sm.families.Poisson()).fit(tol=1e-14)  # IRLS: another route
+    np.testing.assert_allclose(res.params.to_numpy(), glm.params.to_numpy(), rtol=1e-8)
+    # statsmodels stopped at the maximum without its own step test passing (no iteration):
+    # the package's rule still says converged, from the decrement alone
+    at_max = sm.Poisson(y, X).fit(start_params=res.params.to_numpy(), method="newton",
+                                  maxiter=0, disp=0, warn_convergence=False)
+    assert at_max.mle_retvals["converged"] is False
+    _judge_convergence(at_max)
+    assert at_max.mle_retvals["converged"] and at_max.mle_retvals["decrement"] < _optim.TOL
+
+
+def test_a_fit_away_from_the_maximum_is_not_converged_and_says_why():
+    import warnings as w
+    import statsmodels.api as sm
+    from regrowth.errors import ConvergenceWarning
+    from regrowth.models.count import _judge_convergence
+
+    y, X = _large_intercept_data()
+    early = sm.Poisson(y, X).fit(start_params=[-99.0, 1.98], method="newton", maxiter=0,
+                                 disp=0, warn_convergence=False)
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        _judge_convergence(early)
+    assert early.mle_retvals["converged"] is False and early.mle_retvals["decrement"] > 1e-6
+    assert any(issubclass(c.category, ConvergenceWarning)
+               and "scaled Newton decrement" in str(c.message) for c in caught)

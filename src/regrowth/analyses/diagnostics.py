@@ -26,9 +26,14 @@ import pandas as pd
 
 from regrowth.report.tables import table_paths
 from regrowth.analyses import Analysis, Context, Output, parse_output_settings, register
-from regrowth.diagnostics import diagnostics_table, render_diagnostics, run_diagnostics
+from regrowth.diagnostics import (
+    DiagnosticsUnavailable,
+    diagnostics_table,
+    render_diagnostics,
+    run_diagnostics,
+)
 from regrowth.errors import SpecificationError
-from regrowth.fit import estimation_sample
+from regrowth.fit import estimation_sample, sample_shrinkage
 from regrowth.models import registry
 from regrowth.models.registry import did_you_mean
 
@@ -44,11 +49,30 @@ def column_diagnostics(columns, panel: pd.DataFrame,
     own estimation sample of ``panel``; ``lagged_dependent`` as in the module docstring."""
     out = {}
     for spec in columns:
-        data, _ = estimation_sample(spec, panel)
-        out[spec.id] = run_diagnostics(spec.outcome, spec.regressors, data,
-                                       year_effects=bool(spec.year_effects),
-                                       lagged_dependent=tuple(lagged_dependent))
+        out[spec.id] = _diagnose([spec], panel, tuple(lagged_dependent))
     return out
+
+
+def _diagnose(cols, panel: pd.DataFrame, lagged_dependent: tuple[str, ...]) -> dict:
+    """:func:`run_diagnostics` on the estimation sample of ``cols[0]``; a
+    :class:`DiagnosticsUnavailable` is re-raised naming the columns and, when listwise
+    deletion shrank the sample, by how much and which variables did it."""
+    spec = cols[0]
+    data, _ = estimation_sample(spec, panel)
+    try:
+        return run_diagnostics(spec.outcome, spec.regressors, data,
+                               year_effects=bool(spec.year_effects),
+                               lagged_dependent=lagged_dependent)
+    except DiagnosticsUnavailable as exc:
+        info = sample_shrinkage(spec, panel)
+        shrunk = ""
+        if info["kept"] < info["window"]:
+            shrunk = (f" (the sample shrank from {info['window']} to {info['kept']} rows: "
+                      + ", ".join(f"{v!r} missing in {n}" for v, n in info["missing"].items())
+                      + ")")
+        raise DiagnosticsUnavailable(
+            f"{', '.join(c.name for c in cols)}: {exc}{shrunk}; the diagnostics table was not "
+            "written") from exc
 
 
 def declared_lagged_dependent(table) -> tuple[str, ...]:
@@ -91,9 +115,7 @@ def linear_diagnostics(specs: Any, panel: pd.DataFrame, tables: Sequence[str],
         labels = [c.label for c in cols]
         span = labels[0] if len(labels) == 1 else f"{labels[0]}-{labels[-1]}"
         label = f"{span}, {'year effects' if year else 'no year effects'}"
-        data, _ = estimation_sample(cols[0], panel)
-        out[label] = run_diagnostics(cols[0].outcome, cols[0].regressors, data,
-                                     year_effects=year, lagged_dependent=ldv[table_id])
+        out[label] = _diagnose(cols, panel, ldv[table_id])
     return out
 
 

@@ -101,7 +101,7 @@ process, whose BLAS would otherwise use every core.
 
 from __future__ import annotations
 
-from regrowth.curve.backends import BACKENDS, Executor
+from regrowth.curve.backends import BACKENDS, DEFAULT_BACKEND, Executor
 from regrowth.curve.enumeration import Spec, enumerate_specs, prepare_panel, spec_seed
 from regrowth.curve.fitting import fit_model_group, group_specs, one_blas_thread, run_batch
 from regrowth.curve.null import null_curve
@@ -119,7 +119,7 @@ from regrowth.curve.schema import (
     validate,
 )
 
-__all__ = ["BACKENDS", "DIMENSIONS", "FOCAL_ROLES", "INFERENCE", "NA", "RESULTS", "Curve",
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "DIMENSIONS", "FOCAL_ROLES", "INFERENCE", "NA", "RESULTS", "Curve",
            "Executor", "Option", "Spec", "Unavailable", "enumerate_specs", "fit_model_group",
            "group_specs", "load", "null_curve", "one_blas_thread", "prepare_panel", "run",
            "run_batch", "run_curve", "spec_seed", "summarize", "to_frame", "to_json", "validate",

@@ -9,10 +9,13 @@ from joblib import Parallel, delayed
 
 from regrowth.errors import SpecificationError
 
-__all__ = ["BACKENDS", "Executor"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "Executor"]
 
 
 BACKENDS = ("serial", "processes", "dask")
+#: The backend of ``regrowth curve``, ``make curve`` and :func:`regrowth.curve.run` when none
+#: is named (the one place it is set); the outputs are identical on every backend.
+DEFAULT_BACKEND = "processes"
 
 
 class Executor:
@@ -25,7 +28,7 @@ class Executor:
     once (``scatter(broadcast=True)``) on Dask, and with each task on joblib.
     """
 
-    def __init__(self, backend: str = "serial", workers: int | None = None,
+    def __init__(self, backend: str = DEFAULT_BACKEND, workers: int | None = None,
                  scheduler: str | None = None):
         if backend not in BACKENDS:
             raise SpecificationError(f"--backend {backend!r}: choose one of {', '.join(BACKENDS)}")

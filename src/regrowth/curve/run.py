@@ -11,11 +11,12 @@ import pandas as pd
 
 from regrowth import files
 from regrowth import panel as panel_mod
-from regrowth.curve.backends import Executor
+from regrowth.curve.backends import DEFAULT_BACKEND, Executor
 from regrowth.curve.enumeration import Spec, enumerate_specs, prepare_panel
 from regrowth.curve.fitting import batches, group_specs, run_batch
 from regrowth.curve.null import null_curve
-from regrowth.curve.schema import DIMENSIONS, NA, RESULTS, Curve, _did_you_mean, load
+from regrowth import names
+from regrowth.curve.schema import DIMENSIONS, NA, RESULTS, Curve, load
 from regrowth.errors import SpecificationError
 from regrowth.files import jsonable, write_text
 from regrowth.report import curve_figure
@@ -149,7 +150,7 @@ def write_outputs(record: dict, out_dir: str | Path = RESULTS) -> list[Path]:
 
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
-        results_dir: str | Path = RESULTS, ids: list[str] | None = None, backend: str = "serial",
+        results_dir: str | Path = RESULTS, ids: list[str] | None = None, backend: str = DEFAULT_BACKEND,
         workers: int | None = None, scheduler: str | None = None, quiet: bool = False) -> int:
     """``regrowth curve``: fit and write every requested curve; return the exit status.
 
@@ -161,11 +162,9 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     if not curves:
         raise SpecificationError(f"{specs}: no [[curve]] block is specified")
     known = [c.id for c in curves]
-    if ids:
-        bad = [i for i in ids if i not in known]
-        if bad:
-            raise SpecificationError(f"--id {bad[0]!r} is not a curve in {specs}"
-                                     f"{_did_you_mean(bad[0], known)} (curves: {', '.join(known)})")
+    if ids:  # an id or a unique prefix, as for tables (regrowth.names)
+        ids = names.resolve_all(ids, known, what="curve", option="--id", where=str(specs),
+                                error=SpecificationError)
         curves = tuple(c for c in curves if c.id in ids)
     data = prepare_panel(panel, curves)
     out = Path(results_dir)

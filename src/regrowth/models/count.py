@@ -12,7 +12,15 @@ SE types (spec ``se.type``): ``oim`` (Stata's default ``vce(oim)``), ``robust``
 :func:`regrowth.models.covariance.stata_ml_scale`, shared by all three.
 
 :func:`poisson` is the Poisson fit itself (statsmodels ``Poisson``, Newton, tol 1e-12),
-with Stata's scaling passed as statsmodels' ``scaling_factor`` covariance keyword.
+with Stata's scaling passed as statsmodels' ``scaling_factor`` covariance keyword. Whether it
+converged is decided by the package's rule, not by statsmodels' absolute step size (which
+stops on a step below 1e-12 in every parameter, a size that rounding decides when a
+parameter is large, e.g. an intercept of -115): the scaled Newton decrement at the estimate
+must be below :data:`regrowth.models._optim.TOL` (1e-12; ~1e-24 at a maximum found to machine
+precision). ``mle_retvals`` then holds ``converged`` (the rule), ``decrement``,
+``borderline`` (decrement within a factor 100 of the tolerance: report it, the decision is
+close) and ``statsmodels_converged``; a ``ConvergenceWarning`` says why a fit did not
+converge.
 """
 
 from __future__ import annotations
@@ -20,12 +28,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import warnings
+
+from statsmodels.tools.sm_exceptions import ConvergenceWarning as StatsmodelsConvergenceWarning
+
+from regrowth.models import _optim
 from regrowth.models.covariance import stata_ml_scale
 from regrowth.models.design import effect_dummies
 from regrowth.models.registry import Estimator, register
 from regrowth.models.gnb import GeneralizedNegativeBinomial
 import statsmodels.api as sm
-from regrowth.errors import EstimationError
+from regrowth.errors import ConvergenceWarning, EstimationError
 
 __all__ = ["fit_gnb", "fit_nb2", "fit_poisson", "poisson", "count_design", "cluster_groups"]
 
@@ -90,19 +103,41 @@ def poisson(y: pd.Series, X: pd.DataFrame, exposure=None, se_type: str = "oim", 
     fit = {"disp": 0, "maxiter": 200, "method": "newton", "tol": 1e-12}
     n = len(y)
     if se_type == "oim":
-        return model.fit(**fit)
-    if se_type == "robust":
-        return model.fit(**fit, cov_type="HC0",
-                         cov_kwds={"scaling_factor": stata_ml_scale("robust", n)})
-    if se_type == "cluster":
+        kw = {}
+    elif se_type == "robust":
+        kw = {"cov_type": "HC0", "cov_kwds": {"scaling_factor": stata_ml_scale("robust", n)}}
+    elif se_type == "cluster":
         if groups is None:
             raise ValueError("se_type='cluster' needs groups")
         codes = pd.factorize(pd.Series(np.asarray(groups)))[0]
         g = int(codes.max()) + 1
-        return model.fit(**fit, cov_type="cluster",
-                         cov_kwds={"groups": codes, "use_correction": False,
-                                   "scaling_factor": stata_ml_scale("cluster", n, g)})
-    raise ValueError(f"se_type={se_type!r}: use 'oim', 'robust' or 'cluster'")
+        kw = {"cov_type": "cluster",
+              "cov_kwds": {"groups": codes, "use_correction": False,
+                           "scaling_factor": stata_ml_scale("cluster", n, g)}}
+    else:
+        raise ValueError(f"se_type={se_type!r}: use 'oim', 'robust' or 'cluster'")
+    with warnings.catch_warnings():  # its step-size verdict is replaced by the package's rule
+        warnings.simplefilter("ignore", StatsmodelsConvergenceWarning)
+        result = model.fit(**fit, **kw)
+    _judge_convergence(result)
+    return result
+
+
+def _judge_convergence(result) -> None:
+    """Set ``result.mle_retvals["converged"]`` by the package's rule (module docstring) and
+    warn when it fails."""
+    retvals = result.mle_retvals
+    params = np.asarray(result.params, dtype=float)
+    dec = _optim.decrement(result.model.score(params), result.model.hessian(params))
+    retvals["statsmodels_converged"] = bool(retvals.get("converged"))
+    retvals["decrement"] = dec
+    retvals["converged"] = dec < _optim.TOL
+    retvals["borderline"] = bool(_optim.TOL / 100 < dec < _optim.TOL * 100)
+    if not retvals["converged"]:
+        warnings.warn(f"Poisson did not converge: scaled Newton decrement {dec:.3g} after "
+                      f"{retvals.get('iterations')} Newton iterations (needs < "
+                      f"{_optim.TOL:g}); the estimates are not at a maximum",
+                      ConvergenceWarning, stacklevel=3)
 
 
 def fit_poisson(spec, data: pd.DataFrame):

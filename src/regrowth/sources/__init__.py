@@ -45,7 +45,8 @@ __all__ = ["Source", "SourceSpec", "SOURCES", "REGISTRY", "PUBLIC", "FULL_EDITIO
 
 
 def load_kosis_download(raw_dir: str | Path, table_id: str, variables=None, *,
-                        allow_partial: bool = False) -> pd.DataFrame:
+                        allow_partial: bool = False,
+                        accept_unverified: bool = False) -> pd.DataFrame:
     """Read and verify the full-edition download of ``table_id`` from ``raw_dir/kosis/``.
 
     Returns its tidy rows (the report is in ``frame.attrs["report"]``). ``variables`` is
@@ -58,7 +59,8 @@ def load_kosis_download(raw_dir: str | Path, table_id: str, variables=None, *,
     if variables is not None and variables not in (source.variable_names[0],
                                                    source.variable_names):
         raise ValueError(f"table {table_id} yields {source.variable_names}, not {variables!r}")
-    frame, report = full_edition.read_slot(raw_dir, source, allow_partial=allow_partial)
+    frame, report = full_edition.read_slot(raw_dir, source, allow_partial=allow_partial,
+                                           accept_unverified=accept_unverified)
     frame.attrs["report"] = report
     return frame
 
@@ -109,7 +111,8 @@ def variable_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def load_all(raw_dir: str | Path, *, sources: list[str] | None = None,
-             allow_partial: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
+             allow_partial: Collection[str] = (),
+             accept_unverified: Collection[str] = ()) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Parse every public registry entry (or those named in ``sources``) from ``raw_dir``,
     then the full-edition downloads present under ``raw_dir/kosis/``.
 
@@ -120,7 +123,8 @@ def load_all(raw_dir: str | Path, *, sources: list[str] | None = None,
     ``"notes"``: ``{variable: [note, ...]}`` for the codebook (provisional years, zeros
     read as missing, partial coverage).
 
-    ``allow_partial``: table ids whose downloads may cover fewer than the 17 provinces.
+    ``allow_partial``: table ids whose downloads may cover fewer than the 17 provinces;
+    ``accept_unverified``: table ids whose downloads may state neither item nor unit.
     The first missing public file raises :class:`~regrowth.errors.MissingInputError`.
     """
     raw_dir = Path(raw_dir)
@@ -139,7 +143,8 @@ def load_all(raw_dir: str | Path, *, sources: list[str] | None = None,
             notes.setdefault(var, []).extend(vn)
         frames.append(frame)
         reports[spec.path] = report
-    edition = full_edition.scan(raw_dir, allow_partial=allow_partial)
+    edition = full_edition.scan(raw_dir, allow_partial=allow_partial,
+                                accept_unverified=accept_unverified)
     for frame in edition.frames:
         for var, vn in variable_notes(frame).items():
             notes.setdefault(var, []).extend(vn)

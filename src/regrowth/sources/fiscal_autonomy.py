@@ -1,4 +1,4 @@
-"""재정자주도 (fiscal autonomy ratio) by 시도, 2001-2025, public edition (SOURCES.md §7).
+"""재정자주도 (fiscal autonomy ratio) by 시도, 2001-2025, public edition (README section 2).
 
 ``kosis_fiscal_autonomy/kosis_fiscal_autonomy_data.csv`` (columns ``year, region,
 fiscal_autonomy_ratio, fiscal_independence_ratio, source``) was written by another
@@ -11,7 +11,8 @@ project's KOSIS OpenAPI collector. Two traps, both handled here:
 The series is as published: the old revenue classification (세입과목개편전) to 2013, the
 revised one (개편후) from 2014; ``fiscal_basis_2014`` flags the revised years (1 from 2014).
 The continuous old-basis series ``fiscal_autonomy_old`` is derived in the panel (see
-:mod:`regrowth.sources.variables`) from the identity of SOURCES.md §7.
+:mod:`regrowth.sources.variables`) from the identity 자주도(old) = 자주도(new) + 자립도(old) -
+자립도(new) (the 2014 revision moved non-tax items out of own revenue).
 
 **Cross-check (refusal).** Every 재정자립도 value of this file must equal the DT_1YL20921
 excerpt already in the registry (old basis to 2013, revised from 2014): that pins down both

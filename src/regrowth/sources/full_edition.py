@@ -20,7 +20,12 @@ fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting wi
    subtotal rows (``소계``) are read, and the report says so;
 5. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
    the table id is in ``allow_partial`` (``regrowth panel --allow-partial DT_…``); the
-   provinces and years read are reported and recorded in the codebook's notes.
+   provinces and years read are reported and recorded in the codebook's notes;
+6. **something stated** -- a file that states neither its item nor its unit (a bare CSV of
+   one item: region names and numbers) shows nothing that it is the slot's table in the
+   slot's unit, so it is refused unless the table id is in ``accept_unverified``
+   (``regrowth panel --accept-unverified DT_…``); then the log and the codebook's notes say
+   it was accepted unverified.
 
 A file named for a slot but saved in ``data/raw/`` itself is refused with where to move it;
 files in ``data/raw/kosis/`` that fill no slot are listed in the report as not read.
@@ -62,7 +67,7 @@ class SlotRead:
     """What was found in one slot and what was read from it."""
     table_id: str
     variable: str | None
-    status: str = "absent"                  # absent | read | not read (no parser yet)
+    status: str = "absent"                  # absent | read | no parser
     file: str | None = None                 # relative to the raw dir
     unit: str | None = None                 # as stated in the file
     unit_source: str | None = None
@@ -75,6 +80,8 @@ class SlotRead:
     missing_provinces: list[str] = field(default_factory=list)
     values: int = 0
     notes: list[str] = field(default_factory=list)
+    item_stated: str | None = None          # the first item the file names, if any
+    unverified: bool = False                # accepted with neither item nor unit stated
 
     def __bool__(self) -> bool:
         return self.status == "read"
@@ -92,15 +99,18 @@ class SlotRead:
     def summary(self) -> str:
         if self.status == "absent":
             return f"{self.table_id}: no download in data/raw/kosis/ (not used)"
-        if self.status != "read":
-            return f"{self.table_id}: {self.file} present but not read ({self.status})"
+        if self.status == "no parser":
+            return (f"{self.table_id}: {self.file} present but not read (this version has no "
+                    "parser for the table yet)")
         unit = (f"unit {self.unit!r} stated in {self.unit_source}" if self.unit
                 else "unit not stated in the file")
         if self.factor != 1:
             unit += f", converted x{self.factor:g}"
         tid = (f"table id {self.table_id_stated} verified ({self.table_id_source})"
                if self.table_id_stated else "table id not stated in the file (not verified)")
-        return (f"{self.table_id} -> {self.variable}: read {self.file}; {tid}; {unit}; "
+        item = "" if self.item_stated or not self.unverified else (
+            "; item not stated in the file; accepted unverified (--accept-unverified)")
+        return (f"{self.table_id} -> {self.variable}: read {self.file}; {tid}; {unit}{item}; "
                 f"{self.coverage}; {self.values} values")
 
 
@@ -179,6 +189,7 @@ def _check_table_and_item(table, source, rep: SlotRead) -> None:
     for k, name in enumerate(table.label_names):
         if re.sub(r"\s+", "", name).casefold() in ("항목", "item", "items"):
             stated += sorted(set(table.cells[f"label_{k}"]) - {""})
+    rep.item_stated = next(iter(dict.fromkeys(stated)), None)
     words = [re.sub(r"\s+", "", w).casefold() for w in source.item_words]
     if words and stated:
         wrong = [i for i in dict.fromkeys(stated)
@@ -238,9 +249,29 @@ def _check_coverage(frame: pd.DataFrame, source, rep: SlotRead, allow_partial: b
                  f"add allow_partial = [\"{table_id}\"] to [edition] in specs/models.toml")
 
 
-def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
-              ) -> tuple[pd.DataFrame, SlotRead]:
+def _check_stated(source, rep: SlotRead, accept_unverified: bool) -> None:
+    """A file that states neither item nor unit is refused unless ``accept_unverified``."""
+    if rep.item_stated or rep.unit is not None:
+        return
+    spec = source.variables[0]
+    if not accept_unverified:
+        raise DataError(
+            f"the file states neither its item nor its unit, so nothing shows that it is "
+            f"{source.description} (table {source.table_id}) in {spec.unit}", file=rep.file,
+            hint=f"download the table again with its item and unit (the xlsx export's "
+                 f"메타정보 sheet states both; a CSV header such as '행정구역별(단위: "
+                 f"{next(iter(source.units))})' states the unit), or, if you checked that the "
+                 f"file is table {source.table_id} in {spec.unit}, build with `regrowth panel "
+                 f"--accept-unverified {source.table_id}`")
+    rep.unverified = True
+
+
+def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False,
+              accept_unverified: bool = False) -> tuple[pd.DataFrame, SlotRead]:
     """Verify and read the download in ``source``'s slot; return (tidy frame, SlotRead).
+
+    ``accept_unverified``: read a file that states neither item nor unit (check 6 of the
+    module docstring) instead of refusing it.
 
     The frame's ``attrs["notes"]`` holds ``{variable: [notes]}`` for the codebook.
     Raises MissingInputError if the slot is empty, DataError if it fails verification.
@@ -271,7 +302,7 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
                         hint=f"download the table as CSV or as Excel 2007+ (.xlsx) from "
                              f"{source.url}, or save this file as .xlsx")
     if not source.variables:
-        rep.status = "not read (this version has no parser for the table yet)"
+        rep.status = "no parser"
         return pd.DataFrame(), rep
     try:
         if path.suffix.lower() == ".json":  # stored by `regrowth data kosis` (checked against its lock)
@@ -311,35 +342,44 @@ def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False
                                                      f"{', '.join(skipped)}"]))
     kosis_notes = frame.attrs.get("notes", {}).get(variable, [])
     _check_coverage(frame, source, rep, allow_partial)
+    _check_stated(source, rep, accept_unverified)
     notes = list(kosis_notes) + ([sub_note] if sub_note else [])
     if rep.factor != 1:
         notes.append(f"converted from {rep.unit!r} (x{rep.factor:g}) to {source.variables[0].unit}")
     notes.append(f"full edition: {rep.file}, {rep.coverage}"
-                 + ("" if rep.table_id_stated else "; table id not stated in the file"))
+                 + ("" if rep.table_id_stated else "; table id not stated in the file")
+                 + ("; item and unit not stated in the file, accepted unverified "
+                    "(--accept-unverified)" if rep.unverified else ""))
     rep.notes = notes
     rep.status = "read"
     frame.attrs["notes"] = {variable: notes}
     return frame, rep
 
 
-def scan(raw_dir: str | Path, *, allow_partial: Collection[str] = ()) -> FullEditionReport:
+def scan(raw_dir: str | Path, *, allow_partial: Collection[str] = (),
+         accept_unverified: Collection[str] = ()) -> FullEditionReport:
     """Look at every full-edition slot under ``raw_dir/kosis/``; read and verify those filled.
 
     A filled slot that fails verification raises; an empty slot is reported as absent.
+    ``allow_partial``, ``accept_unverified``: table ids for checks 5 and 6 of the module
+    docstring.
     """
     raw_dir = Path(raw_dir)
     known = {s.table_id for s in FULL_EDITION}
-    unknown = sorted(set(allow_partial) - known)
-    if unknown:
-        raise DataError(f"--allow-partial names {unknown}, which are not full-edition tables "
-                        f"(known: {sorted(known)})", hint="check the table ids")
+    for option, ids in (("--allow-partial", allow_partial),
+                        ("--accept-unverified", accept_unverified)):
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise DataError(f"{option} names {unknown}, which are not full-edition tables "
+                            f"(known: {sorted(known)})", hint="check the table ids")
     report = FullEditionReport()
     for source in FULL_EDITION:
         if not slot_files(raw_dir, source.table_id):
             report.slots[source.table_id] = SlotRead(
                 source.table_id, source.variable_names[0] if source.variables else None)
             continue
-        frame, rep = read_slot(raw_dir, source, allow_partial=source.table_id in allow_partial)
+        frame, rep = read_slot(raw_dir, source, allow_partial=source.table_id in allow_partial,
+                               accept_unverified=source.table_id in accept_unverified)
         report.slots[source.table_id] = rep
         if rep.status == "read":
             report.frames.append(frame)

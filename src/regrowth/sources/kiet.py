@@ -1,4 +1,4 @@
-"""KIET's regional development index (지역발전지수), NAVIS release 2021 (SOURCES.md §9).
+"""KIET's regional development index (지역발전지수), NAVIS release 2021 (README section 2).
 
 One workbook, three data sheets after a table of contents (``목차``): the total index
 (``I지역발전지수(총합)``), economic strength (``…(경제력)``, 경제력지수) and residents' vitality

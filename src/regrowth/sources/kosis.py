@@ -281,7 +281,9 @@ def to_tidy(table: KosisTable, variables: str | Mapping[str, str], *, source: st
         if _key(table.unit) not in {_key(u) for u in expect_units}:
             raise DataError(f"the table's unit is {table.unit!r}, expected one of "
                             f"{sorted(expect_units)}", file=file, row=1, column="A",
-                            hint="download the table again with the default unit, or convert it")
+                            hint=f"download the table again with its unit set to "
+                                 f"{sorted(expect_units)[0]!r} (values in another unit are "
+                                 "not converted here)")
     if where:
         mask = pd.Series(True, index=cells.index)
         for k, allowed in where.items():
@@ -334,7 +336,8 @@ def _item_first_layout(cells, table, variables, region_label, ignore_keys, item_
                             f"{table.label_letters[item_from]}); say which variable each "
                             "one is", file=table.file, column=table.label_letters[item_from],
                             hint="download the table with only the item you need "
-                                 "selected (항목 선택), or pass a mapping item -> variable")
+                                 "selected (항목 선택), or, in code, "
+                                 + _mapping_call(distinct))
     return cells, region_label
 
 
@@ -352,7 +355,8 @@ def _refuse_second_series(cells, table, variables, region_label, where, item_lab
                             f"for {variables!r}", file=table.file, row=table.header_rows + 1,
                             column=letter,
                             hint="download the table with a single item and a single "
-                                 "category selected (항목/분류 선택)")
+                                 "category selected (항목/분류 선택), or, in code, keep one "
+                                 f"category with to_tidy(..., where={{{k}: {distinct[0]!r}}})")
 
 
 def _variables_of(cells, table, variables, region_from, other_items):
@@ -365,7 +369,7 @@ def _variables_of(cells, table, variables, region_from, other_items):
             raise DataError(f"the table holds several items {distinct}; one variable needs one "
                             "item", file=file, row=table.header_rows,
                             hint="download the table with only the needed item selected "
-                                 "(항목 선택), or, in code, pass a mapping item -> variable")
+                                 "(항목 선택), or, in code, " + _mapping_call(distinct))
         return cells, pd.Series(variables, index=cells.index, dtype="str")
     if region_from == "item":
         raise ValueError("region_from='item' takes a single variable name")
@@ -378,13 +382,21 @@ def _variables_of(cells, table, variables, region_from, other_items):
             r = cells.loc[unknown].iloc[0]
             raise DataError(f"unexpected item {r['item']!r} (expected {list(variables)})",
                             file=file, row=table.header_rows, column=r["column"],
-                            hint="check that this is the right table; download it again")
+                            hint="if this is the right table, add the item to the mapping "
+                                 "(item -> variable) or skip the items you do not use with "
+                                 "to_tidy(..., other_items='ignore'); otherwise download the "
+                                 "right table")
         cells, var = cells[~unknown], var[~unknown]
     missing_items = set(mapping) - set(keys)
     if missing_items:
-        raise DataError(f"items {sorted(missing_items)} not found in the table (found "
-                        f"{table.items})", file=file, row=table.header_rows,
-                        hint="check that this is the right table; download it again")
+        asked = [k for k in variables if _key(k) in missing_items]
+        found = list(dict.fromkeys(cells["item"])) or list(table.items)
+        close = "".join(_closest(a, found) for a in asked)
+        raise DataError(f"items {asked} not found in the table (found {found}){close}",
+                        file=file, row=table.header_rows,
+                        hint="spell each key of the mapping as the table prints its item "
+                             "(spaces and case are ignored), or download the table that "
+                             "holds the item")
     return cells, var
 
 
@@ -416,9 +428,36 @@ def _resolve_regions(cells, names, table, region_from, region_label, ignore_keys
                     file=file, row=row, column=column,
                     hint="download the 시도 table with 행정구역 (the provinces) as the row labels; "
                          "an export whose item column comes first is read when its other label "
-                         "column names the 17 provinces. " + (exc.hint or "")) from None
+                         "column names the 17 provinces") from None
+            if _district_like(name):
+                raise UnknownRegionError(
+                    exc.message + " (a 시군구 name: this is not a 시도 table)", file=file, row=row,
+                    column=column,
+                    hint="download the table at the 시도 level (행정구역 -> 시도) so that its rows "
+                         "are the 17 provinces; 시군구 rows are not summed for you") from None
             raise
     return resolved
+
+
+def _mapping_call(items: Sequence[str]) -> str:
+    """The call that reads the first of ``items`` and skips the others (what a hint names)."""
+    return (f"to_tidy(table, {{{str(items[0])!r}: 'variable'}}, other_items='ignore') reads "
+            "one item and skips the others (map more items to read them too)")
+
+
+def _closest(word: str, found: Sequence[str]) -> str:
+    """`` ('x' is close to 'y')`` for the closest printed item, or ``""``."""
+    import difflib
+    keys = {_key(f): f for f in found}
+    close = difflib.get_close_matches(_key(word), list(keys), n=1, cutoff=0.6)
+    return f"; {word!r} is close to {keys[close[0]]!r}" if close else ""
+
+
+def _district_like(name: str) -> bool:
+    """True for a 시군구 (district, county or city) name such as 종로구, 수원시, 울주군."""
+    text = _key(name)
+    return (len(text) >= 2 and text[-1] in "구군시"
+            and not text.endswith(("특별시", "광역시", "자치시")))
 
 
 def _notes_by_variable(out: pd.DataFrame, notes: list[str], table) -> dict[str, list[str]]:

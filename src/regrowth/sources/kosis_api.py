@@ -14,9 +14,10 @@ is scrubbed of it (httpx's messages embed the URL, so they are never chained or 
 the ``httpx``/``httpcore`` loggers get a filter that masks it while a client is open; no
 redirect is followed.
 
-**What the real service does** (``../shared/testdata/kosis_api/``, SOURCES.md "Test
-material"): a JSON array of rows whose every value is a string (``DT`` ``"-"`` is missing,
-``PRD_SE`` ``"A"`` for annual data, the nation coded ``00`` or ``000``, provinces under
+**What the real service does** (recorded responses of the real service; the test suite's
+``tests/data/kosis_mock.py`` serves responses of the same forms): a JSON array of rows
+whose every value is a string (``DT`` ``"-"`` is missing, ``PRD_SE`` ``"A"`` for annual
+data, the nation coded ``00`` or ``000``, provinces under
 their old or new names, 시군구 rows with 5-digit codes and other categories on the same
 axis); errors come as HTTP 200 with ``{"err": "30", "errMsg": ...}``, sometimes with
 unquoted keys (``{err:"30",errMsg:"..."}``), as ``{"errCode": ...}`` or a bare

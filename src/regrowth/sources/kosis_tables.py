@@ -176,7 +176,7 @@ def parse_higher_ed(path, *, raw_dir=None):
                           rate_unit="share 0-1 (진학자/졸업자)")
 
 
-# ------------------------------------------------- region-insight exports (SOURCES.md §8)
+# ------------------------------------------------- region-insight exports (kosis_region_insight/)
 
 #: the 1992-2020 population file whose years the 2000-2024 export must agree with
 POPULATION_1992 = ("kosis_grdp_population/Resident_Population_by_City__County__and_District_"
@@ -203,14 +203,14 @@ def parse_universities(path, *, raw_dir=None):
     ``university_students`` (재적학생수), 설립주체 '계' (all founders), by 시도.
 
     The file's notes: branch campuses are counted in 학교수 from 2018; students deferring
-    graduation are counted from 2021 (SOURCES.md §8). Sejong is '-' before it existed.
+    graduation are counted from 2021 (the file's notes). Sejong is '-' before it existed.
     """
     table = read_kosis(path, raw_dir=raw_dir)
     frame = to_tidy(table, {"학교수": "universities", "재적학생수": "university_students"},
                     where={1: "계"}, other_items="ignore")
     _note(frame, "universities", "branch campuses (분교) counted in 학교수 from 2018 (file note)")
     _note(frame, "university_students", "students deferring graduation counted from 2021 "
-                                        "(SOURCES.md §8)")
+                                        "(file note)")
     return frame, _report(table, frame, founder="계 (all founders)")
 
 

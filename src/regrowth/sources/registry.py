@@ -505,7 +505,7 @@ KOSIS_API: tuple[KosisRequest, ...] = (
     KosisRequest("DT_1YL20891", itm_id="T10", obj=("ALL",), start=2001,
                  evidence="orgId 101 and itmId T10 = 재정자주도(세입과목개편전) from public code "
                           "(stored code index, file ids 35417676210 and 55601832934); "
-                          "SOURCES.md section 7 (its collector used itmId 'T10 T20')"),
+                          "the collector of the public kosis_fiscal_autonomy file used itmId 'T10 T20'"),
     KosisRequest("DT_1C81", itm_id="T1", obj=("ALL", "ALL"), start=2000,
                  evidence="orgId 101, itmId T1 (current prices), objL1 ALL (시도), objL2 the "
                           "economic activity, from public code (stored code index, file id "

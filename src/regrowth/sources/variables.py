@@ -11,7 +11,8 @@ Kinds of derived column:
 * ``log`` ln(x); ``log1p`` ln(1 + x); ``lag`` x in year t-1 of the same unit; ``growth``
   100 (x_t / x_(t-1) - 1); ``ratio`` scale * a / b;
 * ``rebase`` -- a + (b - c) from ``break_year`` on, a before: the old-basis 재정자주도
-  (자주도(old) = 자주도(new) + 자립도(old) - 자립도(new), SOURCES.md §7);
+  (자주도(old) = 자주도(new) + 자립도(old) - 자립도(new): the 2014 revision moved non-tax
+  items out of own revenue, denominator and 자주재원 unchanged);
 * ``macro_count`` -- the macro-region (권역) count rate x mid-year population / 10^6, where
   the mid-year population is (Dec(t-1) + Dec(t)) / 2 summed over the provinces of the 권역
   that existed in that year (KOSTAT's 연앙인구); given to every province of the 권역.
@@ -58,8 +59,8 @@ class Derived:
             return f"{self.scale:g} * {a} / {b}" if self.scale != 1 else f"{a} / {b}"
         if self.kind == "rebase":
             b, c = self.inputs[1:3]
-            return (f"{a} + ({b} - {c}) from {self.break_year}; {a} before (identity of "
-                    "SOURCES.md §7: the 2014 revision moved non-tax items out of own revenue, "
+            return (f"{a} + ({b} - {c}) from {self.break_year}; {a} before (identity: "
+                    "the 2014 revision moved non-tax items out of own revenue, "
                     "denominator and 자주재원 unchanged)")
         if self.kind == "macro_count":
             return (f"DERIVED: {a} (integer, per million) x mid-year population of the "
