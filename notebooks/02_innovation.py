@@ -7,7 +7,7 @@
 #     language: python
 #     name: python3
 #   regrowth:
-#     reads: [table1_innovation, table5_innovation_within]
+#     reads: [table1_innovation, table5_innovation_within, table7_innovation_macro]
 # ---
 
 # %% [markdown]
