@@ -38,6 +38,7 @@ both: against refits, and against OLS on the explicitly stacked transformed rows
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import math
 from dataclasses import dataclass
@@ -93,34 +94,21 @@ def _layout(X, y, regions_of_rows, periods_of_rows):
     return X3, y2, present, [str(r) for r in regions]
 
 
-def build_map(spec: Spec, term: str, b: float, fitted) -> LinearMap:
-    """The linear map of one specification and focal term from its full-sample fit.
-
-    ADAPTER (the only call into the estimators' internals): the transformed regression is
-    rebuilt by :mod:`regrowth.inference.boottest`'s design functions (linearmodels pooled,
-    within and RE; PanelFGLS), and for PCSE from the fit's own Prais-Winsten rho. Raises
-    :class:`~regrowth.curve.schema.Unavailable` for a specification the map does not cover
-    (the caller refits it instead)."""
+def _design(fitted) -> dict:
+    """The transformed regression of a fit: X, y, names, row index, kind, Stata's K, and
+    the results class name (see :func:`build_map`)."""
     bt = importlib.import_module("regrowth.inference.boottest")   # the module, not the function
 
     res = bt._unwrap(fitted.result)
     model = getattr(res, "model", None)
     name = type(model).__name__
-    se = {"model": "model", "cluster": "cluster", "cr2": "cr2", "kernel": "kernel"}.get(
-        spec.inference)
-    if se is None:
-        raise Unavailable(f"inference {spec.inference!r} has no linear null map")
-    bw = spec.options.get("bandwidth")
-    if spec.options.get("kernel", "bartlett") != "bartlett":
-        raise Unavailable("the linear null map implements the Bartlett kernel only")
     if name == "PanelPCSE":
-        if se != "model" or res.model.hetonly or res.model.independent or res.model.pairwise \
+        if res.model.hetonly or res.model.independent or res.model.pairwise \
                 or getattr(res, "_nmk", False) or not res.balanced:
             raise Unavailable("the linear null map covers casewise PCSE on balanced panels")
         d = res.model._data
         keep = d._check_panels(d._g, d._t, d._time_values)
         y, x, gr = d._y[keep], d._x[keep], d._g[keep]
-        index = d._index[keep]
         first = np.r_[True, gr[1:] != gr[:-1]]
         rho = res.rho
         if rho is None:
@@ -131,30 +119,58 @@ def build_map(spec: Spec, term: str, b: float, fitted) -> LinearMap:
             else:
                 rho_obs = np.full(len(y), float(rho))
             ys, xs = d._prais_winsten(y, rho_obs, first), d._prais_winsten(x, rho_obs, first)
-        names = list(res.model.exog_names)
-        X, yv, kind = xs, ys, "pcse"
-        se, K = "pcse", x.shape[1]
-    elif name == "PanelFGLS":
-        if se != "model":
-            raise Unavailable("xtgls has only its model covariance")
-        dsg = bt._fgls_design(res, None)
-        index = dsg._fgls[4]
-        X, yv, names, kind, K = dsg.X, dsg.y, dsg.names, "fgls", dsg.K
-        if getattr(res, "_nmk", False) or spec.options.get("nmk"):
+        return {"X": xs, "y": ys, "names": list(res.model.exog_names), "index": d._index[keep],
+                "kind": "pcse", "K": x.shape[1], "class": name}
+    if name == "PanelFGLS":
+        if getattr(res, "_nmk", False):
             raise Unavailable("xtgls nmk is not covered by the linear null map")
-        se = "fgls" if se == "model" else se
-    elif type(model).__module__.startswith("linearmodels"):
+        dsg = bt._fgls_design(res, None)
+        return {"X": dsg.X, "y": dsg.y, "names": dsg.names, "index": dsg._fgls[4],
+                "kind": "fgls", "K": dsg.K, "class": name}
+    if type(model).__module__.startswith("linearmodels"):
         dsg = bt._linearmodels_design(res, None)
+        if dsg.kind.startswith("fixed effects (entity dummies"):
+            raise Unavailable(f"{dsg.kind}: not covered by the linear null map")
         y_all = np.asarray(model.dependent.values2d, dtype=float).ravel()
         X_all = np.asarray(model.exog.values2d, dtype=float)
         keep = np.isfinite(y_all) & np.isfinite(X_all).all(axis=1)
-        index = model.dependent.index[keep]
-        X, yv, names, kind, K = dsg.X, dsg.y, dsg.names, dsg.kind, dsg.K
-        if kind.startswith("fixed effects (entity dummies") or kind == "panel OLS" and \
-                getattr(model, "time_effects", False):
-            raise Unavailable(f"{kind}: not covered by the linear null map")
+        return {"X": dsg.X, "y": dsg.y, "names": dsg.names,
+                "index": model.dependent.index[keep], "kind": dsg.kind, "K": dsg.K,
+                "class": name}
+    raise Unavailable(f"{name} results have no linear null map")
+
+
+def build_map(spec: Spec, term: str, b: float, fitted, cache: dict | None = None) -> LinearMap:
+    """The linear map of one specification and focal term from its full-sample fit.
+
+    ADAPTER (the only call into the estimators' internals): the transformed regression is
+    rebuilt by :mod:`regrowth.inference.boottest`'s design functions (linearmodels pooled,
+    within and RE; PanelFGLS), and for PCSE from the fit's own Prais-Winsten rho. Raises
+    :class:`~regrowth.curve.schema.Unavailable` for a specification the map does not cover
+    (the caller refits it instead). ``cache``: a dict kept between calls on the same
+    ``fitted`` (one model's inference choices and roles), so its design is rebuilt once."""
+    se = {"model": "model", "cluster": "cluster", "cr2": "cr2", "kernel": "kernel"}.get(
+        spec.inference)
+    if se is None:
+        raise Unavailable(f"inference {spec.inference!r} has no linear null map")
+    bw = spec.options.get("bandwidth")
+    if spec.options.get("kernel", "bartlett") != "bartlett":
+        raise Unavailable("the linear null map implements the Bartlett kernel only")
+    if cache is not None and cache.get("fitted") is fitted:
+        dsg = cache["design"]
     else:
-        raise Unavailable(f"{name} results have no linear null map")
+        dsg = _design(fitted)
+        if cache is not None:
+            cache.clear()
+            cache.update(fitted=fitted, design=dsg)
+    if dsg["class"] in ("PanelPCSE", "PanelFGLS"):
+        if se != "model":
+            raise Unavailable(f"{dsg['class']} has only its own covariance")
+        if spec.options.get("nmk"):
+            raise Unavailable("nmk scaling is not covered by the linear null map")
+        se = dsg["kind"]
+    X, yv, names, kind, K, index = (dsg["X"], dsg["y"], dsg["names"], dsg["kind"], dsg["K"],
+                                    dsg["index"])
     if term not in names:
         raise RegrowthError(f"term {term!r} is not in the fitted model (dropped as collinear?)")
     j = names.index(term)
@@ -177,30 +193,65 @@ def _inv_sqrt_psd(M: np.ndarray) -> np.ndarray:
     return (U * inv[..., None, :]) @ np.swapaxes(U, -1, -2)
 
 
-def null_draws(m: LinearMap, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _base(m: LinearMap, C: np.ndarray, cache: dict | None) -> dict:
+    """What every map of one design shares in B draws: (X'CX)^-1, N, G, the identified
+    draws; reused from ``cache`` when the design (X and its rows) is the same."""
+    key = hashlib.sha256(m.X.tobytes() + m.present.tobytes() + C.tobytes()).hexdigest()
+    if cache is not None and cache.get("key") == key:
+        return cache
+    k = m.X.shape[2]
+    n_g = m.present.sum(axis=1).astype(float)
+    XtX = np.einsum("bg,gkl->bkl", C, np.einsum("gtk,gtl->gkl", m.X, m.X))
+    has = (C * (n_g > 0)).sum(axis=1)
+    ok = has >= 2
+    # a singular draw (a regressor constant in the drawn provinces) gives NaN, not an error:
+    # the smallest eigenvalue of the scaled X'X against its largest (a condition number)
+    scale = np.sqrt(np.einsum("bkk->bk", XtX))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        R = XtX / (scale[:, :, None] * scale[:, None, :])
+    R[~np.isfinite(R)] = 0.0
+    w = np.linalg.eigvalsh(R)
+    ok &= (scale > 0).all(axis=1) & (w[:, 0] > 1e-12 * w[:, -1])
+    XtX[~ok] = np.eye(k)
+    base = {"key": key, "A": np.linalg.inv(XtX), "ok": ok, "has": has, "N": C @ n_g,
+            "n_g": n_g}
+    if cache is not None:
+        cache.clear()
+        cache.update(base)
+        return cache
+    return base
+
+
+def _cr2_adjustment(m: LinearMap, C: np.ndarray, base: dict) -> np.ndarray:
+    """(B, G, T, T): (I - X_g A_d X_g')^-1/2 for the provinces drawn (zeros where c_dg = 0)."""
+    if "Bg" not in base:
+        A = base["A"]
+        bi, gi = np.nonzero(C > 0)
+        XA = np.einsum("mtk,mkl->mtl", m.X[gi], A[bi])
+        H = np.matmul(XA, np.swapaxes(m.X[gi], 1, 2))
+        T = m.X.shape[1]
+        Bg = np.zeros(C.shape + (T, T))
+        Bg[bi, gi] = _inv_sqrt_psd(np.eye(T) - H)
+        base["Bg"] = Bg
+    return base["Bg"]
+
+
+def null_draws(m: LinearMap, counts: np.ndarray, cache: dict | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Estimates and p-values of the focal coefficient in B null draws.
 
-    ``counts`` (B, G): how often each of the map's provinces was drawn. Returns two arrays
-    of shape (B,), NaN where a draw leaves the regression unidentified (fewer than 2
+    ``counts`` (B, G): how often each of the map's provinces was drawn. ``cache``: a dict
+    kept between calls for maps of the same design (one model's inference choices and focal
+    roles), so (X'CX)^-1 and CR2's adjustments are computed once. Returns two arrays of
+    shape (B,), NaN where a draw leaves the regression unidentified (fewer than 2
     provinces, or a singular X'X). See the module docstring for the formulas.
     """
-    C = np.asarray(counts, dtype=float)
+    C = np.ascontiguousarray(counts, dtype=float)
     X, y0, j = m.X, m.y0, m.j
     B = C.shape[0]
-    k = X.shape[2]
-    n_g = m.present.sum(axis=1).astype(float)
-    XtX_g = np.einsum("gtk,gtl->gkl", X, X)
-    Xty_g = np.einsum("gtk,gt->gk", X, y0)
-    XtX = np.einsum("bg,gkl->bkl", C, XtX_g)
-    Xty = C @ Xty_g
-    has = (C * (n_g > 0)).sum(axis=1)
-    N = C @ n_g
-    ok = has >= 2
-    # a singular draw (a regressor constant in the drawn provinces) gives NaN, not an error
-    cond = np.linalg.cond(XtX)
-    ok &= np.isfinite(cond) & (cond < 1e12)
-    XtX[~ok] = np.eye(k)
-    A = np.linalg.inv(XtX)
+    base = _base(m, C, cache)
+    A, ok, has, N, n_g = base["A"], base["ok"], base["has"], base["N"], base["n_g"]
+    Xty = C @ np.einsum("gtk,gt->gk", X, y0)
     beta = np.einsum("bkl,bl->bk", A, Xty)
     est = beta[:, j]
     r = A[:, :, j]
@@ -237,10 +288,7 @@ def null_draws(m: LinearMap, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray
         W = np.matmul(np.swapaxes(C[:, :, None] * q, 1, 2), e)      # (B, T, T): [t, s]
         var = np.einsum("bts,bts->b", W, W) / T
     elif m.se == "cr2":
-        XA = np.einsum("gtk,bkl->bgtl", X, A)
-        Hgg = np.matmul(XA, np.swapaxes(X, 1, 2)[None])               # (B, G, T, T)
-        eye = np.eye(X.shape[1])
-        Bg = _inv_sqrt_psd(eye - Hgg)
+        Bg = _cr2_adjustment(m, C, base)
         v = np.einsum("bgts,bgs->bgt", Bg, q)
         s = np.einsum("bgt,bgt->bg", v, e)
         var = np.einsum("bg,bg->b", C, s * s)

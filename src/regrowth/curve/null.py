@@ -150,7 +150,7 @@ def _linear_task(curve: Curve, data: pd.DataFrame, counts: np.ndarray, regions: 
     ``{"failed": reason}`` (every draw of that job counted as a failed refit)."""
     t0 = time.perf_counter()
     col = {r: i for i, r in enumerate(regions)}
-    out, fits = [], {}
+    out, fits, cache, dcache = [], {}, {}, {}   # what one model's maps share (linear_null)
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for spec, role, term, b in jobs:
@@ -166,14 +166,14 @@ def _linear_task(curve: Curve, data: pd.DataFrame, counts: np.ndarray, regions: 
                 out.append({"failed": reason})
                 continue
             try:
-                m = build_map(spec, term, b, fitted)
+                m = build_map(spec, term, b, fitted, dcache)
             except Unavailable as exc:
                 out.append({"refit": str(exc)})
                 continue
             except Exception as exc:  # noqa: BLE001
                 out.append({"failed": _short(exc)})
                 continue
-            est, p = null_draws(m, counts[:, [col[r] for r in m.regions]])
+            est, p = null_draws(m, counts[:, [col[r] for r in m.regions]], cache)
             out.append({"est": est, "p": p})
     return {"jobs": out, "meta": {"pid": os.getpid(), "seconds": time.perf_counter() - t0,
                                   "rss_mb": _rss_mb()}}
