@@ -85,18 +85,19 @@ Modules
 -------
 ``schema`` (the ``[[curve]]`` keys, parsed with the spec file's vocabulary), ``enumeration``
 (the specifications, each carrying the ``ColumnSpec`` it is fitted as), ``fitting`` (a model
-group per task), ``backends`` (serial, processes, Dask), ``null`` (the inferential curve) and
-``linear_null`` (the null draws' linear maps), ``run`` (the command and the outputs); the figures are :mod:`regrowth.report.curve_figure`.
+group per task), ``backends`` (serial, processes, Dask), ``null`` (the inferential curve),
+``linear_null`` (the null draws' linear maps) and ``run`` (the command and the outputs); the
+figures are :mod:`regrowth.report.curve_figure`.
 
 Adapters to code owned elsewhere
 --------------------------------
 Three functions of ``fitting`` (and ``linear_null.build_map``, which rebuilds a fit's
 transformed regression with ``regrowth.inference.boottest``'s design functions) are the only
-places that call other modules' fitting or inference code: ``_fit_one`` (every estimator, through :func:`regrowth.fit.fit_column` and
-the estimator registry ``regrowth.models.registry``; year and province effects as the
+places that call other modules' fitting or inference code: ``_fit_one`` (every estimator,
+through :func:`regrowth.fit.fit_column` and the estimator registry ``regrowth.models.registry``; year and province effects as the
 registry implements them), ``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``)
-and ``_cr2`` (``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
-specification (no such covariance for that estimator; a results class ``boottest`` does not
+and ``_cr2`` (``regrowth.inference.cr2``). An estimator or an inference choice that is not
+available for a specification (no such covariance for that estimator; a results class ``boottest`` does not
 support) raises there and the specification is listed under ``failures`` with the reason;
 nothing is silently dropped.
 
