@@ -95,9 +95,10 @@ Three functions of ``fitting`` (and ``linear_null.build_map``, which rebuilds a 
 transformed regression with ``regrowth.inference.boottest``'s design functions) are the only
 places that call other modules' fitting or inference code: ``_fit_one`` (every estimator,
 through :func:`regrowth.fit.fit_column` and the estimator registry
-``regrowth.models.registry``; year and province effects as the registry implements them), ``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``)
-and ``_cr2`` (``regrowth.inference.cr2``). An estimator or an inference choice that is not
-available for a specification (no such covariance for that estimator; a results class ``boottest`` does not
+``regrowth.models.registry``; year and province effects as the registry implements them),
+``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``) and ``_cr2``
+(``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
+specification (no such covariance for that estimator; a results class ``boottest`` does not
 support) raises there and the specification is listed under ``failures`` with the reason;
 nothing is silently dropped.
 
