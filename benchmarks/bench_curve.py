@@ -14,7 +14,8 @@ Measures, on the real panel and the [[curve]] blocks of specs/models.toml:
    resident memory after every batch (it must not grow with the specifications run);
 3. the same with `serial` (the serial / 2-worker ratio) and with `dask` on a LocalCluster
    (start-up time, per-task overhead of empty tasks, wall time of the curves);
-4. one draw of the growth curve's inferential (null) curve;
+4. the growth curve's inferential (null) curve, both methods in the same run: 2 draws by
+   full refits and 999 by linear maps (``--null-only`` runs this part alone);
 5. the fit and bootstrap cost at 229 units (시군구) on synthetic data of that size, for the
    100,000-specification projection written in benchmarks/README.md.
 
@@ -134,19 +135,45 @@ def dask_overhead(workers: int, n_tasks: int = 2000) -> dict:
     return {"startup_s": startup, "per_task_ms": 1e3 * per_task, "tasks": n_tasks}
 
 
-def null_draw_cost(data, curves, workers: int, draws: int = 2) -> dict | None:
+def null_draw_cost(data, curves, workers: int, refit_draws: int = 2,
+                   linear_draws: int = 999) -> dict | None:
+    """The growth curve's null draws on ``processes`` x ``workers``, both methods in one run:
+    ``refit`` (every specification refitted per draw; ``refit_draws`` draws) and ``linear``
+    (linear maps; once with 1 draw for the fixed cost of one fit per model, once with
+    ``linear_draws``). The first ``refit_draws`` draws are the same draws in both methods;
+    their per-draw medians are printed side by side."""
     lin = [c for c in curves if c.null_draws]
     if not lin:
         return None
-    c = replace(lin[0], null_draws=draws)
+    c = lin[0]
     with curve.Executor("processes", workers) as ex:
         specs, _ = curve.enumerate_specs(c)
         rec = curve.run_curve(replace(c, null_draws=0), data, ex, prepared=True)
         t0 = time.perf_counter()
-        null = curve.null_curve(c, specs, rec["specifications"], data, ex)
-        dt = time.perf_counter() - t0
-    return {"curve": c.id, "draws": draws, "refits_per_draw": null["n_specifications"] * len(c.focal),
-            "seconds_per_draw": dt / draws, "workers": workers}
+        ref = curve.null_curve(replace(c, null_draws=refit_draws), specs, rec["specifications"],
+                               data, ex, method="refit")
+        t_refit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        curve.null_curve(replace(c, null_draws=1), specs, rec["specifications"], data, ex,
+                         method="linear")
+        t_one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        full = curve.null_curve(replace(c, null_draws=linear_draws), specs,
+                                rec["specifications"], data, ex, method="linear")
+        t_lin = time.perf_counter() - t0
+    same = {role: {"refit": ref["roles"][role]["null_median"],
+                   "linear": full["roles"][role]["null_median"][:refit_draws]}
+            for role in c.focal}
+    return {"curve": c.id, "workers": workers, "specifications": full["n_specifications"],
+            "refit_draws": refit_draws, "refit_seconds": t_refit,
+            "refit_seconds_per_draw": t_refit / refit_draws,
+            "linear_draws": linear_draws, "linear_seconds": t_lin,
+            "linear_seconds_one_draw": t_one,
+            "linear_seconds_per_draw": (t_lin - t_one) / max(1, linear_draws - 1),
+            "refit_over_linear_per_draw": (t_refit / refit_draws) / (t_lin / linear_draws),
+            "p_median": {r: full["roles"][r]["p_median"] for r in c.focal},
+            "p_share_p05": {r: full["roles"][r]["p_share_p05"] for r in c.focal},
+            "medians_first_draws": same, "refitted_by_linear": full["refitted"]}
 
 
 def large_units(n_units: int = 229, years: int = 10, seed: int = 229) -> dict:
@@ -185,11 +212,43 @@ def large_units(n_units: int = 229, years: int = 10, seed: int = 229) -> dict:
     return out
 
 
+def _print_null(n: dict | None) -> None:
+    if not n:
+        return
+    print(f"\nnull curve ({n['curve']}, {n['specifications']} specifications, "
+          f"{n['workers']} workers, same run):")
+    print(f"  refit  : {n['refit_seconds_per_draw']:.2f} s per draw ({n['refit_draws']} draws)")
+    print(f"  linear : {n['linear_seconds']:.1f} s for {n['linear_draws']} draws "
+          f"({n['linear_seconds_one_draw']:.1f} s with 1 draw: one fit per model; "
+          f"{1e3 * n['linear_seconds_per_draw']:.1f} ms per further draw)")
+    print(f"  refit / linear time per draw: {n['refit_over_linear_per_draw']:.0f}x")
+    for role, m in n["medians_first_draws"].items():
+        print(f"  {role}: median of draws 0..{n['refit_draws'] - 1} refit "
+              + ", ".join(f"{v:.5g}" for v in m["refit"]) + " | linear "
+              + ", ".join(f"{v:.5g}" for v in m["linear"])
+              + f"; p(|median|) {n['p_median'][role]:.3f}, "
+                f"p(share p<0.05) {n['p_share_p05'][role]:.3f}")
+
+
+def _null_only(args, report, data, curves) -> None:
+    report["null"] = null_draw_cost(data, curves, args.workers, linear_draws=args.null_draws)
+    _print_null(report["null"])
+    report["load_average_end"] = os.getloadavg()
+    out = Path(args.out).with_name("bench_curve_null.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"\nwrote {out}; load average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-serial", action="store_true")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--null-draws", type=int, default=999,
+                    help="draws of the linear null curve (the refit reference makes 2)")
+    ap.add_argument("--null-only", action="store_true",
+                    help="time only the null curve (refit vs linear maps)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_curve.json"))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -198,6 +257,8 @@ def main() -> None:
     plain = tuple(replace(c, null_draws=0) for c in curves)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
+    if args.null_only:
+        return _null_only(args, report, data, curves)
     report["per_estimator"] = per_estimator_cost(data, curves)
     print("\nper-specification cost, one process (median ms; bootstrap = all focal terms, "
           "999 draws)")
@@ -239,11 +300,8 @@ def main() -> None:
     report["rss_growth_mb_max"] = max(growth) if growth else None
     report["runs"] = runs
 
-    report["null"] = null_draw_cost(data, curves, args.workers)
-    if report["null"]:
-        n = report["null"]
-        print(f"\nnull curve ({n['curve']}): {n['refits_per_draw']} refits per draw, "
-              f"{n['seconds_per_draw']:.1f} s per draw on {n['workers']} workers")
+    report["null"] = null_draw_cost(data, curves, args.workers, linear_draws=args.null_draws)
+    _print_null(report["null"])
     report["units_229"] = large_units()
     u = report["units_229"]
     print(f"\n229 units x {u['years']} years (synthetic): FE fit {u['fe_fit_ms']:.1f} ms, "

@@ -69,25 +69,35 @@ Inferential specification curve (linear curves, ``null_draws > 0``)
 Simonsohn et al. (2020), section "Inference": for each focal role and each specification s
 with an analytic p-value, the outcome is replaced by y - b_s x_s (the null b = 0 imposed on the
 data, everything else as estimated); each draw resamples provinces with replacement
-(duplicates become distinct panels) and refits every such specification on its own null data.
-The draws give the distribution, under the null, of the median estimate and of the share of
-specifications with p < 0.05; the p-value of the observed curve is the share of draws at least
-as extreme (|median| >=, share significant >=).
+(duplicates become distinct panels) and re-estimates every such specification on its own null
+data. The draws give the distribution, under the null, of the median estimate and of the share
+of specifications with p < 0.05; the p-value of the observed curve is (1 + the number of draws
+at least as extreme (|median| >=, share significant >=)) / (1 + draws).
+
+``null_method = "linear"`` (default) computes the draws of every linear specification as a
+linear map of the null outcome, its GLS transformation held at the full-sample estimate as
+``boottest`` holds it: one fit per model, then all draws by array products
+(:mod:`regrowth.curve.linear_null`; pooled OLS and FE equal refits, RE/FGLS/PCSE differ only by
+the held transformation). ``null_method = "refit"`` refits every specification in every draw
+(the validation reference, about 22 s per draw for the 384 growth specifications).
 
 Modules
 -------
 ``schema`` (the ``[[curve]]`` keys, parsed with the spec file's vocabulary), ``enumeration``
 (the specifications, each carrying the ``ColumnSpec`` it is fitted as), ``fitting`` (a model
-group per task), ``backends`` (serial, processes, Dask), ``null`` (the inferential curve) and
-``run`` (the command and the outputs); the figures are :mod:`regrowth.report.curve_figure`.
+group per task), ``backends`` (serial, processes, Dask), ``null`` (the inferential curve),
+``linear_null`` (the null draws' linear maps) and ``run`` (the command and the outputs); the
+figures are :mod:`regrowth.report.curve_figure`.
 
 Adapters to code owned elsewhere
 --------------------------------
-Three functions of ``fitting`` are the only places that call other modules' fitting or
-inference code: ``_fit_one`` (every estimator, through :func:`regrowth.fit.fit_column` and
-the estimator registry ``regrowth.models.registry``; year and province effects as the
-registry implements them), ``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``)
-and ``_cr2`` (``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
+Three functions of ``fitting`` (and ``linear_null.build_map``, which rebuilds a fit's
+transformed regression with ``regrowth.inference.boottest``'s design functions) are the only
+places that call other modules' fitting or inference code: ``_fit_one`` (every estimator,
+through :func:`regrowth.fit.fit_column` and the estimator registry
+``regrowth.models.registry``; year and province effects as the registry implements them),
+``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``) and ``_cr2``
+(``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
 specification (no such covariance for that estimator; a results class ``boottest`` does not
 support) raises there and the specification is listed under ``failures`` with the reason;
 nothing is silently dropped.

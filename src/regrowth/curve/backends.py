@@ -59,18 +59,27 @@ class Executor:
         self._client = self._cluster = None
 
     def map(self, fn, items: list, *shared) -> list:
+        return list(self.imap(fn, items, *shared))
+
+    def imap(self, fn, items: list, *shared):
+        """Like :meth:`map`, but yields each result (in item order) as soon as it and the
+        ones before it are done, so the caller can show progress."""
         if self.backend == "serial" or not items:
-            return [fn(*shared, it) for it in items]
+            for it in items:
+                yield fn(*shared, it)
+            return
         if self.backend == "processes":
-            return Parallel(n_jobs=self.workers, backend="loky")(
+            yield from Parallel(n_jobs=self.workers, backend="loky", return_as="generator")(
                 delayed(fn)(*shared, it) for it in items)
+            return
         client = self._client
         # one future per shared object (a list would be scattered element-wise); unique keys
         # (hash=False) so a second map's scatter never aliases data a first one released
         scattered = [client.scatter([obj], broadcast=True, hash=False)[0] for obj in shared]
         futures = [client.submit(fn, *scattered, it, pure=False) for it in items]
         try:
-            return client.gather(futures)
+            for f in futures:
+                yield f.result()
         finally:
             del futures, scattered
 

@@ -47,7 +47,12 @@ INFERENCE_FOR = {"count": ("model", "robust", "cluster", "bootstrap"),
 
 
 CURVE_KEYS = {"id", "title", "outcome", "focal", "seed", "bootstrap", "exposure", "cluster",
-              "null_draws", "batch_size", "rationale", "dimensions", "exclude"}
+              "null_draws", "null_method", "batch_size", "rationale", "dimensions", "exclude"}
+
+#: how the null draws are computed: "linear" (default; each linear specification's estimate
+#: as a linear map of the null outcome, see :mod:`regrowth.curve.linear_null`) or "refit"
+#: (every specification refitted per draw: the validation reference)
+NULL_METHODS = ("linear", "refit")
 
 
 BOOTSTRAP_KEYS = {"reps", "weights"}
@@ -94,6 +99,7 @@ class Curve:
     exposure: str | None = None
     cluster: str = "region"
     null_draws: int = 0
+    null_method: str = "linear"
     batch_size: int = 16
 
 
@@ -239,8 +245,16 @@ def _header(raw: dict, where: str, columns: set) -> dict:
         "cluster": _variable(raw.get("cluster", "region"), columns, f"{where}.cluster"),
         "exposure": None if exposure is None else _variable(exposure, columns, f"{where}.exposure"),
         "null_draws": _int(raw.get("null_draws", 0), f"{where}.null_draws", 0),
+        "null_method": _null_method(raw.get("null_method", "linear"), f"{where}.null_method"),
         "batch_size": _int(raw.get("batch_size", 16), f"{where}.batch_size", 1),
     }
+
+
+def _null_method(value, where: str) -> str:
+    if value not in NULL_METHODS:
+        raise _err(where, f"{value!r} is not one of {NULL_METHODS}"
+                          f"{_did_you_mean(str(value), NULL_METHODS)}")
+    return value
 
 
 def _lags(dims_raw: dict, dw: str) -> tuple[int, ...]:

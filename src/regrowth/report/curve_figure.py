@@ -139,7 +139,9 @@ def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
                 ax.axvline(obs, color=POS, linewidth=1.5)
             pv = r.get(pkey)
             ptxt = ("p n/a" if pv is None else
-                    f"p = {pv:.3f} ({round(pv * len(vals))} of {len(vals)} draws as extreme)")
+                    # p = (1 + #as extreme) / (1 + draws) (curve.null._mc_p)
+                    f"p = {pv:.3f} ({round(pv * (len(vals) + 1)) - 1} of {len(vals)} draws "
+                    "as extreme)")
             ax.set_title(f"{role}: {lab}\nobserved (line) vs {len(vals)} null draws; {ptxt}",
                          fontsize=8)
             ax.tick_params(labelsize=7)
