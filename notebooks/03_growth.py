@@ -182,7 +182,7 @@ sd.round(3).sort_values()
 # robust to shocks common to all provinces, such as 2008–09).
 
 # %%
-columns = [c.id for c in next(t for t in SPECS.tables if t.id == "table2_growth").columns]
+columns = reader.columns_run(est, "table2_growth")  # full-edition columns need a KOSIS download
 reader.compare(est, "table2_growth", columns, list(spec.regressors))
 
 # %% [markdown]

@@ -50,7 +50,7 @@ def decentralization_rows(tables: list[str]) -> pd.DataFrame:
     rows = []
     for table in tables:
         for cid, col in est["tables"][table]["columns"].items():
-            if "error" in col:
+            if "coefficients" not in col:  # failed, or a full-edition column not run
                 continue
             co = reader.coefficients(est, table, cid)
             co = co[co["term"].str.startswith("fiscal_") & co["equation"].isin(["mean", "main"])]

@@ -63,7 +63,18 @@ def _column(estimates: dict, table: str, column: str) -> dict:
     col = columns[column]
     if "error" in col:
         raise KeyError(f"{table}/{column} failed in the last run: {col['error']}")
+    if "skipped" in col:
+        raise KeyError(f"{table}/{column} was not run: it {col['skipped']}")
     return col
+
+
+def columns_run(estimates: dict, table: str) -> list[str]:
+    """The ids of ``table``'s columns that were fitted in the last run, in table order
+    (without those that failed or, being full-edition columns, were skipped)."""
+    tables = estimates.get("tables", {})
+    if table not in tables:
+        raise KeyError(f"no table {table!r} in estimates.json; tables: {sorted(tables)}")
+    return [c for c, col in tables[table]["columns"].items() if "coefficients" in col]
 
 
 def coefficients(estimates: dict, table: str, column: str) -> pd.DataFrame:
