@@ -99,7 +99,9 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
-        boot_note = table_note([fitted[c.name].extra for c in table.columns if c.name in fitted])
+        done = [c for c in table.columns if c.name in fitted]
+        boot_note = table_note([fitted[c.name].extra for c in done],
+                               [(c.se_groups, fitted[c.name].stats.get("nobs")) for c in done])
         notes += [n for n in (boot_note, stars_note(any(c.star_p for c in columns))) if n]
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)

@@ -43,6 +43,25 @@ def test_note_names_method_draws_weights_and_seed():
     assert "all 65,536 Rademacher sign vectors" in table_note([{"bootstrap": {"x": enum}}])
 
 
+def test_note_says_what_the_draws_resampled():
+    rec = dict(RECORD, n_clusters=16)
+    assert "clustered by province" in table_note([{"bootstrap": {"x": rec}}], [("region", 144)])
+    assert "clustered by macro_region" in table_note([{"bootstrap": {"x": rec}}],
+                                                     [("macro_region", 144)])
+    # one observation per cluster: the draws flip single residuals, whatever the name says
+    one = dict(RECORD, n_clusters=144)
+    note = table_note([{"bootstrap": {"x": one}}], [("region", 144)])
+    assert "resampling observations (each cluster has one observation)" in note
+    assert "clustered by" not in note
+
+
+def test_note_says_why_a_bracket_has_no_confidence_set():
+    rec = dict(RECORD, ci_low=float("nan"), ci_high=float("nan"), ci_note="not computed (why)")
+    assert term_lines({"bootstrap": {"x": rec}}) == {"x": "[0.041]"}
+    assert "A bracket without a confidence set: not computed (why)." in table_note(
+        [{"bootstrap": {"x": rec}}])
+
+
 def test_failed_bootstrap_is_left_out_of_the_table():
     assert term_lines({"bootstrap": {"x": {"error": "boom"}}}) == {}
 

@@ -11,7 +11,8 @@ import pandas as pd
 
 from regrowth.report.tables import format_number
 
-__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "full_edition_coverage",
+__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "resampling",
+           "full_edition_coverage",
            "coverage_notes", "warning_notes"]
 
 
@@ -53,13 +54,31 @@ def stars_note(any_bootstrap_stars: bool) -> str | None:
             "coefficients they follow the p-value of the standard errors shown.")
 
 
-def table_note(extras: list[dict]) -> str | None:
-    """One sentence naming the bootstrap(s) behind the bracketed lines, or None."""
-    kinds, settings = [], []
-    for extra in extras:
+def resampling(groups: str | None, n_clusters: int | None, nobs: int | None) -> str:
+    """What a bootstrap's draws resampled, in words: ``"clustered by province"`` (se.groups
+    ``region``), ``"clustered by <groups>"``, or, when every cluster holds one observation
+    (``n_clusters >= nobs``), ``"resampling observations (each cluster has one observation)"``
+    -- a wild bootstrap robust to heteroskedasticity only, whatever the clusters are called."""
+    if n_clusters and nobs and n_clusters >= nobs:
+        return "resampling observations (each cluster has one observation)"
+    return f"clustered by {'province' if groups in (None, 'region') else groups}"
+
+
+def table_note(extras: list[dict], clusters: list[tuple] | None = None) -> str | None:
+    """One sentence naming the bootstrap(s) behind the bracketed lines, or None.
+
+    ``clusters``: per extra, ``(se.groups, nobs)`` of its column, for what the draws
+    resampled (:func:`resampling`); without it the clusters are described as provinces."""
+    kinds, settings, how, no_ci = [], [], [], []
+    for extra, (groups, nobs) in zip(extras, clusters or [(None, None)] * len(extras)):
         for rec in (extra.get("bootstrap") or {}).values():
             if "error" in rec:
                 continue
+            text = resampling(groups, rec.get("n_clusters"), nobs)
+            if text not in how:
+                how.append(text)
+            if rec.get("ci_note") and rec["ci_note"] not in no_ci:
+                no_ci.append(rec["ci_note"])
             method = rec["method"].split(" after ")[0]
             if method not in kinds:
                 kinds.append(method)
@@ -71,10 +90,11 @@ def table_note(extras: list[dict]) -> str | None:
         return None
     level = 95
     return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
-            f"= 0 and {level}% confidence set by test inversion, clustered by province "
+            f"= 0 and {level}% confidence set by test inversion, {'; '.join(how)} "
             f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
             "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
-            "the GLS transformation is held at its estimate.")
+            "the GLS transformation is held at its estimate."
+            + "".join(f" A bracket without a confidence set: {n}." for n in no_ci))
 
 
 def full_edition_coverage(processed_dir: str | Path) -> dict[str, str]:
