@@ -24,12 +24,16 @@ Algorithm (Stata's two- or three-step FGLS, step by step)
 3. Prais-Winsten transform of y and every column of X (the constant included)
    within each panel: z*_i1 = sqrt(1 - rho_i^2) z_i1, z*_it = z_it - rho_i z_i,t-1.
    |rho_i| >= 1 stops estimation with an :class:`EstimationError` (Stata would
-   propagate missing values).
+   propagate missing values); so does a sample in which every panel has a single
+   observation (no rho can be estimated). The checks are ``models._checks.panel_rhos``,
+   shared with :mod:`regrowth.models.pcse`.
 4. OLS on the transformed data; residuals u (on the transformed scale, the first
    observation of each panel included).
 5. Sigma from u with Stata's divisors: ``iid`` sigma^2 = u'u / n (n = all
    observations); ``hetero`` sigma_i^2 = u_i'u_i / T_i; ``correlated``
-   Sigma_ij = u_i'u_j / T (balanced panels only).
+   Sigma_ij = u_i'u_j / T (balanced panels only). ``hetero`` and ``correlated``
+   need T >= 2 periods (with one, sigma_i^2 is a single squared residual, zero where
+   the fit passes through a point): a one-period sample is an :class:`EstimationError`.
 6. GLS on the transformed data: b = (X*' Om^-1 X*)^-1 X*' Om^-1 y*, with
    Om^-1 = Sigma^-1 (x) I_T, computed by whitening each period's N-vector with a
    factor C (C'C = Sigma^-1). Cov(b) = (X*' Om^-1 X*)^-1, i.e. normalised by n

@@ -29,6 +29,13 @@ element:
   Elements of panels that never overlap are set to 0 (they never meet in the
   middle matrix). The result need not be positive semidefinite.
 
+Sigma_hat needs T >= 2 periods (casewise: 2 periods in which every panel is
+observed): with one period t, Sigma_hat = e_t e_t' and X' Omega X =
+(X_t'e_t)(X_t'e_t)' = 0, because OLS residuals are orthogonal to X, so every
+standard error would be 0 and every p-value 0. ``fit`` refuses such a sample with an
+:class:`~regrowth.errors.EstimationError` (``hetonly`` too: each sigma_i^2 would be one
+squared residual); ``independent`` is the OLS covariance and needs no periods.
+
 Alternative forms of Sigma (Stata's options of the same names):
 
 * ``hetonly=True``: Sigma_hat = diag(sigma_i^2), sigma_i^2 = e_i'e_i / T_i;
