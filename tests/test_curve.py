@@ -491,6 +491,48 @@ def test_a_dask_run_whose_workers_all_die_stops_with_a_message(monkeypatch):
             assert time.monotonic() - t0 < 20
 
 
+class _FakeClient:
+    """A Dask client whose gather raises ``error`` (a worker killed, a scheduler gone)."""
+
+    def __init__(self, error):
+        self.error, self.cancelled = error, []
+
+    def nthreads(self):
+        return {"tcp://127.0.0.1:1": 1}
+
+    def scatter(self, objs, broadcast, hash):
+        return objs
+
+    def submit(self, fn, *args, pure):
+        return (fn, args)
+
+    def gather(self, futures):
+        raise self.error
+
+    def cancel(self, futures):
+        self.cancelled += futures
+
+
+@pytest.mark.parametrize("error, words", [
+    ("killed", "a Dask task killed its worker repeatedly"),
+    ("closed", r"the Dask scheduler tcp://127.0.0.1:1 does not answer \(CommClosedError"),
+])
+def test_a_killed_worker_or_a_lost_scheduler_is_a_message(monkeypatch, error, words):
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    worker = types.SimpleNamespace(address="tcp://127.0.0.1:2")
+    exc = (KilledWorker("batch-3", worker, 3) if error == "killed"
+           else CommClosedError("in <TCP>: Stream is closed"))
+    monkeypatch.setattr("distributed.wait", lambda futures, timeout: None)
+    ex = curve.Executor("dask", scheduler="tcp://127.0.0.1:1")
+    ex._client = _FakeClient(exc)
+    with pytest.raises(DaskError, match=words) as info:
+        ex.map(_double, [1, 2])
+    assert "nothing was written" in str(info.value)
+    assert len(ex._client.cancelled) == 2          # the run's tasks are cancelled
+
+
 @pytest.mark.slow
 def test_committed_curves_are_what_make_curve_writes(tmp_path):
     """`make curve` on the real panel reproduces results/curve/*.json byte for byte."""
