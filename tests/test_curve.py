@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from regrowth import curve, regions
+from regrowth.curve.backends import DaskError
 from regrowth.errors import SpecificationError
 
 SEED = 20181122
@@ -182,14 +183,57 @@ def test_validate_refuses_a_duplicate_curve_id(panel):
 
 def test_the_projects_curve_blocks_are_valid():
     root = Path(__file__).resolve().parents[1]
-    cols = ["patents_fintech", "fiscal_self_reliance", "fiscal_self_reliance_rev",
-            "fiscal_self_reliance_l1", "fiscal_self_reliance_rev_l1", "ln_rnd_l1", "higher_ed_pct",
-            "ln_population", "ln_grdp_pc_nominal", "capital_region", "population",
-            "grdp_pc_real_growth", "ln_patents_pm_macro", "ln_patents_pm_macro_l1",
-            "ln_grdp_pc_real_l1", "population_growth", "sejong_break"]
+    from regrowth import panel
+    from regrowth.sources.registry import PUBLIC
+
+    # every column the public panel builder produces (ids, parsed variables, derived ones)
+    cols = (list(panel.ID_COLUMNS) + [v for s in PUBLIC for v in s.variable_names]
+            + [d.name for d in panel.DERIVED])
     curves = curve.load(root / "specs" / "models.toml", cols)
     sizes = {c.id: len(curve.enumerate_specs(c)[0]) for c in curves}
     assert sizes["innovation"] + sizes["growth"] >= 1000
+
+
+def test_a_curve_too_large_is_refused_before_enumerating_with_its_sizes(panel, monkeypatch):
+    raw = _raw(COUNT)
+    # lag, controls, dispersion and sample 40 each, 2 forms, 2 estimators, 2 inferences
+    raw[0]["dimensions"]["controls"] = {f"c{i}": ["x1"] for i in range(40)}
+    raw[0]["dimensions"]["lag"] = list(range(1, 41))
+    raw[0]["dimensions"]["sample"] = {f"s{i}": {"years": [2010, 2019]} for i in range(40)}
+    raw[0]["dimensions"]["dispersion"] = {f"d{i}": ["capital_region"] for i in range(40)}
+    raw[0]["exclude"] = []
+    monkeypatch.setattr("regrowth.curve.schema._lagged_available", lambda v, k, cols: True)
+    monkeypatch.setattr("regrowth.curve.enumeration.product",
+                        lambda *a: pytest.fail("enumerated a curve that should be refused"))
+    with pytest.raises(SpecificationError) as info:
+        curve.validate(raw, panel.columns)
+    msg = str(info.value)
+    assert msg.startswith("curve 'count_small'.dimensions: 20,480,000 combinations of the "
+                          "dimensions")
+    assert "lag 40 x controls 40 x dispersion 40" in msg and "sample 40 x inference 2" in msg
+    assert "limit of 100,000 specifications" in msg and "max_specifications = N" in msg
+
+
+def test_max_specifications_sets_the_limit_of_a_curve(panel):
+    raw = _raw(COUNT)                # 2 x 2 x 1 x 2 x 2 x 2 x 2 = 64 combinations
+    raw[0]["max_specifications"] = 63
+    with pytest.raises(SpecificationError, match="64 combinations .* limit of 63 specifications"):
+        curve.validate(raw, panel.columns)
+    raw[0]["max_specifications"] = 64
+    (c,) = curve.validate(raw, panel.columns)
+    assert c.max_specifications == 64 and len(curve.enumerate_specs(c)[0]) <= 64
+    raw[0]["max_specifications"] = 0
+    with pytest.raises(SpecificationError, match=r"max_specifications: must be >= 1, not 0"):
+        curve.validate(raw, panel.columns)
+
+
+def test_a_curve_bootstrap_beyond_the_reps_cap_is_refused(panel):
+    raw = _raw(COUNT)
+    raw[0]["bootstrap"] = {"reps": 10**9, "weights": "webb"}
+    with pytest.raises(SpecificationError,
+                       match=r"curve 'count_small'.bootstrap.reps: must be <= 100,000, "
+                             r"not 1,000,000,000"):
+        curve.validate(raw, panel.columns)
 
 
 # ----------------------------------------------------------------------------- enumeration
@@ -356,6 +400,147 @@ def test_cli_curve_id_takes_a_unique_prefix_like_show_and_only(project, monkeypa
                      "--processed-dir", "processed", "--results-dir", "cli"]) == 0
     assert (project / "cli" / "count_small.json").is_file()
     assert not (project / "cli" / "linear_small.json").exists()
+@pytest.mark.parametrize("backend, workers, scheduler, words", [
+    ("serial", 0, None, "--workers 0: must be a whole number from 1 to"),
+    ("processes", -1, None, "--workers -1: must be a whole number from 1 to"),
+    ("processes", 10**6, None, "--workers 1000000: must be a whole number from 1 to"),
+    ("serial", None, "tcp://127.0.0.1:8786", "--scheduler only applies to --backend dask"),
+    ("processes", 2, "tcp://127.0.0.1:8786", "--scheduler only applies to --backend dask"),
+    ("dask", None, "127.0.0.1", "'127.0.0.1' is not a Dask scheduler address"),
+    ("dask", None, "tcp://localhost:port", "write it as tcp://HOST:PORT"),
+])
+def test_bad_backend_options_are_refused_before_anything_runs(project, backend, workers,
+                                                              scheduler, words):
+    with pytest.raises(SpecificationError) as info:
+        curve.run(specs=project / "models.toml", processed_dir=project / "processed",
+                  results_dir=project / "refused", backend=backend, workers=workers,
+                  scheduler=scheduler, quiet=True)
+    assert words in str(info.value)
+    assert not (project / "refused").exists()
+
+
+def test_the_workers_cap_is_four_per_cpu(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    assert curve.Executor("processes", 12).workers == 12
+    with pytest.raises(SpecificationError, match=r"from 1 to 12 \(4 x the 3 CPUs"):
+        curve.Executor("processes", 13)
+
+
+def test_an_unreachable_scheduler_is_a_message_within_the_connect_timeout(project, monkeypatch,
+                                                                          capsys):
+    import socket
+    import time
+
+    from regrowth import cli
+
+    with socket.socket() as s:             # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("REGROWTH_DASK_CONNECT_TIMEOUT", "2")
+    t0 = time.monotonic()
+    code = cli.main(["curve", "--backend", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
+                     "--specs", "models.toml", "--processed-dir", "processed",
+                     "--results-dir", "unreachable"])
+    assert code == 2 and time.monotonic() - t0 < 10
+    err = capsys.readouterr().err
+    assert f"the Dask scheduler tcp://127.0.0.1:{port} (from --scheduler) cannot be reached" in err
+    assert "nothing was fitted or written" in err and "Traceback" not in err
+    assert not (project / "unreachable").exists()
+
+
+def test_a_malformed_scheduler_in_the_environment_is_named_as_such(monkeypatch):
+    monkeypatch.setenv("REGROWTH_DASK_SCHEDULER", "scheduler:port")
+    with pytest.raises(SpecificationError, match=r"\$REGROWTH_DASK_SCHEDULER 'scheduler:port' "
+                                                 r"is not a Dask scheduler address"):
+        curve.Executor("dask")
+
+
+def _double(x):
+    return 2 * x
+
+
+def _slow(x):
+    import time
+    time.sleep(4)
+    return x
+
+
+def test_a_dask_cluster_without_workers_stops_with_a_message_not_a_hang(monkeypatch):
+    import time
+
+    from distributed import LocalCluster
+
+    monkeypatch.setenv("REGROWTH_DASK_NO_WORKERS_TIMEOUT", "1")
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None, silence_logs=40) as cluster:
+        t0 = time.monotonic()
+        with pytest.raises(DaskError) as info, \
+                curve.Executor("dask", scheduler=cluster.scheduler_address) as ex:
+            ex.map(_double, [1, 2, 3])
+    assert time.monotonic() - t0 < 15
+    msg = str(info.value)
+    assert "has had no worker for 1 s" in msg and "nothing was written" in msg
+    assert f"dask worker {cluster.scheduler_address}" in msg
+
+
+def test_a_dask_run_whose_workers_all_die_stops_with_a_message(monkeypatch):
+    import threading
+    import time
+
+    from distributed import LocalCluster
+
+    monkeypatch.setenv("REGROWTH_DASK_NO_WORKERS_TIMEOUT", "1")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                      host="127.0.0.1", dashboard_address=None, silence_logs=40) as cluster:
+        with curve.Executor("dask", scheduler=cluster.scheduler_address) as ex:
+            threading.Timer(1.0, cluster.scale, args=(0,)).start()   # the worker goes away
+            t0 = time.monotonic()
+            with pytest.raises(DaskError, match="has had no worker for 1 s"):
+                ex.map(_slow, [1, 2])
+            assert time.monotonic() - t0 < 20
+
+
+class _FakeClient:
+    """A Dask client whose gather raises ``error`` (a worker killed, a scheduler gone)."""
+
+    def __init__(self, error):
+        self.error, self.cancelled = error, []
+
+    def nthreads(self):
+        return {"tcp://127.0.0.1:1": 1}
+
+    def scatter(self, objs, broadcast, hash):
+        return objs
+
+    def submit(self, fn, *args, pure):
+        return (fn, args)
+
+    def gather(self, futures):
+        raise self.error
+
+    def cancel(self, futures):
+        self.cancelled += futures
+
+
+@pytest.mark.parametrize("error, words", [
+    ("killed", "a Dask task killed its worker repeatedly"),
+    ("closed", r"the Dask scheduler tcp://127.0.0.1:1 does not answer \(CommClosedError"),
+])
+def test_a_killed_worker_or_a_lost_scheduler_is_a_message(monkeypatch, error, words):
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    worker = types.SimpleNamespace(address="tcp://127.0.0.1:2")
+    exc = (KilledWorker("batch-3", worker, 3) if error == "killed"
+           else CommClosedError("in <TCP>: Stream is closed"))
+    monkeypatch.setattr("distributed.wait", lambda futures, timeout: None)
+    ex = curve.Executor("dask", scheduler="tcp://127.0.0.1:1")
+    ex._client = _FakeClient(exc)
+    with pytest.raises(DaskError, match=words) as info:
+        ex.map(_double, [1, 2])
+    assert "nothing was written" in str(info.value)
+    assert len(ex._client.cancelled) == 2          # the run's tasks are cancelled
 
 
 @pytest.mark.slow

@@ -217,6 +217,30 @@ def test_a_failing_fit_is_named_and_the_run_continues(project, capsys):
     assert "(3)" not in md.split("\n")[2] and "failed to fit" in md
 
 
+PCSE_ONE_YEAR = """
+[[table.column]]
+id = "pcse_one_year"
+label = "(3)"
+title = "PCSE, one year"
+estimator = "pcse"
+outcome = "growth"
+regressors = ["x1"]
+sample = { years = [2015, 2015] }
+rationale = "test"
+"""
+
+
+def test_a_one_period_pcse_column_fails_with_the_reason_instead_of_zero_errors(project, capsys):
+    root, run = project
+    assert run(SPEC + PCSE_ONE_YEAR) == 1
+    err = capsys.readouterr().err
+    assert "t1/pcse_one_year: FAILED" in err and "PCSE needs T >= 2 periods" in err
+    md = (root / "results" / "tables" / "t1.md").read_text()
+    assert "(3)" not in md.split("\n")[2] and "Column(s) (3) failed to fit" in md
+    est = json.loads((root / "results" / "estimates.json").read_text())
+    assert "T >= 2" in est["tables"]["t1"]["columns"]["pcse_one_year"]["error"]
+
+
 def test_two_runs_give_byte_identical_outputs(project):
     root, run = project
     run(SPEC)

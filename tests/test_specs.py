@@ -281,6 +281,9 @@ def test_bootstrap_settings_are_stored_with_defaults(tmp_path):
     ('{ weights = "webbs" }', "se.bootstrap.weights", "did you mean 'webb'"),
     ('{ impose_null = 1 }', "se.bootstrap.impose_null", "must be true or false"),
     ('{ seed = 1.5 }', "se.bootstrap.seed", "must be an integer"),
+    ('{ reps = 1_000_000_000 }', "se.bootstrap.reps",
+     "must be <= 100,000 (regrowth.inference.weights.MAX_REPS"),
+    ('{ reps = 0 }', "se.bootstrap.reps", "must be >= 1"),
 ])
 def test_bad_bootstrap_settings_are_refused(tmp_path, boot, key, reason):
     refused(tmp_path, BASE.replace('groups = "region" }', f'groups = "region", bootstrap = {boot} }}'),
@@ -313,6 +316,21 @@ def test_focus_terms_must_be_regressors_of_the_table(tmp_path):
     assert s.tables[0].focus == ("x1",)
     refused(tmp_path, BASE.replace('title = "T1"', 'title = "T1"\nfocus = ["x3"]'),
             "table 't1'", "key 'focus'", "'x3' is not a regressor")
+
+
+def test_a_focus_term_only_in_the_dispersion_of_a_bootstrap_column_is_refused(tmp_path):
+    # column c1 has 'flag' nowhere; column c2 has it only in its ln(alpha) equation, where
+    # the bootstrap (mean-equation coefficients) would silently give it no line
+    text = BASE.replace('regressors = ["x1", "x2"]', 'regressors = ["x1", "x2", "flag"]')
+    text = text.replace('title = "T1"', 'title = "T1"\nfocus = ["flag"]')
+    load(tmp_path, text)   # without a bootstrap: fine (c1 has it as a regressor)
+    boot = text.replace('se = { type = "cluster", groups = "region" }',
+                        'se = { type = "cluster", groups = "region", bootstrap = { reps = 99 } }')
+    refused(tmp_path, boot, "table 't1'", "key 'focus'",
+            "'flag' is in the dispersion (ln alpha) equation of column 'c2' only",
+            "Remove it from focus")
+    both = boot.replace('regressors = ["x1"]\ndispersion', 'regressors = ["x1", "flag"]\ndispersion')
+    assert load(tmp_path, both).tables[0].focus == ("flag",)   # in both equations: tested
 
 
 def test_a_curve_section_is_kept_for_the_multiverse_module(tmp_path):

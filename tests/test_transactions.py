@@ -269,6 +269,29 @@ def test_a_second_run_waits_for_the_lock_and_then_says_who_holds_it(tmp_path, ca
         pass
 
 
+@pytest.mark.parametrize("value", ["abc", "-5", "inf", "nan", "10s"])
+def test_a_lock_timeout_of_the_wrong_form_is_refused_naming_the_variable(tmp_path, monkeypatch,
+                                                                         value):
+    from regrowth.errors import SpecificationError
+
+    publish(tmp_path, "old")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    monkeypatch.setenv("REGROWTH_LOCK_TIMEOUT", value)
+    with pytest.raises(SpecificationError) as err:
+        publish(tmp_path, "new")
+    msg = str(err.value)
+    assert f"REGROWTH_LOCK_TIMEOUT={value!r}" in msg
+    assert "number of seconds >= 0" in msg and "unset it" in msg
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("", 600.0), ("0", 0.0), (" 2.5 ", 2.5)])
+def test_a_lock_timeout_in_seconds_is_read_from_the_environment(monkeypatch, value, seconds):
+    monkeypatch.setenv("REGROWTH_LOCK_TIMEOUT", value)
+    assert files.env_seconds("REGROWTH_LOCK_TIMEOUT", 600.0) == seconds
+
+
 def test_a_read_only_folder_is_reported_before_anything_is_done(tmp_path, monkeypatch):
     (tmp_path / "tables").mkdir()
     real = os.access

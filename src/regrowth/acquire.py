@@ -17,6 +17,8 @@ checksum verified, and only then renamed into place and made read-only. The rule
   ``regrowth data fetch --allow-download``, ``make data DOWNLOAD=1``);
 - a download is capped at the manifest's ``size`` (bytes; the server sending more is an
   error, checked while reading) and the whole fetch at ``time_limit`` seconds (default 600);
+  an entry without a ``size`` is copied from the mirror but never downloaded (refused, naming
+  the entry, before a byte is fetched);
 - messages name the destination under ``data/raw/`` or the URL, never a temporary file.
 
 ``regrowth panel`` runs :func:`fetch` (mirror copy, checksum verification, no download
@@ -192,6 +194,12 @@ def fetch(manifest: str | Path = "data/raw/MANIFEST.toml", raw_dir: str | Path =
             _install(dest, entry, lambda tmp: shutil.copyfile(source, tmp), str(source))
             report.copied.append(entry.path)
         elif allow_download and entry.downloadable:
+            if entry.size is None:  # an uncapped stream could run to gigabytes before the
+                raise DataError(    # checksum is tried: refused before any byte is fetched
+                    f"the entry of {entry.path} has no size, and a download is capped at the "
+                    "manifest's size; nothing was downloaded", file=manifest, column="size",
+                    hint=f"add `size = <bytes>` (the file's length) to the [[file]] entry of "
+                         f"{entry.path}, or regenerate the manifest with tools/make_manifest.py")
             _install(dest, entry, lambda tmp: _download(entry, tmp, dest, timeout, deadline),
                      entry.url)
             report.downloaded.append(entry.path)

@@ -304,9 +304,11 @@ def _add_curve(sub, kw: dict) -> None:
     c.add_argument("--backend", choices=curve.BACKENDS, default=curve.DEFAULT_BACKEND,
                    help="serial, processes (joblib) or dask (distributed)")
     c.add_argument("--workers", type=int, default=None,
-                   help="processes or LocalCluster workers (default: number of CPUs)")
+                   help="processes or LocalCluster workers, 1 to 4 x the CPUs (default: "
+                        "number of CPUs)")
     c.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="Dask scheduler (default: $REGROWTH_DASK_SCHEDULER, else a LocalCluster)")
+                   help="Dask scheduler, with --backend dask only (default: "
+                        "$REGROWTH_DASK_SCHEDULER, else a LocalCluster)")
     c.add_argument("--specs", default="specs/models.toml", type=Path, help="specification file")
     c.add_argument("--processed-dir", default="data/processed", type=Path,
                    help="folder of panel.parquet")

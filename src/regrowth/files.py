@@ -73,7 +73,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from regrowth.errors import RegrowthError
+from regrowth.errors import RegrowthError, SpecificationError
 import numpy as np
 import pandas as pd
 
@@ -84,7 +84,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
            "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
-           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "check_writable"]
+           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "check_writable", "env_seconds"]
 
 LOCK_NAME = ".regrowth.lock"
 JOURNAL_NAME = ".regrowth-journal.json"
@@ -338,9 +338,30 @@ def _check_writable(root: Path) -> None:
             raise _not_writable(Path(folder))
 
 
+def env_seconds(name: str, default: float) -> float:
+    """Seconds read from the environment variable ``name`` (``default`` when unset or empty).
+
+    The value must be a finite number >= 0 (``"0"`` means do not wait); anything else
+    (``"abc"``, ``"-5"``, ``"inf"``) raises :class:`~regrowth.errors.SpecificationError`
+    naming the variable, its value and the expected form.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise SpecificationError(
+            f"environment variable {name}={raw!r}: must be a number of seconds >= 0 "
+            f"(e.g. {name}={default:g}); set it to a number, or unset it for the default "
+            f"{default:g} s")
+    return value
+
+
 def _default_timeout() -> float | None:
-    value = os.environ.get("REGROWTH_LOCK_TIMEOUT")
-    return 600.0 if value is None else float(value)
+    return env_seconds("REGROWTH_LOCK_TIMEOUT", 600.0)
 
 
 def recover(root: str | Path, *, lock_timeout: float | None = None) -> bool:

@@ -111,11 +111,13 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
         if not columns:
             continue
         notes = list(table.notes) + [specs.summary]
-        extras = [fitted[c.name].extra for c in table.columns if c.name in fitted]
-        notes += [n for n in (table_note(extras), randomization_note(extras),
+        done = [c for c in table.columns if c.name in fitted]
+        extras = [fitted[c.name].extra for c in done]
+        boot_note = table_note(extras, [(c.se_groups, fitted[c.name].stats.get("nobs"))
+                                        for c in done])
+        notes += [n for n in (boot_note, randomization_note(extras),
                               stars_note(any(c.star_p for c in columns))) if n]
-        notes += grouping_notes([(c.label, fitted[c.name].extra) for c in table.columns
-                                 if c.name in fitted], labels)
+        notes += grouping_notes([(c.label, fitted[c.name].extra) for c in done], labels)
         notes += [n for n in (clusters_note(extras),) if n]
         notes += coverage_notes(table, coverage or {})
         notes += warning_notes(table, fitted)

@@ -7,10 +7,12 @@ Steps, in order (progress is printed for each):
    settings: :func:`regrowth.analyses.check`) and check every column
    against the panel *before fitting or writing anything*: any problem (a variable the
    panel lacks, with the KOSIS table that would supply it; a non-0/1 ``drop_if``; an
-   unknown ``--only`` table) refuses the whole run with a ``SpecificationError``;
+   unknown ``--only`` table; an empty sample; a bootstrap with fewer than 2 clusters)
+   refuses the whole run with a ``SpecificationError``;
 3. fit each column with :func:`regrowth.fit.fit_column` (a failure is reported with the
    column's name and the run goes on with the others), then run the analyses each table
-   declares (:mod:`regrowth.analyses`: bootstrap lines first, then their own outputs);
+   declares (:mod:`regrowth.analyses`: bootstrap lines first, then their own outputs; a
+   failed bootstrap is named in the log and the table notes, and the run exits 1);
 4. write ``results/tables/<table>.{md,tex,html,csv,docx}``, ``results/figures/*.png``,
    ``results/estimates.json`` (every number of every table at full precision) and the
    descriptive tables (:mod:`regrowth.outputs`) and the analyses' outputs as one transaction
@@ -42,6 +44,7 @@ from regrowth import analyses, curve, files, names
 from regrowth import notebooks as notebook_runner
 from regrowth import panel as panel_mod
 from regrowth import specs as specs_mod
+from regrowth.analyses.bootstrap import check_clusters
 from regrowth.errors import RegrowthError, SpecificationError
 from regrowth.files import jsonable, write_text
 from regrowth.fit import (Fitted, estimation_sample, fit_column, macro_fit_panel, panel_for,
@@ -210,6 +213,9 @@ def _load_checked(specs, processed_dir, only):
             f"{spec.path}: table {c.table!r}, column {c.id!r}: key 'sample': no observations "
             f"in {c.sample.describe()} with {', '.join(c.variables())} all observed; nothing "
             "was fitted or written" for c in empty))
+    few = check_clusters(todo, panel, spec.path, macro)   # a bootstrap needs >= 2 clusters
+    if few:
+        raise SpecificationError("\n".join(few))
     return spec, panel, macro, todo, skipped, only
 
 

@@ -154,7 +154,7 @@ def test_download_from_local_http_server(tmp_path, http_root):
     data = "연도,값\n2020,1\n".encode()
     (www / "repo").mkdir()
     (www / "repo/file.csv").write_bytes(data)
-    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", data, url=f"{base}/repo/file.csv")])
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", data, url=f"{base}/repo/file.csv", size=len(data))])
     report = acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
     assert report.downloaded == ["src/file.csv"]
     assert (tmp_path / "raw/src/file.csv").read_bytes() == data
@@ -163,7 +163,7 @@ def test_download_from_local_http_server(tmp_path, http_root):
 def test_download_with_wrong_checksum_is_refused(tmp_path, http_root):
     www, base = http_root
     (www / "file.csv").write_bytes(b"tampered\n")
-    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", b"original\n", url=f"{base}/file.csv")])
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", b"original\n", url=f"{base}/file.csv", size=9)])
     with pytest.raises(ChecksumError, match="nothing was written"):
         acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
     assert not (tmp_path / "raw/src/file.csv").exists()
@@ -172,7 +172,7 @@ def test_download_with_wrong_checksum_is_refused(tmp_path, http_root):
 
 def test_download_not_found_is_a_clear_error(tmp_path, http_root):
     _, base = http_root
-    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", b"x", url=f"{base}/gone.csv")])
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/file.csv", b"x", url=f"{base}/gone.csv", size=1)])
     with pytest.raises(MissingInputError, match="download of .*gone.csv failed") as err:
         acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
     assert list((tmp_path / "raw/src").iterdir()) == []
@@ -221,9 +221,31 @@ def test_download_without_a_length_header_is_stopped_past_the_size(tmp_path, mon
     assert list((tmp_path / "raw/src").iterdir()) == []
 
 
+def test_download_of_an_entry_without_a_size_is_refused_before_any_byte(tmp_path, monkeypatch):
+    import urllib.request
+
+    def no_network(*a, **k):
+        raise AssertionError("nothing may be fetched for an entry without a size")
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    manifest = write_manifest(tmp_path / "M.toml",
+                              [entry("src/f.csv", b"y", url="https://example.org/f.csv")])
+    with pytest.raises(DataError, match="the entry of src/f.csv has no size") as err:
+        acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True)
+    assert err.value.file == str(manifest) and err.value.column == "size"
+    assert "size = <bytes>" in err.value.hint
+    assert not (tmp_path / "raw/src").exists() or list((tmp_path / "raw/src").iterdir()) == []
+
+
+def test_an_entry_without_a_size_is_still_copied_from_the_mirror(tmp_path, mirror):
+    root, files = mirror
+    manifest = write_manifest(tmp_path / "M.toml", [entry(r, d) for r, d in files.items()])
+    report = acquire.fetch(manifest, tmp_path / "raw", root, allow_download=True)
+    assert sorted(report.copied) == sorted(files)
+
+
 def test_downloads_stop_at_the_overall_time_limit(tmp_path, http_root):
     _, base = http_root
-    manifest = write_manifest(tmp_path / "M.toml", [entry("src/f.csv", b"z", url=f"{base}/f.csv")])
+    manifest = write_manifest(tmp_path / "M.toml", [entry("src/f.csv", b"z", url=f"{base}/f.csv", size=1)])
     with pytest.raises(MissingInputError, match="time limit for downloads is used up") as err:
         acquire.fetch(manifest, tmp_path / "raw", mirror="", allow_download=True, time_limit=0)
     assert err.value.file == str(tmp_path / "raw/src/f.csv")

@@ -491,3 +491,54 @@ def kill_fetch_check(o, e):
     return ("good", f"8 kills during fetch: no file with a wrong checksum left; next fetch completes; {res}")
 @xcase("kill-during-data-fetch", "fault", args=("data", "verify"), expect="ok", check=kill_fetch_check)
 def _(): pass
+# ------------------------------------------------------------------ fourth batch (issue 20 item 6): sizes, faults, bootstraps, degenerate designs
+CV = ("curve", "--id", "innovation")
+BOOT1 = 'se = { type = "cluster", groups = "region", bootstrap = { reps = 9999, weights = "webb", seed = 20181207 } }\nrationale = "DESIGN main'
+@xcase("curve-too-many-specifications", "spec", args=CV)
+def _(): sub('id = "innovation"\n', 'id = "innovation"\nmax_specifications = 10\n')
+@xcase("curve-bootstrap-reps-1e9", "spec", args=CV)
+def _(): sub('bootstrap = { reps = 999, weights = "webb" }', 'bootstrap = { reps = 1_000_000_000, weights = "webb" }')
+@xcase("curve-workers-0", "cli", args=(*CV, "--backend", "processes", "--workers", "0"))
+def _(): pass
+@xcase("curve-workers-negative", "cli", args=(*CV, "--backend", "processes", "--workers", "-3"))
+def _(): pass
+@xcase("curve-workers-huge", "cli", args=(*CV, "--backend", "processes", "--workers", "100000"))
+def _(): pass
+@xcase("curve-scheduler-with-serial", "cli", args=(*CV, "--scheduler", "tcp://127.0.0.1:8786"))
+def _(): pass
+@xcase("curve-scheduler-with-processes", "cli", args=(*CV, "--backend", "processes", "--scheduler", "tcp://127.0.0.1:8786"))
+def _(): pass
+@xcase("curve-scheduler-malformed", "cli", args=(*CV, "--backend", "dask", "--scheduler", "localhost"))
+def _(): pass
+@xcase("curve-scheduler-unreachable", "fault", args=(*CV, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"))
+def _(): pass
+C[-1]["env"] = {"REGROWTH_DASK_CONNECT_TIMEOUT": "3"}
+@xcase("lock-timeout-abc", "fault")
+def _(): pass
+C[-1]["env"] = {"REGROWTH_LOCK_TIMEOUT": "abc"}
+@xcase("lock-timeout-negative", "fault")
+def _(): pass
+C[-1]["env"] = {"REGROWTH_LOCK_TIMEOUT": "-5"}
+@xcase("manifest-download-without-size", "data", args=("data", "fetch", "--allow-download"))
+def _():
+    man = PROJ / "data/raw/MANIFEST.toml"
+    sub("size = 39557\n", "", path=man)
+    f = PROJ / "data/raw/kiet_regional_development_index"
+    subprocess.run(["chmod", "-R", "u+w", str(f)]); shutil.rmtree(f)
+C[-1]["env"] = {"REGROWTH_DATA_MIRROR": ""}
+@xcase("spec-bootstrap-reps-1e9", "spec")
+def _(): sub(BOOT1, BOOT1.replace("reps = 9999", "reps = 1_000_000_000"))
+@xcase("spec-bootstrap-one-cluster", "spec")
+def _(): sub(BOOT1, BOOT1.replace('groups = "region"', 'groups = "year"').replace('type = "cluster"', 'type = "robust"')); sub('sample = { years = [2015, 2020], exclude = ["sejong"] }\nse = { type = "robust", groups = "year"', 'sample = { years = [2020, 2020], exclude = ["sejong"] }\nse = { type = "robust", groups = "year"')
+@xcase("spec-bootstrap-focus-in-dispersion", "spec")
+def _(): sub('focus = ["fiscal_self_reliance_l1", "ln_rnd_l1"]', 'focus = ["fiscal_self_reliance_l1", "ln_rnd_l1", "capital_region"]')
+@xcase("spec-pcse-one-period", "spec", expect="either",
+       check=lambda o, e: ("good", "column refused with the reason") if "T >= 2" in e else ("bad", "one-period PCSE printed numbers"))
+def _(): sub('sample = { years = [2002, 2017], exclude = ["sejong"] }\nse = { type = "pcse" }', 'sample = { years = [2010, 2010], exclude = ["sejong"] }\nse = { type = "pcse" }')
+PY4 = {
+ "py-pcse-one-period": "import numpy as np,pandas as pd\nfrom regrowth.models.pcse import PanelPCSE\nidx=pd.MultiIndex.from_product([list('abcdefghij'),[2015]],names=['r','t']);r=np.random.default_rng(0);d=pd.DataFrame({'y':r.normal(size=10),'x':r.normal(size=10)},index=idx)\nprint(PanelPCSE.from_formula('y ~ 1 + x', d).fit().std_errors)",
+ "py-fgls-one-period-ar1": "import numpy as np,pandas as pd\nfrom regrowth.models import PanelFGLS\nidx=pd.MultiIndex.from_product([list('abcdefghij'),[2015]],names=['r','t']);r=np.random.default_rng(0);d=pd.DataFrame({'y':r.normal(size=10),'x':r.normal(size=10)},index=idx)\nprint(PanelFGLS.from_formula('y ~ 1 + x', d).fit().params)",
+ "py-fgls-one-period-hetero": "import numpy as np,pandas as pd\nfrom regrowth.models import PanelFGLS\nidx=pd.MultiIndex.from_product([list('abcdefghij'),[2015]],names=['r','t']);r=np.random.default_rng(0);d=pd.DataFrame({'y':r.normal(size=10),'x':r.normal(size=10)},index=idx)\nprint(PanelFGLS.from_formula('y ~ 1 + x', d, corr='independent').fit().params)",
+}
+for k, code in PY4.items():
+    C.append(dict(id=k, group="python", py=code, expect="refuse", check=None))

@@ -165,6 +165,22 @@ def test_fgls_bootstrap_holds_omega_fixed_and_can_reestimate_it():
             boottest(corr.fit(), "x1")
 
 
+def test_a_bootstrap_without_a_confidence_set_says_why_instead_of_nan_nan():
+    df = _growth_panel()
+    res = PanelFGLS.from_formula("y ~ 1 + x1 + x2", df, panels="hetero", corr="ar1").fit()
+    again = boottest(res, "x1", reps=49, weights="webb", seed=2, reestimate=True)
+    assert np.isnan(again.conf_int[0]) and np.isnan(again.conf_int[1])
+    assert again.ci_note.startswith("not computed: with Omega and rho re-estimated")
+    assert "(nan, nan)" not in repr(again) and "conf_int=None (not computed" in repr(again)
+    assert "95% confidence set: not computed: with Omega" in again.summary()
+    assert again.to_dict()["ci_note"] == again.ci_note
+    assert not any("held fixed" in n for n in again.notes)   # Omega is re-estimated here
+    quiet = boottest(res, "x1", reps=49, weights="webb", seed=2, ci=False)
+    assert quiet.ci_note == "not computed (ci=False, Stata's noci)"
+    fixed = boottest(res, "x1", reps=49, weights="webb", seed=2)
+    assert fixed.ci_note == "" and "ci_note" not in fixed.to_dict()
+
+
 # --------------------------------------------------------------------------- clusters of the fit
 
 def _same_test(a, b):

@@ -45,6 +45,25 @@ def test_note_names_method_draws_weights_and_seed():
     assert "all 65,536 Rademacher sign vectors" in table_note([{"bootstrap": {"x": enum}}])
 
 
+def test_note_says_what_the_draws_resampled():
+    rec = dict(RECORD, n_clusters=16)
+    assert "clustered by province" in table_note([{"bootstrap": {"x": rec}}], [("region", 144)])
+    assert "clustered by macro-region" in table_note([{"bootstrap": {"x": rec}}],
+                                                     [("macro_region", 144)])
+    # one observation per cluster: the draws flip single residuals, whatever the name says
+    one = dict(RECORD, n_clusters=144)
+    note = table_note([{"bootstrap": {"x": one}}], [("region", 144)])
+    assert "resampling observations (each cluster has one observation)" in note
+    assert "clustered by" not in note
+
+
+def test_note_says_why_a_bracket_has_no_confidence_set():
+    rec = dict(RECORD, ci_low=float("nan"), ci_high=float("nan"), ci_note="not computed (why)")
+    assert term_lines({"bootstrap": {"x": rec}}) == {"x": "[0.041]"}
+    assert "A bracket without a confidence set: not computed (why)." in table_note(
+        [{"bootstrap": {"x": rec}}])
+
+
 def test_failed_bootstrap_is_left_out_of_the_table():
     assert term_lines({"bootstrap": {"x": {"error": "boom"}}}) == {}
 
@@ -64,8 +83,9 @@ def test_reference_distribution_label():
 # ----------------------------------------------------------------------------- se.tests
 
 def test_a_coefficient_tested_by_macro_region_is_noted_with_its_grouping():
+    # own_test: the column's se.tests gives this coefficient its own grouping
     macro = dict(RECORD, groups="macro_region", n_clusters=7, enumerated=True, reps=128,
-                 weights="rademacher")
+                 weights="rademacher", own_test=True)
     prov = dict(RECORD, groups="region", n_clusters=16)
     extras = [{"bootstrap": {"x": macro, "z": prov}}, {"bootstrap": {"x": macro}}]
     (note,) = grouping_notes([("(1)", extras[0]), ("(2)", extras[1])], {"x": "Innovation"})

@@ -200,6 +200,42 @@ def test_igls_correlated_equals_iterated_sur_and_gaussian_ml(invest2):
     np.testing.assert_allclose(ours.llf, ll, rtol=1e-10)
 
 
+# --------------------------------------------------------------- degenerate designs
+
+def _one_period(n_panels: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    idx = pd.MultiIndex.from_product([[f"p{i}" for i in range(n_panels)], [2015]],
+                                     names=["company", "year"])
+    return pd.DataFrame({"invest": rng.normal(size=n_panels),
+                         "market": rng.normal(size=n_panels),
+                         "stock": rng.normal(size=n_panels)}, index=idx)
+
+
+@pytest.mark.parametrize("panels", ["hetero", "correlated"])
+def test_one_period_is_refused_for_panel_variances(panels):
+    with pytest.raises(EstimationError) as err:
+        PanelFGLS.from_formula(FORMULA, _one_period(), panels=panels, corr="independent").fit()
+    msg = str(err.value)
+    assert f"panels={panels!r} estimates each panel's variance" in msg
+    assert "one period (10 panels)" in msg and "FGLS needs T >= 2 periods" in msg
+
+
+@pytest.mark.parametrize("corr", ["ar1", "psar1"])
+def test_one_period_with_ar1_is_refused_not_a_traceback(corr):
+    # every panel is a single observation, dropped for AR(1): nothing was left to fit
+    with pytest.warns(Warning, match="only one observation"), \
+            pytest.raises(EstimationError, match=r"every panel has a single observation "
+                                                 r"\(periods: 2015\)"):
+        PanelFGLS.from_formula(FORMULA, _one_period(), panels="iid", corr=corr).fit()
+
+
+def test_one_period_with_iid_panels_and_independent_errors_is_ols():
+    d = _one_period()
+    res = PanelFGLS.from_formula(FORMULA, d, panels="iid", corr="independent").fit()
+    ols = sm.OLS(d["invest"].to_numpy(), sm.add_constant(d[["market", "stock"]].to_numpy())).fit()
+    np.testing.assert_allclose(res.params.to_numpy(), ols.params, rtol=1e-10)
+
+
 # --------------------------------------------------------------- rho and corr
 
 def _ols_resid(df):

@@ -222,3 +222,54 @@ def test_results_are_linearmodels_panel_results_for_compare_and_summary_col():
     np.testing.assert_allclose(pcse.bse, pcse.std_errors)
     ci = pcse.conf_int()
     np.testing.assert_allclose(ci["upper"] - pcse.params, 1.959963984540054 * pcse.std_errors)
+
+
+# --------------------------------------------------------------- degenerate designs
+
+def _one_period(n_panels: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    idx = pd.MultiIndex.from_product([[f"p{i}" for i in range(n_panels)], [2015]],
+                                     names=["id", "t"])
+    return pd.DataFrame({"y": rng.normal(size=n_panels), "x1": rng.normal(size=n_panels),
+                         "x2": rng.normal(size=n_panels)}, index=idx)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, "the cross-panel covariance Sigma"),
+    ({"pairwise": True}, "the cross-panel covariance Sigma"),
+    ({"hetonly": True}, "each panel's variance sigma_i^2 would be one squared residual"),
+])
+def test_one_period_is_refused_instead_of_zero_standard_errors(options, words):
+    # with one period Sigma = e e' and X' Sigma X = (X'e)(X'e)' = 0: SEs of exactly 0
+    with pytest.raises(EstimationError) as err:
+        PanelPCSE.from_formula(FORMULA, _one_period(), **options).fit()
+    msg = str(err.value)
+    assert words in msg and "(2015)" in msg and "PCSE needs T >= 2 periods" in msg
+    assert "independent=True" in msg
+
+
+def test_one_period_with_ar1_is_refused_for_want_of_a_rho():
+    with pytest.warns(Warning, match="only one observation"), \
+            pytest.raises(EstimationError, match=r"every panel has a single observation "
+                                                 r"\(periods: 2015\)"):
+        PanelPCSE.from_formula(FORMULA, _one_period(), correlation="ar1").fit()
+
+
+def test_one_period_with_the_ols_covariance_is_ols():
+    d = _one_period()
+    res = PanelPCSE.from_formula(FORMULA, d, independent=True).fit(nmk=True)
+    ols = sm.OLS(d["y"].to_numpy(), sm.add_constant(d[["x1", "x2"]].to_numpy())).fit()
+    np.testing.assert_allclose(res.params.to_numpy(), ols.params, rtol=1e-10)
+    np.testing.assert_allclose(res.std_errors.to_numpy(), ols.bse, rtol=1e-10)
+
+
+def test_casewise_with_a_single_complete_period_is_refused_naming_it():
+    d = DATA["unbalanced"]
+    ids = d.index.get_level_values("id")
+    t = d.index.get_level_values("t")
+    # panel 1 observed up to 1940, panel 2 from 1940: 1940 is the only complete period
+    one = d[~((ids == 1) & (t > 1940)) & ~((ids == 2) & (t < 1940))]
+    with pytest.raises(EstimationError, match=r"1 period\(s\) in which every panel is observed "
+                                              r"\(1940\)"):
+        PanelPCSE.from_formula(FORMULA, one).fit()
+    PanelPCSE.from_formula(FORMULA, one, pairwise=True).fit()   # pairwise has many periods

@@ -10,7 +10,8 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from regrowth.curve.schema import DIMENSIONS, FOCAL_ROLES, NA, Curve, Option, Unavailable
+from regrowth.curve.schema import (DIMENSIONS, FOCAL_ROLES, NA, Curve, Option, Unavailable,
+                                   check_size)
 from regrowth.models import registry
 from regrowth.specs import ColumnSpec, Sample
 
@@ -86,8 +87,10 @@ def enumerate_specs(curve: Curve) -> tuple[list[Spec], list[dict]]:
     The product runs over the dimensions in ``DIMENSIONS`` order (inference innermost, so the
     specifications of one model are adjacent). A dimension that does not apply to an
     estimator takes the option ``-`` and duplicates are removed; then the declared exclusions
-    are applied. Returns ``(specs, excluded)``; ``excluded`` rows are ``{id, reason}``.
+    are applied. Returns ``(specs, excluded)``; ``excluded`` rows are ``{id, reason}``. A
+    curve larger than its ``max_specifications`` is refused first (:func:`check_size`).
     """
+    check_size(curve)
     dims = [d for d in DIMENSIONS if d in curve.dimensions or d in
             ("lag", "controls", "dispersion", "outcome_form", "year_effects", "inference")]
     opts = {d: _options(curve, d) for d in dims}

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from regrowth.errors import RegrowthError, SpecificationError
-from regrowth.inference.weights import DEFAULT_REPS, DEFAULT_WEIGHTS, WEIGHTS
+from regrowth.inference.weights import DEFAULT_REPS, DEFAULT_WEIGHTS, MAX_REPS, WEIGHTS
 from regrowth.models import registry
 from regrowth.models.registry import did_you_mean
 from regrowth.specs import read_document
 from regrowth.specs.parse import ID_PATTERN, Problems, parse_sample
 
-__all__ = ["Curve", "Option", "Unavailable", "validate", "load", "DIMENSIONS", "FOCAL_ROLES",
-           "INFERENCE", "INFERENCE_FOR", "NA", "RESULTS"]
+__all__ = ["Curve", "Option", "Unavailable", "validate", "load", "check_size", "DIMENSIONS",
+           "FOCAL_ROLES", "INFERENCE", "INFERENCE_FOR", "NA", "RESULTS", "MAX_SPECIFICATIONS"]
 
 RESULTS = Path("results") / "curve"
 
@@ -47,12 +47,19 @@ INFERENCE_FOR = {"count": ("model", "robust", "cluster", "bootstrap"),
 
 
 CURVE_KEYS = {"id", "title", "outcome", "focal", "seed", "bootstrap", "exposure", "cluster",
-              "null_draws", "null_method", "batch_size", "rationale", "dimensions", "exclude"}
+              "null_draws", "null_method", "batch_size", "rationale", "dimensions", "exclude",
+              "max_specifications"}
 
 #: how the null draws are computed: "linear" (default; each linear specification's estimate
 #: as a linear map of the null outcome, see :mod:`regrowth.curve.linear_null`) or "refit"
 #: (every specification refitted per draw: the validation reference)
 NULL_METHODS = ("linear", "refit")
+
+#: The default limit on a curve's combinations (the product of its dimensions' option counts,
+#: before inapplicable options collapse and exclusions apply), checked before anything is
+#: enumerated; a ``[[curve]]`` block raises it with ``max_specifications = N``. 10^5
+#: specifications take hours on a laptop; ten million do not fit in its memory.
+MAX_SPECIFICATIONS = 100_000
 
 
 BOOTSTRAP_KEYS = {"reps", "weights"}
@@ -101,6 +108,7 @@ class Curve:
     null_draws: int = 0
     null_method: str = "linear"
     batch_size: int = 16
+    max_specifications: int = MAX_SPECIFICATIONS
 
 
 def _err(where: str, message: str) -> SpecificationError:
@@ -126,11 +134,13 @@ def _id(value, where: str) -> str:
     return value
 
 
-def _int(value, where: str, minimum: int | None = None) -> int:
+def _int(value, where: str, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _err(where, f"must be an integer, not {value!r}")
     if minimum is not None and value < minimum:
         raise _err(where, f"must be >= {minimum}, not {value}")
+    if maximum is not None and value > maximum:
+        raise _err(where, f"must be <= {maximum:,}, not {value:,}")
     return value
 
 
@@ -240,13 +250,15 @@ def _header(raw: dict, where: str, columns: set) -> dict:
         "rationale": _text(raw.get("rationale"), f"{where}.rationale"),
         "outcome": _variable(raw.get("outcome"), columns, f"{where}.outcome"),
         "seed": _int(raw.get("seed"), f"{where}.seed", 0),
-        "reps": _int(boot.get("reps", DEFAULT_REPS), f"{where}.bootstrap.reps", 0),
+        "reps": _int(boot.get("reps", DEFAULT_REPS), f"{where}.bootstrap.reps", 0, MAX_REPS),
         "weights": weights,
         "cluster": _variable(raw.get("cluster", "region"), columns, f"{where}.cluster"),
         "exposure": None if exposure is None else _variable(exposure, columns, f"{where}.exposure"),
         "null_draws": _int(raw.get("null_draws", 0), f"{where}.null_draws", 0),
         "null_method": _null_method(raw.get("null_method", "linear"), f"{where}.null_method"),
         "batch_size": _int(raw.get("batch_size", 16), f"{where}.batch_size", 1),
+        "max_specifications": _int(raw.get("max_specifications", MAX_SPECIFICATIONS),
+                                   f"{where}.max_specifications", 1),
     }
 
 
@@ -407,9 +419,33 @@ def _one_curve(raw: dict, i: int, columns: set, seen: set) -> Curve:
     focal = _focal(raw, where, dims)
     if head["null_draws"] and family != "linear":
         raise _err(f"{where}.null_draws", "the inferential (null) curve is for linear curves only")
-    return Curve(id=cid, focal=focal, family=family,
-                 dimensions={d: dims[d] for d in DIMENSIONS if d in dims},
-                 exclude=_exclusions(raw, where, dims), **head)
+    curve = Curve(id=cid, focal=focal, family=family,
+                  dimensions={d: dims[d] for d in DIMENSIONS if d in dims},
+                  exclude=_exclusions(raw, where, dims), **head)
+    check_size(curve, f"{where}.dimensions")
+    return curve
+
+
+def check_size(curve: Curve, where: str | None = None) -> int:
+    """The number of combinations of ``curve`` (the product of its dimensions' option counts);
+    raises SpecificationError naming the sizes when it exceeds ``curve.max_specifications``.
+
+    Computed from the counts alone, so a curve of tens of millions is refused before a
+    single specification is enumerated.
+    """
+    sizes = {d: len(opts) for d, opts in curve.dimensions.items()}
+    n = 1
+    for k in sizes.values():
+        n *= k
+    if n > curve.max_specifications:
+        shown = " x ".join(f"{d} {k}" for d, k in sizes.items())
+        raise _err(where or f"curve {curve.id!r}.dimensions",
+                   f"{n:,} combinations of the dimensions ({shown}) exceed the limit of "
+                   f"{curve.max_specifications:,} specifications; drop options of the largest "
+                   f"dimensions or split the curve, or raise the limit with "
+                   f"max_specifications = N in the [[curve]] block (default "
+                   f"{MAX_SPECIFICATIONS:,}) if the run is meant to be that large")
+    return n
 
 
 def validate(raw_curve_list, panel_columns) -> tuple[Curve, ...]:

@@ -45,8 +45,9 @@ class BoottestResult:
         statistic at the restricted estimate after ML, as Stata's score bootstrap reports).
     pvalue : bootstrap p-value of H0: ``param`` = ``null`` (``ptype``).
     conf_int : (low, high), the set of null values not rejected at ``1 - level``, found by
-        test inversion; ``(nan, nan)`` when not computed; infinite ends are possible with
-        very few clusters.
+        test inversion; ``(nan, nan)`` when not computed, and then ``ci_note`` says why
+        (``ci=False``, ``reestimate=True``, or an inversion that found no bounds); infinite
+        ends are possible with very few clusters.
     reps : number of bootstrap draws used (2^G when ``enumerated``).
     enumerated : True if all 2^G Rademacher sign vectors were used (exact, seed irrelevant).
     method : e.g. ``"wild cluster bootstrap, null imposed (WCR)"``.
@@ -71,6 +72,12 @@ class BoottestResult:
     impose_null: bool
     seconds: float = field(default=float("nan"), compare=False)
     notes: tuple[str, ...] = ()
+    ci_note: str = ""   # why conf_int is (nan, nan), when it is
+
+    def __post_init__(self):
+        lo, hi = self.conf_int
+        if math.isnan(lo) and math.isnan(hi) and not self.ci_note:
+            object.__setattr__(self, "ci_note", _NO_CI["failed"])
 
     def to_dict(self) -> dict:
         """Plain-Python record (JSON-ready) for ``estimates.json``."""
@@ -80,7 +87,8 @@ class BoottestResult:
                 "ci_low": lo, "ci_high": hi, "level": self.level, "reps": self.reps,
                 "enumerated": self.enumerated, "method": self.method,
                 "weights": self.weights, "seed": self.seed, "ptype": self.ptype,
-                "impose_null": self.impose_null, "n_clusters": self.n_clusters}
+                "impose_null": self.impose_null, "n_clusters": self.n_clusters,
+                **({"ci_note": self.ci_note} if self.ci_note else {})}
 
     def summary(self) -> str:
         lo, hi = self.conf_int
@@ -97,17 +105,33 @@ class BoottestResult:
         if not (math.isnan(lo) and math.isnan(hi)):
             lines.append(f"  {100 * self.level:g}% confidence set (test inversion): "
                          f"[{lo:.6g}, {hi:.6g}]")
+        else:
+            lines.append(f"  {100 * self.level:g}% confidence set: {self.ci_note}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         lo, hi = self.conf_int
+        conf = (f"({lo:.6g}, {hi:.6g})" if not (math.isnan(lo) and math.isnan(hi))
+                else f"None ({self.ci_note})")
         return (f"BoottestResult(param={self.param!r}, statistic={self.statistic:.4f}, "
-                f"pvalue={self.pvalue:.4f}, conf_int=({lo:.6g}, {hi:.6g}), reps={self.reps}, "
+                f"pvalue={self.pvalue:.4f}, conf_int={conf}, reps={self.reps}, "
                 f"enumerated={self.enumerated}, weights={self.weights!r}, seed={self.seed})")
 
     def __str__(self) -> str:
         return self.summary()
+
+
+#: why a result has no confidence set (``BoottestResult.ci_note``)
+_NO_CI = {
+    "ci": "not computed (ci=False, Stata's noci)",
+    "reestimate": ("not computed: with Omega and rho re-estimated in every draw "
+                   "(reestimate=True) each trial value of the test inversion would refit FGLS "
+                   "reps times, so the p-value is reported alone; reestimate=False holds "
+                   "Omega and rho at their estimates and gives the confidence set"),
+    "failed": ("the test inversion found no bounds: the bootstrap p-value is not a number "
+               "near the estimate (its standard error is zero or undefined)"),
+}
 
 
 # --------------------------------------------------------------------------- clusters
@@ -590,14 +614,15 @@ def _boottest_linear(results, design, param, reps, weights, impose_null, seed, r
     if enumerated:
         notes.append(f"2^{design.G} = {V.shape[1]} <= reps: all Rademacher sign vectors "
                      "enumerated")
-    if reestimate:
+    if reestimate:   # design.note says Omega and rho are held fixed: not so here
+        notes = [n for n in notes if n != design.note]
         stat, pv = _fgls_reestimate(results, design, j, c, V, impose_null, null, ptype)
         est = float(np.asarray(results.params, dtype=float)[j])
         return BoottestResult(
             param, est, null, stat, pv, (math.nan, math.nan), V.shape[1], enumerated,
             f"wild cluster bootstrap of FGLS, Omega and rho re-estimated in each draw "
             f"({'WCR' if impose_null else 'WCU'})", weights, seed, level, ptype, design.G, c,
-            impose_null, time.perf_counter() - t0, tuple(notes))
+            impose_null, time.perf_counter() - t0, tuple(notes), _NO_CI["reestimate"])
     core = LinearWild.build(design.X, design.y, design.codes, design.G, j, c, impose_null)
     draws = core.prepare(V)
 
@@ -616,7 +641,8 @@ def _boottest_linear(results, design, param, reps, weights, impose_null, seed, r
               f" after {design.kind}")
     return BoottestResult(param, float(core.beta[j]), null, stat, pv, conf, V.shape[1],
                           enumerated, method, weights, seed, level, ptype, design.G, c,
-                          impose_null, time.perf_counter() - t0, tuple(notes))
+                          impose_null, time.perf_counter() - t0, tuple(notes),
+                          "" if ci else _NO_CI["ci"])
 
 
 def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng, level,
@@ -671,7 +697,8 @@ def _boottest_ml(results, param, clusters, reps, weights, impose_null, seed, rng
     return BoottestResult(param, est, null, stat, pv, conf, V.shape[1], enumerated,
                           f"score bootstrap (Kline-Santos; {_SCORE_VARIANCE[score_variance]}) "
                           f"after {name}", weights, seed, level,
-                          ptype, G, c, True, time.perf_counter() - t0, tuple(notes))
+                          ptype, G, c, True, time.perf_counter() - t0, tuple(notes),
+                          "" if ci else _NO_CI["ci"])
 
 
 _SCORE_VARIANCE = {"onestep": "variance re-linearised at the one-step estimate",

@@ -1,6 +1,12 @@
-"""Input checks shared by the count models: index alignment, numeric frames, collinearity.
+"""Input checks shared by the models: index alignment, numeric frames, collinearity (the
+count models), and the AR(1) coefficients of the panel GLS models (``xtgls``, ``xtpcse``).
 
 Every message names the input (``exog``, ``exposure``, ...) and what to do.
+
+AR(1) rho (:func:`panel_rhos`): from each panel's rho_i (NaN where it cannot be computed),
+``corr="ar1"`` uses one common rho = sum_i w_i rho_i / sum_i w_i over the panels with a finite
+rho_i and w_i > 0, ``corr="psar1"`` uses rho_i and needs every one; |rho| >= 1 makes the
+Prais-Winsten transform sqrt(1 - rho^2) undefined and is an error.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from scipy import linalg
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
 
-__all__ = ["CONSTANT", "as_frame", "check_index", "collinear", "misaligned", "numeric", "vector"]
+__all__ = ["CONSTANT", "as_frame", "check_index", "collinear", "format_list", "misaligned",
+           "numeric", "panel_rhos", "vector"]
 
 
 CONSTANT = "Intercept"  # the constant's name wherever the estimator names it
@@ -112,3 +119,42 @@ def collinear(mat: np.ndarray, names: list[str], what: str) -> None:
                               f"column(s) {dep} ({'; '.join(parts)}). Drop one of them.")
 
 
+def format_list(values: list, limit: int = 8) -> str:
+    """``values`` joined by commas, the first ``limit`` of them and the count of the rest."""
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
+
+
+def panel_rhos(rho_i: np.ndarray, corr: str, *, entities, rhotype: str,
+               weights: np.ndarray) -> np.ndarray:
+    """Each panel's AR(1) coefficient (an (N,) array), checked; see the module docstring.
+
+    ``rho_i`` are the panels' own estimates (NaN where undefined), ``corr`` is ``"ar1"``
+    (one common rho, the ``weights``-weighted mean of the finite rho_i) or ``"psar1"``,
+    ``entities`` the panels' names for messages. Raises
+    :class:`~regrowth.errors.EstimationError` naming the panels when no rho (ar1) or some
+    rho_i (psar1) cannot be computed, or when |rho| >= 1.
+    """
+    rho_i = np.asarray(rho_i, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    entities = np.asarray(entities, dtype=object)
+    if corr == "ar1":
+        ok = np.isfinite(rho_i) & (weights > 0)
+        if not ok.any():
+            raise EstimationError(f"rho could not be computed for any panel with "
+                                  f"rhotype={rhotype!r}")
+        rho = np.full(rho_i.size, float(np.sum(weights[ok] * rho_i[ok]) / np.sum(weights[ok])))
+    else:
+        bad = ~np.isfinite(rho_i)
+        if bad.any():
+            raise EstimationError(f"rho_i could not be computed with rhotype={rhotype!r} for "
+                                  f"panel(s) {format_list(entities[bad].tolist())}")
+        rho = rho_i
+    out = np.abs(rho) >= 1.0
+    if out.any():
+        which = ["all panels (common rho)"] if corr == "ar1" else entities[out].tolist()
+        vals = np.unique(np.round(rho[out], 6)).tolist()
+        raise EstimationError(
+            f"estimated AR(1) coefficient |rho| >= 1 ({format_list(vals)}) for "
+            f"{format_list(which)}: the Prais-Winsten transform is undefined")
+    return rho

@@ -24,12 +24,16 @@ Algorithm (Stata's two- or three-step FGLS, step by step)
 3. Prais-Winsten transform of y and every column of X (the constant included)
    within each panel: z*_i1 = sqrt(1 - rho_i^2) z_i1, z*_it = z_it - rho_i z_i,t-1.
    |rho_i| >= 1 stops estimation with an :class:`EstimationError` (Stata would
-   propagate missing values).
+   propagate missing values); so does a sample in which every panel has a single
+   observation (no rho can be estimated). The checks are ``models._checks.panel_rhos``,
+   shared with :mod:`regrowth.models.pcse`.
 4. OLS on the transformed data; residuals u (on the transformed scale, the first
    observation of each panel included).
 5. Sigma from u with Stata's divisors: ``iid`` sigma^2 = u'u / n (n = all
    observations); ``hetero`` sigma_i^2 = u_i'u_i / T_i; ``correlated``
-   Sigma_ij = u_i'u_j / T (balanced panels only).
+   Sigma_ij = u_i'u_j / T (balanced panels only). ``hetero`` and ``correlated``
+   need T >= 2 periods (with one, sigma_i^2 is a single squared residual, zero where
+   the fit passes through a point): a one-period sample is an :class:`EstimationError`.
 6. GLS on the transformed data: b = (X*' Om^-1 X*)^-1 X*' Om^-1 y*, with
    Om^-1 = Sigma^-1 (x) I_T, computed by whitening each period's N-vector with a
    factor C (C'C = Sigma^-1). Cov(b) = (X*' Om^-1 X*)^-1, i.e. normalised by n
@@ -129,6 +133,7 @@ from linearmodels.panel.data import PanelData
 
 from regrowth.errors import (ConvergenceWarning, DataError, EstimationError,
                              MissingValuesWarning, SpecificationError)
+from regrowth.models._checks import format_list, panel_rhos
 from regrowth.models.fgls_results import PanelFGLSResults
 
 __all__ = ["PanelFGLS", "PanelFGLSResults"]
@@ -160,17 +165,14 @@ def _misaligned(what: str, index: pd.Index, ref_name: str, ref: pd.Index) -> str
         if extra.empty and lacking.empty:
             diff = "the same rows in a different order"
         else:
-            diff = (f"rows not in {ref_name}: {_format_periods(list(extra), 3)}; rows of "
-                    f"{ref_name} missing: {_format_periods(list(lacking), 3)}")
+            diff = (f"rows not in {ref_name}: {format_list(list(extra), 3)}; rows of "
+                    f"{ref_name} missing: {format_list(list(lacking), 3)}")
     return (f"{what} and {ref_name} are not indexed by the same rows ({diff}); the "
             "estimator does not align them silently. Select both from one DataFrame, or "
             f"align first, e.g. {what} = {what}.reindex({ref_name}.index) (rows missing in "
             f"{what} then become NaN and are dropped).")
 
 
-def _format_periods(values: list, limit: int = 8) -> str:
-    shown = ", ".join(str(v) for v in values[:limit])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
 class PanelFGLS:
@@ -361,7 +363,7 @@ class PanelFGLS:
             raise DataError(f"non-numeric values in the model data: {exc}") from exc
         if idx.duplicated().any():
             dups = idx[idx.duplicated()].unique().tolist()
-            raise DataError(f"duplicated (entity, time) pairs: {_format_periods(dups)}")
+            raise DataError(f"duplicated (entity, time) pairs: {format_list(dups)}")
         keep = np.isfinite(values).all(axis=1)
         ent_raw = idx.get_level_values(0)
         time_raw = idx.get_level_values(1)
@@ -407,9 +409,17 @@ class PanelFGLS:
             if single.any():
                 names = self._entities[np.unique(g[single])].tolist()
                 warnings.warn(f"{int(single.sum())} observations dropped because their "
-                              f"panel has only one observation: {_format_periods(names)}",
+                              f"panel has only one observation: {format_list(names)}",
                               MissingValuesWarning, stacklevel=4)
             keep = ~single
+            if not keep.any():
+                periods = np.unique(np.asarray(tval)).tolist()
+                raise EstimationError(
+                    f"AR(1) correlation ({self.corr!r}) estimates rho from each panel's "
+                    "residuals in consecutive periods, and every panel has a single "
+                    f"observation (periods: {format_list(periods)}): there is nothing to "
+                    "estimate rho from. Widen the sample's years to at least 2 periods, or use "
+                    "independent errors (corr/correlation = 'independent')")
         else:
             keep = np.ones(g.size, dtype=bool)
         if self.corr != "independent" and not self.force:
@@ -428,7 +438,7 @@ class PanelFGLS:
                          for r in rows]
                 raise DataError(
                     "panels are not regularly spaced in time (gaps or uneven intervals), "
-                    f"which AR(1) correlation needs: {_format_periods(where)}",
+                    f"which AR(1) correlation needs: {format_list(where)}",
                     hint="fill or drop the gapped periods, use corr='independent', or "
                          "pass force=True to treat consecutive observations as adjacent")
         if self.panels == "correlated":
@@ -441,7 +451,7 @@ class PanelFGLS:
             if missing.any():
                 periods = self._times[cols]
                 parts = [f"{self._entities[used[i]]}: "
-                         f"{_format_periods(periods[missing[i]].tolist(), 5)}"
+                         f"{format_list(periods[missing[i]].tolist(), 5)}"
                          for i in np.flatnonzero(missing.any(axis=1))]
                 raise DataError(
                     "panels='correlated' needs balanced panels (every panel observed in "
@@ -545,6 +555,13 @@ class PanelFGLS:
                                   "drop collinear regressors")
         if lay.n <= lay.k:
             raise EstimationError(f"{lay.n} observations cannot identify {lay.k} coefficients")
+        if self.panels != "iid" and lay.n_t < 2:
+            raise EstimationError(
+                f"panels={self.panels!r} estimates each panel's variance from its residuals "
+                f"over time, and the sample has one period ({lay.n_g} panels): each "
+                "variance would be one squared residual, zero where the fit "
+                "passes through a point, and the GLS weights would be arbitrary. FGLS needs "
+                "T >= 2 periods; widen the sample's years, or use panels='iid' (OLS)")
         if self.panels == "correlated" and lay.n_t < lay.n_g:
             if not self.force:
                 raise EstimationError(
@@ -565,30 +582,8 @@ class PanelFGLS:
         if self.corr == "independent":
             return y, x, None
         rho_i = self._rho(e, lay.g_codes, lay.first, lay.n_g, lay.k - len(lay.const_cols))
-        if self.corr == "ar1":
-            ok = np.isfinite(rho_i)
-            if not ok.any():
-                raise EstimationError("rho could not be computed for any panel "
-                                      f"with rhotype={self.rhotype!r}")
-            rho_common = float(np.sum(rho_i[ok] * lay.sizes[ok]) / np.sum(lay.sizes[ok]))
-            rho_panel = np.full(lay.n_g, rho_common)
-        else:
-            bad = ~np.isfinite(rho_i)
-            if bad.any():
-                raise EstimationError(
-                    f"rho_i could not be computed with rhotype={self.rhotype!r} for "
-                    f"panel(s) {_format_periods(lay.entities[bad].tolist())}")
-            rho_panel = rho_i
-        out = np.abs(rho_panel) >= 1.0
-        if out.any():
-            which = (["all panels (common rho)"] if self.corr == "ar1"
-                     else lay.entities[out].tolist())
-            vals = np.unique(np.round(rho_panel[out], 6)).tolist()
-            raise EstimationError(
-                f"estimated AR(1) coefficient |rho| >= 1 ({_format_periods(vals)}) "
-                f"for {_format_periods(which)}: the Prais-Winsten transform is "
-                "undefined",
-                )
+        rho_panel = panel_rhos(rho_i, self.corr, entities=lay.entities, rhotype=self.rhotype,
+                               weights=lay.sizes)
         rho_obs = rho_panel[lay.g_codes]
         return (self._prais_winsten(y, rho_obs, lay.first),
                 self._prais_winsten(x, rho_obs, lay.first), rho_panel)

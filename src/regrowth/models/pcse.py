@@ -29,6 +29,13 @@ element:
   Elements of panels that never overlap are set to 0 (they never meet in the
   middle matrix). The result need not be positive semidefinite.
 
+Sigma_hat needs T >= 2 periods (casewise: 2 periods in which every panel is
+observed): with one period t, Sigma_hat = e_t e_t' and X' Omega X =
+(X_t'e_t)(X_t'e_t)' = 0, because OLS residuals are orthogonal to X, so every
+standard error would be 0 and every p-value 0. ``fit`` refuses such a sample with an
+:class:`~regrowth.errors.EstimationError` (``hetonly`` too: each sigma_i^2 would be one
+squared residual); ``independent`` is the OLS covariance and needs no periods.
+
 Alternative forms of Sigma (Stata's options of the same names):
 
 * ``hetonly=True``: Sigma_hat = diag(sigma_i^2), sigma_i^2 = e_i'e_i / T_i;
@@ -110,6 +117,7 @@ from linearmodels.panel.results import PanelResults
 from linearmodels.shared.utility import AttrDict
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
+from regrowth.models._checks import format_list, panel_rhos
 from regrowth.models.fgls import PanelFGLS, _is_constant
 from regrowth.models.fgls_results import GLSResultsMixin, _info
 from regrowth.models.design import effect_dummies
@@ -229,29 +237,11 @@ class PanelPCSE:
         b0 = np.linalg.lstsq(x, y, rcond=None)[0]
         e0 = y - x @ b0
         rho_i = d._rho(e0, g, first, n_g, k_rho)
-        if self.correlation == "ar1":
-            w = sizes.astype(float) - (0.0 if self.np1 else 1.0)
-            ok = np.isfinite(rho_i) & (w > 0)
-            if not ok.any():
-                raise EstimationError("rho could not be computed for any panel with "
-                                      f"rhotype={self.rhotype!r}")
-            rho_common = float(np.sum(w[ok] * rho_i[ok]) / np.sum(w[ok]))
-            rho_panel = np.full(n_g, rho_common)
-            rho_out: Any = rho_common
-        else:
-            bad = ~np.isfinite(rho_i)
-            if bad.any():
-                raise EstimationError(
-                    f"rho_i could not be computed with rhotype={self.rhotype!r} for "
-                    f"panel(s) {entities[bad].tolist()}")
-            rho_panel = rho_i
-            rho_out = pd.Series(rho_panel, index=entities, name="rho")
-        if np.any(np.abs(rho_panel) >= 1.0):
-            raise EstimationError(
-                "estimated AR(1) coefficient |rho| >= 1 "
-                f"({np.unique(np.round(rho_panel[np.abs(rho_panel) >= 1], 6)).tolist()}):"
-                " the Prais-Winsten transform is undefined",
-            )
+        w = sizes.astype(float) - (0.0 if self.np1 else 1.0)   # Stata's T_i - 1, or T_i (np1)
+        rho_panel = panel_rhos(rho_i, self.correlation, entities=entities,
+                               rhotype=self.rhotype, weights=w)
+        rho_out: Any = (float(rho_panel[0]) if self.correlation == "ar1"
+                        else pd.Series(rho_panel, index=entities, name="rho"))
         rho_obs = rho_panel[g]
         return d._prais_winsten(y, rho_obs, first), d._prais_winsten(x, rho_obs, first), rho_out
 
@@ -289,6 +279,39 @@ class PanelPCSE:
         x_tn = np.zeros((n_t, n_g, k))
         x_tn[t, g] = xs
         return sigma, np.einsum("tik,ij,tjl->kl", x_tn, sigma, x_tn, optimize=True), n_sigma
+
+    def _check_periods(self, present: np.ndarray, periods) -> None:
+        """Refuse a Sigma estimated from fewer than 2 periods (the module docstring's T >= 2).
+
+        With one period t, Sigma_hat = e_t e_t' and X' Omega X = (X_t'e_t)(X_t'e_t)' = 0 (OLS
+        residuals are orthogonal to X): every standard error would be 0 and every p-value 0.
+        ``hetonly`` needs T >= 2 for the same reason (sigma_i^2 from one residual each);
+        ``independent`` is the OLS covariance and needs no periods.
+        """
+        if self.independent:
+            return
+        if self.hetonly or self.pairwise:
+            used, what = present.any(axis=1), "period(s)"
+        else:
+            used, what = present.all(axis=1), "period(s) in which every panel is observed"
+        if int(used.sum()) >= 2 or not used.any():   # none at all: _meat's casewise error
+            return
+        shown = format_list(pd.Index(periods)[used].tolist())
+        if self.hetonly:
+            form = "each panel's variance"
+            why = ("each panel's variance sigma_i^2 would be one squared residual (the "
+                   "heteroskedasticity-robust covariance of one cross-section, not a panel "
+                   "variance)")
+        else:
+            form = "the cross-panel covariance Sigma"
+            why = "Sigma = e e' and X' Sigma X = 0, so every standard error would be 0"
+        raise EstimationError(
+            f"panel-corrected standard errors estimate {form} from the residuals of each "
+            f"period, and the sample has 1 {what} ({shown}): with one period {why}. PCSE "
+            "needs T >= 2 periods (Beck and Katz advise T of 10 or more); widen the sample's "
+            "years" + ("" if self.pairwise or self.hetonly else
+                       ", use pairwise=True (periods common to each pair)")
+            + ", or use independent=True (the OLS covariance)")
 
     def fit(self, *, nmk: bool = False) -> PanelPCSEResults:
         """Estimate the coefficients and their panel-corrected covariance.
@@ -332,6 +355,7 @@ class PanelPCSE:
 
         present = np.zeros((n_t, n_g), dtype=bool)
         present[t, g] = True
+        self._check_periods(present, periods)
         sigma, meat, n_sigma = self._meat(e, xs, g, t, present, sizes, n)
         cov = xtx_inv @ meat @ xtx_inv
         cov = (cov + cov.T) / 2.0

@@ -11,9 +11,10 @@ import pandas as pd
 
 from regrowth.report.tables import format_number
 
-__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "randomization_note",
-           "grouping_notes", "groups_label", "cluster_stats", "cluster_rows", "clusters_note",
-           "full_edition_coverage", "coverage_notes", "warning_notes"]
+__all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "resampling",
+           "randomization_note", "grouping_notes", "groups_label", "cluster_stats",
+           "cluster_rows", "clusters_note", "full_edition_coverage", "coverage_notes",
+           "warning_notes"]
 
 
 def term_lines(extra: dict, digits: int = 3) -> dict[str, str]:
@@ -84,18 +85,37 @@ def _draws(rec: dict) -> str:
             else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
 
 
-def table_note(extras: list[dict]) -> str | None:
-    """One sentence naming the bootstrap(s) behind the bracketed lines, or None. Tests that
-    cluster on other groups than the province are left to :func:`grouping_notes`."""
-    kinds, settings = [], []
+def resampling(groups: str | None, n_clusters: int | None, nobs: int | None) -> str:
+    """What a bootstrap's draws resampled, in words: ``"clustered by province"`` (se.groups
+    ``region``), ``"clustered by <groups>"``, or, when every cluster holds one observation
+    (``n_clusters >= nobs``), ``"resampling observations (each cluster has one observation)"``
+    -- a wild bootstrap robust to heteroskedasticity only, whatever the clusters are called."""
+    if n_clusters and nobs and n_clusters >= nobs:
+        return "resampling observations (each cluster has one observation)"
+    return f"clustered by {groups_label(groups)}"
+
+
+def table_note(extras: list[dict], clusters: list[tuple] | None = None) -> str | None:
+    """One sentence naming the bootstrap(s) behind the bracketed lines, or None.
+
+    ``clusters``: per extra, ``(se.groups, nobs)`` of its column, for what the draws
+    resampled (:func:`resampling`); without it the clusters are described as provinces.
+    Tests that cluster on other groups than the province (``se.tests``, macro-region tables)
+    are left to :func:`grouping_notes`."""
+    kinds, settings, how, no_ci = [], [], [], []
     others = False
-    for extra in extras:
+    for extra, (groups, nobs) in zip(extras, clusters or [(None, None)] * len(extras)):
         for rec in (extra.get("bootstrap") or {}).values():
             if "error" in rec:
                 continue
-            if rec.get("groups", "region") != "region":
+            if rec.get("own_test"):
                 others = True
                 continue
+            text = resampling(rec.get("groups", groups), rec.get("n_clusters"), nobs)
+            if text not in how:
+                how.append(text)
+            if rec.get("ci_note") and rec["ci_note"] not in no_ci:
+                no_ci.append(rec["ci_note"])
             method = rec["method"].split(" after ")[0]
             if method not in kinds:
                 kinds.append(method)
@@ -106,11 +126,12 @@ def table_note(extras: list[dict]) -> str | None:
         return None
     level = 95
     return (f"In brackets under the focus coefficients: bootstrap p-value of H0: coefficient "
-            f"= 0 and {level}% confidence set by test inversion, clustered by province"
+            f"= 0 and {level}% confidence set by test inversion, {'; '.join(how)}"
             f"{' unless a note below says otherwise' if others else ''} "
             f"({'; '.join(kinds)}; {'; '.join(settings)}; Roodman et al. 2019, Stata "
             "boottest). Score bootstrap after GNB/NB2/Poisson; after FGLS and random effects "
-            "the GLS transformation is held at its estimate.")
+            "the GLS transformation is held at its estimate."
+            + "".join(f" A bracket without a confidence set: {n}." for n in no_ci))
 
 
 def randomization_note(extras: list[dict]) -> str | None:
@@ -127,14 +148,14 @@ def randomization_note(extras: list[dict]) -> str | None:
             + (f", seed {', '.join(map(str, seeds))}" if seeds else "")
             + "); p = (1 + #{|t*| >= |t|}) / (1 + draws).")
 def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) -> list[str]:
-    """One sentence per coefficient whose bootstrap clusters on other groups than the
-    province (``se.tests`` in the spec): the term, the columns, the groups and their number,
-    the draws; ``columns`` is ``[(column label, extra), ...]``."""
+    """One sentence per coefficient whose bootstrap has its own grouping (``se.tests`` in the
+    spec): the term, the columns, the groups and their number, the draws; ``columns`` is
+    ``[(column label, extra), ...]``."""
     found: dict[tuple[str, str, int, str], list[str]] = {}
     for label, extra in columns:
         for term, rec in (extra.get("bootstrap") or {}).items():
             groups = rec.get("groups", "region")
-            if groups == "region" or "error" in rec:
+            if not rec.get("own_test") or "error" in rec:
                 continue
             key = (term, groups, int(rec["n_clusters"]), _draws(rec))
             found.setdefault(key, []).append(label)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from regrowth import regions
 from regrowth.errors import SpecificationError, UnknownRegionError
-from regrowth.inference.weights import DEFAULT_REPS, DEFAULT_SEED, DEFAULT_WEIGHTS, WEIGHTS
+from regrowth.inference.weights import DEFAULT_REPS, DEFAULT_SEED, DEFAULT_WEIGHTS, MAX_REPS, WEIGHTS
 from regrowth.models.registry import did_you_mean
 
 __all__ = ["ID_PATTERN", "SAMPLE_KEYS", "BOOTSTRAP_KEYS", "TEST_KEYS", "Sample", "Bootstrap",
@@ -223,6 +223,11 @@ def _bootstrap(raw, problems: _Problems, where: str, key: str = "se.bootstrap"
                 problems.add(where, f"{key}.{name}", f"must be an integer, not {_type_name(v)}")
             elif name == "reps" and v < 1:
                 problems.add(where, f"{key}.reps", f"must be >= 1, got {v}")
+            elif name == "reps" and v > MAX_REPS:
+                problems.add(where, f"{key}.reps",
+                             f"must be <= {MAX_REPS:,} (regrowth.inference.weights.MAX_REPS: "
+                             f"the draws are held in memory), got {v:,}; 9,999 draws, Stata "
+                             "boottest's default, are plenty for a p-value")
             elif name == "seed" and v < 0:
                 problems.add(where, f"{key}.seed", f"must be >= 0, got {v}")
             else:
