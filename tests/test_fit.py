@@ -122,6 +122,14 @@ def test_slx_bad_input_names_the_key(boundaries, tmp_path, monkeypatch):
         fit.estimation_sample(_linear(regressors=("x1", "w_x1"), slx=("x1",)), panel)
     msg = str(err.value)
     assert "t/c: key 'slx'" in msg and "missing from the boundary file: jeju" in msg
+    # the Conley and spatial-lag columns name the province too
+    from regrowth.errors import DataError
+
+    for spec in (_linear(se_type="conley", groups=None),
+                 _linear(estimator="sar_fe", se_type="information", groups=None,
+                         sample=Sample(2001, 2010))):
+        with pytest.raises(DataError, match=r"missing from the boundary file: jeju \(code 39"):
+            fit.fit_column(spec, panel)
 
 
 def test_conley_column_equals_spatial_conley_fe_with_normal_inference(boundaries):
