@@ -197,6 +197,7 @@ def _load_checked(specs, processed_dir, only):
         macro_path = Path(processed_dir) / "macro_panel.parquet"
         macro = macro_fit_panel(panel_mod.load_macro(processed_dir)) if macro_path.is_file() else None
     specs_mod.check(spec, panel, macro)
+    analyses.check_panel(spec, list(panel.columns) + list(panel.index.names), only)
     curve.validate(list(spec.curve), list(panel.columns) + list(panel.index.names))
     todo = [c for c in spec.columns() if not only or c.table in only]
     empty = [c for c in todo if estimation_sample(c, panel_for(c, panel, macro))[0].empty]

@@ -225,3 +225,13 @@ def test_table2_mediation_writes_its_table_and_the_record_fit_mediation_gives(tm
         assert ref.point["acme"] + ref.point["ade"] == pytest.approx(ref.point["total"], rel=1e-9)
     md = (tmp_path / "tables" / "mediation_growth.md").read_text(encoding="utf-8")
     assert "rho at which ACME = 0" in md and "seed 20181210" in md
+
+
+def test_a_misspelt_mediator_is_refused_before_anything_is_fitted(tmp_path):
+    analyses.check_panel(load(tmp_path, BASE + MED), ["region", "year", "y", "x1", "x2", "x3"])
+    s = load(tmp_path, BASE + MED.replace('mediator = "x3"', 'mediator = "x33"'))
+    with pytest.raises(SpecificationError) as err:
+        analyses.check_panel(s, ["region", "year", "y", "x1", "x2", "x3"])
+    msg = str(err.value)
+    assert "table 't1'" in msg and "analyses.mediation (column 'alt').mediator" in msg
+    assert "'x33' is not a panel column" in msg and "did you mean 'x3'" in msg

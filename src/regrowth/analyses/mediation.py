@@ -499,6 +499,18 @@ def _files(table, settings) -> list[str]:
     return table_paths(f"tables/{stem}")
 
 
+def _variables(table, settings: list[MediationSettings]) -> list[tuple[str, str]]:
+    """(spec key, panel column) of every variable the mediation models read."""
+    out = []
+    for s in settings:
+        where = f"analyses.mediation (column {s.id!r})."
+        out += [(where + "treatment", s.treatment), (where + "mediator", s.mediator),
+                (where + "outcome", s.outcome)]
+        out += [(where + "controls", c) for c in s.controls]
+        out += [(where + "drop_if", f) for f in s.drop_if]
+    return out
+
+
 def _run(ctx: Context, table, settings: list[MediationSettings]) -> Output:
     raw = _settings_of(table.analyses.get("mediation"))
     reps = ctx.reps.get("mediation")
@@ -517,6 +529,6 @@ def _run(ctx: Context, table, settings: list[MediationSettings]) -> Output:
 
 
 register(Analysis(name="mediation", stage="outputs", run=_run, parse=_parse, files=_files,
-                  record_keys=("mediation",),
+                  record_keys=("mediation",), variables=_variables,
                   doc="mediation of decentralization -> growth through innovation (IKY 2010) "
                       "with rho-sensitivity and a province cluster bootstrap"))
