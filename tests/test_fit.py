@@ -147,7 +147,8 @@ def test_conley_column_equals_spatial_conley_fe_with_normal_inference(boundaries
     np.testing.assert_allclose(rows["estimate"], ref["estimate"], rtol=1e-10)
     np.testing.assert_allclose(rows["std_error"], ref["std_error"], rtol=1e-10)
     np.testing.assert_allclose(rows["p_value"], 2 * stats.norm.sf(np.abs(ref["z"])), rtol=1e-10)
-    assert f.stats["inference"] == "normal" and f.stats["se"] == "Conley spatial HAC"
+    assert f.stats["inference"] == "normal"
+    assert f.stats["se"] == "Conley spatial HAC, 200 km, 1 year serial"
 
 
 def test_a_spatial_lag_column_shows_its_direct_indirect_and_total_effects(boundaries):

@@ -130,6 +130,12 @@ class ColumnSpec:
         if self.se_type in covariance.se_types() and covariance.se_type(self.se_type).needs_groups:
             names = {"region": "province", "macro_region": "macro-region"}
             return f"clustered by {names.get(self.se_groups, self.se_groups)}"
+        if self.se_type == "conley":  # the kernel's reach is part of what the SE is
+            entry = self.entry
+            opt = {o.name: self.options.get(o.name, o.default) for o in entry.options}
+            lags = opt.get("lag_cutoff", 0)
+            return (f"{registry.se_description(self.se_type)}, {opt.get('cutoff_km'):g} km"
+                    + (f", {lags} year{'s' if lags != 1 else ''} serial" if lags else ""))
         return registry.se_description(self.se_type)
 
 
