@@ -7,7 +7,9 @@ all fit the same model on the same rows:
 
 1. :func:`estimation_sample`: the rows of the spec's years and provinces (``sample.years``,
    ``sample.exclude``), minus the rows its ``sample.drop_if`` flags mark, with every variable
-   the model reads observed (listwise);
+   the model reads observed (listwise); a column with an ``slx`` key first gets its spatially
+   lagged regressors ``w_<var>`` (:func:`regrowth.spatial.slx_lags`: each year, the mean of the
+   contiguous provinces' values among the sample's provinces, flagged rows included);
 2. the estimator's registry entry (:mod:`regrowth.models.registry`) fits the spec on those
    rows, on one BLAS thread (:mod:`regrowth.threads`: the numbers then do not depend on
    ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost;
