@@ -441,6 +441,11 @@ def test_slx_adds_the_spatial_lags_to_the_regressors(tmp_path):
     text = text.replace('slx = ["x1"]', 'slx = { variables = ["x2"], weights = "knn", k = 2 }')
     c1 = load(tmp_path, text).columns()[0]
     assert c1.regressors[-1] == "w_x2" and (c1.slx_weights, c1.slx_k) == ("knn", 2)
+    # a spatial lag can carry its own test clusters like any regressor
+    text = text.replace('slx = {', 'se = { type = "unadjusted", groups = "region", bootstrap = '
+                        '{ reps = 99 }, tests = { w_x2 = { groups = "macro_region" } } }\nslx = {')
+    c1 = load(tmp_path, text).columns()[0]
+    assert c1.test_of("w_x2")[0] == "macro_region"
 
 
 def test_bad_slx_keys_are_named(tmp_path):

@@ -417,15 +417,16 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         options = _check_options(entry, options, se_type, where, problems)
     _check_se(se_type, groups, boot, where, problems)
     stars = _parse_stars(se, boot, where, problems)
-    tests = _parse_tests(se, boot, regressors, where, problems)
-    reference = _parse_reference(se, se_type, groups, where, problems)
     slx, slx_weights, slx_k = _parse_slx(raw, regressors, where, problems)
+    lagged = tuple(f"{SLX_PREFIX}{v}" for v in slx)
+    tests = _parse_tests(se, boot, (*regressors, *lagged), where, problems)
+    reference = _parse_reference(se, se_type, groups, where, problems)
     if len(problems.lines) > before:
         return None
     return ColumnSpec(
         table=table_id, id=raw["id"], label=texts["label"], title=texts["title"],
         estimator=entry.name, outcome=texts["outcome"],
-        regressors=(*regressors, *(f"{SLX_PREFIX}{v}" for v in slx)),
+        regressors=(*regressors, *lagged),
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
         options=options, bootstrap=boot, stars=stars, tests=tests,
