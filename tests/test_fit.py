@@ -118,3 +118,118 @@ def test_a_column_given_the_other_units_panel_is_refused():
     assert fit.panel_for(_macro_spec("macro_region"), "provinces", m) is m
     with pytest.raises(SpecificationError, match="make panel"):
         fit.panel_for(_macro_spec("macro_region"), "provinces", None)
+
+
+# ----------------------------------------------------------------------------- spatial columns
+
+BOUNDARY_FILE = "skorea-provinces-2018-topo-simple.json"
+
+
+@pytest.fixture()
+def boundaries(data_mirror, monkeypatch):
+    """The KOSTAT boundary file of the data mirror, as the default the fits read."""
+    from regrowth import spatial
+
+    path = data_mirror / "kostat_boundaries" / BOUNDARY_FILE
+    if not path.is_file():
+        pytest.skip(f"{path} not in the data mirror")
+    monkeypatch.setattr(spatial, "DEFAULT_BOUNDARIES", path)
+    return path
+
+
+def _province_panel(seed=4):
+    """SYNTHETIC panel of the 16 provinces without Sejong, 2001-2010, with a 0/1 flag."""
+    keys = [k for k in regions.keys() if k != "sejong"]
+    idx = pd.MultiIndex.from_product([keys, range(2001, 2011)], names=["region", "year"])
+    rng = np.random.default_rng(seed)
+    n = len(idx)
+    frame = pd.DataFrame({"x1": rng.normal(40, 10, n), "x2": rng.normal(size=n),
+                          "flag": 0.0}, index=idx)
+    frame.loc[("chungnam", 2005), "flag"] = 1.0
+    frame["y"] = 0.05 * frame["x1"] + frame["x2"] + rng.normal(size=n)
+    return frame
+
+
+def _linear(estimator="fe", se_type="cluster", groups="region", **kw):
+    return ColumnSpec(table="t", id="c", label="(1)", title="FE", estimator=estimator,
+                      outcome="y", regressors=kw.pop("regressors", ("x1", "x2")),
+                      sample=kw.pop("sample", Sample(2001, 2010, (), ("flag",))),
+                      se_type=se_type, rationale="test", se_groups=groups,
+                      year_effects=True, province_effects=estimator == "fe", **kw)
+
+
+def test_slx_regressors_are_the_neighbours_mean_with_flagged_rows_still_neighbours(boundaries):
+    from regrowth import spatial
+
+    panel = _province_panel()
+    spec = _linear(regressors=("x1", "x2", "w_x1"), slx=("x1",))
+    data, dropped = fit.estimation_sample(spec, panel)
+    assert ("chungnam", 2005) not in data.index and dropped == 0 and len(data) == 159
+    w = spatial.weights("contiguity", path=boundaries,
+                        ids=[k for k in regions.keys() if k != "sejong"])  # row-standardised
+    for year in (2005, 2009):                      # 2005: Chungnam flagged, still a neighbour
+        x = panel.xs(year, level="year")["x1"]
+        for key in ("daejeon", "seoul", "jeju"):
+            expect = np.mean([x[j] for j in w.neighbors[key]])
+            assert data.loc[(key, year), "w_x1"] == pytest.approx(expect, rel=1e-12)
+    f = fit.fit_column(spec, panel)
+    assert "w_x1" in set(f.coefs["term"])
+
+
+def test_slx_bad_input_names_the_key(boundaries, tmp_path, monkeypatch):
+    from regrowth import spatial
+
+    panel = _province_panel()
+    with pytest.raises(SpecificationError, match=r"t/c: key 'slx': 'x9' is not a panel column"):
+        fit.estimation_sample(_linear(regressors=("x1", "w_x9"), slx=("x9",)), panel)
+    # a boundary file without Jeju: the province is named, with the column and the key
+    frame = spatial.read_boundaries(boundaries).drop(index="jeju").reset_index(drop=True)
+    frame["name"] = frame["name_file"]
+    cut = tmp_path / "no_jeju.geojson"
+    frame[["code", "name", "geometry"]].to_file(cut, driver="GeoJSON")
+    monkeypatch.setattr(spatial, "DEFAULT_BOUNDARIES", cut)
+    with pytest.raises(SpecificationError) as err:
+        fit.estimation_sample(_linear(regressors=("x1", "w_x1"), slx=("x1",)), panel)
+    msg = str(err.value)
+    assert "t/c: key 'slx'" in msg and "missing from the boundary file: jeju" in msg
+    # the Conley and spatial-lag columns name the province too
+    from regrowth.errors import DataError
+
+    for spec in (_linear(se_type="conley", groups=None),
+                 _linear(estimator="sar_fe", se_type="information", groups=None,
+                         sample=Sample(2001, 2010))):
+        with pytest.raises(DataError, match=r"missing from the boundary file: jeju \(code 39"):
+            fit.fit_column(spec, panel)
+
+
+def test_conley_column_equals_spatial_conley_fe_with_normal_inference(boundaries):
+    from scipy import stats
+
+    from regrowth import spatial
+
+    panel = _province_panel()
+    spec = _linear(se_type="conley", groups=None,
+                   options={"cutoff_km": 200.0, "lag_cutoff": 1})
+    f = fit.fit_column(spec, panel)
+    data, _ = fit.estimation_sample(spec, panel)
+    ref = spatial.conley_fe(data, "y", ["x1", "x2"], 200.0, lag_cutoff=1, path=boundaries)
+    rows = f.coefs.set_index("term").loc[["x1", "x2"]]
+    np.testing.assert_allclose(rows["estimate"], ref["estimate"], rtol=1e-10)
+    np.testing.assert_allclose(rows["std_error"], ref["std_error"], rtol=1e-10)
+    np.testing.assert_allclose(rows["p_value"], 2 * stats.norm.sf(np.abs(ref["z"])), rtol=1e-10)
+    assert f.stats["inference"] == "normal"
+    assert f.stats["se"] == "Conley spatial HAC, 200 km, 1 year serial"
+
+
+def test_a_spatial_lag_column_shows_its_direct_indirect_and_total_effects(boundaries):
+    panel = _province_panel()
+    spec = _linear(estimator="sar_fe", se_type="information", groups=None,
+                   sample=Sample(2001, 2010), regressors=("x1", "x2", "flag"))
+    f = fit.fit_column(spec, panel)
+    eff = f.result.effects.set_index(["variable", "effect"])
+    rows = f.coefs.set_index(["term", "equation"])
+    for var in ("x1", "x2"):
+        for kind in ("direct", "indirect", "total"):
+            assert rows.loc[(var, kind), "estimate"] == eff.loc[(var, kind), "estimate"]
+            assert rows.loc[(var, kind), "std_error"] == eff.loc[(var, kind), "std_error"]
+    assert rows.loc[("rho", "main"), "estimate"] == f.result.rho

@@ -351,3 +351,47 @@ def test_conley_fe_slopes_equal_panelols_and_use_conley_cov():
                         panel.index.get_level_values(1).to_numpy(),
                         panel.index.get_level_values(0).to_numpy(), 1)
     np.testing.assert_allclose(bal["std_error"], np.sqrt(np.diag(cov)), rtol=1e-9)
+
+
+def test_slx_lags_equal_libpysal_lag_spatial_on_the_row_standardised_w(w_cont, boundary_path):
+    from libpysal.weights import lag_spatial
+
+    keys = [k for k in regions.keys() if k != "sejong"]
+    rng = np.random.default_rng(3)
+    idx = pd.MultiIndex.from_product([keys, [2015, 2016, 2017]], names=["region", "year"])
+    panel = pd.DataFrame({"x": rng.normal(40, 15, len(idx)), "z": rng.normal(size=len(idx))},
+                         index=idx).sample(frac=1.0, random_state=1)   # any row order
+    out = spatial.slx_lags(panel, ["x", "z"], path=boundary_path)
+    assert out.index.equals(panel.index) and list(out.columns) == ["w_x", "w_z"]
+    w16 = spatial.weights("contiguity", path=boundary_path, ids=keys)   # row-standardised
+    for year in (2015, 2016, 2017):
+        for var in ("x", "z"):
+            x = panel.xs(year, level="year")[var].reindex(w16.id_order)
+            ref = lag_spatial(w16, x.to_numpy())
+            ours = out.xs(year, level="year")[f"w_{var}"].reindex(w16.id_order).to_numpy()
+            np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_slx_lags_average_the_observed_neighbours_of_a_hand_built_w():
+    from libpysal.weights import W
+
+    # a - b - c - d in a line, and a - c: binary weights
+    w = W({"a": ["b", "c"], "b": ["a", "c"], "c": ["a", "b", "d"], "d": ["c"]},
+          silence_warnings=True)
+    idx = pd.MultiIndex.from_product([list("abcd"), [1, 2]], names=["region", "year"])
+    x = pd.Series([1.0, 10.0, 2.0, 20.0, 4.0, np.nan, 8.0, 80.0], index=idx)
+    out = spatial.slx_lags(pd.DataFrame({"x": x}), "x", w=w)["w_x"]
+    expect = {("a", 1): (2 + 4) / 2, ("b", 1): (1 + 4) / 2, ("c", 1): (1 + 2 + 8) / 3,
+              ("d", 1): 4.0,
+              # year 2: c is missing, so it leaves every neighbour set; d has no other
+              ("a", 2): 20.0, ("b", 2): 10.0, ("c", 2): (10 + 20 + 80) / 3, ("d", 2): np.nan}
+    for key, value in expect.items():
+        if np.isnan(value):
+            assert np.isnan(out[key])
+        else:
+            assert out[key] == pytest.approx(value, rel=1e-14)
+    with pytest.raises(DataError, match=r"\['e'\] are not in the spatial weights"):
+        idx_e = pd.MultiIndex.from_tuples([("e", 1), ("a", 1)], names=["region", "year"])
+        spatial.slx_lags(pd.DataFrame({"x": [1.0, 2.0]}, index=idx_e), "x", w=w)
+    with pytest.raises(KeyError, match="'y'"):
+        spatial.slx_lags(pd.DataFrame({"x": x}), ["y"], w=w)

@@ -448,3 +448,36 @@ def test_macro_region_columns_are_checked_against_the_macro_panel(tmp_path):
     problems = specs.check_against(s, ["region", "year"], macro=["y", "x1", "x2", "n"])
     assert list(problems) == ["t1/c2"] and "'flag'" in str(problems["t1/c2"])
     assert "macro-region panel does not have" in str(problems["t1/c2"])
+
+
+def test_slx_adds_the_spatial_lags_to_the_regressors(tmp_path):
+    text = BASE.replace('options = { panels = "hetero", corr = "ar1" }',
+                        'options = { panels = "hetero", corr = "ar1" }\nslx = ["x1"]', 1)
+    c1 = load(tmp_path, text).columns()[0]
+    assert c1.regressors == ("x1", "x2", "w_x1") and c1.slx == ("x1",)
+    assert c1.slx_weights == "contiguity" and "w_x1" not in c1.variables()
+    text = text.replace('slx = ["x1"]', 'slx = { variables = ["x2"], weights = "knn", k = 2 }')
+    c1 = load(tmp_path, text).columns()[0]
+    assert c1.regressors[-1] == "w_x2" and (c1.slx_weights, c1.slx_k) == ("knn", 2)
+    # a spatial lag can carry its own test clusters like any regressor
+    text = text.replace('slx = {', 'se = { type = "unadjusted", groups = "region", bootstrap = '
+                        '{ reps = 99 }, tests = { w_x2 = { groups = "macro_region" } } }\nslx = {')
+    c1 = load(tmp_path, text).columns()[0]
+    assert c1.test_of("w_x2")[0] == "macro_region"
+
+
+def test_bad_slx_keys_are_named(tmp_path):
+    text = BASE.replace('options = { panels = "hetero", corr = "ar1" }',
+                        'options = { panels = "hetero", corr = "ar1" }\n'
+                        'slx = { variables = ["x1"], weights = "contiguty", kk = 1 }', 1)
+    refused(tmp_path, text, "key 'slx.weights'", "did you mean 'contiguity'", "key 'slx.kk'")
+
+
+def test_an_slx_variable_the_panel_lacks_is_named_under_the_slx_key(tmp_path):
+    text = BASE.replace('options = { panels = "hetero", corr = "ar1" }',
+                        'options = { panels = "hetero", corr = "ar1" }\nslx = ["x7"]', 1)
+    s = load(tmp_path, text)
+    problems = specs.check_against(s, ["region", "year", "y", "x1", "x2", "n", "z1",
+                                       "capital_region", "ln_population"])
+    msg = str(problems["t1/c1"])
+    assert "key 'slx': 'x7' is not a panel column" in msg

@@ -7,7 +7,9 @@ all fit the same model on the same rows:
 
 1. :func:`estimation_sample`: the rows of the spec's years and provinces (``sample.years``,
    ``sample.exclude``), minus the rows its ``sample.drop_if`` flags mark, with every variable
-   the model reads observed (listwise);
+   the model reads observed (listwise); a column with an ``slx`` key first gets its spatially
+   lagged regressors ``w_<var>`` (:func:`regrowth.spatial.slx_lags`: each year, the mean of the
+   contiguous provinces' values among the sample's provinces, flagged rows included);
 2. the estimator's registry entry (:mod:`regrowth.models.registry`) fits the spec on those
    rows, on one BLAS thread (:mod:`regrowth.threads`: the numbers then do not depend on
    ``OPENBLAS_NUM_THREADS``); warnings raised by the fit are recorded, never lost; a fit
@@ -32,6 +34,7 @@ never read the spec file, and nothing here imports the driver.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +44,9 @@ import pandas as pd
 from scipy import stats as sps
 
 from regrowth import panel as panel_mod
-from regrowth import regions
-from regrowth.errors import RegrowthError, SpecificationError
+from regrowth import regions, spatial
+from regrowth.errors import (DataError, MissingInputError, RegrowthError, SpecificationError,
+                             UnknownRegionError)
 from regrowth.models import registry
 from regrowth.models.design import fitted_effects
 from regrowth import specs as specs_mod
@@ -93,9 +97,12 @@ def _window(spec: ColumnSpec, panel: pd.DataFrame) -> tuple[pd.DataFrame, list[s
     years = panel.index.get_level_values("year")
     regions_ = panel.index.get_level_values("region")
     keep = (years >= s.first_year) & (years <= s.last_year) & ~regions_.isin(list(s.exclude))
+    if spec.slx:
+        panel = _with_slx(spec, panel, keep)
     for flag in s.drop_if:
         keep &= panel[flag].to_numpy() != 1
-    return panel.loc[keep], [v for v in spec.variables() if v not in panel_mod.INDEX]
+    cols = [v for v in spec.variables() if v not in panel_mod.INDEX]
+    return panel.loc[keep], cols + list(spec.slx_terms())
 
 
 def sample_shrinkage(spec: ColumnSpec, panel: pd.DataFrame) -> dict:
@@ -146,6 +153,41 @@ def _explain_failure(spec: ColumnSpec, panel: pd.DataFrame, exc: Exception) -> s
                  "narrow its sample.years to where they are observed and vary.")
     lines.append(f"  (estimator: {type(exc).__name__}: {exc})")
     return "\n".join(lines)
+
+
+def _with_slx(spec: ColumnSpec, panel: pd.DataFrame, keep) -> pd.DataFrame:
+    """``panel`` with the column's spatially lagged regressors ``w_<var>`` on the rows of its
+    years and provinces (``keep``; the rows a ``drop_if`` flag removes still count as
+    neighbours): :func:`regrowth.spatial.slx_lags` with W among the sample's provinces."""
+    missing = [v for v in spec.slx if v not in panel.columns]
+    if missing:
+        raise SpecificationError(f"{spec.name}: key 'slx': {', '.join(map(repr, missing))} is "
+                                 "not a panel column" + registry.did_you_mean(
+                                     missing[0], list(panel.columns))
+                                 + " (data/processed/codebook.csv lists the columns)")
+    if spec.unit == "macro_region":
+        raise SpecificationError(f"{spec.name}: key 'slx': spatial lags are built among the "
+                                 "provinces, and this table's rows are macro-regions")
+    window = panel.loc[keep, list(spec.slx)]
+    ids = tuple(dict.fromkeys(window.index.get_level_values("region")))
+    try:
+        w = _slx_weights(spec.slx_weights, ids, spec.slx_k, str(spatial.DEFAULT_BOUNDARIES))
+        lags = spatial.slx_lags(window, list(spec.slx), w=w)
+    except (DataError, MissingInputError, UnknownRegionError, ValueError) as exc:
+        raise SpecificationError(f"{spec.name}: key 'slx': the spatial weights "
+                                 f"({spec.slx_weights}) cannot be built for the sample's "
+                                 f"provinces: {exc}") from exc
+    out = panel.drop(columns=[c for c in lags.columns if c in panel.columns])
+    return out.join(lags, how="left")
+
+
+@functools.lru_cache(maxsize=32)
+def _slx_weights(kind: str, ids: tuple[str, ...], k: int, path: str):
+    """The binary W of :func:`_with_slx` (cached: a bootstrap or leave-one-out refits the same
+    sample many times; ``path`` is part of the key)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", spatial.IslandWarning)
+        return spatial.weights(kind, ids=ids, k=k, transform="b", path=path)
 
 
 def with_region_attributes(panel: pd.DataFrame) -> pd.DataFrame:
@@ -263,6 +305,18 @@ def _lr_tests(result) -> dict:
     return out
 
 
+def _effect_rows(result) -> pd.DataFrame:
+    """Tidy rows of a spatial-lag model's direct, indirect and total effects (LeSage-Pace;
+    ``result.effects``): equation ``direct`` | ``indirect`` | ``total``, normal 95% limits."""
+    eff = result.effects
+    q = float(sps.norm.ppf(0.975))
+    return pd.DataFrame({
+        "term": eff["variable"].astype(str), "equation": eff["effect"].astype(str),
+        "estimate": eff["estimate"], "std_error": eff["std_error"], "statistic": eff["z"],
+        "p_value": eff["p_value"], "ci_low": eff["estimate"] - q * eff["std_error"],
+        "ci_high": eff["estimate"] + q * eff["std_error"]})
+
+
 def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
     """Fit one specification on its estimation sample; return tidy output and statistics."""
     _check_unit(spec, panel)
@@ -284,6 +338,8 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
                        if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
     coefs = tidy(result)
     stats = glance(result)
+    if "spatial_effects" in entry.reports:
+        coefs = pd.concat([coefs, _effect_rows(result)], ignore_index=True)
     effects = fitted_effects(result, coefs["term"])
     years = data.index.get_level_values("year")
     regions_ = data.index.get_level_values("region")

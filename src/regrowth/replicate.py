@@ -201,6 +201,7 @@ def _load_checked(specs, processed_dir, only):
     # fetches them; every other problem stops the run before anything is fitted
     gaps = specs_mod.full_edition_gaps(spec, panel)
     specs_mod.check(spec, panel, macro, skip=gaps)
+    analyses.check_panel(spec, list(panel.columns) + list(panel.index.names), only)
     curve.validate(list(spec.curve), list(panel.columns) + list(panel.index.names))
     todo = [c for c in spec.columns() if (not only or c.table in only) and c.name not in gaps]
     skipped = {name: full_edition_message(tables) for name, tables in gaps.items()

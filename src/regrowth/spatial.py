@@ -46,7 +46,12 @@ fixed-effects slopes of a (region, year) panel with it.
 Spatial lags (:func:`spatial_lag`)
 ----------------------------------
 ``w_<var>`` = W x within each year: with a row-standardised W, the mean of the neighbours'
-values (SLX regressors).
+values (SLX regressors). :func:`slx_lags` (what a spec column's ``slx`` key computes) does it
+year by year on the provinces observed that year: W is built once among the sample's provinces
+(binary, ``transform="b"``), restricted in year t to the provinces whose value is observed,
+and row-standardised there, so ``w_<var>_it = sum_j w_ij x_jt / sum_j w_ij`` over the observed
+neighbours j of i (missing when i has none); with every province observed this is the
+row-standardised W x_t.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ from scipy import stats
 
 __all__ = [
     "DEFAULT_BOUNDARIES", "PROJECTED_CRS", "IslandWarning", "read_boundaries", "centroids_km",
-    "weights", "moran", "conley_cov", "conley_fe", "spatial_lag", "w_to_frame",
+    "weights", "moran", "conley_cov", "conley_fe", "spatial_lag", "slx_lags", "w_to_frame",
 ]
 
 #: Where ``make data`` puts the boundary file (relative to the project folder).
@@ -580,3 +585,53 @@ def spatial_lag(panel: pd.DataFrame, variables: str | Sequence[str], w, *,
         flat = flat.set_index(list(panel.index.names))
         return flat.loc[panel.index]
     return flat.set_index(panel.index) if len(flat) == len(panel) else flat
+
+
+def slx_lags(panel: pd.DataFrame, variables: str | Sequence[str], *, kind: str = "contiguity",
+             k: int = 1, w=None, prefix: str = "w_", **weights_kwargs) -> pd.DataFrame:
+    """The SLX regressors ``w_<var>`` of ``panel`` (indexed by (region, year)), year by year.
+
+    W is :func:`weights` (``kind``, ``k``, ``weights_kwargs``) among the provinces of
+    ``panel``, binary (or raw inverse distances); in each year it is restricted to the
+    provinces whose ``var`` is observed and row-standardised there (module docstring), so a
+    missing neighbour drops out of the mean instead of making it missing. A province with no
+    observed neighbour in a year gets a missing value. ``w``: an already built binary W whose
+    ids cover the provinces (instead of ``kind``).
+
+    Returns a DataFrame on ``panel``'s index with one column ``<prefix><var>`` per variable
+    (units of the variable). Raises ``KeyError`` naming a variable that is not a column and
+    :class:`~regrowth.errors.DataError` when a province has no boundary (from
+    :func:`read_boundaries`) or is not among ``w``'s ids.
+    """
+    if isinstance(variables, str):
+        variables = [variables]
+    missing = [v for v in variables if v not in panel.columns]
+    if missing:
+        raise KeyError(f"variables {missing} are not columns of the panel")
+    region = panel.index.get_level_values("region")
+    year = panel.index.get_level_values("year")
+    keys = list(dict.fromkeys(region))
+    if w is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IslandWarning)
+            w = weights(kind, ids=keys, k=k, transform="b", **weights_kwargs)
+    dense = w_to_frame(w)
+    absent = [r for r in keys if r not in dense.index]
+    if absent:
+        raise DataError(f"province(s) {absent} are not in the spatial weights (W ids: "
+                        f"{list(dense.index)})", hint="build W with ids= the sample's provinces")
+    dense = dense.loc[keys, keys].to_numpy(dtype=float)
+    out = pd.DataFrame(index=panel.index)
+    for var in variables:
+        wide = pd.Series(panel[var].to_numpy(dtype=float), index=[region, year]).unstack(0)
+        wide = wide.reindex(columns=keys)
+        values = wide.to_numpy()
+        seen = np.isfinite(values).astype(float)             # year x province
+        num = np.nan_to_num(values) @ dense.T                 # sum_j w_ij x_jt (observed j)
+        den = seen @ dense.T                                  # sum_j w_ij over observed j
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lag = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        lagged = pd.DataFrame(lag, index=wide.index, columns=keys).stack(future_stack=True)
+        lagged.index = lagged.index.swaplevel()
+        out[f"{prefix}{var}"] = lagged.reindex(list(zip(region, year))).to_numpy()
+    return out

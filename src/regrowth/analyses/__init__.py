@@ -21,6 +21,8 @@ Each analysis is one module of this package that registers an :class:`Analysis`:
               and returns them in the form ``run`` takes;
 ``files(table, settings)``  the files (relative to ``results/``) it writes, so a run that
               keeps a table's last good outputs keeps these too;
+``variables(table, settings)``  optional: ``[(spec key, panel column), ...]`` it reads, which
+              :func:`check_panel` looks up in the panel before anything is fitted;
 ``run(context, table, settings)``  returns an :class:`Output`: the files written under
               ``context.out`` and the entries it adds to ``estimates.json``.
 
@@ -45,8 +47,8 @@ from regrowth.models.registry import did_you_mean
 from regrowth.specs import Specs, TableSpec
 from regrowth.specs.parse import Problems, unknown
 
-__all__ = ["Analysis", "Context", "Output", "register", "get", "names", "check", "declared",
-           "parse_output_settings"]
+__all__ = ["Analysis", "Context", "Output", "register", "get", "names", "check", "check_panel",
+           "declared", "parse_output_settings"]
 
 STAGES = ("columns", "outputs")
 
@@ -93,6 +95,7 @@ class Analysis:
     files: Callable[[TableSpec, Any], list[str]] = lambda table, settings: []
     record_keys: tuple[str, ...] = ()
     implicit: bool = False
+    variables: Callable[[TableSpec, Any], list[tuple[str, str]]] = lambda table, settings: []
     doc: str = ""
 
     def __post_init__(self):
@@ -166,6 +169,28 @@ def check(specs: Specs) -> None:
                              + did_you_mean(key, _REGISTRY) + f"; known: {', '.join(names())}")
                 continue
             _REGISTRY[key].parse(value, table, problems, where)
+    problems.raise_if_any()
+
+
+def check_panel(specs: Specs, columns, only=None) -> None:
+    """Raise one :class:`SpecificationError` naming every panel column an analysis declares
+    (its ``variables``) that is not in ``columns`` (the panel's column and index names), with
+    the table, the spec key and a did-you-mean; ``only``: the table ids to check (None: all)."""
+    _load()
+    available = set(columns)
+    problems = Problems(specs.path)
+    for table in specs.tables:
+        if only and table.id not in only:
+            continue
+        for analysis, settings in declared(specs, table, "outputs") + declared(specs, table,
+                                                                               "columns"):
+            if settings is None:
+                continue
+            for key, var in analysis.variables(table, settings):
+                if var not in available:
+                    problems.add(f"table {table.id!r}", key, f"{var!r} is not a panel column"
+                                 + did_you_mean(var, sorted(available))
+                                 + " (data/processed/codebook.csv lists the columns)")
     problems.raise_if_any()
 
 

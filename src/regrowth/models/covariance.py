@@ -37,6 +37,16 @@ Stata-scaled linear panel results
 with c = G/(G-1) (N-1)/(N-K), p-values and intervals from t(G-1); ``xtscc`` (Driscoll-Kraay,
 ``cov_type="kernel"``): linearmodels' covariance with t(T-1), T the number of periods.
 
+Conley (spatial HAC) covariance of fixed-effects slopes
+======================================================
+:func:`with_conley` replaces the covariance of a two-way (or one-way) ``PanelOLS`` fit by
+:func:`regrowth.spatial.conley_cov` on the within-transformed regressors (the effect dummies
+partialled out, Frisch-Waugh-Lovell) and the within residuals: province pairs of the same year
+weighted by a Bartlett (or uniform) kernel in the distance between their centroids (km,
+EPSG:5179) up to ``cutoff_km``, and the same province's years up to ``lag_cutoff`` apart with
+Newey-West weights; no small-sample factor, normal reference (Hsiang 2010). The constant that
+linearmodels reports beside absorbed effects has no Conley SE (NaN).
+
 A test that a covariance cannot support (fewer clusters than restrictions, a rank-deficient
 covariance) is linearmodels' :class:`~linearmodels.shared.hypotheses.InvalidTestStatistic`
 with the reason, never a number: :func:`wald_test` returns one.
@@ -55,7 +65,8 @@ from scipy import stats
 __all__ = ["SEType", "register_se_type", "se_type", "se_types", "stata_ml_scale",
            "stata_linear_factor", "cluster_codes", "cluster_sums", "cluster_meat", "sandwich",
            "RANK_RTOL", "numerical_rank", "wald_test", "InvalidTestStatistic",
-           "StataPanelResults", "stata_clustered", "fit_stata"]
+           "StataPanelResults", "stata_clustered", "fit_stata", "ConleyPanelResults",
+           "with_conley"]
 
 
 # ----------------------------------------------------------------------------- SE types
@@ -91,6 +102,8 @@ register_se_type("cluster", "clustered", needs_groups=True, reference="t(G-1)",
                  stata="vce(cluster id)")
 register_se_type("unadjusted", "conventional (model-based)", stata="(default)")
 register_se_type("kernel", "Driscoll-Kraay", reference="t(T-1)", stata="xtscc")
+register_se_type("conley", "Conley spatial HAC", reference="normal",
+                 stata="acreg / ols_spatial_HAC (Hsiang 2010)")
 
 
 def se_type(name: str) -> SEType:
@@ -391,3 +404,91 @@ def fit_stata(model: Any, kind: str, cov_type: str, cov_kwds: dict) -> StataPane
         fit_kw.update(auto_df=False, count_effects=False)
     res = model.fit(cov_type=cov_type, **fit_kw)
     return stata_clustered(res, ids)
+
+
+# ----------------------------------------------------------------------------- Conley
+
+class ConleyPanelResults(StataPanelResults):
+    """A linearmodels fixed-effects result with the Conley covariance (:func:`with_conley`):
+    p-values and intervals from the normal distribution (``df_ref`` is None); ``cutoff_km``,
+    ``lag_cutoff`` and ``kernel`` say which."""
+
+    def __init__(self, results: Any, cov: np.ndarray, *, cutoff_km: float, lag_cutoff: int,
+                 kernel: str):
+        label = (f"Conley spatial HAC, {kernel} kernel, {cutoff_km:g} km"
+                 + (f", serial lags <= {lag_cutoff}" if lag_cutoff else ""))
+        super().__init__(results, cov, 0, factor=1.0, n_clusters=None, label=label)
+        object.__setattr__(self, "df_ref", None)
+        object.__setattr__(self, "cutoff_km", float(cutoff_km))
+        object.__setattr__(self, "lag_cutoff", int(lag_cutoff))
+        object.__setattr__(self, "kernel", kernel)
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2.0 * stats.norm.sf(np.abs(self.tstats.to_numpy())),
+                         index=self._cov.index, name="pvalue")
+
+    @property
+    def reference(self) -> str:
+        return "normal"
+
+    @property
+    def use_t(self) -> bool:
+        return False
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        q = stats.norm.ppf(0.5 + level / 2.0)
+        se = self.std_errors
+        return pd.DataFrame({"lower": self.params - q * se, "upper": self.params + q * se})
+
+
+def with_conley(results: Any, cutoff_km: float, *, kernel: str = "bartlett",
+                lag_cutoff: int = 0, coords: pd.DataFrame | None = None) -> ConleyPanelResults:
+    """``results`` (a linearmodels ``PanelOLS`` fit with entity and optionally time effects)
+    with the Conley covariance of its slopes (see the module docstring).
+
+    ``coords``: province centroids in km (``x_km``, ``y_km``; default
+    :func:`regrowth.spatial.centroids_km` of the KOSTAT boundaries). Raises
+    :class:`~regrowth.errors.SpecificationError` for a model without entity effects and
+    :class:`~regrowth.errors.DataError` (from the boundaries) for a province without one.
+    """
+    from regrowth import regions, spatial
+    from regrowth.errors import SpecificationError
+
+    model = results.model
+    if not getattr(model, "entity_effects", False):
+        raise SpecificationError("Conley SEs are implemented for fixed-effects models "
+                                 "(PanelOLS with entity effects)")
+    y = np.asarray(model.dependent.values2d, dtype=float).ravel()
+    x = np.asarray(model.exog.values2d, dtype=float)
+    names = list(model.exog.vars)
+    keep = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    index = model.dependent.index[keep]
+    entity = np.asarray(index.get_level_values(0))
+    period = np.asarray(index.get_level_values(1))
+    slopes = [i for i, n in enumerate(names) if n not in ("Intercept", "const", "_cons")]
+    dummies = pd.get_dummies(pd.Series(entity)).to_numpy(dtype=float)
+    if getattr(model, "time_effects", False):
+        dummies = np.column_stack([dummies, pd.get_dummies(pd.Series(period))
+                                   .to_numpy(dtype=float)[:, 1:]])
+
+    def within(a):
+        beta, *_ = np.linalg.lstsq(dummies, a, rcond=None)
+        return a - dummies @ beta
+
+    Xt = within(x[keep][:, slopes])
+    b = np.asarray(results.params, dtype=float)[slopes]
+    u = within(y[keep]) - Xt @ b
+    keys = [regions.normalize(e) for e in entity]
+    if coords is None:
+        coords = spatial.centroids_km(spatial.read_boundaries(ids=sorted(set(keys))))
+    absent = sorted(set(keys) - set(coords.index))
+    if absent:
+        raise SpecificationError(f"Conley SEs: no centroid for province(s) {absent}")
+    xy = coords.loc[keys, ["x_km", "y_km"]].to_numpy()
+    sub = spatial.conley_cov(Xt, u, xy, cutoff_km, kernel=kernel, time=period,
+                             entity=np.asarray(keys), lag_cutoff=lag_cutoff)
+    cov = np.full((len(names), len(names)), np.nan)
+    cov[np.ix_(slopes, slopes)] = sub
+    return ConleyPanelResults(results, cov, cutoff_km=cutoff_km, lag_cutoff=lag_cutoff,
+                              kernel=kernel)

@@ -82,7 +82,7 @@ from regrowth.models.design import effect_dummies
 from regrowth.models.registry import Estimator, Option, get, register
 from regrowth.models.fgls import PanelFGLS
 from linearmodels import PanelOLS, PooledOLS, RandomEffects
-from regrowth.models.covariance import fit_stata
+from regrowth.models.covariance import fit_stata, with_conley
 from regrowth.errors import EstimationError
 
 __all__ = ["fit_panel", "fit_spec"]
@@ -220,6 +220,10 @@ def fit_spec(spec, data: pd.DataFrame):
         nmk = opts.pop("nmk")
         return fit_panel("fgls", formula, frame, model_options=opts, nmk=nmk)
     kw: dict = {}
+    if spec.se_type == "conley":
+        res = fit_panel(entry.name, formula, frame, cov_type="unadjusted")
+        return with_conley(res, opts["cutoff_km"], kernel=opts["conley_kernel"],
+                           lag_cutoff=opts["lag_cutoff"])
     cov_type = {"unadjusted": "unadjusted", "robust": "robust", "cluster": "clustered",
                 "kernel": "kernel"}[spec.se_type]
     if spec.se_type == "cluster":
@@ -276,11 +280,20 @@ register(Estimator(
     fit=fit_spec, fit_panel=_linearmodels("re"),
 ))
 
+_CONLEY_OPTIONS = (
+    Option("cutoff_km", "float", 250.0, "Conley SEs: distance (km, between province centroids) "
+           "beyond which same-year pairs get weight 0", minimum=0, se_types=("conley",)),
+    Option("lag_cutoff", "int", 0, "Conley SEs: years apart within a province with Newey-West "
+           "weights (0: none)", minimum=0, se_types=("conley",)),
+    Option("conley_kernel", "str", "bartlett", "Conley SEs: spatial kernel",
+           choices=("bartlett", "uniform"), se_types=("conley",)),
+)
+
 register(Estimator(
     name="fe", label="fixed effects", stata="xtreg, fe", family="linear",
     doc="within estimator (linearmodels PanelOLS with EntityEffects; + TimeEffects = two-way)",
-    aliases=("within", "fixed", "fixed_effects"), options=_KERNEL_OPTIONS,
-    se_types=_LINEAR_SE, default_se="unadjusted",
+    aliases=("within", "fixed", "fixed_effects"), options=_KERNEL_OPTIONS + _CONLEY_OPTIONS,
+    se_types=(*_LINEAR_SE, "conley"), default_se="unadjusted",
     year_effects="time_effects", province_effects="implied",
     fit=fit_spec, fit_panel=_linearmodels("fe"),
 ))

@@ -19,7 +19,7 @@ An entry (:class:`Estimator`) declares
 - ``fit(spec, data)``: fits a :class:`regrowth.specs.ColumnSpec` on its estimation sample
   (a DataFrame on the (region, year) index) and returns the results object;
 - ``reports``: extra statistics :func:`regrowth.fit.fit_column` records for the tables
-  (``"lr_tests"``, ``"ar1_rho"``);
+  (``"lr_tests"``, ``"ar1_rho"``, ``"spatial_effects"``);
 - optionally ``fit_panel(dependent_or_formula, data, *, cov_type, model_options, **cov_kwds)``:
   the estimator reachable through :func:`regrowth.models.linear.fit_panel`.
 
@@ -152,7 +152,8 @@ class Estimator:
     aliases: tuple[str, ...] = ()
     fit_panel: Callable[..., Any] | None = None
     #: extra statistics the fit reports for the tables: "lr_tests" (LR tests against NB2 and
-    #: Poisson), "ar1_rho" (the AR(1) coefficient(s) of the errors)
+    #: Poisson), "ar1_rho" (the AR(1) coefficient(s) of the errors), "spatial_effects" (the
+    #: direct, indirect and total effects of a spatial-lag model, as equations of the table)
     reports: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 

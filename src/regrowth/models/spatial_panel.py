@@ -449,6 +449,7 @@ def _register() -> None:
         ),
         se_types=("information",), default_se="information",
         year_effects="time_effects", province_effects="implied",
+        reports=("spatial_effects",),  # the tables show direct/indirect/total effects
         fit=fit_sar_fe_spec, fit_panel=_fit_panel_sar_fe,
     ))
 

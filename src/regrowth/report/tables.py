@@ -109,7 +109,11 @@ __all__ = [
 DEFAULT_STARS: tuple[tuple[float, str], ...] = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
 
 #: Headings of equation panels. Equations not listed are headed "<name> equation".
-PANEL_LABELS: Mapping[str, str] = {"mean": "Mean equation", "lnalpha": "ln(alpha) equation"}
+PANEL_LABELS: Mapping[str, str] = {
+    "mean": "Mean equation", "lnalpha": "ln(alpha) equation",
+    "direct": "Direct effects (spatial lag; LeSage-Pace)",
+    "indirect": "Indirect effects: spillovers to neighbours (spatial lag)",
+    "total": "Total effects (spatial lag)"}
 
 _REQUIRED_COEF_COLUMNS = ("term", "equation", "estimate", "std_error", "p_value")
 _INTEGER_STATS = frozenset({"nobs", "n_entities", "n_macro_regions", "n_periods", "wald_df"})

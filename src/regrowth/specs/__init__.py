@@ -103,6 +103,8 @@ _KEY_DOCS = (
     ("", "coefficient's bootstrap clusters on its own groups (where it varies);"),
     ("", "reference = model|normal|t(G-1): distribution of the analytic p-values"),
     ("", "and intervals (model: as the estimator reports; t(G-1) when clustered)"),
+    ("slx", "[variables] or {{ variables, weights = contiguity|knn|distance, k }}: adds"),
+    ("", "w_<var>, the neighbours' mean of each in the same year (SLX)"),
     ("extends", "\"column\" or \"table/column\": inherit every key but id, label, title,"),
     ("", "rationale; a key given here replaces the inherited value whole"),
     ("options", "estimator options:"),
@@ -488,6 +490,13 @@ def check_against(specs: Specs, panel, macro=None) -> dict[str, SpecificationErr
             lines.append(f"{where}: key 'se.groups': {col.se_groups!r} is not a panel column"
                          + did_you_mean(col.se_groups, sorted(available)))
             missing.remove(col.se_groups)
+        own = {col.outcome, *col.regressors, *col.dispersion}
+        for var in col.slx:
+            if var in missing:
+                lines.append(f"{where}: key 'slx': {var!r} is not a panel column, so its spatial "
+                             "lag cannot be built" + did_you_mean(var, sorted(available)))
+                if var not in own:
+                    missing.remove(var)
         for test in col.tests:
             if test.groups in missing:
                 lines.append(f"{where}: key 'se.tests.{test.term}.groups': {test.groups!r} is "

@@ -35,14 +35,20 @@ from regrowth.specs.parse import (
     valid_id,
 )
 
-__all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "OWN_KEYS", "parse_column", "resolve_columns"]
+__all__ = ["ColumnSpec", "COLUMN_KEYS", "SE_KEYS", "SLX_KEYS", "SLX_PREFIX", "OWN_KEYS",
+           "parse_column", "resolve_columns"]
 
 COLUMN_KEYS = ("id", "label", "title", "estimator", "outcome", "regressors", "dispersion",
                "exposure", "year_effects", "province_effects", "sample", "se", "options",
-               "rationale", "extends", "edition")
+               "rationale", "extends", "edition", "slx")
 #: ``edition``: "public" (default) or "full" -- a full-edition column reads variables that only
 #: a KOSIS download supplies; without them ``make replicate`` says which table and carries on
 EDITIONS = ("public", "full")
+#: keys of a column's ``slx = { variables, weights, k }`` (or ``slx = [variables]``)
+SLX_KEYS = ("variables", "weights", "k")
+SLX_WEIGHTS = ("contiguity", "knn", "distance")
+#: the name of the spatial lag of ``v`` among a column's regressors
+SLX_PREFIX = "w_"
 SE_KEYS = ("type", "groups", "bootstrap", "stars", "tests", "reference")
 #: the reference distribution of a column's analytic p-values and intervals (``se.reference``):
 #: as the estimator reports it (Stata: z after ML, t(G-1) after clustered linear models), the
@@ -86,6 +92,12 @@ class ColumnSpec:
     tests: tuple[TermTest, ...] = ()
     #: ``se.reference``: one of :data:`REFERENCES`
     reference: str = "model"
+    #: ``slx``: panel variables whose spatial lags ``w_<var>`` (the neighbours' mean, each
+    #: year: :func:`regrowth.spatial.slx_lags`) are regressors, appended to ``regressors``;
+    #: built by :func:`regrowth.fit.estimation_sample` with ``slx_weights`` (and ``slx_k``)
+    slx: tuple[str, ...] = ()
+    slx_weights: str = "contiguity"
+    slx_k: int = 1
 
     @property
     def name(self) -> str:
@@ -96,9 +108,15 @@ class ColumnSpec:
         """The estimator's registry entry."""
         return registry.get(self.estimator)
 
+    def slx_terms(self) -> dict[str, str]:
+        """``{w_<var>: var}``: the spatially lagged regressors and their panel variables."""
+        return {f"{SLX_PREFIX}{v}": v for v in self.slx}
+
     def variables(self) -> list[str]:
-        """Every panel column the model reads, in a stable order, without repeats."""
-        names = [self.outcome, *self.regressors, *self.dispersion]
+        """Every panel column the model reads, in a stable order, without repeats (for a
+        spatially lagged regressor ``w_<var>``, the variable ``var`` it is built from)."""
+        lags = self.slx_terms()
+        names = [self.outcome, *(lags.get(r, r) for r in self.regressors), *self.dispersion]
         names += [v for v in (self.exposure, self.se_groups) if v]
         names += [t.groups for t in self.tests]
         names += list(self.sample.drop_if)
@@ -117,6 +135,12 @@ class ColumnSpec:
         if self.se_type in covariance.se_types() and covariance.se_type(self.se_type).needs_groups:
             names = {"region": "province", "macro_region": "macro-region"}
             return f"clustered by {names.get(self.se_groups, self.se_groups)}"
+        if self.se_type == "conley":  # the kernel's reach is part of what the SE is
+            entry = self.entry
+            opt = {o.name: self.options.get(o.name, o.default) for o in entry.options}
+            lags = opt.get("lag_cutoff", 0)
+            return (f"{registry.se_description(self.se_type)}, {opt.get('cutoff_km'):g} km"
+                    + (f", {lags} year{'s' if lags != 1 else ''} serial" if lags else ""))
         return registry.se_description(self.se_type)
 
 
@@ -317,6 +341,36 @@ def _parse_reference(se: dict, se_type, groups, where: str, problems: Problems) 
     return ref
 
 
+def _parse_slx(raw, regressors, where: str, problems: Problems) -> tuple[tuple, str, int]:
+    """``slx = ["v", ...]`` (contiguity weights) or ``slx = { variables = [...], weights =
+    "contiguity" | "knn" | "distance", k = 1 }``: (variables, weights kind, k)."""
+    value = raw.get("slx")
+    if value is None:
+        return (), "contiguity", 1
+    if isinstance(value, list):
+        value = {"variables": value}
+    if not isinstance(value, dict):
+        problems.add(where, "slx", f"must be a list of panel variables or a table "
+                                   f"{{ variables, weights, k }}, not {type_name(value)}")
+        return (), "contiguity", 1
+    unknown(value, SLX_KEYS, problems, where, "slx.")
+    variables = strings(value, "variables", problems, where, "slx.")
+    if not variables:
+        problems.add(where, "slx.variables", "names no variable: list the panel variables whose "
+                                             "neighbours' mean enters as a regressor")
+    kind = value.get("weights", "contiguity")
+    if kind not in SLX_WEIGHTS:
+        problems.add(where, "slx.weights", f"{kind!r} is not one of {list(SLX_WEIGHTS)}"
+                     + did_you_mean(str(kind), SLX_WEIGHTS))
+    k = value.get("k", 1)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        problems.add(where, "slx.k", f"must be an integer >= 1, not {type_name(k)}")
+    clash = [f"{SLX_PREFIX}{v}" for v in variables if f"{SLX_PREFIX}{v}" in regressors]
+    if clash:
+        problems.add(where, "slx", f"{clash} are already regressors: the slx key adds them")
+    return tuple(variables), str(kind), k if isinstance(k, int) else 1
+
+
 def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSpec | None:
     """The :class:`ColumnSpec` of one ``[[table.column]]`` (``extends`` and ``@lists`` already
     resolved), or None with every problem added to ``problems``."""
@@ -368,7 +422,9 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         options = _check_options(entry, options, se_type, where, problems)
     _check_se(se_type, groups, boot, where, problems)
     stars = _parse_stars(se, boot, where, problems)
-    tests = _parse_tests(se, boot, regressors, where, problems)
+    slx, slx_weights, slx_k = _parse_slx(raw, regressors, where, problems)
+    lagged = tuple(f"{SLX_PREFIX}{v}" for v in slx)
+    tests = _parse_tests(se, boot, (*regressors, *lagged), where, problems)
     reference = _parse_reference(se, se_type, groups, where, problems)
     edition = raw.get("edition", "public")
     if edition not in EDITIONS:
@@ -377,8 +433,10 @@ def parse_column(raw, table_id: str, problems: Problems, index: int) -> ColumnSp
         return None
     return ColumnSpec(
         table=table_id, id=raw["id"], label=texts["label"], title=texts["title"],
-        estimator=entry.name, outcome=texts["outcome"], regressors=regressors,
+        estimator=entry.name, outcome=texts["outcome"],
+        regressors=(*regressors, *lagged),
         dispersion=dispersion, exposure=exposure, year_effects=bool(year),
         province_effects=bool(province), sample=sample, se_type=se_type, se_groups=groups,
         options=options, bootstrap=boot, stars=stars, tests=tests,
-        reference=reference, rationale=texts["rationale"].strip(), edition=edition)
+        reference=reference, rationale=texts["rationale"].strip(), edition=edition, slx=slx,
+        slx_weights=slx_weights, slx_k=slx_k)
