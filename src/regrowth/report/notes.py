@@ -120,9 +120,12 @@ def randomization_note(extras: list[dict]) -> str | None:
         return None
     draws = sorted({("all " if r["enumerated"] else "") + f"{r['permutations']:,}" for r in recs})
     seeds = sorted({r["seed"] for r in recs if r["seed"] is not None})
-    units = sorted({r["n_units"] for r in recs})
+    # "region" is the table's own rows (provinces, or the macro-regions of a macro table)
+    units = sorted({f"{r['n_units']} units" if r.get("unit", "region") == "region"
+                    else f"{r['n_units']} {r['unit'].replace('_', '-')}s for {r['param']}"
+                    for r in recs})
     return ("RI: randomization p-value of the t-statistic (Young 2019): the focus regressor's "
-            f"whole series dealt out at random across the {'/'.join(map(str, units))} units and "
+            f"whole series dealt out at random across the {' / '.join(units)} and "
             f"the column refitted each draw ({' / '.join(draws)} permutations"
             + (f", seed {', '.join(map(str, seeds))}" if seeds else "")
             + "); p = (1 + #{|t*| >= |t|}) / (1 + draws).")
