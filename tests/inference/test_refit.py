@@ -95,3 +95,29 @@ def test_a_term_that_is_not_a_regressor_is_refused(columns):
     data, _ = estimation_sample(spec, panel)
     with pytest.raises(ValueError, match="'ln_patents_pm_macro_l1' is not a regressor"):
         column_refit(spec, data, "ln_patents_pm_macro_l1")
+
+
+def test_the_public_api_takes_a_fitted_column_or_its_spec(columns):
+    from regrowth.fit import fit_column
+    from regrowth.inference import randomization_test
+    from regrowth.inference.randomization import randomization_test as engine
+
+    cols, panel = columns
+    spec = cols["table2_growth/fe_main"]
+    fitted = fit_column(spec, panel)
+    term = "ln_patents_pm_macro_l1"
+    kw = {"blocks": "macro_region", "permutations": 30, "seed": 5}
+    a = randomization_test(fitted, term, panel=panel, **kw)
+    b = randomization_test(spec, term, panel=panel, **kw)
+    data, _ = estimation_sample(spec, panel)
+    c = engine(column_refit(spec, data, term), data, term, unit="macro_region",
+               permutations=30, seed=5)
+    assert a.to_dict() == b.to_dict() == c.to_dict()
+    assert a.n_units == 7 and a.unit == "macro_region" and not a.enumerated
+    row = fitted.coefs.set_index("term").loc[term]
+    assert a.estimate == pytest.approx(row["estimate"], rel=1e-10)
+    assert a.tstat == pytest.approx(row["estimate"] / row["std_error"], rel=1e-10)
+    with pytest.raises(TypeError, match="pass a fitted column"):
+        randomization_test(fitted.result, term, panel=panel)
+    with pytest.raises(ValueError, match="is not a regressor of table2_growth/fe_main"):
+        randomization_test(spec, "ln_rnd_l1", panel=panel)
