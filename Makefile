@@ -45,8 +45,12 @@ data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified; DOWNLOAD
 panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
 	$(PY) -m regrowth panel
 
+# Backend of the randomization tests' draws in `make models`/`make replicate`: serial (default),
+# processes or dask, as CURVE_BACKEND for `make curve`; the results are the same on each.
+# REPLICATE_ARGS adds options of `regrowth replicate`, e.g. --workers 4.
+REGROWTH_BACKEND ?= serial
 models: panel ## fit every specification: results/tables, results/figures, results/estimates.json
-	$(PY) -m regrowth replicate --no-notebooks
+	$(PY) -m regrowth replicate --no-notebooks --backend $(REGROWTH_BACKEND) $(REPLICATE_ARGS)
 
 notebooks: models ## build notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them
 	$(PY) -m regrowth notebooks

@@ -94,7 +94,8 @@ def _cmd_panel(args: argparse.Namespace) -> int:
 def _cmd_replicate(args: argparse.Namespace) -> int:
     return replicate.run(specs=args.specs, processed_dir=args.processed_dir,
                          results_dir=args.results_dir, notebooks=not args.no_notebooks,
-                         only=args.only)
+                         only=args.only, backend=args.backend, workers=args.workers,
+                         scheduler=args.scheduler)
 
 
 def _cmd_curve(args: argparse.Namespace) -> int:
@@ -259,6 +260,14 @@ def _add_replicate(sub, kw: dict) -> None:
     r.add_argument("--only", action="append", default=None, metavar="TABLE",
                    help="fit only this table, by id or unique prefix (repeatable; default: "
                         "every table); only the notebooks that read it are rebuilt")
+    r.add_argument("--backend", choices=("serial", "processes", "dask"), default=None,
+                   help="where the randomization tests run their draws: serial, processes "
+                        "(joblib) or dask, as `regrowth curve --backend`; the results are the "
+                        "same on each (default: $REGROWTH_BACKEND, else serial)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="processes or LocalCluster workers (default: number of CPUs)")
+    r.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="Dask scheduler (default: $REGROWTH_DASK_SCHEDULER, else a LocalCluster)")
     r.set_defaults(func=_cmd_replicate)
 
 

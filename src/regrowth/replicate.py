@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 import traceback
@@ -229,11 +230,19 @@ def full_edition_message(tables) -> str:
 
 def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "data/processed",
         results_dir: str | Path = RESULTS, notebooks: bool = True, only: list[str] | None = None,
-        chain_reps: int | None = None) -> int:
+        chain_reps: int | None = None, backend: str | None = None, workers: int | None = None,
+        scheduler: str | None = None) -> int:
     """Fit every specification and write every output; return the exit status.
 
     ``chain_reps``: bootstrap draws of the two-stage chain (default: the spec's; fewer only for
-    quick tests)."""
+    quick tests). ``backend`` (serial, processes, dask; default ``$REGROWTH_BACKEND``, else
+    serial), ``workers`` and ``scheduler``: where the analyses that split their draws run
+    them (the randomization tests), as ``regrowth curve --backend``; the outputs are the same
+    on every backend."""
+    backend = backend or os.environ.get("REGROWTH_BACKEND") or "serial"
+    if backend not in curve.BACKENDS:
+        raise SpecificationError(f"backend {backend!r} ($REGROWTH_BACKEND or --backend): "
+                                 f"choose one of {', '.join(curve.BACKENDS)}")
     t0 = time.perf_counter()
     out = Path(results_dir)
     spec, panel, macro, todo, skipped, only = _load_checked(specs, processed_dir, only)
@@ -243,7 +252,8 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
         fitted = _fit_all(todo, panel, failed, macro)
         ctx = analyses.Context(spec, panel, fitted, dict(spec.labels), tx.dir,
                                {"chain": chain_reps} if chain_reps is not None else {},
-                               macro=macro)
+                               macro=macro, backend={"backend": backend, "workers": workers,
+                                                     "scheduler": scheduler})
         _run_analyses(ctx, "columns", set(), tx, {}, failed)
         _stage_outputs(tx, ctx, failed, only, skipped)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "

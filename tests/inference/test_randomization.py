@@ -95,3 +95,84 @@ def test_rows_whose_reassigned_treatment_is_missing_are_left_out_and_counted():
     res = randomization_test(fit, frame, "d", permutations=50)
     assert res.enumerated and res.rows_lost == 1
     assert min(seen) == len(frame) - 1 and max(seen) == len(frame)
+
+
+# ----------------------------------------------------------------------------- blocks
+
+def _blocked_panel(seed=0, T=4):
+    """SYNTHETIC: 7 provinces in 3 macro-regions (3, 2, 2); d varies by macro-region only."""
+    rng = np.random.default_rng(seed)
+    macro = {"p0": "A", "p1": "A", "p2": "A", "p3": "B", "p4": "B", "p5": "C", "p6": "C"}
+    idx = pd.MultiIndex.from_product([list(macro), range(2001, 2001 + T)],
+                                     names=["region", "year"])
+    series = {m: rng.normal(size=T) for m in "ABC"}
+    d = np.array([series[macro[r]][y - 2001] for r, y in idx])
+    y = 0.7 * d + rng.normal(size=len(idx))
+    return pd.DataFrame({"y": y, "d": d, "macro_region": [macro[r] for r, _ in idx]}, index=idx)
+
+
+def test_blocks_deal_out_whole_macro_region_series_and_enumerate_their_permutations():
+    frame = _blocked_panel()
+    seen = set()
+
+    def fit(f):
+        # every province of a macro-region carries one value a year: the macro structure kept
+        assert (f.groupby(["macro_region", f.index.get_level_values("year")])["d"]
+                .nunique() == 1).all()
+        seen.add(tuple(f["d"].round(12)))
+        return _ols(f)
+
+    res = randomization_test(fit, frame, "d", unit="macro_region", permutations=100)
+    assert res.enumerated and res.permutations == 6 and res.n_units == 3
+    assert res.unit == "macro_region" and len(seen) == 6
+    # by hand: each of the 3! assignments of the macro-region series
+    wide = frame.groupby(["macro_region", frame.index.get_level_values("year")])["d"].first()
+    t0 = abs(np.divide(*_ols(frame)))
+    hits = 0
+    for perm in itertools.permutations("ABC"):
+        move = dict(zip("ABC", perm))
+        f = frame.copy()
+        f["d"] = [wide[(move[m], y)] for m, (_, y) in zip(frame["macro_region"], frame.index)]
+        hits += abs(np.divide(*_ols(f))) >= t0 - 1e-12
+    assert res.pvalue == pytest.approx(hits / 6, abs=1e-12)
+
+
+def test_a_treatment_that_varies_within_a_block_is_refused():
+    frame = _blocked_panel()
+    frame.iloc[0, frame.columns.get_loc("d")] += 1.0
+    with pytest.raises(ValueError, match="several values within unit 'A' in 2001"):
+        randomization_test(_ols, frame, "d", unit="macro_region")
+
+
+def test_an_unknown_permutation_unit_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="permutation unit 'province' is neither"):
+        randomization_test(_ols, _panel(), "d", unit="province")
+
+
+# ----------------------------------------------------------------------------- backends
+
+def test_the_result_is_the_same_for_every_chunk_size_and_on_worker_processes():
+    from regrowth.curve.backends import Executor
+
+    frame = _panel(G=9, effect=0.3)
+    base = randomization_test(_ols, frame, "d", permutations=60, seed=11).to_dict()
+    for chunk in (1, 7, 60):
+        assert randomization_test(_ols, frame, "d", permutations=60, seed=11,
+                                  chunk=chunk).to_dict() == base
+    with Executor("processes", workers=2) as ex:
+        got = randomization_test(_ols, frame, "d", permutations=60, seed=11, chunk=13,
+                                 executor=ex).to_dict()
+    assert got == base
+
+
+def test_fits_that_fell_back_to_a_cold_refit_are_counted():
+    frame = _panel(G=5)
+
+    def fit(f):
+        b, s = _ols(f)
+        return b, s, f["d"].iloc[0] < 0  # "cold" on the draws whose first value is negative
+
+    res = randomization_test(fit, frame, "d", permutations=200)
+    want = sum(frame["d"].unstack().to_numpy()[list(p)][0, 0] < 0
+               for p in itertools.permutations(range(5)))
+    assert res.fallbacks == want and 0 < want < 120

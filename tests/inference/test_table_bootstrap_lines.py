@@ -7,7 +7,7 @@ import pandas as pd
 from regrowth.fit import inference_label
 import numpy as np
 
-from regrowth.report.notes import grouping_notes, table_note, term_lines
+from regrowth.report.notes import grouping_notes, star_pvalues, table_note, term_lines
 from regrowth.report.tables import TableColumn, regression_table
 
 
@@ -208,3 +208,18 @@ def test_t_g_minus_1_from_the_spec_reproduces_a_clustered_linear_model_s_own(tmp
     spec = fit_column(_spec(tmp_path, "fe", "y", "t(G-1)"), panel)
     for key in ("p_value", "ci_low", "ci_high"):
         assert np.allclose(own.coefs[key], spec.coefs[key], rtol=1e-10, atol=1e-14)
+
+
+def test_the_grouping_note_says_the_stars_follow_the_ri_p_where_a_column_has_one():
+    macro = dict(RECORD, groups="macro_region", n_clusters=7, enumerated=True, reps=128,
+                 weights="rademacher", own_test=True)
+    ri = {"x": {"pvalue": 0.009, "permutations": 999, "enumerated": False, "seed": 1,
+                "n_units": 7, "unit": "macro_region", "param": "x"}}
+    both = [("(1)", {"bootstrap": {"x": macro}, "randomization": ri}),
+            ("(2)", {"bootstrap": {"x": macro}, "randomization": ri})]
+    (note,) = grouping_notes(both)
+    assert note.endswith("its stars follow its RI p-value.") and "that test" not in note
+    assert star_pvalues(both[0][1])["x"] == 0.009  # what the stars use, as the note says
+    (note,) = grouping_notes([both[0], ("(3)", {"bootstrap": {"x": macro}})])
+    assert note.endswith("its stars follow its RI p-value where the bracket shows one, else "
+                         "that test.")

@@ -57,8 +57,9 @@ STAGES = ("columns", "outputs")
 class Context:
     """What an analysis may read: the specs, the panel, the fitted columns (``table/column``
     -> :class:`regrowth.fit.Fitted`), the variable labels, the staging folder ``out`` that
-    becomes ``results/`` when the run is published, and per-analysis overrides of the number
-    of draws (``reps``, for quick tests)."""
+    becomes ``results/`` when the run is published, per-analysis overrides of the number
+    of draws (``reps``, for quick tests) and where parallel draws run (``backend``: the
+    keyword arguments of :class:`regrowth.curve.backends.Executor`, ``{}`` = serial)."""
 
     specs: Specs
     panel: pd.DataFrame
@@ -68,6 +69,8 @@ class Context:
     reps: dict = field(default_factory=dict)
     #: the macro-region panel in fit shape (:func:`regrowth.fit.macro_fit_panel`), or None
     macro: pd.DataFrame | None = None
+    #: ``{"backend": "serial"|"processes"|"dask", "workers": int, "scheduler": str}``
+    backend: dict = field(default_factory=dict)
 
     def panel_for(self, column) -> pd.DataFrame:
         """The panel ``column`` (a ColumnSpec) is fitted on: provinces or macro-regions."""

@@ -1,71 +1,82 @@
 """Randomization inference for the focus coefficients of a table's columns.
 
 A table carries it with ``analyses = { randomization = { columns = [...], permutations = 999,
-seed = ..., strata = "capital_region" } }``: for each named column (default: every column)
-and each of the table's ``focus`` terms among its regressors, the term's whole series are
-dealt out across the table's units (provinces or macro-regions) and the column is refitted
-each draw, through the column's own estimator entry and options
-(:func:`regrowth.inference.randomization.randomization_test`, whose docstring has the
+seed = ..., strata = "capital_region", blocks = { term = "macro_region" } } }``: for each
+named column (default: every column) and each of the table's ``focus`` terms among its
+regressors, the term's whole series are dealt out across the table's units (provinces or
+macro-regions) and the column is refitted each draw, through the column's own estimator and
+options (:func:`regrowth.inference.randomization.randomization_test`, whose docstring has the
 formulas). The records go into ``estimates.json`` under the column's ``extra.randomization``
 and the p-value of the t-statistic is printed in the column's bracket line ("RI p").
 
-Cost: one refit per draw (10-100 ms for the count models on 50-120 rows); the draws run on
-one BLAS thread in this process with a progress line on stderr every 10%.
+``blocks``: the permutation unit, one column name for every term or a table ``{term =
+column}`` (default ``region``: the table's rows). A regressor that varies by macro-region
+(Table 2's innovation intensity) is permuted by ``macro_region``: whole macro-region series
+are dealt out among the 7 macro-regions and all provinces of one receive the series of
+another, the only reassignment that keeps the regressor a macro-region variable (see
+:mod:`regrowth.inference.randomization`).
+
+Cost: a refit per draw, made cheap by :func:`regrowth.inference.refit.column_refit` (the
+design built once, count models warm-started; ``benchmarks/bench_randomization.py``). The
+draws run in chunks on the run's backend (``regrowth replicate --backend serial|processes|
+dask``, default ``$REGROWTH_BACKEND`` or serial), each chunk on one BLAS thread; the
+p-values are the same on every backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import time
 
 from regrowth.analyses import Analysis, Context, Output, register
+from regrowth.curve.backends import Executor
+from regrowth.errors import RegrowthError
 from regrowth.fit import estimation_sample
 from regrowth.inference.randomization import randomization_test
+from regrowth.inference.refit import column_refit
 from regrowth.models.registry import did_you_mean
-from regrowth.report.tidy import tidy
 from regrowth.specs.parse import Problems, unknown
 from regrowth.threads import one_blas_thread
 
 __all__ = ["randomize_column", "MAX_PERMUTATIONS"]
 
-KEYS = ("columns", "permutations", "seed", "strata")
+KEYS = ("columns", "permutations", "seed", "strata", "blocks")
 #: Upper bound on ``permutations`` (each is a refit): beyond it the spec is refused.
 MAX_PERMUTATIONS = 100_000
 
 
-def _coefficient(result, term: str) -> tuple[float, float]:
-    """(estimate, standard error) of ``term`` in the mean equation (the first equation: a
-    GNB's dispersion equation, ``lnalpha``, may carry a regressor of the same name)."""
-    rows = tidy(result)
-    rows = rows[(rows["term"] == term) & (rows["equation"] != "lnalpha")]
-    if rows.empty:
-        raise ValueError(f"{term!r} is not a coefficient of the refitted model")
-    return float(rows["estimate"].iloc[0]), float(rows["std_error"].iloc[0])
-
-
 def randomize_column(spec, data, terms, *, permutations: int, seed: int,
-                     strata: str | None = None, label: str = "") -> dict:
+                     strata: str | None = None, blocks: dict | None = None, label: str = "",
+                     executor=None) -> dict:
     """Randomization tests of ``terms`` (regressors of ``spec``) on the estimation sample
-    ``data``; returns ``{term: RandomizationResult.to_dict()}`` (or ``{"error": ...}``)."""
-    entry = spec.entry
+    ``data``, each permuted by ``blocks.get(term, "region")``; returns ``{term:
+    RandomizationResult.to_dict()}`` (or ``{"error": ...}``). ``executor``: where the
+    chunks of draws run (:class:`regrowth.curve.backends.Executor`; None: here)."""
+    blocks = blocks or {}
     out = {}
     for term in terms:
         step = max(1, permutations // 10)
+        shown = [0]
 
         def progress(done, total, term=term):
-            if done % step == 0 or done == total:
+            if done - shown[0] >= step or done == total:
+                shown[0] = done
                 print(f"  randomization {label} {term}: {done}/{total}", file=sys.stderr,
                       flush=True)
 
-        def refit(frame, term=term):
-            return _coefficient(entry.fit(spec, frame), term)
-
         try:
+            t0 = time.perf_counter()
             with one_blas_thread():
-                res = randomization_test(refit, data, term, strata=strata,
-                                         permutations=permutations, seed=seed,
-                                         progress=progress)
+                refit = column_refit(spec, data, term)
+            res = randomization_test(refit, data, term, unit=blocks.get(term, "region"),
+                                     strata=strata, permutations=permutations, seed=seed,
+                                     progress=progress, executor=executor)
             out[term] = res.to_dict()
-        except (ValueError, RuntimeError, ArithmeticError) as exc:
+            print(f"  randomization {label} {term}: p = {res.pvalue:.4f} ({refit.kind} "
+                  f"refits, {res.fallbacks} cold fallbacks) [{time.perf_counter() - t0:.1f}s]",
+                  file=sys.stderr, flush=True)
+        except (ValueError, RuntimeError, ArithmeticError, RegrowthError) as exc:
             out[term] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
@@ -96,6 +107,19 @@ def _parse(value, table, problems: Problems, where: str) -> dict | None:
     strata = value.get("strata")
     if strata is not None and not isinstance(strata, str):
         problems.add(where, "analyses.randomization.strata", "must be a panel column name")
+    blocks = value.get("blocks", {})
+    if isinstance(blocks, str):
+        blocks = {t: blocks for t in table.focus}
+    if not isinstance(blocks, dict) or not all(isinstance(v, str) for v in blocks.values()):
+        problems.add(where, "analyses.randomization.blocks", "must be a column name (the unit "
+                     "whose whole series are permuted, e.g. \"macro_region\") or a table "
+                     "{ term = column }")
+        blocks = {}
+    for term in blocks:
+        if term not in table.focus:
+            problems.add(where, "analyses.randomization.blocks", f"{term!r} is not a focus "
+                         f"term of the table {list(table.focus)}"
+                         + did_you_mean(term, table.focus))
     if not table.focus:
         problems.add(where, "analyses.randomization", "the table has no focus terms to test")
     for c in columns:
@@ -103,20 +127,25 @@ def _parse(value, table, problems: Problems, where: str) -> dict | None:
         if col is not None and not [t for t in table.focus if t in col.regressors]:
             problems.add(where, "analyses.randomization.columns", f"column {c!r} has none of "
                          f"the table's focus terms {list(table.focus)} among its regressors")
-    return {"columns": columns, "permutations": perms, "seed": seed, "strata": strata}
+    return {"columns": columns, "permutations": perms, "seed": seed, "strata": strata,
+            "blocks": blocks}
 
 
 def _run(ctx: Context, table, settings) -> Output:
-    for cid in settings["columns"]:
-        col = table.column(cid)
-        f = ctx.fitted.get(col.name)
-        if f is None:
-            continue
-        data, _ = estimation_sample(col, ctx.panel_for(col))
-        terms = [t for t in table.focus if t in col.regressors]
-        f.extra["randomization"] = randomize_column(
-            col, data, terms, permutations=settings["permutations"], seed=settings["seed"],
-            strata=settings["strata"], label=col.name)
+    backend = dict(ctx.backend or {})
+    parallel = backend.get("backend", "serial") != "serial"
+    with (Executor(**backend) if parallel else contextlib.nullcontext()) as executor:
+        for cid in settings["columns"]:
+            col = table.column(cid)
+            f = ctx.fitted.get(col.name)
+            if f is None:
+                continue
+            data, _ = estimation_sample(col, ctx.panel_for(col))
+            terms = [t for t in table.focus if t in col.regressors]
+            f.extra["randomization"] = randomize_column(
+                col, data, terms, permutations=settings["permutations"],
+                seed=settings["seed"], strata=settings["strata"],
+                blocks=settings.get("blocks"), label=col.name, executor=executor)
     return Output()
 
 

@@ -96,6 +96,19 @@ Mapping to Stata's ``boottest``: ``reps()`` -> ``reps``, ``weighttype()`` -> ``w
 ``cluster()`` -> ``clusters``; ``boottype(score)`` is chosen automatically after ML.
 R's ``fwildclusterboot::boottest`` has the same names.
 
+``randomization_test(results_or_spec, param, *, blocks="region", permutations=1999, seed=...)``
+====================================================================================================
+Randomization inference (Fisher; Young 2019) for a column of ``specs/models.toml``, fitted
+(:class:`regrowth.fit.Fitted`) or as a :class:`regrowth.specs.ColumnSpec` (with ``panel=``):
+the whole series of ``param`` dealt out across the provinces (``blocks="region"``), or
+across the macro-regions (``blocks="macro_region"``, every province of a macro-region
+receiving another macro-region's series), optionally within ``strata``; the column refitted
+each draw (cheaply: :mod:`regrowth.inference.refit`); p = (1 + #{|t*| >= |t|})/(1 + B)
+for the t-statistic and the coefficient, exact enumeration when B covers every
+permutation. ``executor=`` runs the draws on the specification curve's backends with the
+same result. The engine, for any ``fit(frame) -> (estimate, se)``, is
+:func:`regrowth.inference.randomization.randomization_test`; formulas in that module.
+
 Other public functions: :func:`vcov_cr2` (CR2/Bell-McCaffrey with Satterthwaite degrees of
 freedom; R ``clubSandwich::vcovCR(type = "CR2")`` and ``coef_test(test =
 "Satterthwaite")``), :func:`stata_cluster_factor`, and the effective number of clusters
@@ -108,6 +121,8 @@ from regrowth.inference.weights import WEIGHTS, draw_weights
 from regrowth.inference.boottest import PTYPES, BoottestResult, boottest
 from regrowth.inference.cr2 import CR2Result, cr2, vcov_cr2
 from regrowth.inference.clusters import ClusterDiagnostics, cluster_diagnostics, effective_clusters
+from regrowth.inference.randomization import RandomizationResult
+from regrowth.inference.randomization import column_randomization_test as randomization_test
 
 __all__ = [
            "PTYPES",
@@ -115,11 +130,13 @@ __all__ = [
            "BoottestResult",
            "ClusterDiagnostics",
            "CR2Result",
+           "RandomizationResult",
            "boottest",
            "cluster_diagnostics",
            "cr2",
            "draw_weights",
            "effective_clusters",
+           "randomization_test",
            "stata_cluster_factor",
            "vcov_cr2",
 ]

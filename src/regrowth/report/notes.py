@@ -141,17 +141,24 @@ def randomization_note(extras: list[dict]) -> str | None:
         return None
     draws = sorted({("all " if r["enumerated"] else "") + f"{r['permutations']:,}" for r in recs})
     seeds = sorted({r["seed"] for r in recs if r["seed"] is not None})
-    units = sorted({r["n_units"] for r in recs})
+    # "region" is the table's own rows (provinces, or the macro-regions of a macro table)
+    units = sorted({f"{r['n_units']} units" if r.get("unit", "region") == "region"
+                    else f"{r['n_units']} {r['unit'].replace('_', '-')}s for {r['param']}"
+                    for r in recs})
     return ("RI: randomization p-value of the t-statistic (Young 2019): the focus regressor's "
-            f"whole series dealt out at random across the {'/'.join(map(str, units))} units and "
+            f"whole series dealt out at random across the {' / '.join(units)} and "
             f"the column refitted each draw ({' / '.join(draws)} permutations"
             + (f", seed {', '.join(map(str, seeds))}" if seeds else "")
             + "); p = (1 + #{|t*| >= |t|}) / (1 + draws).")
+
+
 def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) -> list[str]:
     """One sentence per coefficient whose bootstrap has its own grouping (``se.tests`` in the
-    spec): the term, the columns, the groups and their number, the draws; ``columns`` is
-    ``[(column label, extra), ...]``."""
+    spec): the term, the columns, the groups and their number, the draws, and which p-value
+    its stars follow (the RI p where the column has one, as :func:`star_pvalues`); ``columns``
+    is ``[(column label, extra), ...]``."""
     found: dict[tuple[str, str, int, str], list[str]] = {}
+    with_ri: set[tuple[str, str]] = set()
     for label, extra in columns:
         for term, rec in (extra.get("bootstrap") or {}).items():
             groups = rec.get("groups", "region")
@@ -159,13 +166,22 @@ def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) 
                 continue
             key = (term, groups, int(rec["n_clusters"]), _draws(rec))
             found.setdefault(key, []).append(label)
+            ri = (extra.get("randomization") or {}).get(term)
+            if ri is not None and "error" not in ri:
+                with_ri.add((term, label))
     notes = []
     for (term, groups, G, draws), cols in found.items():
         name = (labels or {}).get(term, term)
         which = "column" if len(cols) == 1 else "columns"
+        n_ri = sum((term, c) in with_ri for c in cols)
+        stars = ("its stars follow that test" if n_ri == 0
+                 else "its stars follow its RI p-value"
+                 if n_ri == len(cols)
+                 else "its stars follow its RI p-value where the bracket shows one, else that "
+                      "test")
         notes.append(f"{name}: the bracketed test in {which} {', '.join(cols)} clusters and "
                      f"wild-bootstraps by {groups_label(groups)} ({G} clusters; {draws}), the "
-                     "level at which the regressor varies; its stars follow that test.")
+                     f"level at which the regressor varies; {stars}.")
     return notes
 
 
