@@ -94,11 +94,46 @@ def test_paths_outside_the_folder_are_refused(tmp_path):
 def test_leftover_staging_and_temporary_files_are_cleaned(tmp_path):
     publish(tmp_path, "A")
     (tmp_path / ".staging-99999" / "tables").mkdir(parents=True)
+    (tmp_path / ".staging-99999" / files.STAGING_MARKER).write_text("ours")
     (tmp_path / ".staging-99999" / "tables" / "t0.md").write_text("half")
     (tmp_path / "tables" / ".t0.md.ab12cd34.tmp").write_text("half")
     publish(tmp_path, "B")
     assert not (tmp_path / ".staging-99999").exists()
     assert not (tmp_path / "tables" / ".t0.md.ab12cd34.tmp").exists()
+
+
+def test_a_staging_folder_without_the_package_marker_is_not_ours_and_stays(tmp_path):
+    """Only folders named .staging-* *and* holding the marker regrowth writes are leftovers."""
+    publish(tmp_path, "A")
+    (tmp_path / ".staging-mine").mkdir()
+    (tmp_path / ".staging-mine" / "draft.md").write_text("mine")
+    publish(tmp_path, "B")
+    assert (tmp_path / ".staging-mine" / "draft.md").read_text() == "mine"
+    assert generations(tmp_path) == {"B"}
+    assert files.STAGING_MARKER not in "".join(files.owned_files(tmp_path))
+
+
+def test_a_staging_folder_left_by_a_kill_9_is_cleaned_by_the_next_run(tmp_path):
+    """A writer killed while staging leaves .staging-<pid> (with the marker); the next run
+    deletes it and publishes its own set."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(files=FILES))
+    root = tmp_path / "out"
+    publish(root, "G0")
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.Popen([sys.executable, str(script), str(root), "G1"], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    deadline = time.monotonic() + 30
+    while not list(root.glob(f".staging-{proc.pid}/tables/*.md")):
+        assert time.monotonic() < deadline, "the writer never staged a file"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left = root / f".staging-{proc.pid}"
+    assert (left / files.STAGING_MARKER).is_file() and generations(root) == {"G0"}
+    publish(root, "G2")
+    assert not left.exists() and generations(root) == {"G2"}
 
 
 # ----------------------------------------------------------------------------- kill -9

@@ -21,7 +21,10 @@ Design: a redo journal, replayed at the next start.
    for it, saying so, up to ``lock_timeout`` seconds, then stops with an error naming the
    other process); refuse a folder that is not writable (every sub-folder is checked) before
    anything is fitted; replay a journal left by a killed run (below); delete leftover
-   ``.staging-*`` folders and ``.*.tmp`` files (they belong to no live run: we hold the lock).
+   staging folders and ``.*.tmp`` files (they belong to no live run: we hold the lock). A
+   staging folder is recognised by its name ``.staging-*`` *and* the marker file
+   ``.regrowth-staging`` the package writes into it first: a user's folder of that name is
+   never deleted.
 2. *Stage*: outputs are written under ``<root>/.staging-<pid>/`` with their final relative
    paths. A kill here leaves the published files untouched; the staging folder is garbage
    collected by the next run.
@@ -84,12 +87,15 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
            "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
-           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "check_writable"]
+           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "STAGING_MARKER", "check_writable"]
 
 LOCK_NAME = ".regrowth.lock"
 JOURNAL_NAME = ".regrowth-journal.json"
 MANIFEST_NAME = ".regrowth-manifest.json"
 STAGING_PREFIX = ".staging-"
+#: the file regrowth writes first into each of its staging folders: a ``.staging-*`` folder
+#: is deleted as a leftover only if it holds this marker (a user's folder of that name is not)
+STAGING_MARKER = ".regrowth-staging"
 _INTERNAL = (LOCK_NAME, JOURNAL_NAME, MANIFEST_NAME)
 _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # atomic_path's mkstemp names
 
@@ -234,16 +240,28 @@ def _replay_pending(root: Path) -> bool:
     return True
 
 
-def _clean_leftovers(root: Path, keep: Path | None = None) -> None:
+def _ours(entry: Path) -> bool:
+    """True for a staging folder regrowth made: named ``.staging-*``, a real folder (not a
+    link) holding :data:`STAGING_MARKER`."""
+    return (entry.name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink()
+            and (entry / STAGING_MARKER).is_file())
+
+
+def _clean_leftovers(root: Path, keep: Path | None = None) -> list[str]:
+    """Delete regrowth's leftover staging folders (:func:`_ours`) and temporary files under
+    ``root`` (call with the lock held); return the names of the staging folders deleted."""
+    removed = []
     for entry in root.iterdir():
-        if entry.name.startswith(STAGING_PREFIX) and entry != keep:
+        if entry != keep and _ours(entry):
             shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         for name in files:
             if _TMP.match(name):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
+    return removed
 
 
 # ----------------------------------------------------------------------------- lock
@@ -427,6 +445,9 @@ class Transaction:
             _clean_leftovers(self.root)
             self.previous = owned_files(self.root)
             self.dir.mkdir()
+            (self.dir / STAGING_MARKER).write_text(
+                "a staging folder of a regrowth run; the next run deletes it if it is left\n",
+                encoding="utf-8")
         except BaseException:
             self._lock.release()
             raise
@@ -468,7 +489,8 @@ class Transaction:
         out = []
         for folder, _, files in os.walk(self.dir):
             for name in files:
-                if not _TMP.match(name):
+                if not _TMP.match(name) and not (name == STAGING_MARKER
+                                                 and Path(folder) == self.dir):
                     out.append((Path(folder) / name).relative_to(self.dir).as_posix())
         return sorted(out)
 
