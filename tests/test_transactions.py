@@ -7,6 +7,7 @@ outputs, and CSV cells are safe to open in a spreadsheet. Synthetic data only.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -134,6 +135,75 @@ def test_a_staging_folder_left_by_a_kill_9_is_cleaned_by_the_next_run(tmp_path):
     assert (left / files.STAGING_MARKER).is_file() and generations(root) == {"G0"}
     publish(root, "G2")
     assert not left.exists() and generations(root) == {"G2"}
+
+
+# ----------------------------------------------------------------------------- links, devices
+
+def _cross_device(monkeypatch, linked: Path):
+    """os.replace fails with EXDEV for a move from a staging folder into ``linked`` (as
+    when ``results/tables`` is a link to another file system); other renames work."""
+    real_replace = os.replace
+    moves = []
+
+    def replace(src, dst, *a, **kw):
+        src, dst = Path(src), Path(dst)
+        if any(p.startswith(files.STAGING_PREFIX) for p in src.parts) and \
+                dst.parent.resolve() == linked.resolve():
+            moves.append(dst.name)
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(src), None, str(dst))
+        return real_replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return moves
+
+
+def test_a_commit_into_a_folder_on_another_file_system_completes(tmp_path, monkeypatch):
+    """results/tables is a link to another disk: the rename fails with EXDEV, the file is
+    copied beside the target and renamed there; the whole set is published, nothing is left
+    half-done, and the next run works the same way."""
+    root, other = tmp_path / "results", tmp_path / "other_disk" / "tables"
+    other.mkdir(parents=True)
+    root.mkdir()
+    (root / "tables").symlink_to(other, target_is_directory=True)
+    publish(root, "A")
+    moves = _cross_device(monkeypatch, other)
+    for gen in ("B", "C"):
+        publish(root, gen)
+        assert generations(root) == {gen}
+        assert {p.name for p in other.iterdir()} == {f"t{i}.md" for i in range(4)}  # no .tmp
+        assert not list(root.glob(".staging-*")) and not (root / files.JOURNAL_NAME).exists()
+    assert sorted(moves) == sorted([f"t{i}.md" for i in range(4)] * 2)  # the EXDEV path ran
+    assert (root / "tables").is_symlink() and files.owned_files(root) == sorted(FILES)
+
+
+def test_a_replay_interrupted_across_file_systems_is_completed(tmp_path, monkeypatch):
+    """A journal whose replay stopped half-way (the kill or an old version's EXDEV error)
+    is completed by the next entry point over the link, temporary copies included."""
+    root, other = tmp_path / "results", tmp_path / "other_disk" / "tables"
+    other.mkdir(parents=True)
+    root.mkdir()
+    (root / "tables").symlink_to(other, target_is_directory=True)
+    publish(root, "A")
+    _cross_device(monkeypatch, other)
+    real_install = files._install
+    calls = []
+
+    def install_then_die(src, target):
+        if len(calls) == 2:
+            (target.parent / f".{target.name}.abcd1234.tmp").write_text("half a copy")
+            raise KeyboardInterrupt  # killed inside the third move
+        calls.append(target.name)
+        real_install(src, target)
+
+    monkeypatch.setattr(files, "_install", install_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        publish(root, "B")
+    assert (root / files.JOURNAL_NAME).is_file() and len(generations(root)) == 2   # mixed
+    monkeypatch.setattr(files, "_install", real_install)
+    assert files.recover(root) is True
+    assert generations(root) == {"B"} and not (root / files.JOURNAL_NAME).exists()
+    publish(root, "B")   # a later run cleans the half copy beside the linked target
+    assert not list(other.glob("*.tmp"))
 
 
 # ----------------------------------------------------------------------------- kill -9

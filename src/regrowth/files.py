@@ -45,6 +45,11 @@ journal that says so*; every entry point (``Transaction``, :func:`recover`, whic
 generation folder with an atomic pointer would close that window but cannot be used here:
 ``results/`` holds git-tracked files at fixed paths.
 
+Across file systems: a target folder that is a link to another file system (``results/tables``
+on another disk) makes the rename of step 3(c) fail (EXDEV); :func:`_install` then copies the
+staged file into a temporary file beside the target, fsyncs and renames it (still atomic per
+file), and the journal completes the set as before: a cross-device commit never stops half-way.
+
 Ownership: ``<root>/.regrowth-manifest.json`` lists (sorted, one path per line, no
 timestamps: deterministic, so it can be committed) the files the package wrote. Only these are
 ever deleted (``prune=True`` deletes owned files neither re-staged nor kept); a user's
@@ -65,6 +70,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import math
 import os
@@ -205,6 +211,37 @@ def _delay() -> None:
         time.sleep(float(value))
 
 
+def _install(src: Path, target: Path) -> None:
+    """Move the staged ``src`` over ``target``: one rename; where the target's folder is on
+    another file system (a link such as ``results/tables`` -> another disk: the rename fails
+    with EXDEV), copy ``src`` into a temporary file beside the target (resolved folder),
+    fsync it, rename it over the target, then remove ``src``. Either way the target is
+    replaced atomically, and ``src`` disappears only once the target holds its bytes, so a
+    replay after a kill redoes an unfinished move."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    folder = target.parent.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copymode(src, tmp)
+        os.replace(tmp, folder / target.name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+    os.unlink(src)
+
+
 def _replay(root: Path, journal: dict) -> None:
     """Complete a committed transaction (idempotent)."""
     staging = root / journal["staging"]
@@ -212,8 +249,7 @@ def _replay(root: Path, journal: dict) -> None:
         src = staging / rel
         if src.exists():
             _delay()
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, root / rel)
+            _install(src, root / rel)
     for rel in journal["delete"]:
         target = root / rel
         if target.exists() or target.is_symlink():
@@ -261,6 +297,17 @@ def _clean_leftovers(root: Path, keep: Path | None = None) -> list[str]:
             if _TMP.match(name):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
+    # through a linked folder (results/tables -> another disk) os.walk does not go: there,
+    # only the temporary copies of the files regrowth owns (``.<name>.XXXXXXXX.tmp``)
+    with contextlib.suppress(OutputError, OSError):
+        for rel in owned_files(root):
+            target = root / rel
+            if target.parent.resolve() == target.parent.absolute():
+                continue
+            for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+                if _TMP.match(tmp.name) and len(tmp.name) == len(target.name) + 14:
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
     return removed
 
 
