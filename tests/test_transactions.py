@@ -206,6 +206,52 @@ def test_a_replay_interrupted_across_file_systems_is_completed(tmp_path, monkeyp
     assert not list(other.glob("*.tmp"))
 
 
+def test_a_link_to_another_projects_results_deletes_nothing_there(tmp_path, capsys):
+    """results/ is a link to another project's results folder (written by that project's
+    regrowth): links are resolved before deciding what is ours, so a full run publishes its
+    files there but deletes none of the other project's files."""
+    theirs = tmp_path / "project_a" / "results"
+    publish(theirs, "A", files=FILES + [f"tables/a{i}.md" for i in range(40)])
+    ours = tmp_path / "project_b" / "results"
+    ours.parent.mkdir()
+    ours.symlink_to(theirs, target_is_directory=True)
+    tx = publish(ours, "B", files=FILES[:2])
+    assert tx.deleted == []
+    assert all((theirs / "tables" / f"a{i}.md").read_text().startswith("A") for i in range(40))
+    assert (theirs / "tables" / "t0.md").read_text().startswith("B")  # what the run wrote
+    err = capsys.readouterr().err
+    assert f"{ours} is a link to {theirs.resolve()}" in err and "none is deleted" in err
+    assert f"written by the regrowth run that wrote {theirs}" in err
+    # the other project's own run still prunes its stale files there
+    tx = publish(theirs, "A2", files=FILES)
+    assert "tables/a0.md" in tx.deleted and not (theirs / "tables" / "a0.md").exists()
+
+
+def test_a_linked_folder_with_files_but_no_record_of_its_writer_is_not_ours(tmp_path):
+    theirs = tmp_path / "elsewhere"
+    publish(theirs, "A")
+    (theirs / files.OWNER_NAME).unlink()      # written by a version that kept no record
+    link = tmp_path / "results"
+    link.symlink_to(theirs, target_is_directory=True)
+    assert "nothing records that this project wrote" in files.foreign_folder(link)
+    assert publish(link, "B", files=FILES[:1]).deleted == []
+    assert generations(theirs) == {"A", "B"}
+
+
+def test_our_own_results_on_a_linked_disk_are_pruned(tmp_path):
+    """A link made by the project for its own outputs (first written through the link) is
+    ours: stale files are removed as in a plain folder."""
+    disk = tmp_path / "big_disk" / "results"
+    disk.mkdir(parents=True)
+    link = tmp_path / "project" / "results"
+    link.parent.mkdir()
+    link.symlink_to(disk, target_is_directory=True)
+    publish(link, "A")
+    assert files.foreign_folder(link) is None
+    assert publish(link, "B", files=FILES[1:]).deleted == ["tables/t0.md"]
+    assert not (disk / "tables" / "t0.md").exists()
+
+
 # ----------------------------------------------------------------------------- kill -9
 
 WRITER = textwrap.dedent("""

@@ -50,7 +50,10 @@ on another disk) makes the rename of step 3(c) fail (EXDEV); :func:`_install` th
 staged file into a temporary file beside the target, fsyncs and renames it (still atomic per
 file), and the journal completes the set as before: a cross-device commit never stops half-way.
 
-Ownership: ``<root>/.regrowth-manifest.json`` lists (sorted, one path per line, no
+Ownership: links are resolved first (:func:`foreign_folder`): a root reached through a link
+(``results`` -> another project's results folder) whose ``.regrowth-owner`` (the folder's path
+as the last writing run named it; git-ignored) names another path, or names none, is not ours:
+a run there deletes nothing. Otherwise ``<root>/.regrowth-manifest.json`` lists (sorted, one path per line, no
 timestamps: deterministic, so it can be committed) the files the package wrote. Only these are
 ever deleted (``prune=True`` deletes owned files neither re-staged nor kept); a user's
 ``results/tables/my_notes.md`` is never touched.
@@ -93,16 +96,19 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
            "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
-           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "STAGING_MARKER", "check_writable"]
+           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "STAGING_MARKER", "OWNER_NAME",
+           "foreign_folder", "check_writable"]
 
 LOCK_NAME = ".regrowth.lock"
 JOURNAL_NAME = ".regrowth-journal.json"
 MANIFEST_NAME = ".regrowth-manifest.json"
+#: the output folder's path as the run that wrote it named it (not committed: machine-specific)
+OWNER_NAME = ".regrowth-owner"
 STAGING_PREFIX = ".staging-"
 #: the file regrowth writes first into each of its staging folders: a ``.staging-*`` folder
 #: is deleted as a leftover only if it holds this marker (a user's folder of that name is not)
 STAGING_MARKER = ".regrowth-staging"
-_INTERNAL = (LOCK_NAME, JOURNAL_NAME, MANIFEST_NAME)
+_INTERNAL = (LOCK_NAME, JOURNAL_NAME, MANIFEST_NAME, OWNER_NAME)
 _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # atomic_path's mkstemp names
 
 
@@ -201,6 +207,29 @@ def _check_rel(rel: str) -> str:
             or p.parts[0].startswith(STAGING_PREFIX):
         raise ValueError(f"{rel!r} is not a path inside the output folder")
     return p.as_posix()
+
+
+def foreign_folder(root: str | Path) -> str | None:
+    """Why the files the manifest of ``root`` lists may not be this project's, or None.
+
+    Links are resolved first: ``root`` reached through a link (``results`` -> another
+    project's ``results/``) is ours only if the run that last wrote it named it by the same
+    path (``.regrowth-owner``). A folder that is not a link is ours (a moved or re-cloned
+    project included). A link with no record of its writer is not.
+    """
+    root = Path(root)
+    here = os.path.abspath(root)
+    real = os.path.realpath(root)
+    owner = root / OWNER_NAME
+    recorded = None
+    if owner.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            recorded = owner.read_text(encoding="utf-8").strip() or None
+    if recorded == here or not root.is_symlink() and (recorded is None or real == here):
+        return None
+    who = (f"written by the regrowth run that wrote {recorded}" if recorded
+           else "and nothing records that this project wrote its files")
+    return f"{here} is a link to {real}, {who}"
 
 
 # ----------------------------------------------------------------------------- journal
@@ -478,6 +507,7 @@ class Transaction:
         self.installed: list[str] = []
         self.deleted: list[str] = []
         self._open = False
+        self.foreign: str | None = None
 
     # -- context
     def __enter__(self) -> Transaction:
@@ -491,6 +521,8 @@ class Transaction:
             _replay_pending(self.root)
             _clean_leftovers(self.root)
             self.previous = owned_files(self.root)
+            # a folder with no files of ours yet (a new link to an empty folder) becomes ours
+            self.foreign = foreign_folder(self.root) if self.previous else None
             self.dir.mkdir()
             (self.dir / STAGING_MARKER).write_text(
                 "a staging folder of a regrowth run; the next run deletes it if it is left\n",
@@ -551,12 +583,18 @@ class Transaction:
                 continue  # unchanged: nothing to rename
             install.append(rel)
         kept = {rel for rel in self._kept if (self.root / rel).is_file()}
-        if self.prune:
+        if self.prune and not self.foreign:
             new_owned = set(staged) | kept
             delete = sorted(set(self.previous) - new_owned)
         else:
             new_owned = set(staged) | set(self.previous)
             delete = []
+            stale = sorted(set(self.previous) - set(staged) - kept)
+            if self.prune and stale:
+                print(f"regrowth: {self.foreign}; its {len(stale)} file(s) this run did not "
+                      "write are left in place, none is deleted (if it is this project's own "
+                      f"output folder, write the line {os.path.abspath(self.root)} into "
+                      f"{os.path.realpath(self.root)}/{OWNER_NAME})", file=sys.stderr)
         delete = [rel for rel in delete if (self.root / rel).is_file()]
         journal = {"staging": self.dir.name, "install": install, "delete": delete,
                    "manifest": sorted(new_owned)}
@@ -568,6 +606,11 @@ class Transaction:
         _durable_write(self.root / JOURNAL_NAME, json.dumps(journal, indent=1) + "\n")
         _replay(self.root, journal)
         self.installed, self.deleted = install, delete
+        if not self.foreign:  # the folder is this project's: say so for the next run
+            owner = os.path.abspath(self.root)
+            path = self.root / OWNER_NAME
+            if not path.is_file() or path.read_text(encoding="utf-8").strip() != owner:
+                write_text(path, owner + "\n")
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
