@@ -252,6 +252,107 @@ def test_our_own_results_on_a_linked_disk_are_pruned(tmp_path):
     assert not (disk / "tables" / "t0.md").exists()
 
 
+# ----------------------------------------------------------------------------- readers
+
+def publish_json(root: Path, generation: str, files_) -> None:
+    """Like :func:`publish`, each file the JSON list ``[generation, path]``."""
+    with Transaction(root, prune=True) as tx:
+        for rel in files_:
+            tx.write_text(rel, json.dumps([generation, rel]) + "\n")
+
+
+def json_generations(root: Path, files_) -> set[str]:
+    return {json.loads((root / rel).read_text())[0] for rel in files_}
+
+
+def half_commit(root: Path, old: str, new: str, monkeypatch, files_=FILES,
+                publish_=None) -> None:
+    """Publish ``old``, then leave ``new`` half-installed with its journal, as a kill -9
+    inside the commit does (the third rename never happens)."""
+    publish_ = publish_ or (lambda r, g, f: publish(r, g, files=f))
+    publish_(root, old, files_)
+    real_install, calls = files._install, []
+
+    def install_then_die(src, target):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(target)
+        real_install(src, target)
+
+    with monkeypatch.context() as m:
+        m.setattr(files, "_install", install_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            publish_(root, new, files_)
+    assert (root / files.JOURNAL_NAME).is_file()
+
+
+ESTIMATES = ["estimates.json", "tables/t0.md", "tables/t1.md", "figures/f.png"]
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "models.toml").write_text("")
+    return tmp_path
+
+
+def test_the_results_reader_completes_a_half_commit_before_reading(tmp_path, monkeypatch):
+    from regrowth.report import reader
+    root = project(tmp_path) / "results"
+    half_commit(root, "A", "B", monkeypatch, ESTIMATES, publish_json)
+    assert json_generations(root, ESTIMATES) == {"A", "B"}                     # mixed
+    assert reader.load_estimates(tmp_path) == ["B", "estimates.json"]
+    assert json_generations(root, ESTIMATES) == {"B"} and not (root / files.JOURNAL_NAME).exists()
+    assert not list(root.glob(".staging-*"))
+
+
+def test_the_curve_reader_completes_a_half_commit_before_reading(tmp_path, monkeypatch):
+    from regrowth.report import reader
+    curves = project(tmp_path) / "results" / "curve"
+    names = ["innovation.json", "innovation.csv", "growth.json", "growth.csv"]
+    half_commit(curves, "A", "B", monkeypatch, names, publish_json)
+    assert json_generations(curves, names) == {"A", "B"}                      # mixed
+    assert reader.load_curve("innovation", tmp_path)[0] == "B"
+    assert json_generations(curves, names) == {"B"}
+
+
+def test_regrowth_show_completes_a_half_commit_before_printing(tmp_path, monkeypatch, capsys):
+    from regrowth import cli
+    root = tmp_path / "results"
+    half_commit(root, "A", "B", monkeypatch)
+    assert cli.main(["show", "t3", "--results-dir", str(root)]) == 0
+    assert capsys.readouterr().out == "B tables/t3.md\n"
+    assert generations(root) == {"B"}
+
+
+def test_notebooks_complete_a_half_commit_before_running(tmp_path, monkeypatch):
+    from regrowth import notebooks
+    root = project(tmp_path) / "results"
+    half_commit(root, "A", "B", monkeypatch)
+    (tmp_path / "notebooks").mkdir()
+    assert notebooks.run(tmp_path / "notebooks", quiet=True) == {}
+    assert generations(root) == {"B"} and not (root / files.JOURNAL_NAME).exists()
+
+
+def test_a_reader_that_cannot_complete_a_half_commit_refuses_to_read(tmp_path, monkeypatch):
+    """A read-only results folder (simulated: the replay's first rename is refused, as
+    chmod a-w does for a user other than root) with a half commit: the reader says so and
+    reads nothing, rather than reading the mix."""
+    from regrowth.report import reader
+    root = project(tmp_path) / "results"
+    half_commit(root, "A", "B", monkeypatch, ESTIMATES, publish_json)
+
+    def refused(src, target):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+
+    monkeypatch.setattr(files, "_install", refused)
+    with pytest.raises(OutputError) as err:
+        reader.load_estimates(tmp_path)
+    text = str(err.value)
+    assert "half-published" in text and "nothing was read" in text
+    assert "`regrowth replicate`" in text and str(root / files.JOURNAL_NAME) in text
+    assert json_generations(root, ESTIMATES) == {"A", "B"}  # untouched: the next writer completes it
+
+
 # ----------------------------------------------------------------------------- kill -9
 
 WRITER = textwrap.dedent("""

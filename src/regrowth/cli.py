@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from regrowth import __version__, acquire, curve, notebooks, panel, replicate
+from regrowth import __version__, acquire, curve, files, notebooks, panel, replicate
 from regrowth.errors import RegrowthError
 from regrowth.sources import kosis_api, kosis_store
 from regrowth.sources.registry import KOSIS_API, kosis_request
@@ -126,6 +126,7 @@ def stored_tables(results_dir: str | Path) -> dict[str, list[str]]:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    files.recover_for_reading(args.results_dir)  # never print a half-published set
     tables = stored_tables(args.results_dir)
     if not tables:
         raise RegrowthError(f"no tables under {Path(args.results_dir) / 'tables'}: "

@@ -40,8 +40,11 @@ Design: a redo journal, replayed at the next start.
 
 The crash window: between a kill during step 3(c) (a few renames: milliseconds) and the next
 ``regrowth`` command on that folder, the folder holds a mix of old and new files *and the
-journal that says so*; every entry point (``Transaction``, :func:`recover`, which
-``regrowth replicate`` calls before reading ``data/processed``) completes it first. A
+journal that says so*; every entry point completes it first: writers (``Transaction``,
+:func:`recover`, which ``regrowth replicate`` calls before reading ``data/processed``) and
+readers (:func:`recover_for_reading`: ``regrowth show``, ``regrowth notebooks``, the results
+reader :mod:`regrowth.report.reader` and the curve reader), under the same lock; a reader
+that cannot complete it (read-only folder) refuses to read instead. A
 generation folder with an atomic pointer would close that window but cannot be used here:
 ``results/`` holds git-tracked files at fixed paths.
 
@@ -95,7 +98,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
-           "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
+           "OutputError", "recover", "recover_for_reading", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
            "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "STAGING_MARKER", "OWNER_NAME",
            "foreign_folder", "check_writable"]
 
@@ -452,6 +455,29 @@ def recover(root: str | Path, *, lock_timeout: float | None = None) -> bool:
         return _replay_pending(root)
     finally:
         lock.release()
+
+
+def recover_for_reading(root: str | Path, *, command: str = "regrowth replicate") -> bool:
+    """What a reader calls before reading ``root``: complete an interrupted commit first.
+
+    A kill during a commit leaves a mix of old and new files with the journal that says so;
+    a reader must not read that mix. With the journal present, this takes the folder's lock
+    (waiting for a live writer, as writers do) and replays it (:func:`recover`); if that is
+    impossible (a read-only folder), it raises :class:`OutputError` saying so and what to
+    run, so that nothing half-written is read. Returns True if it completed a commit; False
+    (and writes nothing) when there is none. ``command`` is the writer named in the message.
+    """
+    root = Path(root)
+    if not (root / JOURNAL_NAME).is_file():
+        return False
+    try:
+        return recover(root)
+    except OSError as exc:
+        raise OutputError(
+            f"{root}/ holds a set of outputs that a killed run left half-published (the journal "
+            f"{root / JOURNAL_NAME} lists what remains to do), and it cannot be completed from "
+            f"here ({exc}); nothing was read. Complete it by running `{command}` (or any "
+            f"regrowth command that reads {root}/) with write access to the folder") from exc
 
 
 # ----------------------------------------------------------------------------- JSON

@@ -16,6 +16,9 @@ notebooks carry their outputs for readers on the web:
 * :func:`drifted` lists the ``.ipynb`` files whose cells differ from their source (the test
   suite fails on any).
 
+Before executing, :func:`run` completes a commit of ``results/`` that a killed run left
+half-done (:func:`regrowth.files.recover_for_reading`), so no notebook reads a mixed set.
+
 Executed from the notebook folder, the notebooks find the project through
 :func:`regrowth.report.reader.project_root`.
 """
@@ -29,7 +32,8 @@ from pathlib import Path
 
 import nbformat
 
-from regrowth.files import write_text
+from regrowth.files import recover_for_reading, write_text
+from regrowth.report import reader
 import jupytext
 from nbclient import NotebookClient
 from traitlets.config import Config
@@ -89,6 +93,13 @@ def drifted(folder: str | Path = "notebooks") -> list[str]:
     return out
 
 
+def _results_dir(folder: Path) -> Path | None:
+    try:
+        return reader.project_root(folder) / "results"
+    except FileNotFoundError:
+        return None
+
+
 def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> None:
     """Run every cell of ``nb`` in place, in a fresh ``python3`` kernel started in ``cwd``;
     raises nbclient's ``CellExecutionError`` naming the failing cell."""
@@ -114,6 +125,10 @@ def run(folder: str | Path = "notebooks", timeout: int = 300, *,
     ``.ipynb`` is left in place). Prints one line per notebook."""
     folder = Path(folder)
     failures: dict[str, str] = {}
+    results = _results_dir(folder)
+    if results is not None:  # never run a notebook on a half-published set
+        recover_for_reading(results)
+        recover_for_reading(results / "curve", command="regrowth curve")
     for src in sources(folder):
         target = src.with_suffix(".ipynb")
         t0 = time.perf_counter()
