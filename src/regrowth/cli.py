@@ -108,7 +108,10 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
         for name in stale:
             print(f"notebooks/{name} differs from its .py source (run `make notebooks`)",
                   file=sys.stderr)
-        return 1 if stale else 0
+        older = notebooks.stale(args.folder)   # built from other results than results/ holds
+        for line in older:
+            print(line, file=sys.stderr)
+        return 1 if stale or older else 0
     failures = notebooks.run(args.folder, args.timeout)
     return 1 if failures else 0
 
