@@ -386,3 +386,35 @@ def test_outputs_rewritten_from_the_json_are_the_same_files(project, tmp_path):
         for ext in (".json", ".csv"):
             assert ((tmp_path / f"{cid}{ext}").read_bytes()
                     == (project / "serial" / f"{cid}{ext}").read_bytes()), cid + ext
+
+
+def test_the_curves_of_one_run_are_published_together(project, monkeypatch):
+    """A run stopped while fitting its second curve (as `make curve` killed during the
+    growth fits) publishes nothing: the first curve's new outputs never sit beside the
+    second curve's old ones. Nothing changes until every curve is fitted."""
+    import importlib
+
+    from regrowth import files
+    run_mod = importlib.import_module("regrowth.curve.run")   # the module, not curve.run()
+
+    assert _run(project, "serial", "together") == 0
+    out = project / "together"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert {"count_small.json", "linear_small.json"} <= set(before)
+    real = run_mod.run_curve
+    fitted = []
+
+    def second_dies(c, *a, **kw):
+        if fitted:
+            raise KeyboardInterrupt   # killed during the second curve's fits
+        rec = real(c, *a, **kw)
+        rec["title"] = "a newer run"
+        fitted.append(c.id)
+        return rec
+
+    monkeypatch.setattr(run_mod, "run_curve", second_dies)
+    with pytest.raises(KeyboardInterrupt):
+        _run(project, "serial", "together")
+    assert fitted == ["count_small"]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list(out.glob(".staging-*")) and not (out / files.JOURNAL_NAME).exists()
