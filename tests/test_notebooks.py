@@ -130,5 +130,5 @@ def test_check_names_a_notebook_built_without_a_results_id(tmp_path):
     (folder / "01_one.py").write_text(SOURCE)
     nbformat.write(notebooks.build(folder / "01_one.py"), folder / "01_one.ipynb")
     assert notebooks.stale(folder) == [
-        "notebooks/01_one.ipynb records no id of the results/estimates.json it was built from "
-        "(built by an older version); rebuild it with `regrowth notebooks` (or `make notebooks`)"]
+        "notebooks/01_one.ipynb records no id of the results it was built from (built by an "
+        "older version); rebuild it with `regrowth notebooks` (or `make notebooks`)"]

@@ -137,6 +137,11 @@ def stale(folder: str | Path = "notebooks", results: str | Path | None = None) -
             continue
         recorded = nbformat.read(target, as_version=4).metadata.get("regrowth", {}).get(
             "results", {})
+        if not recorded:
+            out.append(f"notebooks/{target.name} records no id of the results it was built "
+                       "from (built by an older version); rebuild it with `regrowth notebooks` "
+                       "(or `make notebooks`)")
+            continue
         for what, now in results_ids(results, src).items():
             then = recorded.get(what)
             files = ("results/estimates.json" if what == "estimates"
