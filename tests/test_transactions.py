@@ -176,6 +176,23 @@ def test_a_commit_into_a_folder_on_another_file_system_completes(tmp_path, monke
     assert (root / "tables").is_symlink() and files.owned_files(root) == sorted(FILES)
 
 
+def test_a_read_only_linked_folder_is_refused_before_anything_is_written(tmp_path,
+                                                                          monkeypatch):
+    """results/tables links to a folder that cannot be written (simulated through os.access:
+    the runs are as root): the transaction refuses on entry, not half-way through its commit."""
+    root, other = tmp_path / "results", tmp_path / "other_disk" / "tables"
+    other.mkdir(parents=True)
+    root.mkdir()
+    (root / "tables").symlink_to(other, target_is_directory=True)
+    publish(root, "A")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **kw: False
+                        if Path(p).resolve() == other.resolve() else real_access(p, mode, *a, **kw))
+    with pytest.raises(OutputError, match=r"results/tables/ is not writable"):
+        publish(root, "B")
+    assert generations(root) == {"A"} and not (root / files.JOURNAL_NAME).exists()
+
+
 def test_a_replay_interrupted_across_file_systems_is_completed(tmp_path, monkeypatch):
     """A journal whose replay stopped half-way (the kill or an old version's EXDEV error)
     is completed by the next entry point over the link, temporary copies included."""

@@ -433,6 +433,13 @@ def _check_writable(root: Path) -> None:
         dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         if not os.access(folder, os.W_OK | os.X_OK):
             raise _not_writable(Path(folder))
+        # os.walk does not enter a linked folder (results/tables -> another disk): check the
+        # folder it points to too, so a commit never stops half-way on a read-only target
+        for d in dirs:
+            linked = Path(folder) / d
+            if linked.is_symlink() and linked.is_dir() and \
+                    not os.access(linked, os.W_OK | os.X_OK):
+                raise _not_writable(linked)
 
 
 def _default_timeout() -> float | None:
