@@ -418,3 +418,52 @@ def test_the_curves_of_one_run_are_published_together(project, monkeypatch):
     assert fitted == ["count_small"]
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not list(out.glob(".staging-*")) and not (out / files.JOURNAL_NAME).exists()
+
+
+CURVE_RUNNER = """
+import sys
+from regrowth import curve
+root = sys.argv[1]
+sys.exit(curve.run(specs=root + "/models.toml", processed_dir=root + "/processed",
+                   results_dir=root + "/killed", backend="serial", quiet=True))
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_after_the_first_curve_leaves_every_old_curve(project, tmp_path):
+    """`make curve` killed with SIGKILL once its first curve is staged (during the second
+    curve's fits): the published folder is byte-for-byte the previous run's; the next run
+    removes the staging folder and publishes both new curves."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from regrowth import files
+
+    def published(folder):   # the outputs (not the lock, journal, manifest or owner record)
+        return {p.name: p.read_bytes() for p in folder.iterdir()
+                if p.is_file() and not p.name.startswith(".")}
+
+    assert _run(project, "serial", "killed") == 0
+    out = project / "killed"
+    before = published(out)
+    script = tmp_path / "run_curve.py"
+    script.write_text(CURVE_RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+           "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([sys.executable, str(script), str(project)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staged = out / f".staging-{proc.pid}" / "count_small.json"
+    deadline = time.monotonic() + 120
+    while not staged.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the first curve never staged"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert published(out) == before
+    assert not (out / files.JOURNAL_NAME).exists()
+    assert _run(project, "serial", "killed") == 0
+    assert not list(out.glob(".staging-*"))
+    assert published(out) == before  # same inputs
