@@ -29,7 +29,6 @@
 # numbers in the text below are read from them, not typed in.
 
 # %%
-import json
 
 import numpy as np
 import pandas as pd
@@ -44,10 +43,7 @@ pd.set_option("display.width", 120)
 
 
 def load_curve(cid: str) -> dict:
-    path = CURVES / f"{cid}.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run `make curve` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return reader.load_curve(cid, ROOT)  # completes an interrupted `regrowth curve` first
 
 
 def frame(rec: dict, role: str) -> pd.DataFrame:

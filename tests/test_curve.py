@@ -582,3 +582,84 @@ def test_outputs_rewritten_from_the_json_are_the_same_files(project, tmp_path):
         for ext in (".json", ".csv"):
             assert ((tmp_path / f"{cid}{ext}").read_bytes()
                     == (project / "serial" / f"{cid}{ext}").read_bytes()), cid + ext
+
+
+def test_the_curves_of_one_run_are_published_together(project, monkeypatch):
+    """A run stopped while fitting its second curve (as `make curve` killed during the
+    growth fits) publishes nothing: the first curve's new outputs never sit beside the
+    second curve's old ones. Nothing changes until every curve is fitted."""
+    import importlib
+
+    from regrowth import files
+    run_mod = importlib.import_module("regrowth.curve.run")   # the module, not curve.run()
+
+    assert _run(project, "serial", "together") == 0
+    out = project / "together"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert {"count_small.json", "linear_small.json"} <= set(before)
+    real = run_mod.run_curve
+    fitted = []
+
+    def second_dies(c, *a, **kw):
+        if fitted:
+            raise KeyboardInterrupt   # killed during the second curve's fits
+        rec = real(c, *a, **kw)
+        rec["title"] = "a newer run"
+        fitted.append(c.id)
+        return rec
+
+    monkeypatch.setattr(run_mod, "run_curve", second_dies)
+    with pytest.raises(KeyboardInterrupt):
+        _run(project, "serial", "together")
+    assert fitted == ["count_small"]
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list(out.glob(".staging-*")) and not (out / files.JOURNAL_NAME).exists()
+
+
+CURVE_RUNNER = """
+import sys
+from regrowth import curve
+root = sys.argv[1]
+sys.exit(curve.run(specs=root + "/models.toml", processed_dir=root + "/processed",
+                   results_dir=root + "/killed", backend="serial", quiet=True))
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_after_the_first_curve_leaves_every_old_curve(project, tmp_path):
+    """`make curve` killed with SIGKILL once its first curve is staged (during the second
+    curve's fits): the published folder is byte-for-byte the previous run's; the next run
+    removes the staging folder and publishes both new curves."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from regrowth import files
+
+    def published(folder):   # the outputs (not the lock, journal, manifest or owner record)
+        return {p.name: p.read_bytes() for p in folder.iterdir()
+                if p.is_file() and not p.name.startswith(".")}
+
+    assert _run(project, "serial", "killed") == 0
+    out = project / "killed"
+    before = published(out)
+    script = tmp_path / "run_curve.py"
+    script.write_text(CURVE_RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+           "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen([sys.executable, str(script), str(project)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staged = out / f".staging-{proc.pid}" / "count_small.json"
+    deadline = time.monotonic() + 120
+    while not staged.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the first curve never staged"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert published(out) == before
+    assert not (out / files.JOURNAL_NAME).exists()
+    assert _run(project, "serial", "killed") == 0
+    assert not list(out.glob(".staging-*"))
+    assert published(out) == before  # same inputs

@@ -118,3 +118,62 @@ def test_a_notebook_without_a_declaration_is_always_built(tmp_path, monkeypatch)
     assert notebooks.reads(folder / "01_x.py") is None
     notebooks.run(folder, tables=["table1_innovation"], quiet=True)
     assert ran == [1]
+# ------------------------------------------------------------------ results the notebooks read
+
+def _project(tmp_path: Path, estimates: str) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "models.toml").write_text("")
+    (tmp_path / "results" / "curve").mkdir(parents=True)
+    (tmp_path / "results" / "estimates.json").write_text(estimates)
+    (tmp_path / "results" / "curve" / "growth.json").write_text("{}\n")
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    return folder
+
+
+SOURCE = '# %% [markdown]\n# A notebook\n\n# %%\nprint(1 + 1)\n'
+
+
+def test_run_records_the_results_it_read_and_check_says_when_they_changed(tmp_path, capsys):
+    """A notebook records the id of results/estimates.json it was built from (no time: a
+    rebuild changes nothing); a later run that changes the results without rebuilding the
+    notebooks (make replicate killed between models and notebooks) makes --check fail."""
+    from regrowth import cli
+    from regrowth.report import reader
+    folder = _project(tmp_path, '{"tables": {}}\n')
+    (folder / "01_one.py").write_text(SOURCE)
+    (folder / "02_curves.py").write_text(SOURCE.replace("1 + 1", "'results/curve'"))
+    assert notebooks.run(folder, quiet=True) == {}
+    first = (folder / "01_one.ipynb").read_bytes()
+    meta = nbformat.read(folder / "01_one.ipynb", as_version=4).metadata["regrowth"]["results"]
+    results = tmp_path / "results"
+    assert meta == {"estimates": reader.results_id(results=results, patterns=("estimates.json",))}
+    assert set(nbformat.read(folder / "02_curves.ipynb", as_version=4)
+               .metadata["regrowth"]["results"]) == {"estimates", "curves"}
+    assert notebooks.stale(folder) == []
+    assert cli.main(["notebooks", "--check", "--folder", str(folder)]) == 0
+    # a curve run changes only what 02 reads
+    (results / "curve" / "growth.json").write_text('{"new": 1}\n')
+    assert [line.split(" ", 1)[0] for line in notebooks.stale(folder)] == [
+        "notebooks/02_curves.ipynb"]
+    # a replicate run changes the estimates: both are older than the results
+    (results / "estimates.json").write_text('{"tables": {"t": {}}}\n')
+    older = notebooks.stale(folder)
+    assert len(older) == 3 and "results/estimates.json was " in older[0]
+    assert "rebuild it with `regrowth notebooks`" in older[0]
+    assert cli.main(["notebooks", "--check", "--folder", str(folder)]) == 1
+    assert "notebooks/01_one.ipynb was built from other results" in capsys.readouterr().err
+    # rebuilding brings them in line; with unchanged results a rebuild is byte-identical
+    (results / "curve" / "growth.json").write_text("{}\n")
+    (results / "estimates.json").write_text('{"tables": {}}\n')
+    assert notebooks.run(folder, quiet=True) == {}
+    assert (folder / "01_one.ipynb").read_bytes() == first and notebooks.stale(folder) == []
+
+
+def test_check_names_a_notebook_built_without_a_results_id(tmp_path):
+    folder = _project(tmp_path, "{}\n")
+    (folder / "01_one.py").write_text(SOURCE)
+    nbformat.write(notebooks.build(folder / "01_one.py"), folder / "01_one.ipynb")
+    assert notebooks.stale(folder) == [
+        "notebooks/01_one.ipynb records no id of the results it was built from (built by an "
+        "older version); rebuild it with `regrowth notebooks` (or `make notebooks`)"]

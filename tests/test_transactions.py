@@ -7,6 +7,7 @@ outputs, and CSV cells are safe to open in a spreadsheet. Synthetic data only.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -94,11 +95,279 @@ def test_paths_outside_the_folder_are_refused(tmp_path):
 def test_leftover_staging_and_temporary_files_are_cleaned(tmp_path):
     publish(tmp_path, "A")
     (tmp_path / ".staging-99999" / "tables").mkdir(parents=True)
+    (tmp_path / ".staging-99999" / files.STAGING_MARKER).write_text("ours")
     (tmp_path / ".staging-99999" / "tables" / "t0.md").write_text("half")
     (tmp_path / "tables" / ".t0.md.ab12cd34.tmp").write_text("half")
     publish(tmp_path, "B")
     assert not (tmp_path / ".staging-99999").exists()
     assert not (tmp_path / "tables" / ".t0.md.ab12cd34.tmp").exists()
+
+
+def test_a_staging_folder_without_the_package_marker_is_not_ours_and_stays(tmp_path):
+    """Only folders named .staging-* *and* holding the marker regrowth writes are leftovers."""
+    publish(tmp_path, "A")
+    (tmp_path / ".staging-mine").mkdir()
+    (tmp_path / ".staging-mine" / "draft.md").write_text("mine")
+    publish(tmp_path, "B")
+    assert (tmp_path / ".staging-mine" / "draft.md").read_text() == "mine"
+    assert generations(tmp_path) == {"B"}
+    assert files.STAGING_MARKER not in "".join(files.owned_files(tmp_path))
+
+
+def test_a_staging_folder_left_by_a_kill_9_is_cleaned_by_the_next_run(tmp_path):
+    """A writer killed while staging leaves .staging-<pid> (with the marker); the next run
+    deletes it and publishes its own set."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(files=FILES))
+    root = tmp_path / "out"
+    publish(root, "G0")
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.Popen([sys.executable, str(script), str(root), "G1"], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    deadline = time.monotonic() + 30
+    while not list(root.glob(f".staging-{proc.pid}/tables/*.md")):
+        assert time.monotonic() < deadline, "the writer never staged a file"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left = root / f".staging-{proc.pid}"
+    assert (left / files.STAGING_MARKER).is_file() and generations(root) == {"G0"}
+    publish(root, "G2")
+    assert not left.exists() and generations(root) == {"G2"}
+
+
+# ----------------------------------------------------------------------------- links, devices
+
+def _cross_device(monkeypatch, linked: Path):
+    """os.replace fails with EXDEV for a move from a staging folder into ``linked`` (as
+    when ``results/tables`` is a link to another file system); other renames work."""
+    real_replace = os.replace
+    moves = []
+
+    def replace(src, dst, *a, **kw):
+        src, dst = Path(src), Path(dst)
+        if any(p.startswith(files.STAGING_PREFIX) for p in src.parts) and \
+                dst.parent.resolve() == linked.resolve():
+            moves.append(dst.name)
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(src), None, str(dst))
+        return real_replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return moves
+
+
+def test_a_commit_into_a_folder_on_another_file_system_completes(tmp_path, monkeypatch):
+    """results/tables is a link to another disk: the rename fails with EXDEV, the file is
+    copied beside the target and renamed there; the whole set is published, nothing is left
+    half-done, and the next run works the same way."""
+    root, other = tmp_path / "results", tmp_path / "other_disk" / "tables"
+    other.mkdir(parents=True)
+    root.mkdir()
+    (root / "tables").symlink_to(other, target_is_directory=True)
+    publish(root, "A")
+    moves = _cross_device(monkeypatch, other)
+    for gen in ("B", "C"):
+        publish(root, gen)
+        assert generations(root) == {gen}
+        assert {p.name for p in other.iterdir()} == {f"t{i}.md" for i in range(4)}  # no .tmp
+        assert not list(root.glob(".staging-*")) and not (root / files.JOURNAL_NAME).exists()
+    assert sorted(moves) == sorted([f"t{i}.md" for i in range(4)] * 2)  # the EXDEV path ran
+    assert (root / "tables").is_symlink() and files.owned_files(root) == sorted(FILES)
+
+
+def test_a_read_only_linked_folder_is_refused_before_anything_is_written(tmp_path,
+                                                                          monkeypatch):
+    """results/tables links to a folder that cannot be written (simulated through os.access:
+    the runs are as root): the transaction refuses on entry, not half-way through its commit."""
+    root, other = tmp_path / "results", tmp_path / "other_disk" / "tables"
+    other.mkdir(parents=True)
+    root.mkdir()
+    (root / "tables").symlink_to(other, target_is_directory=True)
+    publish(root, "A")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **kw: False
+                        if Path(p).resolve() == other.resolve() else real_access(p, mode, *a, **kw))
+    with pytest.raises(OutputError, match=r"results/tables/ is not writable"):
+        publish(root, "B")
+    assert generations(root) == {"A"} and not (root / files.JOURNAL_NAME).exists()
+
+
+def test_a_replay_interrupted_across_file_systems_is_completed(tmp_path, monkeypatch):
+    """A journal whose replay stopped half-way (the kill or an old version's EXDEV error)
+    is completed by the next entry point over the link, temporary copies included."""
+    root, other = tmp_path / "results", tmp_path / "other_disk" / "tables"
+    other.mkdir(parents=True)
+    root.mkdir()
+    (root / "tables").symlink_to(other, target_is_directory=True)
+    publish(root, "A")
+    _cross_device(monkeypatch, other)
+    real_install = files._install
+    calls = []
+
+    def install_then_die(src, target):
+        if len(calls) == 2:
+            (target.parent / f".{target.name}.abcd1234.tmp").write_text("half a copy")
+            raise KeyboardInterrupt  # killed inside the third move
+        calls.append(target.name)
+        real_install(src, target)
+
+    monkeypatch.setattr(files, "_install", install_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        publish(root, "B")
+    assert (root / files.JOURNAL_NAME).is_file() and len(generations(root)) == 2   # mixed
+    monkeypatch.setattr(files, "_install", real_install)
+    assert files.recover(root) is True
+    assert generations(root) == {"B"} and not (root / files.JOURNAL_NAME).exists()
+    publish(root, "B")   # a later run cleans the half copy beside the linked target
+    assert not list(other.glob("*.tmp"))
+
+
+def test_a_link_to_another_projects_results_deletes_nothing_there(tmp_path, capsys):
+    """results/ is a link to another project's results folder (written by that project's
+    regrowth): links are resolved before deciding what is ours, so a full run publishes its
+    files there but deletes none of the other project's files."""
+    theirs = tmp_path / "project_a" / "results"
+    publish(theirs, "A", files=FILES + [f"tables/a{i}.md" for i in range(40)])
+    ours = tmp_path / "project_b" / "results"
+    ours.parent.mkdir()
+    ours.symlink_to(theirs, target_is_directory=True)
+    tx = publish(ours, "B", files=FILES[:2])
+    assert tx.deleted == []
+    assert all((theirs / "tables" / f"a{i}.md").read_text().startswith("A") for i in range(40))
+    assert (theirs / "tables" / "t0.md").read_text().startswith("B")  # what the run wrote
+    err = capsys.readouterr().err
+    assert f"{ours} is a link to {theirs.resolve()}" in err and "none is deleted" in err
+    assert f"written by the regrowth run that wrote {theirs}" in err
+    # the other project's own run still prunes its stale files there
+    tx = publish(theirs, "A2", files=FILES)
+    assert "tables/a0.md" in tx.deleted and not (theirs / "tables" / "a0.md").exists()
+
+
+def test_a_linked_folder_with_files_but_no_record_of_its_writer_is_not_ours(tmp_path):
+    theirs = tmp_path / "elsewhere"
+    publish(theirs, "A")
+    (theirs / files.OWNER_NAME).unlink()      # written by a version that kept no record
+    link = tmp_path / "results"
+    link.symlink_to(theirs, target_is_directory=True)
+    assert "nothing records that this project wrote" in files.foreign_folder(link)
+    assert publish(link, "B", files=FILES[:1]).deleted == []
+    assert generations(theirs) == {"A", "B"}
+
+
+def test_our_own_results_on_a_linked_disk_are_pruned(tmp_path):
+    """A link made by the project for its own outputs (first written through the link) is
+    ours: stale files are removed as in a plain folder."""
+    disk = tmp_path / "big_disk" / "results"
+    disk.mkdir(parents=True)
+    link = tmp_path / "project" / "results"
+    link.parent.mkdir()
+    link.symlink_to(disk, target_is_directory=True)
+    publish(link, "A")
+    assert files.foreign_folder(link) is None
+    assert publish(link, "B", files=FILES[1:]).deleted == ["tables/t0.md"]
+    assert not (disk / "tables" / "t0.md").exists()
+
+
+# ----------------------------------------------------------------------------- readers
+
+def publish_json(root: Path, generation: str, files_) -> None:
+    """Like :func:`publish`, each file the JSON list ``[generation, path]``."""
+    with Transaction(root, prune=True) as tx:
+        for rel in files_:
+            tx.write_text(rel, json.dumps([generation, rel]) + "\n")
+
+
+def json_generations(root: Path, files_) -> set[str]:
+    return {json.loads((root / rel).read_text())[0] for rel in files_}
+
+
+def half_commit(root: Path, old: str, new: str, monkeypatch, files_=FILES,
+                publish_=None) -> None:
+    """Publish ``old``, then leave ``new`` half-installed with its journal, as a kill -9
+    inside the commit does (the third rename never happens)."""
+    publish_ = publish_ or (lambda r, g, f: publish(r, g, files=f))
+    publish_(root, old, files_)
+    real_install, calls = files._install, []
+
+    def install_then_die(src, target):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(target)
+        real_install(src, target)
+
+    with monkeypatch.context() as m:
+        m.setattr(files, "_install", install_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            publish_(root, new, files_)
+    assert (root / files.JOURNAL_NAME).is_file()
+
+
+ESTIMATES = ["estimates.json", "tables/t0.md", "tables/t1.md", "figures/f.png"]
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "models.toml").write_text("")
+    return tmp_path
+
+
+def test_the_results_reader_completes_a_half_commit_before_reading(tmp_path, monkeypatch):
+    from regrowth.report import reader
+    root = project(tmp_path) / "results"
+    half_commit(root, "A", "B", monkeypatch, ESTIMATES, publish_json)
+    assert json_generations(root, ESTIMATES) == {"A", "B"}                     # mixed
+    assert reader.load_estimates(tmp_path) == ["B", "estimates.json"]
+    assert json_generations(root, ESTIMATES) == {"B"} and not (root / files.JOURNAL_NAME).exists()
+    assert not list(root.glob(".staging-*"))
+
+
+def test_the_curve_reader_completes_a_half_commit_before_reading(tmp_path, monkeypatch):
+    from regrowth.report import reader
+    curves = project(tmp_path) / "results" / "curve"
+    names = ["innovation.json", "innovation.csv", "growth.json", "growth.csv"]
+    half_commit(curves, "A", "B", monkeypatch, names, publish_json)
+    assert json_generations(curves, names) == {"A", "B"}                      # mixed
+    assert reader.load_curve("innovation", tmp_path)[0] == "B"
+    assert json_generations(curves, names) == {"B"}
+
+
+def test_regrowth_show_completes_a_half_commit_before_printing(tmp_path, monkeypatch, capsys):
+    from regrowth import cli
+    root = tmp_path / "results"
+    half_commit(root, "A", "B", monkeypatch)
+    assert cli.main(["show", "t3", "--results-dir", str(root)]) == 0
+    assert capsys.readouterr().out == "B tables/t3.md\n"
+    assert generations(root) == {"B"}
+
+
+def test_notebooks_complete_a_half_commit_before_running(tmp_path, monkeypatch):
+    from regrowth import notebooks
+    root = project(tmp_path) / "results"
+    half_commit(root, "A", "B", monkeypatch)
+    (tmp_path / "notebooks").mkdir()
+    assert notebooks.run(tmp_path / "notebooks", quiet=True) == {}
+    assert generations(root) == {"B"} and not (root / files.JOURNAL_NAME).exists()
+
+
+def test_a_reader_that_cannot_complete_a_half_commit_refuses_to_read(tmp_path, monkeypatch):
+    """A read-only results folder (simulated: the replay's first rename is refused, as
+    chmod a-w does for a user other than root) with a half commit: the reader says so and
+    reads nothing, rather than reading the mix."""
+    from regrowth.report import reader
+    root = project(tmp_path) / "results"
+    half_commit(root, "A", "B", monkeypatch, ESTIMATES, publish_json)
+
+    def refused(src, target):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+
+    monkeypatch.setattr(files, "_install", refused)
+    with pytest.raises(OutputError) as err:
+        reader.load_estimates(tmp_path)
+    text = str(err.value)
+    assert "half-published" in text and "nothing was read" in text
+    assert "`regrowth replicate`" in text and str(root / files.JOURNAL_NAME) in text
+    assert json_generations(root, ESTIMATES) == {"A", "B"}  # untouched: the next writer completes it
 
 
 # ----------------------------------------------------------------------------- kill -9

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from regrowth import __version__, acquire, curve, names, notebooks, panel, replicate
+from regrowth import __version__, acquire, curve, files, names, notebooks, panel, replicate
 from regrowth.errors import RegrowthError
 from regrowth.sources import kosis_api, kosis_store
 from regrowth.sources.registry import KOSIS_API, kosis_request
@@ -110,10 +110,14 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
         for name in stale:
             print(f"notebooks/{name} differs from its .py source (run `make notebooks`)",
                   file=sys.stderr)
+        older = notebooks.stale(args.folder)   # built from other results than results/ holds
+        for line in older:
+            print(line, file=sys.stderr)
         checked = [p.with_suffix(".ipynb").name for p in notebooks.sources(args.folder)]
         print(f"{args.folder}: {sum(n not in stale for n in checked)} of {len(checked)} notebooks "
-              f"have the cells of their .py source ({', '.join(checked)})")
-        return 1 if stale else 0
+              f"have the cells of their .py source ({', '.join(checked)}); "
+              f"{len(older)} built from other results than results/ holds")
+        return 1 if stale or older else 0
     failures = notebooks.run(args.folder, args.timeout)
     return 1 if failures else 0
 
@@ -131,6 +135,7 @@ def stored_tables(results_dir: str | Path) -> dict[str, list[str]]:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    files.recover_for_reading(args.results_dir)  # never print a half-published set
     tables = stored_tables(args.results_dir)
     if not tables:
         raise RegrowthError(f"no tables under {Path(args.results_dir) / 'tables'}: "

@@ -21,7 +21,10 @@ Design: a redo journal, replayed at the next start.
    for it, saying so, up to ``lock_timeout`` seconds, then stops with an error naming the
    other process); refuse a folder that is not writable (every sub-folder is checked) before
    anything is fitted; replay a journal left by a killed run (below); delete leftover
-   ``.staging-*`` folders and ``.*.tmp`` files (they belong to no live run: we hold the lock).
+   staging folders and ``.*.tmp`` files (they belong to no live run: we hold the lock). A
+   staging folder is recognised by its name ``.staging-*`` *and* the marker file
+   ``.regrowth-staging`` the package writes into it first: a user's folder of that name is
+   never deleted.
 2. *Stage*: outputs are written under ``<root>/.staging-<pid>/`` with their final relative
    paths. A kill here leaves the published files untouched; the staging folder is garbage
    collected by the next run.
@@ -37,12 +40,23 @@ Design: a redo journal, replayed at the next start.
 
 The crash window: between a kill during step 3(c) (a few renames: milliseconds) and the next
 ``regrowth`` command on that folder, the folder holds a mix of old and new files *and the
-journal that says so*; every entry point (``Transaction``, :func:`recover`, which
-``regrowth replicate`` calls before reading ``data/processed``) completes it first. A
+journal that says so*; every entry point completes it first: writers (``Transaction``,
+:func:`recover`, which ``regrowth replicate`` calls before reading ``data/processed``) and
+readers (:func:`recover_for_reading`: ``regrowth show``, ``regrowth notebooks``, the results
+reader :mod:`regrowth.report.reader` and the curve reader), under the same lock; a reader
+that cannot complete it (read-only folder) refuses to read instead. A
 generation folder with an atomic pointer would close that window but cannot be used here:
 ``results/`` holds git-tracked files at fixed paths.
 
-Ownership: ``<root>/.regrowth-manifest.json`` lists (sorted, one path per line, no
+Across file systems: a target folder that is a link to another file system (``results/tables``
+on another disk) makes the rename of step 3(c) fail (EXDEV); :func:`_install` then copies the
+staged file into a temporary file beside the target, fsyncs and renames it (still atomic per
+file), and the journal completes the set as before: a cross-device commit never stops half-way.
+
+Ownership: links are resolved first (:func:`foreign_folder`): a root reached through a link
+(``results`` -> another project's results folder) whose ``.regrowth-owner`` (the folder's path
+as the last writing run named it; git-ignored) names another path, or names none, is not ours:
+a run there deletes nothing. Otherwise ``<root>/.regrowth-manifest.json`` lists (sorted, one path per line, no
 timestamps: deterministic, so it can be committed) the files the package wrote. Only these are
 ever deleted (``prune=True`` deletes owned files neither re-staged nor kept); a user's
 ``results/tables/my_notes.md`` is never touched.
@@ -62,6 +76,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import math
 import os
@@ -83,14 +98,20 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_with", "Transaction",
-           "OutputError", "recover", "owned_files", "csv_cell", "csv_row", "csv_safe_frame",
-           "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "check_writable", "env_seconds"]
+           "OutputError", "recover", "recover_for_reading", "owned_files", "csv_cell", "csv_row",
+           "csv_safe_frame", "LOCK_NAME", "JOURNAL_NAME", "MANIFEST_NAME", "STAGING_MARKER",
+           "OWNER_NAME", "foreign_folder", "check_writable", "env_seconds"]
 
 LOCK_NAME = ".regrowth.lock"
 JOURNAL_NAME = ".regrowth-journal.json"
 MANIFEST_NAME = ".regrowth-manifest.json"
+#: the output folder's path as the run that wrote it named it (not committed: machine-specific)
+OWNER_NAME = ".regrowth-owner"
 STAGING_PREFIX = ".staging-"
-_INTERNAL = (LOCK_NAME, JOURNAL_NAME, MANIFEST_NAME)
+#: the file regrowth writes first into each of its staging folders: a ``.staging-*`` folder
+#: is deleted as a leftover only if it holds this marker (a user's folder of that name is not)
+STAGING_MARKER = ".regrowth-staging"
+_INTERNAL = (LOCK_NAME, JOURNAL_NAME, MANIFEST_NAME, OWNER_NAME)
 _TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # atomic_path's mkstemp names
 
 
@@ -191,12 +212,66 @@ def _check_rel(rel: str) -> str:
     return p.as_posix()
 
 
+def foreign_folder(root: str | Path) -> str | None:
+    """Why the files the manifest of ``root`` lists may not be this project's, or None.
+
+    Links are resolved first: ``root`` reached through a link (``results`` -> another
+    project's ``results/``) is ours only if the run that last wrote it named it by the same
+    path (``.regrowth-owner``). A folder that is not a link is ours (a moved or re-cloned
+    project included). A link with no record of its writer is not.
+    """
+    root = Path(root)
+    here = os.path.abspath(root)
+    real = os.path.realpath(root)
+    owner = root / OWNER_NAME
+    recorded = None
+    if owner.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            recorded = owner.read_text(encoding="utf-8").strip() or None
+    if recorded == here or not root.is_symlink() and (recorded is None or real == here):
+        return None
+    who = (f"written by the regrowth run that wrote {recorded}" if recorded
+           else "and nothing records that this project wrote its files")
+    return f"{here} is a link to {real}, {who}"
+
+
 # ----------------------------------------------------------------------------- journal
 
 def _delay() -> None:
     value = os.environ.get("REGROWTH_TEST_COMMIT_DELAY")
     if value:
         time.sleep(float(value))
+
+
+def _install(src: Path, target: Path) -> None:
+    """Move the staged ``src`` over ``target``: one rename; where the target's folder is on
+    another file system (a link such as ``results/tables`` -> another disk: the rename fails
+    with EXDEV), copy ``src`` into a temporary file beside the target (resolved folder),
+    fsync it, rename it over the target, then remove ``src``. Either way the target is
+    replaced atomically, and ``src`` disappears only once the target holds its bytes, so a
+    replay after a kill redoes an unfinished move."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    folder = target.parent.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copymode(src, tmp)
+        os.replace(tmp, folder / target.name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+    os.unlink(src)
 
 
 def _replay(root: Path, journal: dict) -> None:
@@ -206,8 +281,7 @@ def _replay(root: Path, journal: dict) -> None:
         src = staging / rel
         if src.exists():
             _delay()
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, root / rel)
+            _install(src, root / rel)
     for rel in journal["delete"]:
         target = root / rel
         if target.exists() or target.is_symlink():
@@ -234,16 +308,39 @@ def _replay_pending(root: Path) -> bool:
     return True
 
 
-def _clean_leftovers(root: Path, keep: Path | None = None) -> None:
+def _ours(entry: Path) -> bool:
+    """True for a staging folder regrowth made: named ``.staging-*``, a real folder (not a
+    link) holding :data:`STAGING_MARKER`."""
+    return (entry.name.startswith(STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink()
+            and (entry / STAGING_MARKER).is_file())
+
+
+def _clean_leftovers(root: Path, keep: Path | None = None) -> list[str]:
+    """Delete regrowth's leftover staging folders (:func:`_ours`) and temporary files under
+    ``root`` (call with the lock held); return the names of the staging folders deleted."""
+    removed = []
     for entry in root.iterdir():
-        if entry.name.startswith(STAGING_PREFIX) and entry != keep:
+        if entry != keep and _ours(entry):
             shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         for name in files:
             if _TMP.match(name):
                 with contextlib.suppress(OSError):
                     os.unlink(os.path.join(folder, name))
+    # through a linked folder (results/tables -> another disk) os.walk does not go: there,
+    # only the temporary copies of the files regrowth owns (``.<name>.XXXXXXXX.tmp``)
+    with contextlib.suppress(OutputError, OSError):
+        for rel in owned_files(root):
+            target = root / rel
+            if target.parent.resolve() == target.parent.absolute():
+                continue
+            for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+                if _TMP.match(tmp.name) and len(tmp.name) == len(target.name) + 14:
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
+    return removed
 
 
 # ----------------------------------------------------------------------------- lock
@@ -336,6 +433,13 @@ def _check_writable(root: Path) -> None:
         dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
         if not os.access(folder, os.W_OK | os.X_OK):
             raise _not_writable(Path(folder))
+        # os.walk does not enter a linked folder (results/tables -> another disk): check the
+        # folder it points to too, so a commit never stops half-way on a read-only target
+        for d in dirs:
+            linked = Path(folder) / d
+            if linked.is_symlink() and linked.is_dir() and \
+                    not os.access(linked, os.W_OK | os.X_OK):
+                raise _not_writable(linked)
 
 
 def env_seconds(name: str, default: float) -> float:
@@ -379,6 +483,29 @@ def recover(root: str | Path, *, lock_timeout: float | None = None) -> bool:
         return _replay_pending(root)
     finally:
         lock.release()
+
+
+def recover_for_reading(root: str | Path, *, command: str = "regrowth replicate") -> bool:
+    """What a reader calls before reading ``root``: complete an interrupted commit first.
+
+    A kill during a commit leaves a mix of old and new files with the journal that says so;
+    a reader must not read that mix. With the journal present, this takes the folder's lock
+    (waiting for a live writer, as writers do) and replays it (:func:`recover`); if that is
+    impossible (a read-only folder), it raises :class:`OutputError` saying so and what to
+    run, so that nothing half-written is read. Returns True if it completed a commit; False
+    (and writes nothing) when there is none. ``command`` is the writer named in the message.
+    """
+    root = Path(root)
+    if not (root / JOURNAL_NAME).is_file():
+        return False
+    try:
+        return recover(root)
+    except OSError as exc:
+        raise OutputError(
+            f"{root}/ holds a set of outputs that a killed run left half-published (the journal "
+            f"{root / JOURNAL_NAME} lists what remains to do), and it cannot be completed from "
+            f"here ({exc}); nothing was read. Complete it by running `{command}` (or any "
+            f"regrowth command that reads {root}/) with write access to the folder") from exc
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -434,6 +561,7 @@ class Transaction:
         self.installed: list[str] = []
         self.deleted: list[str] = []
         self._open = False
+        self.foreign: str | None = None
 
     # -- context
     def __enter__(self) -> Transaction:
@@ -447,7 +575,12 @@ class Transaction:
             _replay_pending(self.root)
             _clean_leftovers(self.root)
             self.previous = owned_files(self.root)
+            # a folder with no files of ours yet (a new link to an empty folder) becomes ours
+            self.foreign = foreign_folder(self.root) if self.previous else None
             self.dir.mkdir()
+            (self.dir / STAGING_MARKER).write_text(
+                "a staging folder of a regrowth run; the next run deletes it if it is left\n",
+                encoding="utf-8")
         except BaseException:
             self._lock.release()
             raise
@@ -489,7 +622,8 @@ class Transaction:
         out = []
         for folder, _, files in os.walk(self.dir):
             for name in files:
-                if not _TMP.match(name):
+                if not _TMP.match(name) and not (name == STAGING_MARKER
+                                                 and Path(folder) == self.dir):
                     out.append((Path(folder) / name).relative_to(self.dir).as_posix())
         return sorted(out)
 
@@ -503,12 +637,18 @@ class Transaction:
                 continue  # unchanged: nothing to rename
             install.append(rel)
         kept = {rel for rel in self._kept if (self.root / rel).is_file()}
-        if self.prune:
+        if self.prune and not self.foreign:
             new_owned = set(staged) | kept
             delete = sorted(set(self.previous) - new_owned)
         else:
             new_owned = set(staged) | set(self.previous)
             delete = []
+            stale = sorted(set(self.previous) - set(staged) - kept)
+            if self.prune and stale:
+                print(f"regrowth: {self.foreign}; its {len(stale)} file(s) this run did not "
+                      "write are left in place, none is deleted (if it is this project's own "
+                      f"output folder, write the line {os.path.abspath(self.root)} into "
+                      f"{os.path.realpath(self.root)}/{OWNER_NAME})", file=sys.stderr)
         delete = [rel for rel in delete if (self.root / rel).is_file()]
         journal = {"staging": self.dir.name, "install": install, "delete": delete,
                    "manifest": sorted(new_owned)}
@@ -520,6 +660,11 @@ class Transaction:
         _durable_write(self.root / JOURNAL_NAME, json.dumps(journal, indent=1) + "\n")
         _replay(self.root, journal)
         self.installed, self.deleted = install, delete
+        if not self.foreign:  # the folder is this project's: say so for the next run
+            owner = os.path.abspath(self.root)
+            path = self.root / OWNER_NAME
+            if not path.is_file() or path.read_text(encoding="utf-8").strip() != owner:
+                write_text(path, owner + "\n")
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -20,6 +20,15 @@ notebooks carry their outputs for readers on the web:
   reads no table, such as the curves notebook), so ``regrowth replicate --only TABLE``
   rebuilds only the notebooks that read TABLE (``run(..., tables=...)``). The header is
   metadata, not a cell: declaring it changes no ``.ipynb``.
+* :func:`stale` lists the ``.ipynb`` files built from other results than the ones now in
+  ``results/``: :func:`run` records in each notebook's metadata (``regrowth.results``) the
+  ids (:func:`regrowth.report.reader.results_id`, a hash of the files, no time) of
+  ``results/estimates.json`` and, for a notebook that reads them, ``results/curve/*.json``,
+  so a run killed between the models and the notebooks (new results, old notebooks) is
+  reported by ``regrowth notebooks --check`` instead of passing unnoticed.
+
+Before executing, :func:`run` completes a commit of ``results/`` that a killed run left
+half-done (:func:`regrowth.files.recover_for_reading`), so no notebook reads a mixed set.
 
 Executed from the notebook folder, the notebooks find the project through
 :func:`regrowth.report.reader.project_root`.
@@ -35,12 +44,14 @@ from pathlib import Path
 
 import nbformat
 
-from regrowth.files import write_text
+from regrowth.files import recover_for_reading, write_text
+from regrowth.report import reader
 import jupytext
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-__all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "execute", "reads", "run"]
+__all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "stale", "results_ids",
+           "execute", "reads", "run"]
 
 #: Notebook sources: ``notebooks/<two digits>_<name>.py``.
 SOURCE_PATTERN = "[0-9][0-9]_*.py"
@@ -108,6 +119,64 @@ def drifted(folder: str | Path = "notebooks") -> list[str]:
     return out
 
 
+#: text in a notebook source that marks it as a reader of the specification curves
+_READS_CURVES = ("load_curve", "results/curve", '"curve"')
+
+
+def _results_dir(folder: Path) -> Path | None:
+    try:
+        return reader.project_root(folder) / "results"
+    except FileNotFoundError:
+        return None
+
+
+def results_ids(results: str | Path, source: str | Path | None = None) -> dict[str, str]:
+    """The ids of the results a notebook reads: ``{"estimates": …}`` and, if its ``source``
+    reads the specification curves (or no source is given), ``"curves"``; each
+    :func:`regrowth.report.reader.results_id` of those files (``""`` when absent)."""
+    out = {"estimates": reader.results_id(results=results, patterns=("estimates.json",))}
+    text = Path(source).read_text(encoding="utf-8") if source is not None else '"curve"'
+    if any(mark in text for mark in _READS_CURVES):
+        out["curves"] = reader.results_id(results=results, patterns=("curve/*.json",))
+    return out
+
+
+def stale(folder: str | Path = "notebooks", results: str | Path | None = None) -> list[str]:
+    """One line for each ``.ipynb`` of ``folder`` built from other results than those now in
+    ``results`` (default: the project's ``results/``): a run wrote new results after the
+    notebook was built (or was killed before rebuilding it). Empty when all agree."""
+    folder = Path(folder)
+    results = Path(results) if results is not None else _results_dir(folder)
+    if results is None:
+        return []
+    out = []
+    for src in sources(folder):
+        target = src.with_suffix(".ipynb")
+        if not target.is_file():
+            continue
+        recorded = nbformat.read(target, as_version=4).metadata.get("regrowth", {}).get(
+            "results", {})
+        if not recorded:
+            out.append(f"notebooks/{target.name} records no id of the results it was built "
+                       "from (built by an older version); rebuild it with `regrowth notebooks` "
+                       "(or `make notebooks`)")
+            continue
+        for what, now in results_ids(results, src).items():
+            then = recorded.get(what)
+            files = ("results/estimates.json" if what == "estimates"
+                     else "results/curve/*.json")
+            if then is None:
+                out.append(f"notebooks/{target.name} records no id of the {files} it was built "
+                           f"from (built by an older version); rebuild it with `regrowth "
+                           f"notebooks` (or `make notebooks`)")
+            elif then != now:
+                out.append(f"notebooks/{target.name} was built from other results: {files} "
+                           f"was {then or 'absent'} then, is {now or 'absent'} now (a later run "
+                           "wrote new results, or a run was stopped before its notebooks); "
+                           "rebuild it with `regrowth notebooks` (or `make notebooks`)")
+    return out
+
+
 def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> None:
     """Run every cell of ``nb`` in place, in a fresh ``python3`` kernel started in ``cwd``;
     raises nbclient's ``CellExecutionError`` naming the failing cell."""
@@ -136,6 +205,10 @@ def run(folder: str | Path = "notebooks", timeout: int = 300, *,
     those that declare nothing, :func:`reads`); None builds every notebook."""
     folder = Path(folder)
     failures: dict[str, str] = {}
+    results = _results_dir(folder)
+    if results is not None:  # never run a notebook on a half-published set
+        recover_for_reading(results)
+        recover_for_reading(results / "curve", command="regrowth curve")
     for src in sources(folder):
         target = src.with_suffix(".ipynb")
         declared = reads(src) if tables is not None else None
@@ -146,6 +219,7 @@ def run(folder: str | Path = "notebooks", timeout: int = 300, *,
             continue
         t0 = time.perf_counter()
         nb = build(src)
+        ids = results_ids(results, src) if results is not None else None
         try:
             execute(nb, folder, timeout)
         except Exception as exc:  # report, keep going with the other notebooks
@@ -155,6 +229,8 @@ def run(folder: str | Path = "notebooks", timeout: int = 300, *,
                 print(f"  notebooks/{target.name}: FAILED ({failures[target.name]})",
                       file=sys.stderr)
             continue
+        if ids is not None:  # the results it read (no time: a rebuild changes nothing)
+            nb.metadata["regrowth"] = {"results": ids}
         write_text(target, nbformat.writes(nb) + "\n")
         if not quiet:
             print(f"  notebooks/{target.name}: built from {src.name} and executed "

@@ -670,7 +670,7 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
     panel = assemble(tidy)
     validate(panel)
     notes = reports.setdefault("notes", {})
-    _compare_download_with_public(panel, notes)
+    _compare_download_with_public(panel, notes, reports.get("full_edition"))
     book = codebook(panel, tidy, notes)
     macro = macro_book = None
     if "patents_pm_macro" in panel and "population" in panel:
@@ -685,17 +685,47 @@ def build(raw_dir: str | Path = "data/raw", out_dir: str | Path = "data/processe
 #: user may have downloaded another basis). `regrowth data kosis` asks DT_1YL20891 for itmId
 #: T10, 재정자주도 on the old revenue classification, which is what fiscal_autonomy_old is.
 DOWNLOAD_COUNTERPARTS = {"fiscal_autonomy_kosis": "fiscal_autonomy_old"}
+#: full-edition column -> the public macro-region (권역) column its 권역 sums should match in
+#: scale, and the tolerance of the median ratio: the derived all-field counts (rate x
+#: mid-year population) are only roughly the same count, so a factor of 10 is allowed; an
+#: unconverted 천건 (1/1000) is still refused
+DOWNLOAD_MACRO_COUNTERPARTS = {"patents_all": ("patents_all_macro", 10.0)}
 
 
-def _compare_download_with_public(panel: pd.DataFrame, notes: dict[str, list[str]]) -> None:
-    """Add to the codebook notes how far a full-edition column lies from its public
-    counterpart in the province-years both have."""
+def _compare_download_with_public(panel: pd.DataFrame, notes: dict[str, list[str]],
+                                  edition=None) -> None:
+    """Refuse a full-edition column on another scale than its public counterpart
+    (:func:`regrowth.sources.full_edition.check_scale_against_public`: median ratio within
+    [1/3, 3], or the tolerance of :data:`DOWNLOAD_MACRO_COUNTERPARTS`), and add to the
+    codebook notes how far it lies from it in the province-years both have. ``edition``: the
+    full-edition report (names the downloaded file)."""
+    full_edition = sources.full_edition
+    slots = {s.variable: s for s in edition.slots.values()} if edition is not None else {}
+
+    def scale(full, public, a, b, tolerance=full_edition.SCALE_TOLERANCE):
+        slot = slots.get(full)
+        full_edition.check_scale_against_public(
+            a, b, table_id=slot.table_id if slot else "?", file=slot.file if slot else None,
+            download_name=full, public_name=public, tolerance=tolerance)
+
+    for full, (public, tolerance) in DOWNLOAD_MACRO_COUNTERPARTS.items():
+        if full not in panel or public not in panel:
+            continue
+        region = panel.index.get_level_values("region")
+        year = panel.index.get_level_values("year")
+        keys = [region.map(lambda r: regions.get(r).macro_region), year]
+        existed = pd.Series([_existed(r, int(y)) for r, y in zip(region, year)], index=panel.index)
+        values = panel[full].astype(float)
+        complete = (values.notna() | ~existed).groupby(keys).all()  # every province that existed
+        sums = values.groupby(keys).sum(min_count=1)[complete]
+        scale(full, public, sums, panel[public].astype(float).groupby(keys).first(), tolerance)
     for full, public in DOWNLOAD_COUNTERPARTS.items():
         if full not in panel or public not in panel:
             continue
         both = panel[[full, public]].astype(float).dropna()
         if both.empty:
             continue
+        scale(full, public, both[full], both[public])
         gap = (both[full] - both[public]).abs()
         region, year = gap.idxmax()
         notes.setdefault(full, []).append(

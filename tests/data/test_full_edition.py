@@ -55,7 +55,13 @@ def test_spec_needing_the_download_runs_once_it_is_there(raw_with_download, tmp_
     built = panel.build(raw_with_download, tmp_path / "out")
     s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
     assert "fiscal_autonomy_kosis_l1" in built.panel.columns
-    assert specs.check_against(s, list(built.panel.columns) + ["region", "year"]) == {}
+    columns = list(built.panel.columns) + ["region", "year"]
+    problems = specs.check_against(s, columns, macro=list(built.macro.columns) + ["year"])
+    # only full-edition columns of the tables not downloaded here are left (make replicate
+    # skips those with the command that fetches them); the DT_1YL20891 column can run
+    assert set(problems) == set(specs.full_edition_gaps(s, columns))
+    assert "table3_innovation_robustness/gnb_fiscal_autonomy_kosis" not in problems
+    assert all("DT_1YL20891" not in tables for tables in specs.full_edition_gaps(s, columns).values())
 
 
 def test_download_fills_its_own_column_and_leaves_the_public_series_alone(raw_with_download,
@@ -370,7 +376,7 @@ def test_table_notes_state_the_coverage_of_a_full_edition_variable(raw_with_down
     table = dataclasses.replace(s.tables[2], columns=(col,))
     notes = notes_mod.coverage_notes(table, coverage)
     assert notes == [f"fiscal_autonomy_kosis_l1: {coverage['fiscal_autonomy_kosis_l1']}."]
-    assert notes_mod.coverage_notes(s.tables[2], coverage) == []  # public variables only
+    assert notes_mod.coverage_notes(s.table("table1_innovation"), coverage) == []  # no DT_1YL20891
 
 
 def test_a_city_level_table_in_a_province_slot_says_it_is_another_table(tmp_path):
@@ -451,3 +457,148 @@ def test_the_readme_names_the_slots_the_code_reads_and_those_it_does_not():
     assert in_table == read
     listed = re.search(r"A file in the slot of any other full-edition table \(([^)]*)\)", readme)
     assert set(re.findall(r"DT_\w+", listed.group(1))) == unread
+
+
+# --------------------------------------------------------------------------------------
+# Units and scales (issue 20, item 6): a unit is read wherever a KOSIS export puts it, compared
+# with the slot's unit (registry FULL_EDITION), converted only by the registry's factor, and
+# the values checked for the scale they must have. Files synthetic, numbers invented.
+
+import pandas as pd  # noqa: E402
+
+def items_slot(tmp_path, name, item, values, *, header="행정구역별", unit_column=None):
+    """A slot file with an 항목 column (or a 단위 column) beside the province names."""
+    second = "단위" if unit_column else "항목"
+    rows = [[header, second, "2019", "2020"]]
+    rows += [[p, unit_column or item, values[0] + i * values[2], values[1] + i * values[2]]
+             for i, p in enumerate(PROVINCES)]
+    return slot(tmp_path, name, rows)
+
+
+@pytest.mark.parametrize("text, unit", [
+    ("재정자주도(천원)", "천원"), ("재정자주도(비율)", "비율"), ("특허출원건수(천건)", "천건"),
+    ("행정구역별(단위:천건)", "천건"), ("행정구역별[천건]", "천건"), ("행정구역별(천건)", "천건"),
+    ("특허출원건수 (단위: 천건)", "천건"), ("행정구역별（단위：천건）", "천건"),
+    ("T10 재정자주도 (14STD06156 %)", "%"),
+    ("재정자주도(세입과목개편전)", None), ("행정구역별", None), ("시도별(1)", None)])
+def test_unit_in_reads_the_unit_at_the_end_of_a_header_or_item(text, unit):
+    assert full_edition.unit_in(text) == unit
+
+
+def test_a_unit_in_the_item_name_that_is_not_the_slots_is_refused_naming_the_cell(tmp_path):
+    items_slot(tmp_path, "DT_1YL20891.csv", "재정자주도(천원)", (40.0, 41.0, 1.0))
+    with pytest.raises(DataError) as err:
+        full_edition.read_slot(tmp_path, registry.by_table("DT_1YL20891"))
+    text = str(err.value)
+    assert "kosis/DT_1YL20891.csv" in text
+    assert "states the unit '천원' (in the item '재정자주도(천원)' (cell B2))" in text
+    assert "(fiscal_autonomy_kosis, %) accepts" in text
+
+
+def test_a_ratio_named_in_the_item_is_converted_to_percent_and_said(tmp_path):
+    items_slot(tmp_path, "DT_1YL20891.csv", "재정자주도(비율)", (0.40, 0.41, 0.01))
+    frame, rep = full_edition.read_slot(tmp_path, registry.by_table("DT_1YL20891"))
+    assert (rep.unit, rep.factor) == ("비율", 100.0)
+    assert rep.unit_source == "the item '재정자주도(비율)' (cell B2)"
+    assert frame.set_index(["region", "year"]).loc[("seoul", 2019), "value"] == 40.0
+    assert any("converted from '비율' (x100) to %" in n for n in rep.notes)
+    assert "unit '비율' stated in the item '재정자주도(비율)' (cell B2), converted x100" in rep.summary()
+
+
+@pytest.mark.parametrize("header, item", [
+    ("행정구역별", "특허출원건수(천건)"), ("행정구역별(천건)", "특허출원건수"),
+    ("행정구역별[천건]", "특허출원건수"), ("행정구역별(단위:천건)", "특허출원건수")])
+def test_thousand_cases_anywhere_in_the_headers_become_applications(tmp_path, header, item):
+    items_slot(tmp_path, "DT_1YL202109E.csv", item, (4.0, 5.0, 1.0), header=header)
+    frame, rep = full_edition.read_slot(tmp_path, registry.by_table("DT_1YL202109E"))
+    assert (rep.unit, rep.factor) == ("천건", 1000.0)
+    assert frame.set_index(["region", "year"]).loc[("seoul", 2019), "value"] == 4000.0
+
+
+@pytest.mark.parametrize("unit_column", ["%", None])
+def test_ratios_read_as_percent_are_refused_naming_the_cell(tmp_path, unit_column):
+    """0.40 under a '%' unit column (or with no unit at all) would enter as 0.4 %."""
+    if unit_column:
+        items_slot(tmp_path, "DT_1YL20891.csv", None, (0.40, 0.41, 0.01), unit_column="%")
+    else:
+        items_slot(tmp_path, "DT_1YL20891.csv", "재정자주도", (0.40, 0.41, 0.01))
+    with pytest.raises(DataError) as err:
+        full_edition.read_slot(tmp_path, registry.by_table("DT_1YL20891"))
+    text = str(err.value)
+    assert "kosis/DT_1YL20891.csv" in text and "every value is between -1 and 1" in text
+    assert "the largest, 0.57, in cell D18" in text and "look like ratios (0.40)" in text
+    assert ("stated in the '단위' column" in text) == bool(unit_column)
+    assert "'행정구역별(단위: 비율)'" in text    # how to say the file holds ratios
+
+
+def test_percentages_stated_as_a_ratio_are_refused(tmp_path):
+    slot(tmp_path, "DT_1YL20891.csv", unit_header="(단위: 비율)", values=(40.0, 41.0))
+    with pytest.raises(DataError, match=r"unit '비율' stated in the header, converted x100, but the "
+                                        r"largest, 57 in cell C18, would become 5700 %, above 100"):
+        full_edition.read_slot(tmp_path, registry.by_table("DT_1YL20891"))
+
+
+def test_two_units_that_disagree_are_refused_naming_both_places(tmp_path):
+    slot(tmp_path, "DT_1YL202109E.xlsx", unit_header="(천건)", values=(4.0, 5.0),
+         meta={"통계표ID": "DT_1YL202109E", "단위": "건"})
+    with pytest.raises(DataError) as err:
+        full_edition.read_slot(tmp_path, registry.by_table("DT_1YL202109E"))
+    text = str(err.value)
+    assert "two units that do not agree" in text and "kosis/DT_1YL202109E.xlsx" in text
+    assert "'건' (in sheet '메타정보')" in text
+    assert "'천건' (in the header '행정구역별(천건)' of column A)" in text
+
+
+def test_scale_against_the_public_series_refuses_a_factor_of_100():
+    idx = pd.MultiIndex.from_product([["seoul", "busan"], [2019, 2020]], names=["region", "year"])
+    public = pd.Series([50.0, 51.0, 40.0, 41.0], index=idx)
+    # another basis (a few points off) passes and returns the median ratio
+    assert full_edition.check_scale_against_public(
+        public * 1.1, public, table_id="DT_1YL20891", file="kosis/DT_1YL20891.csv",
+        download_name="fiscal_autonomy_kosis", public_name="fiscal_autonomy_old") == \
+        pytest.approx(1.1, rel=1e-12)
+    with pytest.raises(DataError) as err:
+        full_edition.check_scale_against_public(
+            public / 100, public, table_id="DT_1YL20891", file="kosis/DT_1YL20891.csv",
+            download_name="fiscal_autonomy_kosis", public_name="fiscal_autonomy_old")
+    text = str(err.value)
+    assert "kosis/DT_1YL20891.csv" in text and "median ratio over 4 observations" in text
+    assert "0.01 (about 1/100" in text and "fiscal_autonomy_old" in text
+
+
+def test_panel_refuses_a_download_100_times_smaller_than_the_public_series(tmp_path,
+                                                                        data_mirror):
+    """Ratios stated as 비율 but divided by 100 once more pass the slot's checks (0.4 %) and
+    are caught against the public 재정자주도 (fiscal_autonomy_old); nothing is written."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for child in data_mirror.iterdir():
+        if child.is_dir():
+            (raw / child.name).symlink_to(child)
+    rows = [["행정구역별(단위: 비율)", "2019", "2020"]]
+    rows += [[p, 0.004 + i / 10_000, 0.0041 + i / 10_000] for i, p in enumerate(PROVINCES)]
+    slot(raw, "DT_1YL20891.csv", rows)
+    with pytest.raises(DataError) as err:
+        panel.build(raw, tmp_path / "out")
+    text = str(err.value)
+    assert "kosis/DT_1YL20891.csv" in text and "another scale than the public fiscal_autonomy_old" in text
+    assert "about 1/100" in text
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_panel_refuses_patent_counts_in_thousands_without_a_stated_unit(tmp_path, data_mirror):
+    """A DT_1YL202109E download in 천건 that does not say so enters 1,000x too small: its
+    권역 sums are checked against the public derived all-field counts (patents_all_macro)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for child in data_mirror.iterdir():
+        if child.is_dir():
+            (raw / child.name).symlink_to(child)
+    slot(raw, "DT_1YL202109E.csv", values=(4.0, 5.0))     # thousands, unit not stated
+    with pytest.raises(DataError, match="states neither its item nor its unit"):
+        panel.build(raw, tmp_path / "out")                # refused as unverified first
+    with pytest.raises(DataError) as err:                 # accepted unverified: the scale check
+        panel.build(raw, tmp_path / "out", accept_unverified=["DT_1YL202109E"])
+    text = str(err.value)
+    assert "kosis/DT_1YL202109E.csv" in text and "public patents_all_macro" in text
+    assert "about 1/1000" in text and "outside [1/10, 10]" in text

@@ -366,6 +366,26 @@ def test_response_in_another_unit_is_refused(raw, mock):
     assert tree(raw) == before
 
 
+def test_response_in_ratios_under_a_percent_unit_is_refused(raw, mock):
+    """UNIT_NM '%' with values 0.40 (a ratio) is refused by the same unit checks as a user's
+    file (full_edition._check_unit); stated as '비율' the ratios are converted x100."""
+    rows = synthetic_rows("DT_1YL20891", range(2001, END + 1),
+                          lambda k, y, c=(): round(autonomy_value(k, y) / 100, 4)
+                          if autonomy_value(k, y) is not None else None,
+                          item=("T10", "재정자주도(세입과목개편전)"), unit="%")
+    mock.routes["DT_1YL20891"] = by_period(rows)
+    with pytest.raises(DataError) as err:
+        fetch(raw, mock, ["DT_1YL20891"])
+    text = str(err.value)
+    assert "kosis/DT_1YL20891.json" in text and "every value is between -1 and 1" in text
+    assert "the unit '%' stated in the response's UNIT_NM" in text
+    assert tree(raw) == {}
+    for r in rows:
+        r["UNIT_NM"] = r["UNIT_NM_ENG"] = "비율"
+    report = fetch(raw, mock, ["DT_1YL20891"])
+    assert "unit '비율' stated in the response's UNIT_NM, converted x100" in report.lines()[0]
+
+
 def test_anchor_mismatch_names_the_cell(raw, mock):
     before = store_autonomy(raw, mock)
     rows = patent_rows()

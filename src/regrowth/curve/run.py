@@ -154,6 +154,9 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
         workers: int | None = None, scheduler: str | None = None, quiet: bool = False) -> int:
     """``regrowth curve``: fit and write every requested curve; return the exit status.
 
+    All the curves of the run are published together, as one transaction over
+    ``results_dir`` (nothing changes there until every curve is fitted).
+
     Exit status 0 if every curve was written (failed specifications are listed in the output
     and do not change the status), 2 for a specification error.
     """
@@ -168,15 +171,17 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
         curves = tuple(c for c in curves if c.id in ids)
     data = prepare_panel(panel, curves)
     out = Path(results_dir)
-    with Executor(backend, workers, scheduler) as ex:
+    # the curves of one run are staged and published as ONE transaction (regrowth.files): a
+    # run killed while fitting any curve (the growth curve after the innovation curve was
+    # fitted) leaves every previous JSON/CSV/figure, a finished run every new one, never a
+    # mix of two runs; the lock is taken (and results_dir checked) before anything is fitted
+    wrote: list[Path] = []
+    with Executor(backend, workers, scheduler) as ex, files.Transaction(out, prune=False) as tx:
         for c in curves:
             t0 = time.perf_counter()
             rec = run_curve(c, data, ex, prepared=True)
-            # staged and published as one transaction (regrowth.files): a killed run leaves the
-            # curve's previous JSON/CSV/figures or the new ones, never a mix; runs serialise
-            with files.Transaction(out, prune=False) as tx:
-                staged = write_outputs(rec, tx.dir)
-            paths = [out / Path(p).relative_to(tx.dir) for p in staged]
+            staged = write_outputs(rec, tx.dir)
+            wrote += [out / Path(p).relative_to(tx.dir) for p in staged]
             dt = time.perf_counter() - t0
             if not quiet:
                 print(f"curve {c.id}: {rec['n_specifications']} specifications "
@@ -189,7 +194,10 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                     print(f"  {role}: median {s['median_estimate']:.4g}, same sign "
                           f"{s['share_same_sign']:.0%}, p<0.05 "
                           + (f"{s['share_p05']:.0%}" if s["share_p05"] is not None else "n/a"))
-                for p in paths:
-                    print(f"  wrote {p}")
+    if not quiet:
+        print(f"curve: published {len(curves)} curve(s) together under {out}/ "
+              f"({len(tx.installed)} file(s) changed)")
+        for p in wrote:
+            print(f"  wrote {p}")
     return 0
 

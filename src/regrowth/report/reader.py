@@ -5,17 +5,23 @@ Notebooks never refit the published numbers from scratch: they read ``results/es
 is what the tables show. Where a notebook needs more than the tables (IRRs, marginal
 effects, LR tests), :func:`regrowth.fit.refit` runs the same code path as ``make replicate``
 on the same specification.
+
+Every reader first completes a commit that a killed run left half-done
+(:func:`regrowth.files.recover_for_reading`, under the folder's lock), or refuses to read
+a half-written set; :func:`results_id` names the results a notebook was built from.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from regrowth.errors import DataError, MissingInputError
+from regrowth.files import recover_for_reading
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -36,7 +42,8 @@ def load_estimates(root: str | Path | None = None) -> dict:
     Raises :class:`~regrowth.errors.MissingInputError` if ``make replicate`` has not written it
     and :class:`~regrowth.errors.DataError` if it is not valid JSON.
     """
-    path = project_root(root) / "results" / "estimates.json"
+    results = _results(root)
+    path = results / "estimates.json"
     if not path.is_file():
         raise MissingInputError("the estimates have not been written", file=path,
                                 hint="run `make replicate` (or `regrowth replicate`)")
@@ -116,11 +123,65 @@ def compare(estimates: dict, table: str, columns: list[str], terms: list[str],
     return pd.DataFrame(out)
 
 
+def _results(root: str | Path | None, sub: str = "") -> Path:
+    """``<project>/results[/sub]``, an interrupted commit of it completed first."""
+    folder = project_root(root) / "results"
+    folder = folder / sub if sub else folder
+    recover_for_reading(folder, command="regrowth curve" if sub == "curve" else
+                        "regrowth replicate")
+    return folder
+
+
 def table_markdown(table_id: str, root: str | Path | None = None) -> str:
     """The rendered Markdown of ``results/tables/<table_id>.md``."""
-    return (project_root(root) / "results" / "tables" / f"{table_id}.md").read_text(encoding="utf-8")
+    return (_results(root) / "tables" / f"{table_id}.md").read_text(encoding="utf-8")
 
 
 def figure_path(name: str, root: str | Path | None = None) -> Path:
-    return project_root(root) / "results" / "figures" / name
+    """The path of ``results/figures/<name>`` (an interrupted commit completed first)."""
+    return _results(root) / "figures" / name
+
+
+def load_curve(curve_id: str, root: str | Path | None = None) -> dict:
+    """``results/curve/<curve_id>.json`` as a dict (what ``regrowth curve`` wrote: settings,
+    summary, one record per specification).
+
+    Raises :class:`~regrowth.errors.MissingInputError` if the curve has not been written and
+    :class:`~regrowth.errors.DataError` if it is not valid JSON.
+    """
+    path = _results(root, "curve") / f"{curve_id}.json"
+    if not path.is_file():
+        raise MissingInputError(f"the specification curve {curve_id!r} has not been written",
+                                file=path, hint="run `make curve` (or `regrowth curve`)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON ({exc.msg})", file=path, row=exc.lineno,
+                        hint="rerun `make curve` to rewrite it") from exc
+
+
+#: the files whose bytes name a set of results (:func:`results_id`)
+RESULT_FILES = ("estimates.json", "curve/*.json")
+
+
+def results_id(root: str | Path | None = None, *, results: str | Path | None = None,
+               patterns: tuple[str, ...] = RESULT_FILES) -> str:
+    """A name for the results a reader sees: the first 16 hex digits of the SHA-256 of
+    ``results/estimates.json`` and ``results/curve/*.json`` (path and bytes, in name order).
+
+    Deterministic (no time, no machine), so a notebook can record which results it was built
+    from and ``regrowth notebooks --check`` can say when the results changed since; ``""``
+    when there are no results. ``results``: the results folder itself (default: the
+    project's ``results/``); ``patterns``: which files (default :data:`RESULT_FILES`).
+    """
+    folder = Path(results) if results is not None else project_root(root) / "results"
+    digest = hashlib.sha256()
+    found = False
+    for pattern in patterns:
+        for path in sorted(folder.glob(pattern)):
+            if path.is_file():
+                found = True
+                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16] if found else ""
 

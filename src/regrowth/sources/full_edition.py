@@ -12,10 +12,19 @@ fill the slot ``DT_1YL20891``; ``DT_1YL208910.csv`` does not). Files starting wi
    ``통계표ID`` note) must be the slot's, or the file is refused naming both ids. A CSV
    export states none; the report then says the id was not verified;
 3. **item and unit** -- an item the export names must be the table's (``item_words`` of
-   the registry), and the unit the export states (``(단위: …)``, a ``단위`` column, the item's
-   code-included unit, the meta sheet) must be one the registry lists for the table; it is
+   the registry), and every unit the export states (:func:`stated_units`: ``(단위: …)`` in a
+   header or note, a ``단위`` column, the meta sheet, a unit at the end of an item's name or
+   of a row-label header -- ``재정자주도(비율)``, ``특허출원건수(천건)``, ``행정구역별[천건]``,
+   ``(14STD… 천건)``) must be one the registry lists for the table, and all must agree; it is
    converted with the registry's factor (``천건`` x 1000 -> applications, a ratio x 100 -> %)
-   or refused naming the unit found and the units accepted;
+   and said so in the log and the codebook, or refused naming the unit, where it was found
+   and the units accepted;
+3b. **scale** -- a percentage slot refuses values all within [-1, 1] read as % (ratios 0.40
+   under a ``%`` unit, or with none) and ratios whose x100 exceeds the variable's bound; the
+   panel then compares each download with its public counterpart where both exist
+   (:func:`check_scale_against_public`: median of download / public within [1/3, 3], e.g.
+   재정자주도 against the public ``fiscal_autonomy_old``) and refuses it otherwise, naming the
+   factor;
 4. **levels** -- in a 시도/시군구 export (a second row-label column), only the province
    subtotal rows (``소계``) are read, and the report says so;
 5. **coverage** -- the provinces with values must be the 17 (Sejong only from 2012), unless
@@ -52,7 +61,8 @@ import regrowth.sources.kosis_stored as kosis_stored
 from regrowth.sources.kosis import unit_key
 from regrowth.sources.registry import FULL_EDITION
 
-__all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan"]
+__all__ = ["SlotRead", "FullEditionReport", "slot_files", "read_slot", "scan", "unit_in",
+           "stated_units", "check_scale_against_public", "SCALE_TOLERANCE"]
 
 SUFFIXES = (".csv", ".xlsx", ".xls", ".xlsm", ".json")  # .json: stored KOSIS OpenAPI responses
 #: row labels of a 시도 table that are not provinces (skipped, and said so)
@@ -202,28 +212,146 @@ def _check_table_and_item(table, source, rep: SlotRead) -> None:
                 hint=f"check that this is the right table; {_download_hint(source)}")
 
 
+#: unit texts recognised in brackets at the end of a header or an item name (``(천건)``,
+#: ``[천건]``), besides every unit a full-edition slot accepts; other bracketed text (a basis
+#: such as ``(세입과목개편전)``) is not a unit. ``(단위: …)`` states a unit whatever it says.
+KNOWN_UNITS = ("%", "‰", "퍼센트", "백분율", "비율", "ratio", "percent", "건", "천건", "개", "명",
+               "천명", "만명", "원", "천원", "만원", "백만원", "십억원", "억원", "조원", "달러",
+               "천달러", "백만달러", "100만달러", "가구", "세대", "배", "점", "ha", "㎢", "km²",
+               "cases", "thousand cases", "persons", "won", "thousand won", "million won")
+_KNOWN_KEYS = {unit_key(u) for u in KNOWN_UNITS} | {unit_key(u) for s in FULL_EDITION
+                                                     for u in s.units}
+#: a bracketed text at the end of a header or item: ``(천건)``, ``[천건]``, ``（단위：천건）``
+_TRAILING = re.compile(r"[(\[（［]\s*([^()\[\]（）［］]+?)\s*[)\]）］]\s*$")
+_STATED = re.compile(r"^(?:단위|unit)\s*[:：]\s*(.+)$", re.IGNORECASE)
+_CODED = re.compile(r"^\d{2}STD\d+\s+(.+)$", re.IGNORECASE)
+#: the largest magnitude a percentage may have before a ratio (0-1) stated as % is suspected
+RATIO_LIMIT = 1.0
+
+
+def unit_in(text) -> str | None:
+    """The unit a header cell or an item name states at its end, or None.
+
+    ``행정구역별(단위: 천건)``, ``행정구역별(천건)``, ``특허출원건수[천건]``,
+    ``T10 재정자주도 (14STD06156 %)`` -> ``천건``, ``천건``, ``천건``, ``%``; a bracketed text that
+    is not a unit (``재정자주도(세입과목개편전)``) -> None.
+    """
+    m = _TRAILING.search(str(text).strip())
+    if not m:
+        return None
+    inner = m.group(1).strip()
+    stated = _STATED.match(inner)
+    if stated:
+        return stated.group(1).strip() or None
+    coded = _CODED.match(inner)
+    if coded:
+        inner = coded.group(1).strip()
+    return inner if unit_key(inner) in _KNOWN_KEYS else None
+
+
+def stated_units(table) -> list[tuple[str, str]]:
+    """Every unit the export states, with where: ``[(unit, place), ...]`` in the order
+    header/note/unit column, meta sheet, item headers, row-label headers, item cells.
+
+    The places are those KOSIS exports use: ``(단위: …)`` in a header or a note, a
+    ``단위``/``Unit`` column, the meta sheet (``메타정보``), an item's name (``재정자주도(비율)``,
+    ``(14STD… 천건)``), a row-label header (``행정구역별(천건)``, ``행정구역별[천건]``) and the
+    items of an ``항목`` column.
+    """
+    found: list[tuple[str, str]] = []
+    if table.unit:
+        found.append((table.unit, table.unit_source or "the file"))
+    meta_unit = (table.meta or {}).get("unit")
+    if meta_unit:
+        found.append((meta_unit, f"sheet {(table.meta or {}).get('sheet')!r}"))
+    for item, unit in table.item_units.items():
+        found.append((unit, f"the item header {item!r}"))
+    for item in table.items:
+        unit = unit_in(item) if item else None
+        if unit:
+            found.append((unit, f"the item header {item!r}"))
+    for k, name in enumerate(table.label_names):
+        letter = table.label_letters[k] if k < len(table.label_letters) else "?"
+        unit = unit_in(name)
+        if unit:
+            found.append((unit, f"the header {name!r} of column {letter}"))
+        if re.sub(r"\s+", "", kosis.strip_code(name)).casefold() in ("항목", "item", "items"):
+            col = table.cells[f"label_{k}"]
+            for value in dict.fromkeys(col):
+                unit = unit_in(value) if value else None
+                if unit:
+                    row = int(table.cells.loc[col == value, "row"].iloc[0])
+                    found.append((unit, f"the item {value!r} (cell {letter}{row})"))
+    return list(dict.fromkeys(found))
+
+
 def _check_unit(table, source, rep: SlotRead):
-    """The unit (stated once for the table, or per item) must be one the slot accepts; the
-    values are converted by its factor (천건 -> cases). Returns the (converted) table."""
-    unit, unit_source = table.unit, table.unit_source
-    if unit is None and len(set(table.item_units.values())) == 1:
-        unit, unit_source = next(iter(table.item_units.values())), "the item header"
-    if unit is not None:
-        accepted = {unit_key(k): (k, f) for k, f in source.units.items()}
+    """Every unit the export states (:func:`stated_units`) must be one the slot accepts, and
+    all must agree; the values are converted by the unit's factor (천건 x 1000 -> cases, a
+    ratio x 100 -> %), then checked for plausibility (:func:`_check_scale`). Returns the
+    (converted) table."""
+    spec = source.variables[0]
+    accepted = {unit_key(k): (k, f) for k, f in source.units.items()}
+    stated = stated_units(table)
+    for unit, place in stated:
         if unit_key(unit) not in accepted:
-            spec = source.variables[0]
             raise DataError(
-                f"the file states the unit {unit!r} (in {unit_source}); the slot of table "
+                f"the file states the unit {unit!r} (in {place}); the slot of table "
                 f"{source.table_id} ({spec.name}, {spec.unit}) accepts {sorted(source.units)}",
                 file=rep.file, row=None,
                 hint="download the table again with its default unit, or check that it is the "
                      f"right table; {_download_hint(source)}")
-        rep.factor = accepted[unit_key(unit)][1]
-    rep.unit, rep.unit_source = unit, unit_source
+    factors = {}
+    for unit, place in stated:
+        factors.setdefault(accepted[unit_key(unit)][1], (unit, place))
+    if len(factors) > 1:
+        (u1, p1), (u2, p2) = list(factors.values())[:2]
+        raise DataError(
+            f"the file states two units that do not agree: {u1!r} (in {p1}) and {u2!r} (in "
+            f"{p2}); the slot of table {source.table_id} ({spec.name}) expects {spec.unit!r}, "
+            "so it cannot tell which one the values are in", file=rep.file,
+            hint=f"download the table again so that it states one unit; {_download_hint(source)}")
+    if stated:
+        rep.unit, rep.unit_source = stated[0]
+        rep.factor = accepted[unit_key(stated[0][0])][1]
+    _check_scale(table, source, rep)
     if rep.factor != 1:
         cells = table.cells.assign(value=np.round(table.cells["value"] * rep.factor, 6))
         table = dataclasses.replace(table, cells=cells)
     return table
+
+
+def _check_scale(table, source, rep: SlotRead) -> None:
+    """A percentage slot refuses values that cannot be in the unit they are read in: all
+    within [-1, 1] read as % (ratios such as 0.40 stated, or taken, as %) and, converted from
+    a ratio, values above the variable's upper bound (percentages stated as a ratio)."""
+    spec = source.variables[0]
+    if spec.unit != "%":
+        return
+    values = table.cells["value"].astype(float)
+    values = values[np.isfinite(values)]
+    if values.empty:
+        return
+    at = table.cells.loc[values.abs().idxmax()]
+    cell = f"cell {at['column']}{int(at['row'])}"
+    largest = float(values.abs().max())
+    stated = (f"the unit {rep.unit!r} stated in {rep.unit_source}" if rep.unit
+              else "no unit stated in the file (read as %)")
+    if rep.factor == 1 and 0 < largest <= RATIO_LIMIT:
+        raise DataError(
+            f"every value is between -1 and 1 (the largest, {largest:g}, in {cell}) with "
+            f"{stated}: {spec.name} is a percentage (40 % is written 40), so these look "
+            f"like ratios (0.40) that would enter 100 times too small", file=rep.file,
+            hint="download the table again in % (its default unit), or, if the file holds "
+                 "ratios, state it in the header (e.g. '행정구역별(단위: 비율)') so that they are "
+                 f"converted x100; {_download_hint(source)}")
+    upper = spec.bounds[1]
+    if rep.factor != 1 and upper is not None and largest * rep.factor > upper:
+        raise DataError(
+            f"the values are read in {stated}, converted x{rep.factor:g}, but the largest, "
+            f"{largest:g} in {cell}, would become {largest * rep.factor:g} {spec.unit}, above "
+            f"{upper:g}: they look like percentages already", file=rep.file,
+            hint=f"check the unit of the download; {_download_hint(source)}")
 
 
 def _check_coverage(frame: pd.DataFrame, source, rep: SlotRead, allow_partial: bool) -> None:
@@ -264,6 +392,49 @@ def _check_stated(source, rep: SlotRead, accept_unverified: bool) -> None:
                  f"file is table {source.table_id} in {spec.unit}, build with `regrowth panel "
                  f"--accept-unverified {source.table_id}`")
     rep.unverified = True
+
+
+#: a download whose median ratio to its public counterpart lies outside [1/3, 3] is refused:
+#: another basis or revision moves 재정자주도 by a few points (ratios 0.8-1.2), a unit that
+#: was not stated or not converted moves it by 100 or 1000
+SCALE_TOLERANCE = 3.0
+
+
+def check_scale_against_public(download: pd.Series, public: pd.Series, *, table_id: str,
+                               file: str | None, download_name: str, public_name: str,
+                               tolerance: float = SCALE_TOLERANCE) -> float:
+    """Refuse a download whose values are on another scale than the public edition's series.
+
+    ``download`` and ``public`` are aligned on the same index (province-years, or macro-region
+    years); over the entries where both are finite and the public value is not 0, the median
+    of download / public must lie within [1/``tolerance``, ``tolerance``] (default
+    :data:`SCALE_TOLERANCE`; a factor of 100 or 1000 lies outside either way).
+    Returns that median ratio (dimensionless); raises DataError naming the file, the table id
+    and the power of ten the values seem to be off by.
+    """
+    both = pd.concat([download.astype(float), public.astype(float)], axis=1).dropna()
+    both = both[(both.iloc[:, 1] != 0) & np.isfinite(both).all(axis=1)]
+    if both.empty:
+        return float("nan")
+    ratio = both.iloc[:, 0] / both.iloc[:, 1]
+    median = float(ratio.median())
+    if 1 / tolerance <= median <= tolerance:
+        return median
+    where = (ratio - median).abs().idxmin()
+    label = " ".join(map(str, where)) if isinstance(where, tuple) else str(where)
+    d, p = both.loc[where].iloc[0], both.loc[where].iloc[1]
+    power = 10.0 ** round(np.log10(abs(median))) if median != 0 else float("nan")
+    factor = (f"about x{power:g}" if power >= 1 else f"about 1/{1 / power:g}") \
+        if np.isfinite(power) else "zero"
+    raise DataError(
+        f"the download of table {table_id} ({download_name}) is on another scale than the "
+        f"public {public_name}: the median ratio over {len(both)} observations both have is "
+        f"{median:.4g} ({factor}; e.g. {label}: {d:g} vs {p:g}), outside "
+        f"[1/{tolerance:g}, {tolerance:g}]. A unit that the file does not state, "
+        "or states where it was not read, would do this", file=file,
+        hint=f"check the unit of the download (a ratio 0.40 for 40 %, 천건 for applications) and "
+             f"state it in the header (e.g. '행정구역별(단위: 비율)'), or download KOSIS table "
+             f"{table_id} again in its default unit")
 
 
 def read_slot(raw_dir: str | Path, source, *, allow_partial: bool = False,
