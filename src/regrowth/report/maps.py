@@ -187,6 +187,9 @@ def _draw_provinces(ax, geo, colors: dict[str, str], *, hatch_missing: set[str],
     import shapely
 
     def polygons(geom):                     # (Multi)Polygon, or what a clip left of one
+        # shells counter-clockwise, holes clockwise: Matplotlib fills by the nonzero winding
+        # rule, so a hole (Gwangju inside Jeonnam) wound like its shell would be painted over
+        geom = shapely.orient_polygons(geom, exterior_cw=False)
         return [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon"]
 
     for key in geo.index:
