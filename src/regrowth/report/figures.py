@@ -188,11 +188,27 @@ def _round_number(match: re.Match) -> bytes:
     return b"0" if text in ("-0", "") else text.encode()
 
 
+def _compact_path(match: re.Match) -> bytes:
+    """One ``d="..."`` attribute: numbers rounded, and each ``L`` that follows a moveto or a
+    lineto dropped (SVG reads a bare coordinate pair after M or L as another lineto)."""
+    out, previous = [], b""
+    body = match.group()[len(b' d="'):-1]
+    for segment in _SVG_NUMBER.sub(_round_number, body).split(b"\n"):
+        seg = segment.strip()
+        if seg.startswith(b"L ") and previous in (b"M", b"L"):
+            seg = seg[2:]
+        elif seg[:1].isalpha():
+            previous = seg[:1]
+        out.append(seg)
+    return b' d="' + b" ".join(part for part in out if part) + b'"'
+
+
 def _compact_svg(data: bytes) -> bytes:
-    """``data`` (an SVG) with the coordinates of its path data (``d="..."``) rounded to
-    :data:`SVG_PATH_DIGITS` decimals: Matplotlib writes six, which makes a map's SVG three
-    times larger than the drawing needs. Nothing else (text, ids, sizes) is changed."""
-    return _SVG_PATH_DATA.sub(lambda m: _SVG_NUMBER.sub(_round_number, m.group()), data)
+    """``data`` (an SVG) with its path data (``d="..."``) written compactly: coordinates
+    rounded to :data:`SVG_PATH_DIGITS` decimals (Matplotlib writes six) and the repeated
+    lineto commands of a polyline dropped, which more than halves a map's SVG. The shapes
+    are the same to 0.01 pt; nothing else (text, ids, sizes) is changed."""
+    return _SVG_PATH_DATA.sub(_compact_path, data)
 
 
 def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: float = DPI) -> bytes:
