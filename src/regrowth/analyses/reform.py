@@ -21,8 +21,8 @@ randomization p-values, 2SLS with KP / effective F and Anderson-Rubin sets, all 
 without 2020 and with a 2019-only first stage) and writes ``results/tables/<output>.*``,
 ``results/figures/<output>_event_study.png`` (with 95% wild-bootstrap sets),
 ``results/figures/<output>_dose_map.png`` (the dose per resident of each province in the
-estimates, :func:`regrowth.reform.figure.dose_map`) and ``estimates.json["reform"]``. The statute parameters that no stored source confirms are
-listed in the table's notes.
+estimates, :func:`regrowth.reform.figure.dose_map`) and ``estimates.json["reform"]``. The
+statute parameters that no stored source confirms are listed in the table's notes.
 """
 
 from __future__ import annotations
