@@ -134,12 +134,14 @@ pd.DataFrame(summary).set_index("column")
 display(Image(filename=str(reader.figure_path("spatial_growth_lisa.png", ROOT))))
 
 # %% [markdown]
-# Moran's I of the growth residuals is small and mostly negative, and changes sign from year
-# to year; a handful of years reach 5% among a dozen and more tests, about what chance gives.
-# The clusters on the map are a single year's pattern with 16 provinces and no
-# multiple-testing correction, not a regional bloc. Neighbouring provinces do share shocks in
-# some years, which is one more reason for the year effects and for inference that does not
-# treat the 16 provinces as independent draws (next section).
+# Moran's I of the growth residuals is small, mostly negative (neighbours' residuals slightly
+# *unlike*, the opposite of a shared regional shock) and changes sign from year to year. Few
+# years reach 5% by permutation (the summary above counts them, out of 16 tests per column)
+# and the pooled statistic is negative for both columns. The clusters on the map are one
+# year's pattern with 16 provinces and no multiple-testing correction, not a regional bloc.
+# Neighbouring provinces do move together in some years, which is one more reason for the
+# year effects and for inference that does not treat the 16 provinces as independent draws
+# (next section).
 
 # %% [markdown]
 # ## Inference with 16 provinces

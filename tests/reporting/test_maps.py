@@ -343,3 +343,14 @@ def test_map_geometry_is_simplified_once_per_file(boundary_path):
 
     assert shapely.get_num_coordinates(a.geometry.values).sum() < \
         0.3 * shapely.get_num_coordinates(full.geometry.values).sum()
+
+
+def test_log_scale_colour_bar_reads_in_plain_numbers(panel, boundaries):
+    fig = maps.choropleth(panel, "x", year=2017, boundaries=boundaries, log=True,
+                          label="x per million (log scale)")
+    bar = fig.axes[-1]
+    assert bar.get_xlabel() == "x per million (log scale)"            # said once
+    ticks = [t.get_text() for t in bar.get_xticklabels()]
+    assert "20" in ticks and "50" in ticks and not any("^" in t for t in ticks), ticks
+    fig = maps.choropleth(panel, "x", year=2017, boundaries=boundaries, log=True, label="x")
+    assert fig.axes[-1].get_xlabel() == "x (log scale)"

@@ -47,6 +47,7 @@ from matplotlib import colormaps, patheffects
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from matplotlib.collections import PatchCollection
 from matplotlib.patches import PathPatch
@@ -300,6 +301,11 @@ def _figure(values: pd.Series, colors: dict[str, str], *, boundaries, title, sou
     return fig, ax, missing
 
 
+def _digits(v: float) -> int:
+    """Decimals that print a 1-2-5 tick value exactly (0.05 -> 2, 20 -> 0)."""
+    return max(0, -int(np.floor(np.log10(abs(v)) + 1e-9))) if v else 0
+
+
 def choropleth(panel_or_series, variable: str | None = None, *, year=None,
                change: tuple[int, int] | None = None, path: str | Path | None = None,
                boundaries=None, title: str | None = None, label: str | None = None,
@@ -356,7 +362,14 @@ def choropleth(panel_or_series, variable: str | None = None, *, year=None,
         sm = ScalarMappable(norm=norm, cmap=cm)
         bar = fig.colorbar(sm, ax=ax, orientation="horizontal", fraction=0.035, pad=0.01,
                            shrink=0.7, aspect=30)
-        bar.set_label((label or (variable or "")) + (" (log scale)" if log else ""), fontsize=8)
+        text = label or (variable or "")
+        if log and "log scale" not in text:
+            text += " (log scale)"
+        bar.set_label(text, fontsize=8)
+        if log:                             # plain numbers at 1, 2, 5 x 10^k, not 10^1
+            bar.ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{_digits(v)}f}"))
+            bar.ax.xaxis.set_minor_formatter(NullFormatter())
         bar.ax.tick_params(labelsize=7)
         if missing:
             names = ", ".join(SHORT_NAMES[k] for k in sorted(missing))
