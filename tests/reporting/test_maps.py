@@ -354,3 +354,10 @@ def test_log_scale_colour_bar_reads_in_plain_numbers(panel, boundaries):
     assert "20" in ticks and "50" in ticks and not any("^" in t for t in ticks), ticks
     fig = maps.choropleth(panel, "x", year=2017, boundaries=boundaries, log=True, label="x")
     assert fig.axes[-1].get_xlabel() == "x (log scale)"
+
+
+def test_boundaries_without_a_province_are_refused_by_name(panel, boundaries):
+    from regrowth.errors import DataError
+
+    with pytest.raises(DataError, match="sejong"):
+        maps.choropleth(panel, "x", year=2017, boundaries=boundaries.drop(index="sejong"))
