@@ -15,11 +15,11 @@ vertices are thinned once per boundary file (cached) by
 preserving coverage simplification (Visvalingam-Whyatt: a vertex goes while the triangle
 with its neighbours covers less than 0.25 km²), which keeps each shared border shared and
 every island. That leaves 7,411 vertices. On the main map one pixel of the 150-dpi PNG is
-about 650 m and in the inset about 280 m, so no province's area changes by more than 0.5%
+about 770 m and in the inset about 375 m; no province's area changes by more than 0.5%,
 and the PNG looks the same (under 0.5% of its pixels, all on borders, change by more than
 0.3 in any colour channel). The inset draws only the provinces inside its window, clipped to
 it, and the SVG's path data is written compactly (:func:`regrowth.report.figures.save_figure`:
-0.01 pt). A map's SVG thus shrinks from about 1.6 MB to 195-230 kB (most of the rest is the
+0.01 pt). A map's SVG thus shrinks from about 1.6 MB to 195-230 kB (about 60 kB of it is the
 text, drawn as glyphs) and its PDF from about 620 kB to about 100 kB.
 Ulleungdo and Dokdo (Gyeongbuk) are far out in the East Sea; the map is cropped to the
 peninsula and Jeju and a note says so. Sejong and the other small metropolitan cities are
