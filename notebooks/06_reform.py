@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 6. A design for the decentralization claim: the 2019-20 fiscal reform, and space
+# # 6. A design for the decentralization claim: the 2019-20 fiscal reform
 #
 # *Every test, weight and estimator named here is explained in a sentence or two in
 # [the glossary](GLOSSARY.md).*
@@ -61,9 +61,18 @@ display(statute.to_frame().set_index("name")[["value", "unit", "legal_basis", "c
 # %% [markdown]
 # The capital region's provinces (weight 1) get the smallest dose, the other provinces
 # (weight 3) the largest: the reform is, by construction, a transfer towards the regions
-# outside Seoul, Incheon and Gyeonggi.
-#
+# outside Seoul, Incheon and Gyeonggi. The map shows the same numbers as a picture of the
+# country; the non-capital metropolitan cities (weight 2: Busan, Daegu, Gwangju, Daejeon,
+# Ulsan) sit between the two. Sejong, left out of the estimates, is hatched.
+
+# %%
+display(Image(filename=str(reader.figure_path("table6_reform_dose_map.png", ROOT))))
+
+# %% [markdown]
 # ## First stage: did the reform move the fiscal measures?
+#
+# The event study below asks whether provinces with a larger dose on the map above saw their
+# fiscal measures rise more after 2018 than provinces with a smaller one.
 
 # %%
 display(Image(filename=str(reader.figure_path("table6_reform_event_study.png", ROOT))))
@@ -106,18 +115,11 @@ pd.DataFrame(rows)
 # fintech patenting in the following years. That is a statement about precision, not evidence
 # of no effect.
 #
-# ## Space: are neighbouring provinces' residuals alike?
-
-# %%
-display(Markdown(reader.table_markdown("spatial_growth", ROOT)))
-display(Image(filename=str(reader.figure_path("spatial_growth_lisa.png", ROOT))))
-
-# %% [markdown]
-# Moran's I of the growth models' residuals is small and changes sign from year to year; the
-# pooled statistic is not significant for the FGLS column. The clusters the LISA map shows are
-# single-year patterns with 16 provinces and no multiple-testing correction. Neighbouring
-# provinces do share shocks in some years, which is one more reason for the year effects and
-# for inference that does not treat the 16 provinces as independent draws.
+# ## Space
+#
+# Whether neighbouring provinces' growth residuals are alike (Moran's I by year and pooled,
+# and the LISA cluster map) is read in notebook 4 with the other robustness checks of the
+# growth model.
 #
 # ## The country in pictures
 

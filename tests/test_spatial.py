@@ -395,3 +395,51 @@ def test_slx_lags_average_the_observed_neighbours_of_a_hand_built_w():
         spatial.slx_lags(pd.DataFrame({"x": [1.0, 2.0]}, index=idx_e), "x", w=w)
     with pytest.raises(KeyError, match="'y'"):
         spatial.slx_lags(pd.DataFrame({"x": x}), ["y"], w=w)
+# ----------------------------------------------------------------------------- simplification
+
+def test_simplified_boundaries_keep_every_shared_border(boundary_path):
+    """The coverage simplification keeps the 29 borders shared: the same contiguous pairs,
+    each still a line of positive length, and no overlap or gap between neighbours."""
+    import shapely
+
+    full = spatial.read_boundaries(boundary_path)
+    simple = spatial.simplify_boundaries(full, 500)
+    assert simple.crs.equals(spatial.PROJECTED_CRS) and list(simple.index) == list(full.index)
+    assert shapely.coverage_is_valid(simple.geometry.values)
+    assert shapely.is_valid(simple.geometry.values).all()
+    n_full = shapely.get_num_coordinates(full.geometry.values).sum()
+    n_simple = shapely.get_num_coordinates(simple.geometry.values).sum()
+    assert n_full == 30_571 and n_simple < 0.3 * n_full
+    # every island kept, every area within 1% of the original
+    assert list(shapely.get_num_geometries(simple.geometry.values)) == \
+        list(shapely.get_num_geometries(full.geometry.values))
+    area = simple.area / full.to_crs(spatial.PROJECTED_CRS).area
+    assert ((area - 1).abs() < 0.01).all(), area
+    w_full = spatial.weights("contiguity", boundaries=full, island="nearest")
+    pairs = _pairs(w_full) - {frozenset(("jeju", "jeonnam"))}
+    assert len(pairs) == 29
+    geom = simple.geometry
+    for pair in pairs:
+        i, j = sorted(pair)
+        shared = shapely.intersection(geom[i], geom[j])
+        assert shared.length > 1_000, (i, j, shared.length)          # a border, not a point
+        assert shapely.area(shared) < 1.0, (i, j)                      # and no overlap
+    simple_adj = spatial.weights("contiguity", boundaries=simple.to_crs("EPSG:4326"))
+    assert _pairs(simple_adj) == _pairs(w_full)
+
+
+def test_simplify_tolerance_zero_and_bad_input(boundary_path):
+    import shapely
+    from shapely.affinity import translate
+
+    full = spatial.read_boundaries(boundary_path)
+    same = spatial.simplify_boundaries(full, 0)
+    assert shapely.equals_exact(same.geometry.values,
+                                full.to_crs(spatial.PROJECTED_CRS).geometry.values, 0).all()
+    with pytest.raises(ValueError, match="tolerance_m"):
+        spatial.simplify_boundaries(full, -1)
+    moved = full.to_crs(spatial.PROJECTED_CRS)
+    moved.loc["sejong", "geometry"] = translate(moved.geometry["sejong"], 2_000, 0)
+    with pytest.raises(DataError, match="sejong") as err:
+        spatial.simplify_boundaries(moved, 500)
+    assert "not a coverage" in str(err.value)

@@ -206,3 +206,71 @@ def test_duplicated_region_year_is_an_error(panel):
     doubled = pd.concat([panel, panel.iloc[:1]])
     with pytest.raises(ValueError, match="duplicated"):
         figures.province_lines(doubled, "patents")
+
+
+# ------------------------------------------------------------------------- notes and SVG size
+
+def _svg_segments(svg: bytes) -> list[list[tuple]]:
+    """Every path of an SVG as (command, x, y) segments, read by the SVG grammar: a bare
+    coordinate pair after M or L is another L (an independent reader of the path data)."""
+    import re
+
+    paths = []
+    for d in re.findall(rb' d="([^"]*)"', svg):
+        tokens = re.findall(rb"[A-Za-z]|-?\d+(?:\.\d+)?", d)
+        segs, cmd, nums = [], None, []
+        for tok in tokens + [b"z"]:
+            if tok.isalpha():
+                if cmd is not None and cmd in b"ML":
+                    for k in range(0, len(nums), 2):
+                        segs.append(("M" if (cmd == b"M" and k == 0) else "L",
+                                     float(nums[k]), float(nums[k + 1])))
+                elif cmd is not None:
+                    segs.append((cmd.decode(), *map(float, nums)))
+                cmd, nums = tok, []
+            else:
+                nums.append(tok)
+        paths.append(segs)
+    return paths
+
+
+def test_svg_path_data_is_compact_and_draws_the_same_shapes():
+    import io
+
+    rng = np.random.default_rng(3)
+    with figures.style():
+        fig = figures.new_figure(4.0, 3.0)
+        ax = fig.add_subplot()
+        xy = np.cumsum(rng.standard_normal((3000, 2)), axis=0)
+        ax.fill(xy[:, 0], xy[:, 1], facecolor="#0072B2", edgecolor="k")
+        ax.plot(xy[::7, 1], xy[::7, 0], color="#D55E00")
+        ax.set_axis_off()
+        figures.finish(fig)
+        raw = io.BytesIO()
+        fig.savefig(raw, format="svg", metadata=figures._METADATA["svg"])
+    compact = figures.figure_bytes(fig, "svg")
+    assert len(compact) < 0.6 * len(raw.getvalue())
+    before, after = _svg_segments(raw.getvalue()), _svg_segments(compact)
+    assert len(before) == len(after) and sum(map(len, before)) > 3000
+    for p, q in zip(before, after):
+        assert [s[0] for s in p] == [s[0] for s in q]
+        a = np.array([s[1:] for s in p if len(s) == 3], dtype=float)
+        b = np.array([s[1:] for s in q if len(s) == 3], dtype=float)
+        np.testing.assert_allclose(a, b, rtol=0, atol=0.005 + 1e-9)   # 0.01 pt, rounded
+
+
+def test_source_note_is_wrapped_to_the_figure_width():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    text = ("Boundaries: Statistics Korea SGIS (Tonggyecheong Tonggyejiri Jeongbo Seobiseu), "
+            "2018, KOGL Type 1. " * 3).strip()
+    with figures.style():
+        fig = figures.new_figure(3.5, 2.5)
+        fig.add_subplot().plot([0, 1], [0, 1])
+        figures.source_note(fig, text)
+        figures.finish(fig)
+    (note,) = fig.texts
+    assert note.get_text() == figures.wrap_note(text, 3.5)
+    assert note.get_text().replace("\n", " ") == text           # every word, in order
+    box = note.get_window_extent(FigureCanvasAgg(fig).get_renderer())
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, box

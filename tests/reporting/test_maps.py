@@ -19,11 +19,16 @@ KEYS = list(regions.keys())
 
 
 @pytest.fixture(scope="module")
-def boundaries(data_mirror):
+def boundary_path(data_mirror):
     path = data_mirror / "kostat_boundaries" / "skorea-provinces-2018-topo-simple.json"
     if not path.is_file():
         pytest.skip(f"{path} not in the data mirror")
-    return spatial.read_boundaries(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def boundaries(boundary_path):
+    return spatial.read_boundaries(boundary_path)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +193,171 @@ def test_bad_inputs(panel, boundaries):
         maps.choropleth(panel, "nope", year=2017, boundaries=boundaries)
     with pytest.raises(ValueError, match="year"):
         maps.choropleth(panel, "x", boundaries=boundaries)
+
+
+# ----------------------------------------------------------------------------- what a reader sees
+
+LONG_SOURCE = ("Source: Ministry of the Interior and Safety via KOSIS (DT_1YL20921), old revenue "
+               "classification; a long source line that has to wrap over several lines before "
+               "the attribution, which must still be printed in full inside the figure.")
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return FigureCanvasAgg(fig).get_renderer()
+
+
+def _note(fig):
+    (note,) = [t for t in fig.texts if "KOGL" in t.get_text()]
+    return note
+
+
+def _assert_note_inside(fig, png):
+    """The note (source + attribution) lies inside the figure as saved: the package saves
+    with ``savefig.bbox = None`` (no ``bbox_inches``), so the PNG is the figure's extent."""
+    from matplotlib.image import imread
+    from matplotlib.textpath import TextToPath
+
+    height, width = imread(png).shape[:2]
+    assert abs(width - fig.bbox.width) < 1 and abs(height - fig.bbox.height) < 1
+    note = _note(fig)
+    assert maps.ATTRIBUTION in note.get_text().replace("\n", " ")
+    box = note.get_window_extent(_renderer(fig))
+    assert box.x0 >= 0 and box.y0 >= 0, box
+    assert box.x1 <= width and box.y1 <= height, (box, width, height)
+    # the PDF and SVG draw the unhinted outlines: each line fits at that width too
+    for line in note.get_text().split("\n"):
+        outline = TextToPath().get_text_width_height_descent(
+            line, note.get_fontproperties(), ismath=False)[0] * fig.dpi / 72
+        assert box.x0 + outline <= width, line
+
+
+#: the source line of the 2017 fiscal self-reliance map, whose attribution ran off the
+#: right edge when notes were wrapped by a character count
+SPEC_SOURCE = ("Source: Ministry of the Interior and Safety via KOSIS (DT_1YL20921), old "
+               "revenue classification.")
+
+
+@pytest.mark.parametrize("source", [SPEC_SOURCE, LONG_SOURCE], ids=["spec", "long"])
+def test_attribution_is_inside_the_figure_after_savefig(panel, boundaries, tmp_path, source):
+    fig = maps.choropleth(panel, "x", year=2017, boundaries=boundaries, title="X, 2017",
+                          label="x, percent", source=source, path=tmp_path / "m.png")
+    _assert_note_inside(fig, tmp_path / "m.png")
+
+
+def test_lisa_attribution_inside_and_legend_explains_clusters(boundaries, tmp_path):
+    keys16 = [k for k in KEYS if k != "sejong"]
+    w = spatial.weights(boundaries=boundaries, ids=keys16)
+    y = np.linalg.solve(np.eye(16) - 0.7 * w.full()[0],
+                        np.random.default_rng(8).standard_normal(16))
+    fig = maps.lisa_map(pd.Series(y, index=keys16), w, boundaries=boundaries, seed=3,
+                        label="LISA cluster of the residual (pp)", source=LONG_SOURCE,
+                        missing_label="not in the sample", path=tmp_path / "lisa.png")
+    _assert_note_inside(fig, tmp_path / "lisa.png")
+    legend = fig.axes[0].get_legend()
+    assert legend.get_title().get_text() == "LISA cluster of the residual (pp)"
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "not in the sample (Sejong)" in texts
+    assert "High-High: high, neighbours high" in texts or "Low-Low: low, neighbours low" in texts
+    assert "contiguity" in _note(fig).get_text().replace("\n", " ")
+
+
+def _province_pixels(fig, png, geo, key):
+    """Colours of the PNG's pixels inside province ``key`` on the main map (1 km grid, 2 km
+    inside its border), away from every label box and leader line."""
+    from matplotlib.image import imread
+
+    import shapely
+
+    img = imread(png)[..., :3]
+    height = img.shape[0]
+    ax = fig.axes[0]
+    renderer = _renderer(fig)
+    inner = geo.geometry[key].buffer(-2000)
+    x0, y0, x1, y1 = inner.bounds
+    gx, gy = np.meshgrid(np.arange(x0, x1, 1000.0), np.arange(y0, y1, 1000.0))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    pts = pts[shapely.contains_xy(inner, pts[:, 0], pts[:, 1])]
+    disp = ax.transData.transform(pts)
+    keep = np.ones(len(disp), dtype=bool)
+    boxes = [ax.bbox]                                    # inside the main axes ...
+    keep &= [boxes[0].contains(*p) for p in disp]
+    for child in ax.child_axes:                          # ... but not under the inset
+        keep &= [not child.bbox.padded(3).contains(*p) for p in disp]
+    legend = ax.get_legend()
+    if legend is not None:
+        keep &= [not legend.get_window_extent(renderer).padded(3).contains(*p) for p in disp]
+    for patch in ax.patches:                             # the inset's frame on the map
+        frame = patch.get_window_extent(renderer)
+        keep &= [not (frame.padded(4).contains(*p) and not frame.padded(-4).contains(*p))
+                 for p in disp]
+    for text in ax.texts:                                # label, its box (pad < 2 px) too
+        box = text.get_window_extent(renderer).padded(6)
+        keep &= [not box.contains(*p) for p in disp]
+        if hasattr(text, "xy"):                          # a leader line: 4 px either side
+            a = ax.transData.transform(text.xy)
+            b = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            t = np.clip(((disp - a) @ (b - a)) / ((b - a) @ (b - a)), 0, 1)
+            keep &= np.hypot(*(disp - (a + t[:, None] * (b - a))).T) > 4
+    rows = np.round(height - disp[keep, 1]).astype(int)
+    cols = np.round(disp[keep, 0]).astype(int)
+    return img[rows, cols]
+
+
+def test_every_province_shows_its_own_colour(boundaries, tmp_path):
+    """All 17 provinces are visible in their colour on the saved PNG, the small ones too,
+    and a province inside another (Gwangju in Jeonnam) is not painted over by its hole."""
+    import matplotlib.colors as mcolors
+
+    values = pd.Series({k: float(i) for i, k in enumerate(KEYS)})
+    fig = maps.choropleth(values, boundaries=boundaries, label="rank", path=tmp_path / "r.png")
+    geo = maps.map_geometry(boundaries)
+    colours = {c.get_gid(): mcolors.to_rgb(c.get_facecolor()[0])
+               for c in fig.axes[0].collections if c.get_gid() in KEYS}
+    assert sorted(colours) == sorted(KEYS)
+    for key in KEYS:
+        pixels = _province_pixels(fig, tmp_path / "r.png", geo, key)
+        assert len(pixels) >= 10, key
+        share = float((np.abs(pixels - colours[key]).max(axis=1) < 0.015).mean())
+        assert share >= 0.95, (key, share, len(pixels))
+
+
+def test_map_files_are_small(panel, boundaries, tmp_path):
+    """The boundaries are simplified (maps.TOLERANCE_M) and the SVG path data written
+    compactly: every format of a map stays far under the 1.6 MB SVG / 620 kB PDF of the
+    full-resolution drawing."""
+    maps.choropleth(panel, "x", year=2017, boundaries=boundaries, title="X", label="x, %",
+                    source=LONG_SOURCE, path=tmp_path / "m.png")
+    sizes = {ext: (tmp_path / f"m.{ext}").stat().st_size for ext in ("png", "pdf", "svg")}
+    assert sizes["svg"] < 250_000 and sizes["pdf"] < 150_000 and sizes["png"] < 300_000, sizes
+
+
+def test_map_geometry_is_simplified_once_per_file(boundary_path):
+    a = maps.map_geometry(boundary_path)
+    b = maps.map_geometry(boundary_path)
+    assert a is not b and a.geometry.equals(b.geometry)    # a copy of the cached frame
+    assert a.crs.equals("EPSG:5179")
+    full = spatial.read_boundaries(boundary_path).to_crs("EPSG:5179")
+    import shapely
+
+    assert shapely.get_num_coordinates(a.geometry.values).sum() < \
+        0.3 * shapely.get_num_coordinates(full.geometry.values).sum()
+
+
+def test_log_scale_colour_bar_reads_in_plain_numbers(panel, boundaries):
+    fig = maps.choropleth(panel, "x", year=2017, boundaries=boundaries, log=True,
+                          label="x per million (log scale)")
+    bar = fig.axes[-1]
+    assert bar.get_xlabel() == "x per million (log scale)"            # said once
+    ticks = [t.get_text() for t in bar.get_xticklabels()]
+    assert "20" in ticks and "50" in ticks and not any("^" in t for t in ticks), ticks
+    fig = maps.choropleth(panel, "x", year=2017, boundaries=boundaries, log=True, label="x")
+    assert fig.axes[-1].get_xlabel() == "x (log scale)"
+
+
+def test_boundaries_without_a_province_are_refused_by_name(panel, boundaries):
+    from regrowth.errors import DataError
+
+    with pytest.raises(DataError, match="sejong"):
+        maps.choropleth(panel, "x", year=2017, boundaries=boundaries.drop(index="sejong"))

@@ -19,9 +19,10 @@ It runs :func:`regrowth.reform.estimates.run` (the dose from the statute registr
 pre-reform consumption shares; event studies, dose-response DiDs with wild-bootstrap and
 randomization p-values, 2SLS with KP / effective F and Anderson-Rubin sets, all years,
 without 2020 and with a 2019-only first stage) and writes ``results/tables/<output>.*``,
-``results/figures/<output>_event_study.png`` (with 95% wild-bootstrap sets) and
-``estimates.json["reform"]``. The statute parameters that no stored source confirms are
-listed in the table's notes.
+``results/figures/<output>_event_study.png`` (with 95% wild-bootstrap sets),
+``results/figures/<output>_dose_map.png`` (the dose per resident of each province in the
+estimates, :func:`regrowth.reform.figure.dose_map`) and ``estimates.json["reform"]``. The
+statute parameters that no stored source confirms are listed in the table's notes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.models import iv
 from regrowth.reform import dose as dose_mod
 from regrowth.reform import estimates as reform_estimates
-from regrowth.reform.figure import event_study_figure
+from regrowth.reform.figure import dose_map, event_study_figure
 from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 from regrowth.specs.parse import parse_exclude, unknown
 
@@ -79,7 +80,8 @@ def _parse(value, table, problems, where) -> dict | None:
 def _files(table, settings) -> list[str]:
     stem = settings["output"]
     return (table_paths(f"tables/{stem}")
-            + [str(p) for p in figures.figure_paths(f"figures/{stem}_event_study").values()])
+            + [str(p) for p in figures.figure_paths(f"figures/{stem}_event_study").values()]
+            + [str(p) for p in figures.figure_paths(f"figures/{stem}_dose_map").values()])
 
 
 def _p(x) -> str:
@@ -186,6 +188,15 @@ def _run(ctx: Context, table, settings) -> Output:
                                  "dose x year (2018 = 0)")
         files.append(path)
     rec["dose"] = {k: float(v) for k, v in rec["dose"].items() if np.isfinite(v)}
+    path = Path(ctx.out) / "figures" / f"{stem}_dose_map.png"
+    dose_map(rec["dose"], path,
+             source=("Dose: the local consumption tax's statutory increase from 11% to 21% "
+                     "of VAT (Local Tax Act; regrowth.reform.statute) times the province's "
+                     "2017-18 share of private consumption weighted 1/2/3 (capital region / "
+                     "other metropolitan cities / provinces; Statistics Korea, KOSIS DT_1C86), "
+                     "per resident (resident registration, Ministry of the Interior and "
+                     "Safety)."))
+    files += list(figures.figure_paths(path).values())
     return Output(files=files, record={"reform": {table.id: rec}})
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from regrowth import spatial
+from regrowth import regions, spatial
 from regrowth.report import figures
 from regrowth.analyses import Analysis, Context, Output, parse_output_settings, register
 from regrowth.report import maps
@@ -121,10 +121,17 @@ def _run(ctx: Context, table, settings) -> Output:
     values = resid.xs(year, level=1)
     w = spatial.weights(s["weights"], ids=sorted(values.index))
     path = Path(ctx.out) / "figures" / f"{stem}_lisa.png"
+    outcome = ctx.labels.get(first.outcome, first.outcome)
+    if outcome[1:2].islower():              # "Real per-capita ..." -> "real per-capita ..."
+        outcome = outcome[0].lower() + outcome[1:]
+    left_out = [k for k in regions.keys() if k not in set(values.index)]
     maps.lisa_map(values, w, path=path, permutations=s.get("permutations", 999),
                   seed=s.get("seed", 20180),
                   title=f"Local Moran clusters of the residuals of column {first.label} "
-                        f"({first.title}), {year}")
+                        f"({first.title}), {year}",
+                  label=f"LISA cluster of the residual\nof {outcome}",
+                  missing_label="not in the model's sample" if left_out else "no data",
+                  source=f"Residuals of column {first.label} of \"{table.title}\" in {year}.")
     files += [path.with_suffix(f".{e}") for e in ("png", "pdf", "svg")]
     return Output(files=files, record={"spatial": {table.id: record}})
 
