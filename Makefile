@@ -70,7 +70,7 @@ TEST_DATA := $(if $(REGROWTH_DATA_MIRROR),panel,)
 test: $(STAMP) $(TEST_DATA) ## run the test suite (no R, no internet needed)
 	$(PY) -m pytest -q
 
-test-all: $(STAMP) $(TEST_DATA) ## tests including slow ones (Monte Carlo, end to end)
+test-all: $(STAMP) $(TEST_DATA) ## tests including those marked slow (Monte Carlo studies, full curves, more kill -9 moments)
 	$(PY) -m pytest -q -m "not needs_r"
 
 bench: $(STAMP) ## benchmarks against peers measured in the same run

@@ -11,7 +11,9 @@ mirror is present; no test hard-codes a path.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,11 +49,11 @@ def data_mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
-def replicated(tmp_path_factory, data_mirror):
-    """``(work folder, PanelBuild, exit status)`` of the whole pipeline run once in a scratch
-    copy of the project: raw files acquired from the mirror, panel built, every specification
-    fitted, tables/figures/estimates written, notebooks built from their sources and run."""
-    from regrowth import acquire, panel, replicate
+def built_project(tmp_path_factory, data_mirror):
+    """``(work folder, PanelBuild)``: a scratch copy of the project (specs, notebook sources,
+    the committed curves) with the raw files acquired from the mirror and the panel built
+    into ``data/processed``; shared by the session (``replicated`` runs the pipeline in it)."""
+    from regrowth import acquire, panel
 
     work = tmp_path_factory.mktemp("project")
     for folder in ("specs", "notebooks"):
@@ -66,7 +68,47 @@ def replicated(tmp_path_factory, data_mirror):
     try:
         acquire.fetch(mirror=data_mirror, allow_download=False)
         built = panel.build("data/raw", "data/processed")
+    finally:
+        os.chdir(cwd)
+    return work, built
+
+
+@pytest.fixture(scope="session")
+def replicated(built_project):
+    """``(work folder, PanelBuild, exit status)`` of the whole pipeline run once in
+    ``built_project``: every specification fitted with the spec file's draws,
+    tables/figures/estimates written, notebooks built from their sources and run. Tests only
+    read its outputs; a test that needs another run makes its own (``few_draws_specs``)."""
+    from regrowth import replicate
+
+    work, built = built_project
+    cwd = Path.cwd()
+    os.chdir(work)
+    try:
         status = replicate.run(notebooks=True)
     finally:
         os.chdir(cwd)
     return work, built, status
+
+
+#: every ``reps = N`` / ``ri_reps = N`` of a spec file (bootstrap lines, the chain, the reform,
+#: estimator options such as fe_spj's and lsdvc's, the curves)
+_DRAWS = re.compile(r"\b((?:ri_)?reps\s*=\s*)(\d+)")
+
+
+@pytest.fixture
+def few_draws_specs(tmp_path) -> Callable[[int], Path]:
+    """``make(cap)``: a copy of ``specs/models.toml`` in ``tmp_path`` whose every draw count
+    (``reps``, ``ri_reps``) is at most ``cap``, everything else unchanged; for tests that run
+    `replicate` to check what does not depend on the number of draws (thread counts, what a
+    run writes where) without paying for the spec's 9,999 draws."""
+
+    def make(cap: int) -> Path:
+        text = (PROJECT / "specs" / "models.toml").read_text(encoding="utf-8")
+        capped, n = _DRAWS.subn(lambda m: m.group(1) + str(min(int(m.group(2)), cap)), text)
+        assert n >= 5, f"specs/models.toml: expected the draw counts of its bootstraps, found {n}"
+        path = tmp_path / f"models_reps{cap}.toml"
+        path.write_text(capped, encoding="utf-8")
+        return path
+
+    return make

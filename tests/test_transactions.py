@@ -372,37 +372,46 @@ def test_a_reader_that_cannot_complete_a_half_commit_refuses_to_read(tmp_path, m
 
 # ----------------------------------------------------------------------------- kill -9
 
-WRITER = textwrap.dedent("""
-    import sys, time
-    from regrowth.files import Transaction
-    root, generation = sys.argv[1], sys.argv[2]
-    files = {files!r}
-    print("start", flush=True)
-    with Transaction(root, prune=True) as tx:
-        for rel in files:
-            time.sleep(0.02)  # staging takes a while too
-            tx.write_text(rel, generation + " " + rel + "\\n")
-""")
+def _forked_writer(root: Path, generation: str) -> tuple[int, int]:
+    """``(pid, read end of a pipe)`` of a child process, forked from this one (so it starts at
+    once, with the package already imported), that publishes ``FILES`` as ``generation``
+    through a Transaction, sleeping 0.02 s before staging each file and (via
+    REGROWTH_TEST_COMMIT_DELAY) 0.04 s before each rename of the commit; it writes one byte to
+    the pipe when it starts and never returns into the test."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write, then leave without running anything of pytest's
+        status = 1
+        try:
+            os.close(read)
+            os.environ["REGROWTH_TEST_COMMIT_DELAY"] = "0.04"
+            os.write(write, b"s")
+            with Transaction(root, prune=True) as tx:
+                for rel in FILES:
+                    time.sleep(0.02)  # staging takes a while too
+                    tx.write_text(rel, generation + " " + rel + "\n")
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    return pid, read
 
 
 def test_kill_9_at_random_moments_leaves_the_old_or_the_new_complete_set(tmp_path):
     """A writer that sleeps before each rename of the commit is killed at random moments;
     after recovery (any later regrowth run) every file is of one generation, and before it
     a mixed folder always carries the journal that completes it."""
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER.format(files=FILES))
     root = tmp_path / "out"
     publish(root, "G0")
-    env = {**os.environ, "PYTHONPATH": str(SRC), "REGROWTH_TEST_COMMIT_DELAY": "0.04"}
     rng = random.Random(20181121)
     seen = set()
     for k in range(1, 11):
-        proc = subprocess.Popen([sys.executable, str(script), str(root), f"G{k}"], env=env,
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "start"
+        pid, started = _forked_writer(root, f"G{k}")
+        assert os.read(started, 1) == b"s"
+        os.close(started)
         time.sleep(rng.uniform(0.0, (0.02 + 0.04) * (len(FILES) + 1)))  # staging or commit
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
         before = generations(root)
         if len(before) > 1:
             assert (root / files.JOURNAL_NAME).is_file(), "a mixed set without a journal"

@@ -100,20 +100,28 @@ def test_bad_options_are_refused(panel):
         _chain(panel, stage1_column="table1_innovation/none", reps=0)
 
 
-def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(panel, tmp_path):
+def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(panel, tmp_path,
+                                                                              few_draws_specs,
+                                                                              monkeypatch):
     """`make replicate` writes results/tables/chain_two_stage.* and estimates.json["chain"]:
     the numbers are fit_chain's with the seed the spec declares (here with 5 draws), and a
-    later partial run that leaves Table 1 alone keeps them."""
+    later partial run that leaves Table 1 alone keeps them. The runs use the spec file with
+    every other draw count capped at 19 (the columns' bootstrap lines) and render no figure:
+    neither enters what is checked here."""
     import json
 
     from regrowth import replicate, specs
     from regrowth.analyses.chain import chain_settings
     from regrowth.models.count_panel import within_between_sd
+    from regrowth.report import figures
 
     CHAIN_SEED = chain_settings(specs.load(SPECS)).seed
+    quick = few_draws_specs(19)
+    monkeypatch.setattr(replicate, "write_figures", lambda *args, **kwargs: [])
+    monkeypatch.setattr(figures, "figure_bytes", lambda *args, **kwargs: b"")
 
     out = tmp_path / "results"
-    status = replicate.run(specs=SPECS, processed_dir=PANEL.parent, results_dir=out,
+    status = replicate.run(specs=quick, processed_dir=PANEL.parent, results_dir=out,
                            notebooks=False, only=["table1_innovation", "table5_innovation_within"],
                            chain_reps=5)
     assert status == 0
@@ -144,7 +152,7 @@ def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(
 
     # a partial run of another table keeps the chain's files and record
     before = (out / "tables" / "chain_two_stage.md").read_bytes()
-    assert replicate.run(specs=SPECS, processed_dir=PANEL.parent, results_dir=out,
+    assert replicate.run(specs=quick, processed_dir=PANEL.parent, results_dir=out,
                          notebooks=False, only=["table3_innovation_robustness"], chain_reps=2) == 0
     assert (out / "tables" / "chain_two_stage.md").read_bytes() == before
     assert json.loads((out / "estimates.json").read_text(encoding="utf-8"))["chain"] == chain

@@ -24,19 +24,34 @@ def kosis_export(path: Path) -> None:
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp949"))
 
 
-@pytest.fixture
-def raw_with_download(tmp_path, data_mirror):
-    raw = tmp_path / "raw"
+def _raw_with_download(folder: Path, mirror: Path) -> Path:
+    raw = folder / "raw"
     raw.mkdir()
-    for child in data_mirror.iterdir():
+    for child in mirror.iterdir():
         if child.is_dir():
             (raw / child.name).symlink_to(child)
     kosis_export(raw / "kosis" / "DT_1YL20891.csv")
     return raw
 
 
-def test_download_is_read_into_the_panel_with_its_lag(raw_with_download, tmp_path):
-    built = panel.build(raw_with_download, tmp_path / "out")
+@pytest.fixture
+def raw_with_download(tmp_path, data_mirror):
+    """The public raw files (links to the mirror) with a KOSIS download of DT_1YL20891 beside
+    them, in this test's folder (the test may change them)."""
+    return _raw_with_download(tmp_path, data_mirror)
+
+
+@pytest.fixture(scope="module")
+def built_with_download(tmp_path_factory, data_mirror):
+    """``(PanelBuild, out folder)`` of one panel build from ``raw_with_download``'s files,
+    shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("full_edition")
+    raw = _raw_with_download(folder, data_mirror)
+    return panel.build(raw, folder / "out"), folder / "out"
+
+
+def test_download_is_read_into_the_panel_with_its_lag(built_with_download):
+    built, _ = built_with_download
     p = built.panel
     assert p.loc[("busan", 2019), "fiscal_autonomy_kosis"] == 42.0  # busan is the 2nd province by code
     assert p.loc[("busan", 2020), "fiscal_autonomy_kosis_l1"] == 42.0
@@ -51,8 +66,8 @@ def test_download_is_read_into_the_panel_with_its_lag(raw_with_download, tmp_pat
     assert "17 provinces, 2018-2020" in book.loc["fiscal_autonomy_kosis_l1", "notes"]
 
 
-def test_spec_needing_the_download_runs_once_it_is_there(raw_with_download, tmp_path):
-    built = panel.build(raw_with_download, tmp_path / "out")
+def test_spec_needing_the_download_runs_once_it_is_there(built_with_download):
+    built, _ = built_with_download
     s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
     assert "fiscal_autonomy_kosis_l1" in built.panel.columns
     columns = list(built.panel.columns) + ["region", "year"]
@@ -64,10 +79,9 @@ def test_spec_needing_the_download_runs_once_it_is_there(raw_with_download, tmp_
     assert all("DT_1YL20891" not in tables for tables in specs.full_edition_gaps(s, columns).values())
 
 
-def test_download_fills_its_own_column_and_leaves_the_public_series_alone(raw_with_download,
-                                                                           tmp_path):
+def test_download_fills_its_own_column_and_leaves_the_public_series_alone(built_with_download):
     """The KOSIS download of DT_1YL20891 never overwrites the public 재정자주도."""
-    built = panel.build(raw_with_download, tmp_path / "out")
+    built, _ = built_with_download
     p = built.panel
     assert p.loc[("busan", 2019), "fiscal_autonomy_kosis"] == 42.0
     assert p.loc[("busan", 2019), "fiscal_autonomy"] != 42.0          # the public file's value
@@ -364,11 +378,11 @@ def test_spec_allow_partial_lets_regrowth_panel_read_a_partial_download(raw_with
     assert "[edition] allow_partial: DT_1YL20891" in out and "10 provinces" in out
 
 
-def test_table_notes_state_the_coverage_of_a_full_edition_variable(raw_with_download, tmp_path):
+def test_table_notes_state_the_coverage_of_a_full_edition_variable(built_with_download):
     from regrowth.report import notes as notes_mod
 
-    panel.build(raw_with_download, tmp_path / "out")
-    coverage = notes_mod.full_edition_coverage(tmp_path / "out")
+    _, out = built_with_download
+    coverage = notes_mod.full_edition_coverage(out)
     assert coverage["fiscal_autonomy_kosis_l1"].startswith("Full edition: kosis/DT_1YL20891.csv, "
                                                      "17 provinces, 2018-2020")
     s = specs.load(Path(__file__).resolve().parents[2] / "specs" / "models.toml")
