@@ -186,10 +186,32 @@ def test_the_projects_curve_blocks_are_valid():
             "fiscal_self_reliance_l1", "fiscal_self_reliance_rev_l1", "ln_rnd_l1", "higher_ed_pct",
             "ln_population", "ln_grdp_pc_nominal", "capital_region", "population",
             "grdp_pc_real_growth", "ln_patents_pm_macro", "ln_patents_pm_macro_l1",
-            "ln_grdp_pc_real_l1", "population_growth", "sejong_break"]
+            "ln_grdp_pc_real_l1", "population_growth", "sejong_break", "fiscal_autonomy",
+            "fiscal_autonomy_l1", "fiscal_autonomy_old", "fiscal_autonomy_old_l1",
+            "ln_universities_p10k"]
     curves = curve.load(root / "specs" / "models.toml", cols)
     sizes = {c.id: len(curve.enumerate_specs(c)[0]) for c in curves}
     assert sizes["innovation"] + sizes["growth"] >= 1000
+
+
+def test_the_growth_curves_predictable_failures_are_declared_exclusions():
+    """PCSE x bootstrap (boottest has none) and AR(1) on the Sejong gap are excluded with a
+    reason, not left to fail at run time."""
+    root = Path(__file__).resolve().parents[1]
+    cols = ["grdp_pc_real_growth", "fiscal_self_reliance", "fiscal_self_reliance_l1",
+            "fiscal_autonomy_old", "fiscal_autonomy_old_l1", "ln_patents_pm_macro",
+            "ln_patents_pm_macro_l1", "ln_grdp_pc_real_l1", "population_growth", "sejong_break",
+            "patents_fintech", "fiscal_self_reliance_rev", "fiscal_autonomy", "ln_rnd_l1",
+            "higher_ed_pct", "ln_universities_p10k", "ln_population", "ln_grdp_pc_nominal",
+            "capital_region", "population"]
+    (g,) = [c for c in curve.load(root / "specs" / "models.toml", cols) if c.id == "growth"]
+    specs, excluded = curve.enumerate_specs(g)
+    for s in specs:
+        est, sample = s.choice("estimator"), s.choice("sample")
+        assert not (est == "pcse" and s.inference == "bootstrap"), s.id
+        assert not (est in ("fgls_hetero_ar1", "pcse") and sample == "p16_no_break"), s.id
+    reasons = {e["reason"] for e in excluded}
+    assert any("AR(1) chain" in r for r in reasons) and any("xtpcse" in r for r in reasons)
 
 
 # ----------------------------------------------------------------------------- enumeration
@@ -258,36 +280,151 @@ def test_json_is_byte_identical_on_serial_processes_and_dask(project, monkeypatc
         assert (project / "dask" / name).read_bytes() == ref, name
 
 
-def test_every_specification_is_reported_and_failures_are_listed_with_reasons(project):
+def test_every_model_is_reported_once_and_failures_are_listed_with_reasons(project):
     if not (project / "serial" / "count_small.json").is_file():
         _run(project, "serial", "serial")
     rec = json.loads((project / "serial" / "count_small.json").read_text())
-    assert rec["n_specifications"] == len(rec["specifications"]) == 48
-    assert rec["n_fitted"] + rec["n_failed"] == rec["n_specifications"]
-    failed = {f["id"] for f in rec["failures"]}
-    for r in rec["specifications"]:
-        if r["error"]:
-            assert r["id"] in failed and r["error"]
+    # 48 model x inference cells, 2 inference choices each: 24 distinct estimates
+    assert rec["n_cells"] == 48 and rec["n_models"] == len(rec["models"]) == 24
+    assert len({m["id"] for m in rec["models"]}) == 24
+    assert rec["n_fitted"] + rec["n_failed"] == rec["n_models"]
+    failed = {f["id"] for f in rec["failures"] if f["stage"] == "fit"}
+    for m in rec["models"]:
+        assert "inference" not in m["choices"] and m["inference"] == ["cluster", "bootstrap"]
+        if m["error"]:
+            assert m["id"] in failed and m["error"]
         else:
-            t = r["terms"]["decentralization"]
-            assert t["estimate"] is not None and t["std_error"] > 0 and 0 <= t["p_value"] <= 1
-            assert r["nobs"] > 0 and r["n_clusters"] in (15, 16) and r["converged"] is not None
+            t = m["terms"]["decentralization"]
+            assert t["estimate"] is not None and t["std_error"]["cluster"] > 0
+            assert 0 <= t["p_value"]["cluster"] <= 1 and t["p_value"]["bootstrap"] == t["boot_p"]
+            assert m["nobs"] > 0 and m["n_clusters"] in (15, 16) and m["converged"] is not None
     lin = json.loads((project / "serial" / "linear_small.json").read_text())
-    # xtgls and xtpcse have no cluster covariance: those specifications fail, listed with why
-    impossible = {r["id"] for r in lin["specifications"]
-                  if r["choices"]["estimator"] in ("fgls", "pcse") and r["inference"] == "cluster"}
-    listed = {f["id"]: f["reason"] for f in lin["failures"]}
+    # xtgls and xtpcse have no cluster covariance: that inference choice of those 4 models is
+    # listed with why; the models themselves are fitted
+    impossible = {m["id"] for m in lin["models"] if m["choices"]["estimator"] in ("fgls", "pcse")}
+    listed = {f["id"]: f for f in lin["failures"]}
     assert len(impossible) == 4 and impossible <= set(listed)
-    assert all("reports only its own" in listed[i] for i in impossible)
-    assert lin["n_fitted"] == lin["n_specifications"] - 4
+    assert all(listed[i]["stage"] == "inference" and listed[i]["inference"] == ["cluster"]
+               and "reports only its own" in listed[i]["reason"] for i in impossible)
+    assert lin["n_fitted"] == lin["n_models"] == 6 and lin["n_inference_unavailable"] == 4
     for role in ("innovation", "decentralization"):
         s = lin["summary"][role]
-        assert s["n_estimated"] > 0 and s["median_estimate"] is not None
+        assert s["n_estimated"] == 6 and s["median_estimate"] is not None
     for name in ("count_small.csv", "count_small_decentralization.png",
                  "linear_small_innovation.png", "linear_small_null.png"):
         assert (project / "serial" / name).stat().st_size > 0
     csv = pd.read_csv(project / "serial" / "count_small.csv")
-    assert len(csv) == 48 and set(csv["lag"]) == {"l1", "l2"}
+    assert len(csv) == 24 and set(csv["lag"]) == {"l1", "l2"} and "inference" not in csv
+    assert {"p_cluster", "p_bootstrap", "se_cluster", "p_recommended", "recommended"} <= set(csv)
+
+
+def test_the_inference_choices_of_a_model_share_one_estimate_and_the_figure_draws_it_once(
+        project, monkeypatch):
+    """704 distinct estimates were drawn as 2,112 points: now one point per model."""
+    from regrowth.report import curve_figure
+
+    if not (project / "serial" / "count_small.json").is_file():
+        _run(project, "serial", "serial")
+    rec = json.loads((project / "serial" / "count_small.json").read_text())
+    drawn = []
+    real = curve_figure._fitted
+
+    def spy(record, role):
+        rows = real(record, role)
+        drawn.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(curve_figure, "_fitted", spy)
+    curve_figure.specification_curve(rec, "decentralization", project / "spy.png",
+                                     curve.DIMENSIONS)
+    assert drawn == [rec["n_fitted"]] == [24]
+
+
+def test_headline_share_uses_the_bootstrap_then_cluster_never_the_model_p(panel, monkeypatch):
+    import types as _t
+
+    def boottest(results, param, *, clusters, reps, weights, seed, ci):
+        if type(results).__name__ == "PanelFGLSResults":
+            raise SpecificationError("boottest: no bootstrap for this model (test)")
+        return _t.SimpleNamespace(pvalue=0.01, method="fake", reps=reps)
+
+    monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
+    raw = _raw(LINEAR)
+    raw[0]["null_draws"] = 0
+    raw[0]["dimensions"]["inference"] = ["model", "cluster", "bootstrap"]
+    (c,) = curve.validate(raw, panel.columns)
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, panel, ex)
+    seen = set()
+    for m in rec["models"]:
+        t = m["terms"]["innovation"]
+        est = m["choices"]["estimator"]
+        if est == "fe":        # bootstrap computed: it is the p of record
+            assert t["recommended"] == "bootstrap" and t["p_recommended"] == 0.01
+        elif est == "pcse":    # the fake bootstrap answers for xtpcse too
+            assert t["recommended"] == "bootstrap"
+        else:                  # xtgls: no bootstrap, no cluster -> no p of record at all,
+            assert t["recommended"] is None and t["p_recommended"] is None   # never "model"
+            assert t["p_value"]["model"] is not None
+        seen.add(est)
+    assert seen == {"fe", "fgls", "pcse"}
+    s = rec["summary"]["innovation"]
+    assert s["n_recommended"] == 4 and s["n_without_recommended"] == 2
+    assert s["n_recommended_bootstrap"] == 4 and s["share_p05"] == 1.0
+    assert "never the model-based" in s["recommended"]
+    assert set(s["by_inference"]) == {"model", "cluster", "bootstrap"}
+
+
+def test_cluster_p_is_the_record_where_the_bootstrap_fails(panel, monkeypatch):
+    def boottest(*a, **k):
+        raise SpecificationError("boottest: not supported (test)")
+
+    monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
+    (c,) = curve.validate(_raw(COUNT), panel.columns)
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, panel, ex)
+    for m in rec["models"]:
+        t = m["terms"]["decentralization"]
+        assert t["recommended"] == "cluster" and t["p_recommended"] == t["p_value"]["cluster"]
+        assert "bootstrap" in m["unavailable"] and "not supported" in t["boot_error"]
+    assert rec["summary"]["decentralization"]["n_recommended_cluster"] == rec["n_fitted"]
+
+
+def test_a_declared_bootstrap_exclusion_skips_the_models_bootstrap(panel, monkeypatch):
+    calls = []
+
+    def boottest(results, param, **kw):
+        calls.append(type(results).__name__)
+        return types.SimpleNamespace(pvalue=0.5, method="fake", reps=kw["reps"])
+
+    monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
+    raw = _raw(LINEAR)
+    raw[0]["null_draws"] = 0
+    raw[0]["dimensions"]["inference"] = ["model", "bootstrap"]
+    raw[0]["exclude"] = [{"when": {"estimator": ["pcse"], "inference": ["bootstrap"]},
+                          "reason": "boottest does not support xtpcse"}]
+    (c,) = curve.validate(raw, panel.columns)
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, panel, ex)
+    pcse = [m for m in rec["models"] if m["choices"]["estimator"] == "pcse"]
+    assert pcse and all(m["inference"] == ["model"] and not m["unavailable"] for m in pcse)
+    assert all(m["terms"]["innovation"]["boot_p"] is None for m in pcse)
+    assert "PanelPCSEResults" not in calls and len(calls) == 2 * 4   # 4 other models x 2 roles
+    assert {e["reason"] for e in rec["excluded"]} == {"boottest does not support xtpcse"}
+    assert not rec["failures"]
+
+
+@pytest.mark.parametrize("decrement, converged, borderline", [
+    (1e-24, True, False), (5e-13, True, True), (5e-12, False, True), (1e-6, False, False)])
+def test_a_convergence_verdict_near_the_tolerance_is_reported_as_borderline(
+        decrement, converged, borderline):
+    from regrowth.curve.fitting import _convergence
+
+    res = types.SimpleNamespace(mle_retvals={"decrement": decrement, "converged": converged})
+    fitted = types.SimpleNamespace(stats={"converged": converged}, result=res)
+    assert _convergence(fitted) == (converged, borderline)
+    no_info = types.SimpleNamespace(stats={"converged": True}, result=object())
+    assert _convergence(no_info) == (True, False)
 
 
 def test_null_curve_gives_one_median_and_share_per_draw(project):
@@ -325,13 +462,12 @@ def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monke
     (c,) = curve.validate(_raw(COUNT), panel.columns)
     with curve.Executor("serial") as ex:
         rec = curve.run_curve(c, panel, ex)
-    models = {r["model"] for r in rec["specifications"]}
+    models = {m["id"] for m in rec["models"]}
     assert len(seen) == len(models)                     # one bootstrap per model, not per spec
     assert {s[3] for s in seen} == {curve.spec_seed(7, f"{m}|decentralization") for m in models}
     assert {(s[1], s[2], s[4], s[5]) for s in seen} == {(99, "webb", 16, False), (99, "webb", 15, False)}
-    boot = [r for r in rec["specifications"] if r["inference"] == "bootstrap"]
-    assert boot and all(r["terms"]["decentralization"]["p_value"] == 0.25 for r in boot
-                        if not r["error"])
+    assert all(m["terms"]["decentralization"]["p_value"]["bootstrap"] == 0.25
+               for m in rec["models"] if not m["error"])
     assert rec["summary"]["decentralization"]["n_boot_p"] > 0
 
 
