@@ -533,3 +533,45 @@ def test_outputs_rewritten_from_the_json_are_the_same_files(project, tmp_path):
         for ext in (".json", ".csv"):
             assert ((tmp_path / f"{cid}{ext}").read_bytes()
                     == (project / "serial" / f"{cid}{ext}").read_bytes()), cid + ext
+
+
+def test_summary_counts_p_values_of_record_within_the_margin_of_005_as_borderline():
+    from regrowth.curve.null import P05_MARGIN
+    from regrowth.curve.run import summarize
+
+    def model(p):
+        return {"terms": {"decentralization": {"term": "d_l1", "estimate": 1.0, "boot_p": p,
+                                               "p_value": {"bootstrap": p},
+                                               "recommended": "bootstrap", "p_recommended": p}}}
+
+    ps = [0.01, 0.05 - P05_MARGIN / 2, 0.05 + P05_MARGIN / 2, 0.05 + 10 * P05_MARGIN, 0.5]
+    s = summarize([model(p) for p in ps], ["decentralization"], ["bootstrap"])["decentralization"]
+    assert s["n_p05_borderline"] == 2 and s["n_recommended"] == 5
+    assert s["share_p05"] == pytest.approx(2 / 5, abs=1e-15)
+
+
+@pytest.mark.parametrize("eps, borderline, identified", [
+    (1e-2, False, True), (3e-6, True, True), (1e-9, False, False)])
+def test_a_null_draw_whose_identification_is_near_the_tolerance_is_flagged(eps, borderline,
+                                                                          identified):
+    """The linear null map decides a draw is identified when the smallest eigenvalue of the
+    scaled X'X exceeds IDENTIFIED_RTOL of the largest; within a factor 100 it is flagged."""
+    from regrowth.curve.linear_null import IDENTIFIED_RTOL, LinearMap, _base
+
+    rng = np.random.default_rng(3)
+    G, T = 6, 4
+    z = rng.normal(size=(G, T))
+    X = np.stack([np.ones((G, T)), 1.0 + eps * z], axis=2)
+    m = LinearMap(X=X, y0=np.zeros((G, T)), present=np.ones((G, T), dtype=bool),
+                  regions=[str(g) for g in range(G)], j=1, se="model", k_df=2, fe_df=False,
+                  k_stata=2, absorb=False, bandwidth=None)
+    C = np.ones((1, G))
+    base = _base(m, C, None)
+    # independent transcription: eigenvalues of the correlation-scaled X'X
+    XtX = np.einsum("gtk,gtl->kl", X, X)
+    d = np.sqrt(np.diag(XtX))
+    w = np.linalg.eigvalsh(XtX / np.outer(d, d))
+    ratio = w[0] / w[-1]
+    assert (IDENTIFIED_RTOL / 100 < ratio < IDENTIFIED_RTOL * 100) == borderline
+    assert bool(base["borderline"][0]) == borderline
+    assert bool(base["ok"][0]) == identified

@@ -35,8 +35,11 @@ Outputs
 convergence, reason}``), ``borderline`` (decisions a rounding difference could flip,
 ``{id, decision, reason}``: a convergence verdict whose scaled Newton decrement lies within
 a factor 100 of :data:`regrowth.models._optim.TOL`; the decrement itself is not written,
-being rounding noise at a maximum), ``models`` and, for linear curves with null draws,
-``null``. A model record::
+being rounding noise at a maximum; the summary's ``n_p05_borderline`` counts p-values of
+record within :data:`regrowth.curve.null.P05_MARGIN` of 0.05, and the null record's
+``borderline_draws`` and ``p05_borderline`` the null draws whose identification
+(:data:`regrowth.curve.linear_null.IDENTIFIED_RTOL`) or side of 0.05 is that close),
+``models`` and, for linear curves with null draws, ``null``. A model record::
 
     {id, choices: {dimension: option} (no inference), estimator, inference: [choices],
      nobs, n_clusters, converged, convergence_borderline, warnings, error,

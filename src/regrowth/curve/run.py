@@ -15,7 +15,7 @@ from regrowth.curve.backends import DEFAULT_BACKEND, Executor
 from regrowth.curve.enumeration import Spec, enumerate_specs, prepare_panel
 from regrowth.curve.fitting import batches, group_specs, run_batch
 from regrowth.models._optim import TOL
-from regrowth.curve.null import null_curve
+from regrowth.curve.null import P05_MARGIN, null_curve
 from regrowth import names
 from regrowth.curve.schema import DIMENSIONS, NA, RESULTS, Curve, load
 from regrowth.errors import SpecificationError
@@ -74,6 +74,8 @@ def summarize(models: list[dict], roles, inference=()) -> dict:
             "n_recommended_cluster": sum(t["recommended"] == "cluster" for t in rec),
             "n_without_recommended": int(est.size) - len(rec),
             "share_p05": _share([t["p_recommended"] < 0.05 for t in rec]),
+            # p-values of record whose side of 0.05 rounding could decide (see null.P05_MARGIN)
+            "n_p05_borderline": sum(abs(t["p_recommended"] - 0.05) < P05_MARGIN for t in rec),
             "share_p05_same_sign": _share([(np.sign(t["estimate"]) == sign)
                                            and t["p_recommended"] < 0.05 for t in rec]),
             "by_inference": by_inf,
