@@ -411,7 +411,7 @@ def test_a_declared_bootstrap_exclusion_skips_the_models_bootstrap(panel, monkey
     assert all(m["terms"]["innovation"]["boot_p"] is None for m in pcse)
     assert "PanelPCSEResults" not in calls and len(calls) == 2 * 4   # 4 other models x 2 roles
     assert {e["reason"] for e in rec["excluded"]} == {"boottest does not support xtpcse"}
-    assert not rec["failures"]
+    assert not rec["failures"] and rec["bootstrap"]["unavailable"] == []   # declared, not failed
 
 
 @pytest.mark.parametrize("decrement, converged", [

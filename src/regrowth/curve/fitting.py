@@ -104,6 +104,9 @@ def _short(exc: BaseException) -> str:
 #: province-clustered p; never the model-based (OIM / conventional) one
 RECOMMENDED = ("bootstrap", "cluster")
 
+#: ``boot_error`` of a model whose bootstrap choice is a declared exclusion (not a failure)
+BOOT_EXCLUDED = "the model's bootstrap choice is declared excluded"
+
 #: the analytic interval drawn in the figure: the first of these a model has
 INTERVAL_FROM = ("cluster", "cr2", "robust", "kernel", "model")
 
@@ -173,7 +176,7 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dic
         if curve.reps == 0:
             boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
         elif "bootstrap" in declared and "bootstrap" not in rec["inference"]:
-            boot[role] = {"p": None, "error": "the model's bootstrap choice is declared excluded"}
+            boot[role] = {"p": None, "error": BOOT_EXCLUDED}
         else:
             try:
                 seed = spec_seed(curve.seed, f"{first.model_id}|{role}")

@@ -13,7 +13,7 @@ from regrowth import files
 from regrowth import panel as panel_mod
 from regrowth.curve.backends import DEFAULT_BACKEND, Executor
 from regrowth.curve.enumeration import Spec, enumerate_specs, prepare_panel
-from regrowth.curve.fitting import batches, group_specs, run_batch
+from regrowth.curve.fitting import BOOT_EXCLUDED, batches, group_specs, run_batch
 from regrowth.models._optim import TOL
 from regrowth.curve.null import P05_MARGIN, null_curve
 from regrowth import names
@@ -119,7 +119,7 @@ def run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepared
                               "differ on another machine")}
                   for m in models if not m["error"] and m["convergence_borderline"]]
     boot_errors = sorted({t["boot_error"] for m in models for t in m["terms"].values()
-                          if t.get("boot_error")})
+                          if t.get("boot_error") and t["boot_error"] != BOOT_EXCLUDED})
     fitted = [m for m in models if not m["error"]]
     record = {
         "curve": curve.id, "title": curve.title, "rationale": curve.rationale,
