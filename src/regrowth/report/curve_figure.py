@@ -89,14 +89,15 @@ def specification_curve(record: dict, role: str, path: str | Path, dimensions: S
 
     ci_from = sorted({t.get("ci_from") for _, t in rows if t.get("ci_from")})
     caption = (f"{n} of {record['n_models']} models estimated, each estimate shown once "
-               f"(its {len(record['dimensions'].get('inference', [])) or 1} inference choices "
-               f"share it; {failed} failed, {record.get('n_not_converged', 0)} without a "
+               f"(the inference choices of a model share its estimate; {failed} failed, "
+               f"{record.get('n_not_converged', 0)} without a "
                f"convergence flag; all listed in {record['curve']}.json); median {med:.3g}; "
                f"same sign as the median {pct(summ.get('share_same_sign'))}. Colour and the "
                f"headline share use the recommended inference: the bootstrap p where computed "
                f"({summ.get('n_recommended_bootstrap', 0)} models), else the province-clustered "
                f"p ({summ.get('n_recommended_cluster', 0)}), never the model-based p; "
-               f"p < 0.05 in {pct(summ.get('share_p05'))} of {summ.get('n_recommended', 0)}"
+               f"p < 0.05 in {pct(summ.get('share_p05'))} of {summ.get('n_recommended', 0)} "
+               f"({pct(summ.get('share_p05_same_sign'))} with the median's sign)"
                + (f"; {summ['n_without_recommended']} models with neither drawn open, not "
                   f"counted" if summ.get("n_without_recommended") else "")
                + f". Intervals: 95%, {' or '.join(ci_from) or 'none'} covariance."
@@ -135,8 +136,10 @@ def specification_curve(record: dict, role: str, path: str | Path, dimensions: S
     axi.tick_params(labelsize=7)
     if n:
         axi.set_xlim(-1, n)
-    fig.text(0.01, 0.005, textwrap.fill(caption, 150), fontsize=7, va="bottom")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    caption = textwrap.fill(caption, 150)
+    fig.text(0.01, 0.005, caption, fontsize=7, va="bottom")
+    # room for the caption below the x label: about 0.12 in per line of 7-pt text
+    fig.tight_layout(rect=(0, min(0.3, (0.08 + 0.12 * (caption.count("\n") + 1)) / fig_h), 1, 1))
     path = save_figure(fig, path, dpi=dpi)["png"]  # with its PDF and SVG beside it
     plt.close(fig)
     return path
