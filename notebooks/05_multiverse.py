@@ -56,7 +56,11 @@ def load_curve(cid: str) -> dict:
     path = CURVES / f"{cid}.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run `make curve` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    rec = json.loads(path.read_text(encoding="utf-8"))
+    if "models" not in rec:
+        raise ValueError(f"{path} was written before the curve kept one record per model "
+                         "(it has no 'models'): run `make curve` to rewrite it")
+    return rec
 
 
 def frame(rec: dict, role: str) -> pd.DataFrame:
