@@ -100,8 +100,8 @@ def run_curves(data, curves, backend: str, workers: int) -> dict:
     by_pid: dict[int, list] = {}
     for m in meta:
         by_pid.setdefault(m["pid"], []).append(m["rss_mb"])
-    n_specs = sum(r["n_specifications"] for r in recs)
-    n_boot = sum(1 for r in recs for s in r["specifications"]
+    n_specs = sum(r["n_cells"] for r in recs)   # model x inference cells, as before
+    n_boot = sum(1 for r in recs for s in r["models"]
                  for t in s["terms"].values() if t.get("boot_p") is not None)
     return {"backend": backend, "workers": workers if backend != "serial" else 1,
             "wall_s": wall, "startup_s": t_start, "specifications": n_specs,
@@ -150,21 +150,21 @@ def null_draw_cost(data, curves, workers: int, refit_draws: int = 2,
         specs, _ = curve.enumerate_specs(c)
         rec = curve.run_curve(replace(c, null_draws=0), data, ex, prepared=True)
         t0 = time.perf_counter()
-        ref = curve.null_curve(replace(c, null_draws=refit_draws), specs, rec["specifications"],
+        ref = curve.null_curve(replace(c, null_draws=refit_draws), specs, rec["models"],
                                data, ex, method="refit")
         t_refit = time.perf_counter() - t0
         t0 = time.perf_counter()
-        curve.null_curve(replace(c, null_draws=1), specs, rec["specifications"], data, ex,
+        curve.null_curve(replace(c, null_draws=1), specs, rec["models"], data, ex,
                          method="linear")
         t_one = time.perf_counter() - t0
         t0 = time.perf_counter()
         full = curve.null_curve(replace(c, null_draws=linear_draws), specs,
-                                rec["specifications"], data, ex, method="linear")
+                                rec["models"], data, ex, method="linear")
         t_lin = time.perf_counter() - t0
     same = {role: {"refit": ref["roles"][role]["null_median"],
                    "linear": full["roles"][role]["null_median"][:refit_draws]}
             for role in c.focal}
-    return {"curve": c.id, "workers": workers, "specifications": full["n_specifications"],
+    return {"curve": c.id, "workers": workers, "specifications": full["n_models"],
             "refit_draws": refit_draws, "refit_seconds": t_refit,
             "refit_seconds_per_draw": t_refit / refit_draws,
             "linear_draws": linear_draws, "linear_seconds": t_lin,
@@ -215,7 +215,7 @@ def large_units(n_units: int = 229, years: int = 10, seed: int = 229) -> dict:
 def _print_null(n: dict | None) -> None:
     if not n:
         return
-    print(f"\nnull curve ({n['curve']}, {n['specifications']} specifications, "
+    print(f"\nnull curve ({n['curve']}, {n['specifications']} models, "
           f"{n['workers']} workers, same run):")
     print(f"  refit  : {n['refit_seconds_per_draw']:.2f} s per draw ({n['refit_draws']} draws)")
     print(f"  linear : {n['linear_seconds']:.1f} s for {n['linear_draws']} draws "

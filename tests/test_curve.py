@@ -166,6 +166,8 @@ def test_validate_returns_the_curves_with_their_declared_dimensions(panel):
     (lambda r: r["dimensions"].update(year_effects=["false"]), "dimensions.year_effects",
      "true/false"),
 ])
+
+
 def test_validate_refuses_bad_blocks_naming_the_key(panel, edit, key, words):
     raw = _raw(COUNT)
     edit(raw[0])
@@ -234,6 +236,26 @@ def test_a_curve_bootstrap_beyond_the_reps_cap_is_refused(panel):
                        match=r"curve 'count_small'.bootstrap.reps: must be <= 100,000, "
                              r"not 1,000,000,000"):
         curve.validate(raw, panel.columns)
+
+
+def test_the_growth_curves_predictable_failures_are_declared_exclusions():
+    """PCSE x bootstrap (boottest has none) and AR(1) on the Sejong gap are excluded with a
+    reason, not left to fail at run time."""
+    root = Path(__file__).resolve().parents[1]
+    cols = ["grdp_pc_real_growth", "fiscal_self_reliance", "fiscal_self_reliance_l1",
+            "fiscal_autonomy_old", "fiscal_autonomy_old_l1", "ln_patents_pm_macro",
+            "ln_patents_pm_macro_l1", "ln_grdp_pc_real_l1", "population_growth", "sejong_break",
+            "patents_fintech", "fiscal_self_reliance_rev", "fiscal_autonomy", "ln_rnd_l1",
+            "higher_ed_pct", "ln_universities_p10k", "ln_population", "ln_grdp_pc_nominal",
+            "capital_region", "population"]
+    (g,) = [c for c in curve.load(root / "specs" / "models.toml", cols) if c.id == "growth"]
+    specs, excluded = curve.enumerate_specs(g)
+    for s in specs:
+        est, sample = s.choice("estimator"), s.choice("sample")
+        assert not (est == "pcse" and s.inference == "bootstrap"), s.id
+        assert not (est in ("fgls_hetero_ar1", "pcse") and sample == "p16_no_break"), s.id
+    reasons = {e["reason"] for e in excluded}
+    assert any("AR(1) chain" in r for r in reasons) and any("xtpcse" in r for r in reasons)
 
 
 # ----------------------------------------------------------------------------- enumeration
@@ -323,101 +345,173 @@ def test_json_is_byte_identical_on_serial_processes_and_dask(tmp_path, monkeypat
         assert _run(tmp_path, "dask", "dask") == 0
     count = json.loads((tmp_path / "serial" / "count_small.json").read_text())
     linear = json.loads((tmp_path / "serial" / "linear_small.json").read_text())
-    assert (count["n_specifications"], linear["n_specifications"]) == (12, 6)
-    assert count["n_fitted"] > 0 and linear["n_failed"] == 2 and linear["null"]["draws"] == 2
+    # model x inference cells (one record per model: 6 and 3 distinct estimates)
+    assert (count["n_cells"], linear["n_cells"]) == (12, 6)
+    assert (count["n_models"], linear["n_models"]) == (6, 3)
+    # xtgls and xtpcse have no cluster covariance: those 2 cells are listed, not fitted
+    impossible = [f for f in linear["failures"] if f["stage"] == "inference"]
+    assert count["n_fitted"] > 0 and len(impossible) == 2 and linear["null"]["draws"] == 2
     for name in ("count_small.json", "count_small.csv", "linear_small.json", "linear_small.csv"):
         ref = (tmp_path / "serial" / name).read_bytes()
         assert (tmp_path / "processes" / name).read_bytes() == ref, name
         assert (tmp_path / "dask" / name).read_bytes() == ref, name
 
 
-def test_every_specification_is_reported_and_failures_are_listed_with_reasons(project):
+def test_every_model_is_reported_once_and_failures_are_listed_with_reasons(project):
     if not (project / "serial" / "count_small.json").is_file():
         _run(project, "serial", "serial")
     rec = json.loads((project / "serial" / "count_small.json").read_text())
-    assert rec["n_specifications"] == len(rec["specifications"]) == 48
-    assert rec["n_fitted"] + rec["n_failed"] == rec["n_specifications"]
-    failed = {f["id"] for f in rec["failures"]}
-    for r in rec["specifications"]:
-        if r["error"]:
-            assert r["id"] in failed and r["error"]
+    # 48 model x inference cells, 2 inference choices each: 24 distinct estimates
+    assert rec["n_cells"] == 48 and rec["n_models"] == len(rec["models"]) == 24
+    assert len({m["id"] for m in rec["models"]}) == 24
+    assert rec["n_fitted"] + rec["n_failed"] == rec["n_models"]
+    failed = {f["id"] for f in rec["failures"] if f["stage"] == "fit"}
+    for m in rec["models"]:
+        assert "inference" not in m["choices"] and m["inference"] == ["cluster", "bootstrap"]
+        if m["error"]:
+            assert m["id"] in failed and m["error"]
         else:
-            t = r["terms"]["decentralization"]
-            assert t["estimate"] is not None and t["std_error"] > 0 and 0 <= t["p_value"] <= 1
-            assert r["nobs"] > 0 and r["n_clusters"] in (15, 16) and r["converged"] is not None
+            t = m["terms"]["decentralization"]
+            assert t["estimate"] is not None and t["std_error"]["cluster"] > 0
+            assert 0 <= t["p_value"]["cluster"] <= 1 and t["p_value"]["bootstrap"] == t["boot_p"]
+            assert m["nobs"] > 0 and m["n_clusters"] in (15, 16) and m["converged"] is not None
     lin = json.loads((project / "serial" / "linear_small.json").read_text())
-    # xtgls and xtpcse have no cluster covariance: those specifications fail, listed with why
-    impossible = {r["id"] for r in lin["specifications"]
-                  if r["choices"]["estimator"] in ("fgls", "pcse") and r["inference"] == "cluster"}
-    listed = {f["id"]: f["reason"] for f in lin["failures"]}
+    # xtgls and xtpcse have no cluster covariance: that inference choice of those 4 models is
+    # listed with why; the models themselves are fitted
+    impossible = {m["id"] for m in lin["models"] if m["choices"]["estimator"] in ("fgls", "pcse")}
+    listed = {f["id"]: f for f in lin["failures"]}
     assert len(impossible) == 4 and impossible <= set(listed)
-    assert all("reports only its own" in listed[i] for i in impossible)
-    assert lin["n_fitted"] == lin["n_specifications"] - 4
+    assert all(listed[i]["stage"] == "inference" and listed[i]["inference"] == ["cluster"]
+               and "reports only its own" in listed[i]["reason"] for i in impossible)
+    assert lin["n_fitted"] == lin["n_models"] == 6 and lin["n_inference_unavailable"] == 4
     for role in ("innovation", "decentralization"):
         s = lin["summary"][role]
-        assert s["n_estimated"] > 0 and s["median_estimate"] is not None
+        assert s["n_estimated"] == 6 and s["median_estimate"] is not None
     for name in ("count_small.csv", "count_small_decentralization.png",
                  "linear_small_innovation.png", "linear_small_null.png"):
         assert (project / "serial" / name).stat().st_size > 0
     csv = pd.read_csv(project / "serial" / "count_small.csv")
-    assert len(csv) == 48 and set(csv["lag"]) == {"l1", "l2"}
+    assert len(csv) == 24 and set(csv["lag"]) == {"l1", "l2"} and "inference" not in csv
+    assert {"p_cluster", "p_bootstrap", "se_cluster", "p_recommended", "recommended"} <= set(csv)
 
 
-def test_null_curve_gives_one_median_and_share_per_draw(project):
-    if not (project / "serial" / "linear_small.json").is_file():
+def test_the_inference_choices_of_a_model_share_one_estimate_and_the_figure_draws_it_once(
+        project, monkeypatch):
+    """704 distinct estimates were drawn as 2,112 points: now one point per model."""
+    from regrowth.report import curve_figure
+
+    if not (project / "serial" / "count_small.json").is_file():
         _run(project, "serial", "serial")
-    null = json.loads((project / "serial" / "linear_small.json").read_text())["null"]
-    assert null["draws"] == 2
-    for role in ("innovation", "decentralization"):
-        r = null["roles"][role]
-        assert len(r["null_median"]) == len(r["null_share_p05"]) == 2
-        # Monte Carlo p-values (1 + #)/(1 + B) with B = 2: one of 1/3, 2/3, 1, never 0
-        for key, flags in (("p_median", [abs(m) >= abs(r["observed_median"])
-                                         for m in r["null_median"]]),
-                           ("p_share_p05", [s >= r["observed_share_p05"]
-                                            for s in r["null_share_p05"]])):
-            assert r[key] == pytest.approx((1 + sum(flags)) / 3, abs=1e-12)
-            assert r[key] >= 1 / 3
+    rec = json.loads((project / "serial" / "count_small.json").read_text())
+    drawn = []
+    real = curve_figure._fitted
+
+    def spy(record, role):
+        rows = real(record, role)
+        drawn.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(curve_figure, "_fitted", spy)
+    curve_figure.specification_curve(rec, "decentralization", project / "spy.png",
+                                     curve.DIMENSIONS)
+    assert drawn == [rec["n_fitted"]] == [24]
 
 
-def test_null_p_counts_the_observed_curve_as_one_draw_so_it_is_never_zero():
-    from regrowth.curve.null import _mc_p
-    assert _mc_p(np.zeros(10, dtype=bool)) == pytest.approx(1 / 11, abs=1e-15)
-    assert _mc_p(np.array([True, False, False, False])) == pytest.approx(2 / 5, abs=1e-15)
-    assert _mc_p(np.ones(3, dtype=bool)) == pytest.approx(1.0, abs=1e-15)
-
-
-def test_bootstrap_adapter_records_the_p_value_and_a_per_model_seed(panel, monkeypatch):
-    seen = []
+def test_headline_share_uses_the_bootstrap_then_cluster_never_the_model_p(panel, monkeypatch):
+    import types as _t
 
     def boottest(results, param, *, clusters, reps, weights, seed, ci):
-        seen.append((param, reps, weights, seed, len(set(clusters)), ci))
-        return types.SimpleNamespace(pvalue=0.25, method="fake", reps=reps)
+        if type(results).__name__ == "PanelFGLSResults":
+            raise SpecificationError("boottest: no bootstrap for this model (test)")
+        return _t.SimpleNamespace(pvalue=0.01, method="fake", reps=reps)
+
+    monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
+    raw = _raw(LINEAR)
+    raw[0]["null_draws"] = 0
+    raw[0]["dimensions"]["inference"] = ["model", "cluster", "bootstrap"]
+    (c,) = curve.validate(raw, panel.columns)
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, panel, ex)
+    seen = set()
+    for m in rec["models"]:
+        t = m["terms"]["innovation"]
+        est = m["choices"]["estimator"]
+        if est == "fe":        # bootstrap computed: it is the p of record
+            assert t["recommended"] == "bootstrap" and t["p_recommended"] == 0.01
+        elif est == "pcse":    # the fake bootstrap answers for xtpcse too
+            assert t["recommended"] == "bootstrap"
+        else:                  # xtgls: no bootstrap, no cluster -> no p of record at all,
+            assert t["recommended"] is None and t["p_recommended"] is None   # never "model"
+            assert t["p_value"]["model"] is not None
+        seen.add(est)
+    assert seen == {"fe", "fgls", "pcse"}
+    s = rec["summary"]["innovation"]
+    assert s["n_recommended"] == 4 and s["n_without_recommended"] == 2
+    assert s["n_recommended_bootstrap"] == 4 and s["share_p05"] == 1.0
+    assert "never the model-based" in s["recommended"]
+    assert set(s["by_inference"]) == {"model", "cluster", "bootstrap"}
+
+
+def test_cluster_p_is_the_record_where_the_bootstrap_fails(panel, monkeypatch):
+    def boottest(*a, **k):
+        raise SpecificationError("boottest: not supported (test)")
 
     monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
     (c,) = curve.validate(_raw(COUNT), panel.columns)
     with curve.Executor("serial") as ex:
         rec = curve.run_curve(c, panel, ex)
-    models = {r["model"] for r in rec["specifications"]}
-    assert len(seen) == len(models)                     # one bootstrap per model, not per spec
-    assert {s[3] for s in seen} == {curve.spec_seed(7, f"{m}|decentralization") for m in models}
-    assert {(s[1], s[2], s[4], s[5]) for s in seen} == {(99, "webb", 16, False), (99, "webb", 15, False)}
-    boot = [r for r in rec["specifications"] if r["inference"] == "bootstrap"]
-    assert boot and all(r["terms"]["decentralization"]["p_value"] == 0.25 for r in boot
-                        if not r["error"])
-    assert rec["summary"]["decentralization"]["n_boot_p"] > 0
+    for m in rec["models"]:
+        t = m["terms"]["decentralization"]
+        assert t["recommended"] == "cluster" and t["p_recommended"] == t["p_value"]["cluster"]
+        assert "bootstrap" in m["unavailable"] and "not supported" in t["boot_error"]
+    assert rec["summary"]["decentralization"]["n_recommended_cluster"] == rec["n_fitted"]
 
 
-def test_cli_refuses_an_unknown_curve_id_listing_the_curves(project, monkeypatch, capsys):
-    from regrowth import cli
+def test_a_declared_bootstrap_exclusion_skips_the_models_bootstrap(panel, monkeypatch):
+    calls = []
 
-    monkeypatch.chdir(project)
-    code = cli.main(["curve", "--id", "count_smoll", "--specs", "models.toml",
-                     "--processed-dir", "processed", "--results-dir", "cli"])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert "did you mean 'count_small'" in err and "linear_small" in err
-    assert not (project / "cli").exists()
+    def boottest(results, param, **kw):
+        calls.append(type(results).__name__)
+        return types.SimpleNamespace(pvalue=0.5, method="fake", reps=kw["reps"])
+
+    monkeypatch.setattr("regrowth.curve.fitting.boottest", boottest)
+    raw = _raw(LINEAR)
+    raw[0]["null_draws"] = 0
+    raw[0]["dimensions"]["inference"] = ["model", "bootstrap"]
+    raw[0]["exclude"] = [{"when": {"estimator": ["pcse"], "inference": ["bootstrap"]},
+                          "reason": "boottest does not support xtpcse"}]
+    (c,) = curve.validate(raw, panel.columns)
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, panel, ex)
+    pcse = [m for m in rec["models"] if m["choices"]["estimator"] == "pcse"]
+    assert pcse and all(m["inference"] == ["model"] and not m["unavailable"] for m in pcse)
+    assert all(m["terms"]["innovation"]["boot_p"] is None for m in pcse)
+    assert "PanelPCSEResults" not in calls and len(calls) == 2 * 4   # 4 other models x 2 roles
+    assert {e["reason"] for e in rec["excluded"]} == {"boottest does not support xtpcse"}
+    assert not rec["failures"] and rec["bootstrap"]["unavailable"] == []   # declared, not failed
+
+
+@pytest.mark.parametrize("decrement, converged", [
+    (1e-24, True), (5e-13, True), (5e-12, False), (1e-6, False)])
+
+
+def test_a_convergence_verdict_near_the_tolerance_is_reported_as_borderline(decrement, converged):
+    """The flag is the Poisson fit's own (count._judge_convergence: decrement within a factor
+    100 of the tolerance); the package's Newton solver sets none, since a decrement just above
+    the tolerance only means one more step there."""
+    from regrowth.curve.fitting import _convergence
+    from regrowth.models import _optim
+
+    borderline = _optim.TOL / 100 < decrement < _optim.TOL * 100
+    res = types.SimpleNamespace(mle_retvals={"decrement": decrement, "converged": converged,
+                                             "borderline": borderline})
+    fitted = types.SimpleNamespace(stats={"converged": converged}, result=res)
+    assert _convergence(fitted) == (converged, borderline)
+    solver = types.SimpleNamespace(mle_retvals={"decrement": decrement, "converged": converged})
+    assert _convergence(types.SimpleNamespace(stats={"converged": converged}, result=solver)) \
+        == (converged, False)
+    no_info = types.SimpleNamespace(stats={"converged": True}, result=object())
+    assert _convergence(no_info) == (True, False)
 
 
 def test_cli_curve_id_takes_a_unique_prefix_like_show_and_only(project, monkeypatch):
@@ -429,6 +523,8 @@ def test_cli_curve_id_takes_a_unique_prefix_like_show_and_only(project, monkeypa
                      "--processed-dir", "processed", "--results-dir", "cli"]) == 0
     assert (project / "cli" / "count_small.json").is_file()
     assert not (project / "cli" / "linear_small.json").exists()
+
+
 @pytest.mark.parametrize("backend, workers, scheduler, words", [
     ("serial", 0, None, "--workers 0: must be a whole number from 1 to"),
     ("processes", -1, None, "--workers -1: must be a whole number from 1 to"),
@@ -438,6 +534,8 @@ def test_cli_curve_id_takes_a_unique_prefix_like_show_and_only(project, monkeypa
     ("dask", None, "127.0.0.1", "'127.0.0.1' is not a Dask scheduler address"),
     ("dask", None, "tcp://localhost:port", "write it as tcp://HOST:PORT"),
 ])
+
+
 def test_bad_backend_options_are_refused_before_anything_runs(project, backend, workers,
                                                               scheduler, words):
     with pytest.raises(SpecificationError) as info:
@@ -530,8 +628,16 @@ def test_a_dask_run_whose_workers_all_die_stops_with_a_message(monkeypatch):
             assert time.monotonic() - t0 < 20
 
 
+class _FakeFuture:
+    def __init__(self, error):
+        self.error = error
+
+    def result(self):
+        raise self.error
+
+
 class _FakeClient:
-    """A Dask client whose gather raises ``error`` (a worker killed, a scheduler gone)."""
+    """A Dask client whose results raise ``error`` (a worker killed, a scheduler gone)."""
 
     def __init__(self, error):
         self.error, self.cancelled = error, []
@@ -543,7 +649,7 @@ class _FakeClient:
         return objs
 
     def submit(self, fn, *args, pure):
-        return (fn, args)
+        return _FakeFuture(self.error)
 
     def gather(self, futures):
         raise self.error
@@ -556,6 +662,8 @@ class _FakeClient:
     ("killed", "a Dask task killed its worker repeatedly"),
     ("closed", r"the Dask scheduler tcp://127.0.0.1:1 does not answer \(CommClosedError"),
 ])
+
+
 def test_a_killed_worker_or_a_lost_scheduler_is_a_message(monkeypatch, error, words):
     from distributed import KilledWorker
     from distributed.comm.core import CommClosedError
@@ -572,34 +680,30 @@ def test_a_killed_worker_or_a_lost_scheduler_is_a_message(monkeypatch, error, wo
     assert len(ex._client.cancelled) == 2          # the run's tasks are cancelled
 
 
-@pytest.mark.slow
-def test_committed_curves_are_what_make_curve_writes(tmp_path):
-    """`make curve` on the real panel reproduces results/curve/*.json byte for byte."""
-    root = Path(__file__).resolve().parents[1]
-    committed = sorted((root / "results" / "curve").glob("*.json"))
-    if not committed or not (root / "data" / "processed" / "panel.parquet").is_file():
-        pytest.skip("needs `make panel` and committed results/curve")
-    assert curve.run(specs=root / "specs" / "models.toml", processed_dir=root / "data" / "processed",
-                     results_dir=tmp_path, backend="processes", workers=2, quiet=True) == 0
-    for path in committed:
-        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+def test_a_real_poisson_fit_carries_the_borderline_flag_the_curve_reads(panel):
+    from regrowth.curve.fitting import _convergence, _fit_one
+
+    (c,) = curve.validate(_raw(COUNT), panel.columns)
+    data = curve.prepare_panel(panel, [c])
+    spec = next(s for s in curve.enumerate_specs(c)[0] if s.estimator == "poisson")
+    fitted, _ = _fit_one(spec, data)
+    assert "borderline" in fitted.result.mle_retvals
+    assert _convergence(fitted) == (True, bool(fitted.result.mle_retvals["borderline"]))
 
 
-def test_one_blas_thread_sets_openblas_to_one_thread_and_restores_it():
-    import ctypes
+def test_summary_counts_p_values_of_record_within_the_margin_of_005_as_borderline():
+    from regrowth.curve.null import P05_MARGIN
+    from regrowth.curve.run import summarize
 
-    paths = sorted({line.split()[-1] for line in open("/proc/self/maps", encoding="utf-8")
-                    if "openblas" in line.lower() and ".so" in line})
-    lib = next((ctypes.CDLL(p) for p in paths
-                if hasattr(ctypes.CDLL(p), "scipy_openblas_get_num_threads64_")), None)
-    if lib is None:
-        pytest.skip("numpy's scipy-openblas is not loaded in this process")
-    get = lib.scipy_openblas_get_num_threads64_
-    get.restype = ctypes.c_int
-    before = get()
-    with curve.one_blas_thread():
-        assert get() == 1
-    assert get() == before
+    def model(p):
+        return {"terms": {"decentralization": {"term": "d_l1", "estimate": 1.0, "boot_p": p,
+                                               "p_value": {"bootstrap": p},
+                                               "recommended": "bootstrap", "p_recommended": p}}}
+
+    ps = [0.01, 0.05 - P05_MARGIN / 2, 0.05 + P05_MARGIN / 2, 0.05 + 10 * P05_MARGIN, 0.5]
+    s = summarize([model(p) for p in ps], ["decentralization"], ["bootstrap"])["decentralization"]
+    assert s["n_p05_borderline"] == 2 and s["n_recommended"] == 5
+    assert s["share_p05"] == pytest.approx(2 / 5, abs=1e-15)
 
 
 def test_outputs_rewritten_from_the_json_are_the_same_files(project, tmp_path):
@@ -692,3 +796,32 @@ def test_kill_9_after_the_first_curve_leaves_every_old_curve(project, tmp_path):
     assert _run(project, "serial", "killed") == 0
     assert not list(out.glob(".staging-*"))
     assert published(out) == before  # same inputs
+
+
+@pytest.mark.parametrize("eps, borderline, identified", [
+    (1e-2, False, True), (3e-6, True, True), (1e-9, False, False)])
+
+
+def test_a_null_draw_whose_identification_is_near_the_tolerance_is_flagged(eps, borderline,
+                                                                          identified):
+    """The linear null map decides a draw is identified when the smallest eigenvalue of the
+    scaled X'X exceeds IDENTIFIED_RTOL of the largest; within a factor 100 it is flagged."""
+    from regrowth.curve.linear_null import IDENTIFIED_RTOL, LinearMap, _base
+
+    rng = np.random.default_rng(3)
+    G, T = 6, 4
+    z = rng.normal(size=(G, T))
+    X = np.stack([np.ones((G, T)), 1.0 + eps * z], axis=2)
+    m = LinearMap(X=X, y0=np.zeros((G, T)), present=np.ones((G, T), dtype=bool),
+                  regions=[str(g) for g in range(G)], j=1, se="model", k_df=2, fe_df=False,
+                  k_stata=2, absorb=False, bandwidth=None)
+    C = np.ones((1, G))
+    base = _base(m, C, None)
+    # independent transcription: eigenvalues of the correlation-scaled X'X
+    XtX = np.einsum("gtk,gtl->kl", X, X)
+    d = np.sqrt(np.diag(XtX))
+    w = np.linalg.eigvalsh(XtX / np.outer(d, d))
+    ratio = w[0] / w[-1]
+    assert (IDENTIFIED_RTOL / 100 < ratio < IDENTIFIED_RTOL * 100) == borderline
+    assert bool(base["borderline"][0]) == borderline
+    assert bool(base["ok"][0]) == identified

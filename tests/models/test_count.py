@@ -88,9 +88,14 @@ def test_convergence_is_judged_by_the_newton_decrement_not_the_step_size():
     # the package's rule still says converged, from the decrement alone
     at_max = sm.Poisson(y, X).fit(start_params=res.params.to_numpy(), method="newton",
                                   maxiter=0, disp=0, warn_convergence=False)
-    assert at_max.mle_retvals["converged"] is False
+    assert at_max.mle_retvals["converged"] is False and at_max.converged is False
     _judge_convergence(at_max)
     assert at_max.mle_retvals["converged"] and at_max.mle_retvals["decrement"] < _optim.TOL
+    # the attribute statsmodels copied at construction, which glance (and so the tables and
+    # the curve) reads first, carries the package's verdict too
+    from regrowth.report.tidy import glance
+
+    assert at_max.converged is True and glance(at_max)["converged"] is True
 
 
 def test_a_fit_away_from_the_maximum_is_not_converged_and_says_why():

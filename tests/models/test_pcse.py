@@ -273,3 +273,22 @@ def test_casewise_with_a_single_complete_period_is_refused_naming_it():
                                               r"\(1940\)"):
         PanelPCSE.from_formula(FORMULA, one).fit()
     PanelPCSE.from_formula(FORMULA, one, pairwise=True).fit()   # pairwise has many periods
+def test_header_wald_of_a_rank_deficient_pcse_covariance_is_not_computable_not_a_number():
+    """With year effects and no autocorrelation the residuals sum to zero in every period, so
+    Sigma 1 = 0 and the panel-corrected covariance is singular in the year-dummy directions
+    (exactly, up to rounding). The header Wald test over those coefficients is undefined: it
+    is recorded as not computable (covariance.RANK_RTOL), never as +-1e17 or a LinAlgError
+    that rounding decides (the growth curve lost a PCSE specification to one)."""
+    from linearmodels.shared.hypotheses import InvalidTestStatistic
+
+    d = DATA["grunfeld"].copy()
+    years = d.index.get_level_values(1)
+    for y in sorted(set(years))[1:]:
+        d[f"year_{y}"] = (years == y).astype(float)
+    formula = FORMULA + " + " + " + ".join(c for c in d if c.startswith("year_"))
+    res = PanelPCSE.from_formula(formula, d).fit()
+    assert isinstance(res.wald, InvalidTestStatistic)
+    assert "rank" in str(res.wald._reason) and "not computable" in str(res.wald._reason)
+    g = glance(res)
+    assert "wald_chi2" not in g and "rank" in g.get("wald_invalid", "")
+    assert np.isfinite(res.std_errors["x1"]) and res.std_errors["x1"] > 0   # slopes still fine

@@ -4,11 +4,55 @@ A ``[[curve]]`` block of ``specs/models.toml`` names an outcome, the *focal* coe
 robustness is in question, and the **dimensions** of choice; the curve is the Cartesian product
 of the dimensions' options, minus the combinations a dimension does not apply to (a dispersion
 equation for Poisson, say) and minus the combinations the block *declares* excluded
-(``[[curve.exclude]]``, each with a reason). Every remaining specification is fitted and its
-focal estimates, standard errors, p-values, a bootstrap p-value, N, convergence flag and
-warnings are written to ``results/curve/<id>.{json,csv}`` with the figure of Simonsohn,
-Simmons & Nelson (2020, *Nature Human Behaviour* 4, 1208-1214), in the style of R's ``specr``:
-estimates sorted with their 95% intervals on top, an indicator panel of the choices below.
+(``[[curve.exclude]]``, each with a reason). A *model* is a choice of every dimension but
+``inference``; its inference choices (the model x inference *cells*) share its estimate.
+Every model is fitted once per distinct covariance and written once, with its focal
+estimates, one p-value (and, for analytic covariances, one standard error and interval) per
+inference choice, a bootstrap p-value, N, convergence flag and warnings, to
+``results/curve/<id>.{json,csv}`` with the figure of Simonsohn, Simmons & Nelson (2020,
+*Nature Human Behaviour* 4, 1208-1214), in the style of R's ``specr``: each distinct estimate
+sorted with its 95% interval on top, an indicator panel of the choices below.
+
+The recommended inference (the headline)
+----------------------------------------
+The share of estimates with p < 0.05 that the summary, the command's output and the figure
+lead with uses, per model, the **recommended** p-value (``p_recommended``, and which one in
+``recommended``): the bootstrap p-value where the curve computes one, else the
+province-clustered p-value; never the model-based (OIM / conventional) one. A model with
+neither (xtpcse: no bootstrap, no clustered covariance) is drawn open and not counted; the
+summary says how many models each kind of p-value covers (``n_recommended_bootstrap``,
+``n_recommended_cluster``, ``n_without_recommended``). ``by_inference`` keeps the share of
+every declared inference choice for comparison.
+
+Outputs
+-------
+``<id>.json`` (sorted keys): the curve's settings, ``exclusions`` (declared) and ``excluded``
+(the cells they removed, with the reason), ``n_combinations`` (cells before exclusions),
+``n_cells`` (model x inference cells enumerated), ``n_models`` (distinct estimates),
+``n_fitted``, ``n_failed``, ``n_not_converged`` (models), ``n_inference_unavailable``
+(cells of fitted models without a p-value), ``summary`` (per focal role, above),
+``failures`` (``{id: model id, inference: [choices], stage: fit | inference |
+convergence, reason}``), ``borderline`` (decisions a rounding difference could flip,
+``{id, decision, reason}``: a convergence verdict whose scaled Newton decrement lies within
+a factor 100 of :data:`regrowth.models._optim.TOL`; the decrement itself is not written,
+being rounding noise at a maximum; the summary's ``n_p05_borderline`` counts p-values of
+record within :data:`regrowth.curve.null.P05_MARGIN` of 0.05, and the null record's
+``borderline_draws`` and ``p05_borderline`` the null draws whose identification
+(:data:`regrowth.curve.linear_null.IDENTIFIED_RTOL`) or side of 0.05 is that close),
+``models`` and, for linear curves with null draws, ``null``. A model record::
+
+    {id, choices: {dimension: option} (no inference), estimator, inference: [choices],
+     nobs, n_clusters, converged, convergence_borderline, warnings, error,
+     unavailable: {inference: reason},
+     terms: {role: {term, estimate, std_error: {inference: se}, p_value: {inference: p},
+                    ci: {inference: [low, high]}, boot_p, boot_error?, recommended,
+                    p_recommended, ci_from, ci_low, ci_high}}}
+
+``p_value["bootstrap"]`` is ``boot_p``; ``ci_low``/``ci_high`` are the 95% interval drawn in
+the figure, from the first covariance of cluster, cr2, robust, kernel, model the model has
+(``ci_from``). ``<id>.csv`` has one row per model and focal role: the choices, ``estimate``,
+``recommended``, ``p_recommended``, ``p_<inference>`` and ``se_<inference>`` per declared
+inference choice, ``boot_p``, the interval, N, clusters, convergence and errors.
 
 Dimensions (all optional except ``estimator``, ``sample`` and one focal role)
 -------------------------------------------------------------------------------
@@ -44,16 +88,17 @@ Dimensions (all optional except ``estimator``, ``sample`` and one focal role)
 
 Every fitted model (one per combination of everything but ``inference``) also carries a
 bootstrap p-value for each focal coefficient, ``bootstrap = {reps, weights}`` draws, so the
-bootstrap and the analytic p-values can be compared on every specification.
+bootstrap and the analytic p-values can be compared on every model; a model whose
+``bootstrap`` cell is declared excluded is not bootstrapped.
 
 Seeds and identical output on every backend
 -------------------------------------------
 A specification's id is its option names joined by ``.`` in the fixed dimension order above
 (``fiscal_self_reliance.l1.ris.capital_size.count.gnb.ye.p16.cluster``); the model id drops the
-inference part. The bootstrap seed of a model is drawn from ``numpy.random.SeedSequence``
-with entropy (curve seed, sha256 of the model id), so it depends on neither the order of
-execution nor the batch nor the worker. The null draws of the inferential curve use
-(curve seed, sha256 of ``"null"``, draw). Results are gathered and written in enumeration
+inference part and is the ``id`` of a model record. The bootstrap seed of a model is drawn
+from ``numpy.random.SeedSequence`` with entropy (curve seed, sha256 of the model id), so it
+depends on neither the order of execution nor the batch nor the worker. The null draws of
+the inferential curve use (curve seed, sha256 of ``"null"``, draw). Results are gathered and written in enumeration
 order, so ``results/curve/<id>.json`` is byte-identical for ``serial``, ``processes``
 (joblib/loky) and ``dask`` (``distributed``) and for every worker count.
 
@@ -66,13 +111,16 @@ does not grow with the number of specifications run; ``benchmarks/bench_curve.py
 
 Inferential specification curve (linear curves, ``null_draws > 0``)
 -------------------------------------------------------------------
-Simonsohn et al. (2020), section "Inference": for each focal role and each specification s
-with an analytic p-value, the outcome is replaced by y - b_s x_s (the null b = 0 imposed on the
-data, everything else as estimated); each draw resamples provinces with replacement
-(duplicates become distinct panels) and re-estimates every such specification on its own null
-data. The draws give the distribution, under the null, of the median estimate and of the share
-of specifications with p < 0.05; the p-value of the observed curve is (1 + the number of draws
-at least as extreme (|median| >=, share significant >=)) / (1 + draws).
+Simonsohn et al. (2020), section "Inference": for each focal role and each fitted model s
+(once, with its analytic p-value of record: clustered where the model has it, else the
+estimator's own, :data:`regrowth.curve.null.NULL_RECORD`), the outcome is replaced by
+y - b_s x_s (the null b = 0 imposed on the data, everything else as estimated); each draw
+resamples provinces with replacement (duplicates become distinct panels) and re-estimates
+every such model on its own null data. The draws give the distribution, under the null, of
+the median estimate and of the share of models with p < 0.05; the p-value of the observed
+curve is (1 + the number of draws at least as extreme (|median| >=, share significant >=)) /
+(1 + draws). Observed and null shares use the same p-values, so the test is calibrated
+whatever the size of those p-values; with 999 draws its smallest p is 0.001.
 
 ``null_method = "linear"`` (default) computes the draws of every linear specification as a
 linear map of the null outcome, its GLS transformation held at the full-sample estimate as
@@ -99,8 +147,11 @@ through :func:`regrowth.fit.fit_column` and the estimator registry
 ``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``) and ``_cr2``
 (``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
 specification (no such covariance for that estimator; a results class ``boottest`` does not
-support) raises there and the specification is listed under ``failures`` with the reason;
-nothing is silently dropped.
+support) raises there and the model (stage ``fit``) or its inference choice (stage
+``inference``) is listed under ``failures`` with the reason; nothing is silently dropped.
+Failures that are predictable from the specification (a covariance or bootstrap an estimator
+does not have, an AR(1) chain broken by dropped rows) are declared as ``[[curve.exclude]]``
+with their reason instead.
 
 Determinism
 -----------

@@ -1,5 +1,6 @@
 """Fitting a curve's specifications: one model group (a model and its inference choices)
-at a time, with a bootstrap p-value per focal coefficient, on one BLAS thread."""
+at a time, one record per model with a p-value per inference choice and a bootstrap p-value
+per focal coefficient, on one BLAS thread."""
 
 from __future__ import annotations
 
@@ -98,69 +99,147 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:400]
 
 
-def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> list[dict]:
-    """Fit the specifications of one model (same model id, each inference choice).
+#: the order in which a model's inference choices give the p-value of record (the
+#: *recommended* inference, issue 17): the bootstrap p where the curve computes one, else the
+#: province-clustered p; never the model-based (OIM / conventional) one
+RECOMMENDED = ("bootstrap", "cluster")
 
-    One fit per distinct analytic covariance (the ``bootstrap`` choice reuses the cluster
-    fit), one bootstrap p-value per focal term for the model. Returns one record per spec.
-    """
-    cache: dict[tuple, tuple] = {}
-    boot: dict[str, dict] = {}
-    boot_done = False
-    records = []
+#: ``boot_error`` of a model whose bootstrap choice is a declared exclusion (not a failure)
+BOOT_EXCLUDED = "the model's bootstrap choice is declared excluded"
+
+#: the analytic interval drawn in the figure: the first of these a model has
+INTERVAL_FROM = ("cluster", "cr2", "robust", "kernel", "model")
+
+
+def _convergence(fitted) -> tuple[bool, bool]:
+    """``(converged, borderline)`` of a fit. ``converged`` is the estimator's verdict (the
+    package's rule: scaled Newton decrement below :data:`regrowth.models._optim.TOL`);
+    ``borderline`` is the estimator's own flag (``mle_retvals["borderline"]``) that the
+    verdict could flip on another machine: set by the statsmodels Poisson fits, which judge a
+    finished fit by its decrement (within a factor 100 of the tolerance,
+    :mod:`regrowth.models.count`). The package's Newton solver (GNB, NB2, count panels) sets
+    none: a decrement just above the tolerance only means one more Newton step, after which
+    the decrement is ~1e-20, so its verdict does not hinge on rounding. The decrement itself
+    is not recorded: at a maximum it is rounding noise and would differ between machines."""
+    conv = fitted.stats.get("converged", True)
+    converged = bool(conv) if conv is not None else True
+    res = getattr(fitted, "result", None)
+    info = getattr(res, "mle_retvals", None)
+    if not isinstance(info, dict):
+        info = getattr(getattr(res, "_results", None), "mle_retvals", None)
+    return converged, bool(isinstance(info, dict) and info.get("borderline", False))
+
+
+def _fit_cell(spec: Spec, panel: pd.DataFrame):
+    try:
+        return _fit_one(spec, panel), None
+    except (RegrowthError, ValueError, ArithmeticError, np.linalg.LinAlgError,
+            RuntimeError, KeyError, IndexError, TypeError) as exc:
+        return None, exc
+
+
+def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dict:
+    """Fit one model (the specifications of one model id, one per inference choice).
+
+    The inference choices of a model share its estimate: one record per model, with one
+    p-value (and, for analytic covariances, one standard error and interval) per inference
+    choice. One fit per distinct analytic covariance (``bootstrap`` and ``cr2`` reuse the
+    cluster fit), one bootstrap p-value per focal term for the model (skipped where the
+    model's bootstrap choice is declared excluded). Returns the model record (the JSON
+    schema is in :mod:`regrowth.curve`)."""
+    first = specs[0]
+    choices = {d: o for d, o in first.choices if d != "inference"}
+    rec = {"id": first.model_id, "choices": choices, "estimator": first.estimator,
+           "inference": [s.inference for s in specs], "nobs": None, "n_clusters": None,
+           "converged": None, "convergence_borderline": False, "warnings": [], "error": None,
+           "unavailable": {}, "terms": {}}
+    fits: dict[str, tuple] = {}
     for spec in specs:
-        rec = {"id": spec.id, "model": spec.model_id, "choices": dict(spec.choices),
-               "estimator": spec.estimator, "inference": spec.inference, "nobs": None,
-               "n_clusters": None, "converged": None, "warnings": [], "error": None,
-               "terms": {}}
-        key = ("cluster" if spec.inference in ("bootstrap", "cr2") else spec.inference,)
-        try:
-            if key not in cache:
-                try:
-                    cache[key] = (_fit_one(spec, panel), None)
-                except (RegrowthError, ValueError, ArithmeticError, np.linalg.LinAlgError,
-                        RuntimeError, KeyError, IndexError, TypeError) as exc:
-                    cache[key] = (None, exc)
-            out, exc = cache[key]
-            if exc is not None:
-                raise exc
-            fitted, clusters = out
-            rec["nobs"] = int(fitted.stats.get("nobs", len(clusters)))
-            rec["n_clusters"] = len(set(clusters))
-            conv = fitted.stats.get("converged", True)
-            rec["converged"] = bool(conv) if conv is not None else True
-            rec["warnings"] = list(fitted.warnings)
-            if not boot_done:
-                boot_done = True
-                for role, term in spec.focal_terms:
-                    if curve.reps == 0:
-                        boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
-                        continue
+        key = "cluster" if spec.inference in ("bootstrap", "cr2") else spec.inference
+        if key not in fits:
+            fits[key] = _fit_cell(spec, panel)
+    ok = {k: v[0] for k, v in fits.items() if v[0] is not None}
+    if not ok:
+        reasons = list(dict.fromkeys(_short(e) for _, e in fits.values()))
+        rec["error"] = " | ".join(reasons)
+        rec["terms"] = {role: {"term": term} for role, term in first.focal_terms}
+        return rec
+    base_key = next(k for k in fits if fits[k][0] is not None)
+    fitted, clusters = ok[base_key]
+    rec["nobs"] = int(fitted.stats.get("nobs", len(clusters)))
+    rec["n_clusters"] = len(set(clusters))
+    rec["converged"], rec["convergence_borderline"] = _convergence(fitted)
+    rec["warnings"] = list(fitted.warnings)
+    declared = [o.name for o in curve.dimensions.get("inference", ())]
+    boot: dict[str, dict] = {}
+    for role, term in first.focal_terms:
+        if curve.reps == 0:
+            boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
+        elif "bootstrap" in declared and "bootstrap" not in rec["inference"]:
+            boot[role] = {"p": None, "error": BOOT_EXCLUDED}
+        else:
+            try:
+                seed = spec_seed(curve.seed, f"{first.model_id}|{role}")
+                boot[role] = _bootstrap_p(fitted, term, clusters, curve.reps, curve.weights,
+                                          seed)
+            except Exception as bexc:  # noqa: BLE001 - listed as a failure, never silent
+                boot[role] = {"p": None, "error": _short(bexc)}
+    try:
+        for role, term in first.focal_terms:
+            row = {"term": term, "estimate": None, "std_error": {}, "p_value": {}, "ci": {}}
+            for spec in specs:
+                inf = spec.inference
+                if inf == "bootstrap":
+                    b = boot.get(role, {})
+                    if b.get("p") is None:
+                        rec["unavailable"][inf] = b.get("error") or "bootstrap p-value missing"
+                    else:
+                        row["p_value"][inf] = b["p"]
+                    continue
+                key = "cluster" if inf == "cr2" else inf
+                cell, exc = fits[key]
+                if cell is None:
+                    rec["unavailable"][inf] = _short(exc)
+                    continue
+                f, cl = cell
+                t = _term_row(f, term)
+                if inf == "cr2":
                     try:
-                        seed = spec_seed(curve.seed, f"{spec.model_id}|{role}")
-                        boot[role] = _bootstrap_p(fitted, term, clusters, curve.reps,
-                                                  curve.weights, seed)
-                        boot[role]["seed"] = seed
-                    except Exception as bexc:  # noqa: BLE001 - listed as a failure, never silent
-                        boot[role] = {"p": None, "error": _short(bexc)}
-            for role, term in spec.focal_terms:
-                row = {"term": term, **_term_row(fitted, term)}
-                if spec.inference == "cr2":
-                    row.update(_cr2(fitted, term, clusters))
-                b = boot.get(role, {})
-                row["boot_p"] = b.get("p")
-                if b.get("error"):
-                    row["boot_error"] = b["error"]
-                if spec.inference == "bootstrap":
-                    if b.get("p") is None:   # no p-value of record: the spec failed
-                        raise _Recorded(b.get("error") or "bootstrap p-value missing")
-                    row["p_value"] = b.get("p")
-                rec["terms"][role] = row
-        except Exception as exc:  # noqa: BLE001 - a failed spec is recorded with its reason
-            rec["error"] = _short(exc)
-            rec["terms"] = {role: {"term": term} for role, term in spec.focal_terms}
-        records.append(rec)
-    return records
+                        t.update(_cr2(f, term, cl))
+                    except Exception as cexc:  # noqa: BLE001 - recorded with its reason
+                        rec["unavailable"][inf] = _short(cexc)
+                        continue
+                if row["estimate"] is None:
+                    row["estimate"] = t["estimate"]
+                elif t["estimate"] is not None and not math.isclose(
+                        t["estimate"], row["estimate"], rel_tol=1e-9, abs_tol=1e-12):
+                    raise RegrowthError(f"inference {inf!r} changed the estimate of {term} "
+                                        f"({t['estimate']!r} vs {row['estimate']!r}): the "
+                                        "inference choices of one model must share it")
+                row["std_error"][inf] = t["std_error"]
+                row["p_value"][inf] = t["p_value"]
+                row["ci"][inf] = [t["ci_low"], t["ci_high"]]
+            if row["estimate"] is None:   # only the bootstrap was asked for
+                row["estimate"] = _term_row(fitted, term)["estimate"]
+            b = boot.get(role, {})
+            row["boot_p"] = b.get("p")
+            if b.get("error"):
+                row["boot_error"] = b["error"]
+            rec_inf = next((i for i in RECOMMENDED
+                            if (row["boot_p"] if i == "bootstrap" else
+                                row["p_value"].get(i)) is not None), None)
+            row["recommended"] = rec_inf
+            row["p_recommended"] = (None if rec_inf is None else
+                                    row["boot_p"] if rec_inf == "bootstrap" else
+                                    row["p_value"][rec_inf])
+            ci_from = next((i for i in INTERVAL_FROM if i in row["ci"]), None)
+            row["ci_from"] = ci_from
+            row["ci_low"], row["ci_high"] = row["ci"][ci_from] if ci_from else (None, None)
+            rec["terms"][role] = row
+    except Exception as exc:  # noqa: BLE001 - a failed model is recorded with its reason
+        rec["error"] = _short(exc)
+        rec["terms"] = {role: {"term": term} for role, term in first.focal_terms}
+    return rec
 
 
 def _rss_mb() -> float:
@@ -176,7 +255,8 @@ def _rss_mb() -> float:
 
 
 def run_batch(curve: Curve, groups: list[list[Spec]], panel: pd.DataFrame) -> dict:
-    """Fit a batch of model groups. Returns ``{"records": [...], "meta": {...}}``.
+    """Fit a batch of model groups. Returns ``{"records": [one model record per group],
+    "meta": {...}}``.
 
     ``meta`` (pid, seconds, RSS in MB after the batch) is for benchmarks and the log only;
     it never enters the JSON output.
@@ -186,7 +266,7 @@ def run_batch(curve: Curve, groups: list[list[Spec]], panel: pd.DataFrame) -> di
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for g in groups:
-            records += fit_model_group(curve, g, panel)
+            records.append(fit_model_group(curve, g, panel))
     return {"records": records, "meta": {"pid": os.getpid(), "seconds": time.perf_counter() - t0,
                                          "rss_mb": _rss_mb(), "n_fits": sum(len(g) for g in groups)}}
 

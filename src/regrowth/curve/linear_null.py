@@ -51,7 +51,14 @@ from regrowth.curve.enumeration import Spec
 from regrowth.curve.schema import Unavailable
 from regrowth.errors import RegrowthError
 
-__all__ = ["LinearMap", "build_map", "null_draws"]
+__all__ = ["LinearMap", "build_map", "null_draws", "IDENTIFIED_RTOL"]
+
+#: A draw identifies the regression when the smallest eigenvalue of its scaled X'X (a
+#: correlation-type matrix) exceeds this fraction of the largest. A draw in which a regressor
+#: is constant in the drawn provinces gives ~1e-17 (rounding), a genuine design 1e-6 or more,
+#: so 1e-12 has four orders of margin either way; a ratio within a factor 100 of it is
+#: counted as borderline in the null record (``borderline_draws``).
+IDENTIFIED_RTOL = 1e-12
 
 
 @dataclass
@@ -211,10 +218,15 @@ def _base(m: LinearMap, C: np.ndarray, cache: dict | None) -> dict:
         R = XtX / (scale[:, :, None] * scale[:, None, :])
     R[~np.isfinite(R)] = 0.0
     w = np.linalg.eigvalsh(R)
-    ok &= (scale > 0).all(axis=1) & (w[:, 0] > 1e-12 * w[:, -1])
+    ratio = w[:, 0] / np.where(w[:, -1] > 0, w[:, -1], 1.0)
+    ok &= (scale > 0).all(axis=1) & (ratio > IDENTIFIED_RTOL)
+    # a draw whose ratio lies within a factor 100 of the tolerance could be decided the other
+    # way by rounding on another machine: counted and reported, never decided silently
+    borderline = ((scale > 0).all(axis=1) & (ratio > IDENTIFIED_RTOL / 100)
+                  & (ratio < IDENTIFIED_RTOL * 100))
     XtX[~ok] = np.eye(k)
     base = {"key": key, "A": np.linalg.inv(XtX), "ok": ok, "has": has, "N": C @ n_g,
-            "n_g": n_g}
+            "n_g": n_g, "borderline": borderline}
     if cache is not None:
         cache.clear()
         cache.update(base)

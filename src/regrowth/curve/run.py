@@ -13,8 +13,9 @@ from regrowth import files
 from regrowth import panel as panel_mod
 from regrowth.curve.backends import DEFAULT_BACKEND, Executor
 from regrowth.curve.enumeration import Spec, enumerate_specs, prepare_panel
-from regrowth.curve.fitting import batches, group_specs, run_batch
-from regrowth.curve.null import null_curve
+from regrowth.curve.fitting import BOOT_EXCLUDED, batches, group_specs, run_batch
+from regrowth.models._optim import TOL
+from regrowth.curve.null import P05_MARGIN, null_curve
 from regrowth import names
 from regrowth.curve.schema import DIMENSIONS, NA, RESULTS, Curve, load
 from regrowth.errors import SpecificationError
@@ -28,35 +29,56 @@ def _batch_task(curve: Curve, panel: pd.DataFrame, groups: list[list[Spec]]) -> 
     return run_batch(curve, groups, panel)
 
 
-def summarize(records: list[dict], roles) -> dict:
-    """Per focal role: counts, median estimate, share with the median's sign, share p < 0.05.
+#: how the headline share of p < 0.05 is computed (written into the summary and captions)
+RECOMMENDED_RULE = ("the bootstrap p-value where the curve computes one (wild cluster "
+                    "restricted after linear models, score bootstrap after ML), else the "
+                    "province-clustered p-value; never the model-based (OIM / conventional) one")
 
-    Shares are over the specifications with an estimate (``n_estimated``); ``share_p05`` over
-    those with a p-value of record. The bootstrap p-values are summarised separately.
-    """
+
+def _share(flags) -> float | None:
+    return float(np.mean(flags)) if len(flags) else None
+
+
+def summarize(models: list[dict], roles, inference=()) -> dict:
+    """Per focal role, over distinct models (each estimate counted once): counts, median
+    estimate, share with the median's sign, and the headline share with p < 0.05 by the
+    **recommended** inference (:data:`RECOMMENDED_RULE`; ``share_p05``, over the models that
+    have a recommended p-value, ``n_recommended``; how many of those are bootstrap and how
+    many cluster p-values, and how many models have neither). ``by_inference`` gives, for
+    each declared inference choice, the number of models with that p-value and the share
+    below 0.05; ``share_boot_p05`` the share of the bootstrap p-values (every model carries
+    one where it can be computed)."""
     out = {}
     for role in roles:
-        est = np.array([r["terms"][role]["estimate"] for r in records
-                        if r["terms"].get(role, {}).get("estimate") is not None], dtype=float)
-        pv = np.array([r["terms"][role]["p_value"] for r in records
-                       if r["terms"].get(role, {}).get("p_value") is not None], dtype=float)
-        bp = np.array([r["terms"][role]["boot_p"] for r in records
-                       if r["terms"].get(role, {}).get("boot_p") is not None], dtype=float)
-        sig = [(r["terms"][role]["estimate"], r["terms"][role]["p_value"]) for r in records
-               if r["terms"].get(role, {}).get("estimate") is not None
-               and r["terms"][role].get("p_value") is not None]
+        rows = [m["terms"][role] for m in models
+                if m["terms"].get(role, {}).get("estimate") is not None]
+        est = np.array([t["estimate"] for t in rows], dtype=float)
+        rec = [t for t in rows if t.get("p_recommended") is not None]
+        bp = np.array([t["boot_p"] for t in rows if t.get("boot_p") is not None], dtype=float)
         med = float(np.median(est)) if est.size else None
         sign = (1.0 if med is not None and med >= 0 else -1.0)
+        by_inf = {}
+        for inf in inference:
+            pv = [t["p_value"][inf] for t in rows if t.get("p_value", {}).get(inf) is not None]
+            by_inf[inf] = {"n": len(pv), "share_p05": _share([p < 0.05 for p in pv])}
         out[role] = {
-            "terms": sorted({r["terms"][role]["term"] for r in records if role in r["terms"]}),
-            "n_specifications": len(records),
+            "terms": sorted({m["terms"][role]["term"] for m in models if role in m["terms"]}),
+            "n_models": len(models),
             "n_estimated": int(est.size),
             "median_estimate": med,
             "share_positive": float(np.mean(est > 0)) if est.size else None,
             "share_same_sign": float(np.mean(np.sign(est) == sign)) if est.size else None,
-            "share_p05": float(np.mean(pv < 0.05)) if pv.size else None,
-            "share_p05_same_sign": (float(np.mean([(np.sign(e) == sign) and p < 0.05
-                                                   for e, p in sig])) if sig else None),
+            "recommended": RECOMMENDED_RULE,
+            "n_recommended": len(rec),
+            "n_recommended_bootstrap": sum(t["recommended"] == "bootstrap" for t in rec),
+            "n_recommended_cluster": sum(t["recommended"] == "cluster" for t in rec),
+            "n_without_recommended": int(est.size) - len(rec),
+            "share_p05": _share([t["p_recommended"] < 0.05 for t in rec]),
+            # p-values of record whose side of 0.05 rounding could decide (see null.P05_MARGIN)
+            "n_p05_borderline": sum(abs(t["p_recommended"] - 0.05) < P05_MARGIN for t in rec),
+            "share_p05_same_sign": _share([(np.sign(t["estimate"]) == sign)
+                                           and t["p_recommended"] < 0.05 for t in rec]),
+            "by_inference": by_inf,
             "n_boot_p": int(bp.size),
             "share_boot_p05": float(np.mean(bp < 0.05)) if bp.size else None,
         }
@@ -75,18 +97,30 @@ def run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepared
     groups = group_specs(specs)
     tasks = batches(groups, curve.batch_size)
     outs = executor.map(_batch_task, tasks, curve, data)
-    records = [r for o in outs for r in o["records"]]
+    models = [r for o in outs for r in o["records"]]
     meta = [o["meta"] for o in outs]
     failures = []
-    for r in records:
-        if r["error"]:
-            failures.append({"id": r["id"], "stage": "fit", "reason": r["error"]})
+    for m in models:
+        if m["error"]:
+            failures.append({"id": m["id"], "inference": list(m["inference"]), "stage": "fit",
+                             "reason": m["error"]})
             continue
-        if not r["converged"]:
-            failures.append({"id": r["id"], "stage": "convergence",
+        for inf, reason in m["unavailable"].items():
+            failures.append({"id": m["id"], "inference": [inf], "stage": "inference",
+                             "reason": reason})
+        if not m["converged"]:
+            failures.append({"id": m["id"], "inference": list(m["inference"]),
+                             "stage": "convergence",
                              "reason": "the estimator did not report convergence"})
-    boot_errors = sorted({t["boot_error"] for r in records for t in r["terms"].values()
-                          if t.get("boot_error")})
+    borderline = [{"id": m["id"], "decision": "convergence",
+                   "reason": ("the scaled Newton decrement is within a factor 100 of the "
+                              f"tolerance {TOL:g}: the convergence verdict "
+                              f"({'converged' if m['converged'] else 'not converged'}) could "
+                              "differ on another machine")}
+                  for m in models if not m["error"] and m["convergence_borderline"]]
+    boot_errors = sorted({t["boot_error"] for m in models for t in m["terms"].values()
+                          if t.get("boot_error") and t["boot_error"] != BOOT_EXCLUDED})
+    fitted = [m for m in models if not m["error"]]
     record = {
         "curve": curve.id, "title": curve.title, "rationale": curve.rationale,
         "family": curve.family, "outcome": curve.outcome, "focal": list(curve.focal),
@@ -96,17 +130,21 @@ def run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepared
         "exclusions": [{"when": {d: list(v) for d, v in cond.items()}, "reason": reason}
                        for cond, reason in curve.exclude],
         "n_combinations": len(specs) + len(excluded),
-        "n_specifications": len(specs),
-        "n_fitted": sum(1 for r in records if not r["error"]),
-        "n_failed": sum(1 for r in records if r["error"]),
-        "n_not_converged": sum(1 for r in records if not r["error"] and not r["converged"]),
-        "summary": summarize([r for r in records if not r["error"]], curve.focal),
+        "n_cells": len(specs),
+        "n_models": len(models),
+        "n_fitted": len(fitted),
+        "n_failed": len(models) - len(fitted),
+        "n_not_converged": sum(1 for m in fitted if not m["converged"]),
+        "n_inference_unavailable": sum(len(m["unavailable"]) for m in fitted),
+        "summary": summarize(fitted, curve.focal,
+                             [o.name for o in curve.dimensions.get("inference", ())]),
         "failures": failures,
+        "borderline": borderline,
         "excluded": excluded,
-        "specifications": records,
+        "models": models,
     }
     if curve.null_draws and curve.family == "linear":
-        record["null"] = null_curve(curve, specs, records, data, executor)
+        record["null"] = null_curve(curve, specs, models, data, executor)
     record["_meta"] = meta      # popped before writing
     return record
 
@@ -118,19 +156,32 @@ def to_json(record: dict) -> str:
 
 
 def to_frame(record: dict) -> pd.DataFrame:
-    """One row per specification and focal role (the CSV)."""
+    """One row per model and focal role (the CSV): the model's choices, its estimate, the
+    p-value of record (``p_recommended``, from ``recommended``), one ``p_<inference>`` and
+    ``se_<inference>`` column per declared inference choice, the bootstrap p, the interval
+    drawn in the figure (``ci_low``, ``ci_high`` from ``ci_from``) and the fit's status."""
     rows = []
-    dims = [d for d in DIMENSIONS if d in record["dimensions"]]   # JSON keys come sorted
-    for r in record["specifications"]:
-        for role, t in (r["terms"] or {}).items():
-            rows.append({"id": r["id"], "model": r["model"], "role": role, "term": t.get("term"),
-                         **{d: r["choices"].get(d, NA) for d in dims},
-                         "estimate": t.get("estimate"), "std_error": t.get("std_error"),
-                         "p_value": t.get("p_value"), "ci_low": t.get("ci_low"),
-                         "ci_high": t.get("ci_high"), "boot_p": t.get("boot_p"),
-                         "nobs": r["nobs"], "n_clusters": r["n_clusters"],
-                         "converged": r["converged"], "error": r["error"] or "",
-                         "warnings": " | ".join(r["warnings"])})
+    dims = [d for d in DIMENSIONS if d in record["dimensions"] and d != "inference"]
+    infs = list(record["dimensions"].get("inference", []))
+    for m in record["models"]:
+        for role, t in (m["terms"] or {}).items():
+            pv, se = t.get("p_value") or {}, t.get("std_error") or {}
+            rows.append({"model": m["id"], "role": role, "term": t.get("term"),
+                         **{d: m["choices"].get(d, NA) for d in dims},
+                         "estimate": t.get("estimate"),
+                         "recommended": t.get("recommended") or "",
+                         "p_recommended": t.get("p_recommended"),
+                         **{f"p_{i}": pv.get(i) for i in infs},
+                         **{f"se_{i}": se.get(i) for i in infs if i != "bootstrap"},
+                         "boot_p": t.get("boot_p"), "ci_from": t.get("ci_from") or "",
+                         "ci_low": t.get("ci_low"), "ci_high": t.get("ci_high"),
+                         "nobs": m["nobs"], "n_clusters": m["n_clusters"],
+                         "converged": m["converged"],
+                         "convergence_borderline": m["convergence_borderline"],
+                         "error": m["error"] or "",
+                         "unavailable": " | ".join(f"{k}: {v}" for k, v in
+                                                   m["unavailable"].items()),
+                         "warnings": " | ".join(m["warnings"])})
     return pd.DataFrame(rows)
 
 
@@ -184,16 +235,20 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
             wrote += [out / Path(p).relative_to(tx.dir) for p in staged]
             dt = time.perf_counter() - t0
             if not quiet:
-                print(f"curve {c.id}: {rec['n_specifications']} specifications "
-                      f"({rec['n_fitted']} fitted, {rec['n_failed']} failed, "
-                      f"{rec['n_not_converged']} not converged, {len(rec['excluded'])} excluded) "
+                print(f"curve {c.id}: {rec['n_models']} models ({rec['n_cells']} model x "
+                      f"inference cells; {rec['n_fitted']} fitted, {rec['n_failed']} failed, "
+                      f"{rec['n_not_converged']} not converged, {len(rec['borderline'])} "
+                      f"borderline, {len(rec['excluded'])} cells excluded as declared) "
                       f"on {backend} x{ex.workers if backend != 'serial' else 1} in {dt:.1f}s")
                 for role, s in rec["summary"].items():
                     if s["median_estimate"] is None:
                         continue
                     print(f"  {role}: median {s['median_estimate']:.4g}, same sign "
-                          f"{s['share_same_sign']:.0%}, p<0.05 "
-                          + (f"{s['share_p05']:.0%}" if s["share_p05"] is not None else "n/a"))
+                          f"{s['share_same_sign']:.0%}, p<0.05 by the recommended inference "
+                          + (f"{s['share_p05']:.0%} of {s['n_recommended']} "
+                             f"({s['n_recommended_bootstrap']} bootstrap, "
+                             f"{s['n_recommended_cluster']} cluster)"
+                             if s["share_p05"] is not None else "n/a"))
     if not quiet:
         print(f"curve: published {len(curves)} curve(s) together under {out}/ "
               f"({len(tx.installed)} file(s) changed)")

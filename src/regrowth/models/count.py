@@ -133,6 +133,9 @@ def _judge_convergence(result) -> None:
     retvals["decrement"] = dec
     retvals["converged"] = dec < _optim.TOL
     retvals["borderline"] = bool(_optim.TOL / 100 < dec < _optim.TOL * 100)
+    # statsmodels copied its own verdict into ``result.converged`` when it built the result;
+    # every reader (tidy.glance, the curve, the tables) reads that attribute first
+    getattr(result, "_results", result).converged = retvals["converged"]
     if not retvals["converged"]:
         warnings.warn(f"Poisson did not converge: scaled Newton decrement {dec:.3g} after "
                       f"{retvals.get('iterations')} Newton iterations (needs < "

@@ -19,6 +19,8 @@ from linearmodels.shared.io import _str, pval_format
 from linearmodels.shared.utility import AttrDict
 from statsmodels.iolib.summary import SimpleTable, fmt_2cols, fmt_params
 
+from regrowth.models.covariance import wald_test
+
 
 __all__ = ["GLSResultsMixin", "PanelFGLSResults"]
 
@@ -59,9 +61,15 @@ class GLSResultsMixin:
         if not slopes:
             return InvalidTestStatistic("the model has no regressors besides the constant",
                                         name="Wald chi2")
-        b = params[slopes]
-        stat = float(b @ np.linalg.solve(cov[np.ix_(slopes, slopes)], b))
-        return WaldTestStatistic(stat, "all coefficients except the constant are zero",
+        # the rank of the covariance is decided by the covariance module's documented
+        # tolerance (RANK_RTOL, with a borderline band): a panel-corrected covariance with
+        # year effects is rank deficient, and a plain solve() then either raised "Singular
+        # matrix" or returned +-1e17 depending on the machine's rounding
+        test = wald_test(params[slopes], cov[np.ix_(slopes, slopes)])
+        if isinstance(test, InvalidTestStatistic):
+            return InvalidTestStatistic(f"Wald chi2 not computable: {test._reason}",
+                                        name="Wald chi2")
+        return WaldTestStatistic(test.stat, "all coefficients except the constant are zero",
                                  len(slopes), name="Wald chi2")
 
     @property
