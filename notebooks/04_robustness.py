@@ -13,6 +13,7 @@
 #     - table3_innovation_robustness
 #     - table4_growth_robustness
 #     - table5_innovation_within
+#     - table8_growth_spatial
 # ---
 
 # %% [markdown]

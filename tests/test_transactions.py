@@ -117,21 +117,18 @@ def test_a_staging_folder_without_the_package_marker_is_not_ours_and_stays(tmp_p
 def test_a_staging_folder_left_by_a_kill_9_is_cleaned_by_the_next_run(tmp_path):
     """A writer killed while staging leaves .staging-<pid> (with the marker); the next run
     deletes it and publishes its own set."""
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER.format(files=FILES))
     root = tmp_path / "out"
     publish(root, "G0")
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    proc = subprocess.Popen([sys.executable, str(script), str(root), "G1"], env=env,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "start"
+    pid, started = _forked_writer(root, "G1")     # defined with the kill -9 tests below
+    assert os.read(started, 1) == b"s"
+    os.close(started)
     deadline = time.monotonic() + 30
-    while not list(root.glob(f".staging-{proc.pid}/tables/*.md")):
+    while not list(root.glob(f".staging-{pid}/tables/*.md")):
         assert time.monotonic() < deadline, "the writer never staged a file"
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    left = root / f".staging-{proc.pid}"
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    left = root / f".staging-{pid}"
     assert (left / files.STAGING_MARKER).is_file() and generations(root) == {"G0"}
     publish(root, "G2")
     assert not left.exists() and generations(root) == {"G2"}

@@ -158,7 +158,8 @@ def test_full_edition_download_is_read_from_raw_kosis_or_named_when_missing(tmp_
     (tmp_path / "kosis").mkdir()
     # synthetic numbers: two provinces only, so partial coverage must be allowed explicitly
     make_xlsx([["시도별", "2019", "2020"], ["전국", 30, 40], ["서울특별시", 10, 12], ["경기도", 8, 9]],
-              name="kosis/DT_1YL202109E_20250101.xlsx", meta={"통계표ID": "DT_1YL202109E"})
+              name="kosis/DT_1YL202109E_20250101.xlsx",
+              meta={"통계표ID": "DT_1YL202109E", "단위": "건"})   # the meta sheet states its unit
     with pytest.raises(DataError, match="covers 2 of the 17 provinces"):
         sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all")
     frame = sources.load_kosis_download(tmp_path, "DT_1YL202109E", "patents_all", allow_partial=True)

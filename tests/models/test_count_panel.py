@@ -179,8 +179,8 @@ REAL = Path(__file__).resolve().parents[2] / "data" / "processed" / "panel.parqu
 
 @pytest.mark.skipif(not REAL.is_file(), reason="the real panel is not built (regrowth panel)")
 def test_real_innovation_sample_within_province_table():
-    """On the real gnb_main sample (16 provinces, 2015-2020): 재정자립도 varies almost only
-    between provinces, every model is fitted on the same 96 rows, and the Poisson FE column
+    """On the real gnb_main sample (16 provinces, 2015-2021): 재정자립도 varies almost only
+    between provinces, every model is fitted on the same 112 rows, and the Poisson FE column
     equals the conditional Poisson (xtpoisson, fe) slope."""
     from regrowth import panel
     from regrowth import specs as specs_mod
@@ -191,7 +191,7 @@ def test_real_innovation_sample_within_province_table():
                 if c.id == "gnb_main")
     rows, var = within.within_province_table(p, main, "fiscal_self_reliance_l1")
     assert list(rows["model"]) == [m[0] for m in within.WITHIN_MODELS]
-    assert set(rows["nobs"]) == {96} and set(rows["n_groups"]) == {16}
+    assert set(rows["nobs"]) == {112} and set(rows["n_groups"]) == {16}   # 16 x 2015-2021
     assert rows["converged"].all()
     assert var["within_sd"] < 3
     assert var["between_sd"] > 15

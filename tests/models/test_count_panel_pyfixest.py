@@ -224,4 +224,4 @@ def test_real_innovation_sample_equals_pyfixest_fepois(year):
                          time=df["year"] if year else None)
     fit = _pyfixest(df, spec.outcome, xs, "region", year="year" if year else None)
     _same(ours, fit)
-    assert (ours.nobs, ours.n_groups) == (96, 16)
+    assert (ours.nobs, ours.n_groups) == (112, 16)   # 16 provinces x 2015-2021

@@ -236,9 +236,12 @@ def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFr
     flagged row repeat the untreated fit.
     """
     rows = []
+    available = set(panel.columns) | set(panel.index.names)
     for spec in specs.columns():
         if registry.get(spec.estimator).family == "count":
             continue
+        if spec.edition == "full" and not set(spec.variables()) <= available:
+            continue  # a full-edition column whose KOSIS table was not downloaded
         try:
             heads = _headline(spec, terms)
         except ValueError:
@@ -265,9 +268,11 @@ def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFr
                 except (RegrowthError, ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
                     # e.g. the split-panel jackknife: the flag is constant within a half
                     c, dummy_why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        ca = a.coefs.set_index("term")
-        cc = c.coefs.set_index("term") if c is not None else None
-        cb = b.coefs.set_index("term") if b is not None else None
+        # a term's first row is its coefficient; later rows of the same name are other panels
+        # of the table (a spatial-lag model's direct/indirect/total effects)
+        ca = a.coefs.drop_duplicates("term").set_index("term")
+        cc = c.coefs.drop_duplicates("term").set_index("term") if c is not None else None
+        cb = b.coefs.drop_duplicates("term").set_index("term") if b is not None else None
         for term in heads:
             rows.append({
                 "table": spec.table, "column": spec.id, "estimator": spec.estimator,
