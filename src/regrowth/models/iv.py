@@ -274,11 +274,16 @@ class ReformResults(LabelledEstimates):
     def refit_for_bootstrap(self):
         """The same design refitted as a model :func:`regrowth.inference.boottest` takes: a
         linearmodels ``PanelOLS`` with the dummies after the linear models, a statsmodels
-        ``Poisson`` with the same dummies after PPML (``boottest`` calls this itself)."""
+        ``Poisson`` with the same dummies after PPML (``boottest`` calls this itself).
+        Refitted once and kept: bootstrapping every coefficient of one result reuses it."""
+        kept = getattr(self, "_bootstrap_model", None)
+        if kept is not None:
+            return kept
         refit = getattr(self, "_panelols", None)
         if refit is None:
             raise SpecificationError(f"no bootstrap refit is available after {self.model}")
-        return refit()
+        self._bootstrap_model = refit()
+        return self._bootstrap_model
 
     def __repr__(self) -> str:
         return (f"{self.model}: {self.nobs} obs, {self.se_label}\n"
