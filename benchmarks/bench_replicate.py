@@ -8,11 +8,11 @@ and after (the reference machine has 2 cores, often shared):
 
 1. wall and CPU seconds (user + sys, children included) of `regrowth replicate
    --no-notebooks`, unprofiled;
-2. the same run under cProfile, broken down by stage: start-up (imports), loading and
-   checking, fitting every column, each analysis (bootstrap lines, randomization inference,
-   leave-one-out, chain, mediation, reform, spatial, ...), tables, descriptives, figures,
-   `estimates.json`, publishing; the profiler's overhead inflates pandas-heavy stages, so
-   read the shares, not the seconds;
+2. the same run under cProfile on the CPU clock, broken down by stage: start-up (imports),
+   loading and checking, fitting every column, each analysis (bootstrap lines,
+   randomization inference, leave-one-out, chain, mediation, reform, spatial, ...), tables,
+   descriptives, figures, `estimates.json`, publishing; the profiler's overhead inflates
+   pandas-heavy stages, so read the shares, not the seconds;
 3. the notebooks executed two at a time (the default, `regrowth.notebooks.WORKERS`) against
    one at a time in the same run (the peer), with each notebook's seconds, and whether both
    wrote the same bytes.
@@ -91,10 +91,27 @@ def _analyses(stats: pstats.Stats) -> list[tuple[str, float]]:
     return sorted(out, key=lambda kv: -kv[1])
 
 
+#: cProfile on the process's CPU clock (time.process_time), not the wall clock, so that the
+#: shares do not depend on what else the shared machine runs
+_PROFILE = """
+import cProfile, runpy, sys, time
+out, results = sys.argv[1], sys.argv[2]
+sys.argv = ["regrowth", "replicate", "--no-notebooks", "--results-dir", results]
+prof = cProfile.Profile(time.process_time)
+prof.enable()
+try:
+    runpy.run_module("regrowth", run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    prof.disable()
+    prof.dump_stats(out)
+"""
+
+
 def profile_breakdown(results: Path) -> None:
     prof = results.parent / "replicate.prof"
-    wall, cpu, _ = run(["-m", "cProfile", "-o", str(prof), "-m", "regrowth", "replicate",
-                        "--no-notebooks", "--results-dir", str(results)])
+    wall, cpu, _ = run(["-c", _PROFILE, str(prof), str(results)])
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
     driver = _cumulative(stats, "regrowth/replicate.py", "run")
@@ -102,8 +119,9 @@ def profile_breakdown(results: Path) -> None:
     rows += [(label, _cumulative(stats, suf, fn)) for label, suf, fn in STAGES]
     rows += _analyses(stats)
     rows.append(("other", total - sum(s for _, s in rows)))
-    print(f"\nprofiled run (cProfile): wall {wall:.1f} s, CPU {cpu:.1f} s, load {_load()}")
-    print(f"{'stage':46s} {'profile s':>9s} {'share':>6s}")
+    print(f"\nprofiled run (cProfile, CPU clock): wall {wall:.1f} s, CPU {cpu:.1f} s, "
+          f"load {_load()}")
+    print(f"{'stage':46s} {'CPU s':>9s} {'share':>6s}")
     for label, secs in rows:
         print(f"{label:46s} {secs:9.1f} {100 * secs / total:5.1f}%")
     for label, suf, fn in ACROSS:
