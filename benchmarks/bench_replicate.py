@@ -1,42 +1,170 @@
-"""Time `regrowth replicate` (specs, tables, figures, notebooks) and `regrowth panel`.
+"""Time `regrowth replicate` and its notebooks, and say where the time goes.
 
-Not a test: prints wall-clock seconds of each step, run as subprocesses from the project
-root with the environment and data already in place (`make panel` first). The target of
-issue 5 is under 60 s for replicate including notebooks on the 2-core reference machine.
+Not a test: runs the package as subprocesses from the project root with the environment and
+data already in place (`make panel` first), writing into a scratch results folder (the
+committed `results/` is left alone; the notebooks read `results/`, so `notebooks/*.ipynb` are
+rewritten: do not commit them from a benchmark run). Prints, with the load average before
+and after (the reference machine has 2 cores, often shared):
 
-    .venv/bin/python benchmarks/bench_replicate.py [--repeat 2]
+1. wall and CPU seconds (user + sys, children included) of `regrowth replicate
+   --no-notebooks`, unprofiled;
+2. the same run under cProfile on the CPU clock, broken down by stage: start-up (imports),
+   loading and checking, fitting every column, each analysis (bootstrap lines,
+   randomization inference, leave-one-out, chain, mediation, reform, spatial, ...), tables,
+   descriptives, figures, `estimates.json`, publishing; the profiler's overhead inflates
+   pandas-heavy stages, so read the shares, not the seconds;
+3. the notebooks executed two at a time (the default, `regrowth.notebooks.WORKERS`) against
+   one at a time in the same run (the peer), with each notebook's seconds, and whether both
+   wrote the same bytes.
+
+    .venv/bin/python benchmarks/bench_replicate.py [--skip-notebooks] [--skip-profile]
+
+The target of issue 19 is a warm `make replicate` with notebooks under 30 s on the 2-core
+reference machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import pstats
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+       "MPLCONFIGDIR": str(ROOT / "build" / "mplconfig")}
+
+#: (label, path suffix of the function's file, function name): the stages of a replicate run
+#: (disjoint: each is called from the driver, not from another stage)
+STAGES = (
+    ("load and check specs and panel", "regrowth/replicate.py", "_load_checked"),
+    ("fit every column", "regrowth/replicate.py", "_fit_all"),
+    ("tables (md, tex, html, csv, docx)", "regrowth/outputs.py", "write_tables"),
+    ("descriptive tables", "regrowth/outputs.py", "write_descriptives"),
+    ("coefficient and panel figures", "regrowth/outputs.py", "write_figures"),
+    ("estimates.json record", "regrowth/outputs.py", "estimates_record"),
+    ("publish (transaction)", "regrowth/files.py", "__exit__"),
+)
+
+#: cross-cutting lines (already inside the stages above)
+ACROSS = (
+    ("  of which: saving figures (png+pdf+svg)", "regrowth/report/figures.py", "save_figure"),
+    ("  of which: saving maps", "regrowth/report/maps.py", "save_map"),
+    ("  of which: boottest calls", "regrowth/inference/boottest.py", "boottest"),
+)
 
 
-def timed(args: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "regrowth", *args], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run(args: list[str]) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child and its children, stdout)."""
+    c0, t0 = _cpu(), time.perf_counter()
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, check=True,
+                          capture_output=True, text=True)
+    return time.perf_counter() - t0, _cpu() - c0, proc.stdout
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
+    return sum(v[3] for (path, _, func), v in stats.stats.items()
+               if func == name and path.replace(os.sep, "/").endswith(suffix))
+
+
+def _analyses(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Cumulative seconds of every analysis's ``_run`` (regrowth/analyses/<name>.py)."""
+    out = []
+    for (path, _, func), v in stats.stats.items():
+        p = path.replace(os.sep, "/")
+        if func == "_run" and "/regrowth/analyses/" in p:
+            out.append((f"analysis: {Path(p).stem}", v[3]))
+    return sorted(out, key=lambda kv: -kv[1])
+
+
+#: cProfile on the process's CPU clock (time.process_time), not the wall clock, so that the
+#: shares do not depend on what else the shared machine runs
+_PROFILE = """
+import cProfile, runpy, sys, time
+out, results = sys.argv[1], sys.argv[2]
+sys.argv = ["regrowth", "replicate", "--no-notebooks", "--results-dir", results]
+prof = cProfile.Profile(time.process_time)
+prof.enable()
+try:
+    runpy.run_module("regrowth", run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    prof.disable()
+    prof.dump_stats(out)
+"""
+
+
+def profile_breakdown(results: Path) -> None:
+    prof = results.parent / "replicate.prof"
+    wall, cpu, _ = run(["-c", _PROFILE, str(prof), str(results)])
+    stats = pstats.Stats(str(prof))
+    total = stats.total_tt
+    driver = _cumulative(stats, "regrowth/replicate.py", "run")
+    rows = [("start-up (imports, argument parsing)", total - driver)]
+    rows += [(label, _cumulative(stats, suf, fn)) for label, suf, fn in STAGES]
+    rows += _analyses(stats)
+    rows.append(("other", total - sum(s for _, s in rows)))
+    print(f"\nprofiled run (cProfile, CPU clock): wall {wall:.1f} s, CPU {cpu:.1f} s, "
+          f"load {_load()}")
+    print(f"{'stage':46s} {'CPU s':>9s} {'share':>6s}")
+    for label, secs in rows:
+        print(f"{label:46s} {secs:9.1f} {100 * secs / total:5.1f}%")
+    for label, suf, fn in ACROSS:
+        secs = _cumulative(stats, suf, fn)
+        print(f"{label:46s} {secs:9.1f} {100 * secs / total:5.1f}%")
+    print(f"{'total (profiled)':46s} {total:9.1f}")
+
+
+def notebooks() -> None:
+    """Two at a time (the default) against one at a time, in the same run."""
+    code = ("import sys; from regrowth import notebooks as nb; "
+            "sys.exit(1 if nb.run('notebooks', workers=int(sys.argv[1])) else 0)")
+    texts = {}
+    for workers in (1, 2):
+        before = _load()
+        wall, cpu, out = run(["-c", code, str(workers)])
+        texts[workers] = {p.name: p.read_bytes() for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+        print(f"\nnotebooks, {workers} at a time: wall {wall:.1f} s, CPU {cpu:.1f} s "
+              f"(load {before} before, {_load()} after)")
+        print("".join(f"  {line.strip()}\n" for line in out.splitlines() if "executed" in line),
+              end="")
+        if workers == 1:
+            serial = wall
+    print(f"ratio one at a time / two at a time (wall): {serial / wall:.2f}; "
+          f"same .ipynb bytes: {texts[1] == texts[2]}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--skip-profile", action="store_true", help="no cProfile breakdown")
+    ap.add_argument("--skip-notebooks", action="store_true", help="no notebook timings")
     args = ap.parse_args()
-    rows = [("regrowth panel", ["panel"]),
-            ("regrowth replicate --no-notebooks", ["replicate", "--no-notebooks"]),
-            ("regrowth replicate (with notebooks)", ["replicate"])]
-    print(f"{'step':40s} {'median s':>9s} {'min s':>7s}  (n={args.repeat})")
-    for label, cmd in rows:
-        times = [timed(cmd) for _ in range(args.repeat)]
-        print(f"{label:40s} {statistics.median(times):9.2f} {min(times):7.2f}")
+    print(f"load average before: {_load()} (1/5/15 min), {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory(prefix="regrowth-bench-") as tmp:
+        results = Path(tmp) / "results"
+        wall, cpu, out = run(["-m", "regrowth", "replicate", "--no-notebooks",
+                              "--results-dir", str(results)])
+        print(f"regrowth replicate --no-notebooks (warm, unprofiled): wall {wall:.1f} s, "
+              f"CPU {cpu:.1f} s, load {_load()} after")
+        if not args.skip_profile:
+            profile_breakdown(results)
+    if not args.skip_notebooks:
+        notebooks()
 
 
 if __name__ == "__main__":

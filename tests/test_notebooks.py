@@ -103,7 +103,7 @@ def test_run_with_tables_builds_only_the_notebooks_that_read_them(tmp_path, monk
     assert "notebooks/03_growth.ipynb: not rebuilt (reads table2_growth; asked for table6_reform)" in out
     ran.clear()
     notebooks.run(folder, tables=["table2_growth"], quiet=True)
-    assert ran == ["01-00", "03-00", "04-00", "06-00"]
+    assert sorted(ran) == ["01-00", "03-00", "04-00", "06-00"]   # run 2 at a time
     ran.clear()
     notebooks.run(folder, quiet=True)                                  # no --only: every one
     assert len(ran) == len(NAMES)
@@ -118,6 +118,8 @@ def test_a_notebook_without_a_declaration_is_always_built(tmp_path, monkeypatch)
     assert notebooks.reads(folder / "01_x.py") is None
     notebooks.run(folder, tables=["table1_innovation"], quiet=True)
     assert ran == [1]
+
+
 # ------------------------------------------------------------------ results the notebooks read
 
 def _project(tmp_path: Path, estimates: str) -> Path:
@@ -177,3 +179,51 @@ def test_check_names_a_notebook_built_without_a_results_id(tmp_path):
     assert notebooks.stale(folder) == [
         "notebooks/01_one.ipynb records no id of the results it was built from (built by an "
         "older version); rebuild it with `regrowth notebooks` (or `make notebooks`)"]
+
+
+def test_parallel_run_writes_the_same_notebooks_and_lines_in_name_order(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Two notebooks at once (the default) write the same .ipynb bytes as one at a time and
+    print their lines in name order, whichever finishes first; a failing one is reported and
+    leaves the others written."""
+    import threading
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("01_a", "02_b", "03_c"):
+        (folder / f"{name}.py").write_text(f"# %% [markdown]\n# {name}\n\n# %%\n1\n",
+                                            encoding="utf-8")
+    first_done = threading.Event()
+
+    def fake_execute(nb, cwd, timeout=300):
+        prefix = nb.cells[0].id[:2]
+        if prefix == "01":        # the first notebook waits for another one to finish
+            first_done.wait(5)
+        if prefix == "03":
+            first_done.set()
+            raise RuntimeError("cell 1\nboom")
+        if prefix == "02":
+            first_done.set()
+        nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                      text=f"ran {prefix}\n")]
+
+    monkeypatch.setattr(notebooks, "execute", fake_execute)
+    failures = notebooks.run(folder, workers=2)
+    out = capsys.readouterr()
+    lines = [line.split(":")[0].strip() for line in (out.out + out.err).splitlines()]
+    assert lines == ["notebooks/01_a.ipynb", "notebooks/02_b.ipynb"] + ["notebooks/03_c.ipynb"]
+    assert out.out.index("01_a") < out.out.index("02_b")
+    assert failures == {"03_c.ipynb": "RuntimeError: boom"}
+    parallel = {p.name: p.read_bytes() for p in folder.glob("*.ipynb")}
+    assert sorted(parallel) == ["01_a.ipynb", "02_b.ipynb"]
+    for p in folder.glob("*.ipynb"):
+        p.unlink()
+    first_done.set()
+    assert notebooks.run(folder, workers=1, quiet=True) == failures
+    assert {p.name: p.read_bytes() for p in folder.glob("*.ipynb")} == parallel
+
+
+def test_run_refuses_a_worker_count_that_is_not_a_positive_integer(tmp_path):
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="workers must be a positive integer"):
+            notebooks.run(tmp_path, workers=bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -443,3 +444,22 @@ def test_simplify_tolerance_zero_and_bad_input(boundary_path):
     with pytest.raises(DataError, match="sejong") as err:
         spatial.simplify_boundaries(moved, 500)
     assert "not a coverage" in str(err.value)
+
+
+def test_read_boundaries_parses_a_file_once_and_rereads_it_when_it_changes(boundary_path,
+                                                                             tmp_path,
+                                                                             monkeypatch):
+    """A second call returns an equal copy without parsing (a caller changing it changes no
+    later call); a rewritten file is read again."""
+    path = tmp_path / "b.json"
+    path.write_bytes(Path(boundary_path).read_bytes())
+    first = spatial.read_boundaries(path)
+    first.loc["seoul", "name_ko"] = "changed by a caller"
+    with monkeypatch.context() as m:
+        m.setattr(spatial, "_check_format", lambda p: pytest.fail("parsed twice"))
+        again = spatial.read_boundaries(path)
+    assert again.loc["seoul", "name_ko"] != "changed by a caller"
+    assert again.equals(spatial.read_boundaries(boundary_path))
+    path.write_text("{}", encoding="utf-8")             # another size and mtime: read again
+    with pytest.raises(DataError, match="JSON of type None"):
+        spatial.read_boundaries(path)

@@ -12,7 +12,8 @@ notebooks carry their outputs for readers on the web:
 * :func:`execute` runs it with nbclient on a kernel talking over local IPC sockets in a
   temporary folder (no TCP ports, hence no "running over TCP without encryption" warnings);
 * :func:`run` does both for every source of a folder and writes each ``.ipynb`` atomically
-  (``make notebooks``, ``regrowth notebooks``, and the last step of ``make replicate``);
+  (``make notebooks``, ``regrowth notebooks``, and the last step of ``make replicate``),
+  executing :data:`WORKERS` notebooks at once, each in its own kernel;
 * :func:`drifted` lists the ``.ipynb`` files whose cells differ from their source (the test
   suite fails on any);
 * :func:`reads` gives the tables a notebook declares it reads, in the jupytext header of its
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -50,11 +52,15 @@ import jupytext
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-__all__ = ["SOURCE_PATTERN", "sources", "build", "cells", "drifted", "stale", "results_ids",
-           "execute", "reads", "run"]
+__all__ = ["SOURCE_PATTERN", "WORKERS", "sources", "build", "cells", "drifted", "stale",
+           "results_ids", "execute", "reads", "run"]
 
 #: Notebook sources: ``notebooks/<two digits>_<name>.py``.
 SOURCE_PATTERN = "[0-9][0-9]_*.py"
+
+#: Notebooks executed at once by :func:`run`, each in its own kernel (the reference machine
+#: has 2 cores; a kernel spends much of its time starting up and importing).
+WORKERS = 2
 
 _METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -196,19 +202,28 @@ def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> N
 
 
 def run(folder: str | Path = "notebooks", timeout: int = 300, *,
-        quiet: bool = False, tables: Sequence[str] | None = None) -> dict[str, str]:
+        quiet: bool = False, tables: Sequence[str] | None = None,
+        workers: int = WORKERS) -> dict[str, str]:
     """Build every source of ``folder`` into its ``.ipynb``, execute it and write it
     (atomically); return ``{notebook name: error}`` for the ones that failed (their previous
-    ``.ipynb`` is left in place). Prints one line per notebook.
+    ``.ipynb`` is left in place). Prints one line per notebook, in name order.
 
     ``tables``: build only the notebooks that declare reading one of these table ids (and
-    those that declare nothing, :func:`reads`); None builds every notebook."""
+    those that declare nothing, :func:`reads`); None builds every notebook.
+
+    ``workers``: notebooks executed at once (default :data:`WORKERS`), each in its own kernel
+    process; a notebook's cells still run one after another in its kernel, and every notebook
+    reads ``results/`` and writes only its own ``.ipynb``, so its outputs are the same bytes
+    whatever the number. The lines and the files are written in name order once all ran."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, not {workers!r}")
     folder = Path(folder)
     failures: dict[str, str] = {}
     results = _results_dir(folder)
     if results is not None:  # never run a notebook on a half-published set
         recover_for_reading(results)
         recover_for_reading(results / "curve", command="regrowth curve")
+    todo = []
     for src in sources(folder):
         target = src.with_suffix(".ipynb")
         declared = reads(src) if tables is not None else None
@@ -217,22 +232,36 @@ def run(folder: str | Path = "notebooks", timeout: int = 300, *,
                 print(f"  notebooks/{target.name}: not rebuilt (reads "
                       f"{', '.join(declared) or 'no table'}; asked for {', '.join(tables)})")
             continue
+        todo.append((src, target, build(src)))
+
+    def one(job):
+        src, target, nb = job
         t0 = time.perf_counter()
-        nb = build(src)
-        ids = results_ids(results, src) if results is not None else None
         try:
             execute(nb, folder, timeout)
         except Exception as exc:  # report, keep going with the other notebooks
+            return exc, time.perf_counter() - t0
+        return None, time.perf_counter() - t0
+
+    if workers == 1 or len(todo) < 2:
+        outcomes = [one(job) for job in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(todo)),
+                                thread_name_prefix="regrowth-notebook") as pool:
+            outcomes = list(pool.map(one, todo))
+    for (src, target, nb), (exc, seconds) in zip(todo, outcomes):
+        if exc is not None:
             text = str(exc).strip().splitlines()
             failures[target.name] = f"{type(exc).__name__}: {text[-1] if text else ''}"
             if not quiet:
                 print(f"  notebooks/{target.name}: FAILED ({failures[target.name]})",
                       file=sys.stderr)
             continue
+        ids = results_ids(results, src) if results is not None else None
         if ids is not None:  # the results it read (no time: a rebuild changes nothing)
             nb.metadata["regrowth"] = {"results": ids}
         write_text(target, nbformat.writes(nb) + "\n")
         if not quiet:
             print(f"  notebooks/{target.name}: built from {src.name} and executed "
-                  f"[{time.perf_counter() - t0:.1f}s]")
+                  f"[{seconds:.1f}s]")
     return failures

@@ -127,15 +127,33 @@ def read_boundaries(path: str | Path | None = None, *, ids: Iterable[str] | None
     :class:`~regrowth.errors.DataError` if it is not TopoJSON/GeoJSON, has no ``code``
     property, has a code that is not one of the 17 provinces, repeats a code, or lacks a
     province asked for.
-    """
-    import geopandas as gpd
-    import shapely
 
+    The file is parsed once per process for each (file, size, modification time, ``ids``):
+    a later call returns a copy of the frame read then (a run reads it for every map, Moran's
+    I and spatial column).
+    """
     path = Path(DEFAULT_BOUNDARIES if path is None else path)
     if not path.is_file():
         raise MissingInputError("the province boundary file is missing", file=path,
                                 hint="run `make data` (it acquires data/raw/kostat_boundaries/ "
                                      "from the mirror or the pinned origin) or pass path=")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, _ids(ids))
+    if key not in _BOUNDARIES:
+        if len(_BOUNDARIES) >= 8:
+            _BOUNDARIES.clear()
+        _BOUNDARIES[key] = _read_boundaries(path, key[3])
+    return _BOUNDARIES[key].copy()
+
+
+#: the boundary frames read, by (file, size, mtime, ids); at most 8 kept
+_BOUNDARIES: dict = {}
+
+
+def _read_boundaries(path: Path, wanted: tuple[str, ...]):
+    import geopandas as gpd
+    import shapely
+
     _check_format(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # GDAL notes on the missing CRS member
@@ -163,7 +181,6 @@ def read_boundaries(path: str | Path | None = None, *, ids: Iterable[str] | None
     if dup:
         raise DataError(f"province(s) {dup} appear more than once", file=path, column="code",
                         hint="dissolve the features by code first")
-    wanted = _ids(ids)
     missing = [k for k in wanted if k not in set(keys)]
     if missing:
         names = ", ".join(f"{k} (code {regions.get(k).code}, {regions.get(k).name_ko})"

@@ -208,6 +208,20 @@ def test_wild_bootstrap_runs_on_the_same_design(synthetic_panel):
     assert bt.statistic == pytest.approx(es.tstats["dose_x_2020"], rel=1e-8)
 
 
+def test_the_bootstrap_model_is_refitted_once_per_result_and_gives_the_same_tests(
+        synthetic_panel):
+    """Bootstrapping every event-year coefficient of one result refits its PanelOLS once;
+    each test equals the one on a result that was never bootstrapped before."""
+    es = iv.event_study(synthetic_panel, "fiscal_autonomy", "dose")
+    assert es.refit_for_bootstrap() is es.refit_for_bootstrap()
+    for term in ("dose_x_2016", "dose_x_2020"):
+        shared = boottest(es, term, reps=499, seed=2).to_dict()
+        fresh = iv.event_study(synthetic_panel, "fiscal_autonomy", "dose")
+        alone = boottest(fresh, term, reps=499, seed=2).to_dict()
+        shared.pop("seconds", None), alone.pop("seconds", None)
+        assert shared == alone
+
+
 def test_randomization_inference_over_doses(synthetic_panel):
     ri = iv.randomization_test(iv.did, synthetic_panel, "dose", "dose_x_post", reps=99, seed=3,
                                outcome="fiscal_autonomy")

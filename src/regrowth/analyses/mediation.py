@@ -297,11 +297,11 @@ def _sample(panel: pd.DataFrame, s: MediationSettings) -> pd.DataFrame:
     return data
 
 
-def _design(data: pd.DataFrame, regressors: list[str], units: np.ndarray, years: np.ndarray,
+def _design(data, regressors: list[str], units: np.ndarray, years: np.ndarray,
             s: MediationSettings, n_focal: int) -> np.ndarray:
     """Constant, ``regressors`` (the first ``n_focal`` are the treatment and mediator, always
-    kept), year and province dummies."""
-    cols = [np.ones(len(data)), *[data[r].to_numpy() for r in regressors]]
+    kept), year and province dummies. ``data``: {variable: array of the rows}."""
+    cols = [np.ones(len(units)), *[np.asarray(data[r]) for r in regressors]]
     if s.year_effects:
         for y in sorted(set(years))[1:]:
             cols.append((years == y).astype(float))
@@ -344,7 +344,19 @@ def mediation_point(data: pd.DataFrame, s: MediationSettings, units=None) -> dic
     ``units``: province labels of the rows (default: the index's region level)."""
     units = np.asarray(data.index.get_level_values("region") if units is None else units)
     years = np.asarray(data.index.get_level_values("year"))
-    y, m = data[s.outcome].to_numpy(), data[s.mediator].to_numpy()
+    return _point(_arrays(data, s), s, units, years)
+
+
+def _arrays(data: pd.DataFrame, s: MediationSettings) -> dict[str, np.ndarray]:
+    """{variable: its values} of the variables the three models use."""
+    return {v: data[v].to_numpy()
+            for v in dict.fromkeys([s.outcome, s.mediator, s.treatment, *s.controls])}
+
+
+def _point(data: dict[str, np.ndarray], s: MediationSettings, units: np.ndarray,
+           years: np.ndarray) -> dict:
+    """:func:`mediation_point` on plain arrays (the bootstrap draws index them directly)."""
+    y, m = data[s.outcome], data[s.mediator]
     X_rf = _design(data, [s.treatment, *s.controls], units, years, s, 1)
     X_out = _design(data, [s.treatment, s.mediator, *s.controls], units, years, s, 2)
     g_rf, e1 = _ols(y, X_rf)
@@ -375,15 +387,18 @@ def fit_mediation(panel: pd.DataFrame, settings: MediationSettings, *,
     rows = {p: np.flatnonzero(units == p) for p in provinces}
     rng = np.random.default_rng(s.seed)
     draws_idx = [rng.integers(0, len(provinces), size=len(provinces)) for _ in range(s.reps)]
+    arrays = _arrays(data, s)
+    all_years = np.asarray(data.index.get_level_values("year"))
     records, failed = [], 0
     for draw in draws_idx:
         idx, labels = [], []
         for j, p in enumerate(draw):
             idx.append(rows[provinces[p]])
             labels += [f"{provinces[p]}#{j}"] * len(rows[provinces[p]])
-        sub = data.iloc[np.concatenate(idx)]
+        take = np.concatenate(idx)
         try:
-            est = mediation_point(sub, s, units=np.asarray(labels))
+            est = _point({v: a[take] for v, a in arrays.items()}, s, np.asarray(labels),
+                         all_years[take])
         except np.linalg.LinAlgError:
             failed += 1
             continue

@@ -274,11 +274,16 @@ class ReformResults(LabelledEstimates):
     def refit_for_bootstrap(self):
         """The same design refitted as a model :func:`regrowth.inference.boottest` takes: a
         linearmodels ``PanelOLS`` with the dummies after the linear models, a statsmodels
-        ``Poisson`` with the same dummies after PPML (``boottest`` calls this itself)."""
+        ``Poisson`` with the same dummies after PPML (``boottest`` calls this itself).
+        Refitted once and kept: bootstrapping every coefficient of one result reuses it."""
+        kept = getattr(self, "_bootstrap_model", None)
+        if kept is not None:
+            return kept
         refit = getattr(self, "_panelols", None)
         if refit is None:
             raise SpecificationError(f"no bootstrap refit is available after {self.model}")
-        return refit()
+        self._bootstrap_model = refit()
+        return self._bootstrap_model
 
     def __repr__(self) -> str:
         return (f"{self.model}: {self.nobs} obs, {self.se_label}\n"
@@ -466,11 +471,21 @@ def event_study(data: pd.DataFrame, outcome: str, dose: str, *, years: Iterable[
 
 
 def _check_time_invariant(frame: pd.DataFrame, dose: str) -> None:
-    spread = frame[dose].groupby(level=0).agg(lambda s: s.max() - s.min())
-    bad = spread[spread > 1e-12 * max(1.0, float(frame[dose].abs().max()))]
+    # max - min of the dose within each province (NaN skipped), provinces in sorted order;
+    # numpy ufunc.at on the index's codes instead of a pandas groupby (this runs once per
+    # randomization draw)
+    codes = np.asarray(frame.index.codes[0])        # -1: a missing province, left out
+    provinces = frame.index.levels[0]
+    values = frame[dose].to_numpy(float)[codes >= 0]
+    codes = codes[codes >= 0]
+    hi = np.full(len(provinces), -np.inf)
+    lo = np.full(len(provinces), np.inf)
+    np.fmax.at(hi, codes, values)
+    np.fmin.at(lo, codes, values)
+    bad = sorted(provinces[(hi - lo) > 1e-12 * max(1.0, float(frame[dose].abs().max()))])
     if len(bad):
         raise SpecificationError(f"the dose {dose!r} must be constant within a province; it "
-                                 f"varies in {list(bad.index)}")
+                                 f"varies in {bad}")
 
 
 def _post(frame: pd.DataFrame, post_years: Iterable[int] | None, post_year: int) -> np.ndarray:
