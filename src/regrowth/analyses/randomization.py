@@ -10,17 +10,16 @@ formulas). The records go into ``estimates.json`` under the column's ``extra.ran
 and the p-value of the t-statistic is printed in the column's bracket line ("RI p").
 
 Cost: one refit per draw (10-100 ms for the count models on 50-120 rows); the draws run on
-one BLAS thread in this process with a progress line on stderr every 10%.
+one BLAS thread in this process, with their progress on stderr (:mod:`regrowth.progress`).
 """
 
 from __future__ import annotations
-
-import sys
 
 from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.fit import estimation_sample
 from regrowth.inference.randomization import randomization_test
 from regrowth.models.registry import did_you_mean
+from regrowth.progress import Progress
 from regrowth.report.tidy import tidy
 from regrowth.specs.parse import Problems, unknown
 from regrowth.threads import one_blas_thread
@@ -49,21 +48,15 @@ def randomize_column(spec, data, terms, *, permutations: int, seed: int,
     entry = spec.entry
     out = {}
     for term in terms:
-        step = max(1, permutations // 10)
-
-        def progress(done, total, term=term):
-            if done % step == 0 or done == total:
-                print(f"  randomization {label} {term}: {done}/{total}", file=sys.stderr,
-                      flush=True)
-
         def refit(frame, term=term):
             return _coefficient(entry.fit(spec, frame), term)
 
         try:
-            with one_blas_thread():
+            with one_blas_thread(), Progress(permutations, f"randomization {label} {term}",
+                                             "draws") as bar:
                 res = randomization_test(refit, data, term, strata=strata,
                                          permutations=permutations, seed=seed,
-                                         progress=progress)
+                                         progress=bar.to)
             out[term] = res.to_dict()
         except (ValueError, RuntimeError, ArithmeticError) as exc:
             out[term] = {"error": f"{type(exc).__name__}: {exc}"}
