@@ -372,12 +372,14 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             if grp.shape[0] != n_all:
                 raise DataError(f"groups has {grp.shape[0]} rows but endog has {n_all}")
 
-        # one pass over each array in the usual case (everything finite, nothing dropped)
-        nonfinite = {"exog": ~np.isfinite(Xa), "exog_disp": ~np.isfinite(Za)}
+        # the usual case (everything finite, nothing dropped) without n x k temporaries: a
+        # column sum is finite unless the column holds a NaN or an infinity (or overflows,
+        # which the exact check below then sorts out)
+        nonfinite = {what: (None if np.isfinite(arr.sum(axis=0)).all() else ~np.isfinite(arr))
+                     for what, arr in (("exog", Xa), ("exog_disp", Za))}
         keep = ~np.isnan(y)
         for what, arr in (("exog", Xa), ("exog_disp", Za)):
-            bad = nonfinite[what]
-            if bad.any():
+            if nonfinite[what] is not None:
                 keep &= ~np.isnan(arr).any(axis=1)
         if off is not None:
             keep &= ~np.isnan(off)
@@ -394,12 +396,12 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                           MissingValuesWarning, stacklevel=2)
         if not all_kept:
             y, Xa, Za = y[keep], Xa[keep], Za[keep]
-            nonfinite = {k: v[keep] for k, v in nonfinite.items()}
+            nonfinite = {k: None if v is None else v[keep] for k, v in nonfinite.items()}
         if y.size == 0:
             raise DataError("no observations left after dropping missing values")
         _check_counts(y, yname)
         for what, bad in nonfinite.items():
-            if bad.any():
+            if bad is not None and bad.any():
                 raise DataError(f"{what} contains infinite values")
         total_off = _total_offset(off, expo, keep, y.shape[0])
         xnames = [str(c) for c in X.columns]
