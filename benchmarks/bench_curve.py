@@ -15,7 +15,8 @@ Measures, on the real panel and the [[curve]] blocks of specs/models.toml:
 3. the same with `serial` (the serial / 2-worker ratio) and with `dask` on a LocalCluster
    (start-up time, per-task overhead of empty tasks, wall time of the curves);
 4. the growth curve's inferential (null) curve, both methods in the same run: 2 draws by
-   full refits and 999 by linear maps (``--null-only`` runs this part alone);
+   full refits and 999 by linear maps (``--null-only`` runs this part alone; ``--null-subset
+   K`` refits every K-th model's specifications only and scales the refit time to all);
 5. the fit and bootstrap cost at 229 units (시군구) on synthetic data of that size, for the
    100,000-specification projection written in benchmarks/README.md.
 
@@ -136,41 +137,64 @@ def dask_overhead(workers: int, n_tasks: int = 2000) -> dict:
 
 
 def null_draw_cost(data, curves, workers: int, refit_draws: int = 2,
-                   linear_draws: int = 999) -> dict | None:
+                   linear_draws: int = 999, subset: int = 1,
+                   fixed_cost: bool = True) -> dict | None:
     """The growth curve's null draws on ``processes`` x ``workers``, both methods in one run:
     ``refit`` (every specification refitted per draw; ``refit_draws`` draws) and ``linear``
     (linear maps; once with 1 draw for the fixed cost of one fit per model, once with
     ``linear_draws``). The first ``refit_draws`` draws are the same draws in both methods;
-    their per-draw medians are printed side by side."""
+    their per-draw medians are printed side by side.
+
+    ``subset`` > 1 refits only the specifications of every ``subset``-th model (all of a
+    model's specifications, so they share its fits as in a full run); the refit time per draw
+    is then scaled to all specifications (x specifications / refitted specifications) for the
+    ratio, and the medians compared are those of linear maps on the same subset.
+    ``fixed_cost=False`` skips the 1-draw linear run (its time is then not reported)."""
     lin = [c for c in curves if c.null_draws]
     if not lin:
         return None
     c = lin[0]
     with curve.Executor("processes", workers) as ex:
         specs, _ = curve.enumerate_specs(c)
-        rec = curve.run_curve(replace(c, null_draws=0), data, ex, prepared=True)
+        rec = curve.run_curve(replace(c, null_draws=0), data, ex, prepared=True,
+                              progress=False)
+        models = list(dict.fromkeys(sp.model_id for sp in specs))
+        chosen = set(models[::max(1, subset)])
+        pairs = [(sp, r) for sp, r in zip(specs, rec["specifications"])
+                 if sp.model_id in chosen]
+        sub_specs, sub_records = [p[0] for p in pairs], [p[1] for p in pairs]
         t0 = time.perf_counter()
-        ref = curve.null_curve(replace(c, null_draws=refit_draws), specs, rec["specifications"],
+        ref = curve.null_curve(replace(c, null_draws=refit_draws), sub_specs, sub_records,
                                data, ex, method="refit")
         t_refit = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        curve.null_curve(replace(c, null_draws=1), specs, rec["specifications"], data, ex,
-                         method="linear")
-        t_one = time.perf_counter() - t0
+        same_subset = (curve.null_curve(replace(c, null_draws=refit_draws), sub_specs,
+                                        sub_records, data, ex, method="linear")
+                       if subset > 1 else None)
+        t_one = None
+        if fixed_cost:
+            t0 = time.perf_counter()
+            curve.null_curve(replace(c, null_draws=1), specs, rec["specifications"], data, ex,
+                             method="linear")
+            t_one = time.perf_counter() - t0
         t0 = time.perf_counter()
         full = curve.null_curve(replace(c, null_draws=linear_draws), specs,
                                 rec["specifications"], data, ex, method="linear")
         t_lin = time.perf_counter() - t0
+    lin_ref = same_subset if same_subset is not None else full
     same = {role: {"refit": ref["roles"][role]["null_median"],
-                   "linear": full["roles"][role]["null_median"][:refit_draws]}
+                   "linear": lin_ref["roles"][role]["null_median"][:refit_draws]}
             for role in c.focal}
+    scale = full["n_specifications"] / max(1, ref["n_specifications"])
+    per_draw = t_refit / refit_draws * scale
     return {"curve": c.id, "workers": workers, "specifications": full["n_specifications"],
+            "refit_specifications": ref["n_specifications"], "refit_subset_every": subset,
             "refit_draws": refit_draws, "refit_seconds": t_refit,
-            "refit_seconds_per_draw": t_refit / refit_draws,
+            "refit_seconds_per_draw": per_draw,
             "linear_draws": linear_draws, "linear_seconds": t_lin,
             "linear_seconds_one_draw": t_one,
-            "linear_seconds_per_draw": (t_lin - t_one) / max(1, linear_draws - 1),
-            "refit_over_linear_per_draw": (t_refit / refit_draws) / (t_lin / linear_draws),
+            "linear_seconds_per_draw": (None if t_one is None
+                                        else (t_lin - t_one) / max(1, linear_draws - 1)),
+            "refit_over_linear_per_draw": per_draw / (t_lin / linear_draws),
             "p_median": {r: full["roles"][r]["p_median"] for r in c.focal},
             "p_share_p05": {r: full["roles"][r]["p_share_p05"] for r in c.focal},
             "medians_first_draws": same, "refitted_by_linear": full["refitted"]}
@@ -217,11 +241,16 @@ def _print_null(n: dict | None) -> None:
         return
     print(f"\nnull curve ({n['curve']}, {n['specifications']} specifications, "
           f"{n['workers']} workers, same run):")
-    print(f"  refit  : {n['refit_seconds_per_draw']:.2f} s per draw ({n['refit_draws']} draws)")
-    print(f"  linear : {n['linear_seconds']:.1f} s for {n['linear_draws']} draws "
-          f"({n['linear_seconds_one_draw']:.1f} s with 1 draw: one fit per model; "
-          f"{1e3 * n['linear_seconds_per_draw']:.1f} ms per further draw)")
-    print(f"  refit / linear time per draw: {n['refit_over_linear_per_draw']:.0f}x")
+    sub = ("" if n.get("refit_subset_every", 1) == 1 else
+           f"; measured on {n['refit_specifications']} specifications (every "
+           f"{n['refit_subset_every']}th model), scaled to all")
+    print(f"  refit  : {n['refit_seconds_per_draw']:.2f} s per draw ({n['refit_draws']} draws"
+          f"{sub})")
+    one = ("" if n["linear_seconds_one_draw"] is None else
+           f" ({n['linear_seconds_one_draw']:.1f} s with 1 draw: one fit per model; "
+           f"{1e3 * n['linear_seconds_per_draw']:.1f} ms per further draw)")
+    print(f"  linear : {n['linear_seconds']:.1f} s for {n['linear_draws']} draws{one}")
+    print(f"  ratio refit / linear time per draw: {n['refit_over_linear_per_draw']:.0f}x")
     for role, m in n["medians_first_draws"].items():
         print(f"  {role}: median of draws 0..{n['refit_draws'] - 1} refit "
               + ", ".join(f"{v:.5g}" for v in m["refit"]) + " | linear "
@@ -231,7 +260,9 @@ def _print_null(n: dict | None) -> None:
 
 
 def _null_only(args, report, data, curves) -> None:
-    report["null"] = null_draw_cost(data, curves, args.workers, linear_draws=args.null_draws)
+    report["null"] = null_draw_cost(data, curves, args.workers, linear_draws=args.null_draws,
+                                    subset=args.null_subset,
+                                    fixed_cost=not args.no_fixed_cost)
     _print_null(report["null"])
     report["load_average_end"] = os.getloadavg()
     out = Path(args.out).with_name("bench_curve_null.json")
@@ -249,6 +280,11 @@ def main() -> None:
                     help="draws of the linear null curve (the refit reference makes 2)")
     ap.add_argument("--null-only", action="store_true",
                     help="time only the null curve (refit vs linear maps)")
+    ap.add_argument("--null-subset", type=int, default=1, metavar="K",
+                    help="refit only every K-th model's specifications (the ratio scales the "
+                         "refit time to all); make bench uses --null-only --null-subset 16")
+    ap.add_argument("--no-fixed-cost", action="store_true",
+                    help="skip the 1-draw linear run (the fixed cost of one fit per model)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_curve.json"))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -300,7 +336,8 @@ def main() -> None:
     report["rss_growth_mb_max"] = max(growth) if growth else None
     report["runs"] = runs
 
-    report["null"] = null_draw_cost(data, curves, args.workers, linear_draws=args.null_draws)
+    report["null"] = null_draw_cost(data, curves, args.workers, linear_draws=args.null_draws,
+                                    subset=args.null_subset)
     _print_null(report["null"])
     report["units_229"] = large_units()
     u = report["units_229"]
