@@ -9,8 +9,13 @@
    peak memory (tracemalloc peak of Python/numpy allocations during the fit, in a separate run
    from the timing; and the process's max RSS).
 
-Usage: .venv/bin/python benchmarks/bench_gnb.py [--repeats 5] [--no-large]
+Usage: .venv/bin/python benchmarks/bench_gnb.py [--repeats 5] [--no-large] [--quick]
+``--quick`` (what ``make bench`` runs): no simulated rows, 3 glmmTMB repeats.
 The R row is skipped with a message if Rscript (or glmmTMB) is not available.
+
+Our three randhie timings (construct + fit, from_formula + fit, Newton iterations alone) are
+interleaved -- one call of each in turn, ``max(repeats, 10)`` rounds -- so that load from
+other processes hits them alike and their ratio means something on a shared machine.
 """
 
 from __future__ import annotations
@@ -64,6 +69,19 @@ def best_of(fn, repeats):
     return np.median(times), min(times), out
 
 
+def interleaved(fns: dict, repeats: int) -> dict:
+    """{name: (median s, min s, last output)}: one call of each function in turn per round,
+    after one warm-up call of each."""
+    outs = {k: f() for k, f in fns.items()}
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            outs[k] = f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: (float(np.median(v)), min(v), outs[k]) for k, v in times.items()}
+
+
 def randhie_csv():
     return os.path.join(os.path.dirname(statsmodels.__file__), "datasets", "randhie",
                         "randhie.csv")
@@ -102,7 +120,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-large", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="no simulated rows, 3 glmmTMB repeats (make bench)")
     a = ap.parse_args()
+    if a.quick:
+        a.no_large = True
     warnings.simplefilter("ignore")
     d = sm.datasets.randhie.load_pandas()
     y = d.endog
@@ -113,33 +135,28 @@ def main():
     print(f"randhie, n={len(y)}, ln alpha on const + {' + '.join(Z_COLS)}, "
           f"median of {a.repeats} repeats")
 
-    def ours_het():
-        return GeneralizedNegativeBinomial(y, X, exog_disp=Z).fit()
-
-    t_med, t_min, res = best_of(ours_het, max(a.repeats, 10))
-    print(f"  regrowth GNB (construct + fit): {t_med * 1e3:8.1f} ms (min {t_min * 1e3:.1f}), "
-          f"llf {res.llf:.6f}, iterations {res.mle_retvals['iterations']}")
     frame = pd.concat([d.endog, d.exog], axis=1)
     formula = f"{d.endog.name} ~ " + " + ".join(d.exog.columns)
     disp = "~ " + " + ".join(Z_COLS)
-
-    def ours_formula():
-        return GeneralizedNegativeBinomial.from_formula(formula, frame, disp_formula=disp).fit()
-
     model = GeneralizedNegativeBinomial(y, X, exog_disp=Z)
     start = model.start_params_default()
-
-    def newton_only():
-        return model._newton(start, 100, 1e-12)
-
-    f_med, f_min, fres = best_of(ours_formula, max(a.repeats, 10))
-    n_med, n_min, _ = best_of(newton_only, max(a.repeats, 10))
+    timed = interleaved({
+        "arrays": lambda: GeneralizedNegativeBinomial(y, X, exog_disp=Z).fit(),
+        "formula": lambda: GeneralizedNegativeBinomial.from_formula(
+            formula, frame, disp_formula=disp).fit(),
+        "newton": lambda: model._newton(start, 100, 1e-12),
+    }, max(a.repeats, 10))
+    t_med, t_min, res = timed["arrays"]
+    f_med, f_min, fres = timed["formula"]
+    n_med, n_min, _ = timed["newton"]
+    print(f"  regrowth GNB (construct + fit): {t_med * 1e3:8.1f} ms (min {t_min * 1e3:.1f}), "
+          f"llf {res.llf:.6f}, iterations {res.mle_retvals['iterations']}")
     print(f"  regrowth GNB from_formula + fit:   {f_med * 1e3:8.1f} ms (min {f_min * 1e3:.1f}), "
           f"llf {fres.llf:.6f}")
     print(f"  Newton iterations alone:           {n_med * 1e3:8.1f} ms (min {n_min * 1e3:.1f}); "
           f"from_formula + fit / Newton alone: {f_med / n_med:.2f}x (median), "
           f"{f_min / n_min:.2f}x (min)")
-    r = bench_r(a.repeats)
+    r = bench_r(3 if a.quick else a.repeats)
     if r is not None:
         rt = np.median(r["times"])
         print(f"  glmmTMB {r['version']} (fit only):  {rt * 1e3:8.1f} ms (min "

@@ -29,7 +29,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.numdiff import approx_fprime, approx_hess
 
-from regrowth.errors import (BoundaryWarning, ConvergenceWarning, EstimationError,
+from regrowth.errors import (BoundaryWarning, ConvergenceWarning, DataError, EstimationError,
                              MissingValuesWarning, SpecificationError)
 from regrowth.models import GeneralizedNegativeBinomial
 
@@ -726,6 +726,28 @@ def test_all_zero_and_constant_counts_refused():
     y = d["accident"].where(d["accident"] == 0)
     with pytest.warns(MissingValuesWarning), pytest.raises(EstimationError, match="zero in all"):
         GeneralizedNegativeBinomial(y, X)
+
+
+def test_infinite_regressors_refused_while_a_nan_drops_its_row():
+    """An infinity in exog or exog_disp is an error; a NaN in the same column only drops its
+    row (the quick finiteness check by column sums must not blur the two)."""
+    d = F.ships()
+    y = d["accident"].to_numpy(dtype=float)
+    X = np.c_[np.ones(len(d)), d["yr_con"].to_numpy(dtype=float)]
+    for what in ("exog", "exog_disp"):
+        bad = X.copy()
+        bad[4, 1] = np.inf
+        bad[7, 1] = np.nan
+        with pytest.warns(MissingValuesWarning, match="1 of 34"), \
+                pytest.raises(DataError, match=f"{what} contains infinite values"):
+            GeneralizedNegativeBinomial(y, X if what == "exog_disp" else bad,
+                                        exog_disp=bad if what == "exog_disp" else None)
+        nan_only = X.copy()
+        nan_only[7, 1] = np.nan
+        with pytest.warns(MissingValuesWarning, match="1 of 34"):
+            mod = GeneralizedNegativeBinomial(y, X if what == "exog_disp" else nan_only,
+                                              exog_disp=nan_only if what == "exog_disp" else None)
+        assert mod.n_missing == 1 and not mod.row_mask[7]
 
 
 @pytest.mark.parametrize("what", ["exog", "exog_disp", "offset", "exposure", "groups"])

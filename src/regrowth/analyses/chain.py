@@ -98,7 +98,6 @@ not rescue identification.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,7 +105,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm import tqdm
 
 from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.errors import EstimationError, SpecificationError
@@ -115,6 +113,7 @@ from regrowth.models.covariance import cluster_meat, sandwich, stata_linear_fact
 from regrowth.models.gnb import GeneralizedNegativeBinomial
 from regrowth.models.gnb_draws import STATUS, fit_weighted
 from regrowth.models.registry import did_you_mean
+from regrowth.progress import Progress, backend_label
 from regrowth.report.tables import table_paths, RegressionTable, Row, format_number
 from regrowth.specs import ColumnSpec, Specs
 from regrowth.specs import load as load_specs
@@ -584,8 +583,14 @@ def _bootstrap(panel, s: ChainSettings, d2: _Stage2Data, data1, provinces, years
             reg1 = data1.index.get_level_values("region").to_numpy()[model.row_mask]
             W1 = Wu[:, np.searchsorted(units, reg1)]
             chunks = [W1[i:i + CHUNK] for i in range(0, B, CHUNK)]
-            out = (executor.map(_fit_chunk, chunks, model) if executor is not None
-                   else [_fit_chunk(model, c) for c in chunks])
+            done_chunks = (executor.imap(_fit_chunk, chunks, model) if executor is not None
+                           else (_fit_chunk(model, c) for c in chunks))
+            out = []
+            with Progress(B, "chain bootstrap (stage 1, batched Newton)", "draws",
+                          where=backend_label(executor)) as bar:
+                for o in done_chunks:
+                    out.append(o)
+                    bar.update(len(o[0]))
             P = np.concatenate([o[0] for o in out])
             status = np.concatenate([o[1] for o in out])
             usable = status != STATUS.index("refit")
@@ -621,10 +626,11 @@ def _bootstrap(panel, s: ChainSettings, d2: _Stage2Data, data1, provinces, years
                 rec[("chain", s.indirect_term)] = float(p1[s.decentralization]
                                                         * b2[i, d2.regressors.index(INNOVATION_TERM)])
             done[int(i)] = (rec, kinds[i], None)
-    # a progress bar only on a terminal and only if the full refits take more than 2 s
-    for i in tqdm(todo, desc="chain bootstrap", unit=" draws", delay=2.0, leave=False,
-                  disable=None, file=sys.stderr):
-        done[i] = _refit_draw(s, d2, rows1, pos2, units, draws_idx[i], years1)
+    if todo:
+        with Progress(len(todo), "chain bootstrap (full refits)", "draws") as bar:
+            for i in todo:
+                done[i] = _refit_draw(s, d2, rows1, pos2, units, draws_idx[i], years1)
+                bar.update()
     for i in range(B):
         rec, kind, why = done[i]
         if rec is None:

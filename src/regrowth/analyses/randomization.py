@@ -20,7 +20,7 @@ Cost: a refit per draw, made cheap by :func:`regrowth.inference.refit.column_ref
 design built once, count models warm-started; ``benchmarks/bench_randomization.py``). The
 draws run in chunks on the run's backend (``regrowth replicate --backend serial|processes|
 dask``, default ``$REGROWTH_BACKEND`` or serial), each chunk on one BLAS thread; the
-p-values are the same on every backend.
+p-values are the same on every backend. Their progress goes to stderr (:mod:`regrowth.progress`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from regrowth.fit import estimation_sample
 from regrowth.inference.randomization import randomization_test
 from regrowth.inference.refit import column_refit
 from regrowth.models.registry import did_you_mean
+from regrowth.progress import Progress
 from regrowth.specs.parse import Problems, unknown
 from regrowth.threads import one_blas_thread
 
@@ -56,22 +57,14 @@ def randomize_column(spec, data, terms, *, permutations: int, seed: int,
     blocks = blocks or {}
     out = {}
     for term in terms:
-        step = max(1, permutations // 10)
-        shown = [0]
-
-        def progress(done, total, term=term):
-            if done - shown[0] >= step or done == total:
-                shown[0] = done
-                print(f"  randomization {label} {term}: {done}/{total}", file=sys.stderr,
-                      flush=True)
-
         try:
             t0 = time.perf_counter()
             with one_blas_thread():
                 refit = column_refit(spec, data, term)
-            res = randomization_test(refit, data, term, unit=blocks.get(term, "region"),
-                                     strata=strata, permutations=permutations, seed=seed,
-                                     progress=progress, executor=executor)
+            with Progress(permutations, f"randomization {label} {term}", "draws") as bar:
+                res = randomization_test(refit, data, term, unit=blocks.get(term, "region"),
+                                         strata=strata, permutations=permutations, seed=seed,
+                                         progress=bar.to, executor=executor)
             out[term] = res.to_dict()
             print(f"  randomization {label} {term}: p = {res.pvalue:.4f} ({refit.kind} "
                   f"refits, {res.fallbacks} cold fallbacks) [{time.perf_counter() - t0:.1f}s]",

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 import warnings
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from regrowth.curve.backends import Executor
 from regrowth.curve.enumeration import Spec, _se_type, spec_seed
@@ -55,6 +53,7 @@ from regrowth.curve.fitting import (
 )
 from regrowth.curve.linear_null import build_map, null_draws
 from regrowth.curve.schema import Curve, Unavailable
+from regrowth.progress import Progress, backend_label
 
 __all__ = ["null_curve"]
 
@@ -213,24 +212,20 @@ def _linear_task(curve: Curve, data: pd.DataFrame, counts: np.ndarray, regions: 
                                   "rss_mb": _rss_mb()}}
 
 
-def _progress(curve: Curve, executor: Executor, total: int, what: str):
-    where = executor.backend if executor.backend == "serial" else \
-        f"{executor.backend} x{executor.workers}" + (
-            f" @ {executor.scheduler}" if executor.backend == "dask" and executor.scheduler
-            else "")
-    return tqdm(total=total, desc=f"null curve {curve.id} ({what}, {where})", unit=" tasks",
-                delay=2.0, leave=False, disable=None, file=sys.stderr)
+def _progress(curve: Curve, executor: Executor, total: int, what: str, unit: str):
+    return Progress(total, f"null curve {curve.id} ({what})", unit,
+                    where=backend_label(executor))
 
 
 def _refit_arrays(curve, executor, jobs, data, draws) -> list[dict]:
     """Per job, the estimates and p-values of every draw by full refits (``_null_task``)."""
     per_task = max(1, min(8, math.ceil(len(draws) / max(1, 4 * executor.workers))))
     tasks = batches(draws, per_task)
-    bar = _progress(curve, executor, len(tasks), "refits")
+    bar = _progress(curve, executor, len(draws), "refits", "draws")
     rows = []
     for o in executor.imap(_null_task, tasks, curve, jobs, data):
         rows += o["records"]
-        bar.update(1)
+        bar.update(len(o["records"]))
     bar.close()
     out = []
     pos: dict[str, int] = {}
@@ -258,11 +253,12 @@ def _linear_arrays(curve, executor, jobs, data, draws) -> tuple[list[dict], list
             groups.append([j])
     size = max(1, min(curve.batch_size, math.ceil(len(groups) / max(1, 8 * executor.workers))))
     tasks = [[j for g in chunk for j in g] for chunk in batches(groups, size)]
-    bar = _progress(curve, executor, len(tasks), "linear maps")
+    bar = _progress(curve, executor, len(jobs), f"linear maps, {len(draws)} draws",
+                    "specification terms")
     res = []
     for o in executor.imap(_linear_task, tasks, curve, data, counts, regions):
         res += o["jobs"]
-        bar.update(1)
+        bar.update(len(o["jobs"]))
     bar.close()
     refit = [i for i, r in enumerate(res) if "refit" in r]
     reasons = sorted({res[i]["refit"] for i in refit})

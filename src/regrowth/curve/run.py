@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from regrowth import files
+from regrowth import progress as progress_mod
 from regrowth import panel as panel_mod
 from regrowth.curve.backends import DEFAULT_BACKEND, Executor
 from regrowth.curve.enumeration import Spec, enumerate_specs, prepare_panel
@@ -90,13 +91,26 @@ def run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepared
     """Fit every specification of ``curve``; return the JSON-ready record (no timings).
 
     ``panel`` is the processed panel (``regrowth.panel.load``); pass ``prepared=True`` if it
-    already went through :func:`prepare_panel`.
+    already went through :func:`prepare_panel`. ``progress``: True or None shows the
+    specifications and null draws done, their rate and the time left on stderr
+    (:mod:`regrowth.progress`: a bar on a terminal, a line every few seconds otherwise);
+    False runs silently.
     """
+    with progress_mod.silenced(progress is False):
+        return _run_curve(curve, panel, executor, prepared=prepared)
+
+
+def _run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepared: bool) -> dict:
     data = panel if prepared else prepare_panel(panel, [curve])
     specs, excluded = enumerate_specs(curve)
     groups = group_specs(specs)
     tasks = batches(groups, curve.batch_size)
-    outs = executor.map(_batch_task, tasks, curve, data)
+    outs = []
+    with progress_mod.Progress(len(groups), f"curve {curve.id}", "models",
+                               where=progress_mod.backend_label(executor)) as bar:
+        for o in executor.imap(_batch_task, tasks, curve, data):
+            outs.append(o)
+            bar.update(len(o["records"]))
     models = [r for o in outs for r in o["records"]]
     meta = [o["meta"] for o in outs]
     failures = []
@@ -230,7 +244,7 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     with Executor(backend, workers, scheduler) as ex, files.Transaction(out, prune=False) as tx:
         for c in curves:
             t0 = time.perf_counter()
-            rec = run_curve(c, data, ex, prepared=True)
+            rec = run_curve(c, data, ex, prepared=True, progress=not quiet)
             staged = write_outputs(rec, tx.dir)
             wrote += [out / Path(p).relative_to(tx.dir) for p in staged]
             dt = time.perf_counter() - t0

@@ -67,6 +67,8 @@ def as_frame(x, prefix: str, index) -> pd.DataFrame:
 
 
 def numeric(frame: pd.DataFrame, what: str) -> np.ndarray:
+    if all(isinstance(t, np.dtype) and t == np.float64 for t in frame.dtypes):
+        return frame.to_numpy()  # float64 columns: no missing-value conversion, often no copy
     try:
         arr = frame.to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
@@ -90,19 +92,20 @@ def collinear(mat: np.ndarray, names: list[str], what: str) -> None:
     k = mat.shape[1]
     if k == 0:
         return
-    scale = np.sqrt((mat * mat).sum(axis=0))
+    cross = mat.T @ mat  # one pass over the data; the checks below work on k x k
+    scale = np.sqrt(np.diag(cross))
     zero = scale == 0
     if zero.any():
         bad = [names[j] for j in np.flatnonzero(zero)]
         raise EstimationError(f"{what}: column(s) {bad} are identically zero in the estimation "
                               "sample; drop them")
-    ms = mat / scale
     if k == 1:
         return  # one non-zero column
-    gram = ms.T @ ms
+    gram = cross / np.outer(scale, scale)  # the Gram matrix of the unit-length columns
     w = linalg.eigvalsh(gram)
     if w[0] > 1e-12 * k * w[-1]:
         return  # full rank (cheap check on the k x k Gram matrix)
+    ms = mat / scale
     r, piv = linalg.qr(ms, mode="r", pivoting=True)
     d = np.abs(np.diag(r))
     tol = max(max(mat.shape) * np.finfo(float).eps * 10, 1e-7) * d[0]

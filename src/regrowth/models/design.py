@@ -4,14 +4,24 @@ Dummy columns are named ``year_<t>`` (every sample year but the first, the base)
 ``province_<region key>`` (every sample province but the first in sort order, the base):
 tables hide them and report "Year effects"/"Province effects" from their presence in the
 fitted model's terms (see :func:`fitted_effects`).
+
+:func:`formula_designs` builds the design matrices of several formulas (a model's mean and
+dispersion equations) in one patsy pass, with one set of dropped rows for all of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import numpy as np
 import pandas as pd
+from patsy import EvalEnvironment, ModelDesc, build_design_matrices, design_matrix_builders
+from patsy import NAAction as _patsy_NAAction
+from patsy.eval import ast_names
 
 __all__ = ["year_dummies", "province_dummies", "effect_dummies", "fitted_effects",
-           "YEAR_PREFIX", "PROVINCE_PREFIX"]
+           "formula_designs", "FormulaDesigns", "YEAR_PREFIX", "PROVINCE_PREFIX"]
 
 YEAR_PREFIX = "year_"
 PROVINCE_PREFIX = "province_"
@@ -62,3 +72,207 @@ def fitted_effects(result, terms) -> dict:
     return {"year": bool(year_terms) or "TimeEffects" in absorbed,
             "province": bool(province_terms) or "EntityEffects" in absorbed,
             "year_terms": year_terms, "province_terms": province_terms, "absorbed": absorbed}
+
+
+# ----------------------------------------------------------------------------- formulas
+
+class FormulaDesigns(NamedTuple):
+    """What :func:`formula_designs` returns.
+
+    ``matrices``: per formula, ``(lhs, rhs)`` DataFrames (``lhs`` has no columns for a
+    one-sided formula) on the kept rows; ``design_infos``: the matching patsy ``DesignInfo``
+    pairs (what ``predict`` rebuilds a design from); ``dropped``: a boolean array over the rows
+    of ``data``, True where a row was dropped (a missing value in any formula's variables or in
+    ``missing``).
+    """
+
+    matrices: list
+    design_infos: list
+    dropped: np.ndarray
+
+
+class _DropNA(_patsy_NAAction):
+    """patsy's ``NAAction(on_NA="drop")`` that records the dropped rows (``mask``) and copies
+    nothing when no row is dropped."""
+
+    mask = None
+
+    def _handle_NA_drop(self, values, is_nas, origins):
+        mask = np.zeros(is_nas[0].shape[0] if is_nas else 0, dtype=bool)
+        for is_na in is_nas:
+            mask |= is_na
+        self.mask = mask
+        if not mask.any():
+            return values
+        keep = ~mask
+        return [v[keep, ...] for v in values]
+
+
+class _Columns(Mapping):
+    """``data``'s columns as patsy looks them up, restricted to ``rows`` (positions) if given.
+
+    A numeric column that the formulas use only as a bare name (``y ~ x``, not ``np.log(x)``
+    or ``C(x)``) is handed over as a NumPy array: patsy's value is the same, without the
+    pandas overhead of its missing-value and type checks. Every other column is a Series (a
+    function in a formula may rely on pandas), pandas string columns as object Series, as
+    statsmodels hands them to patsy.
+    """
+
+    def __init__(self, data: pd.DataFrame, as_array: set, rows=None):
+        self._data, self._as_array, self._rows, self._cache = data, as_array, rows, {}
+
+    def __getitem__(self, key):
+        try:
+            return self._cache[key]
+        except (KeyError, TypeError):
+            pass
+        col = self._data[key]  # KeyError: patsy then looks in the formula's namespace
+        if self._rows is not None:
+            col = col.iloc[self._rows]
+        if isinstance(col, pd.Series):
+            if isinstance(col.dtype, pd.StringDtype):
+                col = col.astype(object)
+            elif key in self._as_array and isinstance(col.dtype, np.dtype) \
+                    and col.dtype.kind in "fiu":
+                col = col.to_numpy()
+        self._cache[key] = col
+        return col
+
+    def __iter__(self):
+        return iter(self._data.columns)
+
+    def __len__(self):
+        return self._data.shape[1]
+
+
+def _bare_columns(termlists, columns) -> set:
+    """Columns used only as bare names by the factors of ``termlists``."""
+    bare, other = set(), set()
+    for termlist in termlists:
+        for term in termlist:
+            for factor in term.factors:
+                code = getattr(factor, "code", None)
+                if code is None:
+                    continue
+                if code in columns:
+                    bare.add(code)
+                else:
+                    other |= set(ast_names(code))
+    return bare - other
+
+
+def _needs_rows_of_sample(design_infos) -> bool:
+    """True when a design depends on which rows it is built from: a categorical factor (its
+    levels) or a stateful transform (``center``, ``standardize``: their memorised moments)."""
+    for info in design_infos:
+        for finfo in info.factor_infos.values():
+            if finfo.type == "categorical":
+                return True
+            state = finfo.state if isinstance(finfo.state, dict) else {}
+            if state.get("pass_bins"):
+                return True
+    return False
+
+
+def _plain_columns(design_infos, lookup) -> dict | None:
+    """When every term of every design is the constant or one numeric column named bare
+    (``y ~ x1 + x2``), those columns as 1-d arrays by name; otherwise None."""
+    columns = {}
+    for info in design_infos:
+        for term in info.terms:
+            if not term.factors:
+                continue
+            if len(term.factors) != 1:
+                return None
+            finfo = info.factor_infos[term.factors[0]]
+            code = getattr(finfo.factor, "code", None)
+            if finfo.type != "numerical" or finfo.num_columns != 1 or code is None:
+                return None
+            value = lookup[code] if code in lookup._as_array else None
+            if not isinstance(value, np.ndarray) or value.ndim != 1:
+                return None
+            columns[code] = value
+    return columns
+
+
+def _plain_designs(design_infos, columns, index, missing) -> FormulaDesigns:
+    """:func:`formula_designs` for :func:`_plain_columns` designs, without patsy's builder:
+    the same matrices (a NaN drops the row from every design), written column-major."""
+    n = index.shape[0]
+    dropped = np.zeros(n, dtype=bool)
+    for value in columns.values():
+        if value.dtype.kind == "f":
+            dropped |= np.isnan(value)
+    if missing is not None:
+        dropped |= np.asarray(missing, dtype=bool)
+    keep = None
+    if dropped.any():
+        keep = np.flatnonzero(~dropped)
+        index = index[keep]
+    frames = []
+    for info in design_infos:
+        mat = np.empty((index.shape[0], len(info.column_names)), order="F")
+        for term, cols in info.term_slices.items():
+            if not term.factors:
+                mat[:, cols] = 1.0
+                continue
+            value = columns[info.factor_infos[term.factors[0]].factor.code]
+            mat[:, cols.start] = value if keep is None else value[keep]
+        frames.append(pd.DataFrame(mat, columns=info.column_names, index=index, copy=False))
+    return FormulaDesigns(matrices=list(zip(frames[::2], frames[1::2])),
+                          design_infos=list(zip(design_infos[::2], design_infos[1::2])),
+                          dropped=dropped)
+
+
+def formula_designs(formulas, data: pd.DataFrame, *, eval_env: dict | None = None,
+                    missing: np.ndarray | None = None) -> FormulaDesigns:
+    """Design matrices of several patsy formulas on ``data``, in one pass.
+
+    Every formula (``"y ~ x1 + C(f)"`` or one-sided ``"~ z"``) is parsed, and their designs are
+    built together by patsy (``design_matrix_builders``/``build_design_matrices`` with all the
+    term lists at once): a variable used by several formulas is evaluated once, and a row with
+    a missing value (None/NaN) in any of them, or True in ``missing`` (e.g. an offset or the
+    cluster ids), is dropped from all of them. Factor levels and stateful transforms are those
+    of the kept rows: when rows are dropped and a design has a categorical factor or a stateful
+    transform, the designs are rebuilt on the kept rows (the one case with a second pass).
+
+    ``eval_env``: the namespace of functions the formulas call (``np.log``, a user's function).
+    Designs made only of the constant and numeric columns named bare (``y ~ x1 + x2``) are
+    written directly from the columns (patsy still parses the formulas and makes the
+    ``DesignInfo``); every other design is built by patsy.
+    Returns :class:`FormulaDesigns`; patsy's errors are raised as they come.
+    """
+    descs = [ModelDesc.from_formula(f) for f in formulas]
+    termlists = [tl for d in descs for tl in (d.lhs_termlist, d.rhs_termlist)]
+    env = EvalEnvironment([dict(eval_env or {})])
+    as_array = _bare_columns(termlists, data.columns)
+    n = data.shape[0]
+    lookup = _Columns(data, as_array)
+    na = _DropNA()
+    infos = design_matrix_builders(termlists, lambda: iter([lookup]), env, na)
+    columns = _plain_columns(infos, lookup)
+    if columns is not None:
+        return _plain_designs(infos, columns, data.index, missing)
+    mats = build_design_matrices(infos, lookup, NA_action=na, return_type="matrix")
+    dropped = np.zeros(n, dtype=bool) if na.mask is None else na.mask.copy()
+    if missing is not None:
+        dropped |= np.asarray(missing, dtype=bool)
+    if dropped.any():
+        keep = np.flatnonzero(~dropped)
+        if _needs_rows_of_sample(infos):
+            sub = _Columns(data, as_array, rows=keep)
+            raise_na = _patsy_NAAction(on_NA="raise")
+            infos = design_matrix_builders(termlists, lambda: iter([sub]), env, raise_na)
+            mats = build_design_matrices(infos, sub, NA_action=raise_na, return_type="matrix")
+        else:  # row-wise designs: the rows patsy kept, less those ``missing`` drops
+            extra = ~dropped[~na.mask] if na.mask is not None else ~dropped
+            mats = [np.asarray(m)[extra] for m in mats]
+        index = data.index[keep]
+    else:
+        index = data.index
+    frames = [pd.DataFrame(np.asarray(m), columns=info.column_names, index=index,
+                           copy=False)
+              for m, info in zip(mats, infos)]
+    return FormulaDesigns(matrices=list(zip(frames[::2], frames[1::2])),
+                          design_infos=list(zip(infos[::2], infos[1::2])),
+                          dropped=dropped)

@@ -95,8 +95,12 @@ Names. The constant is ``Intercept`` wherever the estimator makes it: the formul
 (``lnalpha:Intercept``) and a column of ones passed as a bare array. Column names of DataFrames
 are kept as given.
 
-Formulas. ``from_formula`` evaluates the mean and dispersion formulas with statsmodels' formula
-machinery (``statsmodels.formula.options.formula_engine``), keeps ``model.formula``,
+Formulas. ``from_formula`` evaluates the mean and dispersion formulas with the engine of
+statsmodels' formula machinery (``statsmodels.formula.options.formula_engine``). With patsy (the
+default) both formulas are built in one pass (:func:`regrowth.models.design.formula_designs`):
+each variable is evaluated once, one set of rows is dropped from both equations, and a design
+made of bare numeric columns is written straight from them; formulaic evaluates each formula on
+its own. Either way the model keeps ``model.formula``,
 ``model.disp_formula``, ``model.data.frame`` and the design specifications
 (``model.data.model_spec``, ``model.disp_model_spec``), so ``results.predict(new_frame)`` rebuilds
 both designs (factor levels, transformations) from the raw variables of a new DataFrame.
@@ -120,6 +124,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import linalg, special
+import statsmodels.formula
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.formula._manager import FormulaManager
 
@@ -134,6 +139,7 @@ from regrowth.errors import (
 from regrowth.models._checks import CONSTANT, as_frame, check_index, collinear, misaligned, numeric, vector
 from regrowth.models._optim import newton
 from regrowth.models._special import GammaDiffs
+from regrowth.models.design import formula_designs
 from regrowth.models.gnb_results import (
     DISP_PREFIX,
     ETA_DIVERGE,
@@ -211,6 +217,56 @@ def _designs(formula, disp_formula, data: pd.DataFrame, env: dict, extra: dict):
     """The mean and dispersion designs of the rows where every variable is observed:
     ``(y, X, Z, spec, zspec, dropped rows)``.
 
+    With patsy (statsmodels' default engine) both formulas go through one pass
+    (:func:`regrowth.models.design.formula_designs`): shared variables are evaluated once and
+    the rows missing in either formula, the offset, exposure or groups are dropped from both
+    (a second pass on the kept rows only when factor levels or stateful transforms depend on
+    them). With formulaic each formula is evaluated on its own, as below.
+    """
+    if statsmodels.formula.options.formula_engine == "patsy":
+        return _patsy_designs(formula, disp_formula, data, env, extra)
+    return _engine_designs(formula, disp_formula, data, env, extra)
+
+
+def _formula_error(formula, disp_formula, exc):
+    return SpecificationError(f"formula {formula!r}"
+                              + (f" / disp_formula {disp_formula!r}" if disp_formula else "")
+                              + f" cannot be evaluated on data: {exc}")
+
+
+def _patsy_designs(formula, disp_formula, data, env, extra):
+    missing = np.zeros(data.shape[0], dtype=bool)
+    for v in extra.values():
+        if v is not None:
+            missing |= v.isna().to_numpy()
+    formulas = [formula] + ([disp_formula] if disp_formula is not None else [])
+    try:
+        built = formula_designs(formulas, data, eval_env=env, missing=missing)
+    except Exception as exc:  # patsy raises many kinds
+        if isinstance(exc, RegrowthErrorTypes):
+            raise
+        raise _formula_error(formula, disp_formula, exc) from exc
+    (y, X), (_, spec) = built.matrices[0], built.design_infos[0]
+    if y.shape[1] == 0:
+        raise SpecificationError(f"formula {formula!r} has no outcome: write it as "
+                                 "\"y ~ x1 + x2\"")
+    if y.shape[1] != 1:
+        raise SpecificationError(
+            f"formula {formula!r}: the outcome must be one numeric column, got "
+            f"{list(y.columns)} (is it a string or boolean column?)")
+    y = y.iloc[:, 0]
+    Z = zspec = None
+    if disp_formula is not None:
+        (zl, Z), (_, zspec) = built.matrices[1], built.design_infos[1]
+        if zl.shape[1]:
+            raise SpecificationError(f"disp_formula {disp_formula!r} must be one-sided "
+                                     "(\"~ z1 + z2\"): the dispersion equation has no outcome")
+    return y, X, Z, spec, zspec, built.dropped
+
+
+def _engine_designs(formula, disp_formula, data: pd.DataFrame, env: dict, extra: dict):
+    """:func:`_designs` through statsmodels' FormulaManager (the formulaic engine).
+
     Each formula is evaluated once on ``data``; only when rows must be dropped because
     another formula, the offset, exposure or groups is missing there (so that factor levels
     are those of the kept rows) are the designs rebuilt on the kept rows.
@@ -234,9 +290,7 @@ def _designs(formula, disp_formula, data: pd.DataFrame, env: dict, extra: dict):
     except Exception as exc:  # patsy/formulaic raise many kinds
         if isinstance(exc, RegrowthErrorTypes):
             raise
-        raise SpecificationError(f"formula {formula!r}"
-                                 + (f" / disp_formula {disp_formula!r}" if disp_formula else "")
-                                 + f" cannot be evaluated on data: {exc}") from exc
+        raise _formula_error(formula, disp_formula, exc) from exc
     for v in extra.values():
         if v is not None:
             drop |= v.isna().to_numpy()
@@ -318,25 +372,36 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             if grp.shape[0] != n_all:
                 raise DataError(f"groups has {grp.shape[0]} rows but endog has {n_all}")
 
-        keep = ~np.isnan(y) & ~np.isnan(Xa).any(axis=1) & ~np.isnan(Za).any(axis=1)
+        # the usual case (everything finite, nothing dropped) without n x k temporaries: a
+        # column sum is finite unless the column holds a NaN or an infinity (or overflows,
+        # which the exact check below then sorts out)
+        nonfinite = {what: (None if np.isfinite(arr.sum(axis=0)).all() else ~np.isfinite(arr))
+                     for what, arr in (("exog", Xa), ("exog_disp", Za))}
+        keep = ~np.isnan(y)
+        for what, arr in (("exog", Xa), ("exog_disp", Za)):
+            if nonfinite[what] is not None:
+                keep &= ~np.isnan(arr).any(axis=1)
         if off is not None:
             keep &= ~np.isnan(off)
         if expo is not None:
             keep &= ~np.isnan(expo)
         if grp is not None:
             keep &= grp.notna().to_numpy()
-        self.n_missing = int(n_all - keep.sum())
+        all_kept = bool(keep.all())
+        self.n_missing = 0 if all_kept else int(n_all - keep.sum())
         self.row_mask = keep
         if self.n_missing:
             warnings.warn(f"{self.n_missing} of {n_all} observations dropped because of missing "
                           "values in y, exog, exog_disp, offset, exposure or groups",
                           MissingValuesWarning, stacklevel=2)
-        y, Xa, Za = y[keep], Xa[keep], Za[keep]
+        if not all_kept:
+            y, Xa, Za = y[keep], Xa[keep], Za[keep]
+            nonfinite = {k: None if v is None else v[keep] for k, v in nonfinite.items()}
         if y.size == 0:
             raise DataError("no observations left after dropping missing values")
         _check_counts(y, yname)
-        for what, arr in (("exog", Xa), ("exog_disp", Za)):
-            if not np.all(np.isfinite(arr)):
+        for what, bad in nonfinite.items():
+            if bad is not None and bad.any():
                 raise DataError(f"{what} contains infinite values")
         total_off = _total_offset(off, expo, keep, y.shape[0])
         xnames = [str(c) for c in X.columns]
@@ -351,9 +416,9 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         self.groups = None if grp is None else grp.to_numpy()[keep]
         self.k_mean = Xa.shape[1]
         self.k_disp = Za.shape[1]
-        idx = index[keep]
-        super().__init__(pd.Series(y, index=idx, name=yname),
-                         pd.DataFrame(Xa, columns=xnames, index=idx),
+        idx = index if all_kept else index[keep]
+        super().__init__(pd.Series(y, index=idx, name=yname, copy=False),
+                         pd.DataFrame(Xa, columns=xnames, index=idx, copy=False),
                          extra_params_names=[DISP_PREFIX + c for c in znames],
                          missing="none", **kwds)
         # plain contiguous arrays for the numerical work

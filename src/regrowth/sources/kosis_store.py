@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from regrowth.errors import DataError
 from regrowth.files import Transaction
+from regrowth.progress import Progress
 
 from regrowth.sources.kosis_api import (
     KEY_HELP,
@@ -139,7 +140,9 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
     retrieved = (today or _dt.date.today()).isoformat()
     fetched: dict[str, tuple[bytes, dict]] = {}
     try:
-        with KosisClient(key, base=base, progress=progress, **client_kw) as client:
+        with KosisClient(key, base=base, progress=progress, **client_kw) as client, \
+                Progress(len(todo), "kosis download", "tables", where=urlsplit(base).hostname) \
+                as bar:
             for tid in todo:
                 req, src = kosis_request(tid), by_table(tid)
                 n0 = len(client.calls)
@@ -154,6 +157,7 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
                     "retrieved": retrieved,
                     "api": urlsplit(client.base)._replace(query="", fragment="").geturl(),
                     "org_id": src.org_id, "years": [req.start, end], "requests": requests})
+                bar.update()
         # stage beside data/raw/kosis/, verify exactly as the panel will read, then commit
         raw_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".kosis-staging-", dir=raw_dir))
