@@ -250,11 +250,7 @@ def _patsy_designs(formula, disp_formula, data, env, extra):
     if y.shape[1] == 0:
         raise SpecificationError(f"formula {formula!r} has no outcome: write it as "
                                  "\"y ~ x1 + x2\"")
-    if y.shape[1] != 1:
-        raise SpecificationError(
-            f"formula {formula!r}: the outcome must be one numeric column, got "
-            f"{list(y.columns)} (is it a string or boolean column?)")
-    y = y.iloc[:, 0]
+    y = _one_outcome(formula, y)
     Z = zspec = None
     if disp_formula is not None:
         (zl, Z), (_, zspec) = built.matrices[1], built.design_infos[1]
@@ -262,6 +258,15 @@ def _patsy_designs(formula, disp_formula, data, env, extra):
             raise SpecificationError(f"disp_formula {disp_formula!r} must be one-sided "
                                      "(\"~ z1 + z2\"): the dispersion equation has no outcome")
     return y, X, Z, spec, zspec, built.dropped
+
+
+def _one_outcome(formula, y: pd.DataFrame) -> pd.Series:
+    """The outcome column of a formula's left-hand side, refused unless it is one column."""
+    if y.shape[1] != 1:
+        raise SpecificationError(
+            f"formula {formula!r}: the outcome must be one numeric column, got "
+            f"{list(y.columns)} (is it a string or boolean column?)")
+    return y.iloc[:, 0]
 
 
 def _engine_designs(formula, disp_formula, data: pd.DataFrame, env: dict, extra: dict):
@@ -302,11 +307,7 @@ def _engine_designs(formula, disp_formula, data: pd.DataFrame, env: dict, extra:
             built["disp"] = evaluate(disp_formula, sub, "raise")
     (y, X), spec, _ = built["mean"]
     if isinstance(y, pd.DataFrame):
-        if y.shape[1] != 1:
-            raise SpecificationError(
-                f"formula {formula!r}: the outcome must be one numeric column, got "
-                f"{list(y.columns)} (is it a string or boolean column?)")
-        y = y.iloc[:, 0]
+        y = _one_outcome(formula, y)
     Z = zspec = None
     if disp_formula is not None:
         Z, zspec, _ = built["disp"]
