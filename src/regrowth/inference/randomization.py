@@ -288,10 +288,10 @@ def column_randomization_test(results_or_spec, param: str, *, panel: pd.DataFram
     from regrowth import fit as fit_mod  # the fit layer imports the spec parser, which
     from regrowth import panel as panel_mod  # imports this package: import here, not above
     from regrowth.inference.refit import column_refit
-    from regrowth.specs import ColumnSpec
 
     spec = getattr(results_or_spec, "spec", results_or_spec)
-    if not isinstance(spec, ColumnSpec):
+    # a column spec by what it carries (this layer sits below regrowth.specs)
+    if not all(hasattr(spec, a) for a in ("regressors", "estimator", "sample", "unit", "name")):
         raise TypeError("randomization_test: pass a fitted column (regrowth.fit.Fitted) or a "
                         f"regrowth.specs.ColumnSpec, not {type(results_or_spec).__name__}")
     if param not in spec.regressors:
