@@ -233,3 +233,28 @@ def test_a_spatial_lag_column_shows_its_direct_indirect_and_total_effects(bounda
             assert rows.loc[(var, kind), "estimate"] == eff.loc[(var, kind), "estimate"]
             assert rows.loc[(var, kind), "std_error"] == eff.loc[(var, kind), "std_error"]
     assert rows.loc[("rho", "main"), "estimate"] == f.result.rho
+
+
+def test_a_resource_warning_during_a_fit_is_not_recorded_as_the_fits_warning(monkeypatch):
+    """The garbage collector closing something another part of the process left open (an
+    event loop of an earlier Dask run) is no warning of this fit: the record must not depend
+    on what ran before."""
+    import warnings
+
+    from regrowth.models import registry
+
+    m = fit.macro_fit_panel(_macro_panel())
+    spec = _macro_spec("macro_region")
+    entry = registry.get(spec.estimator)
+    real = entry.fit
+
+    def noisy(s, data):
+        warnings.warn("unclosed event loop", ResourceWarning)
+        warnings.warn("a warning of the fit itself", UserWarning)
+        return real(s, data)
+
+    import dataclasses
+
+    monkeypatch.setattr(fit.registry, "get", lambda name: dataclasses.replace(entry, fit=noisy))
+    f = fit.fit_column(spec, m)
+    assert f.warnings == ["UserWarning: a warning of the fit itself"]

@@ -334,8 +334,12 @@ def fit_column(spec: ColumnSpec, panel: pd.DataFrame) -> Fitted:
             if explained is None:
                 raise
             raise SpecificationError(explained) from exc
+    # ResourceWarning is the garbage collector closing something another part of the process
+    # left open (an event loop, a file): never about this fit, and it would make the record
+    # depend on what ran before
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught
-                       if not issubclass(w.category, (DeprecationWarning, FutureWarning))})
+                       if not issubclass(w.category, (DeprecationWarning, FutureWarning,
+                                                      ResourceWarning))})
     coefs = tidy(result)
     stats = glance(result)
     if "spatial_effects" in entry.reports:
