@@ -9,6 +9,7 @@ for the properties a test inversion must have.
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 
 import numpy as np
@@ -242,3 +243,34 @@ def test_result_reports_its_settings(ols, produc16):
     text = out.summary()
     assert "WCR" in text and "webb" in text and "p-value" in text
     assert "pvalue=" in repr(out)
+
+
+# ------------------------------------- a confidence set the test at the null disagrees with
+
+def _result(pvalue, conf, null=0.0, estimate=0.27):
+    from regrowth.inference.boottest import BoottestResult
+
+    return BoottestResult(param="x", estimate=estimate, null=null, statistic=1.0, pvalue=pvalue,
+                          conf_int=conf, reps=9999, enumerated=False, method="score bootstrap",
+                          weights="webb", seed=1, level=0.95, ptype="symmetric", n_clusters=16,
+                          cluster_factor=1.0, impose_null=True)
+
+
+def test_a_set_that_excludes_a_null_the_test_does_not_reject_is_not_printed_as_an_interval():
+    """Table 1's R&D term once printed [0.132; 0.127, 1.841]: p = 0.132 at b = 0 but 0 outside
+    the interval the inversion found around the estimate (the score bootstrap's p-value
+    function was not monotone). Such a set is reported as not an interval, with the reason."""
+    res = _result(0.1319, (0.1272, 1.8409))
+    assert math.isnan(res.conf_int[0]) and math.isnan(res.conf_int[1])
+    assert res.ci_note.startswith("not an interval: H0 x = 0 has bootstrap p = 0.132")
+    assert res.to_dict()["ci_note"] == res.ci_note
+    # rejected yet well inside the interval: the same contradiction the other way round
+    assert "not an interval" in _result(0.01, (-0.5, 1.0)).ci_note
+
+
+def test_a_set_that_agrees_with_the_test_at_the_null_is_kept():
+    assert _result(0.0008, (0.003, 0.020)).conf_int == (0.003, 0.020)      # rejected, outside
+    assert _result(0.31, (-0.099, 0.015)).conf_int == (-0.099, 0.015)      # not rejected, inside
+    # within the margins rounding could decide: left as the inversion found it
+    assert _result(0.052, (0.001, 0.5)).conf_int == (0.001, 0.5)
+    assert _result(0.2, (1e-9, 0.5)).conf_int == (1e-9, 0.5)

@@ -78,6 +78,24 @@ class BoottestResult:
         lo, hi = self.conf_int
         if math.isnan(lo) and math.isnan(hi) and not self.ci_note:
             object.__setattr__(self, "ci_note", _NO_CI["failed"])
+            return
+        # The inversion searches outward from the estimate, so it finds the interval of
+        # non-rejected values around it. If the p-value at the tested null contradicts that
+        # interval (not rejected but outside it, or rejected but inside), the p-value function
+        # is not monotone and the set is not an interval: say so rather than print a set the
+        # test itself disagrees with. Margins keep rounding from deciding: the p-value must be
+        # NONCONVEX_P_MARGIN from the level and the null away from both ends.
+        alpha = 1.0 - self.level
+        if not (math.isfinite(self.pvalue) and abs(self.pvalue - alpha) > NONCONVEX_P_MARGIN):
+            return
+        scale = NONCONVEX_X_MARGIN * max(1.0, abs(self.estimate), abs(self.null))
+        outside = self.null < lo - scale or self.null > hi + scale
+        inside = lo + scale < self.null < hi - scale
+        if (self.pvalue > alpha and outside) or (self.pvalue < alpha and inside):
+            object.__setattr__(self, "ci_note", _NO_CI["nonconvex"].format(
+                param=self.param, null=self.null, p=self.pvalue, lo=lo, hi=hi,
+                level=100 * self.level))
+            object.__setattr__(self, "conf_int", (math.nan, math.nan))
 
     def to_dict(self) -> dict:
         """Plain-Python record (JSON-ready) for ``estimates.json``."""
@@ -131,7 +149,17 @@ _NO_CI = {
                    "Omega and rho at their estimates and gives the confidence set"),
     "failed": ("the test inversion found no bounds: the bootstrap p-value is not a number "
                "near the estimate (its standard error is zero or undefined)"),
+    "nonconvex": ("not an interval: H0 {param} = {null:g} has bootstrap p = {p:.3f}, which "
+                  "disagrees with the interval [{lo:.4g}, {hi:.4g}] the inversion found around "
+                  "the estimate, so the p-value function is not monotone and the {level:g}% set "
+                  "of non-rejected values is not one interval"),
 }
+
+#: margins of the check that a confidence set agrees with the test at the null
+#: (BoottestResult.__post_init__): the p-value must differ from 1 - level by more than this ...
+NONCONVEX_P_MARGIN = 0.005
+#: ... and the null lie further than this (relative to max(1, |estimate|, |null|)) from an end
+NONCONVEX_X_MARGIN = 1e-6
 
 
 # --------------------------------------------------------------------------- clusters
