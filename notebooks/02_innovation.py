@@ -170,9 +170,12 @@ print(f"One percentage point more fiscal self-reliance (last year) goes with "
       f"over-rejects with 16 clusters).")
 for term, r in boot.items():
     if term != "fiscal_self_reliance_l1" and "error" not in r:
+        # a set the test at 0 disagrees with is not printed as an interval (its note says why)
+        ci = (f"95% set {r['ci_low']:+.3f} to {r['ci_high']:+.3f}"
+              if r.get("ci_low") is not None and np.isfinite(r["ci_low"])
+              else f"95% set: {r.get('ci_note', 'not computed')}")
         print(f"{term}: estimate {gnb.params[term]:+.3f}, score-bootstrap p = {r['pvalue']:.3f}, "
-              f"95% set {r['ci_low']:+.3f} to {r['ci_high']:+.3f} (clustered-normal p = "
-              f"{gnb.pvalues[term]:.2g}).")
+              f"{ci} (clustered-normal p = {gnb.pvalues[term]:.2g}).")
 print(f"Across provinces the ratio varies a lot: one standard deviation in this sample is "
       f"{sd:.1f} points, which goes with {100 * np.expm1(b * sd):+.1f}% expected applications.")
 labels = dict(SPECS.labels)  # display names, the [labels] table of the spec file

@@ -332,7 +332,9 @@ for cid, col in est["tables"]["table2_growth"]["columns"].items():
         rows.append({"column": f"{col['label']} {col['title']}", "term": term, "estimate": e,
                      "groups": b.get("groups", "region"), "clusters": b.get("n_clusters"),
                      "analytic p": pv, "bootstrap p": b["pvalue"],
-                     "95% CI (bootstrap)": f"[{b['ci_low']:.3f}, {b['ci_high']:.3f}]"})
+                     "95% CI (bootstrap)": (f"[{b['ci_low']:.3f}, {b['ci_high']:.3f}]"
+                                            if b.get("ci_low") is not None
+                                            else b.get("ci_note", "not computed"))})
 boot = pd.DataFrame(rows)
 boot
 
