@@ -264,13 +264,7 @@ class _FGLSRefit(ColumnRefit):
         m._x = xx
         lay = m._layout()
         m._check_design(lay)
-        ys, xs, _ = m._transform(lay)
-        b_star = np.linalg.lstsq(xs, ys, rcond=None)[0]
-        if m.panels == "correlated":
-            lay.balance(ys, xs)
-        sigma = m._sigma(lay, ys - xs @ b_star)
-        beta, cov = m._gls(lay, ys, xs, sigma)
-        beta, cov, *_ = m._iterate(lay, ys, xs, beta, cov, sigma)
+        _, _, _, beta, cov, *_ = m._estimate(lay)   # the steps PanelFGLS.fit takes
         if self.nmk:
             cov = cov * lay.n / (lay.n - lay.k)
         return float(beta[self.j]), math.sqrt(cov[self.j, self.j])

@@ -509,14 +509,7 @@ class PanelFGLS:
         """
         lay = self._layout()
         self._check_design(lay)
-        # Step 1-4: OLS, rho, Prais-Winsten, OLS on transformed data.
-        ys, xs, rho_panel = self._transform(lay)
-        b_star = np.linalg.lstsq(xs, ys, rcond=None)[0]
-        if self.panels == "correlated":
-            lay.balance(ys, xs)
-        sigma = self._sigma(lay, ys - xs @ b_star)
-        beta, cov = self._gls(lay, ys, xs, sigma)
-        beta, cov, sigma, iterations, converged = self._iterate(lay, ys, xs, beta, cov, sigma)
+        ys, xs, rho_panel, beta, cov, sigma, iterations, converged = self._estimate(lay)
         llf = self._llf(lay, ys - xs @ beta, sigma)
         if nmk:
             cov = cov * lay.n / (lay.n - lay.k)
@@ -534,6 +527,19 @@ class PanelFGLS:
             iterations=iterations, converged=converged)
 
     # ------------------------------------------------------------------ steps of fit()
+    def _estimate(self, lay: "_Layout"):
+        """Steps 1-5 on a checked layout: OLS, rho, Prais-Winsten, OLS on the transformed data,
+        Sigma, GLS (iterated with ``igls``). Returns ``(ys, xs, rho_panel, beta, cov, sigma,
+        iterations, converged)``; also the per-draw refit of regrowth.inference.refit."""
+        ys, xs, rho_panel = self._transform(lay)
+        b_star = np.linalg.lstsq(xs, ys, rcond=None)[0]
+        if self.panels == "correlated":
+            lay.balance(ys, xs)
+        sigma = self._sigma(lay, ys - xs @ b_star)
+        beta, cov = self._gls(lay, ys, xs, sigma)
+        beta, cov, sigma, iterations, converged = self._iterate(lay, ys, xs, beta, cov, sigma)
+        return ys, xs, rho_panel, beta, cov, sigma, iterations, converged
+
     def _layout(self) -> "_Layout":
         """The estimation sample (panels checked), panels and periods renumbered."""
         g, tcode, tval = self._g, self._t, self._time_values
