@@ -258,3 +258,16 @@ def test_a_resource_warning_during_a_fit_is_not_recorded_as_the_fits_warning(mon
     monkeypatch.setattr(fit.registry, "get", lambda name: dataclasses.replace(entry, fit=noisy))
     f = fit.fit_column(spec, m)
     assert f.warnings == ["UserWarning: a warning of the fit itself"]
+
+
+def test_a_full_edition_column_without_its_download_is_left_out_of_the_analyses():
+    import dataclasses
+
+    m = fit.macro_fit_panel(_macro_panel())
+    public = _macro_spec("macro_region")
+    assert not fit.awaits_download(public, m)
+    full = dataclasses.replace(public, edition="full")
+    assert not fit.awaits_download(full, m)                          # everything it reads is there
+    needs = dataclasses.replace(full, regressors=("x", "patents_all"))
+    assert fit.awaits_download(needs, m)                              # its download is missing
+    assert not fit.awaits_download(dataclasses.replace(needs, edition="public"), m)

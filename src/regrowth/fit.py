@@ -55,7 +55,7 @@ from regrowth.report.tidy import glance, tidy
 from regrowth.specs import ColumnSpec
 from regrowth.threads import one_blas_thread
 
-__all__ = ["Fitted", "estimation_sample", "sample_shrinkage", "fit_column", "inference_label",
+__all__ = ["Fitted", "awaits_download", "estimation_sample", "sample_shrinkage", "fit_column", "inference_label",
            "refit", "with_region_attributes", "cluster_ids", "macro_fit_panel", "panel_for",
            "with_reference"]
 
@@ -230,6 +230,14 @@ def panel_for(spec: ColumnSpec, panel: pd.DataFrame, macro: pd.DataFrame | None)
         raise SpecificationError(f"{spec.name}: the table's rows are macro-regions but no "
                                  "macro-region panel was loaded; rebuild it with `make panel`")
     return macro
+
+
+def awaits_download(spec: ColumnSpec, panel: pd.DataFrame) -> bool:
+    """True for a full-edition column (``edition = "full"``) whose variables the panel does
+    not all have: it waits for its KOSIS download, and ``make replicate`` skips it
+    (:func:`regrowth.specs.full_edition_gaps`), so the analyses leave it out too."""
+    return (spec.edition == "full"
+            and not set(spec.variables()) <= set(panel.columns) | set(panel.index.names))
 
 
 def _check_unit(spec: ColumnSpec, panel: pd.DataFrame) -> None:

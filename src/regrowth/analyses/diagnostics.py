@@ -33,7 +33,7 @@ from regrowth.diagnostics import (
     run_diagnostics,
 )
 from regrowth.errors import SpecificationError
-from regrowth.fit import estimation_sample, sample_shrinkage
+from regrowth.fit import awaits_download, estimation_sample, sample_shrinkage
 from regrowth.models import registry
 from regrowth.models.registry import did_you_mean
 
@@ -99,12 +99,11 @@ def linear_diagnostics(specs: Any, panel: pd.DataFrame, tables: Sequence[str],
             continue
         ldv[table.id] = (declared_lagged_dependent(table) if lagged_dependent is None
                          else tuple(lagged_dependent))
-        available = set(panel.columns) | set(panel.index.names)
         for col in table.columns:
             if registry.get(col.estimator).family == "count":
                 continue
-            if col.edition == "full" and not set(col.variables()) <= available:
-                continue  # a full-edition column whose KOSIS table was not downloaded
+            if awaits_download(col, panel):
+                continue
             key = (table.id, col.outcome, tuple(col.regressors), col.sample,
                    bool(col.year_effects))
             groups.setdefault(key, []).append(col)

@@ -34,7 +34,7 @@ from matplotlib.ticker import MaxNLocator
 from regrowth import regions
 from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.errors import RegrowthError
-from regrowth.fit import estimation_sample, fit_column
+from regrowth.fit import awaits_download, estimation_sample, fit_column
 from regrowth.models import registry
 from regrowth.models.registry import did_you_mean
 from regrowth.report import figures
@@ -236,12 +236,11 @@ def break_flag_report(specs, panel: pd.DataFrame, flag: str, terms) -> pd.DataFr
     flagged row repeat the untreated fit.
     """
     rows = []
-    available = set(panel.columns) | set(panel.index.names)
     for spec in specs.columns():
         if registry.get(spec.estimator).family == "count":
             continue
-        if spec.edition == "full" and not set(spec.variables()) <= available:
-            continue  # a full-edition column whose KOSIS table was not downloaded
+        if awaits_download(spec, panel):
+            continue
         try:
             heads = _headline(spec, terms)
         except ValueError:
