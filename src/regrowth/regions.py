@@ -57,7 +57,7 @@ from regrowth.errors import UnknownRegionError
 __all__ = [
     "Region", "MacroRegion", "REGIONS", "MACRO_REGIONS", "NATION_ALIASES",
     "lookup", "lookup_macro", "normalize", "is_nation", "is_macro", "by_code",
-    "members", "to_frame", "keys",
+    "members", "to_frame", "keys", "group_label",
 ]
 
 
@@ -317,6 +317,20 @@ def members(macro: str) -> tuple[Region, ...]:
     """The provinces of a 권역 (by key or any 권역 name)."""
     m = MACRO_REGIONS.get(macro) or lookup_macro(macro)
     return tuple(_BY_KEY[k] for k in m.members)
+
+
+# How tables and notes name the panel columns that identify provinces and 권역 when they are
+# cluster or bootstrap groups; any other column is named as the panel spells it, so a reader
+# can find it.
+GROUP_LABELS = {"region": "province", "macro_region": "macro-region"}
+
+
+def group_label(groups: str | None) -> str:
+    """How the tables' "Standard errors" row and the notes name a cluster variable: "province"
+    for ``region`` (also for ``None``, the default grouping), "macro-region" for
+    ``macro_region``, any other panel column as it is spelled."""
+    groups = groups or "region"
+    return GROUP_LABELS.get(groups, groups)
 
 
 def to_frame() -> pd.DataFrame:

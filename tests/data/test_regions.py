@@ -164,3 +164,20 @@ def test_every_region_name_in_the_real_files_resolves(shared_data):
 def test_empty_name_is_an_error():
     with pytest.raises(UnknownRegionError, match="empty region name"):
         regions.lookup("  ")
+
+
+def test_one_rule_names_a_cluster_variable_in_the_standard_errors_row_and_in_the_notes():
+    import dataclasses
+
+    from regrowth import specs
+    from regrowth.report.notes import groups_label, resampling
+
+    assert [regions.group_label(g) for g in (None, "region", "macro_region", "firm_id")] == \
+        ["province", "province", "macro-region", "firm_id"]
+    clustered = next(c for c in specs.load().columns() if c.se_type == "cluster")
+    for groups in ("region", "macro_region", "firm_id"):
+        # the notes and the tables' "Standard errors" row print the same words
+        words = f"clustered by {regions.group_label(groups)}"
+        assert groups_label(groups) == regions.group_label(groups)
+        assert resampling(groups, 7, 49) == words
+        assert dataclasses.replace(clustered, se_groups=groups).se_label() == words

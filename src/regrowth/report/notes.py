@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from regrowth import regions
 from regrowth.report.tables import format_number
 
 __all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "resampling",
@@ -74,10 +75,9 @@ def stars_note(any_bootstrap_stars: bool) -> str | None:
 
 
 def groups_label(groups: str | None) -> str:
-    """How the notes name a cluster variable: "province" for ``region``, "macro-region" for
-    ``macro_region``, else the column name with spaces for underscores."""
-    groups = groups or "region"
-    return {"region": "province"}.get(groups, groups.replace("_", "-"))
+    """How the notes name a cluster variable: :func:`regrowth.regions.group_label`, the rule
+    the tables' "Standard errors" row uses too."""
+    return regions.group_label(groups)
 
 
 def _draws(rec: dict) -> str:

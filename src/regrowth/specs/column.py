@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from regrowth import regions
 from regrowth.errors import SpecificationError
 from regrowth.models import covariance, registry
 from regrowth.models.registry import did_you_mean
@@ -133,8 +134,7 @@ class ColumnSpec:
     def se_label(self) -> str:
         """The tables' "Standard errors" row, e.g. "clustered by province"."""
         if self.se_type in covariance.se_types() and covariance.se_type(self.se_type).needs_groups:
-            names = {"region": "province", "macro_region": "macro-region"}
-            return f"clustered by {names.get(self.se_groups, self.se_groups)}"
+            return f"clustered by {regions.group_label(self.se_groups)}"
         if self.se_type == "conley":  # the kernel's reach is part of what the SE is
             entry = self.entry
             opt = {o.name: self.options.get(o.name, o.default) for o in entry.options}
