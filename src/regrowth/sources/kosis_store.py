@@ -138,42 +138,10 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
     scrub = _scrubber(key)
     end = int(end_year or (today or _dt.date.today()).year)
     retrieved = (today or _dt.date.today()).isoformat()
-    fetched: dict[str, tuple[bytes, dict]] = {}
     try:
-        with KosisClient(key, base=base, progress=progress, **client_kw) as client, \
-                Progress(len(todo), "kosis download", "tables", where=urlsplit(base).hostname) \
-                as bar:
-            for tid in todo:
-                req, src = kosis_request(tid), by_table(tid)
-                n0 = len(client.calls)
-                rows = client.fetch(tid, src.org_id, itm_id=req.itm_id, obj=req.obj,
-                                    start=req.start, end=end)
-                calls = client.calls[n0:]
-                data = rows_bytes(rows)
-                requests = [{k: v for k, v in c.params.items() if k.casefold() != "apikey"}
-                            for c in calls if c.status in ("rows", "empty (30)")]
-                fetched[tid] = (data, {
-                    "file": f"{tid}.json", "sha256": _sha256(data), "rows": len(rows),
-                    "retrieved": retrieved,
-                    "api": urlsplit(client.base)._replace(query="", fragment="").geturl(),
-                    "org_id": src.org_id, "years": [req.start, end], "requests": requests})
-                bar.update()
-        # stage beside data/raw/kosis/, verify exactly as the panel will read, then commit
-        raw_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".kosis-staging-", dir=raw_dir))
-        try:
-            (staging / "kosis").mkdir()
-            staged_lock = {**lock, **{t: e for t, (d, e) in fetched.items()}}
-            for tid, (data, entry) in fetched.items():
-                (staging / "kosis" / entry["file"]).write_bytes(data)
-            (staging / "kosis" / LOCK_NAME).write_text(lock_text(staged_lock), encoding="utf-8")
-            results = []
-            for tid in todo:
-                summary, notes = _verify(staging, tid, allow_partial=tid.upper() in partial)
-                results.append(TableResult(tid, "fetched", fetched[tid][1]["rows"], summary,
-                                           notes))
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        fetched = _download(todo, key, base=base, end=end, retrieved=retrieved,
+                            progress=progress, **client_kw)
+        results = _verify_staged(raw_dir, lock, fetched, partial)
     except DataError as exc:
         # the key never reaches a message; the original (httpx) exception is not chained
         raise type(exc)(scrub(exc.message), file=exc.file, row=exc.row, column=exc.column,
@@ -189,6 +157,53 @@ def fetch_tables(raw_dir: str | Path = "data/raw", tables: Iterable[str] | None 
         progress(f"kosis: {r.table_id}: stored data/raw/kosis/{r.table_id}.json ({r.rows} rows)")
     report.tables.extend(results)
     return report
+
+
+def _download(todo: list[str], key: str, *, base: str, end: int, retrieved: str,
+              progress: Callable[[str], None], **client_kw) -> dict[str, tuple[bytes, dict]]:
+    """Download each table of ``todo``; return {table id: (the file's bytes, its lock entry)}.
+    The lock entry records the requests without the key."""
+    fetched: dict[str, tuple[bytes, dict]] = {}
+    with KosisClient(key, base=base, progress=progress, **client_kw) as client, \
+            Progress(len(todo), "kosis download", "tables", where=urlsplit(base).hostname) as bar:
+        for tid in todo:
+            req, src = kosis_request(tid), by_table(tid)
+            n0 = len(client.calls)
+            rows = client.fetch(tid, src.org_id, itm_id=req.itm_id, obj=req.obj,
+                                start=req.start, end=end)
+            calls = client.calls[n0:]
+            data = rows_bytes(rows)
+            requests = [{k: v for k, v in c.params.items() if k.casefold() != "apikey"}
+                        for c in calls if c.status in ("rows", "empty (30)")]
+            fetched[tid] = (data, {
+                "file": f"{tid}.json", "sha256": _sha256(data), "rows": len(rows),
+                "retrieved": retrieved,
+                "api": urlsplit(client.base)._replace(query="", fragment="").geturl(),
+                "org_id": src.org_id, "years": [req.start, end], "requests": requests})
+            bar.update()
+    return fetched
+
+
+def _verify_staged(raw_dir: Path, lock: dict, fetched: dict[str, tuple[bytes, dict]],
+                   partial: set[str]) -> list[TableResult]:
+    """Write the downloads to a staging folder beside ``data/raw/kosis/`` and verify each
+    exactly as the panel will read it; return one result per table. The staging folder is
+    removed whatever happens; ``data/raw/kosis/`` is not touched."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".kosis-staging-", dir=raw_dir))
+    try:
+        (staging / "kosis").mkdir()
+        staged_lock = {**lock, **{t: e for t, (d, e) in fetched.items()}}
+        for data, entry in fetched.values():
+            (staging / "kosis" / entry["file"]).write_bytes(data)
+        (staging / "kosis" / LOCK_NAME).write_text(lock_text(staged_lock), encoding="utf-8")
+        results = []
+        for tid, (data, entry) in fetched.items():
+            summary, notes = _verify(staging, tid, allow_partial=tid.upper() in partial)
+            results.append(TableResult(tid, "fetched", entry["rows"], summary, notes))
+        return results
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def clean_staging(raw_dir: str | Path) -> list[str]:
