@@ -129,18 +129,25 @@ linear map of the null outcome, its GLS transformation held at the full-sample e
 the held transformation). ``null_method = "refit"`` refits every specification in every draw
 (the validation reference, about 22 s per draw for the 384 growth specifications).
 
+Count curves have no null draws. :mod:`regrowth.curve.count_null` implements them by the score
+bootstrap from the restricted fit (one Newton step per draw) and the refit it linearises, but
+on the innovation curve the one-step draws fail their agreement check against those refits
+(``benchmarks/README.md``), so no count curve uses it.
+
 Modules
 -------
 ``schema`` (the ``[[curve]]`` keys, parsed with the spec file's vocabulary), ``enumeration``
 (the specifications, each carrying the ``ColumnSpec`` it is fitted as), ``fitting`` (a model
 group per task), ``backends`` (serial, processes, Dask), ``null`` (the inferential curve),
-``linear_null`` (the null draws' linear maps) and ``run`` (the command and the outputs); the
+``linear_null`` (the null draws' linear maps), ``count_null`` (the score-bootstrap null draws of
+count specifications; not used by a curve) and ``run`` (the command and the outputs); the
 figures are :mod:`regrowth.report.curve_figure`.
 
 Adapters to code owned elsewhere
 --------------------------------
 Three functions of ``fitting`` (and ``linear_null.build_map``, which rebuilds a fit's
-transformed regression with ``regrowth.inference.boottest``'s design functions) are the only
+transformed regression with ``regrowth.inference.boottest``'s design functions, and
+``count_null._problem``, boottest's restricted ML problem) are the only
 places that call other modules' fitting or inference code: ``_fit_one`` (every estimator,
 through :func:`regrowth.fit.fit_column` and the estimator registry
 ``regrowth.models.registry``; year and province effects as the registry implements them),

@@ -1,0 +1,265 @@
+r"""Null draws of the count specifications (GNB, NB2, Poisson, Poisson with province effects)
+by the score bootstrap from the restricted fit (Kline & Santos 2012; Roodman, Nielsen,
+MacKinnon & Webb 2019, ``boottest`` after ML), and the reference that checks them.
+
+NOT WIRED into the curve: the check below fails on the real innovation curve (measured in
+``benchmarks/bench_count_null.py``; numbers in ``benchmarks/README.md``, "The innovation
+(count) null curve by the score bootstrap"), so no curve declares count null draws and
+``run_curve`` never calls this module. It is kept, tested, for the measurement and for a
+later method.
+
+Why not the growth curve's design
+---------------------------------
+The growth curve imposes b = 0 on the outcome (y0 = y - b x) and resamples provinces. A count
+outcome cannot be shifted, and refitting GNB/NB2 models on resampled provinces is far from
+linear with 16 clusters (branch ``gnb-null``: one Newton step at the unrestricted estimate
+correlated 0.59 with full pairs-bootstrap refits). The score bootstrap imposes the null in
+the *model* instead: a restricted fit with the focal coefficient fixed at 0, perturbed by
+wild weights on its cluster score contributions.
+
+The draw
+--------
+For a specification with log likelihood l(theta) = sum_g l_g(theta) over clusters
+g = 1..G (provinces), focal parameter j:
+
+* theta~ maximises l subject to theta_j = 0, warm-started from the unrestricted fit
+  (:mod:`regrowth.inference.boottest`'s restricted ML refit, the one the curve's bootstrap
+  p-value uses);
+* S_g = sum_{i in g} s_i(theta~) (k-vectors), H = the Hessian of l at theta~ (negative
+  definite), H_g its cluster parts, a_g = -(H^-1 S_g)_j, P_g = e_j'H^-1 H_g H^-1,
+  K = diag(a) + P S' (G x G): exactly boottest's ``ScoreWild`` with
+  ``score_variance="onestep"`` (:mod:`regrowth.inference`);
+* wild weights w_dg of one type (Rademacher, Webb, ...) drawn once for all specifications
+  from one seed (:func:`null_weights`), one column per cluster label, so a province has the
+  same weight in draw d in every specification that contains it.
+
+Draw d of a specification is the one-step estimate theta*_d = theta~ - H^-1 sum_g w_dg S_g
+and its Wald t with the one-step sandwich (each cluster's score re-linearised at theta*_d,
+S*_g = w_dg S_g - H_g H^-1 sum_h w_dh S_h):
+
+    est_d = theta*_dj = sum_g a_g w_dg                         (units of the coefficient)
+    cluster   t_d = est_d / sqrt(c sum_g ((K w_d)_g)^2),   c = G/(G-1) (Stata's ML factor)
+    model     t_d = est_d / sqrt(-(H^-1)_jj)              (OIM, Hessian held at theta~)
+    p_d = 2 Phi(-|t_d|)                                   (normal, as Stata after ML)
+
+so all B draws of a specification are two matrix products, W a and W K' (W the B x G
+weights; :func:`score_draws`). With w = 1 the t is boottest's statistic, and with boottest's
+own weights its p-value is boottest's exactly (:func:`boot_p`).
+
+What the one step linearises: the reference
+-------------------------------------------
+theta*_d is one Newton step from theta~ of the score-perturbed likelihood
+
+    l*_d(theta) = sum_g [ l_g(theta) + (w_dg - 1) S_g'theta ]
+                = l(theta) - s(theta~)'theta + (sum_g w_dg S_g)'theta
+
+whose gradient at theta~ is sum_g w_dg S_g (the -s(theta~)'theta term recentres l at the
+restricted estimate; s(theta~) is zero except in component j, and without it the maximiser
+would sit near the unrestricted estimate, not the null). Its full refit
+(:func:`perturbed_refit`) is the maximiser theta^r_d of l*_d (safeguarded Newton to
+convergence, :func:`regrowth.models._optim.newton`) with the sandwich Wald t there: cluster
+scores S^r_g = s_g(theta^r) + (w_dg - 1) S_g, Var = c (H_r^-1 sum_g S^r_g S^r_g' H_r^-1)_jj,
+H_r the Hessian at theta^r (``model``: -(H_r^-1)_jj). :func:`agreement` measures one-step
+against refits on (specification, draw) pairs (correlation of the estimates, median and 90th
+percentile |difference| in null standard deviations of the specification, share of pairs
+with the same p < 0.05 decision) and :func:`passes` applies :data:`AGREEMENT`.
+
+l*_d need not have a maximum: the tilt sum_g (w_dg - 1) S_g'theta is linear, and where it
+points along a direction in which l stays bounded (the GNB/NB2 dispersion and the intercept
+with 16 clusters) Newton climbs without end; such a refit counts as failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from regrowth.curve.schema import Unavailable
+from regrowth.errors import SpecificationError
+from regrowth.inference.weights import draw_weights
+from regrowth.inference._engine import cluster_sums, pvalue
+from regrowth.models._optim import newton
+from regrowth.models.covariance import stata_ml_scale
+
+__all__ = ["ScoreParts", "score_parts", "null_weights", "score_draws", "perturbed_refit",
+           "boot_p", "agreement", "passes", "AGREEMENT"]
+
+#: the agreement of the one-step draws with refits of the perturbed likelihood below which
+#: their null p-values are not to be reported: correlation of the estimates, median |difference|
+#: in null standard deviations, share of pairs with the same p < 0.05 decision, pairs compared.
+#: The values are those the ``gnb-null`` branch fixed before this method was tried (not tuned
+#: to its result).
+AGREEMENT = {"corr": 0.9, "median_abs_diff_sd": 0.3, "p05_agree": 0.8, "compared": 20}
+
+#: inferences of record the score map covers (see the module docstring)
+COVERED = ("cluster", "model")
+
+
+def _bt():
+    return importlib.import_module("regrowth.inference.boottest")   # the module, not boottest()
+
+
+@dataclass
+class ScoreParts:
+    """One count specification's score bootstrap at its restricted (theta_j = 0) estimate.
+
+    ``labels`` the G cluster labels (sorted), ``a`` (G,) a_g = -(H^-1 S_g)_j (units of the
+    focal coefficient), ``K`` (G, G) the one-step variance matrix (same units),
+    ``c`` = G/(G-1), ``var_model`` = -(H^-1)_jj (squared units), ``stat`` boottest's t
+    (w = 1), ``seconds`` the time of the restricted fit and derivatives."""
+    labels: tuple
+    a: np.ndarray
+    K: np.ndarray
+    c: float
+    var_model: float
+    stat: float
+    seconds: float = 0.0
+
+
+def _problem(result, term: str, clusters):
+    """ADAPTER: boottest's restricted-ML problem of a fitted count model (raises
+    :class:`Unavailable` for results it does not cover)."""
+    bt = _bt()
+    res = bt._unwrap(result)
+    if bt._family(res) != "ml":
+        raise Unavailable(f"{type(res.model).__name__} results have no restricted ML fit")
+    return bt._MLProblem(res, term, np.asarray(clusters))
+
+
+def score_parts(result, term: str, clusters) -> ScoreParts:
+    """The score bootstrap of ``term`` = 0 from a fitted count model (``result``: the
+    estimator's results, GNB/NB2 or statsmodels Poisson, as ``Fitted.result``), clustered by
+    ``clusters`` (one id per estimation-sample row). One restricted fit, warm-started from
+    ``result``'s estimate (boottest's); returns :class:`ScoreParts`."""
+    t0 = time.perf_counter()
+    prob = _problem(result, term, clusters)
+    c = stata_ml_scale("cluster", len(prob.codes), prob.G)
+    sw = prob.score_boot(0.0, c, "onestep")
+    theta = prob.restricted(0.0)        # cached: the restricted estimate score_boot used
+    Hinv = np.linalg.inv(np.asarray(prob.model.hessian(theta), dtype=float))
+    labels = pd.factorize(pd.Series(np.asarray(clusters)), sort=True)[1]
+    return ScoreParts(labels=tuple(str(v) for v in labels), a=sw.a, K=sw.K, c=c,
+                      var_model=-float(Hinv[prob.j, prob.j]), stat=sw.t,
+                      seconds=time.perf_counter() - t0)
+
+
+def null_weights(kind: str, labels: list, draws: int, seed: int) -> np.ndarray:
+    """(draws, len(labels)) wild weights of type ``kind`` (rademacher, webb, mammen, normal),
+    one column per cluster label, from ``numpy.random.default_rng(seed)``
+    (:func:`regrowth.inference.draw_weights`)."""
+    V, enumerated = draw_weights(kind, len(labels), draws, np.random.default_rng(seed))
+    if enumerated:
+        raise SpecificationError(
+            f"draws = {draws} covers all 2^{len(labels)} Rademacher sign vectors of the "
+            f"{len(labels)} clusters: ask for fewer draws or use weights \"webb\"")
+    return np.ascontiguousarray(V.T)
+
+
+def score_draws(parts: ScoreParts, W: np.ndarray, se: str) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates (units of the focal coefficient) and p-values of the B one-step draws of one
+    specification; ``W`` (B, G) its clusters' weights (columns in ``parts.labels`` order),
+    ``se`` "cluster" or "model" (module docstring). NaN where the variance is not positive."""
+    W = np.ascontiguousarray(W, dtype=float)
+    est = W @ parts.a
+    if se == "cluster":
+        KW = W @ parts.K.T
+        var = parts.c * np.einsum("bg,bg->b", KW, KW)
+    elif se == "model":
+        var = np.full(len(est), parts.var_model)
+    else:
+        raise Unavailable(f"inference {se!r} has no score null map (covered: {COVERED})")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2.0 * stats.norm.sf(np.abs(est / np.sqrt(var)))
+    bad = ~np.isfinite(p) | ~(var > 0)
+    return np.where(bad, np.nan, est), np.where(bad, np.nan, p)
+
+
+def perturbed_refit(result, term: str, clusters, w: np.ndarray, se: str,
+                    start: np.ndarray | None = None) -> tuple[float, float]:
+    """The full refit of one draw: the maximiser of the score-perturbed likelihood
+    l(theta) + sum_g (w_g - 1) S_g(theta~)'theta (module docstring) and its Wald p-value.
+
+    ``w`` (G,): the draw's weights in sorted cluster-label order. ``start``: where Newton
+    starts (default theta~). Returns (estimate, p); (nan, nan) if Newton does not converge (l* may have no
+    maximum: module docstring)."""
+    prob = _problem(result, term, clusters)
+    theta0 = prob.restricted(0.0)
+    model, codes, G, j = prob.model, prob.codes, prob.G, prob.j
+    S0 = cluster_sums(codes, G, np.asarray(model.score_obs(theta0), dtype=float))
+    shift = (np.asarray(w, dtype=float) - 1.0) @ S0          # (k,)
+
+    def derivs(p, order):
+        with np.errstate(all="ignore"):
+            llf = float(model.loglike(p)) + float(shift @ p)
+            if order == 0:
+                return (llf,)
+            return (llf, np.asarray(model.score(p), dtype=float) + shift,
+                    np.asarray(model.hessian(p), dtype=float))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = newton(derivs, theta0 if start is None else start)
+    if not res.info.get("converged"):
+        return math.nan, math.nan
+    th = res.params
+    Hinv = np.linalg.inv(res.hessian)
+    if se == "model":
+        var = -Hinv[j, j]
+    else:
+        Sr = cluster_sums(codes, G, np.asarray(model.score_obs(th), dtype=float))
+        Sr = Sr + (np.asarray(w, dtype=float) - 1.0)[:, None] * S0
+        q = Sr @ Hinv[j]
+        var = stata_ml_scale("cluster", len(codes), G) * float(q @ q)
+    if not var > 0:
+        return math.nan, math.nan
+    return float(th[j]), float(2.0 * stats.norm.sf(abs(th[j]) / math.sqrt(var)))
+
+
+def boot_p(parts: ScoreParts, kind: str, reps: int, seed: int) -> float:
+    """The curve's bootstrap p-value of the specification recomputed from ``parts`` with the
+    model's own weights (boottest: ``draw_weights(kind, G, reps, default_rng(seed))``,
+    symmetric p, ties not counted)."""
+    V, _ = draw_weights(kind, len(parts.a), reps, np.random.default_rng(seed))
+    VT = np.ascontiguousarray(V.T)
+    KV = VT @ parts.K.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tstar = (VT @ parts.a) / np.sqrt(parts.c * np.einsum("bg,bg->b", KV, KV))
+    return pvalue(parts.stat, tstar, "symmetric")
+
+
+def agreement(pairs: list[dict]) -> dict:
+    """How close the one-step draws are to the check's refits: ``pairs`` rows with
+    ``onestep``/``refit`` estimates, ``p_onestep``/``p_refit`` and ``sd`` (the
+    specification's one-step null standard deviation). Returns the counts, the correlation of
+    the estimates, the median and 90th percentile of |one-step - refit| / sd and the share of
+    pairs whose p < 0.05 decision agrees (None when fewer than 2 pairs compare)."""
+    ok = [r for r in pairs if all(r.get(k) is not None and np.isfinite(r[k])
+                                  for k in ("onestep", "refit", "p_onestep", "p_refit", "sd"))
+          and r["sd"] > 0]
+    out = {"pairs": len(pairs), "compared": len(ok), "refit_failed": len(pairs) - len(ok)}
+    if len(ok) < 2:
+        return {**out, "corr": None, "median_abs_diff_sd": None, "q90_abs_diff_sd": None,
+                "p05_agree": None}
+    a = np.array([r["onestep"] for r in ok])
+    b = np.array([r["refit"] for r in ok])
+    z = np.abs(a - b) / np.array([r["sd"] for r in ok])
+    agree = np.mean([(r["p_onestep"] < 0.05) == (r["p_refit"] < 0.05) for r in ok])
+    corr = np.corrcoef(a, b)[0, 1] if a.std() > 0 and b.std() > 0 else math.nan
+    return {**out, "corr": float(corr), "median_abs_diff_sd": float(np.median(z)),
+            "q90_abs_diff_sd": float(np.quantile(z, 0.9)), "p05_agree": float(agree)}
+
+
+def passes(check: dict) -> bool:
+    """Whether the agreement (:func:`agreement`) meets :data:`AGREEMENT`."""
+    if check.get("corr") is None or check["compared"] < AGREEMENT["compared"]:
+        return False
+    return (check["corr"] >= AGREEMENT["corr"]
+            and check["median_abs_diff_sd"] <= AGREEMENT["median_abs_diff_sd"]
+            and check["p05_agree"] >= AGREEMENT["p05_agree"])

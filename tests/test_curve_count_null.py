@@ -1,0 +1,169 @@
+"""The count curve's score-bootstrap null draws (``regrowth.curve.count_null``) against
+references. All data here are SYNTHETIC (seeded); the real innovation curve is measured by
+``benchmarks/bench_count_null.py``, where the check fails (so the method is not wired into
+the curve).
+
+* the one-step draws equal an independent transcription of the documented formula
+  (restricted Poisson fit by statsmodels' GLM, scores s_i = x_i (y_i - mu_i), Hessian
+  -sum mu_i x_i x_i', one Newton step, sandwich of the re-linearised cluster scores) on a tiny
+  Poisson panel: estimates to 1e-7 relative, p-values to 1e-8;
+* the refit of the score-perturbed likelihood equals scipy's maximiser of the same objective
+  written out for Poisson (to 1e-6), and its gradient vanishes there;
+* on synthetic NB2 data (16 provinces x 12 years) the one-step draws agree with those refits
+  well enough to pass ``count_null.AGREEMENT``;
+* with boottest's own weights the p-value from the parts is boottest's p-value exactly.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import optimize, stats
+from test_curve import synthetic_panel
+
+from regrowth.curve import count_null as cn
+from regrowth.errors import SpecificationError
+from regrowth.inference import boottest
+from regrowth.models import GeneralizedNegativeBinomial
+
+
+def _tiny_poisson(G: int = 8, T: int = 6, seed: int = 3):
+    """SYNTHETIC: G clusters x T periods, Poisson counts with a cluster-level shock."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(G), T)
+    n = G * T
+    X = pd.DataFrame({"const": 1.0, "d": rng.normal(size=n), "x1": rng.normal(size=n)})
+    mu = np.exp(1.0 + 0.3 * X["x1"] + rng.normal(scale=0.3, size=G)[g])
+    y = pd.Series(rng.poisson(mu), name="y").astype(float)
+    labels = np.array([f"c{k:02d}" for k in g])
+    return y, X, labels
+
+
+def _poisson_fit(y, X, labels):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.Poisson(y, X).fit(disp=0, cov_type="cluster", cov_kwds={"groups": labels})
+
+
+def test_one_step_draws_equal_a_transcription_of_the_formula_on_a_tiny_poisson_panel():
+    y, X, labels = _tiny_poisson()
+    res = _poisson_fit(y, X, labels)
+    parts = cn.score_parts(res, "d", labels)
+    W = cn.null_weights("webb", list(parts.labels), 7, seed=11)
+    est, p = cn.score_draws(parts, W, "cluster")
+    est_m, p_m = cn.score_draws(parts, W, "model")
+
+    # transcription: restricted fit (d = 0) by GLM, then one Newton step per draw
+    Xa, j = X.to_numpy(), 1
+    glm = sm.GLM(y, X.drop(columns="d"), family=sm.families.Poisson()).fit(tol=1e-14)
+    th0 = np.insert(np.asarray(glm.params), j, 0.0)
+    mu = np.exp(Xa @ th0)
+    s = Xa * (y.to_numpy() - mu)[:, None]
+    codes, uniq = pd.factorize(pd.Series(labels), sort=True)
+    G = len(uniq)
+    Sg = np.array([s[codes == k].sum(axis=0) for k in range(G)])
+    Hg = np.array([-(Xa[codes == k].T * mu[codes == k]) @ Xa[codes == k] for k in range(G)])
+    H = Hg.sum(axis=0)
+    Hinv = np.linalg.inv(H)
+    c = G / (G - 1.0)
+    for d in range(W.shape[0]):
+        w = W[d]
+        step = -Hinv @ (w @ Sg)
+        theta = th0 + step
+        Sstar = w[:, None] * Sg + np.einsum("gkl,l->gk", Hg, step)
+        V = c * Hinv @ (Sstar.T @ Sstar) @ Hinv
+        t = theta[j] / np.sqrt(V[j, j])
+        assert est[d] == pytest.approx(theta[j], rel=1e-7, abs=1e-12)
+        assert p[d] == pytest.approx(2 * stats.norm.sf(abs(t)), abs=1e-8)
+        t_model = theta[j] / np.sqrt(-Hinv[j, j])
+        assert p_m[d] == pytest.approx(2 * stats.norm.sf(abs(t_model)), abs=1e-8)
+    assert np.array_equal(est, est_m)
+
+
+def test_perturbed_refit_equals_scipys_maximiser_of_the_written_out_poisson_objective():
+    y, X, labels = _tiny_poisson()
+    res = _poisson_fit(y, X, labels)
+    parts = cn.score_parts(res, "d", labels)
+    w = cn.null_weights("rademacher", list(parts.labels), 3, seed=5)[1]
+    e, p = cn.perturbed_refit(res, "d", labels, w, "cluster")
+
+    Xa, yv, j = X.to_numpy(), y.to_numpy(), 1
+    glm = sm.GLM(y, X.drop(columns="d"), family=sm.families.Poisson()).fit(tol=1e-14)
+    th0 = np.insert(np.asarray(glm.params), j, 0.0)
+    codes, _ = pd.factorize(pd.Series(labels), sort=True)
+    s0 = Xa * (yv - np.exp(Xa @ th0))[:, None]
+    Sg = np.array([s0[codes == k].sum(axis=0) for k in range(len(w))])
+    shift = (w - 1.0) @ Sg
+
+    def negobj(th):
+        eta = Xa @ th
+        return -(yv @ eta - np.exp(eta).sum() + shift @ th)
+
+    def neggrad(th):
+        return -(Xa.T @ (yv - np.exp(Xa @ th)) + shift)
+
+    def neghess(th):
+        return (Xa.T * np.exp(Xa @ th)) @ Xa
+
+    ref = optimize.minimize(negobj, th0, jac=neggrad, hess=neghess, method="trust-exact",
+                            options={"gtol": 1e-10})
+    assert np.abs(neggrad(ref.x)).max() < 1e-6          # rounding: the scores are ~1e2
+    assert e == pytest.approx(ref.x[j], rel=1e-6, abs=1e-9)
+    assert 0.0 < p < 1.0
+
+
+@pytest.fixture(scope="module")
+def nb2():
+    """SYNTHETIC NB data of tests/test_curve.py (16 provinces x 2009-2019); NB2 of y on d, x1
+    and x2 (x2 has no effect) with ln population as offset, clustered by province."""
+    panel = synthetic_panel().dropna()
+    X = pd.DataFrame({"const": 1.0, "d": panel["d"], "x1": panel["x1"], "x2": panel["x2"]},
+                     index=panel.index)
+    Z = pd.DataFrame({"const": 1.0}, index=panel.index)
+    labels = panel.index.get_level_values("region").to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = GeneralizedNegativeBinomial(panel["y"].astype(float), X, Z,
+                                          offset=panel["ln_population"]).fit(
+            cov_type="cluster", cov_kwds={"groups": labels})
+    return res, labels
+
+
+def test_one_step_draws_agree_with_refits_of_the_perturbed_likelihood_on_nb2_data(nb2):
+    res, labels = nb2
+    parts = cn.score_parts(res, "x2", labels)
+    W = cn.null_weights("webb", list(parts.labels), 199, seed=20181207)
+    est, p = cn.score_draws(parts, W, "cluster")
+    sd = float(np.std(est))
+    pairs = []
+    for d in range(40):
+        e, pr = cn.perturbed_refit(res, "x2", labels, W[d], "cluster")
+        pairs.append({"onestep": est[d], "refit": e, "p_onestep": p[d], "p_refit": pr, "sd": sd})
+    check = cn.agreement(pairs)
+    assert check["refit_failed"] == 0
+    assert cn.passes(check), check
+    # and a disagreement that should fail does: refits replaced by unrelated numbers
+    rng = np.random.default_rng(0)
+    bad = [{**r, "refit": rng.normal(scale=sd)} for r in pairs]
+    assert not cn.passes(cn.agreement(bad))
+
+
+def test_the_parts_give_boottests_p_value_exactly_with_boottests_weights(nb2):
+    res, labels = nb2
+    parts = cn.score_parts(res, "x2", labels)
+    for seed in (1, 2, 3):
+        ref = boottest(res, "x2", clusters=labels, reps=999, weights="webb", seed=seed, ci=False)
+        assert cn.boot_p(parts, "webb", 999, seed) == ref.pvalue
+        assert parts.stat == pytest.approx(ref.statistic, rel=1e-12)
+
+
+def test_the_null_weights_refuse_an_enumerated_rademacher_draw_naming_the_draws():
+    with pytest.raises(SpecificationError, match="draws = 999 covers all 2"):
+        cn.null_weights("rademacher", [f"c{k}" for k in range(8)], 999, seed=1)
+    W = cn.null_weights("webb", [f"c{k}" for k in range(8)], 999, seed=1)
+    assert W.shape == (999, 8)
+    assert np.array_equal(W, cn.null_weights("webb", [f"c{k}" for k in range(8)], 999, seed=1))
