@@ -170,12 +170,28 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dic
     rec["n_clusters"] = len(set(clusters))
     rec["converged"], rec["convergence_borderline"] = _convergence(fitted)
     rec["warnings"] = list(fitted.warnings)
+    boot = _bootstrap_ps(curve, first, rec["inference"], fitted, clusters)
+    try:
+        for role, term in first.focal_terms:
+            rec["terms"][role] = _term_record(term, specs, fits, fitted, boot.get(role, {}),
+                                              rec["unavailable"])
+    except Exception as exc:  # noqa: BLE001 - a failed model is recorded with its reason
+        rec["error"] = _short(exc)
+        rec["terms"] = {role: {"term": term} for role, term in first.focal_terms}
+    return rec
+
+
+def _bootstrap_ps(curve: Curve, first: Spec, inference: list[str], fitted,
+                  clusters) -> dict[str, dict]:
+    """The model's bootstrap p-value per focal role: {role: {"p": p or None, "error": why}}.
+    None with its reason when the curve switched the bootstrap off (reps = 0), when the model's
+    bootstrap choice is declared excluded, or when the bootstrap failed (never silent)."""
     declared = [o.name for o in curve.dimensions.get("inference", ())]
     boot: dict[str, dict] = {}
     for role, term in first.focal_terms:
         if curve.reps == 0:
             boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
-        elif "bootstrap" in declared and "bootstrap" not in rec["inference"]:
+        elif "bootstrap" in declared and "bootstrap" not in inference:
             boot[role] = {"p": None, "error": BOOT_EXCLUDED}
         else:
             try:
@@ -184,62 +200,64 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dic
                                           seed)
             except Exception as bexc:  # noqa: BLE001 - listed as a failure, never silent
                 boot[role] = {"p": None, "error": _short(bexc)}
-    try:
-        for role, term in first.focal_terms:
-            row = {"term": term, "estimate": None, "std_error": {}, "p_value": {}, "ci": {}}
-            for spec in specs:
-                inf = spec.inference
-                if inf == "bootstrap":
-                    b = boot.get(role, {})
-                    if b.get("p") is None:
-                        rec["unavailable"][inf] = b.get("error") or "bootstrap p-value missing"
-                    else:
-                        row["p_value"][inf] = b["p"]
-                    continue
-                key = "cluster" if inf == "cr2" else inf
-                cell, exc = fits[key]
-                if cell is None:
-                    rec["unavailable"][inf] = _short(exc)
-                    continue
-                f, cl = cell
-                t = _term_row(f, term)
-                if inf == "cr2":
-                    try:
-                        t.update(_cr2(f, term, cl))
-                    except Exception as cexc:  # noqa: BLE001 - recorded with its reason
-                        rec["unavailable"][inf] = _short(cexc)
-                        continue
-                if row["estimate"] is None:
-                    row["estimate"] = t["estimate"]
-                elif t["estimate"] is not None and not math.isclose(
-                        t["estimate"], row["estimate"], rel_tol=1e-9, abs_tol=1e-12):
-                    raise RegrowthError(f"inference {inf!r} changed the estimate of {term} "
-                                        f"({t['estimate']!r} vs {row['estimate']!r}): the "
-                                        "inference choices of one model must share it")
-                row["std_error"][inf] = t["std_error"]
-                row["p_value"][inf] = t["p_value"]
-                row["ci"][inf] = [t["ci_low"], t["ci_high"]]
-            if row["estimate"] is None:   # only the bootstrap was asked for
-                row["estimate"] = _term_row(fitted, term)["estimate"]
-            b = boot.get(role, {})
-            row["boot_p"] = b.get("p")
-            if b.get("error"):
-                row["boot_error"] = b["error"]
-            rec_inf = next((i for i in RECOMMENDED
-                            if (row["boot_p"] if i == "bootstrap" else
-                                row["p_value"].get(i)) is not None), None)
-            row["recommended"] = rec_inf
-            row["p_recommended"] = (None if rec_inf is None else
-                                    row["boot_p"] if rec_inf == "bootstrap" else
-                                    row["p_value"][rec_inf])
-            ci_from = next((i for i in INTERVAL_FROM if i in row["ci"]), None)
-            row["ci_from"] = ci_from
-            row["ci_low"], row["ci_high"] = row["ci"][ci_from] if ci_from else (None, None)
-            rec["terms"][role] = row
-    except Exception as exc:  # noqa: BLE001 - a failed model is recorded with its reason
-        rec["error"] = _short(exc)
-        rec["terms"] = {role: {"term": term} for role, term in first.focal_terms}
-    return rec
+    return boot
+
+
+def _term_record(term: str, specs: list[Spec], fits: dict[str, tuple], fitted, b: dict,
+                 unavailable: dict) -> dict:
+    """One focal term's row of a model record: the estimate shared by every inference choice,
+    each choice's standard error, p-value and interval, the bootstrap p (``b``), and the
+    recommended p-value and interval. An inference choice that cannot be computed is entered
+    in ``unavailable`` with its reason. Raises if two inference choices disagree on the
+    estimate (they must share one fit's estimate)."""
+    row = {"term": term, "estimate": None, "std_error": {}, "p_value": {}, "ci": {}}
+    for spec in specs:
+        inf = spec.inference
+        if inf == "bootstrap":
+            if b.get("p") is None:
+                unavailable[inf] = b.get("error") or "bootstrap p-value missing"
+            else:
+                row["p_value"][inf] = b["p"]
+            continue
+        key = "cluster" if inf == "cr2" else inf
+        cell, exc = fits[key]
+        if cell is None:
+            unavailable[inf] = _short(exc)
+            continue
+        f, cl = cell
+        t = _term_row(f, term)
+        if inf == "cr2":
+            try:
+                t.update(_cr2(f, term, cl))
+            except Exception as cexc:  # noqa: BLE001 - recorded with its reason
+                unavailable[inf] = _short(cexc)
+                continue
+        if row["estimate"] is None:
+            row["estimate"] = t["estimate"]
+        elif t["estimate"] is not None and not math.isclose(
+                t["estimate"], row["estimate"], rel_tol=1e-9, abs_tol=1e-12):
+            raise RegrowthError(f"inference {inf!r} changed the estimate of {term} "
+                                f"({t['estimate']!r} vs {row['estimate']!r}): the "
+                                "inference choices of one model must share it")
+        row["std_error"][inf] = t["std_error"]
+        row["p_value"][inf] = t["p_value"]
+        row["ci"][inf] = [t["ci_low"], t["ci_high"]]
+    if row["estimate"] is None:   # only the bootstrap was asked for
+        row["estimate"] = _term_row(fitted, term)["estimate"]
+    row["boot_p"] = b.get("p")
+    if b.get("error"):
+        row["boot_error"] = b["error"]
+    rec_inf = next((i for i in RECOMMENDED
+                    if (row["boot_p"] if i == "bootstrap" else
+                        row["p_value"].get(i)) is not None), None)
+    row["recommended"] = rec_inf
+    row["p_recommended"] = (None if rec_inf is None else
+                            row["boot_p"] if rec_inf == "bootstrap" else
+                            row["p_value"][rec_inf])
+    ci_from = next((i for i in INTERVAL_FROM if i in row["ci"]), None)
+    row["ci_from"] = ci_from
+    row["ci_low"], row["ci_high"] = row["ci"][ci_from] if ci_from else (None, None)
+    return row
 
 
 def _rss_mb() -> float:

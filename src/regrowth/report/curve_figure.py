@@ -82,26 +82,7 @@ def specification_curve(record: dict, role: str, path: str | Path, dimensions: S
     ax.set_ylabel(f"coefficient of the\n{role} measure", fontsize=8)
     title = f"{record['title']}: {role}"
     ax.set_title(textwrap.fill(title, 95), fontsize=10)
-    failed = record["n_models"] - n
-
-    def pct(v):
-        return "n/a" if v is None else f"{100 * v:.0f}%"
-
-    ci_from = sorted({t.get("ci_from") for _, t in rows if t.get("ci_from")})
-    caption = (f"{n} of {record['n_models']} models estimated, each estimate shown once "
-               f"(the inference choices of a model share its estimate; {failed} failed, "
-               f"{record.get('n_not_converged', 0)} without a "
-               f"convergence flag; all listed in {record['curve']}.json); median {med:.3g}; "
-               f"same sign as the median {pct(summ.get('share_same_sign'))}. Colour and the "
-               f"headline share use the recommended inference: the bootstrap p where computed "
-               f"({summ.get('n_recommended_bootstrap', 0)} models), else the province-clustered "
-               f"p ({summ.get('n_recommended_cluster', 0)}), never the model-based p; "
-               f"p < 0.05 in {pct(summ.get('share_p05'))} of {summ.get('n_recommended', 0)} "
-               f"({pct(summ.get('share_p05_same_sign'))} with the median's sign)"
-               + (f"; {summ['n_without_recommended']} models with neither drawn open, not "
-                  f"counted" if summ.get("n_without_recommended") else "")
-               + f". Intervals: 95%, {' or '.join(ci_from) or 'none'} covariance."
-               if med is not None else f"no specification could be estimated ({failed} failed)")
+    caption = _caption(record, rows, summ, med)
     ax.text(0.0, 1.0, "", transform=ax.transAxes)
     ax.tick_params(labelsize=8)
     handles = [Line2D([], [], marker="o", linestyle="", color=c, label=lab, markersize=4)
@@ -114,6 +95,47 @@ def specification_curve(record: dict, role: str, path: str | Path, dimensions: S
     handles.append(Line2D([], [], color="black", linestyle="--", label="median"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", frameon=False)
 
+    _indicator_panel(axi, rows, dims, labels, colour, lw)
+    caption = textwrap.fill(caption, 150)
+    fig.text(0.01, 0.005, caption, fontsize=7, va="bottom")
+    # room for the caption below the x label: about 0.12 in per line of 7-pt text
+    fig.tight_layout(rect=(0, min(0.3, (0.08 + 0.12 * (caption.count("\n") + 1)) / fig_h), 1, 1))
+    path = save_figure(fig, path, dpi=dpi)["png"]  # with its PDF and SVG beside it
+    plt.close(fig)
+    return path
+
+
+def _caption(record: dict, rows: list, summ: dict, med: float | None) -> str:
+    """The figure's caption: how many models are drawn and how many failed, the median, and
+    what the colours and the headline share mean (the recommended inference)."""
+    n = len(rows)
+    failed = record["n_models"] - n
+
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.0f}%"
+
+    ci_from = sorted({t.get("ci_from") for _, t in rows if t.get("ci_from")})
+    return (f"{n} of {record['n_models']} models estimated, each estimate shown once "
+            f"(the inference choices of a model share its estimate; {failed} failed, "
+            f"{record.get('n_not_converged', 0)} without a "
+            f"convergence flag; all listed in {record['curve']}.json); median {med:.3g}; "
+            f"same sign as the median {pct(summ.get('share_same_sign'))}. Colour and the "
+            f"headline share use the recommended inference: the bootstrap p where computed "
+            f"({summ.get('n_recommended_bootstrap', 0)} models), else the province-clustered "
+            f"p ({summ.get('n_recommended_cluster', 0)}), never the model-based p; "
+            f"p < 0.05 in {pct(summ.get('share_p05'))} of {summ.get('n_recommended', 0)} "
+            f"({pct(summ.get('share_p05_same_sign'))} with the median's sign)"
+            + (f"; {summ['n_without_recommended']} models with neither drawn open, not "
+               f"counted" if summ.get("n_without_recommended") else "")
+            + f". Intervals: 95%, {' or '.join(ci_from) or 'none'} covariance."
+            if med is not None else f"no specification could be estimated ({failed} failed)")
+
+
+def _indicator_panel(axi, rows: list, dims: list[str], labels: list[tuple], colour,
+                     lw: float) -> None:
+    """The lower panel: one tick per model and choice it makes, in the estimate's colour,
+    a grey line between dimensions."""
+    n = len(rows)
     index = {lab: i for i, lab in enumerate(labels)}
     xs, ys, cs = [], [], []
     for i, (r, _) in enumerate(rows):
@@ -136,13 +158,6 @@ def specification_curve(record: dict, role: str, path: str | Path, dimensions: S
     axi.tick_params(labelsize=7)
     if n:
         axi.set_xlim(-1, n)
-    caption = textwrap.fill(caption, 150)
-    fig.text(0.01, 0.005, caption, fontsize=7, va="bottom")
-    # room for the caption below the x label: about 0.12 in per line of 7-pt text
-    fig.tight_layout(rect=(0, min(0.3, (0.08 + 0.12 * (caption.count("\n") + 1)) / fig_h), 1, 1))
-    path = save_figure(fig, path, dpi=dpi)["png"]  # with its PDF and SVG beside it
-    plt.close(fig)
-    return path
 
 
 def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
