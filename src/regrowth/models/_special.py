@@ -68,6 +68,7 @@ class GammaDiffs:
             self._pos = np.flatnonzero(y > 0)
             return
         yi = y.astype(np.int64)
+        self._yi = yi
         # descending in min(y, K + 1): {y > k} is a prefix for every k <= K (int16: radix sort)
         order = np.argsort(-np.minimum(yi, _K_SUM + 1).astype(np.int16), kind="stable")
         self._ord = order
@@ -77,6 +78,16 @@ class GammaDiffs:
         # n_gt[k] = #(y > k) for k = 0..K
         self._n_gt = (counts[::-1].cumsum()[::-1])[1:K + 2]
         self._K = K
+
+    def lgamma_y1(self) -> np.ndarray:
+        """lnG(y + 1) = ln(y!) of every count: ``scipy.special.gammaln(y + 1)``, evaluated once
+        per distinct count when the counts are integers below 2^20 (the same values, by
+        table lookup)."""
+        if self._int_counts and self._y.size and self._yi.min() >= 0 \
+                and self._yi.max() < 2 ** 20:
+            table = special.gammaln(np.arange(self._yi.max() + 1, dtype=float) + 1.0)
+            return table[self._yi]
+        return special.gammaln(self._y + 1.0)
 
     def __call__(self, r, order, scratch: Scratch | None = None):
         """lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r) (zero where y == 0).

@@ -123,7 +123,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, special
+from scipy import linalg
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.formula._manager import FormulaManager
 
@@ -275,7 +275,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         total_off = _total_offset(off, expo, keep, y.shape[0])
         xnames = [str(c) for c in X.columns]
         znames = [str(c) for c in Z.columns]
-        collinear(Xa, xnames, "exog (mean equation)")
+        xtx = collinear(Xa, xnames, "exog (mean equation)")
         collinear(Za, znames, "exog_disp (dispersion equation)")
 
         self.exog_disp = np.asfortranarray(Za)
@@ -293,11 +293,13 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         # plain contiguous arrays for the numerical work
         self._y = y
         self._X = np.asfortranarray(Xa)  # column-major: faster X'(w X)
-        self._lgy1 = special.gammaln(y + 1.0)
+        # X'X of the Poisson start, when the check above computed it on this very array
+        self._xtx = (self._X, xtx) if self._X is Xa else None
+        self._prepare_counts()
+        self._lgy1 = self._gamma.lgamma_y1()
         self._lgy1_sum = float(self._lgy1.sum())
         self._ypos = y > 0
         self._yzero = ~self._ypos
-        self._prepare_counts()
         self._poisson = None
 
     # statsmodels calls this from __init__; avoid its SVD-based rank and set our own dfs
@@ -631,7 +633,8 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             np.add(y, 0.5, out=tmp)
             np.log(tmp, out=tmp)
             tmp -= off
-            b = linalg.solve(X.T @ X, X.T @ tmp, assume_a="pos")
+            xtx = self._xtx[1] if self._xtx is not None and self._xtx[0] is X else X.T @ X
+            b = linalg.solve(xtx, X.T @ tmp, assume_a="pos")
         slots = ["mu", "mu_trial"]  # the accepted point's mu and a trial point's
 
         def evaluate(b, slot):
