@@ -68,25 +68,26 @@ class GammaDiffs:
             self._pos = np.flatnonzero(y > 0)
             return
         yi = y.astype(np.int64)
-        self._yi = yi
+        self._lgy1 = None
+        if y.size and yi.min() >= 0 and yi.max() < 2 ** 20:  # ln(y!) for lgamma_y1
+            self._lgy1 = special.gammaln(np.arange(yi.max() + 1, dtype=float) + 1.0)[yi]
         # descending in min(y, K + 1): {y > k} is a prefix for every k <= K (int16: radix sort)
         order = np.argsort(-np.minimum(yi, _K_SUM + 1).astype(np.int16), kind="stable")
         self._ord = order
-        self._ys = y[order]
         K = int(min(yi.max(), _K_SUM))
         counts = np.bincount(np.minimum(yi, K + 1), minlength=K + 2)
         # n_gt[k] = #(y > k) for k = 0..K
         self._n_gt = (counts[::-1].cumsum()[::-1])[1:K + 2]
         self._K = K
+        # the counts above K, the first of the sorted order (only they need the tail terms)
+        self._ys = y[order[:int(self._n_gt[K]) if K < self._n_gt.size else 0]]
 
     def lgamma_y1(self) -> np.ndarray:
         """lnG(y + 1) = ln(y!) of every count: ``scipy.special.gammaln(y + 1)``, evaluated once
         per distinct count when the counts are integers below 2^20 (the same values, by
         table lookup)."""
-        if self._int_counts and self._y.size and self._yi.min() >= 0 \
-                and self._yi.max() < 2 ** 20:
-            table = special.gammaln(np.arange(self._yi.max() + 1, dtype=float) + 1.0)
-            return table[self._yi]
+        if self._int_counts and self._lgy1 is not None:
+            return self._lgy1
         return special.gammaln(self._y + 1.0)
 
     def __call__(self, r, order, scratch: Scratch | None = None):
@@ -134,7 +135,7 @@ class GammaDiffs:
         acc_l = _zeros(ws, "g_acc_l", shape)
         acc_d = _zeros(ws, "g_acc_d", shape) if order >= 1 else None
         acc_t = _zeros(ws, "g_acc_t", shape) if order >= 2 else None
-        rk_all, inv_all, tmp_all = ws("g_rk", shape), ws("g_inv", shape), ws("g_tmp", shape)
+        rk_all, tmp_all = ws("g_rk", shape), ws("g_tmp", shape)
         for k in range(self._K):
             c = int(self._n_gt[k])
             if c == 0:
@@ -142,7 +143,7 @@ class GammaDiffs:
             rk, tmp = np.add(rs[:c], k, out=rk_all[:c]), tmp_all[:c]
             acc_l[:c] += np.log(rk, out=tmp)
             if order >= 1:
-                inv = np.divide(1.0, rk, out=inv_all[:c])
+                inv = np.divide(1.0, rk, out=rk)  # r + k is not needed any more
                 acc_d[:c] += inv
                 if order >= 2:
                     acc_t[:c] -= np.multiply(inv, inv, out=tmp)

@@ -679,8 +679,18 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
 
     def start_params_default(self):
         b, _, _ = self._fit_poisson(tol=1e-6)
-        mu = np.exp(self._X @ b + self.offset)
-        a0 = float(np.sum((self._y - mu) ** 2 - self._y) / np.sum(mu ** 2))
+        # a0 = sum((y - mu)^2 - y) / sum(mu^2) at the Poisson fit, in the scratch arrays
+        ws = checkout(self)
+        try:
+            n = self._y.shape[0]
+            mu = np.matmul(self._X, b, out=ws("eta", n))
+            mu += self.offset
+            mu = np.exp(mu, out=mu)
+            dev = np.square(np.subtract(self._y, mu, out=ws("tmp", n)), out=ws("tmp", n))
+            dev -= self._y
+            a0 = float(np.sum(dev) / np.sum(np.square(mu, out=mu)))
+        finally:
+            checkin(self, ws)
         a0 = min(max(a0, 0.05), 20.0)
         g = np.zeros(self.k_disp)
         Z = self.exog_disp
