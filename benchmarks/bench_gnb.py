@@ -18,7 +18,10 @@ interleaved -- one call of each in turn, ``max(repeats, 30)`` rounds after one w
 of each -- so that load from other processes hits them alike and their ratio means something
 on a shared machine. Each is reported as the median wall time (the ratio of record), the
 median CPU time of the process (less sensitive to other processes) and the median number of
-minor page faults per call (fresh memory the call touched).
+minor page faults per call (fresh memory the call touched). The ratio is then measured again
+with from_formula + fit and Newton alone interleaved without construct + fit between them, an
+allocation pattern in which glibc returns each collected model's memory to the system, so a
+new model's own arrays fault in again.
 
 "Newton iterations alone" is what ``fit()`` runs after its starting values, on a model that
 is already built: ``model._newton(start, maxiter=100, tol=1e-12)`` -- the same safeguarded
@@ -193,6 +196,18 @@ def main():
           f"iterations ({nres[4]['iterations']}) as from_formula + fit")
     print(f"  from_formula + fit / Newton alone: {f_med / n_med:.2f}x (median), "
           f"{f_min / n_min:.2f}x (min), {f_cpu / n_cpu:.2f}x (median CPU time)")
+    # the same two without construct + fit between them: the C library then tends to return
+    # the memory of each collected model to the system, and a new model's own arrays fault in
+    pair = interleaved({
+        "formula": lambda: GeneralizedNegativeBinomial.from_formula(
+            formula, frame, disp_formula=disp).fit(),
+        "newton": lambda: model._newton(start, 100, 1e-12),
+    }, rounds)
+    p_med, _, _, p_cpu, p_flt = pair["formula"]
+    q_med, _, _, q_cpu, q_flt = pair["newton"]
+    print(f"  the two alone, interleaved:        {p_med / q_med:.2f}x (median), "
+          f"{p_cpu / q_cpu:.2f}x (median CPU time); {p_flt:.0f} and {q_flt:.0f} page faults "
+          "per call")
     r = bench_r(3 if a.quick else a.repeats)
     if r is not None:
         rt = np.median(r["times"])
