@@ -29,6 +29,10 @@ For integer counts, lnG(y+r) - lnG(r), psi(y+r) - psi(r) and psi1(y+r) - psi1(r)
 the exact sums over k < y of ln(r+k), 1/(r+k) and -1/(r+k)^2 (observations sorted once by y, so
 each k works on a prefix; counts above 100 add the rest through lnG/psi/psi1): cheaper than
 scipy's special functions and free of cancellation. Non-integer y use scipy.special.
+The Newton iterations and the Poisson start evaluate these in scratch arrays that the model
+keeps and passes on to the next model when it is collected (:mod:`regrowth.models._scratch`):
+the same operations in the same order as with new arrays, so the same bits, without touching
+fresh memory in every iteration.
 
 Estimation
 ----------
