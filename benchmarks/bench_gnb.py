@@ -14,8 +14,25 @@ Usage: .venv/bin/python benchmarks/bench_gnb.py [--repeats 5] [--no-large] [--qu
 The R row is skipped with a message if Rscript (or glmmTMB) is not available.
 
 Our three randhie timings (construct + fit, from_formula + fit, Newton iterations alone) are
-interleaved -- one call of each in turn, ``max(repeats, 10)`` rounds -- so that load from
-other processes hits them alike and their ratio means something on a shared machine.
+interleaved -- one call of each in turn, ``max(repeats, 30)`` rounds after one warm-up call
+of each -- so that load from other processes hits them alike and their ratio means something
+on a shared machine. Each is reported as the median wall time (the ratio of record), the
+median CPU time of the process (less sensitive to other processes) and the median number of
+minor page faults per call (fresh memory the call touched). The ratio is then measured again
+with from_formula + fit and Newton alone interleaved without construct + fit between them, an
+allocation pattern in which glibc returns each collected model's memory to the system, so a
+new model's own arrays fault in again.
+
+"Newton iterations alone" is what ``fit()`` runs after its starting values, on a model that
+is already built: ``model._newton(start, maxiter=100, tol=1e-12)`` -- the same safeguarded
+Newton loop, with its final checks -- on a model built by the same ``from_formula`` call,
+from ``start = model.start_params_default()``, the Poisson-based starting values ``fit()``
+computes (the Poisson fit itself is not timed: it is part of building the start). The
+benchmark checks that these runs give the same estimates, bit for bit, and the same number
+of iterations as ``from_formula(...).fit()``. What the ratio leaves to the whole fit: parsing
+the formulas and building the designs and the model, the Poisson start, the first touch of a
+new model's memory (its arrays and the Newton iterations' scratch arrays), and the results
+object.
 """
 
 from __future__ import annotations
@@ -69,17 +86,28 @@ def best_of(fn, repeats):
     return np.median(times), min(times), out
 
 
+def _minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def interleaved(fns: dict, repeats: int) -> dict:
-    """{name: (median s, min s, last output)}: one call of each function in turn per round,
-    after one warm-up call of each."""
+    """{name: (median s, min s, last output, median CPU s, median minor page faults)}: one
+    call of each function in turn per round, after one warm-up call of each."""
     outs = {k: f() for k, f in fns.items()}
     times = {k: [] for k in fns}
+    cpu = {k: [] for k in fns}
+    faults = {k: [] for k in fns}
     for _ in range(repeats):
         for k, f in fns.items():
+            f0 = _minor_faults()
+            c0 = time.process_time()
             t0 = time.perf_counter()
             outs[k] = f()
             times[k].append(time.perf_counter() - t0)
-    return {k: (float(np.median(v)), min(v), outs[k]) for k, v in times.items()}
+            cpu[k].append(time.process_time() - c0)
+            faults[k].append(_minor_faults() - f0)
+    return {k: (float(np.median(v)), min(v), outs[k], float(np.median(cpu[k])),
+                float(np.median(faults[k]))) for k, v in times.items()}
 
 
 def randhie_csv():
@@ -132,30 +160,54 @@ def main():
     Z = X[["const"] + Z_COLS]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
           "(other processes slow every row alike)")
-    print(f"randhie, n={len(y)}, ln alpha on const + {' + '.join(Z_COLS)}, "
-          f"median of {a.repeats} repeats")
+    rounds = max(a.repeats, 30)
+    print(f"randhie, n={len(y)}, ln alpha on const + {' + '.join(Z_COLS)}: our three timings "
+          f"interleaved, median of {rounds} rounds; glmmTMB median of "
+          f"{3 if a.quick else a.repeats} repeats")
 
     frame = pd.concat([d.endog, d.exog], axis=1)
     formula = f"{d.endog.name} ~ " + " + ".join(d.exog.columns)
     disp = "~ " + " + ".join(Z_COLS)
-    model = GeneralizedNegativeBinomial(y, X, exog_disp=Z)
+    # "Newton alone": fit()'s Newton loop on a model built by the same from_formula call, from
+    # the starting values fit() computes (see the module docstring)
+    model = GeneralizedNegativeBinomial.from_formula(formula, frame, disp_formula=disp)
     start = model.start_params_default()
     timed = interleaved({
         "arrays": lambda: GeneralizedNegativeBinomial(y, X, exog_disp=Z).fit(),
         "formula": lambda: GeneralizedNegativeBinomial.from_formula(
             formula, frame, disp_formula=disp).fit(),
         "newton": lambda: model._newton(start, 100, 1e-12),
-    }, max(a.repeats, 10))
-    t_med, t_min, res = timed["arrays"]
-    f_med, f_min, fres = timed["formula"]
-    n_med, n_min, _ = timed["newton"]
-    print(f"  regrowth GNB (construct + fit): {t_med * 1e3:8.1f} ms (min {t_min * 1e3:.1f}), "
-          f"llf {res.llf:.6f}, iterations {res.mle_retvals['iterations']}")
-    print(f"  regrowth GNB from_formula + fit:   {f_med * 1e3:8.1f} ms (min {f_min * 1e3:.1f}), "
-          f"llf {fres.llf:.6f}")
-    print(f"  Newton iterations alone:           {n_med * 1e3:8.1f} ms (min {n_min * 1e3:.1f}); "
-          f"from_formula + fit / Newton alone: {f_med / n_med:.2f}x (median), "
-          f"{f_min / n_min:.2f}x (min)")
+    }, rounds)
+    t_med, t_min, res, t_cpu, t_flt = timed["arrays"]
+    f_med, f_min, fres, f_cpu, f_flt = timed["formula"]
+    n_med, n_min, nres, n_cpu, n_flt = timed["newton"]
+    same = (np.array_equal(nres[0], np.asarray(fres.params))
+            and nres[4]["iterations"] == fres.mle_retvals["iterations"])
+    if not same:
+        raise SystemExit("Newton alone did not reproduce from_formula(...).fit(): the two "
+                         "timings would not be of the same work")
+    print(f"  regrowth GNB (construct + fit): {t_med * 1e3:8.1f} ms (min {t_min * 1e3:.1f}; "
+          f"CPU {t_cpu * 1e3:.1f}; {t_flt:.0f} page faults), llf {res.llf:.6f}, iterations "
+          f"{res.mle_retvals['iterations']}")
+    print(f"  regrowth GNB from_formula + fit:   {f_med * 1e3:8.1f} ms (min {f_min * 1e3:.1f}; "
+          f"CPU {f_cpu * 1e3:.1f}; {f_flt:.0f} page faults), llf {fres.llf:.6f}")
+    print(f"  Newton iterations alone:           {n_med * 1e3:8.1f} ms (min {n_min * 1e3:.1f}; "
+          f"CPU {n_cpu * 1e3:.1f}; {n_flt:.0f} page faults), same estimates (bit for bit) and "
+          f"iterations ({nres[4]['iterations']}) as from_formula + fit")
+    print(f"  from_formula + fit / Newton alone: {f_med / n_med:.2f}x (median), "
+          f"{f_min / n_min:.2f}x (min), {f_cpu / n_cpu:.2f}x (median CPU time)")
+    # the same two without construct + fit between them: the C library then tends to return
+    # the memory of each collected model to the system, and a new model's own arrays fault in
+    pair = interleaved({
+        "formula": lambda: GeneralizedNegativeBinomial.from_formula(
+            formula, frame, disp_formula=disp).fit(),
+        "newton": lambda: model._newton(start, 100, 1e-12),
+    }, rounds)
+    p_med, _, _, p_cpu, p_flt = pair["formula"]
+    q_med, _, _, q_cpu, q_flt = pair["newton"]
+    print(f"  the two alone, interleaved:        {p_med / q_med:.2f}x (median), "
+          f"{p_cpu / q_cpu:.2f}x (median CPU time); {p_flt:.0f} and {q_flt:.0f} page faults "
+          "per call")
     r = bench_r(3 if a.quick else a.repeats)
     if r is not None:
         rt = np.median(r["times"])
@@ -187,7 +239,8 @@ def main():
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"simulated n={n:>8d}: {t_med:6.2f} s (min {t_min:.2f}) construct + fit, "
               f"{res.mle_retvals['iterations']} iterations, converged {res.converged}; "
-              f"tracemalloc peak {peak / 2 ** 20:7.1f} MiB (data {(ys.nbytes + Xs.nbytes + Zs.nbytes) / 2 ** 20:.1f} MiB), "
+              f"tracemalloc peak {peak / 2 ** 20:7.1f} MiB "
+              f"(data {(ys.nbytes + Xs.nbytes + Zs.nbytes) / 2 ** 20:.1f} MiB), "
               f"process max RSS {rss:.0f} MiB")
 
 

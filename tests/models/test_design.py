@@ -90,3 +90,29 @@ def test_caller_function_sees_a_pandas_series():
     assert seen and all(t is pd.Series for t in seen)
     np.testing.assert_array_equal(built.matrices[0][1]["lag(x)"].to_numpy(),
                                   df["x"].shift(1).fillna(0.0).to_numpy())
+
+
+def test_same_formulas_on_other_data_give_patsys_matrices_of_that_data():
+    """Bare numeric designs reuse the DesignInfo of the first call with the same formulas:
+    a later call on other values, other missing rows and an integer column turned float, or
+    on a column turned boolean (a factor to patsy), must still give patsy's matrices."""
+    formulas = ["y ~ x + k", "~ z + k"]
+    df = _frame()
+    formula_designs(formulas, df, missing=np.zeros(len(df), bool))
+    other = _frame().iloc[::-1].copy()
+    other["x"] = other["x"] * 2.5 + 1.0
+    other["k"] = other["k"].astype(float)
+    other.loc["r40", "k"] = np.nan
+    flag = other.copy()
+    flag["z"] = flag["z"].fillna(0.0) > 0
+    for data in (other, flag):
+        keep = data[["x", "z", "k"]].notna().all(axis=1).to_numpy()
+        built = formula_designs(formulas, data)
+        np.testing.assert_array_equal(built.dropped, ~keep)
+        for (lhs, rhs), (ref_l, ref_r) in zip(built.matrices, _reference(formulas, data, keep)):
+            assert list(rhs.columns) == list(ref_r.columns)
+            assert rhs.index.equals(data.index[keep])
+            np.testing.assert_array_equal(rhs.to_numpy(), ref_r.to_numpy())
+            if ref_l is not None:
+                np.testing.assert_array_equal(lhs.to_numpy(), ref_l.to_numpy())
+    assert "z[T.True]" in formula_designs(formulas, flag).matrices[1][1].columns

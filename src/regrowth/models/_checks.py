@@ -87,11 +87,15 @@ def vector(x, n: int, what: str) -> np.ndarray | None:
     return arr
 
 
-def collinear(mat: np.ndarray, names: list[str], what: str) -> None:
-    """Raise EstimationError naming the collinear columns if ``mat`` lacks full column rank."""
+def collinear(mat: np.ndarray, names: list[str], what: str) -> np.ndarray | None:
+    """Raise EstimationError naming the collinear columns if ``mat`` lacks full column rank.
+
+    Returns the cross-product ``mat.T @ mat`` it computed (None for no columns), which a
+    caller may reuse.
+    """
     k = mat.shape[1]
     if k == 0:
-        return
+        return None
     cross = mat.T @ mat  # one pass over the data; the checks below work on k x k
     scale = np.sqrt(np.diag(cross))
     zero = scale == 0
@@ -100,11 +104,11 @@ def collinear(mat: np.ndarray, names: list[str], what: str) -> None:
         raise EstimationError(f"{what}: column(s) {bad} are identically zero in the estimation "
                               "sample; drop them")
     if k == 1:
-        return  # one non-zero column
+        return cross  # one non-zero column
     gram = cross / np.outer(scale, scale)  # the Gram matrix of the unit-length columns
     w = linalg.eigvalsh(gram)
     if w[0] > 1e-12 * k * w[-1]:
-        return  # full rank (cheap check on the k x k Gram matrix)
+        return cross  # full rank (cheap check on the k x k Gram matrix)
     ms = mat / scale
     r, piv = linalg.qr(ms, mode="r", pivoting=True)
     d = np.abs(np.diag(r))
@@ -120,6 +124,7 @@ def collinear(mat: np.ndarray, names: list[str], what: str) -> None:
             parts.append(f"{names[j]} = combination of {involved}")
         raise EstimationError(f"{what} is rank deficient (rank {rank} < {k} columns): collinear "
                               f"column(s) {dep} ({'; '.join(parts)}). Drop one of them.")
+    return cross
 
 
 def format_list(values: list, limit: int = 8) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from regrowth.models._scratch import Scratch
+
 __all__ = ["GammaDiffs"]
 
 # psi1(y+r) - psi1(r) cancel catastrophically; there we use Stirling/asymptotic series written
@@ -45,6 +47,11 @@ def _trigamma_diff_big(y, r):
             - (1.0 / (30.0 * x ** 5) - 1.0 / (30.0 * r ** 5)))
 
 
+def _zeros(ws: Scratch, name: str, shape) -> np.ndarray:
+    a = ws(name, shape)
+    a.fill(0.0)
+    return a
+
 
 class GammaDiffs:
     """lnG(y+r) - lnG(r) and its first two derivatives in r, for fixed counts ``y`` and any
@@ -61,27 +68,44 @@ class GammaDiffs:
             self._pos = np.flatnonzero(y > 0)
             return
         yi = y.astype(np.int64)
+        self._lgy1 = None
+        if y.size and yi.min() >= 0 and yi.max() < 2 ** 20:  # ln(y!) for lgamma_y1
+            self._lgy1 = special.gammaln(np.arange(yi.max() + 1, dtype=float) + 1.0)[yi]
         # descending in min(y, K + 1): {y > k} is a prefix for every k <= K (int16: radix sort)
         order = np.argsort(-np.minimum(yi, _K_SUM + 1).astype(np.int16), kind="stable")
         self._ord = order
-        self._ys = y[order]
         K = int(min(yi.max(), _K_SUM))
         counts = np.bincount(np.minimum(yi, K + 1), minlength=K + 2)
         # n_gt[k] = #(y > k) for k = 0..K
         self._n_gt = (counts[::-1].cumsum()[::-1])[1:K + 2]
         self._K = K
+        # the counts above K, the first of the sorted order (only they need the tail terms)
+        self._ys = y[order[:int(self._n_gt[K]) if K < self._n_gt.size else 0]]
 
-    def __call__(self, r, order):
+    def lgamma_y1(self) -> np.ndarray:
+        """lnG(y + 1) = ln(y!) of every count: ``scipy.special.gammaln(y + 1)``, evaluated once
+        per distinct count when the counts are integers below 2^20 (the same values, by
+        table lookup)."""
+        if self._int_counts and self._lgy1 is not None:
+            return self._lgy1
+        return special.gammaln(self._y + 1.0)
+
+    def __call__(self, r, order, scratch: Scratch | None = None):
         """lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r) (zero where y == 0).
 
         Integer counts: sum_{k<y} ln(r+k), 1/(r+k), -1/(r+k)^2 over the observations with y > k
         (a prefix once sorted by y), exact and cheap since most counts are small; the part of
         counts above _K_SUM uses lnG/psi/psi1 from r + _K_SUM. Non-integer y: scipy.special
         (asymptotic differences for r > 1e5).
+
+        ``scratch`` (:class:`regrowth.models._scratch.Scratch`): arrays to work and return the
+        results in, reused from call to call (the returned arrays are then overwritten by the
+        next call with the same scratch); by default new arrays. The values are the same.
         """
-        lg = np.zeros(r.shape)
-        dpsi = np.zeros(r.shape) if order >= 1 else None
-        dtri = np.zeros(r.shape) if order >= 2 else None
+        ws = Scratch() if scratch is None else scratch
+        lg = _zeros(ws, "g_lg", r.shape)
+        dpsi = _zeros(ws, "g_dpsi", r.shape) if order >= 1 else None
+        dtri = _zeros(ws, "g_dtri", r.shape) if order >= 2 else None
         trail = (1,) * (r.ndim - 1)  # y broadcast against r's draws
         y = self._y
         if not self._int_counts:
@@ -106,21 +130,23 @@ class GammaDiffs:
         n_pos = int(self._n_gt[0]) if self._n_gt.size else 0
         if n_pos == 0:
             return lg, dpsi, dtri
-        rs = r[self._ord[:n_pos]]
-        acc_l = np.zeros(rs.shape)
-        acc_d = np.zeros(rs.shape) if order >= 1 else None
-        acc_t = np.zeros(rs.shape) if order >= 2 else None
+        shape = (n_pos,) + r.shape[1:]
+        rs = np.take(r, self._ord[:n_pos], axis=0, out=ws("g_rs", shape))
+        acc_l = _zeros(ws, "g_acc_l", shape)
+        acc_d = _zeros(ws, "g_acc_d", shape) if order >= 1 else None
+        acc_t = _zeros(ws, "g_acc_t", shape) if order >= 2 else None
+        rk_all, tmp_all = ws("g_rk", shape), ws("g_tmp", shape)
         for k in range(self._K):
             c = int(self._n_gt[k])
             if c == 0:
                 break
-            rk = rs[:c] + k
-            acc_l[:c] += np.log(rk)
+            rk, tmp = np.add(rs[:c], k, out=rk_all[:c]), tmp_all[:c]
+            acc_l[:c] += np.log(rk, out=tmp)
             if order >= 1:
-                inv = 1.0 / rk
+                inv = np.divide(1.0, rk, out=rk)  # r + k is not needed any more
                 acc_d[:c] += inv
                 if order >= 2:
-                    acc_t[:c] -= inv * inv
+                    acc_t[:c] -= np.multiply(inv, inv, out=tmp)
         c = int(self._n_gt[self._K]) if self._K < self._n_gt.size else 0
         if c:  # counts above K: remaining terms from r + K to y + r
             yt = (self._ys[:c] - self._K).reshape(-1, *trail)

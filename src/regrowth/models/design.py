@@ -11,6 +11,7 @@ dispersion equations) in one patsy pass, with one set of dropped rows for all of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -195,7 +196,51 @@ def _plain_columns(design_infos, lookup) -> dict | None:
     return columns
 
 
-def _plain_designs(design_infos, columns, index, missing) -> FormulaDesigns:
+@functools.lru_cache(maxsize=512)
+def _parsed(formula: str) -> ModelDesc:
+    """patsy's parse of ``formula`` (a value object patsy never changes), parsed once."""
+    return ModelDesc.from_formula(formula)
+
+
+# formulas -> (DesignInfos, their column names as pandas Indexes) of designs made only of the
+# constant and bare numeric columns, which depend on the formulas alone (see _plain_infos)
+_PLAIN_INFOS: dict = {}
+_PLAIN_INFOS_MAX = 512
+
+
+def _plain_infos(formulas: tuple, termlists, lookup):
+    """The DesignInfos of ``formulas`` when every term is the constant or one bare name of a
+    numeric column of the data (``y ~ x1 + x2``), else None.
+
+    Such DesignInfos do not depend on the data's values: patsy would make the same ones for
+    any data whose columns of these names are numeric and one-dimensional. They are built by
+    patsy once per set of formulas and kept (at most ``_PLAIN_INFOS_MAX`` sets). They are
+    built with an empty namespace: a bare column name is looked up in the data first, so the
+    caller's namespace is never needed to evaluate them (nor kept alive by the cache).
+    """
+    for termlist in termlists:
+        for term in termlist:
+            if len(term.factors) > 1:
+                return None
+            for factor in term.factors:
+                code = getattr(factor, "code", None)
+                if code is None or code not in lookup._as_array:
+                    return None
+                value = lookup[code]
+                if not isinstance(value, np.ndarray) or value.ndim != 1:
+                    return None
+    hit = _PLAIN_INFOS.get(formulas)
+    if hit is None:
+        env = EvalEnvironment([{}])
+        infos = design_matrix_builders(termlists, lambda: iter([lookup]), env, _DropNA())
+        hit = (infos, [pd.Index(info.column_names) for info in infos])
+        if len(_PLAIN_INFOS) >= _PLAIN_INFOS_MAX:
+            _PLAIN_INFOS.pop(next(iter(_PLAIN_INFOS)))
+        _PLAIN_INFOS[formulas] = hit
+    return hit
+
+
+def _plain_designs(design_infos, columns, index, missing, names=None) -> FormulaDesigns:
     """:func:`formula_designs` for :func:`_plain_columns` designs, without patsy's builder:
     the same matrices (a NaN drops the row from every design), written column-major."""
     n = index.shape[0]
@@ -210,7 +255,7 @@ def _plain_designs(design_infos, columns, index, missing) -> FormulaDesigns:
         keep = np.flatnonzero(~dropped)
         index = index[keep]
     frames = []
-    for info in design_infos:
+    for i, info in enumerate(design_infos):
         mat = np.empty((index.shape[0], len(info.column_names)), order="F")
         for term, cols in info.term_slices.items():
             if not term.factors:
@@ -218,7 +263,8 @@ def _plain_designs(design_infos, columns, index, missing) -> FormulaDesigns:
                 continue
             value = columns[info.factor_infos[term.factors[0]].factor.code]
             mat[:, cols.start] = value if keep is None else value[keep]
-        frames.append(pd.DataFrame(mat, columns=info.column_names, index=index, copy=False))
+        frames.append(pd.DataFrame(mat, columns=info.column_names if names is None
+                                   else names[i], index=index, copy=False))
     return FormulaDesigns(matrices=list(zip(frames[::2], frames[1::2])),
                           design_infos=list(zip(design_infos[::2], design_infos[1::2])),
                           dropped=dropped)
@@ -238,16 +284,22 @@ def formula_designs(formulas, data: pd.DataFrame, *, eval_env: dict | None = Non
 
     ``eval_env``: the namespace of functions the formulas call (``np.log``, a user's function).
     Designs made only of the constant and numeric columns named bare (``y ~ x1 + x2``) are
-    written directly from the columns (patsy still parses the formulas and makes the
-    ``DesignInfo``); every other design is built by patsy.
+    written directly from the columns; their ``DesignInfo`` (which depends on the formulas
+    alone) is made by patsy on the first call with these formulas and reused afterwards, and
+    parsed formulas are reused too. Every other design is built by patsy.
     Returns :class:`FormulaDesigns`; patsy's errors are raised as they come.
     """
-    descs = [ModelDesc.from_formula(f) for f in formulas]
+    descs = [_parsed(f) for f in formulas]
     termlists = [tl for d in descs for tl in (d.lhs_termlist, d.rhs_termlist)]
-    env = EvalEnvironment([dict(eval_env or {})])
     as_array = _bare_columns(termlists, data.columns)
     n = data.shape[0]
     lookup = _Columns(data, as_array)
+    plain = _plain_infos(tuple(formulas), termlists, lookup)
+    if plain is not None:
+        columns = _plain_columns(plain[0], lookup)
+        if columns is not None:
+            return _plain_designs(plain[0], columns, data.index, missing, plain[1])
+    env = EvalEnvironment([dict(eval_env or {})])
     na = _DropNA()
     infos = design_matrix_builders(termlists, lambda: iter([lookup]), env, na)
     columns = _plain_columns(infos, lookup)

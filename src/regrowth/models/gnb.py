@@ -29,6 +29,10 @@ For integer counts, lnG(y+r) - lnG(r), psi(y+r) - psi(r) and psi1(y+r) - psi1(r)
 the exact sums over k < y of ln(r+k), 1/(r+k) and -1/(r+k)^2 (observations sorted once by y, so
 each k works on a prefix; counts above 100 add the rest through lnG/psi/psi1): cheaper than
 scipy's special functions and free of cancellation. Non-integer y use scipy.special.
+The Newton iterations and the Poisson start evaluate these in scratch arrays that the model
+keeps and passes on to the next model when it is collected (:mod:`regrowth.models._scratch`):
+the same operations in the same order as with new arrays, so the same bits, without touching
+fresh memory in every iteration.
 
 Estimation
 ----------
@@ -123,7 +127,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, special
+from scipy import linalg
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.formula._manager import FormulaManager
 
@@ -137,6 +141,7 @@ from regrowth.errors import (
 )
 from regrowth.models._checks import CONSTANT, as_frame, check_index, collinear, numeric, vector
 from regrowth.models._optim import newton
+from regrowth.models._scratch import Scratch, checkin, checkout
 from regrowth.models._special import GammaDiffs
 from regrowth.models.gnb_formula import data_column, designs
 from regrowth.models.gnb_results import (
@@ -274,7 +279,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         total_off = _total_offset(off, expo, keep, y.shape[0])
         xnames = [str(c) for c in X.columns]
         znames = [str(c) for c in Z.columns]
-        collinear(Xa, xnames, "exog (mean equation)")
+        xtx = collinear(Xa, xnames, "exog (mean equation)")
         collinear(Za, znames, "exog_disp (dispersion equation)")
 
         self.exog_disp = np.asfortranarray(Za)
@@ -292,10 +297,13 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         # plain contiguous arrays for the numerical work
         self._y = y
         self._X = np.asfortranarray(Xa)  # column-major: faster X'(w X)
-        self._lgy1 = special.gammaln(y + 1.0)
+        # X'X of the Poisson start, when the check above computed it on this very array
+        self._xtx = (self._X, xtx) if self._X is Xa else None
+        self._prepare_counts()
+        self._lgy1 = self._gamma.lgamma_y1()
         self._lgy1_sum = float(self._lgy1.sum())
         self._ypos = y > 0
-        self._prepare_counts()
+        self._yzero = ~self._ypos
         self._poisson = None
 
     # statsmodels calls this from __init__; avoid its SVD-based rank and set our own dfs
@@ -375,6 +383,7 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         # it from disp_formula on unpickling (statsmodels does the same for the mean's).
         state = self.__dict__.copy()
         state.pop("_eval_env", None)  # the caller's namespace: not picklable, not needed
+        state.pop("_scratch", None)  # working arrays of the Newton iterations, made again
         if state.get("disp_model_spec") is not None:
             state["disp_model_spec"] = None
             state["_restore_disp_model_spec"] = True
@@ -429,64 +438,117 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         """Precompute what :class:`regrowth.models._special.GammaDiffs` needs for these counts."""
         self._gamma = GammaDiffs(self._y)
 
-    def _gamma_diffs(self, r, order):
+    def _gamma_diffs(self, r, order, scratch=None):
         """lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r) (zero where y == 0)."""
-        return self._gamma(r, order)
+        return self._gamma(r, order, scratch)
 
-    def _zg(self, g):
+    def _zg(self, g, out=None):
         """ln(alpha_i) = z_i'g (1-column case without an (n x 1) matmul: slow BLAS path)."""
         if self.k_disp == 1:
-            return self.exog_disp[:, 0] * g[0]
-        return self.exog_disp @ g
+            return np.multiply(self.exog_disp[:, 0], g[0], out=out)
+        return np.matmul(self.exog_disp, g, out=out)
 
-    def _core(self, params, order: int):
-        """Log likelihood per observation and, for order >= 1, 2, the eta/t derivatives."""
+    def _core(self, params, order: int, scratch: Scratch | None = None):
+        """Log likelihood per observation and, for order >= 1, 2, the eta/t derivatives.
+
+        The arrays are written in ``scratch`` (reused by :meth:`_derivs`: valid until its next
+        use) or, by default, in new arrays. Each line applies the formula of the module
+        docstring in a fixed order of operations, so both give the same bits.
+        """
         b, g = self._split(params)
+        ws = Scratch() if scratch is None else scratch
+        n = self._y.shape[0]
+
+        def vec(name):
+            return ws(name, n)
+
         y = self._y
-        eta = self._X @ b + self.offset
-        t = self._zg(g)
+        tmp = vec("tmp")
+        eta = np.matmul(self._X, b, out=vec("eta"))
+        eta += self.offset
+        t = self._zg(g, out=vec("t"))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            mu = np.exp(eta)
-            r = np.exp(-t)
-            amu = np.exp(eta + t)  # alpha * mu
-            lq = np.log1p(amu)
-            lg, dpsi, dtri = self._gamma_diffs(r, order)
-            ll = lg - self._lgy1 - (r + y) * lq + np.where(self._ypos, y * (t + eta), 0.0)
+            mu = np.exp(eta, out=vec("mu"))
+            r = np.exp(np.negative(t, out=tmp), out=vec("r"))
+            amu = np.exp(np.add(eta, t, out=tmp), out=vec("amu"))  # alpha * mu
+            lq = np.log1p(amu, out=vec("lq"))
+            lg, dpsi, dtri = self._gamma_diffs(r, order, ws)
+            # ll = lg - lnG(y + 1) - (r + y) ln q + [y > 0] y (t + eta)
+            ll = np.subtract(lg, self._lgy1, out=vec("ll"))
+            ll -= np.multiply(np.add(r, y, out=tmp), lq, out=tmp)
+            yt = np.multiply(np.add(t, eta, out=tmp), y, out=tmp)
+            np.copyto(yt, 0.0, where=self._yzero)
+            ll += yt
             if order == 0:
                 return ll, None
-            q = 1.0 + amu
-            s_eta = (y - mu) / q
-            rl = r * (lq - dpsi)
-            s_t = rl + s_eta
+            q = np.add(amu, 1.0, out=vec("q"))
+            s_eta = np.subtract(y, mu, out=vec("s_eta"))
+            s_eta /= q  # (y - mu) / q
+            rl = np.subtract(lq, dpsi, out=vec("rl"))
+            rl *= r  # r (ln q - D)
+            s_t = np.add(rl, s_eta, out=vec("s_t"))
             out = {"s_eta": s_eta, "s_t": s_t}
             if order >= 2:
-                q2 = q * q
-                out["h_ee"] = -mu * (1.0 + y / r) / q2
-                out["h_et"] = amu * (mu - y) / q2
-                out["h_tt"] = -rl + mu / q + r * r * dtri - (y - mu) * amu / q2
+                q2 = np.multiply(q, q, out=vec("q2"))
+                # h_ee = -mu (1 + y / r) / q^2
+                h_ee = np.negative(mu, out=vec("h_ee"))
+                tmp = np.divide(y, r, out=tmp)
+                tmp += 1.0
+                h_ee *= tmp
+                h_ee /= q2
+                # h_et = alpha mu (mu - y) / q^2
+                h_et = np.subtract(mu, y, out=vec("h_et"))
+                h_et *= amu
+                h_et /= q2
+                # h_tt = -rl + mu / q + r^2 psi1diff - (y - mu) alpha mu / q^2
+                h_tt = np.negative(rl, out=vec("h_tt"))
+                h_tt += np.divide(mu, q, out=tmp)
+                h_tt += np.multiply(np.multiply(r, r, out=tmp), dtri, out=tmp)
+                tmp = np.subtract(y, mu, out=tmp)
+                tmp *= amu
+                tmp /= q2
+                h_tt -= tmp
+                out.update(h_ee=h_ee, h_et=h_et, h_tt=h_tt)
         return ll, out
 
     def _derivs(self, params, order: int = 2):
-        ll, d = self._core(params, order)
+        """(llf, gradient, Hessian) at ``params`` (None for orders not asked). Works in the
+        model's scratch arrays (:mod:`regrowth.models._scratch`), so a model touches its
+        working memory once, not in every Newton iteration; returns new arrays."""
+        ws = checkout(self)
+        try:
+            return self._derivs_in(params, order, ws)
+        finally:
+            checkin(self, ws)
+
+    def _derivs_in(self, params, order, ws):
+        ll, d = self._core(params, order, ws)
         llf = float(ll.sum())
         if order == 0:
             return llf, None, None
         X, Z = self._X, self.exog_disp
+        n = X.shape[0]
         one = self.k_disp == 1  # (n x 1) matmuls hit slow BLAS paths: use 1-d reductions
         z = Z[:, 0] if one else None
-        gz = np.array([np.sum(z * d["s_t"])]) if one else Z.T @ d["s_t"]
+        tmp = ws("tmp", n)
+        gz = (np.array([np.sum(np.multiply(z, d["s_t"], out=tmp))]) if one
+              else Z.T @ d["s_t"])
         grad = np.concatenate([X.T @ d["s_eta"], gz])
         if order == 1:
             return llf, grad, None
         k = self.k_mean
+        # X * w[:, None] written into one column-major n x max(k, k_disp) array (the layout
+        # NumPy gives the product of a column-major X), reused for each block
+        wx = ws("wx", (n, max(k, self.k_disp)), order="F")
         H = np.empty((k + self.k_disp, k + self.k_disp))
-        H[:k, :k] = X.T @ (X * d["h_ee"][:, None])
+        H[:k, :k] = X.T @ np.multiply(X, d["h_ee"][:, None], out=wx[:, :k])
         if one:
-            H[:k, k] = X.T @ (z * d["h_et"])
-            H[k, k] = np.sum(z * z * d["h_tt"])
+            H[:k, k] = X.T @ np.multiply(z, d["h_et"], out=tmp)
+            H[k, k] = np.sum(np.multiply(np.multiply(z, z, out=tmp), d["h_tt"], out=tmp))
         else:
-            H[:k, k:] = X.T @ (Z * d["h_et"][:, None])
-            H[k:, k:] = Z.T @ (Z * d["h_tt"][:, None])
+            kz = self.k_disp
+            H[:k, k:] = X.T @ np.multiply(Z, d["h_et"][:, None], out=wx[:, :kz])
+            H[k:, k:] = Z.T @ np.multiply(Z, d["h_tt"][:, None], out=wx[:, :kz])
         H[k:, :k] = H[:k, k:].T
         return llf, grad, H
 
@@ -557,24 +619,45 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
         """
         if self._poisson is not None and self._poisson[3] <= tol:
             return self._poisson[:3]
+        ws = checkout(self)
+        try:
+            self._poisson = self._fit_poisson_in(tol, maxiter, ws)
+        finally:
+            checkin(self, ws)
+        return self._poisson[:3]
+
+    def _fit_poisson_in(self, tol, maxiter, ws):
+        """:meth:`_fit_poisson` in the scratch arrays ``ws``; returns (b, llf, converged, tol)."""
         y, X, off = self._y, self._X, self.offset
+        n = y.shape[0]
+        tmp = ws("tmp", n)
         if self._poisson is not None:
             b = self._poisson[0]
         else:
-            b = linalg.solve(X.T @ X, X.T @ (np.log(y + 0.5) - off), assume_a="pos")
+            np.add(y, 0.5, out=tmp)
+            np.log(tmp, out=tmp)
+            tmp -= off
+            xtx = self._xtx[1] if self._xtx is not None and self._xtx[0] is X else X.T @ X
+            b = linalg.solve(xtx, X.T @ tmp, assume_a="pos")
+        slots = ["mu", "mu_trial"]  # the accepted point's mu and a trial point's
 
-        def evaluate(b):
-            eta = X @ b + off
+        def evaluate(b, slot):
+            eta = np.matmul(X, b, out=ws("eta", n))
+            eta += off
             with np.errstate(over="ignore", invalid="ignore"):
-                mu = np.exp(eta)
-                ll = float(np.sum(y * eta - mu) - self._lgy1_sum)
+                mu = np.exp(eta, out=ws(slot, n))
+                eta *= y  # y * eta
+                eta -= mu
+                ll = float(np.sum(eta) - self._lgy1_sum)
             return ll, mu
 
-        ll, mu = evaluate(b)
+        ll, mu = evaluate(b, slots[0])
         converged = False
+        k = X.shape[1]  # the X * w[:, None] array of :meth:`_derivs_in`, first k columns
+        wx = ws("wx", (n, max(k, self.k_disp)), order="F")[:, :k]
         for _ in range(maxiter):
-            g = X.T @ (y - mu)
-            A = X.T @ (X * mu[:, None])
+            g = X.T @ np.subtract(y, mu, out=tmp)
+            A = X.T @ np.multiply(X, mu[:, None], out=wx)
             try:
                 step = linalg.solve(A, g, assume_a="pos")
             except (linalg.LinAlgError, ValueError):
@@ -588,20 +671,30 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
                 step *= 5 / m
             s = 1.0
             while s > 1e-12:
-                lln, mun = evaluate(b + s * step)
+                lln, mun = evaluate(b + s * step, slots[1])
                 if np.isfinite(lln) and lln >= ll + 1e-4 * s * dec - 1e-12 * abs(ll):
                     break
                 s *= 0.5
             if s <= 1e-12:
                 break
             b, ll, mu = b + s * step, lln, mun
-        self._poisson = (b, ll, converged, tol)
-        return self._poisson[:3]
+            slots.reverse()  # the trial's mu is now the accepted one
+        return b, ll, converged, tol
 
     def start_params_default(self):
         b, _, _ = self._fit_poisson(tol=1e-6)
-        mu = np.exp(self._X @ b + self.offset)
-        a0 = float(np.sum((self._y - mu) ** 2 - self._y) / np.sum(mu ** 2))
+        # a0 = sum((y - mu)^2 - y) / sum(mu^2) at the Poisson fit, in the scratch arrays
+        ws = checkout(self)
+        try:
+            n = self._y.shape[0]
+            mu = np.matmul(self._X, b, out=ws("eta", n))
+            mu += self.offset
+            mu = np.exp(mu, out=mu)
+            dev = np.square(np.subtract(self._y, mu, out=ws("tmp", n)), out=ws("tmp", n))
+            dev -= self._y
+            a0 = float(np.sum(dev) / np.sum(np.square(mu, out=mu)))
+        finally:
+            checkin(self, ws)
         a0 = min(max(a0, 0.05), 20.0)
         g = np.zeros(self.k_disp)
         Z = self.exog_disp
