@@ -91,17 +91,20 @@ def replicated(built_project):
     return work, built, status
 
 
-#: every ``reps = N`` / ``ri_reps = N`` of a spec file (bootstrap lines, the chain, the reform,
-#: estimator options such as fe_spj's and lsdvc's, the curves)
-_DRAWS = re.compile(r"\b((?:ri_)?reps\s*=\s*)(\d+)")
+#: every draw count of a spec file: ``reps = N`` / ``ri_reps = N`` (bootstrap lines, the chain,
+#: the reform, estimator options such as fe_spj's and lsdvc's, the curves), ``permutations = N``
+#: (randomization inference, Moran's I) and ``draws = N`` / ``null_draws = N`` (simulated
+#: effects' SEs, the curves' null draws)
+_DRAWS = re.compile(r"\b((?:(?:ri_)?reps|permutations|(?:null_)?draws)\s*=\s*)(\d+)")
 
 
 @pytest.fixture
 def few_draws_specs(tmp_path) -> Callable[[int], Path]:
     """``make(cap)``: a copy of ``specs/models.toml`` in ``tmp_path`` whose every draw count
-    (``reps``, ``ri_reps``) is at most ``cap``, everything else unchanged; for tests that run
-    `replicate` to check what does not depend on the number of draws (thread counts, what a
-    run writes where) without paying for the spec's 9,999 draws."""
+    (``reps``, ``ri_reps``, ``permutations``, ``draws``, ``null_draws``) is at most ``cap``,
+    everything else unchanged; for tests that run `replicate` to check what does not depend on
+    the number of draws (thread counts, what a run writes where) without paying for the spec's
+    9,999 bootstrap draws and 999 randomization refits."""
 
     def make(cap: int) -> Path:
         text = (PROJECT / "specs" / "models.toml").read_text(encoding="utf-8")
