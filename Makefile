@@ -27,10 +27,14 @@ help:
 
 env: $(STAMP) ## create .venv and install the pinned environment
 
+# requirements.lock pins every package of the environment, dependencies included, so pip
+# installs it as listed (--no-deps: no resolver pass); `pip check` then fails the step if a
+# dependency of a pin or of regrowth itself is missing from the lock.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
