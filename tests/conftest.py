@@ -20,6 +20,28 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+#: the session fixtures of the end-to-end run on the real data (below); the tests that take one
+#: of them live in tests/test_end_to_end.py, so that under ``make test``'s pytest-xdist
+#: (``--dist loadfile``: a module's tests go to one worker) the run is made once
+END_TO_END = ("built_project", "replicated")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of the end-to-end run (they take ``built_project`` or ``replicated``) are
+    collected first, so that with ``make test``'s ``pytest -n 2 --dist loadfile
+    --no-loadscope-reorder`` their long run starts at once on one worker while the other
+    worker takes the rest; serially only the order changes (no test depends on it). They
+    must all be in one module, else each worker would make the run again."""
+    e2e = [item for item in items if any(name in item.fixturenames for name in END_TO_END)]
+    modules = sorted({item.nodeid.split("::")[0] for item in e2e})
+    if len(modules) > 1:
+        raise pytest.UsageError(
+            f"tests taking {' or '.join(END_TO_END)} are in {', '.join(modules)}: move them into "
+            "tests/test_end_to_end.py (one pytest-xdist worker runs that module, so the "
+            "end-to-end run is made once)")
+    first = {id(item) for item in e2e}
+    items.sort(key=lambda item: id(item) not in first)  # stable: the order is kept otherwise
+
 
 def find_data_mirror() -> Path | None:
     """The data mirror folder, or None: ``$REGROWTH_DATA_MIRROR``, else ``../shared/data``."""
