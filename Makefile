@@ -27,10 +27,14 @@ help:
 
 env: $(STAMP) ## create .venv and install the pinned environment
 
+# requirements.lock pins every package of the environment, dependencies included, so pip
+# installs it as listed (--no-deps: no resolver pass); `pip check` then fails the step if a
+# dependency of a pin or of regrowth itself is missing from the lock.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -67,11 +71,17 @@ curve: panel ## specification curves: results/curve/<id>.{json,csv,png}
 # without it, the tests that need the real data are skipped with the reason.
 TEST_DATA := $(if $(REGROWTH_DATA_MIRROR),panel,)
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=0: one process), a test
+# module per worker at a time so that module fixtures are built once; the end-to-end run's
+# module is collected first (tests/conftest.py) and starts at once on one worker.
+TEST_WORKERS ?= 2
+PYTEST_XDIST := -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist loadfile --no-loadscope-reorder)
+
 test: $(STAMP) $(TEST_DATA) ## run the test suite (no R, no internet needed)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_XDIST)
 
 test-all: $(STAMP) $(TEST_DATA) ## tests including those marked slow (Monte Carlo studies, full curves, more kill -9 moments)
-	$(PY) -m pytest -q -m "not needs_r"
+	$(PY) -m pytest -q $(PYTEST_XDIST) -m "not needs_r"
 
 bench: $(STAMP) ## benchmarks against peers measured in the same run
 	$(PY) benchmarks/run_all.py

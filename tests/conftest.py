@@ -20,6 +20,28 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+#: the session fixtures of the end-to-end run on the real data (below); the tests that take one
+#: of them live in tests/test_end_to_end.py, so that under ``make test``'s pytest-xdist
+#: (``--dist loadfile``: a module's tests go to one worker) the run is made once
+END_TO_END = ("built_project", "replicated")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of the end-to-end run (they take ``built_project`` or ``replicated``) are
+    collected first, so that with ``make test``'s ``pytest -n 2 --dist loadfile
+    --no-loadscope-reorder`` their long run starts at once on one worker while the other
+    worker takes the rest; serially only the order changes (no test depends on it). They
+    must all be in one module, else each worker would make the run again."""
+    e2e = [item for item in items if any(name in item.fixturenames for name in END_TO_END)]
+    modules = sorted({item.nodeid.split("::")[0] for item in e2e})
+    if len(modules) > 1:
+        raise pytest.UsageError(
+            f"tests taking {' or '.join(END_TO_END)} are in {', '.join(modules)}: move them into "
+            "tests/test_end_to_end.py (one pytest-xdist worker runs that module, so the "
+            "end-to-end run is made once)")
+    first = {id(item) for item in e2e}
+    items.sort(key=lambda item: id(item) not in first)  # stable: the order is kept otherwise
+
 
 def find_data_mirror() -> Path | None:
     """The data mirror folder, or None: ``$REGROWTH_DATA_MIRROR``, else ``../shared/data``."""
@@ -91,17 +113,20 @@ def replicated(built_project):
     return work, built, status
 
 
-#: every ``reps = N`` / ``ri_reps = N`` of a spec file (bootstrap lines, the chain, the reform,
-#: estimator options such as fe_spj's and lsdvc's, the curves)
-_DRAWS = re.compile(r"\b((?:ri_)?reps\s*=\s*)(\d+)")
+#: every draw count of a spec file: ``reps = N`` / ``ri_reps = N`` (bootstrap lines, the chain,
+#: the reform, estimator options such as fe_spj's and lsdvc's, the curves), ``permutations = N``
+#: (randomization inference, Moran's I) and ``draws = N`` / ``null_draws = N`` (simulated
+#: effects' SEs, the curves' null draws)
+_DRAWS = re.compile(r"\b((?:(?:ri_)?reps|permutations|(?:null_)?draws)\s*=\s*)(\d+)")
 
 
 @pytest.fixture
 def few_draws_specs(tmp_path) -> Callable[[int], Path]:
     """``make(cap)``: a copy of ``specs/models.toml`` in ``tmp_path`` whose every draw count
-    (``reps``, ``ri_reps``) is at most ``cap``, everything else unchanged; for tests that run
-    `replicate` to check what does not depend on the number of draws (thread counts, what a
-    run writes where) without paying for the spec's 9,999 draws."""
+    (``reps``, ``ri_reps``, ``permutations``, ``draws``, ``null_draws``) is at most ``cap``,
+    everything else unchanged; for tests that run `replicate` to check what does not depend on
+    the number of draws (thread counts, what a run writes where) without paying for the spec's
+    9,999 bootstrap draws and 999 randomization refits."""
 
     def make(cap: int) -> Path:
         text = (PROJECT / "specs" / "models.toml").read_text(encoding="utf-8")

@@ -14,9 +14,13 @@ import math
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pandas as pd
 
 from regrowth import panel
 from regrowth import specs as specs_mod
+from regrowth.fit import refit
+from regrowth.report import reader
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,6 +150,32 @@ def test_panel_log_names_no_applicant(replicated):
     per_source = [line for line in log.splitlines() if " rows  " in line]
     assert len(per_source) == len(built.sources) >= 12      # one line per source file
     assert all("{" not in line for line in log.splitlines())  # no dict dumps
+
+
+# The results reader (regrowth.report.reader) on the run's outputs (moved here from
+# tests/test_results.py: every test of the end-to-end run is in this module, see conftest.py).
+
+def test_refit_reproduces_the_stored_estimates(replicated):
+    """regrowth.fit.refit runs the replicate code path: the numbers of estimates.json."""
+    work, _, _ = replicated
+    est = reader.load_estimates(work)
+    for table, column in (("table1_innovation", "gnb_main"), ("table2_growth", "fgls_main")):
+        stored = reader.coefficients(est, table, column)
+        res = refit(table, column, work)
+        np.testing.assert_allclose(np.asarray(res.params, dtype=float),
+                                   stored["estimate"].to_numpy(), rtol=1e-9)
+        assert isinstance(reader.table_markdown(table, work), str)
+
+
+def test_stored_tables_list_every_format(replicated):
+    work, _, _ = replicated
+    from regrowth.cli import stored_tables
+
+    tables = stored_tables(work / "results")
+    assert tables["table1_innovation"] == ["csv", "html", "md", "tex"]   # .docx is not printable
+    assert set(tables) == {p.stem for p in (work / "results" / "tables").glob("*.md")}
+    assert isinstance(pd.read_csv(work / "results" / "tables" / "table1_innovation.csv",
+                                  header=None, skiprows=1).iloc[0, 1], str)
 
 
 def test_estimates_do_not_depend_on_the_blas_thread_count(built_project, few_draws_specs, tmp_path,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from regrowth.fit import refit
 from regrowth.report import reader as results
 
 #: A hand-made estimates.json record (two columns, one failed) in the layout replicate writes.
@@ -73,26 +71,3 @@ def test_compare_lines_up_terms_across_columns():
     # the equation filter keeps the mean-equation constant, not ln(alpha)'s
     mean_only = results.compare(RECORD, "t1", ["a"], ["const"], equation="mean")
     assert mean_only.loc["const", ("Model A", "estimate")] == 1.0
-
-
-def test_refit_reproduces_the_stored_estimates(replicated):
-    """results.refit runs the replicate code path: same numbers as estimates.json."""
-    work, _, _ = replicated
-    est = results.load_estimates(work)
-    for table, column in (("table1_innovation", "gnb_main"), ("table2_growth", "fgls_main")):
-        stored = results.coefficients(est, table, column)
-        res = refit(table, column, work)
-        np.testing.assert_allclose(np.asarray(res.params, dtype=float),
-                                   stored["estimate"].to_numpy(), rtol=1e-9)
-        assert isinstance(results.table_markdown(table, work), str)
-
-
-def test_stored_tables_list_every_format(replicated):
-    work, _, _ = replicated
-    from regrowth.cli import stored_tables
-
-    tables = stored_tables(work / "results")
-    assert tables["table1_innovation"] == ["csv", "html", "md", "tex"]   # .docx is not printable
-    assert set(tables) == {p.stem for p in (work / "results" / "tables").glob("*.md")}
-    assert isinstance(pd.read_csv(work / "results" / "tables" / "table1_innovation.csv",
-                                  header=None, skiprows=1).iloc[0, 1], str)
