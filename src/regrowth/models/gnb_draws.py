@@ -60,6 +60,28 @@ def _outer(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     return (A[:, :, None] * C[:, None, :]).reshape(A.shape[0], -1)
 
 
+def _disp_groups(Z: np.ndarray):
+    """Rows of the dispersion design that are equal: ``(groups, first)``, labels (n,) and a
+    row of each group (U,)."""
+    _, first, groups = np.unique(Z, axis=0, return_index=True, return_inverse=True)
+    return groups.reshape(-1), first
+
+
+def _gamma_diffs(model, Z: np.ndarray, r: np.ndarray, order: int):
+    """``model._gamma(r, order)`` for r = exp(-Z g) of shape (n, B), the same bytes; by the
+    running sums of one table per distinct dispersion row (``GammaDiffs.grouped``) when the
+    rows of Z take few values (NB2: one; a 0/1 regressor: two) and the rows of r are equal
+    within them, else row by row."""
+    gamma = model._gamma
+    if gamma.sums_by_group:
+        groups, first = _disp_groups(Z)
+        y = model._y
+        K = gamma._K if np.any(y > 0) else 0
+        if first.size * K < 0.5 * np.minimum(y, K).sum() and np.array_equal(r, r[first][groups]):
+            return gamma.grouped(r, order, groups, first)
+    return gamma(r, order)
+
+
 def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
     """Log likelihood, score and Hessian of ``model`` (a ``GeneralizedNegativeBinomial``) at
     each row of ``P`` (B, k) under the frequency weights of the same row of ``W`` (B, n).
@@ -80,7 +102,7 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
         r = np.exp(-t)
         amu = np.exp(eta + t)
         lq = np.log1p(amu)
-        lg, dpsi, dtri = model._gamma(r, order)
+        lg, dpsi, dtri = _gamma_diffs(model, Z, r, order)
         ll = lg - model._lgy1[:, None] - (r + yc) * lq + np.where(model._ypos[:, None],
                                                                   yc * (t + eta), 0.0)
         llf = np.where(on, Wt * ll, 0.0).sum(axis=0)
@@ -111,13 +133,13 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
 def _full_rank(mat: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Per draw: is the stacked design (rows of ``mat`` repeated ``W`` times) of full column rank
     by the full fit's Gram check, with a factor 100 of margin? (B,) bool."""
-    gram = np.einsum("ni,nj,bn->bij", mat, mat, W)
+    k = mat.shape[1]
+    gram = (W @ _outer(mat, mat)).reshape(W.shape[0], k, k)
     scale = np.sqrt(np.einsum("bii->bi", gram))
     ok = np.all(scale > 0, axis=1)
     scale[~ok] = 1.0
     gs = gram / scale[:, :, None] / scale[:, None, :]
     w = np.linalg.eigvalsh(gs)
-    k = mat.shape[1]
     return ok & (w[:, 0] > GRAM_TOL * k * w[:, -1]) if k > 1 else ok
 
 
