@@ -183,16 +183,18 @@ class GammaDiffs:
         if c:  # counts above K: remaining terms from r + K to y + r, as __call__
             idx = self._ord[:c]
             yt = (self._ys[:c] - K).reshape(-1, *trail)
-            r0 = r[idx] + K
+            r0u = r[first] + K
+            gi = groups[idx]
+            r0 = r0u[gi]
             big = r0 > _R_ASYMPTOTIC
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"):  # the functions of r0 alone once per group
                 lg[idx] += np.where(big, _lgamma_diff_big(yt, r0),
-                                    special.gammaln(yt + r0) - special.gammaln(r0))
+                                    special.gammaln(yt + r0) - special.gammaln(r0u)[gi])
                 if order >= 1:
                     dpsi[idx] += np.where(big, _digamma_diff_big(yt, r0),
-                                          special.digamma(yt + r0) - special.digamma(r0))
+                                          special.digamma(yt + r0) - special.digamma(r0u)[gi])
                 if order >= 2:
                     dtri[idx] += np.where(big, _trigamma_diff_big(yt, r0),
                                           special.polygamma(1, yt + r0)
-                                          - special.polygamma(1, r0))
+                                          - special.polygamma(1, r0u)[gi])
         return lg, dpsi, dtri
