@@ -145,8 +145,71 @@ class GammaDiffs:
 
     @property
     def sums_by_group(self) -> bool:
-        """Whether :meth:`grouped` applies (integer counts)."""
+        """Whether :meth:`grouped` and :meth:`cells` apply (integer counts)."""
         return self._int_counts
+
+    @property
+    def row_order(self) -> np.ndarray:
+        """The rows in the order the sums take them (descending min(y, 101), stable): for
+        every k <= 100 the rows with y > k come first. Integer counts only."""
+        return self._ord
+
+    def cells(self, rc, per_row, order):
+        """``self(r, order)`` on some cells of an (n, B) ``r``, the same bits there.
+
+        ``rc`` (N,) the values of r on the cells: the cells of row ``row_order[0]`` first,
+        then those of ``row_order[1]``, ...; ``per_row`` (n,) how many cells each row of
+        ``row_order`` has. Returns three (N,) arrays (None above ``order``). Each cell's terms
+        and the order of their additions are :meth:`__call__`'s, so a caller that evaluates
+        only the cells it needs (``regrowth.models.gnb_draws``: the drawn rows of each draw)
+        gets the values a full evaluation gives there. Integer counts only.
+        """
+        if not self._int_counts:
+            raise ValueError("GammaDiffs.cells needs integer counts (sums_by_group)")
+        cum = np.concatenate([[0], np.cumsum(per_row)])
+        lg = np.zeros(rc.shape)
+        dpsi = np.zeros(rc.shape) if order >= 1 else None
+        dtri = np.zeros(rc.shape) if order >= 2 else None
+        n_pos = int(self._n_gt[0]) if self._n_gt.size else 0
+        m = int(cum[n_pos])
+        if m == 0:
+            return lg, dpsi, dtri
+        rs = rc[:m]
+        acc_l = np.zeros(m)
+        acc_d = np.zeros(m) if order >= 1 else None
+        acc_t = np.zeros(m) if order >= 2 else None
+        for k in range(self._K):
+            c = int(cum[self._n_gt[k]])
+            if c == 0:
+                break
+            rk = rs[:c] + k
+            acc_l[:c] += np.log(rk)
+            if order >= 1:
+                inv = 1.0 / rk
+                acc_d[:c] += inv
+                if order >= 2:
+                    acc_t[:c] -= inv * inv
+        rows = int(self._n_gt[self._K]) if self._K < self._n_gt.size else 0
+        c = int(cum[rows])
+        if c:  # counts above K: remaining terms from r + K to y + r, as __call__
+            yt = np.repeat(self._ys[:rows] - self._K, per_row[:rows])
+            r0 = rs[:c] + self._K
+            big = r0 > _R_ASYMPTOTIC
+            with np.errstate(all="ignore"):
+                acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
+                                      special.gammaln(yt + r0) - special.gammaln(r0))
+                if order >= 1:
+                    acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
+                                          special.digamma(yt + r0) - special.digamma(r0))
+                if order >= 2:
+                    acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
+                                          special.polygamma(1, yt + r0) - special.polygamma(1, r0))
+        lg[:m] = acc_l
+        if order >= 1:
+            dpsi[:m] = acc_d
+        if order >= 2:
+            dtri[:m] = acc_t
+        return lg, dpsi, dtri
 
     def grouped(self, r, order, groups, first):
         """``self(r, order)``, the same bytes, for ``r`` of shape (n, B) whose rows are equal

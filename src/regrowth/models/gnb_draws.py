@@ -67,19 +67,45 @@ def _disp_groups(Z: np.ndarray):
     return groups.reshape(-1), first
 
 
-def _gamma_diffs(model, Z: np.ndarray, r: np.ndarray, order: int):
-    """``model._gamma(r, order)`` for r = exp(-Z g) of shape (n, B), the same bytes; by the
-    running sums of one table per distinct dispersion row (``GammaDiffs.grouped``) when the
-    rows of Z take few values (NB2: one; a 0/1 regressor: two) and the rows of r are equal
-    within them, else row by row."""
+def _grouped(model, Z: np.ndarray, t: np.ndarray):
+    """``(groups, first)`` when ``GammaDiffs.grouped`` applies to r = exp(-t), t = Z g of
+    shape (n, B): integer counts, few distinct dispersion rows (NB2: one; a 0/1 regressor:
+    two; fewer table terms U K than half the row-by-row terms sum_i min(y_i, K)) and rows of t
+    equal within them; else None."""
     gamma = model._gamma
-    if gamma.sums_by_group:
-        groups, first = _disp_groups(Z)
-        y = model._y
-        K = gamma._K if np.any(y > 0) else 0
-        if first.size * K < 0.5 * np.minimum(y, K).sum() and np.array_equal(r, r[first][groups]):
-            return gamma.grouped(r, order, groups, first)
-    return gamma(r, order)
+    y = model._y
+    if not gamma.sums_by_group or not np.any(y > 0):
+        return None
+    groups, first = _disp_groups(Z)
+    K = gamma._K
+    if first.size * K < 0.5 * np.minimum(y, K).sum() and np.array_equal(t, t[first][groups]):
+        return groups, first
+    return None
+
+
+class _Cells:
+    """The drawn cells (row i, draw b with w_ib > 0) of an (n, B) array, rows in the order of
+    ``GammaDiffs.row_order`` (draws ascending within a row): ``pos`` their flat positions in
+    (n, B), ``row`` their rows, ``per_row`` the number of cells of each row in that order."""
+
+    def __init__(self, model, Wt: np.ndarray):
+        n, B = Wt.shape
+        order = model._gamma.row_order
+        on = Wt[order] > 0
+        flat = np.flatnonzero(on)
+        self.row = order[flat // B]
+        self.pos = self.row * B + flat % B
+        self.per_row = on.sum(axis=1)
+        self.shape = (n, B)
+
+    def take(self, a: np.ndarray) -> np.ndarray:
+        return a.ravel()[self.pos]
+
+    def put(self, v: np.ndarray) -> np.ndarray:
+        """(n, B): ``v`` on the cells, 0 elsewhere (what ``np.where(w > 0, ., 0.0)`` gives)."""
+        out = np.zeros(self.shape[0] * self.shape[1])
+        out[self.pos] = v
+        return out.reshape(self.shape)
 
 
 def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
@@ -88,21 +114,63 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
 
     Returns ``(llf, grad, hess)``: shapes (B,), (B, k), (B, k, k) (``None`` above ``order``);
     nats, as ``model.loglike``. With ``W`` all ones this is ``model._derivs`` row by row.
+    With integer counts the likelihood pieces are evaluated on the drawn cells only (rows of
+    weight zero in a draw are about 1/e of a province bootstrap's cells), each cell by the same
+    operations as on the full (n, B) arrays, so the results are the same bits.
     """
     X, Z, off, y = _arrays(model)
     kx = X.shape[1]
     b, g = P[:, :kx], P[:, kx:]
     Wt = np.ascontiguousarray(W.T)  # (n, B): the rows of the likelihood pieces are observations
-    on = Wt > 0
-    yc = y[:, None]
     eta = X @ b.T + off[:, None]
     t = Z @ g.T
+    if not model._gamma.sums_by_group:
+        return _derivs_full(model, X, Z, y, P, Wt, eta, t, order)
+    cells = _Cells(model, Wt)
+    row = cells.row
+    w, e, tc = cells.take(Wt), cells.take(eta), cells.take(t)
+    yc = y[row]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mu = np.exp(e)
+        r = np.exp(-tc)
+        amu = np.exp(e + tc)
+        lq = np.log1p(amu)
+        grp = _grouped(model, Z, t)
+        if grp is None:
+            lg, dpsi, dtri = model._gamma.cells(r, cells.per_row, order)
+        else:
+            lg, dpsi, dtri = (None if a is None else cells.take(a)
+                              for a in model._gamma.grouped(np.exp(-t), order, *grp))
+        ll = lg - model._lgy1[row] - (r + yc) * lq + np.where(model._ypos[row], yc * (tc + e),
+                                                              0.0)
+        llf = cells.put(w * ll).sum(axis=0)
+        if order == 0:
+            return llf, None, None
+        q = 1.0 + amu
+        s_eta = (yc - mu) / q
+        rl = r * (lq - dpsi)
+        s_t = rl + s_eta
+        grad = np.concatenate([(X.T @ cells.put(w * s_eta)).T, (Z.T @ cells.put(w * s_t)).T],
+                              axis=1)
+        if order == 1:
+            return llf, grad, None
+        q2 = q * q
+        h = (cells.put(w * (-mu * (1.0 + yc / r) / q2)), cells.put(w * (amu * (mu - yc) / q2)),
+             cells.put(w * (-rl + mu / q + r * r * dtri - (yc - mu) * amu / q2)))
+    return llf, grad, _hessian(X, Z, P, h)
+
+
+def _derivs_full(model, X, Z, y, P, Wt, eta, t, order):
+    """:func:`weighted_derivs` on the full (n, B) arrays, lnG/psi/psi1 differences row by row
+    (non-integer counts; for integer counts the same bits as :func:`weighted_derivs`)."""
+    on = Wt > 0
+    yc = y[:, None]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         mu = np.exp(eta)
         r = np.exp(-t)
         amu = np.exp(eta + t)
         lq = np.log1p(amu)
-        lg, dpsi, dtri = _gamma_diffs(model, Z, r, order)
+        lg, dpsi, dtri = model._gamma(r, order)
         ll = lg - model._lgy1[:, None] - (r + yc) * lq + np.where(model._ypos[:, None],
                                                                   yc * (t + eta), 0.0)
         llf = np.where(on, Wt * ll, 0.0).sum(axis=0)
@@ -121,13 +189,21 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
         h_ee = np.where(on, Wt * (-mu * (1.0 + yc / r) / q2), 0.0)
         h_et = np.where(on, Wt * (amu * (mu - yc) / q2), 0.0)
         h_tt = np.where(on, Wt * (-rl + mu / q + r * r * dtri - (yc - mu) * amu / q2), 0.0)
+    return llf, grad, _hessian(X, Z, P, (h_ee, h_et, h_tt))
+
+
+def _hessian(X, Z, P, h):
+    """(B, k, k) Hessians from the weighted (n, B) second-derivative pieces ``h`` = (h_ee,
+    h_et, h_tt) of the mean and dispersion indices."""
+    h_ee, h_et, h_tt = h
+    kx = X.shape[1]
     k, kz, B = P.shape[1], Z.shape[1], P.shape[0]
     H = np.empty((B, k, k))
     H[:, :kx, :kx] = (h_ee.T @ _outer(X, X)).reshape(B, kx, kx)
     H[:, :kx, kx:] = (h_et.T @ _outer(X, Z)).reshape(B, kx, kz)
     H[:, kx:, kx:] = (h_tt.T @ _outer(Z, Z)).reshape(B, kz, kz)
     H[:, kx:, :kx] = np.swapaxes(H[:, :kx, kx:], 1, 2)
-    return llf, grad, H
+    return H
 
 
 def _full_rank(mat: np.ndarray, W: np.ndarray) -> np.ndarray:
