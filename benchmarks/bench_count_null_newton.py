@@ -34,7 +34,7 @@ the load average. Writes benchmarks/results/bench_count_null_newton.json. Poisso
 (640 of the 1,760) have no batched weighted fitter and are not measured.
 
 ``--profile N`` instead profiles `fit_weighted` (999 draws, warm start) on N GNB/NB2 models
-(every len/N-th) in one process: milliseconds per call on all draws (derivatives,
+(a seeded random choice) in one process: milliseconds per call on all draws (derivatives,
 eigen-decompositions, rank checks) and the whole fit, each against the code it replaced
 (full (n, B) arrays with row-by-row lnG/psi/psi1 sums, the einsum rank check) in the same
 run, with the results compared byte for byte.
@@ -226,7 +226,8 @@ def profile(ms, data, counts, regions, n_models: int) -> None:
     tot = np.zeros(2)
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
-        for s in ms[::max(1, len(ms) // n_models)][:n_models]:
+        pick = np.random.default_rng(20261205).choice(len(ms), n_models, replace=False)
+        for s in [ms[i] for i in sorted(pick)]:
             fitted, clusters = _fit_one(_with_sample(s), data[~keys.isin(s.sample["exclude"])])
             model = fitted.result.model
             p0 = np.asarray(fitted.result.params, dtype=float)

@@ -12,6 +12,15 @@ docstring), so a draw's maximum is the stacked refit's, and B draws are B weight
 model's rows: ``W`` of shape (B, n). Rows of weight zero are not evaluated into the sums (a
 value there that overflows cannot reach them).
 
+Cost: with integer counts the likelihood pieces are evaluated on the drawn cells (i, b) with
+w_ib > 0 only (a province draw leaves about (1 - 1/G)^G ~ 1/e of them empty), and the
+differences lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r), exact sums over
+k < min(y, 100) of ln(r+k), 1/(r+k), -1/(r+k)^2 (:class:`regrowth.models._special.GammaDiffs`),
+are running sums over k of one table per distinct dispersion row where those are few (NB2:
+r is one number per draw; a 0/1 dispersion regressor: two): U x 100 x B terms instead of
+sum_i min(y_i, 100) x B. Every value is computed by the same operations in the same order as
+on the full (n, B) arrays row by row, so the results are the same bits (tested).
+
 :func:`fit_weighted` maximises all B at once by the safeguarded Newton iteration of
 :func:`regrowth.models._optim.newton`, step for step (Hessian scaled by its diagonal, eigenvalues
 floored at 1e-8 of the largest, step capped at ``max_step`` in its largest coordinate, Armijo
