@@ -72,6 +72,63 @@ def test_gamma_diffs_of_many_draws_are_those_of_each_draw(data, counts):
             np.testing.assert_allclose(a[:, b], c, rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("counts", ["synthetic", "large"])
+def test_gamma_diffs_by_dispersion_group_are_the_same_bits(data, counts):
+    """Rows sharing r (a dispersion design with few distinct rows: NB2, a 0/1 regressor): the
+    running sums of one table per group are the row-by-row sums, bit for bit (the same terms
+    added in the same order), including the tail above 100 and r > 1e5."""
+    y = {"synthetic": data[0], "large": np.array([0.0, 1, 7, 99, 100, 101, 250, 3000] * 4)}[counts]
+    groups = np.arange(y.size) % 3
+    first = np.array([0, 1, 2])
+    r = np.exp(np.random.default_rng(2).normal(size=(3, 6)) * 3)[groups]
+    r[:, 1] = 1e7
+    gd = GammaDiffs(y)
+    for order in (0, 1, 2):
+        for a, c in zip(gd.grouped(r, order, groups, first), gd(r, order)):
+            assert (a is None and c is None) or a.tobytes() == c.tobytes()
+
+
+@pytest.mark.parametrize("counts", ["synthetic", "large"])
+def test_gamma_diffs_on_the_drawn_cells_are_the_same_bits(data, counts):
+    """Evaluated only where a draw has weight (the cells of each row in GammaDiffs.row_order),
+    the sums are those of the full evaluation there, bit for bit."""
+    y = {"synthetic": data[0], "large": np.array([0.0, 1, 7, 99, 100, 101, 250, 3000] * 4)}[counts]
+    rng = np.random.default_rng(3)
+    r = np.exp(rng.normal(size=(y.size, 7)) * 3)
+    r[::3, 1] = 1e7
+    on = rng.random(r.shape) < 0.6
+    gd = GammaDiffs(y)
+    on_s = on[gd.row_order]
+    rc = r[gd.row_order][on_s]
+    for order in (0, 1, 2):
+        full = gd(r, order)
+        for a, c in zip(gd.cells(rc, on_s.sum(axis=1), order), full):
+            assert (a is None and c is None) or a.tobytes() == c[gd.row_order][on_s].tobytes()
+
+
+def test_weighted_derivatives_are_those_of_the_full_arrays(data):
+    """The drawn-cells evaluation (and the grouped sums where the dispersion rows repeat) gives
+    the bytes of the full (n, B) evaluation with row-by-row sums, at a continuous and at a
+    0/1 dispersion regressor."""
+    from regrowth.models import gnb_draws
+
+    y, X, Z, cl = data
+    W = _draws(5, 30)[:, cl]
+    P = np.array([0.9, 0.3, -0.2, -0.4, 0.6]) + 0.05 * np.random.default_rng(4).normal(
+        size=(30, 5))
+    for Zd in (Z, np.column_stack([Z[:, 0], X[:, 2]])):
+        m = GeneralizedNegativeBinomial(y, X, Zd)
+        Xa, Za, off, ya = gnb_draws._arrays(m)
+        eta = Xa @ P[:, :3].T + off[:, None]
+        t = Za @ P[:, 3:].T
+        for order in (0, 1, 2):
+            got = weighted_derivs(m, P, W, order)
+            ref = gnb_draws._derivs_full(m, Xa, Za, ya, P, np.ascontiguousarray(W.T), eta, t,
+                                         order)
+            for a, c in zip(got, ref):
+                assert (a is None and c is None) or a.tobytes() == c.tobytes()
+
+
 def test_weighted_derivatives_are_the_stacked_models(data):
     y, X, Z, cl = data
     full = GeneralizedNegativeBinomial(y, X, Z)

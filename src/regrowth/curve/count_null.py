@@ -13,7 +13,10 @@ Why not the growth curve's design
 The growth curve imposes b = 0 on the outcome (y0 = y - b x) and resamples provinces. A count
 outcome cannot be shifted, and refitting GNB/NB2 models on resampled provinces is far from
 linear with 16 clusters (branch ``gnb-null``: one Newton step at the unrestricted estimate
-correlated 0.59 with full pairs-bootstrap refits). The score bootstrap imposes the null in
+correlated 0.59 with full pairs-bootstrap refits). Converged refits of all draws at once
+(:func:`regrowth.models.gnb_draws.fit_weighted`, branch ``gnb-null3``) equal full refits but
+cost about 470 CPU s for the curve's GNB/NB2 models, about 4 times the goal
+(``benchmarks/bench_count_null_newton.py``). The score bootstrap imposes the null in
 the *model* instead: a restricted fit with the focal coefficient fixed at 0, perturbed by
 wild weights on its cluster score contributions.
 

@@ -168,3 +168,122 @@ class GammaDiffs:
         if order >= 2:
             dtri[idx] = acc_t
         return lg, dpsi, dtri
+
+    @property
+    def sums_by_group(self) -> bool:
+        """Whether :meth:`grouped` and :meth:`cells` apply (integer counts)."""
+        return self._int_counts
+
+    @property
+    def row_order(self) -> np.ndarray:
+        """The rows in the order the sums take them (descending min(y, 101), stable): for
+        every k <= 100 the rows with y > k come first. Integer counts only."""
+        return self._ord
+
+    def cells(self, rc, per_row, order):
+        """``self(r, order)`` on some cells of an (n, B) ``r``, the same bits there.
+
+        ``rc`` (N,) the values of r on the cells: the cells of row ``row_order[0]`` first,
+        then those of ``row_order[1]``, ...; ``per_row`` (n,) how many cells each row of
+        ``row_order`` has. Returns three (N,) arrays (None above ``order``). Each cell's terms
+        and the order of their additions are :meth:`__call__`'s, so a caller that evaluates
+        only the cells it needs (``regrowth.models.gnb_draws``: the drawn rows of each draw)
+        gets the values a full evaluation gives there. Integer counts only.
+        """
+        if not self._int_counts:
+            raise ValueError("GammaDiffs.cells needs integer counts (sums_by_group)")
+        cum = np.concatenate([[0], np.cumsum(per_row)])
+        lg = np.zeros(rc.shape)
+        dpsi = np.zeros(rc.shape) if order >= 1 else None
+        dtri = np.zeros(rc.shape) if order >= 2 else None
+        n_pos = int(self._n_gt[0]) if self._n_gt.size else 0
+        m = int(cum[n_pos])
+        if m == 0:
+            return lg, dpsi, dtri
+        rs = rc[:m]
+        acc_l = np.zeros(m)
+        acc_d = np.zeros(m) if order >= 1 else None
+        acc_t = np.zeros(m) if order >= 2 else None
+        for k in range(self._K):
+            c = int(cum[self._n_gt[k]])
+            if c == 0:
+                break
+            rk = rs[:c] + k
+            acc_l[:c] += np.log(rk)
+            if order >= 1:
+                inv = 1.0 / rk
+                acc_d[:c] += inv
+                if order >= 2:
+                    acc_t[:c] -= inv * inv
+        rows = int(self._n_gt[self._K]) if self._K < self._n_gt.size else 0
+        c = int(cum[rows])
+        if c:  # counts above K: remaining terms from r + K to y + r, as __call__
+            yt = np.repeat(self._ys[:rows] - self._K, per_row[:rows])
+            r0 = rs[:c] + self._K
+            big = r0 > _R_ASYMPTOTIC
+            with np.errstate(all="ignore"):
+                acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
+                                      special.gammaln(yt + r0) - special.gammaln(r0))
+                if order >= 1:
+                    acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
+                                          special.digamma(yt + r0) - special.digamma(r0))
+                if order >= 2:
+                    acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
+                                          special.polygamma(1, yt + r0) - special.polygamma(1, r0))
+        lg[:m] = acc_l
+        if order >= 1:
+            dpsi[:m] = acc_d
+        if order >= 2:
+            dtri[:m] = acc_t
+        return lg, dpsi, dtri
+
+    def grouped(self, r, order, groups, first):
+        """``self(r, order)``, the same bytes, for ``r`` of shape (n, B) whose rows are equal
+        within groups: ``groups`` (n,) labels 0..U-1, ``first`` (U,) a row of each group, and
+        ``r[i] == r[first[groups[i]]]`` exactly for every row i (the caller checks).
+
+        Integer counts only (:attr:`sums_by_group`). The sums over k < min(y, K) of ln(r+k),
+        1/(r+k) and -1/(r+k)^2 are running sums over k of one table per group, (U, K, B)
+        terms instead of sum_i min(y_i, K) B: the terms and the order of their additions are
+        those of :meth:`__call__`, so the values are the same bits. The part of counts above
+        K is computed as there.
+        """
+        if not self._int_counts:
+            raise ValueError("GammaDiffs.grouped needs integer counts (sums_by_group)")
+        lg = np.zeros(r.shape)
+        dpsi = np.zeros(r.shape) if order >= 1 else None
+        dtri = np.zeros(r.shape) if order >= 2 else None
+        n_pos = int(self._n_gt[0]) if self._n_gt.size else 0
+        if n_pos == 0:
+            return lg, dpsi, dtri
+        K = self._K
+        trail = (1,) * (r.ndim - 1)
+        rk = r[first][:, None] + np.arange(K, dtype=float).reshape(1, K, *trail)  # (U, K, ...)
+        pos = self._y > 0
+        g, m = groups[pos], np.minimum(self._y[pos], K).astype(np.int64) - 1
+        lg[pos] = np.cumsum(np.log(rk), axis=1)[g, m]
+        if order >= 1:
+            inv = 1.0 / rk
+            dpsi[pos] = np.cumsum(inv, axis=1)[g, m]
+            if order >= 2:
+                # __call__ subtracts from 0: 0 - a0 - a1 ... == 0 - (a0 + a1 ...) exactly
+                dtri[pos] = 0.0 - np.cumsum(inv * inv, axis=1)[g, m]
+        c = int(self._n_gt[K]) if K < self._n_gt.size else 0
+        if c:  # counts above K: remaining terms from r + K to y + r, as __call__
+            idx = self._ord[:c]
+            yt = (self._ys[:c] - K).reshape(-1, *trail)
+            r0u = r[first] + K
+            gi = groups[idx]
+            r0 = r0u[gi]
+            big = r0 > _R_ASYMPTOTIC
+            with np.errstate(all="ignore"):  # the functions of r0 alone once per group
+                lg[idx] += np.where(big, _lgamma_diff_big(yt, r0),
+                                    special.gammaln(yt + r0) - special.gammaln(r0u)[gi])
+                if order >= 1:
+                    dpsi[idx] += np.where(big, _digamma_diff_big(yt, r0),
+                                          special.digamma(yt + r0) - special.digamma(r0u)[gi])
+                if order >= 2:
+                    dtri[idx] += np.where(big, _trigamma_diff_big(yt, r0),
+                                          special.polygamma(1, yt + r0)
+                                          - special.polygamma(1, r0u)[gi])
+        return lg, dpsi, dtri

@@ -12,6 +12,15 @@ docstring), so a draw's maximum is the stacked refit's, and B draws are B weight
 model's rows: ``W`` of shape (B, n). Rows of weight zero are not evaluated into the sums (a
 value there that overflows cannot reach them).
 
+Cost: with integer counts the likelihood pieces are evaluated on the drawn cells (i, b) with
+w_ib > 0 only (a province draw leaves about (1 - 1/G)^G ~ 1/e of them empty), and the
+differences lnG(y+r) - lnG(r), psi(y+r) - psi(r), psi1(y+r) - psi1(r), exact sums over
+k < min(y, 100) of ln(r+k), 1/(r+k), -1/(r+k)^2 (:class:`regrowth.models._special.GammaDiffs`),
+are running sums over k of one table per distinct dispersion row where those are few (NB2:
+r is one number per draw; a 0/1 dispersion regressor: two): U x 100 x B terms instead of
+sum_i min(y_i, 100) x B. Every value is computed by the same operations in the same order as
+on the full (n, B) arrays row by row, so the results are the same bits (tested).
+
 :func:`fit_weighted` maximises all B at once by the safeguarded Newton iteration of
 :func:`regrowth.models._optim.newton`, step for step (Hessian scaled by its diagonal, eigenvalues
 floored at 1e-8 of the largest, step capped at ``max_step`` in its largest coordinate, Armijo
@@ -60,21 +69,111 @@ def _outer(A: np.ndarray, C: np.ndarray) -> np.ndarray:
     return (A[:, :, None] * C[:, None, :]).reshape(A.shape[0], -1)
 
 
+def _disp_groups(Z: np.ndarray):
+    """Rows of the dispersion design that are equal: ``(groups, first)``, labels (n,) and a
+    row of each group (U,)."""
+    _, first, groups = np.unique(Z, axis=0, return_index=True, return_inverse=True)
+    return groups.reshape(-1), first
+
+
+def _grouped(model, Z: np.ndarray, t: np.ndarray):
+    """``(groups, first)`` when ``GammaDiffs.grouped`` applies to r = exp(-t), t = Z g of
+    shape (n, B): integer counts, few distinct dispersion rows (NB2: one; a 0/1 regressor:
+    two; fewer table terms U K than half the row-by-row terms sum_i min(y_i, K)) and rows of t
+    equal within them; else None."""
+    gamma = model._gamma
+    y = model._y
+    if not gamma.sums_by_group or not np.any(y > 0):
+        return None
+    groups, first = _disp_groups(Z)
+    K = gamma._K
+    if first.size * K < 0.5 * np.minimum(y, K).sum() and np.array_equal(t, t[first][groups]):
+        return groups, first
+    return None
+
+
+class _Cells:
+    """The drawn cells (row i, draw b with w_ib > 0) of an (n, B) array, rows in the order of
+    ``GammaDiffs.row_order`` (draws ascending within a row): ``pos`` their flat positions in
+    (n, B), ``row`` their rows, ``per_row`` the number of cells of each row in that order."""
+
+    def __init__(self, model, Wt: np.ndarray):
+        n, B = Wt.shape
+        order = model._gamma.row_order
+        on = Wt[order] > 0
+        flat = np.flatnonzero(on)
+        self.row = order[flat // B]
+        self.pos = self.row * B + flat % B
+        self.per_row = on.sum(axis=1)
+        self.shape = (n, B)
+
+    def take(self, a: np.ndarray) -> np.ndarray:
+        return a.ravel()[self.pos]
+
+    def put(self, v: np.ndarray) -> np.ndarray:
+        """(n, B): ``v`` on the cells, 0 elsewhere (what ``np.where(w > 0, ., 0.0)`` gives)."""
+        out = np.zeros(self.shape[0] * self.shape[1])
+        out[self.pos] = v
+        return out.reshape(self.shape)
+
+
 def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
     """Log likelihood, score and Hessian of ``model`` (a ``GeneralizedNegativeBinomial``) at
     each row of ``P`` (B, k) under the frequency weights of the same row of ``W`` (B, n).
 
     Returns ``(llf, grad, hess)``: shapes (B,), (B, k), (B, k, k) (``None`` above ``order``);
     nats, as ``model.loglike``. With ``W`` all ones this is ``model._derivs`` row by row.
+    With integer counts the likelihood pieces are evaluated on the drawn cells only (rows of
+    weight zero in a draw are about 1/e of a province bootstrap's cells), each cell by the same
+    operations as on the full (n, B) arrays, so the results are the same bits.
     """
     X, Z, off, y = _arrays(model)
     kx = X.shape[1]
     b, g = P[:, :kx], P[:, kx:]
     Wt = np.ascontiguousarray(W.T)  # (n, B): the rows of the likelihood pieces are observations
-    on = Wt > 0
-    yc = y[:, None]
     eta = X @ b.T + off[:, None]
     t = Z @ g.T
+    if not model._gamma.sums_by_group:
+        return _derivs_full(model, X, Z, y, P, Wt, eta, t, order)
+    cells = _Cells(model, Wt)
+    row = cells.row
+    w, e, tc = cells.take(Wt), cells.take(eta), cells.take(t)
+    yc = y[row]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mu = np.exp(e)
+        r = np.exp(-tc)
+        amu = np.exp(e + tc)
+        lq = np.log1p(amu)
+        grp = _grouped(model, Z, t)
+        if grp is None:
+            lg, dpsi, dtri = model._gamma.cells(r, cells.per_row, order)
+        else:
+            lg, dpsi, dtri = (None if a is None else cells.take(a)
+                              for a in model._gamma.grouped(np.exp(-t), order, *grp))
+        ll = lg - model._lgy1[row] - (r + yc) * lq + np.where(model._ypos[row], yc * (tc + e),
+                                                              0.0)
+        llf = cells.put(w * ll).sum(axis=0)
+        if order == 0:
+            return llf, None, None
+        q = 1.0 + amu
+        s_eta = (yc - mu) / q
+        rl = r * (lq - dpsi)
+        s_t = rl + s_eta
+        grad = np.concatenate([(X.T @ cells.put(w * s_eta)).T, (Z.T @ cells.put(w * s_t)).T],
+                              axis=1)
+        if order == 1:
+            return llf, grad, None
+        q2 = q * q
+        h = (cells.put(w * (-mu * (1.0 + yc / r) / q2)), cells.put(w * (amu * (mu - yc) / q2)),
+             cells.put(w * (-rl + mu / q + r * r * dtri - (yc - mu) * amu / q2)))
+    return llf, grad, _hessian(X, Z, P, h)
+
+
+def _derivs_full(model, X, Z, y, P, Wt, eta, t, order):
+    """:func:`weighted_derivs` on the full (n, B) arrays, lnG/psi/psi1 differences row by row
+    (non-integer counts; for integer counts the same bits as :func:`weighted_derivs`)."""
+    on = Wt > 0
+    yc = y[:, None]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         mu = np.exp(eta)
         r = np.exp(-t)
@@ -99,25 +198,33 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
         h_ee = np.where(on, Wt * (-mu * (1.0 + yc / r) / q2), 0.0)
         h_et = np.where(on, Wt * (amu * (mu - yc) / q2), 0.0)
         h_tt = np.where(on, Wt * (-rl + mu / q + r * r * dtri - (yc - mu) * amu / q2), 0.0)
+    return llf, grad, _hessian(X, Z, P, (h_ee, h_et, h_tt))
+
+
+def _hessian(X, Z, P, h):
+    """(B, k, k) Hessians from the weighted (n, B) second-derivative pieces ``h`` = (h_ee,
+    h_et, h_tt) of the mean and dispersion indices."""
+    h_ee, h_et, h_tt = h
+    kx = X.shape[1]
     k, kz, B = P.shape[1], Z.shape[1], P.shape[0]
     H = np.empty((B, k, k))
     H[:, :kx, :kx] = (h_ee.T @ _outer(X, X)).reshape(B, kx, kx)
     H[:, :kx, kx:] = (h_et.T @ _outer(X, Z)).reshape(B, kx, kz)
     H[:, kx:, kx:] = (h_tt.T @ _outer(Z, Z)).reshape(B, kz, kz)
     H[:, kx:, :kx] = np.swapaxes(H[:, :kx, kx:], 1, 2)
-    return llf, grad, H
+    return H
 
 
 def _full_rank(mat: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Per draw: is the stacked design (rows of ``mat`` repeated ``W`` times) of full column rank
     by the full fit's Gram check, with a factor 100 of margin? (B,) bool."""
-    gram = np.einsum("ni,nj,bn->bij", mat, mat, W)
+    k = mat.shape[1]
+    gram = (W @ _outer(mat, mat)).reshape(W.shape[0], k, k)
     scale = np.sqrt(np.einsum("bii->bi", gram))
     ok = np.all(scale > 0, axis=1)
     scale[~ok] = 1.0
     gs = gram / scale[:, :, None] / scale[:, None, :]
     w = np.linalg.eigvalsh(gs)
-    k = mat.shape[1]
     return ok & (w[:, 0] > GRAM_TOL * k * w[:, -1]) if k > 1 else ok
 
 
