@@ -27,12 +27,28 @@ help:
 
 env: $(STAMP) ## create .venv and install the pinned environment
 
-# requirements.lock pins every package of the environment, dependencies included, so pip
-# installs it as listed (--no-deps: no resolver pass); `pip check` then fails the step if a
-# dependency of a pin or of regrowth itself is missing from the lock.
+# requirements.lock pins every package of the environment, dependencies included, so it is
+# installed as listed (--no-deps: no resolver pass); `pip check` then fails the step if a
+# dependency of a pin or of regrowth itself is missing from the lock. INSTALLER=uv (default)
+# installs the lock with uv (pinned below, installed into build/uv, not into the environment):
+# the same pinned versions from the same registry, with byte-compiled modules, in about a
+# third of pip's time; INSTALLER=pip uses pip alone. uv does not read pip's configuration, so
+# the index settings of pip's environment variables are passed on.
+INSTALLER ?= uv
+UV_PIN    := uv==0.13.9
+UV        := build/uv/bin/uv
+UV_INDEX_ARGS := $(if $(PIP_INDEX_URL),--index-url $(PIP_INDEX_URL)) \
+	$(foreach u,$(PIP_EXTRA_INDEX_URL),--extra-index-url $(u)) \
+	$(foreach u,$(PIP_FIND_LINKS),--find-links $(u))
 $(STAMP): requirements.lock pyproject.toml
+	@case "$(INSTALLER)" in uv|pip) ;; *) echo "make: INSTALLER must be uv or pip, not '$(INSTALLER)'" >&2; exit 2;; esac
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+ifeq ($(INSTALLER),uv)
+	test -x $(UV) || $(PYTHON_BOOT) -m pip install --quiet --disable-pip-version-check --target build/uv $(UV_PIN)
+	$(UV) pip install --quiet --python $(PY) --no-deps --compile-bytecode $(UV_INDEX_ARGS) -r requirements.lock
+else
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+endif
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
