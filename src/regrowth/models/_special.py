@@ -47,6 +47,22 @@ def _trigamma_diff_big(y, r):
             - (1.0 / (30.0 * x ** 5) - 1.0 / (30.0 * r ** 5)))
 
 
+def _add_tail(acc_l, acc_d, acc_t, c: int, yt, r0, order: int) -> None:
+    """Add the terms from r0 = r + K to y + r of the first ``c`` rows (counts above K) to the
+    accumulators, in place: lnG(y + r) - lnG(r + K) and its first two derivatives, by the
+    asymptotic expansions where r0 is large."""
+    big = r0 > _R_ASYMPTOTIC
+    with np.errstate(all="ignore"):
+        acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
+                              special.gammaln(yt + r0) - special.gammaln(r0))
+        if order >= 1:
+            acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
+                                  special.digamma(yt + r0) - special.digamma(r0))
+        if order >= 2:
+            acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
+                                  special.polygamma(1, yt + r0) - special.polygamma(1, r0))
+
+
 def _zeros(ws: Scratch, name: str, shape) -> np.ndarray:
     a = ws(name, shape)
     a.fill(0.0)
@@ -151,16 +167,7 @@ class GammaDiffs:
         if c:  # counts above K: remaining terms from r + K to y + r
             yt = (self._ys[:c] - self._K).reshape(-1, *trail)
             r0 = rs[:c] + self._K
-            big = r0 > _R_ASYMPTOTIC
-            with np.errstate(all="ignore"):
-                acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
-                                      special.gammaln(yt + r0) - special.gammaln(r0))
-                if order >= 1:
-                    acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
-                                          special.digamma(yt + r0) - special.digamma(r0))
-                if order >= 2:
-                    acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
-                                          special.polygamma(1, yt + r0) - special.polygamma(1, r0))
+            _add_tail(acc_l, acc_d, acc_t, c, yt, r0, order)
         idx = self._ord[:n_pos]
         lg[idx] = acc_l
         if order >= 1:
@@ -220,16 +227,7 @@ class GammaDiffs:
         if c:  # counts above K: remaining terms from r + K to y + r, as __call__
             yt = np.repeat(self._ys[:rows] - self._K, per_row[:rows])
             r0 = rs[:c] + self._K
-            big = r0 > _R_ASYMPTOTIC
-            with np.errstate(all="ignore"):
-                acc_l[:c] += np.where(big, _lgamma_diff_big(yt, r0),
-                                      special.gammaln(yt + r0) - special.gammaln(r0))
-                if order >= 1:
-                    acc_d[:c] += np.where(big, _digamma_diff_big(yt, r0),
-                                          special.digamma(yt + r0) - special.digamma(r0))
-                if order >= 2:
-                    acc_t[:c] += np.where(big, _trigamma_diff_big(yt, r0),
-                                          special.polygamma(1, yt + r0) - special.polygamma(1, r0))
+            _add_tail(acc_l, acc_d, acc_t, c, yt, r0, order)
         lg[:m] = acc_l
         if order >= 1:
             dpsi[:m] = acc_d
