@@ -59,6 +59,7 @@ from regrowth.outputs import (
 )
 from regrowth.report.notes import full_edition_coverage
 from regrowth.specs import Specs
+from regrowth.background import background
 
 __all__ = ["run", "RESULTS"]
 
@@ -159,24 +160,41 @@ def _previous(out: Path) -> dict:
     return {}
 
 
-def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) -> None:
-    """Write every output of the run into the transaction's staging folder.
+@dataclasses.dataclass
+class _Plan:
+    """What a run publishes: the tables kept from the last run and the live specs."""
+    keep: set
+    live: Specs
+    previous_all: dict
 
-    A table with a failed column keeps its last good outputs (files and estimates.json
-    entry) when it has any; a partial run (``only``) leaves the other tables alone.
-    """
-    spec = ctx.specs
+
+def _plan_outputs(tx, spec, failed: dict, only) -> _Plan:
+    """A table with a failed column keeps its last good outputs (files and estimates.json
+    entry) when it has any; a partial run (``only``) leaves the other tables alone. Decided
+    once the columns are fitted (an analysis's failure does not keep a table)."""
     previous_all = _previous(tx.root)
-    previous = previous_all.get("tables", {})
-    keep = _kept_tables(spec, failed, only, tx.root, previous)
+    keep = _kept_tables(spec, failed, only, tx.root, previous_all.get("tables", {}))
     for tid in keep:
         for rel in table_files(tid):
             tx.keep(rel)
     live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
+    return _Plan(keep, live, previous_all)
+
+
+def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None,
+                   plan: _Plan | None = None) -> None:
+    """Write every output of the run into the transaction's staging folder; the figures
+    only when no ``plan`` is given (with one, the caller renders them, in the background).
+    """
+    spec = ctx.specs
+    if plan is None:
+        plan = _plan_outputs(tx, spec, failed, only)
+        write_figures(plan.live, ctx.fitted, ctx.panel, tx.dir, ctx.labels)
+    keep, live, previous_all = plan.keep, plan.live, plan.previous_all
+    previous = previous_all.get("tables", {})
     write_tables(live, ctx.fitted, tx.dir, ctx.labels, ctx.panel.attrs.get("full_edition"),
                  skipped=skipped)
     write_descriptives(ctx.panel, spec, tx.dir, ctx.labels)
-    write_figures(live, ctx.fitted, ctx.panel, tx.dir, ctx.labels)
     top = _run_analyses(ctx, "outputs", keep, tx, previous_all, failed)
     record = estimates_record(spec, ctx.fitted, failed, skipped)
     record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
@@ -254,8 +272,12 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                                {"chain": chain_reps} if chain_reps is not None else {},
                                macro=macro, backend={"backend": backend, "workers": workers,
                                                      "scheduler": scheduler})
-        _run_analyses(ctx, "columns", set(), tx, {}, failed)
-        _stage_outputs(tx, ctx, failed, only, skipped)
+        plan = _plan_outputs(tx, spec, failed, only)
+        # the figures need only the fitted coefficients and the panel: they are rendered in
+        # a second process while this one runs the analyses and writes the tables
+        with background(write_figures, plan.live, fitted, panel, tx.dir, ctx.labels):
+            _run_analyses(ctx, "columns", set(), tx, {}, failed)
+            _stage_outputs(tx, ctx, failed, only, skipped, plan)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")
     for rel in tx.deleted:
