@@ -1,11 +1,12 @@
 """One function call in a second process while this one goes on (``make replicate`` renders
 its figures this way while it runs the analyses: the reference machine has 2 cores).
 
-``with background(fn, *args): ...`` forks a child that calls ``fn(*args)`` and runs the
-block here; leaving the block waits for the child. The child is a fork: it sees this
-process's objects as they were at the call (nothing is pickled on the way in), and what it
-writes to files is what ``fn`` would have written here, byte for byte; its return value is
-dropped. An exception in the child is raised again here when the block ends (the same
+``with background(fn, *args) as job: ...`` forks a child that calls ``fn(*args)`` and runs
+the block here; leaving the block waits for the child, and ``job.result`` is then what
+``fn`` returned (pickled on the way back). The child is a fork: it sees this process's
+objects as they were at the call (nothing is pickled on the way in; what it changes in them
+stays in the child), and what it writes to files is what ``fn`` would have written here,
+byte for byte. An exception in the child is raised again here when the block ends (the same
 exception when it can be pickled, else a ``RuntimeError`` carrying the child's traceback);
 an exception in the block kills the child first, so nothing is written after the caller
 gives up (a transaction rolls back a folder no process is still writing into). The child
@@ -26,7 +27,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 
-__all__ = ["background", "enabled"]
+__all__ = ["Job", "background", "enabled"]
 
 
 def enabled() -> bool:
@@ -44,10 +45,18 @@ def _die_with_parent() -> None:
             os._exit(1)
 
 
+class Job:
+    """The handle :func:`background` yields: ``result`` is ``fn``'s return value once the
+    block has ended (None before)."""
+
+    def __init__(self):
+        self.result = None
+
+
 def _child(send, fn: Callable, args: tuple) -> None:
     _die_with_parent()
     try:
-        fn(*args)
+        result = fn(*args)
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, raised there
         text = traceback.format_exc()
         try:
@@ -55,41 +64,46 @@ def _child(send, fn: Callable, args: tuple) -> None:
         except Exception:  # noqa: BLE001 - an exception that does not pickle
             send.send(("error", None, text))
         sys.exit(1)
-    send.send(("ok", None, ""))
+    send.send(("ok", pickle.dumps(result), ""))
 
 
 @contextlib.contextmanager
-def background(fn: Callable, *args) -> Iterator[None]:
+def background(fn: Callable, *args) -> Iterator[Job]:
     """Call ``fn(*args)`` in a forked child while the block runs; wait for it at the end of
-    the block and raise its exception there, if any (module docstring)."""
+    the block, set ``job.result`` to its return value, or raise its exception there
+    (module docstring)."""
+    job = Job()
     if not enabled():
-        fn(*args)
-        yield
+        job.result = fn(*args)
+        yield job
         return
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     sys.stdout.flush()  # a buffer not flushed before the fork would be printed twice
     sys.stderr.flush()
-    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    # not a daemon: fn may start processes of its own (a daemon may not)
+    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=False)
     proc.start()
     send.close()
     try:
-        yield
+        yield job
     except BaseException:
         proc.kill()
         proc.join()
         raise
     try:
-        status, exc, text = recv.recv()
+        status, payload, text = recv.recv()
     except EOFError:
-        status, exc, text = "error", None, ""
+        status, payload, text = "error", None, ""
     proc.join()
     recv.close()
     if status == "ok":
+        job.result = pickle.loads(payload)
         return
-    if exc is not None:
+    if payload is not None:
+        exc = None
         with contextlib.suppress(Exception):
-            exc = pickle.loads(exc)
+            exc = pickle.loads(payload)
         if isinstance(exc, BaseException):
             exc.add_note(f"(raised in the background process of {getattr(fn, '__name__', fn)}:"
                          f"\n{text})")
