@@ -71,7 +71,10 @@ models: $(if $(PANEL_STALE),panel,$(STAMP)) ## fit every specification: results/
 notebooks: models ## build notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them
 	$(PY) -m regrowth notebooks
 
-replicate: notebooks ## everything: panel, models, tables, figures, notebooks
+# `make replicate` is `make models` then `make notebooks` in one process (`regrowth replicate`
+# executes the notebooks after publishing results/): one start-up of the package, not two.
+replicate: $(if $(PANEL_STALE),panel,$(STAMP)) ## everything: panel, models, tables, figures, notebooks
+	$(PY) -m regrowth replicate --backend $(REGROWTH_BACKEND) $(REPLICATE_ARGS)
 
 # Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4);
 # unset, `regrowth curve` uses its default (regrowth.curve.DEFAULT_BACKEND).
