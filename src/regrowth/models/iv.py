@@ -69,7 +69,11 @@ Inference with 16-17 clusters
     Rademacher weights, all 2^G sign vectors enumerated when 2^G <= reps); after PPML it
     refits a statsmodels ``Poisson`` with the same dummies and runs the score bootstrap.
     :func:`randomization_test` permutes the province doses across provinces, refits and
-    returns p = (1 + #{|T*| >= |T|}) / (1 + B).
+    returns p = (1 + #{|T*| >= |T|}) / (1 + B). After the linear event study and DiD a
+    draw is not a refit: only the dose changes, so with Frisch-Waugh-Lovell on the sample,
+    within-transformed outcome and year dummies built once, every draw's coefficients and
+    sandwich are array products (:class:`_PermutedDoses`, formulas there); draws within
+    ``RI_REFIT_BAND`` of |T| are refitted, so the count is the refits' own.
 
 COVID: ``exclude_years=(2020,)`` drops 2020; ``post_years=(2019,)`` with
 ``years=range(2014, 2020)`` gives the 2019-only first stage.
