@@ -742,8 +742,11 @@ class _PermutedDoses:
         D, _ = _year_dummies(frame.index.get_level_values(1).to_numpy())
         W = _within(D, ent)
         Q, R = np.linalg.qr(W)
-        self.ok = self.G >= 2 and (W.shape[1] == 0 or np.min(np.abs(np.diag(R))) > 1e-10 * max(
-            1.0, float(np.max(np.abs(np.diag(R))))))
+        r = np.abs(np.diag(R))
+        # refit every draw instead when the year dummies are collinear after the within
+        # transformation, or there is no term of interest or a single cluster
+        self.ok = (self.G >= 2 and design.A.shape[1] > 0
+                   and (r.size == 0 or r.min() > 1e-10 * max(1.0, float(r.max()))))
         self.Q = Q
         y = _within(frame[design.outcome].to_numpy(float), ent)
         self.ry = y - Q @ (Q.T @ y)
