@@ -64,18 +64,37 @@ data: $(STAMP) ## acquire raw files into data/raw/ (checksums verified; DOWNLOAD
 
 panel: data ## build data/processed/panel.{parquet,csv} and codebook.csv
 	$(PY) -m regrowth panel
+	@mkdir -p build && touch $(PANEL_STAMP)
+
+# `make models` (so a warm `make replicate`) runs the data and panel steps only when something
+# they read changed since they last ran: $(PANEL_STAMP) is touched by `make panel`, and the
+# steps run when it is missing, when the panel is missing, or when it is older than the
+# environment, requirements.lock, pyproject.toml, the spec file, a raw file, the data mirror's
+# checksums or a source file of the package. `make data` and `make panel` always run.
+# (A shell test, not prerequisites: raw file names have spaces, which make cannot list.)
+PANEL_STAMP := build/panel-$(EDITION).stamp
+PANEL_STALE  = $(shell test -f $(PANEL_STAMP) -a -f data/processed/panel.parquet \
+  -a ! $(STAMP) -nt $(PANEL_STAMP) \
+  && test -z "$$(find data/raw specs/models.toml requirements.lock pyproject.toml \
+      $(if $(REGROWTH_DATA_MIRROR),$(wildcard $(REGROWTH_DATA_MIRROR)/SHA256SUMS),) \
+      -type f ! -name '.*' -newer $(PANEL_STAMP) -print -quit 2>/dev/null)" \
+  && test -z "$$(find src/regrowth -name '*.py' -newer $(PANEL_STAMP) -print -quit)" \
+  || echo stale)
 
 # Backend of the randomization tests' draws in `make models`/`make replicate`: serial (default),
 # processes or dask, as CURVE_BACKEND for `make curve`; the results are the same on each.
 # REPLICATE_ARGS adds options of `regrowth replicate`, e.g. --workers 4.
 REGROWTH_BACKEND ?= serial
-models: panel ## fit every specification: results/tables, results/figures, results/estimates.json
+models: $(if $(PANEL_STALE),panel,$(STAMP)) ## fit every specification: results/tables, results/figures, results/estimates.json
 	$(PY) -m regrowth replicate --no-notebooks --backend $(REGROWTH_BACKEND) $(REPLICATE_ARGS)
 
 notebooks: models ## build notebooks/*.ipynb from their jupytext sources notebooks/*.py and execute them
 	$(PY) -m regrowth notebooks
 
-replicate: notebooks ## everything: panel, models, tables, figures, notebooks
+# `make replicate` is `make models` then `make notebooks` in one process (`regrowth replicate`
+# executes the notebooks after publishing results/): one start-up of the package, not two.
+replicate: $(if $(PANEL_STALE),panel,$(STAMP)) ## everything: panel, models, tables, figures, notebooks
+	$(PY) -m regrowth replicate --backend $(REGROWTH_BACKEND) $(REPLICATE_ARGS)
 
 # Backend of `make curve`: serial, processes or dask (CURVE_ARGS adds e.g. --workers 4);
 # unset, `regrowth curve` uses its default (regrowth.curve.DEFAULT_BACKEND).

@@ -7,8 +7,13 @@ rewritten: do not commit them from a benchmark run). Prints, with the load avera
 and after (the reference machine has 2 cores, often shared):
 
 1. wall and CPU seconds (user + sys, children included) of `regrowth replicate
-   --no-notebooks`, unprofiled;
-2. the same run under cProfile on the CPU clock, broken down by stage: start-up (imports),
+   --no-notebooks`, unprofiled, as it runs by default (two processes: the figures and the
+   outputs-stage analyses in a forked background process, `regrowth.background`), with the
+   CPU seconds of each process (the larger is the least wall time on an idle machine),
+   against the same run in one process (`REGROWTH_BACKGROUND=off`, the peer) in the same
+   session, and whether the two wrote the same bytes;
+2. the one-process run under cProfile on the CPU clock (the profiler does not follow a
+   forked child), broken down by stage: start-up (imports),
    loading and checking, fitting every column, each analysis (bootstrap lines,
    randomization inference, leave-one-out, chain, mediation, reform, spatial, ...), tables,
    descriptives, figures, `estimates.json`, publishing; the profiler's overhead inflates
@@ -56,6 +61,9 @@ ACROSS = (
     ("  of which: saving figures (png+pdf+svg)", "regrowth/report/figures.py", "save_figure"),
     ("  of which: saving maps", "regrowth/report/maps.py", "save_map"),
     ("  of which: boottest calls", "regrowth/inference/boottest.py", "boottest"),
+    ("  of which: reform randomization tests", "regrowth/models/iv.py", "randomization_test"),
+    ("  of which: randomization tests of Tables 1-2, 7",
+     "regrowth/inference/randomization.py", "randomization_test"),
 )
 
 
@@ -64,12 +72,48 @@ def _cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def run(args: list[str]) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child and its children, stdout)."""
+def run(args: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child and its children, stdout + stderr)."""
     c0, t0 = _cpu(), time.perf_counter()
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, check=True,
-                          capture_output=True, text=True)
-    return time.perf_counter() - t0, _cpu() - c0, proc.stdout
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env={**ENV, **(env or {})},
+                          check=True, capture_output=True, text=True)
+    return time.perf_counter() - t0, _cpu() - c0, proc.stdout + proc.stderr
+
+
+#: `regrowth replicate` in this process, then the CPU seconds of this process and of its
+#: children (the forked background process) on one line
+_SPLIT = """
+import resource, sys
+from regrowth import cli
+rc = cli.main(["replicate", "--no-notebooks", "--results-dir", sys.argv[1]])
+s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"SPLIT {s.ru_utime + s.ru_stime:.1f} {c.ru_utime + c.ru_stime:.1f}")
+sys.exit(rc)
+"""
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".regrowth-owner"}
+
+
+def replicate_runs(tmp: Path) -> Path:
+    """Two processes (the default) against one (the peer), unprofiled, in the same session."""
+    two, one = tmp / "two", tmp / "one"
+    before = _load()
+    wall2, cpu2, out = run(["-c", _SPLIT, str(two)])
+    main_cpu, bg_cpu = (float(x) for x in out.split("SPLIT ", 1)[1].split()[:2])
+    print(f"regrowth replicate --no-notebooks, two processes (default): wall {wall2:.1f} s, "
+          f"CPU {cpu2:.1f} s = {main_cpu:.1f} s main + {bg_cpu:.1f} s background "
+          f"(load {before} before, {_load()} after)")
+    before = _load()
+    wall1, cpu1, _ = run(["-m", "regrowth", "replicate", "--no-notebooks", "--results-dir",
+                          str(one)], env={"REGROWTH_BACKGROUND": "off"})
+    print(f"regrowth replicate --no-notebooks, one process (REGROWTH_BACKGROUND=off): wall "
+          f"{wall1:.1f} s, CPU {cpu1:.1f} s (load {before} before, {_load()} after)")
+    print(f"ratio one process / two processes (wall): {wall1 / wall2:.2f}; least wall on two "
+          f"idle cores {max(main_cpu, bg_cpu):.1f} s; same bytes: {_tree(one) == _tree(two)}")
+    return one
 
 
 def _load() -> str:
@@ -111,7 +155,8 @@ finally:
 
 def profile_breakdown(results: Path) -> None:
     prof = results.parent / "replicate.prof"
-    wall, cpu, _ = run(["-c", _PROFILE, str(prof), str(results)])
+    wall, cpu, _ = run(["-c", _PROFILE, str(prof), str(results)],
+                       env={"REGROWTH_BACKGROUND": "off"})
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
     driver = _cumulative(stats, "regrowth/replicate.py", "run")
@@ -119,8 +164,8 @@ def profile_breakdown(results: Path) -> None:
     rows += [(label, _cumulative(stats, suf, fn)) for label, suf, fn in STAGES]
     rows += _analyses(stats)
     rows.append(("other", total - sum(s for _, s in rows)))
-    print(f"\nprofiled run (cProfile, CPU clock): wall {wall:.1f} s, CPU {cpu:.1f} s, "
-          f"load {_load()}")
+    print(f"\nprofiled run (cProfile, CPU clock, one process): wall {wall:.1f} s, CPU "
+          f"{cpu:.1f} s, load {_load()}")
     print(f"{'stage':46s} {'CPU s':>9s} {'share':>6s}")
     for label, secs in rows:
         print(f"{label:46s} {secs:9.1f} {100 * secs / total:5.1f}%")
@@ -156,11 +201,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load average before: {_load()} (1/5/15 min), {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="regrowth-bench-") as tmp:
-        results = Path(tmp) / "results"
-        wall, cpu, out = run(["-m", "regrowth", "replicate", "--no-notebooks",
-                              "--results-dir", str(results)])
-        print(f"regrowth replicate --no-notebooks (warm, unprofiled): wall {wall:.1f} s, "
-              f"CPU {cpu:.1f} s, load {_load()} after")
+        results = replicate_runs(Path(tmp))
         if not args.skip_profile:
             profile_breakdown(results)
     if not args.skip_notebooks:

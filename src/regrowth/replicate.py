@@ -38,6 +38,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,7 @@ from regrowth.outputs import (
 )
 from regrowth.report.notes import full_edition_coverage
 from regrowth.specs import Specs
+from regrowth.background import background
 
 __all__ = ["run", "RESULTS"]
 
@@ -124,10 +126,29 @@ def _merge(record: dict, entries: dict) -> None:
             record[key] = value
 
 
+def _live_analyses(ctx: analyses.Context, stage: str, keep: set) -> list[tuple[str, Any]]:
+    """Run every declared analysis of ``stage`` of the tables not in ``keep``, in table
+    order; returns one ``("ok", record)`` or ``("failed", (reason, message))`` per analysis
+    (picklable: the outputs stage runs in the background, :func:`_render_and_analyse`)."""
+    out: list[tuple[str, Any]] = []
+    for table in ctx.specs.tables:
+        if table.id in keep:
+            continue
+        for analysis, settings in analyses.declared(ctx.specs, table, stage):
+            try:
+                out.append(("ok", analysis.run(ctx, table, settings).record))
+            except _ANALYSIS_ERRORS as exc:
+                out.append(("failed", (f"{type(exc).__name__}: {exc}", str(exc))))
+    return out
+
+
 def _run_analyses(ctx: analyses.Context, stage: str, keep: set, tx, previous_all: dict,
-                  failed: dict) -> dict:
-    """Run every declared analysis of ``stage``; a kept table keeps its analyses' files and
-    ``estimates.json`` entries from the last run. Returns the entries to add."""
+                  failed: dict, done: list | None = None) -> dict:
+    """Run every declared analysis of ``stage`` (or take their results from ``done``, what
+    :func:`_live_analyses` returned); a kept table keeps its analyses' files and
+    ``estimates.json`` entries from the last run. Returns the entries to add, merged in
+    table order."""
+    results = iter(done if done is not None else _live_analyses(ctx, stage, keep))
     entries: dict = {}
     for table in ctx.specs.tables:
         for analysis, settings in analyses.declared(ctx.specs, table, stage):
@@ -142,12 +163,13 @@ def _run_analyses(ctx: analyses.Context, stage: str, keep: set, tx, previous_all
                     elif old is not None:
                         _merge(entries, {key: old})
                 continue
-            try:
-                _merge(entries, analysis.run(ctx, table, settings).record)
-            except _ANALYSIS_ERRORS as exc:
+            status, value = next(results)
+            if status == "ok":
+                _merge(entries, value)
+            else:
                 name = f"{table.id}:{analysis.name}"
-                failed[name] = f"{type(exc).__name__}: {exc}"
-                print(f"  {name}: FAILED: {exc}", file=sys.stderr)
+                failed[name] = value[0]
+                print(f"  {name}: FAILED: {value[1]}", file=sys.stderr)
     return entries
 
 
@@ -159,27 +181,56 @@ def _previous(out: Path) -> dict:
     return {}
 
 
+@dataclasses.dataclass
+class _Plan:
+    """What a run publishes: the tables kept from the last run and the live specs."""
+    keep: set
+    live: Specs
+    previous_all: dict
+
+
+def _plan_outputs(tx, spec, failed: dict, only) -> _Plan:
+    """A table with a failed column keeps its last good outputs (files and estimates.json
+    entry) when it has any; a partial run (``only``) leaves the other tables alone. Decided
+    once the columns are fitted (an analysis's failure does not keep a table)."""
+    previous_all = _previous(tx.root)
+    keep = _kept_tables(spec, failed, only, tx.root, previous_all.get("tables", {}))
+    for tid in keep:
+        for rel in table_files(tid):
+            tx.keep(rel)
+    live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
+    return _Plan(keep, live, previous_all)
+
+
+def _render_and_analyse(plan: _Plan, ctx: analyses.Context) -> list:
+    """The figures and the outputs-stage analyses (their files, and their results as
+    :func:`_live_analyses` returns them): neither reads what the columns-stage analyses add
+    to the fitted columns, so they run in a second process beside those (:func:`run`)."""
+    write_figures(plan.live, ctx.fitted, ctx.panel, ctx.out, ctx.labels)
+    return _live_analyses(ctx, "outputs", plan.keep)
+
+
 def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) -> None:
-    """Write every output of the run into the transaction's staging folder.
+    """Write every output of the run into the transaction's staging folder, in two
+    processes: the figures and the outputs-stage analyses in a forked child
+    (:func:`regrowth.background.background`), the columns-stage analyses (bootstrap lines,
+    randomization inference: they add to the fitted columns, which the tables and
+    ``estimates.json`` read), the tables and the descriptive tables here.
 
     A table with a failed column keeps its last good outputs (files and estimates.json
     entry) when it has any; a partial run (``only``) leaves the other tables alone.
     """
     spec = ctx.specs
-    previous_all = _previous(tx.root)
-    previous = previous_all.get("tables", {})
-    keep = _kept_tables(spec, failed, only, tx.root, previous)
-    for tid in keep:
-        for rel in table_files(tid):
-            tx.keep(rel)
-    live = dataclasses.replace(spec, tables=tuple(t for t in spec.tables if t.id not in keep))
-    write_tables(live, ctx.fitted, tx.dir, ctx.labels, ctx.panel.attrs.get("full_edition"),
-                 skipped=skipped)
-    write_descriptives(ctx.panel, spec, tx.dir, ctx.labels)
-    write_figures(live, ctx.fitted, ctx.panel, tx.dir, ctx.labels)
-    top = _run_analyses(ctx, "outputs", keep, tx, previous_all, failed)
+    plan = _plan_outputs(tx, spec, failed, only)
+    with background(_render_and_analyse, plan, ctx) as job:
+        _run_analyses(ctx, "columns", set(), tx, {}, failed)
+        write_tables(plan.live, ctx.fitted, tx.dir, ctx.labels,
+                     ctx.panel.attrs.get("full_edition"), skipped=skipped)
+        write_descriptives(ctx.panel, spec, tx.dir, ctx.labels)
+    top = _run_analyses(ctx, "outputs", plan.keep, tx, plan.previous_all, failed, done=job.result)
+    previous = plan.previous_all.get("tables", {})
     record = estimates_record(spec, ctx.fitted, failed, skipped)
-    record["tables"] = {t: (previous[t] if t in keep and t in previous else entry)
+    record["tables"] = {t: (previous[t] if t in plan.keep and t in previous else entry)
                         for t, entry in record["tables"].items()}
     record.update(jsonable(top))
     write_text(tx.dir / "estimates.json", json.dumps(record, indent=1, ensure_ascii=False) + "\n")
@@ -254,7 +305,6 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                                {"chain": chain_reps} if chain_reps is not None else {},
                                macro=macro, backend={"backend": backend, "workers": workers,
                                                      "scheduler": scheduler})
-        _run_analyses(ctx, "columns", set(), tx, {}, failed)
         _stage_outputs(tx, ctx, failed, only, skipped)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")

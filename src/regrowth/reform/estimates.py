@@ -56,10 +56,6 @@ def _last_year(panel: pd.DataFrame, column: str) -> int:
     return int(s.index.get_level_values(1).max())
 
 
-def _pretrend_f(res) -> float:
-    return float(res.pretrend_test()["F"])
-
-
 def run(panel: pd.DataFrame, *, fiscal: tuple[str, ...], endog: str, growth: str,
         count_outcome: str | None, iv_outcomes: tuple[str, ...], exclude: tuple[str, ...] = (),
         reps: int = 9999, ri_reps: int = 999, seed: int = 20190101, bootstrap: bool = True,
@@ -95,7 +91,7 @@ def run(panel: pd.DataFrame, *, fiscal: tuple[str, ...], endog: str, growth: str
         if bootstrap:
             rec["wild_bootstrap"] = {t: _boot(es, t, reps, seed) for t in es.params.index}
         ri = iv.randomization_test(iv.event_study, data, "phase1_dose", None, reps=ri_reps,
-                                   seed=seed, statistic=_pretrend_f, outcome=col, **kw)
+                                   seed=seed, statistic="pretrend", outcome=col, **kw)
         rec["pretrend"]["randomization_pvalue"] = ri["pvalue"]
         rec["pretrend"]["randomization_reps"] = ri["reps"]
         out["first_stage"][col] = rec

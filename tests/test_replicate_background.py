@@ -1,0 +1,85 @@
+"""``regrowth replicate`` in two processes: the figures and the outputs-stage analyses run in
+a forked background process (``regrowth.background``); what they record comes back, their
+failures are named as before, and one process writes the same bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from regrowth import analyses, background, replicate
+from regrowth.errors import EstimationError
+from test_replicate import SPEC, synthetic_panel
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".regrowth")}
+
+
+def _run(tmp_path: Path, out: str) -> int:
+    return replicate.run(specs=tmp_path / "models.toml", processed_dir=tmp_path / "processed",
+                         results_dir=tmp_path / out, notebooks=False)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    synthetic_panel(tmp_path / "processed")
+    (tmp_path / "models.toml").write_text(SPEC, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    return tmp_path
+
+
+def _outputs_analysis(monkeypatch, name, run):
+    analyses.names()  # load the registry before adding to it
+    monkeypatch.setitem(analyses._REGISTRY, name, analyses.Analysis(
+        name=name, stage="outputs", run=run, parse=lambda *args: None, implicit=True,
+        record_keys=(name,)))
+
+
+@pytest.mark.skipif(not background.enabled(), reason="no fork on this platform")
+def test_two_processes_and_one_write_the_same_bytes(project, monkeypatch):
+    assert _run(project, "two") == 0
+    monkeypatch.setenv("REGROWTH_BACKGROUND", "off")
+    assert _run(project, "one") == 0
+    two, one = _files(project / "two"), _files(project / "one")
+    assert any(k.startswith("figures/") for k in two) and two == one
+
+
+@pytest.mark.skipif(not background.enabled(), reason="no fork on this platform")
+def test_a_background_analysis_record_reaches_estimates_json(project, monkeypatch):
+    def record(ctx, table, settings):
+        return analyses.Output(record={"bg_probe": {table.id: {"tables": len(ctx.specs.tables)}}})
+    _outputs_analysis(monkeypatch, "bg_probe", record)
+    assert _run(project, "results") == 0
+    est = json.loads((project / "results" / "estimates.json").read_text())
+    assert est["bg_probe"] == {"t1": {"tables": 1}}
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_a_failing_background_analysis_is_named_and_the_run_exits_1(project, monkeypatch,
+                                                                     capsys, mode):
+    monkeypatch.setenv("REGROWTH_BACKGROUND", mode)
+
+    def boom(ctx, table, settings):
+        raise EstimationError("synthetic failure of an outputs analysis")
+    _outputs_analysis(monkeypatch, "bg_boom", boom)
+    assert _run(project, "results") == 1
+    err = capsys.readouterr().err
+    assert "t1:bg_boom: FAILED: synthetic failure of an outputs analysis" in err
+    assert (project / "results" / "figures" / "t1_coefficients.png").is_file()
+    assert (project / "results" / "tables" / "t1.md").is_file()
+
+
+@pytest.mark.skipif(not background.enabled(), reason="no fork on this platform")
+def test_an_unexpected_error_in_the_background_stops_the_run_and_publishes_nothing(
+        project, monkeypatch):
+    def crash(ctx, table, settings):
+        raise KeyError("not an analysis error")
+    _outputs_analysis(monkeypatch, "bg_crash", crash)
+    with pytest.raises(KeyError, match="not an analysis error"):
+        _run(project, "results")
+    assert not (project / "results" / "estimates.json").exists()
