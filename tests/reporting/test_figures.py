@@ -274,3 +274,26 @@ def test_source_note_is_wrapped_to_the_figure_width():
     assert note.get_text().replace("\n", " ") == text           # every word, in order
     box = note.get_window_extent(FigureCanvasAgg(fig).get_renderer())
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, box
+
+
+def test_svg_bytes_do_not_change_with_float_noise_below_the_printed_digits():
+    import re
+
+    def svg(shift: float) -> bytes:
+        with figures.style():
+            fig = figures.new_figure(4.0, 3.0)
+            fig.set_layout_engine("none")
+            left = fig.add_axes((0.1 + shift, 0.1, 0.35, 0.8))
+            right = fig.add_axes((0.55, 0.1, 0.35, 0.8))
+            for ax in (left, right):
+                ax.plot([0, 1, 2], [1, 3, 2], marker="o")
+            return figures.figure_bytes(fig, "svg")
+
+    # Matplotlib names a clip path by a hash of its box, so a 1e-13 shift alone renames it;
+    # the package numbers them, so the bytes stay the same
+    base, noisy = svg(0.0), svg(1e-13)
+    assert base == noisy
+    # two axes, two clip paths, each one referenced
+    clip_refs = re.compile(rb'clip-path="url\(#(p[0-9]+)\)"')
+    assert sorted(set(clip_refs.findall(base))) == [b"p1", b"p2"]
+    assert re.search(rb'<clipPath id="p1">', base) and re.search(rb'<clipPath id="p2">', base)

@@ -41,8 +41,8 @@ changed after the call returns. Sizes and dpi are fixed, the font is the bundled
 (it has no Hangul: keep labels in English, e.g. ``Region.name_en``), the constrained layout
 is solved once and then frozen, and files are saved with no software version and no date
 (PNG ``Software``, PDF ``Creator``/``Producer``/``CreationDate``, SVG ``Creator``/``Date`` all
-dropped; SVG ids salted with ``svg.hashsalt``; SVG path coordinates rounded to 0.01 pt,
-:data:`SVG_PATH_DIGITS`): the same data and the same Matplotlib give byte-identical PNG, PDF
+dropped; SVG ids salted with ``svg.hashsalt`` and the hashed ones renamed in order; SVG path
+coordinates rounded to 0.01 pt, :data:`SVG_PATH_DIGITS`): the same data and the same Matplotlib give byte-identical PNG, PDF
 and SVG files.
 
 Writes are atomic (:func:`regrowth.files.write_bytes`), after all three formats are rendered:
@@ -180,6 +180,10 @@ def _savefig(fig: Figure, target, fmt: str = "png", dpi: float = DPI) -> None:
 SVG_PATH_DIGITS = 2
 _SVG_PATH_DATA = re.compile(rb' d="[^"]*"')
 _SVG_NUMBER = re.compile(rb"-?\d+\.\d+")
+# Matplotlib names clip paths, markers and hatches by a hash of their geometry ("p" / "m" /
+# "h" and ten hex digits): a layout that moves by 1e-14 between two runs changes the name
+# though no printed coordinate moves. They are renamed in order of first appearance.
+_SVG_HASH_ID = re.compile(rb'(id="|url\(#|href="#)([pmh])([0-9a-f]{10})(?=[")])')
 
 
 def _round_number(match: re.Match) -> bytes:
@@ -206,9 +210,21 @@ def _compact_path(match: re.Match) -> bytes:
 def _compact_svg(data: bytes) -> bytes:
     """``data`` (an SVG) with its path data (``d="..."``) written compactly: coordinates
     rounded to :data:`SVG_PATH_DIGITS` decimals (Matplotlib writes six) and the repeated
-    lineto commands of a polyline dropped, which more than halves a map's SVG. The shapes
-    are the same to 0.01 pt; nothing else (text, ids, sizes) is changed."""
-    return _SVG_PATH_DATA.sub(_compact_path, data)
+    lineto commands of a polyline dropped, which more than halves a map's SVG; and the
+    hashed ids of clip paths, markers and hatches renamed by order of first appearance
+    (``p1``, ``m1``, ...), so that float noise below the printed digits cannot change them.
+    The shapes are the same to 0.01 pt; nothing else (text, sizes) is changed."""
+    names: dict[bytes, bytes] = {}
+    counts: dict[bytes, int] = {}
+
+    def rename(m: re.Match) -> bytes:
+        kind, key = m.group(2), m.group(2) + m.group(3)
+        if key not in names:
+            counts[kind] = counts.get(kind, 0) + 1
+            names[key] = kind + str(counts[kind]).encode()
+        return m.group(1) + names[key]
+
+    return _SVG_HASH_ID.sub(rename, _SVG_PATH_DATA.sub(_compact_path, data))
 
 
 def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: float = DPI) -> bytes:
