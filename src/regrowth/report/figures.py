@@ -42,8 +42,8 @@ changed after the call returns. Sizes and dpi are fixed, the font is the bundled
 is solved once and then frozen, and files are saved with no software version and no date
 (PNG ``Software``, PDF ``Creator``/``Producer``/``CreationDate``, SVG ``Creator``/``Date`` all
 dropped; SVG ids salted with ``svg.hashsalt`` and the hashed ones renamed in order; SVG path
-coordinates rounded to 0.01 pt, :data:`SVG_PATH_DIGITS`): the same data and the same Matplotlib give byte-identical PNG, PDF
-and SVG files.
+coordinates rounded to 0.01 pt, :data:`SVG_PATH_DIGITS`): the same data and the same
+Matplotlib give byte-identical PNG, PDF and SVG files.
 
 Writes are atomic (:func:`regrowth.files.write_bytes`), after all three formats are rendered:
 an interrupted run leaves the previous files intact.
