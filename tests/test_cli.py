@@ -140,13 +140,14 @@ def test_replicate_only_takes_the_same_names_as_show(capsys):
     assert "(did you mean 'table2_growth'?)" in capsys.readouterr().err
 
 
-def test_curve_and_make_curve_share_one_default_backend():
+def test_curve_and_make_curve_share_one_default_backend(monkeypatch):
     from regrowth import curve
     import inspect
-    sub = dict(_parsers(cli.build_parser()))[("regrowth", "curve")]
-    backend = next(a for a in sub._actions if a.dest == "backend")
-    assert backend.default == curve.DEFAULT_BACKEND
     assert inspect.signature(curve.run).parameters["backend"].default == curve.DEFAULT_BACKEND
+    seen = {}
+    monkeypatch.setattr(curve, "run", lambda **kw: seen.update(kw) or 0)
+    assert cli.main(["curve"]) == 0        # no --backend: the curve package's default
+    assert seen["backend"] == curve.DEFAULT_BACKEND
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "CURVE_BACKEND ?=\n" in makefile                  # no second default in make
     assert "$(if $(CURVE_BACKEND),--backend $(CURVE_BACKEND))" in makefile
@@ -178,3 +179,18 @@ def test_the_repository_names_no_document_outside_itself():
     found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files
              for m in outside.finditer(p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_backend_choices_are_the_backends_and_parsing_imports_no_estimator():
+    import subprocess
+    import sys
+
+    from regrowth import curve
+
+    assert cli.BACKENDS == curve.BACKENDS   # replicate checks its --backend against curve's
+    # `regrowth --help` parses the command line without importing the commands' modules
+    code = ("import sys; from regrowth import cli; cli.build_parser().format_help(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('regrowth.models', "
+            "'regrowth.curve', 'regrowth.replicate', 'matplotlib'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

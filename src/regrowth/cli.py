@@ -15,17 +15,23 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from regrowth import __version__, acquire, curve, files, names, notebooks, panel, replicate
+from regrowth import __version__
 from regrowth.errors import RegrowthError
-from regrowth.sources import kosis_api, kosis_store
-from regrowth.sources.registry import KOSIS_API, kosis_request
-from regrowth.specs import edition_allow_partial
+
+# Each command imports what it runs, inside its function: `regrowth --help`, `regrowth show`
+# and `regrowth data fetch` start in about a second instead of importing every estimator,
+# the curve machinery and Matplotlib first (about 2.5 s more).
 
 #: Formats ``regrowth show`` can print, in the order it prefers them.
 SHOW_FORMATS = ("md", "csv", "tex", "html")
 
+#: ``--backend`` of ``replicate`` and ``curve``: regrowth.curve.BACKENDS, spelled here so
+#: that parsing the command line imports no backend (tests/test_cli.py checks they agree).
+BACKENDS = ("serial", "processes", "dask")
+
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    from regrowth import acquire
 
     # Copying from the mirror takes about a second: the bar appears only if a step takes
     # longer (downloads), and never on a non-terminal (CI logs, make output).
@@ -48,6 +54,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_kosis(args: argparse.Namespace) -> int:
+    from regrowth.sources import kosis_api, kosis_store
+    from regrowth.sources.registry import KOSIS_API, kosis_request
+
     try:
         tables = [kosis_request(t).table_id for t in args.table or []]
     except KeyError as exc:
@@ -70,12 +79,17 @@ def _cmd_kosis(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from regrowth import acquire
+
     checked = acquire.verify(args.manifest, args.raw_dir)
     print(f"data/raw: {len(checked)} files match the manifest")
     return 0
 
 
 def _cmd_panel(args: argparse.Namespace) -> int:
+    from regrowth import acquire, panel
+    from regrowth.specs import edition_allow_partial
+
     # the same acquisition and checksum verification as `make panel` (which runs `make data`)
     fetched = acquire.fetch(args.manifest, args.raw_dir, None,
                             allow_download=args.allow_download)
@@ -92,6 +106,8 @@ def _cmd_panel(args: argparse.Namespace) -> int:
 
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
+    from regrowth import replicate
+
     return replicate.run(specs=args.specs, processed_dir=args.processed_dir,
                          results_dir=args.results_dir, notebooks=not args.no_notebooks,
                          only=args.only, backend=args.backend, workers=args.workers,
@@ -99,12 +115,17 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
 
 
 def _cmd_curve(args: argparse.Namespace) -> int:
+    from regrowth import curve
+
     return curve.run(specs=args.specs, processed_dir=args.processed_dir,
-                     results_dir=args.results_dir, ids=args.id, backend=args.backend,
+                     results_dir=args.results_dir, ids=args.id,
+                     backend=args.backend or curve.DEFAULT_BACKEND,
                      workers=args.workers, scheduler=args.scheduler)
 
 
 def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from regrowth import notebooks
+
     if args.check:
         stale = notebooks.drifted(args.folder)
         for name in stale:
@@ -135,6 +156,8 @@ def stored_tables(results_dir: str | Path) -> dict[str, list[str]]:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from regrowth import files, names
+
     files.recover_for_reading(args.results_dir)  # never print a half-published set
     tables = stored_tables(args.results_dir)
     if not tables:
@@ -265,7 +288,7 @@ def _add_replicate(sub, kw: dict) -> None:
     r.add_argument("--only", action="append", default=None, metavar="TABLE",
                    help="fit only this table, by id or unique prefix (repeatable; default: "
                         "every table); only the notebooks that read it are rebuilt")
-    r.add_argument("--backend", choices=("serial", "processes", "dask"), default=None,
+    r.add_argument("--backend", choices=BACKENDS, default=None,
                    help="where the randomization tests run their draws: serial, processes "
                         "(joblib) or dask, as `regrowth curve --backend`; the results are the "
                         "same on each (default: $REGROWTH_BACKEND, else serial)")
@@ -315,8 +338,9 @@ def _add_curve(sub, kw: dict) -> None:
     c.add_argument("--id", action="append", default=None, metavar="ID",
                    help="fit only this curve, by id or unique prefix (repeatable; default: "
                         "every curve)")
-    c.add_argument("--backend", choices=curve.BACKENDS, default=curve.DEFAULT_BACKEND,
-                   help="serial, processes (joblib) or dask (distributed)")
+    c.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="serial, processes (joblib) or dask (distributed) (default: "
+                        "regrowth.curve.DEFAULT_BACKEND)")
     c.add_argument("--workers", type=int, default=None,
                    help="processes or LocalCluster workers, 1 to 4 x the CPUs (default: "
                         "number of CPUs)")
