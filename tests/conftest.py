@@ -100,14 +100,22 @@ def replicated(built_project):
     """``(work folder, PanelBuild, exit status)`` of the whole pipeline run once in
     ``built_project``: every specification fitted with the spec file's draws,
     tables/figures/estimates written, notebooks built from their sources and run. Tests only
-    read its outputs; a test that needs another run makes its own (``few_draws_specs``)."""
+    read its outputs; a test that needs another run makes its own (``few_draws_specs``).
+
+    The run uses ONE BLAS thread. The committed results are written by ``make replicate`` on
+    the 2-core reference machine, where OpenBLAS runs two, so the tests that compare this run
+    with them (``tests/test_end_to_end.py``) also check, with the spec's full draws, that no
+    number depends on the BLAS thread count."""
+    from threadpoolctl import threadpool_limits
+
     from regrowth import replicate
 
     work, built = built_project
     cwd = Path.cwd()
     os.chdir(work)
     try:
-        status = replicate.run(notebooks=True)
+        with threadpool_limits(limits=1, user_api="blas"):
+            status = replicate.run(notebooks=True)
     finally:
         os.chdir(cwd)
     return work, built, status

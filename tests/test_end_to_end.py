@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pandas as pd
+import pytest
 
 from regrowth import panel
 from regrowth import specs as specs_mod
@@ -97,7 +98,9 @@ def test_committed_tables_are_reproduced_byte_for_byte(replicated):
 
 def test_committed_estimates_are_reproduced_to_1e_9(replicated):
     """Full-precision numbers: equal to 1e-9 relative (the last bits may differ across CPUs'
-    BLAS kernels; on one machine two runs are byte-identical, see tests/test_replicate.py)."""
+    BLAS kernels; on one machine two runs are byte-identical, see tests/test_replicate.py).
+    This run has one BLAS thread and the committed one two, so this is also the check that
+    no number depends on the thread count."""
     work, _, _ = replicated
     ours = json.loads((work / "results" / "estimates.json").read_text(encoding="utf-8"))
     committed = json.loads((ROOT / "results" / "estimates.json").read_text(encoding="utf-8"))
@@ -178,6 +181,8 @@ def test_stored_tables_list_every_format(replicated):
                                   header=None, skiprows=1).iloc[0, 1], str)
 
 
+@pytest.mark.slow  # make test checks it with the full draws: the end-to-end run uses one
+# BLAS thread and is compared with the committed results, written with two (`replicated`)
 def test_estimates_do_not_depend_on_the_blas_thread_count(built_project, few_draws_specs, tmp_path,
                                                           monkeypatch):
     """Every number of estimates.json is the same, to 1e-9 relative, whether BLAS runs on one
