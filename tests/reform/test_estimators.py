@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from regrowth.errors import EstimationError, SpecificationError
-from regrowth.models import iv
+from regrowth.models import iv, iv_randomization
 from regrowth.reform import dose as dose_mod
 from regrowth.inference import boottest
 
@@ -223,14 +223,14 @@ def test_the_bootstrap_model_is_refitted_once_per_result_and_gives_the_same_test
 
 
 def test_randomization_inference_over_doses(synthetic_panel):
-    ri = iv.randomization_test(iv.did, synthetic_panel, "dose", "dose_x_post", reps=99, seed=3,
+    ri = iv_randomization.randomization_test(iv.did, synthetic_panel, "dose", "dose_x_post", reps=99, seed=3,
                                outcome="fiscal_autonomy")
     assert ri["observed"] == pytest.approx(
         iv.did(synthetic_panel, "fiscal_autonomy", "dose").tstats["dose_x_post"])
     exceed = int(np.sum(np.abs(ri["draws"]) >= abs(ri["observed"])))
     assert ri["pvalue"] == (1 + exceed) / 100
     assert ri["pvalue"] <= 0.05  # the synthetic first stage is strong (true slope 2)
-    again = iv.randomization_test(iv.did, synthetic_panel, "dose", "dose_x_post", reps=99, seed=3,
+    again = iv_randomization.randomization_test(iv.did, synthetic_panel, "dose", "dose_x_post", reps=99, seed=3,
                                   outcome="fiscal_autonomy")
     np.testing.assert_array_equal(ri["draws"], again["draws"])
 
@@ -385,7 +385,7 @@ def test_randomization_permutes_only_the_sample_provinces(synthetic_panel):
     keep = [f"r{i:02d}" for i in range(12)]
     p = synthetic_panel.copy()
     p.loc[~p.index.get_level_values(0).isin(keep), "dose"] = 1e6  # must never be drawn
-    ri = iv.randomization_test(iv.did, p, "dose", "dose_x_post", reps=49, seed=1,
+    ri = iv_randomization.randomization_test(iv.did, p, "dose", "dose_x_post", reps=49, seed=1,
                                outcome="fiscal_autonomy", regions=keep)
     assert np.all(np.abs(ri["draws"]) < 1e3)
     assert ri["observed"] == pytest.approx(
@@ -408,7 +408,7 @@ def test_randomization_of_the_joint_pretrend_statistic(synthetic_panel):
     def pre_f(res):
         return res.pretrend_test()["F"]
 
-    ri = iv.randomization_test(iv.event_study, synthetic_panel, "dose", None, reps=49, seed=2,
+    ri = iv_randomization.randomization_test(iv.event_study, synthetic_panel, "dose", None, reps=49, seed=2,
                                statistic=pre_f, outcome="fiscal_autonomy")
     assert ri["observed"] == pytest.approx(
         iv.event_study(synthetic_panel, "fiscal_autonomy", "dose").pretrend_test()["F"])

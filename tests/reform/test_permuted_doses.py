@@ -1,4 +1,4 @@
-"""Randomization inference over doses without refits (``iv._PermutedDoses``).
+"""Randomization inference over doses without refits (``iv_randomization._PermutedDoses``).
 
 The batch of draws (FWL on the once-built within-transformed sample) must equal the draw-by-
 draw refits of the estimator (``fast=False``, the former path) to 1e-10 relative, on the
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import regrowth.reform.dose as dose_mod
-from regrowth.models import iv
+from regrowth.models import iv, iv_randomization
 
 RTOL = 1e-10  # the batch agrees with the refits to about 1e-12 (F of 4 leads), 1e-14 (t)
 
@@ -23,9 +23,9 @@ def _pretrend_f(res):
 
 
 def _both(data, estimator, dose, param, statistic, *, reps=60, seed=11, **kw):
-    fast = iv.randomization_test(estimator, data, dose, param, reps=reps, seed=seed,
+    fast = iv_randomization.randomization_test(estimator, data, dose, param, reps=reps, seed=seed,
                                  statistic=statistic, **kw)
-    slow = iv.randomization_test(estimator, data, dose, param, reps=reps, seed=seed,
+    slow = iv_randomization.randomization_test(estimator, data, dose, param, reps=reps, seed=seed,
                                  statistic=statistic, fast=False, **kw)
     return fast, slow
 
@@ -69,7 +69,7 @@ def test_unbalanced_sample_with_a_missing_dose_and_excluded_year(synthetic_panel
 def test_draws_inside_the_band_are_the_refits_own(synthetic_panel, monkeypatch):
     """With the band widened to everything, every draw is a refit: the draws are then the
     refits' bit for bit (the band is what makes the count independent of rounding)."""
-    monkeypatch.setattr(iv, "RI_REFIT_BAND", np.inf)
+    monkeypatch.setattr(iv_randomization, "RI_REFIT_BAND", np.inf)
     fast, slow = _both(synthetic_panel, iv.did, "dose", "dose_x_post", "t", reps=15,
                        outcome="fiscal_autonomy")
     np.testing.assert_array_equal(fast["draws"], slow["draws"])

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from regrowth.errors import EstimationError, SpecificationError
-from regrowth.models import iv
+from regrowth.models import iv, iv_randomization
 import regrowth.reform.dose as dose_mod
 import regrowth.reform.statute as statute
 from regrowth.inference import boottest
@@ -90,7 +90,7 @@ def run(panel: pd.DataFrame, *, fiscal: tuple[str, ...], endog: str, growth: str
         rec = es.to_record()
         if bootstrap:
             rec["wild_bootstrap"] = {t: _boot(es, t, reps, seed) for t in es.params.index}
-        ri = iv.randomization_test(iv.event_study, data, "phase1_dose", None, reps=ri_reps,
+        ri = iv_randomization.randomization_test(iv.event_study, data, "phase1_dose", None, reps=ri_reps,
                                    seed=seed, statistic="pretrend", outcome=col, **kw)
         rec["pretrend"]["randomization_pvalue"] = ri["pvalue"]
         rec["pretrend"]["randomization_reps"] = ri["reps"]
@@ -119,7 +119,7 @@ def run(panel: pd.DataFrame, *, fiscal: tuple[str, ...], endog: str, growth: str
         term = d.params.index[0]
         if bootstrap:
             rec["wild_bootstrap"] = _boot(d, term, reps, seed)
-        ri = iv.randomization_test(iv.did, data, "phase1_dose", term, reps=ri_reps, seed=seed,
+        ri = iv_randomization.randomization_test(iv.did, data, "phase1_dose", term, reps=ri_reps, seed=seed,
                                    outcome=col, **kw)
         rec["randomization"] = {k: v for k, v in ri.items() if k != "draws"}
         out["did"][col] = rec
