@@ -33,7 +33,8 @@ env: $(STAMP) ## create .venv and install the pinned environment
 # installs the lock with uv (pinned below, installed into build/uv, not into the environment):
 # the same pinned versions from the same registry, with byte-compiled modules, in about a
 # third of pip's time; INSTALLER=pip uses pip alone. uv does not read pip's configuration, so
-# the index settings of pip's environment variables are passed on.
+# the index settings of pip's environment variables are passed on, and it trusts the system's
+# certificates (--native-tls); if uv fails, the step says so and installs the lock with pip.
 INSTALLER ?= uv
 UV_PIN    := uv==0.13.9
 UV        := build/uv/bin/uv
@@ -45,7 +46,9 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 ifeq ($(INSTALLER),uv)
 	test -x $(UV) || $(PYTHON_BOOT) -m pip install --quiet --disable-pip-version-check --target build/uv $(UV_PIN)
-	$(UV) pip install --quiet --python $(PY) --no-deps --compile-bytecode $(UV_INDEX_ARGS) -r requirements.lock
+	$(UV) pip install --quiet --native-tls --python $(PY) --no-deps --compile-bytecode $(UV_INDEX_ARGS) -r requirements.lock \
+	  || { echo "make env: uv could not install requirements.lock (above); installing it with pip" >&2; \
+	       $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock; }
 else
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 endif
