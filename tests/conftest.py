@@ -26,12 +26,22 @@ PROJECT = Path(__file__).resolve().parents[1]
 END_TO_END = ("built_project", "replicated")
 
 
+#: The modules that take 10 s or more on the reference machine, longest first
+#: (`pytest --durations=0`, summed per module): after the end-to-end module they are handed
+#: out first, so that a worker is not left running a long module alone at the end.
+LONG_MODULES = ("tests/test_curve.py", "tests/data/test_full_edition.py",
+                "tests/analyses/test_chain.py", "tests/data/test_kosis_api.py",
+                "tests/reporting/test_maps.py", "tests/analyses/test_loo.py",
+                "tests/test_replicate.py")
+
+
 def pytest_collection_modifyitems(config, items):
     """The tests of the end-to-end run (they take ``built_project`` or ``replicated``) are
     collected first, so that with ``make test``'s ``pytest -n 2 --dist loadfile
     --no-loadscope-reorder`` their long run starts at once on one worker while the other
-    worker takes the rest; serially only the order changes (no test depends on it). They
-    must all be in one module, else each worker would make the run again."""
+    worker takes the rest, the :data:`LONG_MODULES` first; serially only the order changes
+    (no test depends on it). They must all be in one module, else each worker would make the
+    run again."""
     e2e = [item for item in items if any(name in item.fixturenames for name in END_TO_END)]
     modules = sorted({item.nodeid.split("::")[0] for item in e2e})
     if len(modules) > 1:
@@ -40,7 +50,13 @@ def pytest_collection_modifyitems(config, items):
             "tests/test_end_to_end.py (one pytest-xdist worker runs that module, so the "
             "end-to-end run is made once)")
     first = {id(item) for item in e2e}
-    items.sort(key=lambda item: id(item) not in first)  # stable: the order is kept otherwise
+    long_rank = {module: rank for rank, module in enumerate(LONG_MODULES)}
+
+    def order(item):
+        module = item.nodeid.split("::")[0]
+        return (id(item) not in first, long_rank.get(module, len(LONG_MODULES)))
+
+    items.sort(key=order)  # stable: the order is kept otherwise
 
 
 def find_data_mirror() -> Path | None:
