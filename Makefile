@@ -28,13 +28,14 @@ help:
 env: $(STAMP) ## create .venv and install the pinned environment
 
 # requirements.lock pins every package of the environment, dependencies included, so it is
-# installed as listed (--no-deps: no resolver pass); `pip check` then fails the step if a
-# dependency of a pin or of regrowth itself is missing from the lock. INSTALLER=uv (default)
-# installs the lock with uv (pinned below, installed into build/uv, not into the environment):
-# the same pinned versions from the same registry, with byte-compiled modules, in about a
-# third of pip's time; INSTALLER=pip uses pip alone. uv does not read pip's configuration, so
-# the index settings of pip's environment variables are passed on, and it trusts the system's
-# certificates (--native-tls); if uv fails, the step says so and installs the lock with pip.
+# installed as listed (--no-deps: no resolver pass); `pip check` (uv's or pip's) then fails
+# the step if a dependency of a pin or of regrowth itself is missing from the lock.
+# INSTALLER=uv (default) installs with uv (pinned below, kept in build/uv, not in the
+# environment): the same pinned versions from the same registry, with byte-compiled modules,
+# in about a third of pip's time; INSTALLER=pip uses pip alone. uv does not read pip's
+# configuration, so the index settings of pip's environment variables are passed on, and it
+# trusts the system's certificates (--native-tls); if uv fails, the step says so and is
+# redone with pip.
 INSTALLER ?= uv
 UV_PIN    := uv==0.13.9
 UV        := build/uv/bin/uv
@@ -47,13 +48,17 @@ $(STAMP): requirements.lock pyproject.toml
 ifeq ($(INSTALLER),uv)
 	test -x $(UV) || $(PYTHON_BOOT) -m pip install --quiet --disable-pip-version-check --target build/uv $(UV_PIN)
 	$(UV) pip install --quiet --native-tls --python $(PY) --no-deps --compile-bytecode $(UV_INDEX_ARGS) -r requirements.lock \
-	  || { echo "make env: uv could not install requirements.lock (above); installing it with pip" >&2; \
-	       $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock; }
+	  && $(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e . \
+	  && $(UV) pip check --python $(PY) \
+	  || { echo "make env: uv could not install or check the environment (above); doing it with pip" >&2; \
+	       $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock \
+	       && $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	       && $(PY) -m pip check; }
 else
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
-endif
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
+endif
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
