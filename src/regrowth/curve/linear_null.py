@@ -115,17 +115,7 @@ def _design(fitted) -> dict:
             raise Unavailable("the linear null map covers casewise PCSE on balanced panels")
         d = res.model._data
         keep = d._check_panels(d._g, d._t, d._time_values)
-        y, x, gr = d._y[keep], d._x[keep], d._g[keep]
-        first = np.r_[True, gr[1:] != gr[:-1]]
-        rho = res.rho
-        if rho is None:
-            ys, xs = y, x
-        else:
-            if isinstance(rho, pd.Series):
-                rho_obs = rho.reindex(d._entities[gr]).to_numpy(dtype=float)
-            else:
-                rho_obs = np.full(len(y), float(rho))
-            ys, xs = d._prais_winsten(y, rho_obs, first), d._prais_winsten(x, rho_obs, first)
+        y, x, _, ys, xs = d._transformed_at(res.rho, keep)
         return {"X": xs, "y": ys, "names": list(res.model.exog_names), "index": d._index[keep],
                 "kind": "pcse", "K": x.shape[1], "class": name}
     if name == "PanelFGLS":

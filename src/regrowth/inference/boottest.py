@@ -333,20 +333,9 @@ def _fgls_design(results: Any, clusters: Any) -> _Design:
     g0, t0, tv = model._g, model._t, model._time_values
     keep = model._check_panels(g0, t0, tv) if model.corr != "independent" else \
         np.ones(len(g0), dtype=bool)
-    y, x, g = model._y[keep], model._x[keep], g0[keep]
+    y, x, g, ys, xs = model._transformed_at(results.rho, keep)
     index = model._index[keep]
     entities = model._entities
-    first = np.r_[True, g[1:] != g[:-1]]
-    rho = results.rho
-    if rho is None:
-        ys, xs = y, x
-    else:
-        if isinstance(rho, pd.Series):
-            rho_obs = rho.reindex(entities[g]).to_numpy(dtype=float)
-        else:
-            rho_obs = np.full(len(y), float(rho))
-        ys = model._prais_winsten(y, rho_obs, first)
-        xs = model._prais_winsten(x, rho_obs, first)
     pv = getattr(results, "panel_variances", None)
     if pv is None:
         sig = results.sigma

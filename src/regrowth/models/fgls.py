@@ -499,6 +499,23 @@ class PanelFGLS:
         out[first] = np.sqrt(1.0 - r[first] ** 2) * z[first]
         return out
 
+    def _transformed_at(self, rho, keep: np.ndarray):
+        """The rows ``keep`` of the data and their Prais-Winsten transform at ``rho`` as a
+        fitted results object holds it (None: no AR(1); a float: one rho; a Series by panel:
+        panel-specific). Returns ``(y, x, g, ys, xs)``: the outcome, the regressors, the panel
+        codes and the transformed outcome and regressors (equal to y, x when rho is None).
+        The GLS-transformed regression that ``boottest`` and the linear null curve hold fixed."""
+        y, x, g = self._y[keep], self._x[keep], self._g[keep]
+        if rho is None:
+            return y, x, g, y, x
+        first = np.r_[True, g[1:] != g[:-1]]
+        if isinstance(rho, pd.Series):
+            rho_obs = rho.reindex(self._entities[g]).to_numpy(dtype=float)
+        else:
+            rho_obs = np.full(len(y), float(rho))
+        return (y, x, g, self._prais_winsten(y, rho_obs, first),
+                self._prais_winsten(x, rho_obs, first))
+
     # ------------------------------------------------------------------- fit
     def fit(self, *, nmk: bool = False) -> "PanelFGLSResults":
         """Estimate the model.
