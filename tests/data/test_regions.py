@@ -170,7 +170,7 @@ def test_one_rule_names_a_cluster_variable_in_the_standard_errors_row_and_in_the
     import dataclasses
 
     from regrowth import specs
-    from regrowth.report.notes import groups_label, resampling
+    from regrowth.report.notes import grouping_notes, resampling
 
     assert [regions.group_label(g) for g in (None, "region", "macro_region", "firm_id")] == \
         ["province", "province", "macro-region", "firm_id"]
@@ -178,6 +178,9 @@ def test_one_rule_names_a_cluster_variable_in_the_standard_errors_row_and_in_the
     for groups in ("region", "macro_region", "firm_id"):
         # the notes and the tables' "Standard errors" row print the same words
         words = f"clustered by {regions.group_label(groups)}"
-        assert groups_label(groups) == regions.group_label(groups)
         assert resampling(groups, 7, 49) == words
+        boot = {"x": {"groups": groups, "own_test": True, "n_clusters": 7, "reps": 128,
+                      "enumerated": True}}
+        note, = grouping_notes([("(1)", {"bootstrap": boot})])
+        assert f"wild-bootstraps by {regions.group_label(groups)} (7 clusters" in note
         assert dataclasses.replace(clustered, se_groups=groups).se_label() == words

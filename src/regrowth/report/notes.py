@@ -13,7 +13,7 @@ from regrowth import regions
 from regrowth.report.tables import format_number
 
 __all__ = ["term_lines", "star_pvalues", "stars_note", "table_note", "resampling",
-           "randomization_note", "grouping_notes", "groups_label", "cluster_stats",
+           "randomization_note", "grouping_notes", "cluster_stats",
            "cluster_rows", "clusters_note", "full_edition_coverage", "coverage_notes",
            "warning_notes"]
 
@@ -74,12 +74,6 @@ def stars_note(any_bootstrap_stars: bool) -> str | None:
             "of the standard errors shown.")
 
 
-def groups_label(groups: str | None) -> str:
-    """How the notes name a cluster variable: :func:`regrowth.regions.group_label`, the rule
-    the tables' "Standard errors" row uses too."""
-    return regions.group_label(groups)
-
-
 def _draws(rec: dict) -> str:
     return (f"all {rec['reps']:,} Rademacher sign vectors" if rec["enumerated"]
             else f"{rec['reps']:,} draws, {rec['weights']} weights, seed {rec['seed']}")
@@ -92,7 +86,7 @@ def resampling(groups: str | None, n_clusters: int | None, nobs: int | None) -> 
     -- a wild bootstrap robust to heteroskedasticity only, whatever the clusters are called."""
     if n_clusters and nobs and n_clusters >= nobs:
         return "resampling observations (each cluster has one observation)"
-    return f"clustered by {groups_label(groups)}"
+    return f"clustered by {regions.group_label(groups)}"
 
 
 def table_note(extras: list[dict], clusters: list[tuple] | None = None) -> str | None:
@@ -180,8 +174,8 @@ def grouping_notes(columns: list[tuple[str, dict]], labels: dict | None = None) 
                  else "its stars follow its RI p-value where the bracket shows one, else that "
                       "test")
         notes.append(f"{name}: the bracketed test in {which} {', '.join(cols)} clusters and "
-                     f"wild-bootstraps by {groups_label(groups)} ({G} clusters; {draws}), the "
-                     f"level at which the regressor varies; {stars}.")
+                     f"wild-bootstraps by {regions.group_label(groups)} ({G} clusters; "
+                     f"{draws}), the level at which the regressor varies; {stars}.")
     return notes
 
 
