@@ -1,5 +1,6 @@
-"""Input checks shared by the models: index alignment, numeric frames, collinearity (the
-count models), and the AR(1) coefficients of the panel GLS models (``xtgls``, ``xtpcse``).
+"""Input checks of the models: index alignment, numeric frames, collinearity (the count
+models), a count outcome and its offset/exposure (:func:`count_outcome`, :func:`total_offset`,
+the GNB's), and the AR(1) coefficients of the panel GLS models (``xtgls``, ``xtpcse``).
 
 Every message names the input (``exog``, ``exposure``, ...) and what to do.
 
@@ -17,8 +18,8 @@ from scipy import linalg
 
 from regrowth.errors import DataError, EstimationError, SpecificationError
 
-__all__ = ["CONSTANT", "as_frame", "check_index", "collinear", "format_list", "misaligned",
-           "numeric", "panel_rhos", "vector"]
+__all__ = ["CONSTANT", "as_frame", "check_index", "collinear", "count_outcome", "format_list",
+           "misaligned", "numeric", "panel_rhos", "total_offset", "vector"]
 
 
 CONSTANT = "Intercept"  # the constant's name wherever the estimator names it
@@ -125,6 +126,39 @@ def collinear(mat: np.ndarray, names: list[str], what: str) -> np.ndarray | None
         raise EstimationError(f"{what} is rank deficient (rank {rank} < {k} columns): collinear "
                               f"column(s) {dep} ({'; '.join(parts)}). Drop one of them.")
     return cross
+
+
+def count_outcome(y: np.ndarray, yname: str) -> None:
+    """A count model's outcome must be finite non-negative counts that vary (else the
+    likelihood has no finite maximum); raises DataError or EstimationError naming it."""
+    if not np.all(np.isfinite(y)) or np.any(y < 0):
+        raise DataError("endog must be finite non-negative counts")
+    if np.all(y == 0):
+        raise EstimationError(
+            f"the outcome {yname!r} is zero in all {y.size} observations of the estimation "
+            "sample: a count model has no finite maximum (the mean runs to zero). Check the "
+            "outcome column and the sample (years, regions) it is restricted to.")
+    if np.all(y == y[0]):
+        raise EstimationError(
+            f"the outcome {yname!r} is constant ({y[0]:g} in all {y.size} observations): "
+            "there is no variation to explain and the dispersion runs to the Poisson "
+            "boundary. Check the outcome column and the sample.")
+
+
+def total_offset(off, expo, keep: np.ndarray, n: int) -> np.ndarray:
+    """offset + ln(exposure) on the kept rows (zeros when neither is given); raises DataError
+    for an infinite offset or a non-positive exposure."""
+    total_off = np.zeros(n)
+    if off is not None:
+        if not np.all(np.isfinite(off[keep])):
+            raise DataError("offset contains infinite values")
+        total_off += off[keep]
+    if expo is not None:
+        e = expo[keep]
+        if np.any(e <= 0) or not np.all(np.isfinite(e)):
+            raise DataError("exposure must be positive and finite")
+        total_off += np.log(e)
+    return total_off
 
 
 def format_list(values: list, limit: int = 8) -> str:

@@ -139,7 +139,8 @@ from regrowth.errors import (
     MissingValuesWarning,
     SpecificationError,
 )
-from regrowth.models._checks import CONSTANT, as_frame, check_index, collinear, numeric, vector
+from regrowth.models._checks import (CONSTANT, as_frame, check_index, collinear, count_outcome,
+                                     numeric, total_offset, vector)
 from regrowth.models._optim import newton
 from regrowth.models._scratch import Scratch, checkin, checkout
 from regrowth.models._special import GammaDiffs
@@ -157,37 +158,6 @@ __all__ = ["GeneralizedNegativeBinomial", "GNBResults", "LRTestResult", "DISP_PR
 
 
 # ----------------------------------------------------------------------------- the model
-
-def _check_counts(y: np.ndarray, yname: str) -> None:
-    """The outcome must be finite non-negative counts that vary (else no finite maximum)."""
-    if not np.all(np.isfinite(y)) or np.any(y < 0):
-        raise DataError("endog must be finite non-negative counts")
-    if np.all(y == 0):
-        raise EstimationError(
-            f"the outcome {yname!r} is zero in all {y.size} observations of the estimation "
-            "sample: a count model has no finite maximum (the mean runs to zero). Check the "
-            "outcome column and the sample (years, regions) it is restricted to.")
-    if np.all(y == y[0]):
-        raise EstimationError(
-            f"the outcome {yname!r} is constant ({y[0]:g} in all {y.size} observations): "
-            "there is no variation to explain and the dispersion runs to the Poisson "
-            "boundary. Check the outcome column and the sample.")
-
-
-def _total_offset(off, expo, keep: np.ndarray, n: int) -> np.ndarray:
-    """offset + ln(exposure) on the kept rows (zeros when neither is given)."""
-    total_off = np.zeros(n)
-    if off is not None:
-        if not np.all(np.isfinite(off[keep])):
-            raise DataError("offset contains infinite values")
-        total_off += off[keep]
-    if expo is not None:
-        e = expo[keep]
-        if np.any(e <= 0) or not np.all(np.isfinite(e)):
-            raise DataError("exposure must be positive and finite")
-        total_off += np.log(e)
-    return total_off
-
 
 class GeneralizedNegativeBinomial(GenericLikelihoodModel):
     __doc__ = """Generalized negative binomial regression (NB2, ln alpha = z'g), Stata's gnbreg.
@@ -272,11 +242,11 @@ class GeneralizedNegativeBinomial(GenericLikelihoodModel):
             nonfinite = {k: None if v is None else v[keep] for k, v in nonfinite.items()}
         if y.size == 0:
             raise DataError("no observations left after dropping missing values")
-        _check_counts(y, yname)
+        count_outcome(y, yname)
         for what, bad in nonfinite.items():
             if bad is not None and bad.any():
                 raise DataError(f"{what} contains infinite values")
-        total_off = _total_offset(off, expo, keep, y.shape[0])
+        total_off = total_offset(off, expo, keep, y.shape[0])
         xnames = [str(c) for c in X.columns]
         znames = [str(c) for c in Z.columns]
         xtx = collinear(Xa, xnames, "exog (mean equation)")
