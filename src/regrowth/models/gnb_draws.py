@@ -288,6 +288,35 @@ def default_start(model, W: np.ndarray) -> np.ndarray:
     return np.concatenate([b, g], axis=1)
 
 
+def _line_search(model, W, P, llf, G, H, rows, step, slope, ll0, easy) -> np.ndarray:
+    """Armijo backtracking of the draws ``rows`` along ``step``: the full step first, with its
+    derivatives (usually accepted), then halving down to 1e-12. Accepted points are written
+    into ``P``, ``llf``, ``G`` and ``H`` in place; returns the rows whose search stalled.
+    ``easy`` rows (Newton decrement below 1e-6) also accept a step that keeps the likelihood
+    within 1e-9 (relative), where rounding hides the increase."""
+    pn = P[rows] + step
+    lln, gn, Hn = weighted_derivs(model, pn, W[rows], 2)
+    ok = np.isfinite(lln) & ((lln >= ll0 + 1e-4 * slope)
+                             | (easy & (lln >= ll0 - 1e-9 * np.abs(ll0))))
+    P[rows[ok]], llf[rows[ok]], G[rows[ok]], H[rows[ok]] = pn[ok], lln[ok], gn[ok], Hn[ok]
+    pend = np.flatnonzero(~ok)
+    s = 1.0
+    while pend.size and s > 1e-12:
+        s *= 0.5
+        if not s > 1e-12:
+            break
+        pt = P[rows[pend]] + s * step[pend]
+        lt = weighted_derivs(model, pt, W[rows[pend]], 0)[0]
+        okp = np.isfinite(lt) & ((lt >= ll0[pend] + 1e-4 * s * slope[pend])
+                                 | (easy[pend] & (lt >= ll0[pend] - 1e-9 * np.abs(ll0[pend]))))
+        if okp.any():
+            acc = rows[pend[okp]]
+            P[acc] = pt[okp]
+            llf[acc], G[acc], H[acc] = weighted_derivs(model, pt[okp], W[acc], 2)
+        pend = pend[~okp]
+    return rows[pend]
+
+
 def fit_weighted(model, start, W, *, maxiter: int = 25, tol: float = 1e-12,
                  max_step: float = 5.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximise ``model``'s likelihood under each weight vector of ``W`` (B, n), from ``start``
@@ -376,27 +405,7 @@ def fit_weighted(model, start, W, *, maxiter: int = 25, tol: float = 1e-12,
         rows = act[sr]
         ll0 = llf[rows]
         easy = nd[sr] & (dec[sr] < 1e-6)
-        # full step first, with its derivatives (usually accepted), then halving
-        pn = P[rows] + step
-        lln, gn, Hn = weighted_derivs(model, pn, W[rows], 2)
-        ok = np.isfinite(lln) & ((lln >= ll0 + 1e-4 * slope)
-                                 | (easy & (lln >= ll0 - 1e-9 * np.abs(ll0))))
-        P[rows[ok]], llf[rows[ok]], G[rows[ok]], H[rows[ok]] = pn[ok], lln[ok], gn[ok], Hn[ok]
-        pend = np.flatnonzero(~ok)
-        s = 1.0
-        while pend.size and s > 1e-12:
-            s *= 0.5
-            if not s > 1e-12:
-                break
-            pt = P[rows[pend]] + s * step[pend]
-            lt = weighted_derivs(model, pt, W[rows[pend]], 0)[0]
-            okp = np.isfinite(lt) & ((lt >= ll0[pend] + 1e-4 * s * slope[pend])
-                                     | (easy[pend] & (lt >= ll0[pend] - 1e-9 * np.abs(ll0[pend]))))
-            if okp.any():
-                acc = rows[pend[okp]]
-                P[acc] = pt[okp]
-                llf[acc], G[acc], H[acc] = weighted_derivs(model, pt[okp], W[acc], 2)
-            pend = pend[~okp]
-        status[rows[pend]] = _REFIT  # line search stalled: the full fit decides
+        stalled = _line_search(model, W, P, llf, G, H, rows, step, slope, ll0, easy)
+        status[stalled] = _REFIT  # line search stalled: the full fit decides
     status[status == _RUNNING] = _REFIT
     return P, status, iters
