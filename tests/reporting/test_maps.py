@@ -263,6 +263,12 @@ def test_lisa_attribution_inside_and_legend_explains_clusters(boundaries, tmp_pa
     assert "contiguity" in _note(fig).get_text().replace("\n", " ")
 
 
+def _inside(box, disp):
+    """Which display points lie in ``box``, edges included (``Bbox.contains``, on arrays)."""
+    (xa, xb), (ya, yb) = sorted(box.intervalx), sorted(box.intervaly)
+    return (disp[:, 0] >= xa) & (disp[:, 0] <= xb) & (disp[:, 1] >= ya) & (disp[:, 1] <= yb)
+
+
 def _province_pixels(fig, png, geo, key):
     """Colours of the PNG's pixels inside province ``key`` on the main map (1 km grid, 2 km
     inside its border), away from every label box and leader line."""
@@ -280,21 +286,18 @@ def _province_pixels(fig, png, geo, key):
     pts = np.column_stack([gx.ravel(), gy.ravel()])
     pts = pts[shapely.contains_xy(inner, pts[:, 0], pts[:, 1])]
     disp = ax.transData.transform(pts)
-    keep = np.ones(len(disp), dtype=bool)
-    boxes = [ax.bbox]                                    # inside the main axes ...
-    keep &= [boxes[0].contains(*p) for p in disp]
+    keep = _inside(ax.bbox, disp)                        # inside the main axes ...
     for child in ax.child_axes:                          # ... but not under the inset
-        keep &= [not child.bbox.padded(3).contains(*p) for p in disp]
+        keep &= ~_inside(child.bbox.padded(3), disp)
     legend = ax.get_legend()
     if legend is not None:
-        keep &= [not legend.get_window_extent(renderer).padded(3).contains(*p) for p in disp]
+        keep &= ~_inside(legend.get_window_extent(renderer).padded(3), disp)
     for patch in ax.patches:                             # the inset's frame on the map
         frame = patch.get_window_extent(renderer)
-        keep &= [not (frame.padded(4).contains(*p) and not frame.padded(-4).contains(*p))
-                 for p in disp]
+        keep &= ~(_inside(frame.padded(4), disp) & ~_inside(frame.padded(-4), disp))
     for text in ax.texts:                                # label, its box (pad < 2 px) too
         box = text.get_window_extent(renderer).padded(6)
-        keep &= [not box.contains(*p) for p in disp]
+        keep &= ~_inside(box, disp)
         if hasattr(text, "xy"):                          # a leader line: 4 px either side
             a = ax.transData.transform(text.xy)
             b = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
