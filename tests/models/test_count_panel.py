@@ -18,6 +18,7 @@ import pytest
 
 from regrowth.errors import EstimationError
 from regrowth.models import count_panel as cp
+from regrowth.models import xtnbreg as xt
 from regrowth.report.tidy import tidy
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "count_panel"
@@ -110,7 +111,7 @@ def test_nb2_with_state_dummies_equals_mass_glm_nb(fatalities):
 @pytest.mark.parametrize("kind", ["xtnbreg_fe", "xtnbreg_re"])
 def test_xtnbreg_equals_r_transcription(fatalities, kind):
     ref = REF[kind]
-    res = _fit(getattr(cp, kind), fatalities)
+    res = _fit(getattr(xt, kind), fatalities)
     names = [n.replace("const", "Intercept") for n in ref["params"]]  # R calls it const
     assert list(res.params.index) == names
     np.testing.assert_allclose(res.params[names], list(ref["params"].values()), rtol=1e-7, atol=1e-9)
@@ -125,7 +126,7 @@ def test_xtnbreg_fe_is_not_a_mean_fixed_effects_model(fatalities):
     d = fatalities.copy()
     # a state-level (time-invariant) regressor: the state's mean beer tax
     d["beertax_mean"] = d.groupby("state")["beertax"].transform("mean")
-    res = cp.xtnbreg_fe(d["fatal"], d[["beertax", "beertax_mean"]], d["state"], exposure=d["pop"])
+    res = xt.xtnbreg_fe(d["fatal"], d[["beertax", "beertax_mean"]], d["state"], exposure=d["pop"])
     assert np.isfinite(res.bse[["Intercept", "beertax_mean"]]).all()
     with pytest.raises(EstimationError, match="beertax_mean"):
         cp.conditional_poisson(d["fatal"], d[["beertax", "beertax_mean"]], d["state"],
@@ -155,7 +156,7 @@ def test_bad_counts_are_refused():
 
 
 def test_results_feed_tidy(fatalities):
-    frame = tidy(_fit(cp.xtnbreg_re, fatalities))
+    frame = tidy(_fit(xt.xtnbreg_re, fatalities))
     assert list(frame["term"]) == ["Intercept", *SLOPES, "ln_r", "ln_s"]
     row = frame.set_index("term").loc["beertax"]
     assert row["ci_low"] < row["estimate"] < row["ci_high"]
@@ -317,7 +318,7 @@ def test_spec_path_fits_equal_the_functions():
     nb = registry.get("xtnbreg").fit(
         ColumnSpec(id="q", estimator="xtnbreg", se_type="oim", options={"model": "fe"}, **common), data)
     assert nb.command == "xtnbreg y x, fe" and nb.converged
-    direct = cp.xtnbreg_fe(data["n"], pd.concat([data[["x1"]], pd.get_dummies(
+    direct = xt.xtnbreg_fe(data["n"], pd.concat([data[["x1"]], pd.get_dummies(
         data.index.get_level_values("year"), prefix="year", drop_first=True, dtype=float
     ).set_index(data.index)], axis=1), data.index.get_level_values("region"))
     assert nb.params["x1"] == pytest.approx(direct.params["x1"], rel=1e-8)
@@ -365,7 +366,7 @@ def test_xtnbreg_re_keeps_all_zero_panels_as_stata_does(data, recwarn):
     panels, no group is reported dropped and nothing warns about dropping."""
     ref = ZREF[data]
     assert ref["n_zero_groups"] > 50  # the fixture does exercise the point
-    res = cp.xtnbreg_re(*_zero_panel_data(data))
+    res = xt.xtnbreg_re(*_zero_panel_data(data))
     _against(res, ref["re_all"])
     assert res.dropped_groups == ()
     assert res.converged
@@ -380,10 +381,10 @@ def test_dropping_all_zero_panels_would_move_xtnbreg_re_a_lot(data):
     ref = ZREF[data]
     y, X, g = _zero_panel_data(data)
     keep = ~pd.Series(g).isin(ref["zero_groups"]).to_numpy()
-    dropped = cp.xtnbreg_re(y[keep], X[keep], g[keep])
+    dropped = xt.xtnbreg_re(y[keep], X[keep], g[keep])
     # R's Newton stopped at max|gradient| 1.5e-8 on the Salamanders subset: 1e-6 there
     _against(dropped, ref["re_dropped"], rtol_b=1e-6, rtol_se=1e-5)
-    full = cp.xtnbreg_re(y, X, g)
+    full = xt.xtnbreg_re(y, X, g)
     slope = X.columns[0]
     move = abs(dropped.params[slope] / full.params[slope] - 1)
     assert move > 0.3
@@ -395,7 +396,7 @@ def test_xtnbreg_fe_drops_all_zero_panels_with_a_note(data):
     with Stata's note, listed in dropped_groups, and the fit equals R's on the other panels."""
     ref = ZREF[data]
     with pytest.warns(UserWarning, match=f"{ref['n_zero_groups']} group"):
-        res = cp.xtnbreg_fe(*_zero_panel_data(data))
+        res = xt.xtnbreg_fe(*_zero_panel_data(data))
     assert sorted(map(str, res.dropped_groups)) == sorted(ref["zero_groups"])
     _against(res, ref["fe"])
 

@@ -22,7 +22,8 @@ from scipy import stats
 
 from regrowth.analyses import Analysis, Context, Output, parse_output_settings, register
 from regrowth.fit import estimation_sample, fit_column
-from regrowth.models.count_panel import nb2_dummies, poisson_fe, within_between_sd, xtnbreg_fe, xtnbreg_re
+from regrowth.models.count_panel import nb2_dummies, poisson_fe, within_between_sd
+from regrowth.models.xtnbreg import xtnbreg_fe, xtnbreg_re
 from regrowth.report.tables import table_paths, RegressionTable, Row, TableColumn, format_number, regression_table
 
 __all__ = ["WITHIN_MODELS", "WITHIN_NOTE", "variation_table", "within_province_table",

@@ -1,8 +1,9 @@
 """The package's one maximiser: safeguarded Newton on a log likelihood.
 
 Used by :class:`regrowth.models.gnb.GeneralizedNegativeBinomial` (GNB and NB2) and the count
-panel models (:mod:`regrowth.models.count_panel`: Poisson with dummies, the HHG ``xtnbreg``
-likelihoods). Each iteration, with gradient g and Hessian H of the log likelihood at p:
+panel models (:mod:`regrowth.models.count_panel`: Poisson with dummies;
+:mod:`regrowth.models.xtnbreg`: the HHG likelihoods). Each iteration, with gradient g and
+Hessian H of the log likelihood at p:
 
 1. scale: D = sqrt|diag(-H)|, A = D^-1 (-H) D^-1, g_s = D^-1 g (unit-free);
 2. eigen-decompose A = V diag(w) V'. If A is positive definite (w_min > 0 and condition
