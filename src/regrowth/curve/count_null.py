@@ -92,7 +92,7 @@ from regrowth.models._optim import newton
 from regrowth.models.covariance import stata_ml_scale
 
 __all__ = ["ScoreParts", "score_parts", "null_weights", "score_draws", "perturbed_refit",
-           "boot_p", "agreement", "passes", "AGREEMENT"]
+           "boot_p", "agreement", "passes", "AGREEMENT", "CURVE_AGREEMENT", "curve_agreement"]
 
 #: the agreement of the one-step draws with refits of the perturbed likelihood below which
 #: their null p-values are not to be reported: correlation of the estimates, median |difference|
@@ -100,6 +100,15 @@ __all__ = ["ScoreParts", "score_parts", "null_weights", "score_draws", "perturbe
 #: The values are those the ``gnb-null`` branch fixed before this method was tried (not tuned
 #: to its result).
 AGREEMENT = {"corr": 0.9, "median_abs_diff_sd": 0.3, "p05_agree": 0.8, "compared": 20}
+
+#: the rule by which the score null curve is checked against the recentred province (pairs)
+#: bootstrap whose draws are converged refits (``benchmarks/bench_count_null_newton.py
+#: --curve-check``), fixed before either was computed on the real curve: for each focal role
+#: and each of the two statistics (median estimate, share of p < 0.05), the two Monte Carlo
+#: p-values differ by at most max(``abs_tol``, ``mc_se`` x the Monte Carlo SE of their
+#: difference, sqrt(p1(1 - p1)/B1 + p2(1 - p2)/B2)) and lie on the same side (p <= level or
+#: p > level) of each ``levels``.
+CURVE_AGREEMENT = {"abs_tol": 0.02, "mc_se": 2.0, "levels": (0.05, 0.10)}
 
 #: inferences of record the score map covers (see the module docstring)
 COVERED = ("cluster", "model")
@@ -257,6 +266,25 @@ def agreement(pairs: list[dict]) -> dict:
     corr = np.corrcoef(a, b)[0, 1] if a.std() > 0 and b.std() > 0 else math.nan
     return {**out, "corr": float(corr), "median_abs_diff_sd": float(np.median(z)),
             "q90_abs_diff_sd": float(np.quantile(z, 0.9)), "p05_agree": float(agree)}
+
+
+def curve_agreement(p1: float, p2: float, draws1: int, draws2: int) -> dict:
+    """Whether two Monte Carlo null-curve p-values of one statistic agree by
+    :data:`CURVE_AGREEMENT`: ``{"diff", "tol", "same_side", "passes"}`` (``tol`` = the
+    allowed |p1 - p2|; ``same_side`` per level). The p-values are (1 + #)/(1 + B) and are
+    compared with the levels through their counts, (1 + B) p against (1 + B) level rounded,
+    so the side does not depend on rounding."""
+    se = math.sqrt(p1 * (1.0 - p1) / draws1 + p2 * (1.0 - p2) / draws2)
+    tol = max(CURVE_AGREEMENT["abs_tol"], CURVE_AGREEMENT["mc_se"] * se)
+    diff = abs(p1 - p2)
+
+    def below(p, B, lev):       # p <= lev, on the counts (1 + #) against lev (1 + B)
+        return round(p * (1 + B)) <= lev * (1 + B) + 1e-9
+
+    side = {str(lev): below(p1, draws1, lev) == below(p2, draws2, lev)
+            for lev in CURVE_AGREEMENT["levels"]}
+    return {"diff": diff, "tol": tol, "same_side": side,
+            "passes": bool(diff <= tol and all(side.values()))}
 
 
 def passes(check: dict) -> bool:
