@@ -11,7 +11,9 @@ the curve).
   written out for Poisson (to 1e-6), and its gradient vanishes there;
 * on synthetic NB2 data (16 provinces x 12 years) the one-step draws agree with those refits
   well enough to pass ``count_null.AGREEMENT``;
-* with boottest's own weights the p-value from the parts is boottest's p-value exactly.
+* with boottest's own weights the p-value from the parts is boottest's p-value exactly;
+* the curve-level rule (``count_null.curve_agreement``: |p1 - p2| <= max(0.02, 2 Monte Carlo
+  SE of the difference) and the same side of 0.05 and 0.10) against its written-out form.
 """
 
 from __future__ import annotations
@@ -167,3 +169,25 @@ def test_the_null_weights_refuse_an_enumerated_rademacher_draw_naming_the_draws(
     W = cn.null_weights("webb", [f"c{k}" for k in range(8)], 999, seed=1)
     assert W.shape == (999, 8)
     assert np.array_equal(W, cn.null_weights("webb", [f"c{k}" for k in range(8)], 999, seed=1))
+
+
+def test_the_curve_level_rule_allows_twice_the_monte_carlo_se_of_the_difference_or_0_02():
+    # written out: SE = sqrt(p1(1-p1)/B1 + p2(1-p2)/B2); tolerance max(0.02, 2 SE)
+    p1, p2 = 0.301, 0.331                        # 0.30-0.33: 2 SE = 0.0414 > 0.02
+    se = np.sqrt(p1 * (1 - p1) / 999 + p2 * (1 - p2) / 999)
+    a = cn.curve_agreement(p1, p2, 999, 999)
+    assert a["tol"] == pytest.approx(2 * se, rel=1e-12) and a["tol"] > 0.04
+    assert a["passes"] and a["same_side"] == {"0.05": True, "0.1": True}
+    assert cn.curve_agreement(0.011, 0.027, 999, 999)["tol"] == 0.02    # 2 SE < 0.02
+    assert not cn.curve_agreement(0.301, 0.381, 999, 999)["passes"]     # 0.08 apart
+
+
+def test_the_curve_level_rule_fails_p_values_on_two_sides_of_005_or_010_even_when_close():
+    # 0.047 and 0.061 are 0.014 apart (within 0.02) but on two sides of 0.05
+    a = cn.curve_agreement(0.047, 0.061, 999, 999)
+    assert a["diff"] < a["tol"] and a["same_side"] == {"0.05": False, "0.1": True}
+    assert not a["passes"]
+    b = cn.curve_agreement(0.093, 0.111, 999, 999)                      # two sides of 0.10
+    assert b["same_side"] == {"0.05": True, "0.1": False} and not b["passes"]
+    # p = 50/1000 is "p <= 0.05" (counts compared, no floating-point tie): same side as 0.041
+    assert cn.curve_agreement(50 / 1000, 0.041, 999, 999)["same_side"]["0.05"]

@@ -131,8 +131,10 @@ the held transformation). ``null_method = "refit"`` refits every specification i
 
 Count curves have no null draws. :mod:`regrowth.curve.count_null` implements them by the score
 bootstrap from the restricted fit (one Newton step per draw) and the refit it linearises, but
-on the innovation curve the one-step draws fail their agreement check against those refits
-(``benchmarks/README.md``), so no count curve uses it.
+on the innovation curve the one-step draws fail their agreement check against those refits,
+and the score null curve fails its curve-level check against the pairs bootstrap of converged
+refits (``count_null.CURVE_AGREEMENT``; numbers in ``benchmarks/README.md``), so no count
+curve uses it.
 
 Modules
 -------
