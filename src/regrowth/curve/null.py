@@ -43,8 +43,9 @@ and the B null draws est_d = sum_g a_g w_dg, t_d = est_d / sqrt(c sum_g (K w_d)_
 one Webb weight per cluster label and draw, shared by every model (the multiplier bootstrap of
 the vector of all models' score statistics: their joint distribution across models is kept),
 p = 2 Phi(-|t|). The median and share statistics and their Monte Carlo p-values are then
-those above. The draws are array products in the calling process (about 1 us per model and
-draw), so the output does not depend on the backend.
+those above (``failed_refits`` counts the draws whose one-step variance is not positive).
+The draws are array products in the calling process (about 1 us per model and draw), so the
+output does not depend on the backend.
 """
 
 from __future__ import annotations
