@@ -280,6 +280,42 @@ def null_goal(data, curves, workers: int, per_model: int = 48) -> dict:
     return out
 
 
+def count_subset(data, curves, workers: int, every: int) -> dict:
+    """The wired count null (``null_curve``, method "score") on every ``every``-th GNB/NB2
+    model of the count curve (its cluster specification's model, as
+    ``bench_count_null_newton.py --every`` picks them), for comparison with that script's
+    informative numbers on the same models."""
+    import importlib
+
+    fitting = importlib.import_module("regrowth.curve.fitting")
+    run_mod = importlib.import_module("regrowth.curve.run")
+    c = next(x for x in curves if x.family == "count")
+    specs, _ = curve.enumerate_specs(c)
+    ids = {s.model_id for s in specs
+           if s.inference == "cluster" and s.estimator in ("gnb", "nb2")}
+    ids = {s.model_id for s in [s for s in specs if s.model_id in ids
+                                and s.inference == "cluster"][::every]}
+    groups = [g for g in curve.group_specs(specs) if g[0].model_id in ids]
+    t0 = time.perf_counter()
+    with curve.Executor("processes", workers) as ex:
+        outs = list(ex.imap(run_mod._batch_task, fitting.batches(groups, c.batch_size), c,
+                            data))
+        models = [r for o in outs for r in o["records"]]
+        parts = {k: v for o in outs for k, v in o.get("parts", {}).items()}
+        rec = curve.null_curve(c, [s for g in groups for s in g], models, data, ex,
+                               parts=parts)
+    out = {"every": every, "models": rec["n_models"], "seconds": time.perf_counter() - t0,
+           "roles": {r: {k: v[k] for k in ("observed_median", "observed_share_p05",
+                                           "p_median", "p_share_p05")}
+                     for r, v in rec["roles"].items()}}
+    for role, r in out["roles"].items():
+        print(f"\ncount null on every {every}th GNB/NB2 model ({out['models']} models, "
+              f"{out['seconds']:.1f} s with their fits), {role}: observed median "
+              f"{r['observed_median']:.4g} (p = {r['p_median']:.3f}), share p<0.05 "
+              f"{r['observed_share_p05']:.3f} (p = {r['p_share_p05']:.3f})")
+    return out
+
+
 def _print_null_goal(n: dict) -> None:
     print(f"\nboth null curves as make curve computes them (processes x{n['workers']}):")
     if "count_fit_s" in n:
@@ -341,6 +377,8 @@ def main() -> None:
                     help="time only the null curve (refit vs linear maps)")
     ap.add_argument("--null-goal", action="store_true",
                     help="time both null curves as make curve computes them (score + linear)")
+    ap.add_argument("--count-subset", type=int, default=0, metavar="K",
+                    help="the wired count null on every K-th GNB/NB2 model only")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_curve.json"))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -351,6 +389,9 @@ def main() -> None:
 
     if args.null_only:
         return _null_only(args, report, data, curves)
+    if args.count_subset:
+        report["count_subset"] = count_subset(data, curves, args.workers, args.count_subset)
+        return None
     if args.null_goal:
         report["null_goal"] = null_goal(data, curves, args.workers)
         _print_null_goal(report["null_goal"])
