@@ -27,6 +27,19 @@ clusters; ``--every k`` takes every k-th model) on `processes` x ``--workers``:
   (GeneralizedNegativeBinomial.fit), cold (its default start, as a refit of the bootstrap
   sample would start) and warm (from theta_hat, as the batch starts).
 
+``--curve-check`` adds, on the same models, the score null curve of
+`regrowth.curve.count_null` (each model's restricted fit, ``score_parts``, and its 999 one-step
+draws, ``score_draws``, with the curve's Webb weights drawn once for all models,
+``null_weights`` with seed (curve seed, "null|score")), and compares the two null curves built
+from the same observed curve (these models' estimates and province-clustered p-values of
+record): for each focal role the Monte Carlo p-values of the median estimate and of the share
+of p < 0.05, pairs bootstrap (converged refits) against score bootstrap, by the rule
+`count_null.CURVE_AGREEMENT`, fixed before the first run: |p_score - p_pairs| <= max(0.02,
+2 x the Monte Carlo SE of the difference) and the same side of 0.05 and of 0.10, for both
+statistics. Poisson models are not in the check (no batched refits: a warm Newton refit per
+draw, about 5 ms x 999 draws x 160 models, would take longer than the whole GNB/NB2 check).
+Use ``--every 4 --capped-every 0 --pairs 0`` for the check alone.
+
 Prints the times (CPU seconds, the workers' process time on one BLAS thread, summed over
 models, per model, per worker; and the run's wall time), the statuses, the
 agreement of capped with converged draws, max |batch - refit| of the focal coefficient, and
@@ -131,6 +144,21 @@ def _task(data, counts, regions, plan: dict, specs: list) -> list[dict]:
                 row["obs_est"] = [o["estimate"] for o in obs]
                 row["obs_p"] = [float(2 * stats.norm.sf(abs(o["estimate"] / o["std_error"])))
                                 for o in obs]
+                row["obs_p_record"] = [o["p_value"] for o in obs]   # the curve's cluster p
+                if plan.get("score") is not None:
+                    Ws, slabels = plan["score"]
+                    scol = {lab: i for i, lab in enumerate(slabels)}
+                    t0 = time.process_time()
+                    se_, sp_, st_ = [], [], []
+                    for t in terms:
+                        parts = cn.score_parts(res, t, clusters)
+                        e_, p_ = cn.score_draws(parts, Ws[:, [scol[lab] for lab in parts.labels]],
+                                                "cluster")
+                        st_.append([float(parts.a.sum()), float(parts.stat)])
+                        se_.append(e_.tolist())
+                        sp_.append(p_.tolist())
+                    row["t_score"] = time.process_time() - t0
+                    row["score_est"], row["score_p"], row["score_obs"] = se_, sp_, st_
                 labs, inv = np.unique(np.asarray(clusters).astype(str), return_inverse=True)
                 Wg = counts[:, [col[lab] for lab in labs]].astype(float)
                 W = Wg[:, inv]
@@ -261,6 +289,76 @@ def profile(ms, data, counts, regions, n_models: int) -> None:
           "U = distinct dispersion rows; steps = mean Newton steps per draw")
 
 
+def _null_ps(est, pv, obs_med, obs_sig):
+    """Monte Carlo p-values (median, share p < 0.05) of a null curve: ``est``/``pv``
+    (models, draws) with NaN for unusable draws; and the draws' mean null share."""
+    meds = np.nanmedian(est, axis=0)
+    sig = np.nanmean(pv < 0.05, axis=0)
+    ok_m, ok_s = np.isfinite(meds), np.isfinite(sig)
+    return (_mc_p(np.abs(meds[ok_m]) >= abs(obs_med)), _mc_p(sig[ok_s] >= obs_sig),
+            int(ok_m.sum()), int(ok_s.sum()), float(np.mean(sig[ok_s])), float(np.median(meds)))
+
+
+def curve_check(ok: list[dict], c, draws: int, cpu: dict) -> dict:
+    """``--curve-check``: the score null curve against the pairs bootstrap on the same
+    models, by `count_null.CURVE_AGREEMENT` (module docstring); printed and returned."""
+    out = {"rule": {**cn.CURVE_AGREEMENT, "levels": list(cn.CURVE_AGREEMENT["levels"])},
+           "models": len(ok), "roles": {}}
+    print(f"  curve-level check on {len(ok)} GNB/NB2 models (rule count_null.CURVE_AGREEMENT "
+          f"{cn.CURVE_AGREEMENT}); score parts + draws {cpu['t_score']:.1f} CPU s "
+          f"({1e3 * cpu['t_score'] / max(1, len(ok)):.0f} ms per model)")
+    passed = True
+    for k, role in enumerate(c.focal):
+        obs_e = np.array([r["obs_est"][k] for r in ok], dtype=float)
+        obs_p = np.array([r["obs_p_record"][k] for r in ok], dtype=float)
+        obs_med, obs_sig = float(np.median(obs_e)), float(np.mean(obs_p < 0.05))
+        pair = _null_ps(np.array([r["null_est"][k] for r in ok], dtype=float),
+                        np.array([r["null_p"][k] for r in ok], dtype=float), obs_med, obs_sig)
+        score = _null_ps(np.array([r["score_est"][k] for r in ok], dtype=float),
+                         np.array([r["score_p"][k] for r in ok], dtype=float), obs_med, obs_sig)
+        row = {"observed_median": obs_med, "observed_share_p05": obs_sig}
+        for i, stat in enumerate(("median", "share_p05")):
+            a = cn.curve_agreement(score[i], pair[i], score[2 + i], pair[2 + i])
+            row[stat] = {"p_score": score[i], "p_pairs": pair[i], "draws_score": score[2 + i],
+                         "draws_pairs": pair[2 + i], **a}
+            passed &= a["passes"]
+            print(f"    {role} {stat}: p score {score[i]:.3f} ({score[2 + i]} draws), pairs "
+                  f"{pair[i]:.3f} ({pair[2 + i]} draws); |diff| {a['diff']:.3f} (allowed "
+                  f"{a['tol']:.3f}), same side of 0.05 / 0.10: {a['same_side']}; "
+                  f"passes {a['passes']}")
+        row["null_mean_share_p05"] = {"score": score[4], "pairs": pair[4]}
+        print(f"    {role}: observed median {obs_med:.4g}, share p<0.05 {obs_sig:.3f}; null "
+              f"mean share p<0.05 score {score[4]:.3f}, pairs {pair[4]:.3f}")
+        # informative, not the rule: the score null against the observed curve measured by
+        # the same function of the data as its draws (the one-step estimate and t at w = 1,
+        # boottest's statistic, normal p), as boottest compares t with its t*
+        o1 = np.array([r["score_obs"][k] for r in ok], dtype=float)
+        med1 = float(np.median(o1[:, 0]))
+        sig1 = float(np.mean(2 * stats.norm.sf(np.abs(o1[:, 1])) < 0.05))
+        same = _null_ps(np.array([r["score_est"][k] for r in ok], dtype=float),
+                        np.array([r["score_p"][k] for r in ok], dtype=float), med1, sig1)
+        row["score_same_statistic"] = {"observed_median_onestep": med1,
+                                       "observed_share_p05_onestep": sig1,
+                                       "p_median": same[0], "p_share_p05": same[1]}
+        print(f"    informative: observed one-step median {med1:.4g}, share p<0.05 by the "
+              f"one-step t {sig1:.3f}; score null p {same[0]:.3f} (median), {same[1]:.3f} "
+              f"(share)")
+        out["roles"][role] = row
+    # the draw-level spread of the two null distributions, per model (informative)
+    sd_s = np.array([np.nanstd(r["score_est"][0]) for r in ok])
+    sd_p = np.array([np.nanstd(r["null_est"][0]) for r in ok])
+    ratio = sd_s / sd_p
+    out["sd_ratio_score_over_pairs"] = [float(np.nanmedian(ratio)),
+                                        float(np.nanquantile(ratio, 0.1)),
+                                        float(np.nanquantile(ratio, 0.9))]
+    print(f"    per model null sd of the estimate, score / pairs: median "
+          f"{out['sd_ratio_score_over_pairs'][0]:.3f} (10-90%: "
+          f"{out['sd_ratio_score_over_pairs'][1]:.3f}-{out['sd_ratio_score_over_pairs'][2]:.3f})")
+    out["passes"] = bool(passed)
+    print(f"  curve-level check passes: {passed}")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
@@ -269,6 +367,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int, default=120)
     ap.add_argument("--every", type=int, default=1)
     ap.add_argument("--profile", type=int, default=0, metavar="N")
+    ap.add_argument("--curve-check", action="store_true",
+                    help="the score null curve against the pairs bootstrap (module docstring)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"
                                          / "bench_count_null_newton.json"))
     args = ap.parse_args(argv)
@@ -286,11 +386,15 @@ def main(argv=None) -> int:
         profile(ms, data, counts, regions, args.profile)
         return 0
     rng = np.random.default_rng(spec_seed(c.seed, "null|newton-check"))
-    plan = {"capped": {ms[i].model_id: int(rng.integers(2**31))
-                       for i in range(0, len(ms), args.capped_every)},
+    plan = {"capped": ({ms[i].model_id: int(rng.integers(2**31))
+                        for i in range(0, len(ms), args.capped_every)}
+                       if args.capped_every > 0 else {}),
             "pairs": {ms[i].model_id: int(rng.integers(args.draws))
                       for i in sorted(rng.choice(len(ms), min(args.pairs, len(ms)),
                                                  replace=False))}}
+    if args.curve_check:
+        plan["score"] = (cn.null_weights(c.weights, regions, args.draws,
+                                         spec_seed(c.seed, "null|score")), regions)
     t0 = time.perf_counter()
     rows = []
     with curve.Executor("processes", args.workers) as ex:
@@ -299,7 +403,7 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - t0
     ok = [r for r in rows if r["ok"]]
     cpu = {k: float(sum(r.get(k, 0.0) for r in ok)) for k in ("t_fit", "t_newton", "t_se",
-                                                             "t_refit")}
+                                                             "t_refit", "t_score")}
     status = np.sum([r["status"] for r in ok], axis=0).tolist()
     report = {"curve": c.id, "models": len(ms), "fitted": len(ok), "draws": args.draws,
               "workers": args.workers, "wall_seconds": wall, "cpu_seconds": cpu,
@@ -325,7 +429,7 @@ def main(argv=None) -> int:
                                   zip(STATUS, status)))
     report["capped"] = {}
     conv_t = np.mean([r["t_newton"] + r["t_se"] for r in ok if "capped" in r])
-    for cap in CAPS:
+    for cap in CAPS if plan["capped"] else ():
         pairs = [p for r in ok if "capped" in r for p in r["capped"][cap]["pairs"]]
         a = cn.agreement(pairs)
         sec = float(np.mean([r["capped"][cap]["seconds"] for r in ok if "capped" in r]))
@@ -365,6 +469,8 @@ def main(argv=None) -> int:
     print(f"  GNB/NB2 null (first focal role): observed median {obs_med:.4g}, share p<0.05 "
           f"{obs_sig:.3f}; null mean share {np.mean(sig):.3f}; p = {report['null']['p_median']:.3f}"
           f" (median), {report['null']['p_share_p05']:.3f} (share)")
+    if args.curve_check:
+        report["curve_check"] = curve_check(ok, c, args.draws, cpu)
     report["load_average_end"] = os.getloadavg()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

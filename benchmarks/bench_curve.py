@@ -15,7 +15,10 @@ Measures, on the real panel and the [[curve]] blocks of specs/models.toml:
 3. the same with `serial` (the serial / 2-worker ratio) and with `dask` on a LocalCluster
    (start-up time, per-task overhead of empty tasks, wall time of the curves);
 4. the growth curve's inferential (null) curve, both methods in the same run: 2 draws by
-   full refits and 999 by linear maps (``--null-only`` runs this part alone);
+   full refits and 999 by linear maps (``--null-only`` runs this part alone); ``--null-goal``
+   instead times both null curves as ``make curve`` computes them (the innovation curve's
+   score null from the restricted fits its fitting keeps, and the growth curve's linear
+   maps), with the count curve's fitting with and without keeping those fits;
 5. the fit and bootstrap cost at 229 units (시군구) on synthetic data of that size, for the
    100,000-specification projection written in benchmarks/README.md.
 
@@ -142,7 +145,7 @@ def null_draw_cost(data, curves, workers: int, refit_draws: int = 2,
     (linear maps; once with 1 draw for the fixed cost of one fit per model, once with
     ``linear_draws``). The first ``refit_draws`` draws are the same draws in both methods;
     their per-draw medians are printed side by side."""
-    lin = [c for c in curves if c.null_draws]
+    lin = [c for c in curves if c.null_draws and c.family == "linear"]
     if not lin:
         return None
     c = lin[0]
@@ -212,6 +215,129 @@ def large_units(n_units: int = 229, years: int = 10, seed: int = 229) -> dict:
     return out
 
 
+def null_goal(data, curves, workers: int, per_model: int = 48) -> dict:
+    """Both null curves as ``make curve`` computes them, on ``processes`` x ``workers``:
+    the count curve's score null (``null_method = "score"``: its fitting batches keep the
+    restricted fits' score parts, then ``null_curve`` makes the draws) and the linear curve's
+    linear-map null, each null stage timed on its own (wall seconds); the count curve's
+    fitting timed with and without keeping the parts (one run each, same backend), and, in
+    this process on ``per_model`` count models, the bootstrap p of a model by ``boottest``
+    (``_bootstrap_p``) against the same p from the kept parts (``_score_bootstrap_p``),
+    interleaved, medians; their p-values must be equal."""
+    import importlib
+
+    fitting = importlib.import_module("regrowth.curve.fitting")
+    run_mod = importlib.import_module("regrowth.curve.run")   # the module, not run()
+
+    out = {"workers": workers}
+    for c in curves:
+        if not c.null_draws:
+            continue
+        specs, _ = curve.enumerate_specs(c)
+        tasks = fitting.batches(curve.group_specs(specs), c.batch_size)
+        with curve.Executor("processes", workers) as ex:
+            if c.family == "count":
+                t0 = time.perf_counter()
+                list(ex.imap(run_mod._batch_task, tasks, replace(c, null_draws=0), data))
+                out["count_fit_without_parts_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            outs = list(ex.imap(run_mod._batch_task, tasks, c, data))
+            out[f"{c.family}_fit_s"] = time.perf_counter() - t0
+            models = [r for o in outs for r in o["records"]]
+            parts = {k: v for o in outs for k, v in o.get("parts", {}).items()}
+            t0 = time.perf_counter()
+            rec = curve.null_curve(c, specs, models, data, ex, parts=parts)
+            out[f"{c.family}_null_s"] = time.perf_counter() - t0
+        out[f"{c.family}_null"] = {"curve": c.id, "method": rec["null_method"],
+                                   "draws": rec["draws"], "models": rec["n_models"],
+                                   "roles": {r: {k: v[k] for k in ("observed_median",
+                                                                   "observed_share_p05",
+                                                                   "p_median", "p_share_p05")}
+                                             for r, v in rec["roles"].items()}}
+        if c.family == "count":
+            groups = curve.group_specs(specs)
+            pick = groups[::max(1, len(groups) // per_model)][:per_model]
+            t_bt, t_sp, same = [], [], 0
+            with warnings.catch_warnings(), curve.one_blas_thread():
+                warnings.simplefilter("ignore")
+                for g in pick:
+                    spec = next(s for s in g if s.inference == "cluster")
+                    fitted, clusters = fitting._fit_one(spec, data)
+                    (role, term), = spec.focal_terms
+                    seed = curve.spec_seed(c.seed, f"{spec.model_id}|{role}")
+                    t0 = time.perf_counter()
+                    a = fitting._bootstrap_p(fitted, term, clusters, c.reps, c.weights, seed)
+                    t_bt.append(time.perf_counter() - t0)
+                    t0 = time.perf_counter()
+                    b = fitting._score_bootstrap_p(fitted, term, clusters, c.reps, c.weights,
+                                                   seed, {}, role)
+                    t_sp.append(time.perf_counter() - t0)
+                    same += a["p"] == b["p"]
+            out["per_model"] = {"models": len(pick), "p_equal": same,
+                                "boottest_ms": 1e3 * statistics.median(t_bt),
+                                "kept_parts_ms": 1e3 * statistics.median(t_sp)}
+    out["both_null_stages_s"] = out.get("count_null_s", 0.0) + out.get("linear_null_s", 0.0)
+    return out
+
+
+def count_subset(data, curves, workers: int, every: int) -> dict:
+    """The wired count null (``null_curve``, method "score") on every ``every``-th GNB/NB2
+    model of the count curve (its cluster specification's model, as
+    ``bench_count_null_newton.py --every`` picks them), for comparison with that script's
+    informative numbers on the same models."""
+    import importlib
+
+    fitting = importlib.import_module("regrowth.curve.fitting")
+    run_mod = importlib.import_module("regrowth.curve.run")
+    c = next(x for x in curves if x.family == "count")
+    specs, _ = curve.enumerate_specs(c)
+    ids = {s.model_id for s in specs
+           if s.inference == "cluster" and s.estimator in ("gnb", "nb2")}
+    ids = {s.model_id for s in [s for s in specs if s.model_id in ids
+                                and s.inference == "cluster"][::every]}
+    groups = [g for g in curve.group_specs(specs) if g[0].model_id in ids]
+    t0 = time.perf_counter()
+    with curve.Executor("processes", workers) as ex:
+        outs = list(ex.imap(run_mod._batch_task, fitting.batches(groups, c.batch_size), c,
+                            data))
+        models = [r for o in outs for r in o["records"]]
+        parts = {k: v for o in outs for k, v in o.get("parts", {}).items()}
+        rec = curve.null_curve(c, [s for g in groups for s in g], models, data, ex,
+                               parts=parts)
+    out = {"every": every, "models": rec["n_models"], "seconds": time.perf_counter() - t0,
+           "roles": {r: {k: v[k] for k in ("observed_median", "observed_share_p05",
+                                           "p_median", "p_share_p05")}
+                     for r, v in rec["roles"].items()}}
+    for role, r in out["roles"].items():
+        print(f"\ncount null on every {every}th GNB/NB2 model ({out['models']} models, "
+              f"{out['seconds']:.1f} s with their fits), {role}: observed median "
+              f"{r['observed_median']:.4g} (p = {r['p_median']:.3f}), share p<0.05 "
+              f"{r['observed_share_p05']:.3f} (p = {r['p_share_p05']:.3f})")
+    return out
+
+
+def _print_null_goal(n: dict) -> None:
+    print(f"\nboth null curves as make curve computes them (processes x{n['workers']}):")
+    if "count_fit_s" in n:
+        print(f"  count curve fitting: {n['count_fit_s']:.1f} s keeping the score parts, "
+              f"{n['count_fit_without_parts_s']:.1f} s without (one run each)")
+        print(f"  count null (score, {n['count_null']['draws']} draws, "
+              f"{n['count_null']['models']} models): {n['count_null_s']:.2f} s")
+        pm = n["per_model"]
+        print(f"  per model, one process ({pm['models']} models): boottest {pm['boottest_ms']:.1f}"
+              f" ms, p from the kept parts {pm['kept_parts_ms']:.1f} ms; equal p-values "
+              f"{pm['p_equal']} of {pm['models']}")
+    if "linear_null_s" in n:
+        print(f"  linear null ({n['linear_null']['draws']} draws, {n['linear_null']['models']} "
+              f"models): {n['linear_null_s']:.1f} s (after the curve's fits, {n['linear_fit_s']:.1f} s)")
+    print(f"  both null stages: {n['both_null_stages_s']:.1f} s")
+    for fam in ("count", "linear"):
+        for role, r in n.get(f"{fam}_null", {}).get("roles", {}).items():
+            print(f"  {fam} {role}: observed median {r['observed_median']:.4g} (p = "
+                  f"{r['p_median']:.3f}), share p<0.05 {r['observed_share_p05']:.3f} (p = "
+                  f"{r['p_share_p05']:.3f})")
+
+
 def _print_null(n: dict | None) -> None:
     if not n:
         return
@@ -249,6 +375,10 @@ def main() -> None:
                     help="draws of the linear null curve (the refit reference makes 2)")
     ap.add_argument("--null-only", action="store_true",
                     help="time only the null curve (refit vs linear maps)")
+    ap.add_argument("--null-goal", action="store_true",
+                    help="time both null curves as make curve computes them (score + linear)")
+    ap.add_argument("--count-subset", type=int, default=0, metavar="K",
+                    help="the wired count null on every K-th GNB/NB2 model only")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_curve.json"))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -259,6 +389,17 @@ def main() -> None:
 
     if args.null_only:
         return _null_only(args, report, data, curves)
+    if args.count_subset:
+        report["count_subset"] = count_subset(data, curves, args.workers, args.count_subset)
+        return None
+    if args.null_goal:
+        report["null_goal"] = null_goal(data, curves, args.workers)
+        _print_null_goal(report["null_goal"])
+        report["load_average_end"] = os.getloadavg()
+        out = Path(args.out).with_name("bench_curve_null_goal.json")
+        out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(f"\nwrote {out}; load average {os.getloadavg()[0]:.2f}")
+        return None
     report["per_estimator"] = per_estimator_cost(data, curves)
     print("\nper-specification cost, one process (median ms; bootstrap = all focal terms, "
           "999 draws)")

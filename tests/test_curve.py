@@ -316,12 +316,14 @@ def _narrowed(text: str, *choices: tuple[str, str]) -> str:
 
 
 #: The two curves with fewer choices, for the backend comparison (count: one lag and one
-#: sample, 12 specifications in batches of 2; linear: with year effects only, 6 specifications
+#: sample, 12 specifications in batches of 2, and the score null curve's 49 draws from the
+#: restricted fits the workers send back; linear: with year effects only, 6 specifications
 #: of the 3 estimators, the 2 impossible ones among them, and the null curve's 2 draws): every
 #: way a result is made and sent back (batches spread over 2 workers, per-specification
 #: bootstrap seeds, failures, null draws) at a fraction of the cost.
 COUNT_TINY = _narrowed(COUNT, ("lag = [1, 2]", "lag = [1]"),
-                       ('late = { years = [2014, 2019], exclude = ["Seoul"] }\n', ""))
+                       ('late = { years = [2014, 2019], exclude = ["Seoul"] }\n', ""),
+                       ("batch_size = 2\n", "batch_size = 2\nnull_draws = 49\n"))
 LINEAR_TINY = _narrowed(LINEAR, ("year_effects = [true, false]", "year_effects = [true]"))
 
 
@@ -351,6 +353,8 @@ def test_json_is_byte_identical_on_serial_processes_and_dask(tmp_path, monkeypat
     # xtgls and xtpcse have no cluster covariance: those 2 cells are listed, not fitted
     impossible = [f for f in linear["failures"] if f["stage"] == "inference"]
     assert count["n_fitted"] > 0 and len(impossible) == 2 and linear["null"]["draws"] == 2
+    assert count["null"]["null_method"] == "score" and count["null"]["draws"] == 49
+    assert count["null"]["n_models"] == count["n_fitted"]
     for name in ("count_small.json", "count_small.csv", "linear_small.json", "linear_small.csv"):
         ref = (tmp_path / "serial" / name).read_bytes()
         assert (tmp_path / "processes" / name).read_bytes() == ref, name

@@ -39,7 +39,7 @@ being rounding noise at a maximum; the summary's ``n_p05_borderline`` counts p-v
 record within :data:`regrowth.curve.null.P05_MARGIN` of 0.05, and the null record's
 ``borderline_draws`` and ``p05_borderline`` the null draws whose identification
 (:data:`regrowth.curve.linear_null.IDENTIFIED_RTOL`) or side of 0.05 is that close),
-``models`` and, for linear curves with null draws, ``null``. A model record::
+``models`` and, for curves with null draws, ``null``. A model record::
 
     {id, choices: {dimension: option} (no inference), estimator, inference: [choices],
      nobs, n_clusters, converged, convergence_borderline, warnings, error,
@@ -109,8 +109,8 @@ task costs about 0.2-1 ms of scheduler time and a joblib task a pickle round tri
 negligible against ~16 fits. A worker keeps nothing between batches (no caches), so its memory
 does not grow with the number of specifications run; ``benchmarks/bench_curve.py`` measures it.
 
-Inferential specification curve (linear curves, ``null_draws > 0``)
--------------------------------------------------------------------
+Inferential specification curve (``null_draws > 0``)
+----------------------------------------------------
 Simonsohn et al. (2020), section "Inference": for each focal role and each fitted model s
 (once, with its analytic p-value of record: clustered where the model has it, else the
 estimator's own, :data:`regrowth.curve.null.NULL_RECORD`), the outcome is replaced by
@@ -129,10 +129,33 @@ linear map of the null outcome, its GLS transformation held at the full-sample e
 the held transformation). ``null_method = "refit"`` refits every specification in every draw
 (the validation reference, about 22 s per draw for the 384 growth specifications).
 
-Count curves have no null draws. :mod:`regrowth.curve.count_null` implements them by the score
-bootstrap from the restricted fit (one Newton step per draw) and the refit it linearises, but
-on the innovation curve the one-step draws fail their agreement check against those refits
-(``benchmarks/README.md``), so no count curve uses it.
+Count curves (``null_method = "score"``, their only and default method; ``linear`` and
+``refit`` are for linear curves, and a method of the other family is refused naming
+``curve.<id>.null_method``) take their null draws from the **score bootstrap** from each
+model's restricted fit (:mod:`regrowth.curve.count_null`; Kline & Santos 2012, ``boottest``
+after ML). Their **statistic of record is the one the score bootstrap bootstraps**: the score
+test of b_j = 0 at the restricted fit, i.e. ``boottest``'s own statistic after ML
+(``score_variance="onestep"``). Per model the observed estimate is the one-step estimate
+sum_g a_g (the draw with w = 1) and the observed p the normal p of the score t at w = 1; the
+B null draws are the same quantities with wild weights drawn once, one per province and
+draw and shared by every model, so the draws are the multiplier bootstrap of the vector of
+all models' score statistics and keep their joint distribution across models (Kline & Santos
+2012; Chernozhukov, Chetverikov & Kato 2013). Observed and null then use the same statistic,
+as in the linear null. The score statistic is **not** the headline's (the bootstrap p-value,
+or the clustered Wald p at the unrestricted fit): the count null curve says whether the
+score statistics of the curve's models are, jointly, more often significant (or their
+one-step estimates further from zero) than under b = 0; its observed share of p < 0.05 is
+the share of score tests below 0.05. In a Monte Carlo at the innovation design (16
+provinces, ``benchmarks/montecarlo_count_null.py``) the share test keeps its size (4.5% at
+5%) and the median test does not (15.5%: the one-step estimate is not studentized, and its
+multiplier draws are too narrow with 16 clusters), so the count null's median p is reported
+but is not a calibrated test (:mod:`regrowth.curve.count_null`). The restricted fits are
+those the curve's own bootstrap p-values already make: the fitting batches keep each count
+model's score parts in memory (:func:`regrowth.curve.fitting.run_batch`, never written) and
+the draws are array products in the calling process, so the count null adds about 4 s to the
+innovation curve's 1,760 models. The record says which statistic it used (``family``,
+``statistic_of_record``) and lists fitted models left out (no restricted fit) under
+``left_out``.
 
 Modules
 -------
@@ -140,19 +163,21 @@ Modules
 (the specifications, each carrying the ``ColumnSpec`` it is fitted as), ``fitting`` (a model
 group per task), ``backends`` (serial, processes, Dask), ``null`` (the inferential curve),
 ``linear_null`` (the null draws' linear maps), ``count_null`` (the score-bootstrap null draws of
-count specifications; not used by a curve) and ``run`` (the command and the outputs); the
+count specifications) and ``run`` (the command and the outputs); the
 figures are :mod:`regrowth.report.curve_figure`.
 
 Adapters to code owned elsewhere
 --------------------------------
-Three functions of ``fitting`` (and ``linear_null.build_map``, which rebuilds a fit's
+Four functions of ``fitting`` (and ``linear_null.build_map``, which rebuilds a fit's
 transformed regression with ``regrowth.inference.boottest``'s design functions, and
 ``count_null._problem``, boottest's restricted ML problem) are the only
 places that call other modules' fitting or inference code: ``_fit_one`` (every estimator,
 through :func:`regrowth.fit.fit_column` and the estimator registry
 ``regrowth.models.registry``; year and province effects as the registry implements them),
-``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``) and ``_cr2``
-(``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
+``_bootstrap_p`` (``regrowth.inference.boottest``, ``ci=False``), ``_score_bootstrap_p``
+(the same p-value after a count model from ``count_null``'s parts of boottest's restricted
+fit, which it keeps for a count curve's score null; tested byte-equal to ``boottest``) and
+``_cr2`` (``regrowth.inference.cr2``). An estimator or an inference choice that is not available for a
 specification (no such covariance for that estimator; a results class ``boottest`` does not
 support) raises there and the model (stage ``fit``) or its inference choice (stage
 ``inference``) is listed under ``failures`` with the reason; nothing is silently dropped.

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from regrowth.curve import count_null
 from regrowth.curve.enumeration import Spec, spec_seed
 from regrowth.curve.schema import Curve
 from regrowth.errors import RegrowthError, SpecificationError
@@ -52,6 +53,26 @@ def _bootstrap_p(fitted, term: str, clusters, reps: int, weights: str, seed: int
                    ci=False)
     return {"p": float(res.pvalue), "method": str(getattr(res, "method", "")),
             "reps": int(getattr(res, "reps", reps))}
+
+
+def _score_bootstrap_p(fitted, term: str, clusters, reps: int, weights: str, seed: int,
+                       keep: dict, role: str) -> dict:
+    """The bootstrap p-value of ``term`` = 0 after a count model, keeping the score parts of
+    its restricted fit in ``keep[role]`` for the count null (only for curves that declare
+    it, :func:`regrowth.curve.count_null.wants_parts`); raises as :func:`_bootstrap_p` would
+    where the restricted fit fails.
+
+    ADAPTER: :func:`regrowth.curve.count_null.score_parts` (boottest's restricted ML problem
+    and ``score_boot(0, c, "onestep")``, the restricted fit :func:`_bootstrap_p` would make)
+    and :func:`regrowth.curve.count_null.boot_p` (boottest's weights, seed and symmetric p on
+    those parts), so the p-value is the one ``boottest(..., ci=False)`` returns, byte for byte
+    (tests/test_curve_count_null.py), and the restricted fit is made once for both.
+    """
+    parts = count_null.score_parts(fitted.result, term, clusters)
+    keep[role] = parts
+    return {"p": count_null.boot_p(parts, weights, reps, seed),
+            "method": "score bootstrap (Kline-Santos; variance re-linearised at the one-step "
+                      "estimate)", "reps": int(reps)}
 
 
 def _cr2(fitted, term: str, clusters) -> dict:
@@ -138,7 +159,8 @@ def _fit_cell(spec: Spec, panel: pd.DataFrame):
         return None, exc
 
 
-def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dict:
+def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame, *,
+                    parts: dict | None = None) -> dict:
     """Fit one model (the specifications of one model id, one per inference choice).
 
     The inference choices of a model share its estimate: one record per model, with one
@@ -146,7 +168,9 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dic
     choice. One fit per distinct analytic covariance (``bootstrap`` and ``cr2`` reuse the
     cluster fit), one bootstrap p-value per focal term for the model (skipped where the
     model's bootstrap choice is declared excluded). Returns the model record (the JSON
-    schema is in :mod:`regrowth.curve`)."""
+    schema is in :mod:`regrowth.curve`). ``parts``: a dict to receive, per focal role, the
+    :class:`~regrowth.curve.count_null.ScoreParts` of the model's restricted fit (count
+    curves with a score null; kept in memory, never in the record)."""
     first = specs[0]
     choices = {d: o for d, o in first.choices if d != "inference"}
     rec = {"id": first.model_id, "choices": choices, "estimator": first.estimator,
@@ -170,7 +194,7 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dic
     rec["n_clusters"] = len(set(clusters))
     rec["converged"], rec["convergence_borderline"] = _convergence(fitted)
     rec["warnings"] = list(fitted.warnings)
-    boot = _bootstrap_ps(curve, first, rec["inference"], fitted, clusters)
+    boot = _bootstrap_ps(curve, first, rec["inference"], fitted, clusters, parts)
     try:
         for role, term in first.focal_terms:
             rec["terms"][role] = _term_record(term, specs, fits, fitted, boot.get(role, {}),
@@ -182,22 +206,35 @@ def fit_model_group(curve: Curve, specs: list[Spec], panel: pd.DataFrame) -> dic
 
 
 def _bootstrap_ps(curve: Curve, first: Spec, inference: list[str], fitted,
-                  clusters) -> dict[str, dict]:
+                  clusters, parts: dict | None = None) -> dict[str, dict]:
     """The model's bootstrap p-value per focal role: {role: {"p": p or None, "error": why}}.
     None with its reason when the curve switched the bootstrap off (reps = 0), when the model's
-    bootstrap choice is declared excluded, or when the bootstrap failed (never silent)."""
+    bootstrap choice is declared excluded, or when the bootstrap failed (never silent).
+    With ``parts`` (a dict; count curves with a score null) the score parts of each role's
+    restricted fit are kept there too, computed even where the p-value is not asked for."""
     declared = [o.name for o in curve.dimensions.get("inference", ())]
     boot: dict[str, dict] = {}
     for role, term in first.focal_terms:
+        seed = spec_seed(curve.seed, f"{first.model_id}|{role}")
+        wanted = not (curve.reps == 0
+                      or ("bootstrap" in declared and "bootstrap" not in inference))
+        if parts is not None and not wanted:
+            try:
+                parts[role] = count_null.score_parts(fitted.result, term, clusters)
+            except Exception:  # noqa: BLE001 - the model is listed as outside the null
+                pass
         if curve.reps == 0:
             boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
-        elif "bootstrap" in declared and "bootstrap" not in inference:
+        elif not wanted:
             boot[role] = {"p": None, "error": BOOT_EXCLUDED}
         else:
             try:
-                seed = spec_seed(curve.seed, f"{first.model_id}|{role}")
-                boot[role] = _bootstrap_p(fitted, term, clusters, curve.reps, curve.weights,
-                                          seed)
+                if parts is not None:
+                    boot[role] = _score_bootstrap_p(fitted, term, clusters, curve.reps,
+                                                    curve.weights, seed, parts, role)
+                else:
+                    boot[role] = _bootstrap_p(fitted, term, clusters, curve.reps,
+                                              curve.weights, seed)
             except Exception as bexc:  # noqa: BLE001 - listed as a failure, never silent
                 boot[role] = {"p": None, "error": _short(bexc)}
     return boot
@@ -274,19 +311,29 @@ def _rss_mb() -> float:
 
 def run_batch(curve: Curve, groups: list[list[Spec]], panel: pd.DataFrame) -> dict:
     """Fit a batch of model groups. Returns ``{"records": [one model record per group],
-    "meta": {...}}``.
+    "meta": {...}}``, and for a count curve with a score null ``"parts"``: {model id: {role:
+    :class:`~regrowth.curve.count_null.ScoreParts`}} (the restricted fits its bootstrap made,
+    for :func:`regrowth.curve.null.null_curve`; never written).
 
     ``meta`` (pid, seconds, RSS in MB after the batch) is for benchmarks and the log only;
     it never enters the JSON output.
     """
     t0 = time.perf_counter()
     records = []
+    keep = count_null.wants_parts(curve)
+    parts: dict[str, dict] = {}
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for g in groups:
-            records.append(fit_model_group(curve, g, panel))
-    return {"records": records, "meta": {"pid": os.getpid(), "seconds": time.perf_counter() - t0,
-                                         "rss_mb": _rss_mb(), "n_fits": sum(len(g) for g in groups)}}
+            mine: dict | None = {} if keep else None
+            records.append(fit_model_group(curve, g, panel, parts=mine))
+            if mine:
+                parts[g[0].model_id] = mine
+    out = {"records": records, "meta": {"pid": os.getpid(), "seconds": time.perf_counter() - t0,
+                                        "rss_mb": _rss_mb(), "n_fits": sum(len(g) for g in groups)}}
+    if keep:
+        out["parts"] = parts
+    return out
 
 
 def batches(items: list, size: int) -> list[list]:

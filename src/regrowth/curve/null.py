@@ -1,6 +1,9 @@
 """The inferential specification curve under the null (Simonsohn, Simmons & Nelson 2020;
-see :mod:`regrowth.curve`): provinces resampled from data with b = 0 imposed per
-specification.
+see :mod:`regrowth.curve`): for linear curves provinces resampled from data with b = 0
+imposed per specification; for count curves (``null_method = "score"``) the score bootstrap
+from each model's restricted fit (:mod:`regrowth.curve.count_null`), whose statistic of
+record is boottest's score t after ML (:data:`regrowth.curve.count_null.SCORE_RECORD`; the
+section "Count curves" below).
 
 Each draw d resamples the provinces with replacement (counts c_dg; seed (curve seed,
 sha256 of ``"null|d"``)). Two ways to get every specification's estimate and p-value in a
@@ -27,6 +30,22 @@ the B null draws; the p-values are the Monte Carlo ones,
     p = (1 + #{b : share_b >= share_obs}) / (1 + B),
 
 never 0: with the 999 draws of the growth curve the smallest reportable p is 0.001.
+
+Count curves
+------------
+``"score"``: per fitted count model and focal role, the score parts of its restricted fit
+(theta_j = 0), which the curve's bootstrap p-value already computed (returned by the fitting
+batches, never written), give the observed statistic of record, the draw with w = 1,
+
+    est_obs = sum_g a_g,   t_obs = est_obs / sqrt(c sum_g (K 1)_g^2)   (boottest's t after ML)
+
+and the B null draws est_d = sum_g a_g w_dg, t_d = est_d / sqrt(c sum_g (K w_d)_g^2) with
+one Webb weight per cluster label and draw, shared by every model (the multiplier bootstrap of
+the vector of all models' score statistics: their joint distribution across models is kept),
+p = 2 Phi(-|t|). The median and share statistics and their Monte Carlo p-values are then
+those above (``failed_refits`` counts the draws whose one-step variance is not positive).
+The draws are array products in the calling process (about 1 us per model and draw), so the
+output does not depend on the backend.
 """
 
 from __future__ import annotations
@@ -40,6 +59,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from regrowth.curve import count_null
 from regrowth.curve.backends import Executor
 from regrowth.curve.enumeration import Spec, _se_type, spec_seed
 from regrowth.curve.fitting import (
@@ -279,66 +299,133 @@ LINEAR_AGREEMENT = ("pooled OLS and fixed effects: the estimate and p-value of e
                     "refits by the re-estimation of the transformation alone")
 
 
+def _score_arrays(curve: Curve, models: list[dict], parts: dict, executor: Executor):
+    """Count curves (``null_method = "score"``): per (model, role) with score parts, the
+    observed statistic of record (the draw with w = 1, :func:`count_null.observed`) and the
+    B null draws (:func:`count_null.score_draws`) with one wild weight per cluster label and
+    draw, shared by every model (:func:`count_null.null_weights`, seed (curve seed,
+    :data:`count_null.SEED_KEY`)). Computed here, in the calling process on one BLAS
+    thread, from the parts the fitting batches returned: the same bytes on every backend.
+    Returns (jobs [(model id, role)], observed [(estimate, p)], arrays [{est, p}], the
+    fitted models left out {model id: reason})."""
+    jobs, obs, left_out = [], [], {}
+    for m in models:
+        if m["error"]:
+            continue
+        for role in curve.focal:
+            t = m["terms"].get(role, {})
+            if t.get("estimate") is None:
+                continue
+            part = parts.get(m["id"], {}).get(role)
+            if part is None:
+                left_out[m["id"]] = (t.get("boot_error")
+                                     or "no restricted fit (its score parts are missing)")
+                continue
+            jobs.append((m["id"], role, part))
+    labels = sorted({lab for *_, part in jobs for lab in part.labels})
+    B = curve.null_draws
+    W = (count_null.null_weights(curve.weights, labels, B,
+                                 spec_seed(curve.seed, count_null.SEED_KEY))
+         if jobs else np.empty((B, 0)))
+    col = {lab: i for i, lab in enumerate(labels)}
+    arrays = []
+    bar = Progress(len(jobs), f"null curve {curve.id} (score draws, {B} draws)",
+                   "specification terms", where=f"{backend_label(executor)}: the fits' "
+                   "restricted fits reused; draws in the main process")
+    with warnings.catch_warnings(), one_blas_thread():
+        warnings.simplefilter("ignore")
+        for _, _, part in jobs:
+            obs.append(count_null.observed(part))
+            est, p = count_null.score_draws(part, W[:, [col[lab] for lab in part.labels]],
+                                            "cluster")
+            arrays.append({"est": est, "p": p})
+            bar.update(1)
+    bar.close()
+    return [(mid, role) for mid, role, _ in jobs], obs, arrays, left_out
+
+
 def null_curve(curve: Curve, specs: list[Spec], models: list[dict], data: pd.DataFrame,
-               executor: Executor, *, method: str | None = None) -> dict:
+               executor: Executor, *, method: str | None = None,
+               parts: dict | None = None) -> dict:
     """The inferential specification curve under the null (see the module docstring).
 
     ``specs`` the curve's specifications, ``models`` its model records
     (:func:`regrowth.curve.fitting.fit_model_group`); each fitted model enters once, with its
-    p-value of record (:data:`NULL_RECORD`). ``method``: "linear" or "refit" (default: the
-    curve's ``null_method``). Returns the
-    JSON-ready ``null`` record: draws, method, and per focal role the observed median and
-    share p < 0.05, those of every draw, the failed refits and the two Monte Carlo p-values.
+    statistic of record: for linear curves the p-value :data:`NULL_RECORD`, for count curves
+    the score statistic (:data:`regrowth.curve.count_null.SCORE_RECORD`) from ``parts``
+    ({model id: {role: ScoreParts}}, what the fitting batches returned). ``method``:
+    "linear", "refit" or "score" (default: the curve's ``null_method``). Returns the
+    JSON-ready ``null`` record: draws, method, the statistic of record by model family, and
+    per focal role the observed median and share p < 0.05, those of every draw, the failed
+    draws and the two Monte Carlo p-values.
     """
     method = method or curve.null_method
-    jobs = []
-    eligible = _null_eligible(specs, models)
-    for spec, m in eligible:
-        for role, term in spec.focal_terms:
-            b = m["terms"][role].get("estimate")
-            if b is not None:
-                jobs.append((spec, role, term, b))
-    order = {r: i for i, r in enumerate(curve.focal)}
-    jobs.sort(key=lambda j: (j[0].model_id, order[j[1]]))   # stable: inference order kept
-    first = min(s.sample["years"][0] for s, *_ in jobs) if jobs else 0
-    last = max(s.sample["years"][1] for s, *_ in jobs) if jobs else 0
-    years = data.index.get_level_values("year")
-    data = data.loc[(years >= first) & (years <= last)]   # lags are already columns
     draws = list(range(curve.null_draws))
-    if method == "linear":
-        arrays, refitted = _linear_arrays(curve, executor, jobs, data, draws)
-        how = ("provinces resampled with replacement from data with b = 0 imposed per "
-               "specification (Simonsohn, Simmons & Nelson 2020); each linear specification's "
-               "draws computed as a linear map of the null outcome (regrowth.curve.linear_null): "
-               + LINEAR_AGREEMENT)
-    elif method == "refit":
-        arrays, refitted = _refit_arrays(curve, executor, jobs, data, draws), []
-        how = ("provinces resampled with replacement from data with b = 0 imposed per "
-               "specification (Simonsohn, Simmons & Nelson 2020); every specification refitted "
-               "in every draw")
+    left_out: dict = {}
+    if method == "score":
+        keys, obs, arrays, left_out = _score_arrays(curve, models, parts or {}, executor)
+        roles_of = [role for _, role in keys]
+        n_models = len({mid for mid, _ in keys})
+        how = ("the score bootstrap from each model's restricted fit (Kline & Santos 2012; "
+               "boottest after ML), one Newton step per draw: regrowth.curve.count_null; the "
+               "restricted fits are those of the curve's own bootstrap p-values")
+        record_text = count_null.SCORE_RECORD
+        refitted: list = []
     else:
-        raise Unavailable(f"null method {method!r}: use 'linear' or 'refit'")
+        jobs = []
+        for spec, m in _null_eligible(specs, models):
+            for role, term in spec.focal_terms:
+                b = m["terms"][role].get("estimate")
+                if b is not None:
+                    jobs.append((spec, role, term, b, m["terms"][role]["p_value"][spec.inference]))
+        order = {r: i for i, r in enumerate(curve.focal)}
+        jobs.sort(key=lambda j: (j[0].model_id, order[j[1]]))   # stable: inference order kept
+        obs = [(b, p) for *_, b, p in jobs]
+        jobs = [j[:4] for j in jobs]
+        roles_of = [role for _, role, _, _ in jobs]
+        n_models = len({s.model_id for s, *_ in jobs})
+        first = min(s.sample["years"][0] for s, *_ in jobs) if jobs else 0
+        last = max(s.sample["years"][1] for s, *_ in jobs) if jobs else 0
+        years = data.index.get_level_values("year")
+        data = data.loc[(years >= first) & (years <= last)]   # lags are already columns
+        if method == "linear":
+            arrays, refitted = _linear_arrays(curve, executor, jobs, data, draws)
+            how = ("provinces resampled with replacement from data with b = 0 imposed per "
+                   "specification (Simonsohn, Simmons & Nelson 2020); each linear "
+                   "specification's draws computed as a linear map of the null outcome "
+                   "(regrowth.curve.linear_null): " + LINEAR_AGREEMENT)
+        elif method == "refit":
+            arrays, refitted = _refit_arrays(curve, executor, jobs, data, draws), []
+            how = ("provinces resampled with replacement from data with b = 0 imposed per "
+                   "specification (Simonsohn, Simmons & Nelson 2020); every specification "
+                   "refitted in every draw")
+        else:
+            raise Unavailable(f"null method {method!r}: use 'linear', 'refit' or 'score'")
+        record_text = ("per model, the first analytic p-value of " + ", ".join(NULL_RECORD)
+                       + " it has (the bootstrap cannot be repeated in every draw; observed "
+                       "and null shares use the same p-values, so the test is calibrated)")
     rows = [{"draw": d, "estimates": {r: [] for r in curve.focal},
              "p_values": {r: [] for r in curve.focal}} for d in draws]
-    for (spec, role, term, b), a in zip(jobs, arrays):
+    for role, a in zip(roles_of, arrays):
         for d, row in enumerate(rows):
             e, p = a["est"][d], a["p"][d]
             row["estimates"][role].append(float(e) if np.isfinite(e) else None)
             row["p_values"][role].append(float(p) if np.isfinite(p) else None)
-    result = {"draws": curve.null_draws, "n_models": len({s.model_id for s, *_ in jobs}),
-              "p_of_record": ("per model, the first analytic p-value of "
-                              + ", ".join(NULL_RECORD) + " it has (the bootstrap cannot be "
-                              "repeated in every draw; observed and null shares use the same "
-                              "p-values, so the test is calibrated)"),
+    result = {"draws": curve.null_draws, "n_models": n_models, "family": curve.family,
+              "p_of_record": record_text,
+              "statistic_of_record": {curve.family: record_text},
               "method": how, "null_method": method, "refitted": refitted,
               "roles": {}}
+    if method == "score":
+        result["weights"] = curve.weights
+        result["left_out"] = [{"id": k, "reason": v} for k, v in sorted(left_out.items())]
     for role in curve.focal:
-        obs = [(s.inference, m["terms"][role]) for s, m in eligible
-               if m["terms"].get(role, {}).get("estimate") is not None]
-        obs_med = float(np.median([t["estimate"] for _, t in obs])) if obs else None
-        obs_sig = float(np.mean([t["p_value"][inf] < 0.05 for inf, t in obs])) if obs else None
+        ob = [(e, p) for r, (e, p) in zip(roles_of, obs) if r == role
+              and e is not None and np.isfinite(e) and p is not None and np.isfinite(p)]
+        obs_med = float(np.median([e for e, _ in ob])) if ob else None
+        obs_sig = float(np.mean([p < 0.05 for _, p in ob])) if ob else None
         meds, sigs, failed = [], [], 0
-        near05 = sum(abs(t["p_value"][inf] - 0.05) < P05_MARGIN for inf, t in obs)
+        near05 = sum(abs(p - 0.05) < P05_MARGIN for _, p in ob)
         for r in rows:
             e = [v for v in r["estimates"][role] if v is not None]
             p = [v for v in r["p_values"][role] if v is not None]
@@ -354,12 +441,11 @@ def null_curve(curve: Curve, specs: list[Spec], models: list[dict], data: pd.Dat
             # decisions rounding could flip on another machine (reported, not hidden): draws
             # whose identification is borderline (linear_null.IDENTIFIED_RTOL) and p-values
             # within P05_MARGIN of 0.05 (observed and null)
-            "borderline_draws": int(sum(a.get("borderline", 0) for (_, rl, _, _), a
-                                        in zip(jobs, arrays) if rl == role)),
+            "borderline_draws": int(sum(a.get("borderline", 0) for rl, a
+                                        in zip(roles_of, arrays) if rl == role)),
             "p05_borderline": int(near05),
             "p_median": (_mc_p(np.abs(m) >= abs(obs_med)) if m.size and obs_med is not None
                          else None),
             "p_share_p05": (_mc_p(s >= obs_sig) if s.size and obs_sig is not None else None),
         }
     return result
-

@@ -113,6 +113,7 @@ def _run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepare
             bar.update(len(o["records"]))
     models = [r for o in outs for r in o["records"]]
     meta = [o["meta"] for o in outs]
+    parts = {k: v for o in outs for k, v in o.get("parts", {}).items()}   # count null only
     failures = []
     for m in models:
         if m["error"]:
@@ -157,8 +158,8 @@ def _run_curve(curve: Curve, panel: pd.DataFrame, executor: Executor, *, prepare
         "excluded": excluded,
         "models": models,
     }
-    if curve.null_draws and curve.family == "linear":
-        record["null"] = null_curve(curve, specs, models, data, executor)
+    if curve.null_draws:
+        record["null"] = null_curve(curve, specs, models, data, executor, parts=parts)
     record["_meta"] = meta      # popped before writing
     return record
 
@@ -263,6 +264,14 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
                              f"({s['n_recommended_bootstrap']} bootstrap, "
                              f"{s['n_recommended_cluster']} cluster)"
                              if s["share_p05"] is not None else "n/a"))
+                null = rec.get("null")
+                for role, r in (null or {}).get("roles", {}).items():
+                    if r["p_median"] is None:
+                        continue
+                    print(f"  null curve ({null['draws']} draws, {null['null_method']}), "
+                          f"{role}: observed median {r['observed_median']:.4g} (p = "
+                          f"{r['p_median']:.3f}), share p<0.05 {r['observed_share_p05']:.3f} "
+                          f"(p = {r['p_share_p05']:.3f})")
     if not quiet:
         print(f"curve: published {len(curves)} curve(s) together under {out}/ "
               f"({len(tx.installed)} file(s) changed)")

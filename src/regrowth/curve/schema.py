@@ -20,7 +20,8 @@ from regrowth.specs import read_document
 from regrowth.specs.parse import ID_PATTERN, Problems, parse_sample
 
 __all__ = ["Curve", "Option", "Unavailable", "validate", "load", "check_size", "DIMENSIONS",
-           "FOCAL_ROLES", "INFERENCE", "INFERENCE_FOR", "NA", "RESULTS", "MAX_SPECIFICATIONS"]
+           "FOCAL_ROLES", "INFERENCE", "INFERENCE_FOR", "NA", "RESULTS", "MAX_SPECIFICATIONS",
+           "NULL_METHODS", "NULL_METHODS_FOR"]
 
 RESULTS = Path("results") / "curve"
 
@@ -50,10 +51,16 @@ CURVE_KEYS = {"id", "title", "outcome", "focal", "seed", "bootstrap", "exposure"
               "null_draws", "null_method", "batch_size", "rationale", "dimensions", "exclude",
               "max_specifications"}
 
-#: how the null draws are computed: "linear" (default; each linear specification's estimate
-#: as a linear map of the null outcome, see :mod:`regrowth.curve.linear_null`) or "refit"
-#: (every specification refitted per draw: the validation reference)
-NULL_METHODS = ("linear", "refit")
+#: how the null draws are computed, per curve family (the first is the family's default).
+#: Linear curves: "linear" (each linear specification's estimate as a linear map of the null
+#: outcome, see :mod:`regrowth.curve.linear_null`) or "refit" (every specification refitted
+#: per draw: the validation reference). Count curves: "score" (the score bootstrap from each
+#: model's restricted fit; the statistic of record is boottest's score t after ML, see
+#: :mod:`regrowth.curve.count_null`).
+NULL_METHODS_FOR = {"linear": ("linear", "refit"), "count": ("score",)}
+
+#: every null method of any family
+NULL_METHODS = tuple(m for ms in NULL_METHODS_FOR.values() for m in ms)
 
 #: The default limit on a curve's combinations (the product of its dimensions' option counts,
 #: before inapplicable options collapse and exclusions apply), checked before anything is
@@ -106,7 +113,7 @@ class Curve:
     exposure: str | None = None
     cluster: str = "region"
     null_draws: int = 0
-    null_method: str = "linear"
+    null_method: str = "linear"      # the family's default when not declared (NULL_METHODS_FOR)
     batch_size: int = 16
     max_specifications: int = MAX_SPECIFICATIONS
 
@@ -255,17 +262,33 @@ def _header(raw: dict, where: str, columns: set) -> dict:
         "cluster": _variable(raw.get("cluster", "region"), columns, f"{where}.cluster"),
         "exposure": None if exposure is None else _variable(exposure, columns, f"{where}.exposure"),
         "null_draws": _int(raw.get("null_draws", 0), f"{where}.null_draws", 0),
-        "null_method": _null_method(raw.get("null_method", "linear"), f"{where}.null_method"),
+        "null_method": _null_method(raw.get("null_method"), f"{where}.null_method"),
         "batch_size": _int(raw.get("batch_size", 16), f"{where}.batch_size", 1),
         "max_specifications": _int(raw.get("max_specifications", MAX_SPECIFICATIONS),
                                    f"{where}.max_specifications", 1),
     }
 
 
-def _null_method(value, where: str) -> str:
-    if value not in NULL_METHODS:
+def _null_method(value, where: str) -> str | None:
+    """The declared null method (None when the key is absent: the family's default is set
+    once the family is known, :func:`_family_null_method`)."""
+    if value is not None and value not in NULL_METHODS:
         raise _err(where, f"{value!r} is not one of {NULL_METHODS}"
                           f"{_did_you_mean(str(value), NULL_METHODS)}")
+    return value
+
+
+def _family_null_method(value: str | None, family: str, where: str) -> str:
+    """``value`` checked against the curve's family (:data:`NULL_METHODS_FOR`), or the
+    family's default when it was not declared."""
+    allowed = NULL_METHODS_FOR[family]
+    if value is None:
+        return allowed[0]
+    if value not in allowed:
+        other = next(f for f, ms in NULL_METHODS_FOR.items() if value in ms)
+        raise _err(where, f"{value!r} is a null method of {other} curves; this is a {family} "
+                          f"curve, whose null method is {' or '.join(map(repr, allowed))} "
+                          f"(default {allowed[0]!r}; or leave null_method out)")
     return value
 
 
@@ -417,8 +440,8 @@ def _one_curve(raw: dict, i: int, columns: set, seen: set) -> Curve:
     head = _header(raw, where, columns)
     dims, family = _dimensions(raw.get("dimensions"), where, columns, head["exposure"])
     focal = _focal(raw, where, dims)
-    if head["null_draws"] and family != "linear":
-        raise _err(f"{where}.null_draws", "the inferential (null) curve is for linear curves only")
+    head["null_method"] = _family_null_method(head["null_method"], family,
+                                              f"{where}.null_method")
     curve = Curve(id=cid, focal=focal, family=family,
                   dimensions={d: dims[d] for d in DIMENSIONS if d in dims},
                   exclude=_exclusions(raw, where, dims), **head)

@@ -161,16 +161,20 @@ def _indicator_panel(axi, rows: list, dims: list[str], labels: list[tuple], colo
 
 
 def null_distribution(record: dict, path: str | Path, dpi: int = 120) -> Path:
-    """Histograms of the median estimate and share significant under the null, per role."""
+    """Histograms of the median estimate and share significant under the null, per role (for a
+    count curve's score null, of the one-step estimates and the score tests' p-values)."""
     null = record["null"]
     roles = list(null["roles"])
+    score = null.get("null_method") == "score"   # count curves: score statistics (count_null)
+    labels = (("median one-step estimate (not studentized)",
+               "share of models with score-test p < 0.05") if score else
+              ("median estimate", "share of models with p < 0.05 (p of record)"))
     fig, axes = plt.subplots(len(roles), 2, figsize=(9, 2.8 * len(roles)), squeeze=False)
     for i, role in enumerate(roles):
         r = null["roles"][role]
         for j, (key, obs, pkey, lab) in enumerate((
-                ("null_median", r["observed_median"], "p_median", "median estimate"),
-                ("null_share_p05", r["observed_share_p05"], "p_share_p05",
-                 "share of models with p < 0.05 (p of record)"))):
+                ("null_median", r["observed_median"], "p_median", labels[0]),
+                ("null_share_p05", r["observed_share_p05"], "p_share_p05", labels[1]))):
             ax = axes[i, j]
             vals = [v for v in r[key] if v is not None]
             if vals:
