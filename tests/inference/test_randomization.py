@@ -176,3 +176,35 @@ def test_fits_that_fell_back_to_a_cold_refit_are_counted():
     want = sum(frame["d"].unstack().to_numpy()[list(p)][0, 0] < 0
                for p in itertools.permutations(range(5)))
     assert res.fallbacks == want and 0 < want < 120
+
+
+def test_a_refit_with_a_batch_settles_the_draws_that_keep_every_row():
+    """SYNTHETIC, unbalanced (u1 has no 2004 row): only draws that keep every row, those
+    leaving u1's series to u1, go to ``fit.batch``; the draws it leaves (None) and those that
+    lose a row are refitted by ``fit``; the result is the one without a batch."""
+    frame = _panel(G=6).drop(("u1", 2004))
+    seen, asked = [], []
+
+    class Batched:
+        def __call__(self, f):
+            asked.append(len(f))
+            return _ols(f)
+
+        def batch(self, xs):
+            out = []
+            for x in xs:
+                seen.append(x)
+                f = frame.copy()
+                f["d"] = x
+                out.append(_ols(f) if x[0] > 0 else None)  # leave some to fit
+            return out
+
+    kw = {"permutations": 300, "seed": 4}
+    got = randomization_test(Batched(), frame, "d", **kw)
+    assert got.to_dict() == randomization_test(_ols, frame, "d", **kw).to_dict()
+    assert got.rows_lost == 1 and 0 < len(seen) < 300
+    u1 = frame.loc["u1", "d"].to_numpy()
+    for x in seen:  # u1's rows hold u1's own series in every batched draw
+        np.testing.assert_array_equal(x[4:7], u1)
+    left = sum(x[0] <= 0 for x in seen)
+    assert left > 0 and asked.count(len(frame)) == 1 + left  # the observed fit, the left ones
