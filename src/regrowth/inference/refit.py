@@ -111,11 +111,26 @@ class ColumnRefit:
 
     def batch(self, xs: np.ndarray) -> list[tuple[float, float] | None]:
         """(estimate, std_error) of many draws at once, ``xs`` (m, n): the term's column of
-        each draw on every row of ``data``; None for a draw this batch does not settle (the
-        caller refits it one by one: :meth:`__call__`, which may fall back to a cold fit).
-        A draw's numbers do not depend on the other draws of ``xs``. By default nothing is
-        settled here."""
-        return [None] * len(xs)
+        each draw on the rows of ``data``, NaN on a row the draw loses; None for a draw this
+        batch does not settle (the caller refits it one by one: :meth:`__call__`, which may
+        fall back to a cold fit). A draw's numbers do not depend on the other draws of
+        ``xs``. By default each draw goes through :meth:`fast` on its kept rows, as
+        :meth:`__call__` would send it, without building its frame (a cold refit: nothing is
+        settled here)."""
+        if self.kind == "cold":
+            return [None] * len(xs)
+        out: list = []
+        for x in xs:
+            keep = ~np.isnan(x)
+            try:
+                out.append(self.fast(x[keep], None if keep.all() else np.flatnonzero(keep)))
+            except (ValueError, np.linalg.LinAlgError, RuntimeError, ArithmeticError):
+                out.append(None)  # __call__ meets the same error, and the engine counts it
+        return out
+
+    def _full_rows(self, xs) -> np.ndarray:
+        """Positions in ``xs`` of the draws that keep every row."""
+        return np.flatnonzero(~np.isnan(xs).any(axis=1))
 
     def __call__(self, frame: pd.DataFrame):
         if self.kind == "cold":
@@ -183,6 +198,56 @@ def _with_column(X: np.ndarray, j: int, xs: np.ndarray) -> np.ndarray:
     out = np.repeat(X[None], len(xs), axis=0)
     out[:, :, j] = xs
     return out
+
+
+def _by_rows(xs) -> dict:
+    """Draws grouped by the rows they keep: ``{key: (rows, pos)}``, ``rows`` the draws'
+    positions in ``xs``, ``pos`` the rows kept (None: every row), key None for every row."""
+    keep = ~np.isnan(xs)
+    groups: dict = {}
+    for i, k in enumerate(keep):
+        key = None if k.all() else np.flatnonzero(k).tobytes()
+        groups.setdefault(key, ([], None if key is None else np.flatnonzero(k)))[0].append(i)
+    return groups
+
+
+def _stacked(A: np.ndarray, B: int) -> np.ndarray:
+    """``A`` once per draw, (B, *A.shape), contiguous: every product with it is the draw's
+    own (a broadcast operand can make matmul take a path that depends on B)."""
+    return np.repeat(A[None], B, axis=0)
+
+
+def _indicator(codes: np.ndarray, G: int) -> np.ndarray:
+    """(G, n) 0/1 matrix of cluster membership: C @ S are the cluster sums of S's rows."""
+    C = np.zeros((G, len(codes)))
+    C[codes, np.arange(len(codes))] = 1.0
+    return C
+
+
+def _clustered_se(X, e, Ainv, codes, G, factor, j) -> np.ndarray:
+    """Per draw sqrt(factor a'(sum_g S_g S_g')a), a = row j of (X'X)^-1, S_g = sum_{i in g}
+    x_i e_i, as the fast paths compute it: X (B, n, k), e (B, n), Ainv (B, k, k)."""
+    Sg = np.matmul(_stacked(_indicator(codes, G), len(X)), X * e[:, :, None])   # (B, G, k)
+    v = np.matmul(Sg, np.ascontiguousarray(Ainv[:, j, :])[:, :, None])[:, :, 0]
+    return np.sqrt(factor * np.sum(v * v, axis=1))
+
+
+def _lstsq_batch(A: np.ndarray, y: np.ndarray):
+    """Least squares of every draw at once as ``scipy.linalg.lstsq`` (cond = max(n, k) eps):
+    ``(coef, resid, rank, ok)`` from each draw's SVD (A (B, n, k), y (B, n)); ``ok`` False
+    where a singular value lies between a tenth of the rank cut-off and 100 times it (the
+    rank the pivoted QR of ``gelsy`` finds there could differ: leave that draw to the
+    per-draw path; an exactly collinear column, such as the within-transformed intercept,
+    gives about n eps s_max, below the band)."""
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    cut = max(A.shape[1:]) * np.finfo(float).eps * s[:, :1]
+    on = s > cut
+    ok = ~np.any((s > cut * 0.1) & (s < cut * 100.0), axis=1)
+    uy = np.matmul(np.swapaxes(U, 1, 2), np.ascontiguousarray(y)[:, :, None])[:, :, 0]
+    uy = np.where(on, uy, 0.0)
+    coef = np.matmul(np.swapaxes(Vt, 1, 2), (uy / np.where(on, s, 1.0))[:, :, None])[:, :, 0]
+    resid = y - np.matmul(U, uy[:, :, None])[:, :, 0]
+    return coef, resid, on.sum(axis=1), ok
 
 
 def _poisson_pieces(spec, data):
@@ -262,6 +327,11 @@ class _GNBRefit(ColumnRefit):
         equals :meth:`fast`'s up to the likelihood's rounding: 3e-11 relative on Table 1's
         columns; on Table 7's macro-region GNB (Hessian condition number 3e9, 49 rows) 2e-7
         of the standard error, as far as :meth:`fast` is from the cold refit there."""
+        out: list = [None] * len(xs)
+        full = self._full_rows(xs)  # a draw that lost rows: fast leaves it to the cold fit
+        if full.size == 0:
+            return out
+        xs = xs[full]
         m, kx = len(xs), self.model.k_mean
         pX = _with_column(self.pX, self.j, xs)
         pois, _, _, _, pst, _ = newton_batch(
@@ -273,7 +343,6 @@ class _GNBRefit(ColumnRefit):
         ones = np.ones((m, X.shape[1]))
         P, status, _ = fit_weighted(self.model, start, ones, maxiter=WARM_STEPS, tol=1e-12,
                                     designs=X)
-        out: list = [None] * m
         ok = np.flatnonzero(status == 0)
         if ok.size == 0:
             return out
@@ -281,8 +350,9 @@ class _GNBRefit(ColumnRefit):
         mod = copy.copy(self.model)
         for r, i in enumerate(ok):
             mod._X = np.asfortranarray(X[i])
-            out[i] = (float(P[i, self.j]), _ml_se(H[r], mod.score_obs(P[i]), self.spec.se_type,
-                                                  self.clusters, self.j))
+            out[full[i]] = (float(P[i, self.j]), _ml_se(H[r], mod.score_obs(P[i]),
+                                                        self.spec.se_type, self.clusters,
+                                                        self.j))
         return out
 
 
@@ -317,16 +387,19 @@ class _PoissonRefit(ColumnRefit):
         """:meth:`fast` of every draw at once (:func:`regrowth.models._optim.newton_batch`,
         the same rule step for step); a draw not converged there is left to :meth:`fast`
         (None)."""
-        X = _with_column(self.X, self.j, xs)
+        out: list = [None] * len(xs)
+        full = self._full_rows(xs)  # draws that lost rows: fast, on their rows
+        if full.size == 0:
+            return out
+        X = _with_column(self.X, self.j, xs[full])
         P, _, _, H, status, _ = newton_batch(
             _poisson_batch_derivs(X, self.y, self.off, self.lgy),
-            np.tile(self.start, (len(xs), 1)), tol=1e-12, maxiter=WARM_STEPS)
-        out: list = [None] * len(xs)
+            np.tile(self.start, (len(full), 1)), tol=1e-12, maxiter=WARM_STEPS)
         for i in np.flatnonzero(status == 0):
             mu = np.exp(X[i] @ P[i] + self.off)
             S = X[i] * (self.y - mu)[:, None]
-            out[i] = (float(P[i, self.j]), _ml_se(H[i], S, self.spec.se_type, self.clusters,
-                                                  self.j))
+            out[full[i]] = (float(P[i, self.j]), _ml_se(H[i], S, self.spec.se_type,
+                                                        self.clusters, self.j))
         return out
 
 
@@ -430,6 +503,29 @@ class _FERefit(ColumnRefit):
         a = Ainv[self.j]
         return float(b[self.j]), math.sqrt(factor * float(np.sum((Sg @ a) ** 2)))
 
+    def batch(self, xs):
+        """:meth:`fast` of every draw, vectorised over the draws that keep the same rows."""
+        out: list = [None] * len(xs)
+        for key, (rows, pos) in _by_rows(xs).items():
+            if key not in self._cache:
+                if len(self._cache) > 64:
+                    self._cache = {None: self._cache[None]}
+                self._cache[key] = self._prepare(pos)
+            D, Dp, Xw, yw, codes, G, factor = self._cache[key]
+            x = xs[rows] if pos is None else xs[rows][:, pos]
+            B = len(x)
+            X = _stacked(Xw, B)
+            X[:, :, self.j] = x - np.matmul(_stacked(D, B), np.matmul(
+                _stacked(Dp, B), x[:, :, None]))[:, :, 0]
+            Xt = np.swapaxes(X, 1, 2)
+            Ainv = np.linalg.inv(np.matmul(Xt, X))
+            b = np.matmul(Ainv, np.matmul(Xt, _stacked(yw, B)[:, :, None]))[:, :, 0]
+            e = yw - np.matmul(X, b[:, :, None])[:, :, 0]
+            se = _clustered_se(X, e, Ainv, codes, G, factor, self.j)
+            for r, i in enumerate(rows):
+                out[i] = (float(b[r, self.j]), float(se[r]))
+        return out
+
 
 class _RERefit(ColumnRefit):
     kind = "swamy_arora"
@@ -483,6 +579,58 @@ class _RERefit(ColumnRefit):
         Sg = cluster_sums(codes, G, gx * e[:, None])
         a = Ainv[self.j]
         return float(b[self.j]), math.sqrt(factor * float(np.sum((Sg @ a) ** 2)))
+
+    def batch(self, xs):
+        """:meth:`fast` of every draw, vectorised over the draws that keep the same rows
+        (:func:`_re_batch`)."""
+        out: list = [None] * len(xs)
+        for rows, pos in _by_rows(xs).values():
+            sel = slice(None) if pos is None else pos
+            x = xs[rows] if pos is None else xs[rows][:, pos]
+            for i, got in zip(rows, _re_batch(self, x, sel)):
+                out[i] = got
+        return out
+
+
+def _re_batch(refit: "_RERefit", x: np.ndarray, sel) -> list:
+    """:meth:`_RERefit.fast` of the draws ``x`` (B, rows) on the rows ``sel``, vectorised:
+    the least squares by each draw's SVD (:func:`_lstsq_batch`), None for a draw whose rank
+    is near the cut-off or whose degrees of freedom are not positive."""
+    B = len(x)
+    X = _stacked(refit.X[sel], B)
+    X[:, :, refit.j] = x
+    y = refit.y[sel]
+    ent = pd.factorize(pd.Series(refit.ent_all[sel]))[0]
+    n_ent = int(ent.max()) + 1
+    T = np.bincount(ent).astype(float)
+    E = np.zeros((n_ent, len(y)))
+    E[ent, np.arange(len(y))] = 1.0 / T[ent]
+    codes, G = cluster_codes(refit.clusters[sel])
+    n, k = len(y), X.shape[2]
+    factor = stata_linear_factor(G, n, k)
+    xbar, ybar = np.matmul(_stacked(E, B), X), E @ y
+    xw, yw = X - xbar[:, ent, :], y - ybar[ent]
+    x_norm = np.sqrt((X ** 2).sum(axis=1))
+    x_norm[x_norm == 0.0] = 1.0
+    _, _, rank_w, ok_w = _lstsq_batch(xw / x_norm[:, None, :], _stacked(yw, B))
+    xw = xw + X.mean(axis=1)[:, None, :]
+    yw = yw + y.mean()
+    _, weps, _, ok_e = _lstsq_batch(xw, _stacked(yw, B))
+    _, wu, rank_b, ok_b = _lstsq_batch(xbar, _stacked(ybar, B))
+    df_w, df_b = n - n_ent - rank_w, n_ent - rank_b
+    good = ok_w & ok_e & ok_b & (df_w > 0) & (df_b > 0)
+    dw, db = np.where(good, df_w, 1), np.where(good, df_b, 1)
+    s2e = np.sum(weps * weps, axis=1) / dw
+    t_bar = n_ent / np.sum(1.0 / T)
+    s2u = np.maximum(0.0, np.sum(wu * wu, axis=1) / db - s2e / t_bar)
+    theta = 1.0 - np.sqrt(s2e[:, None] / (T * s2u[:, None] + s2e[:, None]))   # (B, n_ent)
+    gx = X - (theta[:, :, None] * xbar)[:, ent, :]
+    gy = y - (theta * ybar)[:, ent]
+    b, e, rank_g, ok_g = _lstsq_batch(gx, gy)
+    good &= ok_g & (rank_g == k)
+    Ainv = np.linalg.inv(np.matmul(np.swapaxes(gx, 1, 2), gx))
+    se = _clustered_se(gx, e, Ainv, codes, G, factor, refit.j)
+    return [(float(b[r, refit.j]), float(se[r])) if good[r] else None for r in range(B)]
 
 
 def column_refit(spec, data: pd.DataFrame, term: str) -> ColumnRefit:
