@@ -66,7 +66,9 @@ from regrowth.models.count import cluster_groups, count_design
 from regrowth.models.covariance import cluster_codes, cluster_sums, stata_linear_factor, stata_ml_scale
 from regrowth.models.design import effect_dummies
 from regrowth.models.gnb import GeneralizedNegativeBinomial
-from regrowth.models.fgls import PanelFGLS
+from regrowth.errors import RegrowthError
+from regrowth.models._checks import panel_rhos
+from regrowth.models.fgls import PanelFGLS, _is_constant
 from regrowth.models._optim import newton, newton_batch
 from regrowth.models.gnb_draws import fit_weighted, weighted_derivs
 from regrowth.report.tidy import tidy
@@ -250,6 +252,15 @@ def _lstsq_batch(A: np.ndarray, y: np.ndarray):
     return coef, resid, on.sum(axis=1), ok
 
 
+def _qr_lstsq(A: np.ndarray, y: np.ndarray):
+    """Least squares of every draw at once by QR, for designs already known to be of full
+    column rank with a margin (A (B, n, k), y (B, n)): ``(coef, resid, R)``."""
+    Q, R = np.linalg.qr(A)
+    coef = np.linalg.solve(R, np.matmul(np.swapaxes(Q, 1, 2),
+                                        np.ascontiguousarray(y)[:, :, None]))[:, :, 0]
+    return coef, y - np.matmul(A, coef[:, :, None])[:, :, 0], R
+
+
 def _poisson_pieces(spec, data):
     y, X, exposure = count_design(spec, data)
     yv = y.to_numpy(dtype=float)
@@ -428,6 +439,12 @@ class _FGLSRefit(ColumnRefit):
         self.model = PanelFGLS(y, X, **opts)
         self.j = list(X.columns).index(term)
         self.order = data.index.get_indexer(self.model._index)  # model rows -> data rows
+        m = self.model
+        self.lay = None  # the layout batch() vectorises over, where it does
+        if m.panels in ("iid", "hetero") and m.corr in ("independent", "ar1", "psar1") \
+                and not m.igls:
+            self.lay = m._layout()
+            self.kept = m._index.get_indexer(self.lay.index)  # layout rows -> model rows
 
     def fast(self, x, pos):
         if pos is not None:
@@ -442,6 +459,65 @@ class _FGLSRefit(ColumnRefit):
         if self.nmk:
             cov = cov * lay.n / (lay.n - lay.k)
         return float(beta[self.j]), math.sqrt(cov[self.j, self.j])
+
+    def batch(self, xs):
+        """:meth:`fast` of the draws that keep every row, vectorised (panels iid or hetero,
+        no ``igls``; else draw by draw): the layout once, the rank check (singular values),
+        OLS, Prais-Winsten OLS and GLS of every draw at once (:func:`_qr_lstsq`); rho and
+        the transform per draw by the model's own steps. A draw an error or a rank near the
+        cut-off stops is left to :meth:`fast` (None)."""
+        if self.lay is None:
+            return super().batch(xs)
+        out: list = [None] * len(xs)
+        full = self._full_rows(xs)
+        if full.size == 0:
+            return out
+        m, lay, j = self.model, self.lay, self.j
+        x = xs[full][:, self.order][:, self.kept]
+        B, n, k = len(x), lay.n, lay.k
+        X = _stacked(lay.x, B)
+        X[:, :, j] = x
+        Y = _stacked(lay.y, B)
+        sv = np.linalg.svd(X, compute_uv=False)
+        cut = sv[:, :1] * max(n, k) * np.finfo(float).eps  # numpy's matrix_rank and lstsq
+        # full rank (PanelFGLS._check_design), and not within 1e4 of the cut-off, where the
+        # ranks lstsq finds in the steps below could differ: then QR gives their solutions
+        good = sv[:, -1] > 1e4 * cut[:, 0]
+        _, e, _ = _qr_lstsq(X, Y)                           # OLS residuals
+        if m.corr == "independent":
+            ys, Xs = Y, X
+        else:
+            ys, Xs = Y.copy(), X.copy()
+            others = [c for c in lay.const_cols if c != j]
+            for b in np.flatnonzero(good):
+                k_rho = k - len(others) - _is_constant(X[b, :, j])
+                try:
+                    rho_i = m._rho(e[b], lay.g_codes, lay.first, lay.n_g, k_rho)
+                    rho = panel_rhos(rho_i, m.corr, entities=lay.entities, rhotype=m.rhotype,
+                                     weights=lay.sizes)[lay.g_codes]
+                except (ValueError, RegrowthError, ArithmeticError):
+                    good[b] = False
+                    continue
+                ys[b] = m._prais_winsten(lay.y, rho, lay.first)
+                Xs[b] = m._prais_winsten(X[b], rho, lay.first)
+        _, res, _ = _qr_lstsq(Xs, ys)
+        if m.panels == "iid":
+            s2 = np.repeat(np.mean(res * res, axis=1)[:, None], lay.n_g, axis=1)
+        else:
+            sq = np.matmul(_stacked(_indicator(lay.g_codes, lay.n_g), B),
+                           (res * res)[:, :, None])[:, :, 0]
+            s2 = sq / lay.sizes
+        good &= np.all(s2 > 0, axis=1)
+        w = 1.0 / np.sqrt(np.where(good[:, None], s2, 1.0))[:, lay.g_codes]
+        xw, yw = Xs * w[:, :, None], ys * w
+        beta, _, r = _qr_lstsq(xw, yw)                      # X*'Om^-1 X* = R'R
+        rinv = np.linalg.solve(r, _stacked(np.eye(k), B))
+        var = np.sum(rinv[:, j, :] ** 2, axis=1)            # (R^-1 R^-T)_jj
+        if self.nmk:
+            var = var * n / (n - k)
+        for i in np.flatnonzero(good):
+            out[full[i]] = (float(beta[i, j]), math.sqrt(var[i]))
+        return out
 
 
 def _cluster_ids(spec, data):
