@@ -70,7 +70,7 @@ from regrowth.errors import RegrowthError
 from regrowth.models._checks import panel_rhos
 from regrowth.models.fgls import PanelFGLS, _is_constant
 from regrowth.models._optim import newton, newton_batch
-from regrowth.models.gnb_draws import fit_weighted, weighted_derivs
+from regrowth.models.gnb_draws import fit_weighted
 from regrowth.report.tidy import tidy
 
 __all__ = ["ColumnRefit", "column_refit", "coefficient", "WARM_STEPS"]
@@ -328,10 +328,11 @@ class _GNBRefit(ColumnRefit):
         """:meth:`fast` of every draw at once: the Poisson warm starts by
         :func:`regrowth.models._optim.newton_batch`, the GNB iterations by
         :func:`regrowth.models.gnb_draws.fit_weighted` on per-draw designs (unit weights),
-        the same rule step for step (polishing step included); the Hessian at the estimate
-        from the same batched derivatives, the scores from the model (``score_obs``), the SE
-        by :func:`_ml_se` as in :meth:`fast`. A draw the batch does not converge (iteration
-        limit, boundary, rank, stalled line search, divergent mean at zero counts) is left to
+        the same rule step for step (polishing step included); then the Hessian and scores
+        at the estimate from the model's own derivatives and the SE by :func:`_ml_se`, as in
+        :meth:`fast` (the batched Hessian adds in another order, which the inverse amplifies:
+        1e-10 in a Table 1 SE). A draw the batch does not converge (iteration limit,
+        boundary, rank, stalled line search, divergent mean at zero counts) is left to
         :meth:`fast` (None).
 
         The batched derivatives add in another order than the model's, so a draw's estimate
@@ -354,14 +355,11 @@ class _GNBRefit(ColumnRefit):
         ones = np.ones((m, X.shape[1]))
         P, status, _ = fit_weighted(self.model, start, ones, maxiter=WARM_STEPS, tol=1e-12,
                                     designs=X)
-        ok = np.flatnonzero(status == 0)
-        if ok.size == 0:
-            return out
-        _, _, H = weighted_derivs(self.model, P[ok], ones[ok], 2, designs=X[ok])
         mod = copy.copy(self.model)
-        for r, i in enumerate(ok):
+        for i in np.flatnonzero(status == 0):
             mod._X = np.asfortranarray(X[i])
-            out[full[i]] = (float(P[i, self.j]), _ml_se(H[r], mod.score_obs(P[i]),
+            out[full[i]] = (float(P[i, self.j]), _ml_se(mod._derivs(P[i], 2)[2],
+                                                        mod.score_obs(P[i]),
                                                         self.spec.se_type, self.clusters,
                                                         self.j))
         return out
@@ -396,20 +394,22 @@ class _PoissonRefit(ColumnRefit):
 
     def batch(self, xs):
         """:meth:`fast` of every draw at once (:func:`regrowth.models._optim.newton_batch`,
-        the same rule step for step); a draw not converged there is left to :meth:`fast`
-        (None)."""
+        the same rule step for step), the SE from the Hessian and scores :meth:`fast` uses; a
+        draw not converged there is left to :meth:`fast` (None)."""
         out: list = [None] * len(xs)
         full = self._full_rows(xs)  # draws that lost rows: fast, on their rows
         if full.size == 0:
             return out
         X = _with_column(self.X, self.j, xs[full])
-        P, _, _, H, status, _ = newton_batch(
+        P, _, _, _, status, _ = newton_batch(
             _poisson_batch_derivs(X, self.y, self.off, self.lgy),
             np.tile(self.start, (len(full), 1)), tol=1e-12, maxiter=WARM_STEPS)
-        for i in np.flatnonzero(status == 0):
-            mu = np.exp(X[i] @ P[i] + self.off)
-            S = X[i] * (self.y - mu)[:, None]
-            out[full[i]] = (float(P[i, self.j]), _ml_se(H[i], S, self.spec.se_type,
+        for i in np.flatnonzero(status == 0):  # Hessian and scores as fast computes them
+            Xi = np.asfortranarray(X[i])
+            H = _poisson_derivs(Xi, self.y, self.off, self.lgy)(P[i], 2)[2]
+            mu = np.exp(Xi @ P[i] + self.off)
+            S = Xi * (self.y - mu)[:, None]
+            out[full[i]] = (float(P[i, self.j]), _ml_se(H, S, self.spec.se_type,
                                                         self.clusters, self.j))
         return out
 
