@@ -34,7 +34,7 @@ from regrowth.report.tables import (
 from regrowth.specs import Specs
 
 __all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figures",
-           "figure_jobs", "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
+           "figure_jobs", "panel_figure_jobs", "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
 
 #: Rows of statistics under the coefficients of every regression table: (stats key, label).
 STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("n_macro_regions", "Macro-regions"),
@@ -147,11 +147,12 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
 
 
 def figure_jobs(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, out: Path,
-                labels: dict) -> list[Callable[[], list[Path]]]:
+                labels: dict, *, panel_figures: bool = True) -> list[Callable[[], list[Path]]]:
     """The figures :func:`write_figures` draws, one call each (drawing it and returning its
     files), in its order. The calls are independent: any order, any process (the
     coefficients are copied here, so what is added to the fitted columns later is not
-    read)."""
+    read). ``panel_figures=False``: the coefficient plots alone (the ``[[figure]]`` ones,
+    :func:`panel_figure_jobs`, need only the panel)."""
     jobs: list = []
     for table in specs.tables:
         frames = {f"{c.label} {c.title}": fitted[c.name].coefs.copy()
@@ -165,11 +166,15 @@ def figure_jobs(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, ou
                 drop = ()  # a table of nothing but nuisance terms still gets its plot
             jobs.append(functools.partial(_coefficient_figure, table, frames, terms, path,
                                           labels, drop))
-    for fig in specs.figures:
-        if fig.variable in panel:
-            jobs.append(functools.partial(_panel_figure, fig, panel,
-                                          Path(out) / "figures" / f"{fig.stem}.png"))
-    return jobs
+    return jobs + (panel_figure_jobs(specs, panel, out) if panel_figures else [])
+
+
+def panel_figure_jobs(specs: Specs, panel: pd.DataFrame, out: Path
+                      ) -> list[Callable[[], list[Path]]]:
+    """The ``[[figure]]`` figures of :func:`figure_jobs` (line charts and maps of panel
+    variables), which read the panel alone: they can be drawn before any column is fitted."""
+    return [functools.partial(_panel_figure, fig, panel, Path(out) / "figures" / f"{fig.stem}.png")
+            for fig in specs.figures if fig.variable in panel]
 
 
 def _coefficient_figure(table, frames, terms, path, labels, drop) -> list[Path]:

@@ -54,6 +54,7 @@ from regrowth.fit import (Fitted, estimation_sample, fit_column, macro_fit_panel
 from regrowth.outputs import (
     estimates_record,
     figure_jobs,
+    panel_figure_jobs,
     table_files,
     write_descriptives,
     write_tables,
@@ -209,22 +210,41 @@ def _plan_outputs(tx, spec, failed: dict, only) -> _Plan:
 
 
 def _outputs_jobs(plan: _Plan, ctx: analyses.Context):
-    """The outputs-stage analyses and the figures as independent jobs, analyses first:
-    ``(todo, figs)``, :func:`_declared_live` and :func:`regrowth.outputs.figure_jobs`. Job i
-    is analysis i for i < len(todo), else figure i - len(todo)."""
+    """The outputs-stage analyses and the coefficient plots as independent jobs, analyses
+    first: ``(todo, figs)``, :func:`_declared_live` and :func:`regrowth.outputs.figure_jobs`
+    (the panel figures are :class:`_Early`'s). Job i is analysis i for i < len(todo), else
+    figure i - len(todo)."""
     return (_declared_live(ctx, "outputs", plan.keep),
-            figure_jobs(plan.live, ctx.fitted, ctx.panel, ctx.out, ctx.labels))
+            figure_jobs(plan.live, ctx.fitted, ctx.panel, ctx.out, ctx.labels,
+                        panel_figures=False))
 
 
-def _do_jobs(jobs: Jobs, todo: list, figs: list, ctx: analyses.Context) -> dict:
-    """Do the jobs ``jobs`` hands this process; returns ``{i: result}`` of the analyses among
-    them (:func:`_analysis_result`)."""
+class _Early:
+    """The panel figures (:func:`regrowth.outputs.panel_figure_jobs`: they read the panel
+    alone) as jobs a first background process starts on while this one fits the columns;
+    whichever process is free later takes what is left (:meth:`drain`)."""
+
+    def __init__(self, spec, panel, out: Path):
+        self.figs = panel_figure_jobs(spec, panel, out)
+        self.jobs = Jobs(len(self.figs))
+
+    def drain(self) -> None:
+        for i in self.jobs:
+            self.figs[i]()
+
+
+def _do_jobs(jobs: Jobs, todo: list, figs: list, ctx: analyses.Context,
+             early: _Early | None = None) -> dict:
+    """Do the jobs ``jobs`` hands this process, then the panel figures ``early`` has left;
+    returns ``{i: result}`` of the analyses among them (:func:`_analysis_result`)."""
     done = {}
     for i in jobs:
         if i < len(todo):
             done[i] = _analysis_result(ctx, *todo[i])
         else:
             figs[i - len(todo)]()
+    if early is not None:
+        early.drain()
     return done
 
 
@@ -237,7 +257,8 @@ def _outputs_context(ctx: analyses.Context) -> analyses.Context:
     return dataclasses.replace(ctx, fitted=fitted)
 
 
-def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) -> None:
+def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None,
+                   early: _Early | None = None) -> None:
     """Write every output of the run into the transaction's staging folder, in two
     processes: a forked child (:func:`regrowth.background.background`) starts on the jobs of
     the outputs stage (the outputs-stage analyses and the figures: neither reads what the
@@ -245,7 +266,8 @@ def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) 
     columns-stage analyses (bootstrap lines, randomization inference: they add to the fitted
     columns, which the tables and ``estimates.json`` read), the tables and the descriptive
     tables, then takes its share of the jobs left (:class:`regrowth.background.Jobs`: each
-    job once, by whichever process is free first).
+    job once, by whichever process is free first); both also take the panel figures
+    ``early`` (:class:`_Early`) has left.
 
     A table with a failed column keeps its last good outputs (files and estimates.json
     entry) when it has any; a partial run (``only``) leaves the other tables alone.
@@ -255,12 +277,12 @@ def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) 
     octx = _outputs_context(ctx)
     todo, figs = _outputs_jobs(plan, octx)
     jobs = Jobs(len(todo) + len(figs))
-    with background(_do_jobs, jobs, todo, figs, octx) as job:
+    with background(_do_jobs, jobs, todo, figs, octx, early) as job:
         _run_analyses(ctx, "columns", set(), tx, {}, failed)
         write_tables(plan.live, ctx.fitted, tx.dir, ctx.labels,
                      ctx.panel.attrs.get("full_edition"), skipped=skipped)
         write_descriptives(ctx.panel, spec, tx.dir, ctx.labels)
-        here = _do_jobs(jobs, todo, figs, octx)
+        here = _do_jobs(jobs, todo, figs, octx, early)
     done = {**job.result, **here}
     top = _run_analyses(ctx, "outputs", plan.keep, tx, plan.previous_all, failed,
                         done=[done[i] for i in range(len(todo))])
@@ -336,12 +358,14 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     failed: dict[str, str] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with files.Transaction(out, prune=only is None) as tx:
-        fitted = _fit_all(todo, panel, failed, macro)
-        ctx = analyses.Context(spec, panel, fitted, dict(spec.labels), tx.dir,
-                               {"chain": chain_reps} if chain_reps is not None else {},
-                               macro=macro, backend={"backend": backend, "workers": workers,
-                                                     "scheduler": scheduler})
-        _stage_outputs(tx, ctx, failed, only, skipped)
+        early = _Early(spec, panel, tx.dir)  # the panel figures, drawn while the columns fit
+        with background(early.drain):
+            fitted = _fit_all(todo, panel, failed, macro)
+            ctx = analyses.Context(spec, panel, fitted, dict(spec.labels), tx.dir,
+                                   {"chain": chain_reps} if chain_reps is not None else {},
+                                   macro=macro, backend={"backend": backend, "workers": workers,
+                                                         "scheduler": scheduler})
+            _stage_outputs(tx, ctx, failed, only, skipped, early)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")
     for rel in tx.deleted:
