@@ -208,24 +208,33 @@ class _PerDraw:
 
 
 def test_the_randomization_result_with_batches_is_the_per_draw_one_on_any_chunking(columns):
-    """The whole randomization result of a GNB term (p-values, fallbacks, counts) is the same
-    with batched draws in chunks of 1, 7 or 50, on worker processes, and draw by draw."""
+    """The whole randomization result of a GNB term and of an RE term whose draws lose rows
+    (p-values, fallbacks, rows lost, counts) is the same with batched draws in chunks of 1, 7
+    or 50, on worker processes, and draw by draw."""
     from regrowth.curve.backends import Executor
     from regrowth.inference.randomization import randomization_test
 
     cols, panel = columns
-    spec = cols["table1_innovation/gnb_main"]
-    data, _ = estimation_sample(spec, panel)
-    term = "ln_rnd_l1"
-    with one_blas_thread():
-        refit = column_refit(spec, data, term)
+    cases = []
+    for name, term in (("table1_innovation/gnb_main", "ln_rnd_l1"),
+                       ("table2_growth/re_main", "fiscal_self_reliance_l1")):
+        spec = cols[name]
+        data, _ = estimation_sample(spec, panel)
+        with one_blas_thread():
+            refit = column_refit(spec, data, term)
+        cases.append((refit, data, term))
     kw = {"permutations": 40, "seed": 3}
-    base = randomization_test(_PerDraw(refit), data, term, **kw).to_dict()
-    for chunk in (1, 7, 50):
-        assert randomization_test(refit, data, term, chunk=chunk, **kw).to_dict() == base
+    bases = []
+    for refit, data, term in cases:
+        base = randomization_test(_PerDraw(refit), data, term, **kw).to_dict()
+        for chunk in (1, 7, 50):
+            assert randomization_test(refit, data, term, chunk=chunk, **kw).to_dict() == base
+        bases.append(base)
+    assert bases[1]["rows_lost"] > 0
     with Executor("processes", workers=2) as ex:
-        assert randomization_test(refit, data, term, chunk=13, executor=ex,
-                                  **kw).to_dict() == base
+        for (refit, data, term), base in zip(cases, bases):
+            assert randomization_test(refit, data, term, chunk=13, executor=ex,
+                                      **kw).to_dict() == base
 
 
 # ------------------------------------------------------------------ batched linear refits
