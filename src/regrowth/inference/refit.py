@@ -47,6 +47,16 @@ Random effects (``re``, clustered)
     x - theta_i xbar_i, and the clustered sandwich on that regression times
     G/(G-1)(N-1)/(N-K), K = all coefficients.
 
+Batched linear draws (``batch``)
+    FE and RE: the steps above for all the draws of a chunk that keep the same rows at once
+    (batched matrix products; RE's least squares by each draw's SVD, the rank cut
+    max(n, k) eps s_max as ``gelsy``'s, and a draw with a singular value between a tenth of
+    the cut and 100 times it left to the per-draw path). FGLS (panels iid or hetero, no
+    ``igls``): the layout once, the rank check by singular values (numpy's ``matrix_rank``
+    cut, a draw within 1e4 of it left to the per-draw path), then the OLS, Prais-Winsten OLS
+    and GLS of every draw by QR; rho and the transform per draw by the model's own steps.
+    Any other fast path: each draw through ``fast`` without building its data frame.
+
 Everything else (other estimators or SE types, or a draw that lost rows to a missing
 reassigned value) is refitted cold. ``tests/inference/test_refit.py`` checks every fast
 path against the cold refit on permuted data (estimates and SEs to 1e-8 relative), and the

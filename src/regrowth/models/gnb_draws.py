@@ -44,6 +44,13 @@ ends in one of :data:`STATUS`:
 
 Draws are fitted in fixed chunks (the caller's); a chunk's arithmetic is the same wherever it
 runs, so the result is the same bytes on every backend for the same chunking.
+
+**Per-draw designs** (``designs``, a randomization test's draws, which differ in one column of
+the mean design X_b and have unit weights): l, grad and H as above with X_b in place of X,
+eta_b = X_b b + offset, grad_mean = X_b' s_eta, H_mean = X_b' diag(h_ee) X_b, H_mean,disp =
+X_b' diag(h_et) Z. Every product is one draw's own (batched matrix products on contiguous
+operands, column sums per draw), so a draw's numbers are the same bytes whatever the other
+draws of its chunk; the Gram check uses each draw's design.
 """
 
 from __future__ import annotations
