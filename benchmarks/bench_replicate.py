@@ -51,7 +51,8 @@ STAGES = (
     ("fit every column", "regrowth/replicate.py", "_fit_all"),
     ("tables (md, tex, html, csv, docx)", "regrowth/outputs.py", "write_tables"),
     ("descriptive tables", "regrowth/outputs.py", "write_descriptives"),
-    ("coefficient and panel figures", "regrowth/outputs.py", "write_figures"),
+    ("coefficient figures", "regrowth/outputs.py", "_coefficient_figure"),
+    ("panel figures and maps", "regrowth/outputs.py", "_panel_figure"),
     ("estimates.json record", "regrowth/outputs.py", "estimates_record"),
     ("publish (transaction)", "regrowth/files.py", "__exit__"),
 )

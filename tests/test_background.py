@@ -71,3 +71,29 @@ def test_off_runs_the_call_here_before_the_block(tmp_path, monkeypatch):
     target = tmp_path / "out.txt"
     with bg.background(_write, target, "inline"):
         assert target.read_text() == f"inline from {os.getpid()}"
+
+
+def _take_jobs(jobs: bg.Jobs, path: Path) -> None:
+    got = []
+    for i in jobs:
+        got.append(i)
+        time.sleep(0.01)  # both processes are taking jobs meanwhile
+    path.write_text(" ".join(map(str, got)))
+
+
+def test_jobs_are_handed_out_once_each_to_whichever_process_asks(tmp_path):
+    """The child and this process both iterate the same Jobs: every number 0..n-1 is done
+    exactly once, and both processes got some."""
+    jobs = bg.Jobs(60)
+    with bg.background(_take_jobs, jobs, tmp_path / "child.txt"):
+        _take_jobs(jobs, tmp_path / "here.txt")
+    child = [int(v) for v in (tmp_path / "child.txt").read_text().split()]
+    here = [int(v) for v in (tmp_path / "here.txt").read_text().split()]
+    assert sorted(child + here) == list(range(60))
+    assert child and here
+
+
+def test_without_a_second_process_jobs_are_a_plain_count(monkeypatch):
+    monkeypatch.setenv("REGROWTH_BACKGROUND", "off")
+    jobs = bg.Jobs(3)
+    assert list(jobs) == [0, 1, 2] and list(jobs) == []

@@ -201,7 +201,8 @@ def test_estimates_do_not_depend_on_the_blas_thread_count(built_project, few_dra
     work, _ = built_project
     specs = few_draws_specs(19)
     monkeypatch.chdir(work)
-    monkeypatch.setattr(replicate, "write_figures", lambda *args, **kwargs: [])
+    monkeypatch.setattr(replicate, "figure_jobs", lambda *args, **kwargs: [])
+    monkeypatch.setattr(replicate, "panel_figure_jobs", lambda *args, **kwargs: [])
     monkeypatch.setattr(figures, "figure_bytes", lambda *args, **kwargs: b"")  # analyses' figures
     runs = {}
     for threads in (1, 2):

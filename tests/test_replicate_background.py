@@ -83,3 +83,18 @@ def test_an_unexpected_error_in_the_background_stops_the_run_and_publishes_nothi
     with pytest.raises(KeyError, match="not an analysis error"):
         _run(project, "results")
     assert not (project / "results" / "estimates.json").exists()
+
+
+def test_the_outputs_jobs_read_the_columns_as_fitted_wherever_they_run():
+    """The outputs-stage jobs get the fitted columns with their own ``extra`` and
+    ``warnings``: what the columns-stage analyses add in this process meanwhile (bootstrap
+    lines, randomization inference) is not seen, so a job gives the same bytes in the child
+    and here."""
+    from regrowth.fit import Fitted
+
+    f = Fitted(spec=None, result=None, coefs=None, stats={}, warnings=["w"], extra={"a": 1})
+    ctx = analyses.Context(specs=None, panel=None, fitted={"t/c": f}, labels={}, out=Path("."))
+    octx = replicate._outputs_context(ctx)
+    f.extra["randomization"] = {"p": 0.5}
+    f.warnings.append("the bootstrap failed")
+    assert octx.fitted["t/c"].extra == {"a": 1} and octx.fitted["t/c"].warnings == ["w"]

@@ -13,6 +13,13 @@ gives up (a transaction rolls back a folder no process is still writing into). T
 dies with this process (Linux ``PR_SET_PDEATHSIG``: a kill -9 of the run leaves no
 renderer behind). Where ``fork`` is not available (Windows), or with
 ``REGROWTH_BACKGROUND=off``, ``fn`` runs here, at once, before the block.
+
+``Jobs(n)``, made before the fork and iterated in both processes, hands the job numbers
+0..n-1 out one at a time to whichever process asks first (a counter in shared memory): the
+child works through them from the start, this process joins in when its own block is done,
+and each job is done exactly once. Which process does a job depends on timing, so a job
+must give the same bytes wherever it runs (a job only reads what both processes had at the
+fork, and writes its own files).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 
-__all__ = ["Job", "background", "enabled"]
+__all__ = ["Job", "Jobs", "background", "enabled"]
 
 
 def enabled() -> bool:
@@ -35,6 +42,30 @@ def enabled() -> bool:
     ``$REGROWTH_BACKGROUND`` is not ``off``."""
     return (os.environ.get("REGROWTH_BACKGROUND", "on").lower() != "off"
             and "fork" in multiprocessing.get_all_start_methods())
+
+
+class Jobs:
+    """The job numbers 0..n-1, each handed out once to whichever process iterates first
+    (module docstring); without a second process, a plain count."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._next = (multiprocessing.get_context("fork").Value("l", 0) if enabled()
+                      else None)
+        self._here = 0
+
+    def _take(self) -> int:
+        if self._next is None:
+            i, self._here = self._here, self._here + 1
+            return i
+        with self._next.get_lock():
+            i = self._next.value
+            self._next.value = i + 1
+        return i
+
+    def __iter__(self) -> Iterator[int]:
+        while (i := self._take()) < self.n:
+            yield i
 
 
 def _die_with_parent() -> None:

@@ -11,7 +11,9 @@ Each table is also written as ``tables/<table>_tabular.tex``, the tabular alone.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +34,7 @@ from regrowth.report.tables import (
 from regrowth.specs import Specs
 
 __all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figures",
-           "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
+           "figure_jobs", "panel_figure_jobs", "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
 
 #: Rows of statistics under the coefficients of every regression table: (stats key, label).
 STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("n_macro_regions", "Macro-regions"),
@@ -139,10 +141,21 @@ def write_tables(specs: Specs, fitted: dict[str, Fitted], out: Path, labels: dic
 def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, out: Path,
                   labels: dict) -> list[Path]:
     """Each table's coefficient plot and every ``[[figure]]`` of the spec file (line charts
-    across provinces, or choropleth maps of the 17 provinces as PNG, PDF and SVG)."""
-    written = []
+    across provinces, or choropleth maps of the 17 provinces as PNG, PDF and SVG): the calls
+    of :func:`figure_jobs`, in order."""
+    return [p for job in figure_jobs(specs, fitted, panel, out, labels) for p in job()]
+
+
+def figure_jobs(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, out: Path,
+                labels: dict, *, panel_figures: bool = True) -> list[Callable[[], list[Path]]]:
+    """The figures :func:`write_figures` draws, one call each (drawing it and returning its
+    files), in its order. The calls are independent: any order, any process (the
+    coefficients are copied here, so what is added to the fitted columns later is not
+    read). ``panel_figures=False``: the coefficient plots alone (the ``[[figure]]`` ones,
+    :func:`panel_figure_jobs`, need only the panel)."""
+    jobs: list = []
     for table in specs.tables:
-        frames = {f"{c.label} {c.title}": fitted[c.name].coefs
+        frames = {f"{c.label} {c.title}": fitted[c.name].coefs.copy()
                   for c in table.columns if c.name in fitted}
         if frames:
             terms = list(dict.fromkeys(t for c in table.columns if c.name in fitted
@@ -151,28 +164,38 @@ def write_figures(specs: Specs, fitted: dict[str, Fitted], panel: pd.DataFrame, 
             drop = figures.NUISANCE_TERMS + table.nuisance
             if not [t for t in terms if not figures.is_nuisance(t, drop)]:
                 drop = ()  # a table of nothing but nuisance terms still gets its plot
-            figures.coefficient_plot(frames, terms, path=path, var_labels=labels,
-                                     title=table.title, source=COEFFICIENT_SOURCE, drop=drop)
-            written += list(figures.figure_paths(path).values())
-    for fig in specs.figures:
-        if fig.variable not in panel:
-            continue
-        path = Path(out) / "figures" / f"{fig.stem}.png"
-        if fig.kind == "map":
-            maps.choropleth(panel, fig.variable, year=fig.year or fig.years, change=fig.change,
-                            path=path, title=fig.label, label=fig.label, source=fig.source,
-                            log=fig.log)
-            written += list(figures.figure_paths(path).values())
-            continue
-        if fig.kind == "macro":
-            figures.macro_region_lines(panel, fig.variable, path, label=fig.label,
-                                       source=fig.source)
-        else:
-            figures.province_lines(panel, fig.variable, path, label=fig.label,
-                                   log=fig.kind == "log", highlight=fig.highlight,
+            jobs.append(functools.partial(_coefficient_figure, table, frames, terms, path,
+                                          labels, drop))
+    return jobs + (panel_figure_jobs(specs, panel, out) if panel_figures else [])
+
+
+def panel_figure_jobs(specs: Specs, panel: pd.DataFrame, out: Path
+                      ) -> list[Callable[[], list[Path]]]:
+    """The ``[[figure]]`` figures of :func:`figure_jobs` (line charts and maps of panel
+    variables), which read the panel alone: they can be drawn before any column is fitted."""
+    return [functools.partial(_panel_figure, fig, panel, Path(out) / "figures" / f"{fig.stem}.png")
+            for fig in specs.figures if fig.variable in panel]
+
+
+def _coefficient_figure(table, frames, terms, path, labels, drop) -> list[Path]:
+    figures.coefficient_plot(frames, terms, path=path, var_labels=labels, title=table.title,
+                             source=COEFFICIENT_SOURCE, drop=drop)
+    return list(figures.figure_paths(path).values())
+
+
+def _panel_figure(fig, panel, path) -> list[Path]:
+    if fig.kind == "map":
+        maps.choropleth(panel, fig.variable, year=fig.year or fig.years, change=fig.change,
+                        path=path, title=fig.label, label=fig.label, source=fig.source,
+                        log=fig.log)
+    elif fig.kind == "macro":
+        figures.macro_region_lines(panel, fig.variable, path, label=fig.label,
                                    source=fig.source)
-        written += list(figures.figure_paths(path).values())
-    return written
+    else:
+        figures.province_lines(panel, fig.variable, path, label=fig.label,
+                               log=fig.kind == "log", highlight=fig.highlight,
+                               source=fig.source)
+    return list(figures.figure_paths(path).values())
 
 
 def descriptives_title(table_title: str, column_label: str) -> str:

@@ -53,14 +53,15 @@ from regrowth.fit import (Fitted, estimation_sample, fit_column, macro_fit_panel
                           with_region_attributes)
 from regrowth.outputs import (
     estimates_record,
+    figure_jobs,
+    panel_figure_jobs,
     table_files,
     write_descriptives,
-    write_figures,
     write_tables,
 )
 from regrowth.report.notes import full_edition_coverage
 from regrowth.specs import Specs
-from regrowth.background import background
+from regrowth.background import Jobs, background
 
 __all__ = ["run", "RESULTS"]
 
@@ -126,20 +127,26 @@ def _merge(record: dict, entries: dict) -> None:
             record[key] = value
 
 
+def _analysis_result(ctx: analyses.Context, table, analysis, settings) -> tuple[str, Any]:
+    """``("ok", record)`` or ``("failed", (reason, message))`` of one analysis (picklable:
+    outputs-stage analyses may run in the background, :func:`_outputs_jobs`)."""
+    try:
+        return "ok", analysis.run(ctx, table, settings).record
+    except _ANALYSIS_ERRORS as exc:
+        return "failed", (f"{type(exc).__name__}: {exc}", str(exc))
+
+
+def _declared_live(ctx: analyses.Context, stage: str, keep: set) -> list[tuple]:
+    """(table, analysis, settings) of every declared analysis of ``stage`` of the tables not
+    in ``keep``, in table order."""
+    return [(table, analysis, settings) for table in ctx.specs.tables if table.id not in keep
+            for analysis, settings in analyses.declared(ctx.specs, table, stage)]
+
+
 def _live_analyses(ctx: analyses.Context, stage: str, keep: set) -> list[tuple[str, Any]]:
     """Run every declared analysis of ``stage`` of the tables not in ``keep``, in table
-    order; returns one ``("ok", record)`` or ``("failed", (reason, message))`` per analysis
-    (picklable: the outputs stage runs in the background, :func:`_render_and_analyse`)."""
-    out: list[tuple[str, Any]] = []
-    for table in ctx.specs.tables:
-        if table.id in keep:
-            continue
-        for analysis, settings in analyses.declared(ctx.specs, table, stage):
-            try:
-                out.append(("ok", analysis.run(ctx, table, settings).record))
-            except _ANALYSIS_ERRORS as exc:
-                out.append(("failed", (f"{type(exc).__name__}: {exc}", str(exc))))
-    return out
+    order; returns one :func:`_analysis_result` per analysis."""
+    return [_analysis_result(ctx, *todo) for todo in _declared_live(ctx, stage, keep)]
 
 
 def _run_analyses(ctx: analyses.Context, stage: str, keep: set, tx, previous_all: dict,
@@ -202,32 +209,83 @@ def _plan_outputs(tx, spec, failed: dict, only) -> _Plan:
     return _Plan(keep, live, previous_all)
 
 
-def _render_and_analyse(plan: _Plan, ctx: analyses.Context) -> list:
-    """The figures and the outputs-stage analyses (their files, and their results as
-    :func:`_live_analyses` returns them): neither reads what the columns-stage analyses add
-    to the fitted columns, so they run in a second process beside those (:func:`run`)."""
-    write_figures(plan.live, ctx.fitted, ctx.panel, ctx.out, ctx.labels)
-    return _live_analyses(ctx, "outputs", plan.keep)
+def _outputs_jobs(plan: _Plan, ctx: analyses.Context):
+    """The outputs-stage analyses and the coefficient plots as independent jobs, analyses
+    first: ``(todo, figs)``, :func:`_declared_live` and :func:`regrowth.outputs.figure_jobs`
+    (the panel figures are :class:`_Early`'s). Job i is analysis i for i < len(todo), else
+    figure i - len(todo)."""
+    return (_declared_live(ctx, "outputs", plan.keep),
+            figure_jobs(plan.live, ctx.fitted, ctx.panel, ctx.out, ctx.labels,
+                        panel_figures=False))
 
 
-def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None) -> None:
+class _Early:
+    """The panel figures (:func:`regrowth.outputs.panel_figure_jobs`: they read the panel
+    alone) as jobs a first background process starts on while this one fits the columns;
+    whichever process is free later takes what is left (:meth:`drain`)."""
+
+    def __init__(self, spec, panel, out: Path):
+        self.figs = panel_figure_jobs(spec, panel, out)
+        self.jobs = Jobs(len(self.figs))
+
+    def drain(self) -> None:
+        for i in self.jobs:
+            self.figs[i]()
+
+
+def _do_jobs(jobs: Jobs, todo: list, figs: list, ctx: analyses.Context,
+             early: _Early | None = None) -> dict:
+    """Do the jobs ``jobs`` hands this process, then the panel figures ``early`` has left;
+    returns ``{i: result}`` of the analyses among them (:func:`_analysis_result`)."""
+    done = {}
+    for i in jobs:
+        if i < len(todo):
+            done[i] = _analysis_result(ctx, *todo[i])
+        else:
+            figs[i - len(todo)]()
+    if early is not None:
+        early.drain()
+    return done
+
+
+def _outputs_context(ctx: analyses.Context) -> analyses.Context:
+    """``ctx`` with each fitted column's ``extra`` and ``warnings`` copied: the outputs-stage
+    analyses read the columns as they were fitted, in whichever process they run, however
+    far the columns-stage analyses (which add to those two) have got in this one."""
+    fitted = {k: dataclasses.replace(f, extra=dict(f.extra), warnings=list(f.warnings))
+              for k, f in ctx.fitted.items()}
+    return dataclasses.replace(ctx, fitted=fitted)
+
+
+def _stage_outputs(tx, ctx: analyses.Context, failed: dict, only, skipped=None,
+                   early: _Early | None = None) -> None:
     """Write every output of the run into the transaction's staging folder, in two
-    processes: the figures and the outputs-stage analyses in a forked child
-    (:func:`regrowth.background.background`), the columns-stage analyses (bootstrap lines,
-    randomization inference: they add to the fitted columns, which the tables and
-    ``estimates.json`` read), the tables and the descriptive tables here.
+    processes: a forked child (:func:`regrowth.background.background`) starts on the jobs of
+    the outputs stage (the outputs-stage analyses and the figures: neither reads what the
+    columns-stage analyses add to the fitted columns), while this process runs the
+    columns-stage analyses (bootstrap lines, randomization inference: they add to the fitted
+    columns, which the tables and ``estimates.json`` read), the tables and the descriptive
+    tables, then takes its share of the jobs left (:class:`regrowth.background.Jobs`: each
+    job once, by whichever process is free first); both also take the panel figures
+    ``early`` (:class:`_Early`) has left.
 
     A table with a failed column keeps its last good outputs (files and estimates.json
     entry) when it has any; a partial run (``only``) leaves the other tables alone.
     """
     spec = ctx.specs
     plan = _plan_outputs(tx, spec, failed, only)
-    with background(_render_and_analyse, plan, ctx) as job:
+    octx = _outputs_context(ctx)
+    todo, figs = _outputs_jobs(plan, octx)
+    jobs = Jobs(len(todo) + len(figs))
+    with background(_do_jobs, jobs, todo, figs, octx, early) as job:
         _run_analyses(ctx, "columns", set(), tx, {}, failed)
         write_tables(plan.live, ctx.fitted, tx.dir, ctx.labels,
                      ctx.panel.attrs.get("full_edition"), skipped=skipped)
         write_descriptives(ctx.panel, spec, tx.dir, ctx.labels)
-    top = _run_analyses(ctx, "outputs", plan.keep, tx, plan.previous_all, failed, done=job.result)
+        here = _do_jobs(jobs, todo, figs, octx, early)
+    done = {**job.result, **here}
+    top = _run_analyses(ctx, "outputs", plan.keep, tx, plan.previous_all, failed,
+                        done=[done[i] for i in range(len(todo))])
     previous = plan.previous_all.get("tables", {})
     record = estimates_record(spec, ctx.fitted, failed, skipped)
     record["tables"] = {t: (previous[t] if t in plan.keep and t in previous else entry)
@@ -300,12 +358,14 @@ def run(specs: str | Path = "specs/models.toml", processed_dir: str | Path = "da
     failed: dict[str, str] = {}
     # lock, recover, clean leftovers and check that out/ is writable -- before fitting
     with files.Transaction(out, prune=only is None) as tx:
-        fitted = _fit_all(todo, panel, failed, macro)
-        ctx = analyses.Context(spec, panel, fitted, dict(spec.labels), tx.dir,
-                               {"chain": chain_reps} if chain_reps is not None else {},
-                               macro=macro, backend={"backend": backend, "workers": workers,
-                                                     "scheduler": scheduler})
-        _stage_outputs(tx, ctx, failed, only, skipped)
+        early = _Early(spec, panel, tx.dir)  # the panel figures, drawn while the columns fit
+        with background(early.drain):
+            fitted = _fit_all(todo, panel, failed, macro)
+            ctx = analyses.Context(spec, panel, fitted, dict(spec.labels), tx.dir,
+                                   {"chain": chain_reps} if chain_reps is not None else {},
+                                   macro=macro, backend={"backend": backend, "workers": workers,
+                                                         "scheduler": scheduler})
+            _stage_outputs(tx, ctx, failed, only, skipped, early)
     print(f"replicate: {len(tx.installed)} file(s) changed, {len(tx.deleted)} stale file(s) "
           f"removed under {out}/")
     for rel in tx.deleted:

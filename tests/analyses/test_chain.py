@@ -117,7 +117,8 @@ def test_replicate_writes_the_chain_that_fit_chain_gives_with_the_recorded_seed(
 
     CHAIN_SEED = chain_settings(specs.load(SPECS)).seed
     quick = few_draws_specs(19)
-    monkeypatch.setattr(replicate, "write_figures", lambda *args, **kwargs: [])
+    monkeypatch.setattr(replicate, "figure_jobs", lambda *args, **kwargs: [])
+    monkeypatch.setattr(replicate, "panel_figure_jobs", lambda *args, **kwargs: [])
     monkeypatch.setattr(figures, "figure_bytes", lambda *args, **kwargs: b"")
 
     out = tmp_path / "results"

@@ -176,3 +176,38 @@ def test_fits_that_fell_back_to_a_cold_refit_are_counted():
     want = sum(frame["d"].unstack().to_numpy()[list(p)][0, 0] < 0
                for p in itertools.permutations(range(5)))
     assert res.fallbacks == want and 0 < want < 120
+
+
+def test_a_refit_with_a_batch_settles_the_draws_that_keep_every_row():
+    """SYNTHETIC, unbalanced (u1 has no 2004 row): every draw goes to ``fit.batch``, NaN on
+    the row it loses (draws that do not leave u1's series to u1); the draws it leaves (None)
+    are refitted by ``fit``; the result is the one without a batch, rows lost included."""
+    frame = _panel(G=6).drop(("u1", 2004))
+    seen, asked = [], []
+
+    class Batched:
+        def __call__(self, f):
+            asked.append(len(f))
+            return _ols(f)
+
+        def batch(self, xs):
+            out = []
+            for x in xs:
+                seen.append(x)
+                keep = ~np.isnan(x)
+                f = frame.loc[keep].copy()
+                f["d"] = x[keep]
+                out.append(_ols(f) if x[0] > 0 else None)  # leave some to fit
+            return out
+
+    kw = {"permutations": 300, "seed": 4}
+    got = randomization_test(Batched(), frame, "d", **kw)
+    assert got.to_dict() == randomization_test(_ols, frame, "d", **kw).to_dict()
+    assert got.rows_lost == 1 and len(seen) == 300
+    u1 = frame.loc["u1", "d"].to_numpy()
+    full = [x for x in seen if not np.isnan(x).any()]
+    assert 0 < len(full) < 300
+    for x in full:  # a draw that keeps every row leaves u1's own series to u1
+        np.testing.assert_array_equal(x[4:7], u1)
+    left = [x for x in seen if x[0] <= 0]
+    assert left and len(asked) == 1 + len(left)  # the observed fit and the draws left

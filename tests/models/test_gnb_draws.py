@@ -166,3 +166,71 @@ def test_a_draw_without_a_dispersion_group_is_left_to_a_full_refit(data):
     wc[0, 8:] = 1.0  # 12 draws, all among the 8 clusters with d = 0
     _, status, _ = fit_weighted(full, None, wc[:, cl])
     assert status[0] == STATUS.index("refit")
+
+
+# ----------------------------------------------------------- per-draw designs (randomization)
+
+def _permuted_designs(X, cl, seed: int, B: int) -> np.ndarray:
+    """B copies of X whose regressor x2 (column 2) has its cluster series dealt out anew, as a
+    randomization test does (SYNTHETIC)."""
+    rng = np.random.default_rng(seed)
+    series = X[:, 2].reshape(G, T)
+    out = np.repeat(X[None], B, axis=0)
+    for b in range(B):
+        out[b, :, 2] = series[rng.permutation(G)].ravel()
+    return out
+
+
+def _model(data, Xd=None):
+    y, X, Z, cl = data
+    return GeneralizedNegativeBinomial(y, X if Xd is None else Xd, Z)
+
+
+def test_derivatives_with_per_draw_designs_are_each_designs_model(data):
+    """``designs``: draw b's likelihood, score and Hessian are those of the model built on its
+    own design (1e-10 relative: the same sums in another order), at a 0/1 and at a constant
+    dispersion (NB2, the grouped path)."""
+    y, X, Z, cl = data
+    Xs = _permuted_designs(X, cl, 7, 6)
+    P = np.array([0.9, 0.3, -0.2, -0.4, 0.6]) + 0.05 * np.random.default_rng(8).normal(
+        size=(6, 5))
+    for Zd, p in ((Z, P), (Z[:, :1], P[:, :4])):
+        m = GeneralizedNegativeBinomial(y, X, Zd)
+        llf, grad, H = weighted_derivs(m, p, np.ones((6, len(y))), 2, designs=Xs)
+        for b in range(6):
+            ref = GeneralizedNegativeBinomial(y, Xs[b], Zd)
+            np.testing.assert_allclose(llf[b], ref.loglike(p[b]), rtol=1e-10)
+            np.testing.assert_allclose(grad[b], ref.score(p[b]), rtol=1e-10, atol=1e-9)
+            np.testing.assert_allclose(H[b], ref.hessian(p[b]), rtol=1e-10, atol=1e-9)
+
+
+def test_batched_fits_of_per_draw_designs_are_the_refits_of_each_design(data):
+    """``fit_weighted(..., designs=)`` with unit weights: every draw converges to the estimate of
+    the full fit on its own design (1e-10 relative, 1e-12 absolute), from the observed
+    estimate."""
+    y, X, Z, cl = data
+    full = _model(data)
+    start = np.asarray(full.fit().params)
+    Xs = _permuted_designs(X, cl, 9, 12)
+    params, status, _ = fit_weighted(full, start, np.ones((12, len(y))), designs=Xs)
+    assert np.all(status == STATUS.index("converged"))
+    for b in range(12):
+        ref = _model(data, Xs[b]).fit()
+        assert ref.converged
+        np.testing.assert_allclose(params[b], np.asarray(ref.params), rtol=1e-10, atol=1e-12)
+
+
+def test_a_draws_numbers_do_not_depend_on_the_other_draws_of_the_batch(data):
+    """Per-draw designs: fitting the draws one at a time, seven at a time or all at once gives
+    the same bytes for each draw (every product is the draw's own)."""
+    y, X, Z, cl = data
+    full = _model(data)
+    start = np.asarray(full.fit().params)
+    Xs = _permuted_designs(X, cl, 10, 15)
+    ones = np.ones((15, len(y)))
+    whole = fit_weighted(full, start, ones, designs=Xs)[0]
+    for size in (1, 7):
+        parts = np.concatenate([fit_weighted(full, start, ones[i:i + size],
+                                             designs=Xs[i:i + size])[0]
+                                for i in range(0, 15, size)])
+        assert parts.tobytes() == whole.tobytes()

@@ -41,6 +41,13 @@ Dask); each chunk refits its draws on one BLAS thread and returns (b*, se*) per 
 counting is done here. Each draw's refit depends only on its permutation, so the result is
 the same, bit for bit, on every backend and for any number of workers or chunk size.
 
+A refit may offer ``fit.batch(xs)``, all the draws of a chunk at once (``xs``: their
+reassigned treatment on the rows of ``data``, one row per draw, NaN on the rows a draw
+loses), returning (b*, se*) per draw or None for a draw it leaves to ``fit``
+(:mod:`regrowth.inference.refit`: batched Newton of the count models, the linear steps of
+FE and RE vectorised over draws); a draw's result must not depend on the other draws of the
+chunk, so the result is still the same for any chunk size.
+
 A refit may report that it fell back to a cold fit (``fit`` returning ``(b, se, cold)``,
 e.g. a warm-started Newton that did not converge, :mod:`regrowth.inference.refit`); the
 number of such draws is ``fallbacks``.
@@ -133,10 +140,14 @@ def _refit_chunk(fit, data: pd.DataFrame, treatment: str, W: np.ndarray, row_uni
     in any process)."""
     out = []
     with one_blas_thread():
-        for perm in perms:
-            values = W[perm[row_unit], col_year]
+        values_of = [W[perm[row_unit], col_year] for perm in perms]
+        settled = _batch(fit, values_of)
+        for values, got in zip(values_of, settled):
             keep = ~np.isnan(values)
             lost = int((~keep).sum())
+            if got is not None:
+                out.append((float(got[0]), float(got[1]), False, lost, False))
+                continue
             frame = data.loc[keep].copy() if lost else data.copy()
             frame[treatment] = values[keep]
             cold, bad = False, False
@@ -149,6 +160,18 @@ def _refit_chunk(fit, data: pd.DataFrame, treatment: str, W: np.ndarray, row_uni
                 bad = True
             out.append((b, s, cold, lost, bad))
     return out
+
+
+def _batch(fit, values_of: list[np.ndarray]) -> list:
+    """``fit.batch`` of the draws, where ``fit`` offers one: per draw (estimate, std_error),
+    or None for a draw left to ``fit`` itself."""
+    batch = getattr(fit, "batch", None)
+    if batch is None or not values_of:
+        return [None] * len(values_of)
+    try:
+        return list(batch(np.stack(values_of)))
+    except (ValueError, np.linalg.LinAlgError, RuntimeError, ArithmeticError):
+        return [None] * len(values_of)  # every draw goes through fit, which decides
 
 
 def _unit_keys(data: pd.DataFrame, unit: str) -> np.ndarray:

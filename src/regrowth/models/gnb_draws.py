@@ -24,7 +24,8 @@ on the full (n, B) arrays row by row, so the results are the same bits (tested).
 :func:`fit_weighted` maximises all B at once by the safeguarded Newton iteration of
 :func:`regrowth.models._optim.newton`, step for step (Hessian scaled by its diagonal, eigenvalues
 floored at 1e-8 of the largest, step capped at ``max_step`` in its largest coordinate, Armijo
-backtracking, one polishing step after convergence), started from ``start`` (for a bootstrap:
+backtracking, one polishing step after convergence; the same loop,
+:func:`regrowth.models._optim.newton_batch`), started from ``start`` (for a bootstrap:
 the full-sample estimate, so a few steps suffice) and stopped after ``maxiter`` steps. Each draw
 ends in one of :data:`STATUS`:
 
@@ -43,12 +44,20 @@ ends in one of :data:`STATUS`:
 
 Draws are fitted in fixed chunks (the caller's); a chunk's arithmetic is the same wherever it
 runs, so the result is the same bytes on every backend for the same chunking.
+
+**Per-draw designs** (``designs``, a randomization test's draws, which differ in one column of
+the mean design X_b and have unit weights): l, grad and H as above with X_b in place of X,
+eta_b = X_b b + offset, grad_mean = X_b' s_eta, H_mean = X_b' diag(h_ee) X_b, H_mean,disp =
+X_b' diag(h_et) Z. Every product is one draw's own (batched matrix products on contiguous
+operands, column sums per draw), so a draw's numbers are the same bytes whatever the other
+draws of its chunk; the Gram check uses each draw's design.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from regrowth.models._optim import newton_batch
 from regrowth.models.gnb_results import ETA_DIVERGE, LNALPHA_BOUNDARY
 
 __all__ = ["STATUS", "weighted_derivs", "fit_weighted", "default_start"]
@@ -117,7 +126,8 @@ class _Cells:
         return out.reshape(self.shape)
 
 
-def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
+def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2,
+                    designs: np.ndarray | None = None):
     """Log likelihood, score and Hessian of ``model`` (a ``GeneralizedNegativeBinomial``) at
     each row of ``P`` (B, k) under the frequency weights of the same row of ``W`` (B, n).
 
@@ -126,15 +136,26 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
     With integer counts the likelihood pieces are evaluated on the drawn cells only (rows of
     weight zero in a draw are about 1/e of a province bootstrap's cells), each cell by the same
     operations as on the full (n, B) arrays, so the results are the same bits.
+
+    ``designs`` (B, n, k_mean): a mean design per draw in place of the model's (draws that
+    differ in a regressor, as a randomization test's; every product with it is one draw's,
+    so a draw's numbers do not depend on the other draws of the batch).
     """
     X, Z, off, y = _arrays(model)
     kx = X.shape[1]
     b, g = P[:, :kx], P[:, kx:]
     Wt = np.ascontiguousarray(W.T)  # (n, B): the rows of the likelihood pieces are observations
-    eta = X @ b.T + off[:, None]
-    t = Z @ g.T
+    Zx = Z  # the dispersion design of the products (per draw with ``designs``)
+    if designs is None:
+        eta = X @ b.T + off[:, None]
+        t = Z @ g.T
+    else:  # every product one draw's: batched matmul, never a product across draws
+        X = designs
+        Zx = np.ascontiguousarray(np.broadcast_to(Z, (len(P),) + Z.shape))  # (B, n, kz)
+        eta = np.matmul(designs, np.ascontiguousarray(b)[:, :, None])[:, :, 0].T + off[:, None]
+        t = np.matmul(Zx, np.ascontiguousarray(g)[:, :, None])[:, :, 0].T
     if not model._gamma.sums_by_group:
-        return _derivs_full(model, X, Z, y, P, Wt, eta, t, order)
+        return _derivs_full(model, X, Zx, y, P, Wt, eta, t, order)
     cells = _Cells(model, Wt)
     row = cells.row
     w, e, tc = cells.take(Wt), cells.take(eta), cells.take(t)
@@ -152,21 +173,21 @@ def weighted_derivs(model, P: np.ndarray, W: np.ndarray, order: int = 2):
                               for a in model._gamma.grouped(np.exp(-t), order, *grp))
         ll = lg - model._lgy1[row] - (r + yc) * lq + np.where(model._ypos[row], yc * (tc + e),
                                                               0.0)
-        llf = cells.put(w * ll).sum(axis=0)
+        llf = _colsum(X, cells.put(w * ll))
         if order == 0:
             return llf, None, None
         q = 1.0 + amu
         s_eta = (yc - mu) / q
         rl = r * (lq - dpsi)
         s_t = rl + s_eta
-        grad = np.concatenate([(X.T @ cells.put(w * s_eta)).T, (Z.T @ cells.put(w * s_t)).T],
+        grad = np.concatenate([_xt(X, cells.put(w * s_eta)), _xt(Zx, cells.put(w * s_t))],
                               axis=1)
         if order == 1:
             return llf, grad, None
         q2 = q * q
         h = (cells.put(w * (-mu * (1.0 + yc / r) / q2)), cells.put(w * (amu * (mu - yc) / q2)),
              cells.put(w * (-rl + mu / q + r * r * dtri - (yc - mu) * amu / q2)))
-    return llf, grad, _hessian(X, Z, P, h)
+    return llf, grad, _hessian(X, Zx, P, h)
 
 
 def _derivs_full(model, X, Z, y, P, Wt, eta, t, order):
@@ -182,7 +203,7 @@ def _derivs_full(model, X, Z, y, P, Wt, eta, t, order):
         lg, dpsi, dtri = model._gamma(r, order)
         ll = lg - model._lgy1[:, None] - (r + yc) * lq + np.where(model._ypos[:, None],
                                                                   yc * (t + eta), 0.0)
-        llf = np.where(on, Wt * ll, 0.0).sum(axis=0)
+        llf = _colsum(X, np.where(on, Wt * ll, 0.0))
         if order == 0:
             return llf, None, None
         q = 1.0 + amu
@@ -191,7 +212,7 @@ def _derivs_full(model, X, Z, y, P, Wt, eta, t, order):
         s_t = rl + s_eta
         ws_eta = np.where(on, Wt * s_eta, 0.0)
         ws_t = np.where(on, Wt * s_t, 0.0)
-        grad = np.concatenate([(X.T @ ws_eta).T, (Z.T @ ws_t).T], axis=1)
+        grad = np.concatenate([_xt(X, ws_eta), _xt(Z, ws_t)], axis=1)
         if order == 1:
             return llf, grad, None
         q2 = q * q
@@ -201,25 +222,52 @@ def _derivs_full(model, X, Z, y, P, Wt, eta, t, order):
     return llf, grad, _hessian(X, Z, P, (h_ee, h_et, h_tt))
 
 
+def _xt(X, S):
+    """(B, k) rows X'S[:, b] of an (n, B) ``S``; ``X`` (n, k), or (B, n, k) one per draw."""
+    if X.ndim == 2:
+        return (X.T @ S).T
+    # contiguous operands: matmul then takes the same (BLAS) path for any number of draws
+    return np.matmul(np.swapaxes(X, 1, 2), np.ascontiguousarray(S.T)[:, :, None])[:, :, 0]
+
+
+def _colsum(X, S):
+    """(B,) column sums of an (n, B) ``S``; with per-draw designs (``X`` 3-d) each draw's
+    column summed on its own (the same bits whatever B)."""
+    if X.ndim == 2:
+        return S.sum(axis=0)
+    return np.ascontiguousarray(S.T).sum(axis=1)
+
+
 def _hessian(X, Z, P, h):
     """(B, k, k) Hessians from the weighted (n, B) second-derivative pieces ``h`` = (h_ee,
-    h_et, h_tt) of the mean and dispersion indices."""
+    h_et, h_tt) of the mean and dispersion indices (``X`` (n, k_mean) and ``Z`` (n, k_disp),
+    or (B, n, k_mean) and (B, n, k_disp): one design per draw)."""
     h_ee, h_et, h_tt = h
-    kx = X.shape[1]
-    k, kz, B = P.shape[1], Z.shape[1], P.shape[0]
+    kx = X.shape[-1]
+    k, kz, B = P.shape[1], Z.shape[-1], P.shape[0]
     H = np.empty((B, k, k))
-    H[:, :kx, :kx] = (h_ee.T @ _outer(X, X)).reshape(B, kx, kx)
-    H[:, :kx, kx:] = (h_et.T @ _outer(X, Z)).reshape(B, kx, kz)
-    H[:, kx:, kx:] = (h_tt.T @ _outer(Z, Z)).reshape(B, kz, kz)
+    if X.ndim == 3:
+        Xt = np.swapaxes(X, 1, 2)
+        H[:, :kx, :kx] = np.matmul(Xt * h_ee.T[:, None, :], X)
+        H[:, :kx, kx:] = np.matmul(Xt * h_et.T[:, None, :], Z)
+        H[:, kx:, kx:] = np.matmul(np.swapaxes(Z, 1, 2) * h_tt.T[:, None, :], Z)
+    else:
+        H[:, :kx, :kx] = (h_ee.T @ _outer(X, X)).reshape(B, kx, kx)
+        H[:, :kx, kx:] = (h_et.T @ _outer(X, Z)).reshape(B, kx, kz)
+        H[:, kx:, kx:] = (h_tt.T @ _outer(Z, Z)).reshape(B, kz, kz)
     H[:, kx:, :kx] = np.swapaxes(H[:, :kx, kx:], 1, 2)
     return H
 
 
 def _full_rank(mat: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Per draw: is the stacked design (rows of ``mat`` repeated ``W`` times) of full column rank
-    by the full fit's Gram check, with a factor 100 of margin? (B,) bool."""
-    k = mat.shape[1]
-    gram = (W @ _outer(mat, mat)).reshape(W.shape[0], k, k)
+    """Per draw: is the stacked design (rows of ``mat`` repeated ``W`` times; ``mat`` (n, k) or
+    one per draw, (B, n, k)) of full column rank by the full fit's Gram check, with a factor
+    100 of margin? (B,) bool."""
+    k = mat.shape[-1]
+    if mat.ndim == 3:
+        gram = np.matmul(np.swapaxes(mat, 1, 2) * W[:, None, :], mat)
+    else:
+        gram = (W @ _outer(mat, mat)).reshape(W.shape[0], k, k)
     scale = np.sqrt(np.einsum("bii->bi", gram))
     ok = np.all(scale > 0, axis=1)
     scale[~ok] = 1.0
@@ -288,52 +336,30 @@ def default_start(model, W: np.ndarray) -> np.ndarray:
     return np.concatenate([b, g], axis=1)
 
 
-def _line_search(model, W, P, llf, G, H, rows, step, slope, ll0, easy) -> np.ndarray:
-    """Armijo backtracking of the draws ``rows`` along ``step``: the full step first, with its
-    derivatives (usually accepted), then halving down to 1e-12. Accepted points are written
-    into ``P``, ``llf``, ``G`` and ``H`` in place; returns the rows whose search stalled.
-    ``easy`` rows (Newton decrement below 1e-6) also accept a step that keeps the likelihood
-    within 1e-9 (relative), where rounding hides the increase."""
-    pn = P[rows] + step
-    lln, gn, Hn = weighted_derivs(model, pn, W[rows], 2)
-    ok = np.isfinite(lln) & ((lln >= ll0 + 1e-4 * slope)
-                             | (easy & (lln >= ll0 - 1e-9 * np.abs(ll0))))
-    P[rows[ok]], llf[rows[ok]], G[rows[ok]], H[rows[ok]] = pn[ok], lln[ok], gn[ok], Hn[ok]
-    pend = np.flatnonzero(~ok)
-    s = 1.0
-    while pend.size and s > 1e-12:
-        s *= 0.5
-        if not s > 1e-12:
-            break
-        pt = P[rows[pend]] + s * step[pend]
-        lt = weighted_derivs(model, pt, W[rows[pend]], 0)[0]
-        okp = np.isfinite(lt) & ((lt >= ll0[pend] + 1e-4 * s * slope[pend])
-                                 | (easy[pend] & (lt >= ll0[pend] - 1e-9 * np.abs(ll0[pend]))))
-        if okp.any():
-            acc = rows[pend[okp]]
-            P[acc] = pt[okp]
-            llf[acc], G[acc], H[acc] = weighted_derivs(model, pt[okp], W[acc], 2)
-        pend = pend[~okp]
-    return rows[pend]
-
-
 def fit_weighted(model, start, W, *, maxiter: int = 25, tol: float = 1e-12,
-                 max_step: float = 5.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 max_step: float = 5.0, designs: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximise ``model``'s likelihood under each weight vector of ``W`` (B, n), from ``start``
     (one vector (k,) for every draw, one per draw (B, k), or None: each draw's own default
-    start, :func:`default_start`, as a full fit of the stacked rows would begin).
+    start, :func:`default_start`, as a full fit of the stacked rows would begin). ``designs``
+    (B, n, k_mean): each draw's own mean design (:func:`weighted_derivs`; then ``start`` must
+    be given).
 
     Returns ``(params, status, iterations)``: (B, k) estimates, (B,) codes indexing
     :data:`STATUS` (0 converged, 1 boundary, 2 refit: the estimate is not usable, refit that
-    draw in full) and (B,) Newton steps taken. See the module docstring for the iteration.
+    draw in full) and (B,) Newton steps taken. The iteration is
+    :func:`regrowth.models._optim.newton_batch` (see the module docstring).
     """
     W = np.asarray(W, dtype=float)
     B = W.shape[0]
     k = model.k_mean + model.k_disp
     kx = model.k_mean
     X, Z, off, y = _arrays(model)
+    if designs is not None:
+        if start is None:
+            raise ValueError("fit_weighted: designs need a start (one per draw or one for all)")
+        X = designs
     status = np.full(B, _RUNNING)
-    iters = np.zeros(B, dtype=int)
     status[~(_full_rank(X, W) & _full_rank(Z, W))] = _REFIT
     if start is None:
         P = np.zeros((B, k))
@@ -343,69 +369,26 @@ def fit_weighted(model, start, W, *, maxiter: int = 25, tol: float = 1e-12,
     else:
         start = np.asarray(start, dtype=float)
         P = np.tile(start, (B, 1)) if start.ndim == 1 else start.copy()
-    llf = np.full(B, np.nan)
-    G = np.zeros((B, k))
-    H = np.zeros((B, k, k))
-    act = np.flatnonzero(status == _RUNNING)
-    if act.size:
-        llf[act], G[act], H[act] = weighted_derivs(model, P[act], W[act], 2)
-    status[(status == _RUNNING) & ~np.isfinite(llf)] = _REFIT
     on = W > 0
-    for it in range(maxiter + 1):
-        act = np.flatnonzero(status == _RUNNING)
-        if act.size == 0:
-            break
-        iters[act] = it
-        p, g, h, w_ = P[act], G[act], H[act], W[act]
-        A = -h
-        d = np.sqrt(np.abs(np.einsum("bii->bi", A)))
-        d[d == 0] = 1.0
-        As = A / d[:, :, None] / d[:, None, :]
-        gs = g / d
-        finite = np.all(np.isfinite(As), axis=(1, 2))
-        status[act[~finite]] = _REFIT
-        As[~finite] = np.eye(k)
-        ev, V = np.linalg.eigh(As)
-        wmax = np.max(np.abs(ev), axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            nd = (ev[:, 0] > 0) & (wmax / ev[:, 0] < 1e12)
-        vg = np.einsum("bji,bj->bi", V, gs)
-        tmin = np.where(on[act], np.einsum("nk,bk->bn", Z, p[:, kx:]), np.inf).min(axis=1)
-        bound = finite & (tmin < LNALPHA_BOUNDARY)
-        status[act[bound]] = _BOUNDARY
-        live = finite & ~bound
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dec = np.where(nd, np.einsum("bi,bi->b", vg, vg / np.where(nd[:, None], ev, 1.0)),
-                           np.inf)
-        conv = live & nd & (dec < tol)
-        if conv.any():
-            c = np.flatnonzero(conv)
-            pn = p[c] + np.einsum("bij,bj->bi", V[c], vg[c] / ev[c]) / d[c]
-            lln, gn, Hn = weighted_derivs(model, pn, w_[c], 2)
-            keep = (np.isfinite(lln) & (lln >= llf[act[c]] - 1e-12 * (1.0 + np.abs(llf[act[c]])))
-                    & np.all(np.isfinite(Hn), axis=(1, 2))
-                    & (np.max(np.abs(gn), axis=1) <= np.max(np.abs(g[c]), axis=1)))
-            kc = act[c[keep]]
-            P[kc], llf[kc], G[kc], H[kc] = pn[keep], lln[keep], gn[keep], Hn[keep]
-            eta = np.einsum("nk,bk->bn", X, P[act[c], :kx]) + off
-            diverging = np.any(on[act[c]] & (y == 0) & (eta < ETA_DIVERGE), axis=1)
-            status[act[c]] = np.where(diverging, _REFIT, _CONVERGED)
-        step_rows = np.flatnonzero(live & ~conv)
-        if step_rows.size == 0:
-            continue
-        if it == maxiter:
-            status[act[step_rows]] = _REFIT
-            break
-        sr = step_rows
-        wm = np.maximum(np.abs(ev[sr]), 1e-8 * wmax[sr, None])
-        step = np.einsum("bij,bj->bi", V[sr], vg[sr] / wm) / d[sr]
-        m = np.max(np.abs(step), axis=1)
-        step *= np.where(m > max_step, max_step / np.where(m > 0, m, 1.0), 1.0)[:, None]
-        slope = np.einsum("bi,bi->b", g[sr], step)
-        rows = act[sr]
-        ll0 = llf[rows]
-        easy = nd[sr] & (dec[sr] < 1e-6)
-        stalled = _line_search(model, W, P, llf, G, H, rows, step, slope, ll0, easy)
-        status[stalled] = _REFIT  # line search stalled: the full fit decides
-    status[status == _RUNNING] = _REFIT
+
+    def derivs(p, rows, order):
+        return weighted_derivs(model, p, W[rows], order,
+                               None if designs is None else designs[rows])
+
+    def boundary(p, rows):
+        return np.where(on[rows], np.einsum("nk,bk->bn", Z, p[:, kx:]), np.inf).min(axis=1) \
+            < LNALPHA_BOUNDARY
+
+    P, _, _, _, got, iters = newton_batch(derivs, P, tol=tol, maxiter=maxiter,
+                                          max_step=max_step, stop=boundary,
+                                          active=status == _RUNNING)
+    status = np.where(status == _REFIT, _REFIT, got)  # newton_batch's codes are STATUS's
+    c = np.flatnonzero(status == _CONVERGED)
+    if c.size:  # mean coefficients running to minus infinity at zero counts: refit in full
+        if X.ndim == 3:
+            eta = np.matmul(X[c], P[c, :kx, None])[:, :, 0] + off
+        else:
+            eta = np.einsum("nk,bk->bn", X, P[c, :kx]) + off
+        diverging = np.any(on[c] & (y == 0) & (eta < ETA_DIVERGE), axis=1)
+        status[c[diverging]] = _REFIT
     return P, status, iters
