@@ -37,7 +37,6 @@ def _ols(frame):
 
 def _by_hand(frame, groups):
     """Exact randomization p of |t| by listing every within-group permutation."""
-    units = list(pd.unique(frame.index.get_level_values("region")))
     wide = frame["d"].unstack("year")
     b0, s0 = _ols(frame)
     t0 = abs(b0 / s0)
