@@ -89,16 +89,20 @@ def data_mirror() -> Path:
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory, data_mirror):
     """``(work folder, PanelBuild)``: a scratch copy of the project (specs, notebook sources,
-    the committed curves) with the raw files acquired from the mirror and the panel built
-    into ``data/processed``; shared by the session (``replicated`` runs the pipeline in it)."""
+    the committed curves and benchmark results) with the raw files acquired from the mirror
+    and the panel built into ``data/processed``; shared by the session (``replicated`` runs
+    the pipeline in it)."""
     from regrowth import acquire, panel
 
     work = tmp_path_factory.mktemp("project")
     for folder in ("specs", "notebooks"):
         shutil.copytree(PROJECT / folder, work / folder,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    if (PROJECT / "results" / "curve").is_dir():  # notebook 05 reads the committed `make curve` outputs
-        shutil.copytree(PROJECT / "results" / "curve", work / "results" / "curve")
+    # notebook 05 reads the committed `make curve` outputs and the committed size of the count
+    # null curve's tests (benchmarks/results/montecarlo_count_null.json)
+    for folder in (Path("results") / "curve", Path("benchmarks") / "results"):
+        if (PROJECT / folder).is_dir():
+            shutil.copytree(PROJECT / folder, work / folder)
     (work / "data" / "raw").mkdir(parents=True)
     shutil.copy(PROJECT / "data" / "raw" / "MANIFEST.toml", work / "data" / "raw" / "MANIFEST.toml")
     cwd = Path.cwd()
