@@ -20,11 +20,12 @@ Designs (H0 true: the 재정자립도 coefficient is 0 in the DGP)
   NB2(mu, alpha) drawn as Poisson(mu Gamma(1/alpha, alpha)). Each sample is refitted by
   GNB clustered by province.
 * **Fixed effects (growth)**: ``table2_growth/fe_main`` (two-way FE, 16 provinces x 16
-  years as the spec samples them: 254 observations after the spec drops Chungnam 2012-13): y_it = (fitted systematic part with b_fsr = 0, province and year
-  effects included) + u_g + e_it, u_g ~ N(0, (0.3 s)^2) (absorbed by the FE, kept for
-  symmetry), e_it = s_g v_it with v_it AR(1) (rho = 0.5, unit variance) within province and
-  s_g the province's residual SD: the errors are heteroskedastic across and serially
-  correlated within provinces, which is what clustering is for.
+  years as the spec samples them: 254 observations after the spec drops Chungnam 2012-13):
+  y_it = (fitted systematic part with b_fsr = 0, province and year effects included)
+  + u_g + e_it, u_g ~ N(0, (0.3 s)^2) (absorbed by the FE, kept for symmetry),
+  e_it = s_g v_it with v_it AR(1) (rho = 0.5, unit variance) within province and s_g the
+  province's residual SD: the errors are heteroskedastic across and serially correlated
+  within provinces, which is what clustering is for.
 
 Tests of H0: b_fsr = 0 at 5% (coverage of the 95% interval = 1 - rejection rate, since every
 interval here is the inversion of its test):
