@@ -205,10 +205,10 @@ def test_batched_bootstrap_is_the_same_bytes_on_every_backend(panel, monkeypatch
     from dataclasses import replace
 
     from regrowth import specs
-    from regrowth.analyses import chain
+    from regrowth.analyses import chain, chain_estimation
     from regrowth.curve.backends import Executor
 
-    monkeypatch.setattr(chain, "CHUNK", 8)
+    monkeypatch.setattr(chain_estimation, "CHUNK", 8)
     s = replace(chain.chain_settings(specs.load(SPECS)), reps=20)
     serial = chain.fit_chain(panel, s)
     with Executor("processes", workers=2) as ex:
