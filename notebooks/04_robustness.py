@@ -259,19 +259,19 @@ for name in ("loo_table1_innovation.png", "loo_table2_growth.png"):
     display(Image(filename=str(reader.figure_path(name, ROOT))))
 
 # %% [markdown]
-# The same refits in numbers (`results/tables/loo_<table>.csv`, the refits behind the figures,
-# which `regrowth.analyses.loo.leave_one_out` computes): the range of each headline coefficient
-# over the 16 leave-one-out samples, the province whose removal moves it most, and the largest
+# The same refits in numbers (`estimates.json["loo"]`, the refits behind the figures, which
+# `regrowth.analyses.loo.leave_one_out` computes): the range of each headline coefficient over
+# the 16 leave-one-out samples, the province whose removal moves it most, and the largest
 # analytic p-value.
 
 # %%
 FULL = "(none)"  # how leave_one_out marks the full-sample fit (regrowth.analyses.loo.FULL)
 loo_rows = []
 for name in ("table1_innovation", "table2_growth"):
-    frame = reader.table_csv(f"loo_{name}", ROOT)
+    frame = pd.DataFrame(est["loo"][name]["rows"])
     table, column = frame["table"].iloc[0], frame["column"].iloc[0]
     full = frame[frame["dropped"] == FULL].set_index("term")
-    rest = frame[(frame["dropped"] != FULL) & frame["error"].isna()]   # an empty cell: no error
+    rest = frame[(frame["dropped"] != FULL) & (frame["error"] == "")]
     for term, grp in rest.groupby("term"):
         far = grp.loc[(grp["estimate"] - full.loc[term, "estimate"]).abs().idxmax()]
         loo_rows.append({"column": f"{table}/{column}", "term": term,

@@ -131,8 +131,8 @@ def test_committed_notebooks_carry_the_outputs_of_the_last_run(replicated):
     assert stale == [], f"notebooks whose committed outputs are stale: {stale}"
 
 
-def test_loo_csv_holds_the_leave_one_out_refits_at_full_precision(replicated):
-    """results/tables/loo_<table>.csv (what notebook 04 reads) is leave_one_out's frame of the
+def test_estimates_hold_the_leave_one_out_refits_at_full_precision(replicated):
+    """estimates.json["loo"][table] (what notebook 04 reads) is leave_one_out's frame of the
     table's loo column, every number as computed."""
     from regrowth.analyses import loo
     from regrowth.fit import with_region_attributes
@@ -142,15 +142,10 @@ def test_loo_csv_holds_the_leave_one_out_refits_at_full_precision(replicated):
                      if sp.table == "table2_growth")
     p = with_region_attributes(panel.load(work / "data" / "processed"))
     expected = loo.leave_one_out(sp, p, terms)
-    written = pd.read_csv(work / "results" / "tables" / "loo_table2_growth.csv",
-                          keep_default_na=False, na_values=[""])
-    assert list(written.columns) == list(expected.columns)
-    for col in expected.columns:
-        if col == "error":
-            assert written[col].fillna("").astype(str).tolist() == expected[col].tolist()
-        else:   # every float exactly (NaN where a fit failed)
-            pd.testing.assert_series_equal(written[col], expected[col], check_exact=True,
-                                           check_dtype=False)
+    stored = reader.load_estimates(work)["loo"]["table2_growth"]
+    assert stored["column"] == sp.id
+    written = pd.DataFrame(stored["rows"])
+    pd.testing.assert_frame_equal(written, expected, check_exact=True, check_dtype=False)
 
 
 def test_panel_csv_is_byte_identical_to_a_second_build(replicated, tmp_path):

@@ -92,19 +92,6 @@ def test_missing_or_broken_estimates_file(tmp_path):
         results.load_estimates(root)
 
 
-def test_table_csv_reads_the_written_rows_and_names_a_missing_file(tmp_path):
-    root = _project(tmp_path)
-    with pytest.raises(MissingInputError, match=r"(?s)loo_t\.csv has not been written.*make replicate"):
-        results.table_csv("loo_t", root)
-    (root / "results" / "tables").mkdir(parents=True, exist_ok=True)
-    (root / "results" / "tables" / "loo_t.csv").write_text(
-        "dropped,estimate,error\n(none),0.1234567890123456,\nbusan,-2.5e-07,singular\n",
-        encoding="utf-8")
-    frame = results.table_csv("loo_t", root)
-    assert frame["estimate"].tolist() == [0.1234567890123456, -2.5e-07]   # full precision
-    assert frame["error"].isna().tolist() == [True, False]                 # empty cell: NaN
-
-
 def test_failed_column_is_reported(tmp_path):
     root = _project(tmp_path)
     record = {"tables": {"t": {"title": "T", "notes": [], "columns": {

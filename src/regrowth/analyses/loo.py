@@ -34,7 +34,6 @@ from matplotlib.ticker import MaxNLocator
 from regrowth import regions
 from regrowth.analyses import Analysis, Context, Output, register
 from regrowth.errors import RegrowthError
-from regrowth.files import csv_safe_frame, write_text
 from regrowth.fit import awaits_download, estimation_sample, fit_column
 from regrowth.models import registry
 from regrowth.models.registry import did_you_mean
@@ -196,10 +195,7 @@ def _parse(value, table, problems: Problems, where: str) -> dict | None:
 
 
 def _files(table, settings) -> list[str]:
-    """The figure (PNG, PDF, SVG) and ``tables/loo_<table>.csv``, the refits in numbers
-    (:func:`leave_one_out`'s frame at full precision, for readers such as notebook 04)."""
-    return [*(str(p) for p in figures.figure_paths(f"figures/loo_{table.id}").values()),
-            f"tables/loo_{table.id}.csv"]
+    return [str(p) for p in figures.figure_paths(f"figures/loo_{table.id}").values()]
 
 
 def _run(ctx: Context, table, settings) -> Output:
@@ -210,9 +206,10 @@ def _run(ctx: Context, table, settings) -> Output:
     path = Path(ctx.out) / _files(table, settings)[0]
     title = f"Leave one province out: {table.title}, column {spec.label} ({spec.title})"
     loo_figure(frame, path, var_labels=ctx.labels, title=title)
-    csv = write_text(Path(ctx.out) / _files(table, settings)[-1],
-                     csv_safe_frame(frame).to_csv(index=False, lineterminator="\n"))
-    return Output(files=[path, csv])
+    # the refits in numbers, full precision (:func:`leave_one_out`'s rows), for readers such
+    # as notebook 04: estimates.json["loo"][table]
+    return Output(files=[path], record={"loo": {table.id: {
+        "column": spec.id, "rows": frame.to_dict(orient="records")}}})
 
 
 register(Analysis(name="loo", stage="outputs", run=_run, parse=_parse, files=_files,

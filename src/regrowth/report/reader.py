@@ -137,17 +137,6 @@ def table_markdown(table_id: str, root: str | Path | None = None) -> str:
     return (_results(root) / "tables" / f"{table_id}.md").read_text(encoding="utf-8")
 
 
-def table_csv(name: str, root: str | Path | None = None) -> pd.DataFrame:
-    """``results/tables/<name>.csv`` as a DataFrame (numbers at the precision written; an
-    empty cell is NaN). Raises :class:`~regrowth.errors.MissingInputError` if it has not been
-    written."""
-    path = _results(root) / "tables" / f"{name}.csv"
-    if not path.is_file():
-        raise MissingInputError(f"results/tables/{name}.csv has not been written", file=path,
-                                hint="run `make replicate` (or `regrowth replicate`)")
-    return pd.read_csv(path)
-
-
 def figure_path(name: str, root: str | Path | None = None) -> Path:
     """The path of ``results/figures/<name>`` (an interrupted commit completed first)."""
     return _results(root) / "figures" / name
