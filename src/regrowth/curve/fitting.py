@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from regrowth.curve import count_null
+from regrowth.curve.count_null import boot_p, score_parts, wants_parts
 from regrowth.curve.enumeration import Spec, spec_seed
 from regrowth.curve.schema import Curve
 from regrowth.errors import RegrowthError, SpecificationError
@@ -68,9 +68,9 @@ def _score_bootstrap_p(fitted, term: str, clusters, reps: int, weights: str, see
     those parts), so the p-value is the one ``boottest(..., ci=False)`` returns, byte for byte
     (tests/test_curve_count_null.py), and the restricted fit is made once for both.
     """
-    parts = count_null.score_parts(fitted.result, term, clusters)
+    parts = score_parts(fitted.result, term, clusters)
     keep[role] = parts
-    return {"p": count_null.boot_p(parts, weights, reps, seed),
+    return {"p": boot_p(parts, weights, reps, seed),
             "method": "score bootstrap (Kline-Santos; variance re-linearised at the one-step "
                       "estimate)", "reps": int(reps)}
 
@@ -220,7 +220,7 @@ def _bootstrap_ps(curve: Curve, first: Spec, inference: list[str], fitted,
                       or ("bootstrap" in declared and "bootstrap" not in inference))
         if parts is not None and not wanted:
             try:
-                parts[role] = count_null.score_parts(fitted.result, term, clusters)
+                parts[role] = score_parts(fitted.result, term, clusters)
             except Exception:  # noqa: BLE001 - the model is listed as outside the null
                 pass
         if curve.reps == 0:
@@ -320,7 +320,7 @@ def run_batch(curve: Curve, groups: list[list[Spec]], panel: pd.DataFrame) -> di
     """
     t0 = time.perf_counter()
     records = []
-    keep = count_null.wants_parts(curve)
+    keep = wants_parts(curve)
     parts: dict[str, dict] = {}
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")

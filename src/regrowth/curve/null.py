@@ -62,7 +62,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from regrowth.curve import count_null
+from regrowth.curve.count_null import SCORE_RECORD, SEED_KEY, null_weights, observed, score_draws
 from regrowth.curve.backends import Executor
 from regrowth.curve.enumeration import Spec, _se_type, spec_seed
 from regrowth.curve.fitting import (
@@ -327,8 +327,7 @@ def _score_arrays(curve: Curve, models: list[dict], parts: dict, executor: Execu
             jobs.append((m["id"], role, part))
     labels = sorted({lab for *_, part in jobs for lab in part.labels})
     B = curve.null_draws
-    W = (count_null.null_weights(curve.weights, labels, B,
-                                 spec_seed(curve.seed, count_null.SEED_KEY))
+    W = (null_weights(curve.weights, labels, B, spec_seed(curve.seed, SEED_KEY))
          if jobs else np.empty((B, 0)))
     col = {lab: i for i, lab in enumerate(labels)}
     arrays = []
@@ -338,13 +337,83 @@ def _score_arrays(curve: Curve, models: list[dict], parts: dict, executor: Execu
     with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore")
         for _, _, part in jobs:
-            obs.append(count_null.observed(part))
-            est, p = count_null.score_draws(part, W[:, [col[lab] for lab in part.labels]],
-                                            "cluster")
+            obs.append(observed(part))
+            est, p = score_draws(part, W[:, [col[lab] for lab in part.labels]], "cluster")
             arrays.append({"est": est, "p": p})
             bar.update(1)
     bar.close()
     return [(mid, role) for mid, role, _ in jobs], obs, arrays, left_out
+
+
+def _linear_or_refit(curve: Curve, specs: list[Spec], models: list[dict], data: pd.DataFrame,
+                     executor: Executor, method: str, draws: list[int]):
+    """Linear curves (``null_method`` "linear" or "refit"): per eligible (model, role), the
+    observed statistic of record (estimate, p-value of :data:`NULL_RECORD`) and the draws.
+    Returns (roles, observed [(estimate, p)], arrays [{est, p}], models, method text,
+    specifications refitted instead of mapped)."""
+    jobs = []
+    for spec, m in _null_eligible(specs, models):
+        for role, term in spec.focal_terms:
+            b = m["terms"][role].get("estimate")
+            if b is not None:
+                jobs.append((spec, role, term, b, m["terms"][role]["p_value"][spec.inference]))
+    order = {r: i for i, r in enumerate(curve.focal)}
+    jobs.sort(key=lambda j: (j[0].model_id, order[j[1]]))   # stable: inference order kept
+    obs = [(b, p) for *_, b, p in jobs]
+    jobs = [j[:4] for j in jobs]
+    first = min(s.sample["years"][0] for s, *_ in jobs) if jobs else 0
+    last = max(s.sample["years"][1] for s, *_ in jobs) if jobs else 0
+    years = data.index.get_level_values("year")
+    data = data.loc[(years >= first) & (years <= last)]   # lags are already columns
+    if method == "linear":
+        arrays, refitted = _linear_arrays(curve, executor, jobs, data, draws)
+        how = ("provinces resampled with replacement from data with b = 0 imposed per "
+               "specification (Simonsohn, Simmons & Nelson 2020); each linear "
+               "specification's draws computed as a linear map of the null outcome "
+               "(regrowth.curve.linear_null): " + LINEAR_AGREEMENT)
+    elif method == "refit":
+        arrays, refitted = _refit_arrays(curve, executor, jobs, data, draws), []
+        how = ("provinces resampled with replacement from data with b = 0 imposed per "
+               "specification (Simonsohn, Simmons & Nelson 2020); every specification "
+               "refitted in every draw")
+    else:
+        raise Unavailable(f"null method {method!r}: use 'linear', 'refit' or 'score'")
+    return ([role for _, role, _, _ in jobs], obs, arrays, len({s.model_id for s, *_ in jobs}),
+            how, refitted)
+
+
+def _role_record(role: str, roles_of: list[str], obs: list, rows: list[dict],
+                 arrays: list[dict]) -> dict:
+    """The ``null`` record of one focal role: observed and per-draw median and share of
+    p < 0.05, failed and borderline draws, and the two Monte Carlo p-values."""
+    ob = [(e, p) for r, (e, p) in zip(roles_of, obs) if r == role
+          and e is not None and np.isfinite(e) and p is not None and np.isfinite(p)]
+    obs_med = float(np.median([e for e, _ in ob])) if ob else None
+    obs_sig = float(np.mean([p < 0.05 for _, p in ob])) if ob else None
+    meds, sigs, failed = [], [], 0
+    near05 = sum(abs(p - 0.05) < P05_MARGIN for _, p in ob)
+    for r in rows:
+        e = [v for v in r["estimates"][role] if v is not None]
+        p = [v for v in r["p_values"][role] if v is not None]
+        failed += sum(v is None for v in r["estimates"][role])
+        near05 += sum(abs(v - 0.05) < P05_MARGIN for v in p)
+        meds.append(float(np.median(e)) if e else None)
+        sigs.append(float(np.mean(np.array(p) < 0.05)) if p else None)
+    m = np.array([v for v in meds if v is not None])
+    s = np.array([v for v in sigs if v is not None])
+    return {
+        "observed_median": obs_med, "observed_share_p05": obs_sig,
+        "null_median": meds, "null_share_p05": sigs, "failed_refits": failed,
+        # decisions rounding could flip on another machine (reported, not hidden): draws
+        # whose identification is borderline (linear_null.IDENTIFIED_RTOL) and p-values
+        # within P05_MARGIN of 0.05 (observed and null)
+        "borderline_draws": int(sum(a.get("borderline", 0) for rl, a
+                                    in zip(roles_of, arrays) if rl == role)),
+        "p05_borderline": int(near05),
+        "p_median": (_mc_p(np.abs(m) >= abs(obs_med)) if m.size and obs_med is not None
+                     else None),
+        "p_share_p05": (_mc_p(s >= obs_sig) if s.size and obs_sig is not None else None),
+    }
 
 
 def null_curve(curve: Curve, specs: list[Spec], models: list[dict], data: pd.DataFrame,
@@ -372,38 +441,11 @@ def null_curve(curve: Curve, specs: list[Spec], models: list[dict], data: pd.Dat
         how = ("the score bootstrap from each model's restricted fit (Kline & Santos 2012; "
                "boottest after ML), one Newton step per draw: regrowth.curve.count_null; the "
                "restricted fits are those of the curve's own bootstrap p-values")
-        record_text = count_null.SCORE_RECORD
+        record_text = SCORE_RECORD
         refitted: list = []
     else:
-        jobs = []
-        for spec, m in _null_eligible(specs, models):
-            for role, term in spec.focal_terms:
-                b = m["terms"][role].get("estimate")
-                if b is not None:
-                    jobs.append((spec, role, term, b, m["terms"][role]["p_value"][spec.inference]))
-        order = {r: i for i, r in enumerate(curve.focal)}
-        jobs.sort(key=lambda j: (j[0].model_id, order[j[1]]))   # stable: inference order kept
-        obs = [(b, p) for *_, b, p in jobs]
-        jobs = [j[:4] for j in jobs]
-        roles_of = [role for _, role, _, _ in jobs]
-        n_models = len({s.model_id for s, *_ in jobs})
-        first = min(s.sample["years"][0] for s, *_ in jobs) if jobs else 0
-        last = max(s.sample["years"][1] for s, *_ in jobs) if jobs else 0
-        years = data.index.get_level_values("year")
-        data = data.loc[(years >= first) & (years <= last)]   # lags are already columns
-        if method == "linear":
-            arrays, refitted = _linear_arrays(curve, executor, jobs, data, draws)
-            how = ("provinces resampled with replacement from data with b = 0 imposed per "
-                   "specification (Simonsohn, Simmons & Nelson 2020); each linear "
-                   "specification's draws computed as a linear map of the null outcome "
-                   "(regrowth.curve.linear_null): " + LINEAR_AGREEMENT)
-        elif method == "refit":
-            arrays, refitted = _refit_arrays(curve, executor, jobs, data, draws), []
-            how = ("provinces resampled with replacement from data with b = 0 imposed per "
-                   "specification (Simonsohn, Simmons & Nelson 2020); every specification "
-                   "refitted in every draw")
-        else:
-            raise Unavailable(f"null method {method!r}: use 'linear', 'refit' or 'score'")
+        roles_of, obs, arrays, n_models, how, refitted = _linear_or_refit(
+            curve, specs, models, data, executor, method, draws)
         record_text = ("per model, the first analytic p-value of " + ", ".join(NULL_RECORD)
                        + " it has (the bootstrap cannot be repeated in every draw; observed "
                        "and null shares use the same p-values, so the null carries their "
@@ -425,32 +467,5 @@ def null_curve(curve: Curve, specs: list[Spec], models: list[dict], data: pd.Dat
         result["weights"] = curve.weights
         result["left_out"] = [{"id": k, "reason": v} for k, v in sorted(left_out.items())]
     for role in curve.focal:
-        ob = [(e, p) for r, (e, p) in zip(roles_of, obs) if r == role
-              and e is not None and np.isfinite(e) and p is not None and np.isfinite(p)]
-        obs_med = float(np.median([e for e, _ in ob])) if ob else None
-        obs_sig = float(np.mean([p < 0.05 for _, p in ob])) if ob else None
-        meds, sigs, failed = [], [], 0
-        near05 = sum(abs(p - 0.05) < P05_MARGIN for _, p in ob)
-        for r in rows:
-            e = [v for v in r["estimates"][role] if v is not None]
-            p = [v for v in r["p_values"][role] if v is not None]
-            failed += sum(v is None for v in r["estimates"][role])
-            near05 += sum(abs(v - 0.05) < P05_MARGIN for v in p)
-            meds.append(float(np.median(e)) if e else None)
-            sigs.append(float(np.mean(np.array(p) < 0.05)) if p else None)
-        m = np.array([v for v in meds if v is not None])
-        s = np.array([v for v in sigs if v is not None])
-        result["roles"][role] = {
-            "observed_median": obs_med, "observed_share_p05": obs_sig,
-            "null_median": meds, "null_share_p05": sigs, "failed_refits": failed,
-            # decisions rounding could flip on another machine (reported, not hidden): draws
-            # whose identification is borderline (linear_null.IDENTIFIED_RTOL) and p-values
-            # within P05_MARGIN of 0.05 (observed and null)
-            "borderline_draws": int(sum(a.get("borderline", 0) for rl, a
-                                        in zip(roles_of, arrays) if rl == role)),
-            "p05_borderline": int(near05),
-            "p_median": (_mc_p(np.abs(m) >= abs(obs_med)) if m.size and obs_med is not None
-                         else None),
-            "p_share_p05": (_mc_p(s >= obs_sig) if s.size and obs_sig is not None else None),
-        }
+        result["roles"][role] = _role_record(role, roles_of, obs, rows, arrays)
     return result
