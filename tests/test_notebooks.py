@@ -227,3 +227,14 @@ def test_run_refuses_a_worker_count_that_is_not_a_positive_integer(tmp_path):
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="workers must be a positive integer"):
             notebooks.run(tmp_path, workers=bad)
+
+
+def test_a_kernel_runs_with_one_blas_thread_whatever_the_callers_setting(tmp_path,
+                                                                        monkeypatch):
+    """Two notebooks run at once, each kernel with one OpenBLAS thread (so the numbers a
+    notebook prints from its own fits do not depend on the machine's thread count)."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint(os.environ['OPENBLAS_NUM_THREADS'])")])
+    notebooks.execute(nb, tmp_path)
+    assert nb.cells[0].outputs[0]["text"] == "1\n"

@@ -4,12 +4,13 @@ failures are named as before, and one process writes the same bytes."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 from pathlib import Path
 
 import pytest
 
-from regrowth import analyses, background, replicate
+from regrowth import analyses, background, replicate, threads
 from regrowth.errors import EstimationError
 from test_replicate import SPEC, synthetic_panel
 
@@ -57,6 +58,29 @@ def test_a_background_analysis_record_reaches_estimates_json(project, monkeypatc
     assert _run(project, "results") == 0
     est = json.loads((project / "results" / "estimates.json").read_text())
     assert est["bg_probe"] == {"t1": {"tables": 1}}
+
+
+@pytest.mark.skipif(not threads.blas_threads(), reason="no OpenBLAS found in this process")
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_every_analysis_runs_on_one_blas_thread_in_either_process(project, monkeypatch, mode):
+    """Two processes of a run already use two cores: the analyses, in this process and in
+    the forked one, run with one OpenBLAS thread whatever the process had before, and the
+    process gets its own setting back after the run."""
+    monkeypatch.setenv("REGROWTH_BACKGROUND", mode)
+    _outputs_analysis(monkeypatch, "blas_probe", lambda ctx, table, settings: analyses.Output(
+        record={"blas_probe": {table.id: threads.blas_threads()}}))
+    libs = threads._openblas()
+    before = [int(get()) for get, _ in libs]
+    for _, put in libs:
+        put(ctypes.c_int(2))
+    try:
+        assert _run(project, "results") == 0
+        assert threads.blas_threads() == [2] * len(libs)
+    finally:
+        for (_, put), n in zip(libs, before):
+            put(ctypes.c_int(n))
+    est = json.loads((project / "results" / "estimates.json").read_text())
+    assert est["blas_probe"] == {"t1": [1] * len(libs)}
 
 
 @pytest.mark.parametrize("mode", ["on", "off"])

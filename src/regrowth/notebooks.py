@@ -37,6 +37,7 @@ Executed from the notebook folder, the notebooks find the project through
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -52,7 +53,7 @@ import jupytext
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-__all__ = ["SOURCE_PATTERN", "WORKERS", "sources", "build", "cells", "drifted", "stale",
+__all__ = ["SOURCE_PATTERN", "WORKERS", "KERNEL_ENV", "sources", "build", "cells", "drifted", "stale",
            "results_ids", "execute", "reads", "run"]
 
 #: Notebook sources: ``notebooks/<two digits>_<name>.py``.
@@ -61,6 +62,12 @@ SOURCE_PATTERN = "[0-9][0-9]_*.py"
 #: Notebooks executed at once by :func:`run`, each in its own kernel (the reference machine
 #: has 2 cores; a kernel spends much of its time starting up and importing).
 WORKERS = 2
+
+#: Environment a notebook's kernel gets on top of this process's: one OpenBLAS thread.
+#: :data:`WORKERS` kernels run at once, so more threads per kernel only wait for each other
+#: on the reference machine's 2 cores; and the numbers a notebook prints (its own refits)
+#: then do not depend on the machine's thread count (see :mod:`regrowth.threads`).
+KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 _METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -202,7 +209,9 @@ def execute(nb: nbformat.NotebookNode, cwd: str | Path, timeout: int = 300) -> N
                                 # kernel in about 12 here, 4.0 s instead of 0.6 s for an
                                 # empty notebook), so the kernel is stopped at once
                                 shutdown_kernel="immediate")
-        client.execute()   # starts the kernel, runs every cell, shuts the kernel down
+        # starts the kernel, runs every cell, shuts the kernel down; the kernel gets one
+        # OpenBLAS thread (:data:`KERNEL_ENV`)
+        client.execute(env={**os.environ, **KERNEL_ENV})
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
 

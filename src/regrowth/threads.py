@@ -5,7 +5,11 @@ bootstrap of many small GMM fits accumulates such differences to 1e-9 relative),
 fit of a specification runs with one OpenBLAS thread (:func:`regrowth.fit.fit_column`, the
 specification curve's workers): ``estimates.json`` is then the same for any
 ``OPENBLAS_NUM_THREADS``. On two cores the single thread costs nothing here: the models are
-small, and the thread start-up of multi-threaded BLAS made some of them slower.
+small, and the thread start-up of multi-threaded BLAS made some of them slower. A whole
+``regrowth replicate`` runs on one thread per process too (:func:`regrowth.replicate.run`,
+and its notebook kernels through ``OPENBLAS_NUM_THREADS``): its two processes already use
+both cores, and a second BLAS thread per process only spent CPU waiting (a warm run: 47 s
+of CPU with OpenBLAS's default of two threads, 43 s with one).
 """
 
 from __future__ import annotations
@@ -13,13 +17,43 @@ from __future__ import annotations
 import contextlib
 import ctypes
 
-__all__ = ["one_blas_thread"]
+__all__ = ["blas_threads", "one_blas_thread"]
 
 
 _BLAS_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
                  ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
                  ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
                  ("openblas_get_num_threads", "openblas_set_num_threads"))
+
+
+def _openblas() -> list[tuple]:
+    """(get, set) ctypes functions of the thread count of every OpenBLAS this process has
+    loaded (Linux ``/proc/self/maps``; elsewhere none)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as fh:
+            paths = sorted({line.split()[-1] for line in fh
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        paths = []
+    out = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get, put in _BLAS_SYMBOLS:
+            if hasattr(lib, get) and hasattr(lib, put):
+                getter, setter = getattr(lib, get), getattr(lib, put)
+                getter.restype = ctypes.c_int
+                out.append((getter, setter))
+                break
+    return out
+
+
+def blas_threads() -> list[int]:
+    """The thread count of every OpenBLAS this process has loaded (empty where they cannot
+    be found: not Linux, or no OpenBLAS)."""
+    return [int(get()) for get, _ in _openblas()]
 
 
 @contextlib.contextmanager
@@ -32,28 +66,13 @@ def one_blas_thread():
     ``OMP_NUM_THREADS`` and friends at start), the serial backend runs in this process and
     needs it set here. This is what ``threadpoolctl.threadpool_limits(1, "blas")`` does;
     that package is not among the pinned libraries, so the OpenBLAS calls are made directly
-    through ctypes on the libraries this process has loaded (Linux ``/proc/self/maps``;
-    elsewhere the block runs unchanged).
+    through ctypes on the libraries this process has loaded (:func:`blas_threads`; a process
+    forked inside the block inherits the setting).
     """
     saved = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as fh:
-            paths = sorted({line.split()[-1] for line in fh
-                            if "openblas" in line.lower() and ".so" in line})
-    except OSError:
-        paths = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get, put in _BLAS_SYMBOLS:
-            if hasattr(lib, get) and hasattr(lib, put):
-                getter, setter = getattr(lib, get), getattr(lib, put)
-                getter.restype = ctypes.c_int
-                saved.append((setter, int(getter())))
-                setter(ctypes.c_int(1))
-                break
+    for getter, setter in _openblas():
+        saved.append((setter, int(getter())))
+        setter(ctypes.c_int(1))
     try:
         yield
     finally:
