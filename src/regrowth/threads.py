@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
+import sys
 
 __all__ = ["blas_threads", "one_blas_thread"]
 
@@ -26,9 +28,27 @@ _BLAS_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_t
                  ("openblas_get_num_threads", "openblas_set_num_threads"))
 
 
+#: (number of imported modules, process id, what :func:`_openblas` found then)
+_FOUND: tuple[int, int, list] | None = None
+
+
 def _openblas() -> list[tuple]:
     """(get, set) ctypes functions of the thread count of every OpenBLAS this process has
-    loaded (Linux ``/proc/self/maps``; elsewhere none)."""
+    loaded (Linux ``/proc/self/maps``; elsewhere none).
+
+    Reading the maps costs about 4 ms (hundreds of mapped files), and the randomization
+    refits enter :func:`one_blas_thread` per chunk of draws, so the answer is kept until a
+    module is imported (only an import loads an OpenBLAS: numpy's at ``import numpy``,
+    SciPy's at ``import scipy.linalg``) or the process forks."""
+    global _FOUND
+    key = (len(sys.modules), os.getpid())
+    if _FOUND is not None and _FOUND[:2] == key:
+        return _FOUND[2]
+    _FOUND = (*key, _scan())
+    return _FOUND[2]
+
+
+def _scan() -> list[tuple]:
     try:
         with open("/proc/self/maps", encoding="utf-8") as fh:
             paths = sorted({line.split()[-1] for line in fh
