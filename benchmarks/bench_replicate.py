@@ -18,9 +18,9 @@ and after (the reference machine has 2 cores, often shared):
    randomization inference, leave-one-out, chain, mediation, reform, spatial, ...), tables,
    descriptives, figures, `estimates.json`, publishing; the profiler's overhead inflates
    pandas-heavy stages, so read the shares, not the seconds;
-3. the notebooks executed two at a time (the default, `regrowth.notebooks.WORKERS`) against
-   one at a time in the same run (the peer), with each notebook's seconds, and whether both
-   wrote the same bytes.
+3. the notebooks executed three at a time (the default, `regrowth.notebooks.WORKERS`) and two
+   at a time against one at a time in the same run (the peer), with each notebook's seconds,
+   and whether all wrote the same bytes.
 
     .venv/bin/python benchmarks/bench_replicate.py [--skip-notebooks] [--skip-profile]
 
@@ -177,22 +177,23 @@ def profile_breakdown(results: Path) -> None:
 
 
 def notebooks() -> None:
-    """Two at a time (the default) against one at a time, in the same run."""
+    """One, two and three at a time (three, the default: :data:`regrowth.notebooks.WORKERS`)
+    in the same run; the peer is one at a time."""
     code = ("import sys; from regrowth import notebooks as nb; "
             "sys.exit(1 if nb.run('notebooks', workers=int(sys.argv[1])) else 0)")
-    texts = {}
-    for workers in (1, 2):
+    texts, walls = {}, {}
+    for workers in (1, 2, 3):
         before = _load()
         wall, cpu, out = run(["-c", code, str(workers)])
+        walls[workers] = wall
         texts[workers] = {p.name: p.read_bytes() for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
         print(f"\nnotebooks, {workers} at a time: wall {wall:.1f} s, CPU {cpu:.1f} s "
               f"(load {before} before, {_load()} after)")
         print("".join(f"  {line.strip()}\n" for line in out.splitlines() if "executed" in line),
               end="")
-        if workers == 1:
-            serial = wall
-    print(f"ratio one at a time / two at a time (wall): {serial / wall:.2f}; "
-          f"same .ipynb bytes: {texts[1] == texts[2]}")
+    print(f"ratio one at a time / two, three at a time (wall): {walls[1] / walls[2]:.2f}, "
+          f"{walls[1] / walls[3]:.2f}; same .ipynb bytes: "
+          f"{texts[1] == texts[2] == texts[3]}")
 
 
 def main() -> None:

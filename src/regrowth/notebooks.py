@@ -59,13 +59,16 @@ __all__ = ["SOURCE_PATTERN", "WORKERS", "KERNEL_ENV", "sources", "build", "cells
 #: Notebook sources: ``notebooks/<two digits>_<name>.py``.
 SOURCE_PATTERN = "[0-9][0-9]_*.py"
 
-#: Notebooks executed at once by :func:`run`, each in its own kernel (the reference machine
-#: has 2 cores; a kernel spends much of its time starting up and importing).
-WORKERS = 2
+#: Notebooks executed at once by :func:`run`, each in its own kernel. Three on the reference
+#: machine's 2 cores: a kernel spends much of its time starting up and in round trips with
+#: this process, when it uses no CPU, so two kernels left the cores idle about a third of
+#: the time (`regrowth notebooks` on the six notebooks: 5.8-5.9 s wall with two, 5.0 s with
+#: three, 5.4-5.5 s with four or six).
+WORKERS = 3
 
 #: Environment a notebook's kernel gets on top of this process's: one OpenBLAS thread.
-#: :data:`WORKERS` kernels run at once, so more threads per kernel only wait for each other
-#: on the reference machine's 2 cores; and the numbers a notebook prints (its own refits)
+#: :data:`WORKERS` kernels run at once, more than the reference machine's 2 cores, so more
+#: threads per kernel would only wait for each other; and the numbers a notebook prints (its own refits)
 #: then do not depend on the machine's thread count (see :mod:`regrowth.threads`).
 KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
