@@ -103,6 +103,25 @@ def test_show_on_the_committed_results_prints_table_1():
     assert done.stdout == (ROOT / "results" / "tables" / "table1_innovation.md").read_text(encoding="utf-8")
 
 
+def test_python_m_regrowth_keeps_the_exit_code_and_runs_the_exit_handlers(tmp_path):
+    """`python -m regrowth` leaves without the interpreter's teardown once a command has
+    returned, but after its exit handlers (here one registered at start-up through
+    sitecustomize) and with the command's exit code and every line it printed."""
+    import subprocess
+    import sys
+
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, pathlib\n"
+        f"atexit.register(pathlib.Path({str(tmp_path / 'ran')!r}).write_text, 'yes')\n")
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT / 'src'}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "regrowth", "show", "--results-dir",
+                           str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True,
+                          env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("regrowth: error: no tables under ")
+    assert (tmp_path / "ran").read_text() == "yes"
+
+
 def test_fetch_prints_one_summary_line_and_no_stuck_progress_bar(tmp_path, data_mirror, capfd):
     manifest = ROOT / "data" / "raw" / "MANIFEST.toml"
     raw = tmp_path / "raw"
