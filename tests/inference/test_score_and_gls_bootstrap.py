@@ -112,6 +112,37 @@ def test_gnb_and_nb2_score_bootstrap_inverts_to_its_own_crossings(gnb_fit, which
     assert abs(at_estimate.statistic) < 1e-5 and at_estimate.pvalue > 0.99
 
 
+def test_poisson_with_enumerated_draws_inverts_to_its_own_crossings():
+    """7 clusters of 7 rows with counts in the thousands (Table 7's shape), all 2^7 sign
+    vectors: the confidence set is where the reported p-value is at least 5%, bound for
+    bound. Two things broke that: the critical value was the interpolated 95% quantile of
+    |t*|, which between two of 128 draws is not where p (steps of 1/128) crosses 5%, and
+    it counted the sign vectors v = +-1, whose |t*| is |t| itself: h was then rounding
+    noise over a whole stretch of null values and the upper bound fell where the noise
+    first came out positive (0.368 here, where p crosses 5% at 0.243). And IRLS (deviance
+    within an absolute 1e-13) called restricted fits failed that Newton finishes in a few
+    steps."""
+    rng = np.random.default_rng(2)
+    G, per = 7, 7
+    cl = np.repeat([f"m{g}" for g in range(G)], per)
+    x1, x2 = rng.normal(size=G * per), rng.normal(size=G * per)
+    re = np.repeat(rng.normal(scale=0.4, size=G), per)
+    mu = np.exp(7.0 + 0.1 * x1 + 0.3 * x2 + re)
+    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
+    X = pd.DataFrame({"const": 1.0, "x1": x1, "x2": x2})
+    res = sm.Poisson(y, X).fit(disp=0, cov_type="cluster",
+                               cov_kwds={"groups": pd.factorize(cl)[0]})
+    out = boottest(res, "x1", clusters=cl, reps=999)
+    lo, hi = out.conf_int
+    assert out.enumerated and lo < out.estimate < hi
+    assert not [n for n in out.notes if "could not be fitted" in n]
+    eps = 0.02 * (hi - lo)
+    for bound, step in ((lo, -1), (hi, 1)):
+        p_in = boottest(res, "x1", clusters=cl, ci=False, null=bound - step * eps).pvalue
+        p_out = boottest(res, "x1", clusters=cl, ci=False, null=bound + step * eps).pvalue
+        assert p_in >= 0.05 > p_out
+
+
 def test_score_bootstrap_rejects_dispersion_parameters_and_nonull(gnb_fit):
     with pytest.raises(SpecificationError, match="dispersion"):
         boottest(gnb_fit[0], "lnalpha:z")

@@ -88,7 +88,11 @@ about 11% of the time at 5%, the "onestep" version about 6%
 (``benchmarks/montecarlo_inference.py``).
 
 No re-estimation per draw (O(G^2) per draw); each point of the confidence set needs one
-restricted refit (warm-started), so the set costs about 20 refits.
+restricted refit (warm-started; Poisson by the package's Newton, judged by its decrement),
+so the set costs about 20 refits. The set is {r : p(r) >= 1 - level}, the p-value as
+reported: each bound is a root of the continuous h(r) = |t| + tol - (K-th largest |t*|),
+K the least number of exceeding draws for which p >= 1 - level, with the draws of weights
+v = +-1 (t* = +-t at every r) left out of the order statistic (``_engine.invert_smooth``).
 
 Mapping to Stata's ``boottest``: ``reps()`` -> ``reps``, ``weighttype()`` -> ``weights``,
 ``nonull`` -> ``impose_null=False``, ``seed()`` -> ``seed``, ``level()`` -> ``level``,

@@ -227,29 +227,78 @@ def _illinois(f, a: float, fa: float, b: float, fb: float, xtol: float, ftol: fl
     return 0.5 * (a + b)
 
 
+def _rejections_needed(alpha: float, n_draws: int, scale: float = 1.0) -> int:
+    """K: the least count m of exceeding draws with ``scale`` * m / B >= ``alpha``, computed
+    as :func:`pvalue` computes p (so a test rejects exactly when fewer than K draws
+    exceed: p < alpha)."""
+    m = np.arange(n_draws + 1)
+    ok = scale * (m / n_draws) >= alpha
+    return int(np.argmax(ok)) if ok.any() else n_draws + 1
+
+
+def own_draws(V: np.ndarray) -> np.ndarray:
+    """Per column of the weights ``V`` (G, B): +1 where every weight is +1 (that draw is
+    the observed statistic, t* = t), -1 where every weight is -1 (t* = -t), else 0. The
+    weights are exact constants (Rademacher +-1; Webb and Mammen include +-1), so this is an
+    exact comparison, not a rounding decision."""
+    V = np.asarray(V)
+    return np.where(np.all(V == 1.0, axis=0), 1, np.where(np.all(V == -1.0, axis=0), -1, 0))
+
+
+def _kth_largest(x: np.ndarray, k: int) -> float:
+    """The k-th largest value of ``x``; -inf when ``x`` has fewer than k values (then fewer
+    than k draws can exceed the statistic: every null value is rejected, and h = +inf is
+    treated as a rejection)."""
+    if k > len(x):
+        return -math.inf
+    return float(np.partition(x, len(x) - k)[len(x) - k])
+
+
 def invert_smooth(draws, center: float, scale: float, alpha: float, ptype: str, *,
-                  xtol: float, ftol: float = 1e-4, max_expand: int = 40
-                  ) -> tuple[float, float]:
+                  xtol: float, ftol: float = 1e-4, max_expand: int = 40,
+                  own: np.ndarray | None = None) -> tuple[float, float]:
     """Test inversion when each null value is expensive (a restricted ML refit).
 
     ``draws(r)`` returns (t, t*) at H0: parameter = r. Instead of bisecting the step
-    function p(r), find the root of the continuous h(r) = (statistic) - (bootstrap
-    critical value at r): |t| - q_{1-alpha}(|t*|) (symmetric) or, on the lower/upper side,
-    t - q_{1-alpha/2}(t*) / q_{alpha/2}(t*) - t (equal-tailed); h > 0 means rejection.
+    function p(r), find the root of the continuous h(r) = (statistic) - (critical draw),
+    h >= 0 exactly when :func:`pvalue` rejects (p < alpha), ties counted as :func:`pvalue`
+    counts them (a draw within tol = ``_TIE`` max(1, |t|) of the statistic does not exceed
+    it). (Until 2026-12 h used the interpolated 1 - alpha quantile of the draws, which with
+    few draws is not where p crosses alpha.)
+
+    * symmetric: p = #{|t*| > |t| + tol} / B, so p < alpha iff fewer than K draws exceed,
+      iff the K-th largest |t*| is at most |t| + tol (K = :func:`_rejections_needed`):
+      h = |t| + tol - (K-th largest |t*|);
+    * equal-tailed, lower bound (t > 0 there): p = 2 #{t* > t + tol} / B:
+      h = t + tol - (K-th largest t*), K for 2 m / B >= alpha; upper bound (t < 0):
+      h = (K-th smallest t*) - (t - tol).
+
+    The K-th largest of draws that are each continuous in r is continuous in r, so h is
+    continuous and its sign is the test's decision. ``own`` (:func:`own_draws`) marks the
+    draws that reproduce the statistic whatever r is: weights v = 1 give t* = t, v = -1
+    give t* = -t. They never exceed it, so they are left out of the order statistics (v = 1
+    from both, v = -1 from the symmetric one's |t*|) while B counts them: with them in, h is
+    the rounding error of |t*| - |t| wherever one of them is the K-th largest, which with
+    2^7 enumerated draws is a whole stretch of r, and the bound fell wherever that rounding
+    first came out positive.
+
     Regula falsi (Illinois) from a bracket found by stepping out from ``center`` in
     multiples of ``scale``; stops at |h| <= ``ftol`` (in units of the statistic) or a
     bracket shorter than ``xtol``.
     """
-
     def h(r: float, side: float) -> float:
         t, ts = draws(r)
         if not math.isfinite(t):
             return math.inf
+        tol = _TIE * max(1.0, abs(t))
         if ptype == "symmetric":
-            return abs(t) - float(np.quantile(np.abs(ts), 1.0 - alpha))
+            x = np.abs(ts if own is None else ts[own == 0])
+            return abs(t) + tol - _kth_largest(x, _rejections_needed(alpha, len(ts)))
+        x = ts if own is None else ts[own != 1]
+        k = _rejections_needed(alpha, len(ts), 2.0)
         if side < 0:
-            return t - float(np.quantile(ts, 1.0 - alpha / 2.0))
-        return float(np.quantile(ts, alpha / 2.0)) - t
+            return t + tol - _kth_largest(x, k)
+        return -_kth_largest(-x, k) - (t - tol)
 
     bounds = []
     for sign in (-1.0, 1.0):
