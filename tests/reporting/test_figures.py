@@ -159,6 +159,30 @@ def test_shared_style_helpers_give_deterministic_figures(tmp_path):
     assert note.get_window_extent().y1 < ax_bottom          # the note sits below, no overlap
 
 
+def test_a_saved_figure_is_the_figure_solved_once_and_frozen(tmp_path):
+    """finish(fig, path) lets the PNG's draw solve the layout and draws the PDF and SVG with
+    it frozen (one draw fewer): every file is what freezing first and saving after gives,
+    and the figure stays frozen."""
+    def draw():
+        with figures.style():
+            fig = figures.new_figure(5.0, 3.0)
+            for i in range(2):
+                ax = fig.add_subplot(1, 2, i + 1)
+                ax.plot([0, 1, 2], [1, 3, 2])
+                ax.set_ylabel("a long axis label " * 2)
+            figures.figure_title(fig, "A title " * 12)
+            figures.source_note(fig, "Source: synthetic.")
+            return fig
+    with figures.style():
+        fig = figures.finish(draw(), tmp_path / "once.png")
+        frozen = figures.finish(draw())
+        figures.save_figure(frozen, tmp_path / "frozen.png")
+    for fmt in figures.FIGURE_FORMATS:
+        assert ((tmp_path / f"once.{fmt}").read_bytes()
+                == (tmp_path / f"frozen.{fmt}").read_bytes()), fmt
+    assert figures.png_bytes(fig) == (tmp_path / "once.png").read_bytes()
+
+
 def test_province_lines_highlight(panel):
     fig = province_lines(panel, "patents")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]

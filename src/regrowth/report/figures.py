@@ -252,15 +252,19 @@ def figure_paths(path: str | Path) -> dict[str, Path]:
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: float = DPI,
-                formats: Sequence[str] = FIGURE_FORMATS) -> dict[str, Path]:
+                formats: Sequence[str] = FIGURE_FORMATS,
+                rendered: dict[str, bytes] | None = None) -> dict[str, Path]:
     """The one save path of the package's figures: ``fig`` as PNG, PDF and SVG beside each
     other (:func:`figure_paths`), deterministic (:data:`_METADATA`), each file written
     atomically after all three are rendered — a failure leaves every previous file intact.
-    ``formats`` narrows the set (default all three). Returns ``{format: path}``."""
+    ``formats`` narrows the set (default all three); ``rendered``: the bytes of formats
+    already rendered (:func:`finish`'s PNG). Returns ``{format: path}``."""
     unknown = sorted(set(formats) - set(FIGURE_FORMATS))
     if unknown:
         raise ValueError(f"formats {unknown}: use {', '.join(FIGURE_FORMATS)}")
-    data = {fmt: figure_bytes(fig, fmt, dpi=dpi) for fmt in FIGURE_FORMATS if fmt in formats}
+    rendered = rendered or {}
+    data = {fmt: rendered[fmt] if fmt in rendered else figure_bytes(fig, fmt, dpi=dpi)
+            for fmt in FIGURE_FORMATS if fmt in formats}
     return {fmt: write_bytes(target, data[fmt]) for fmt, target in figure_paths(path).items()
             if fmt in data}
 
@@ -358,18 +362,29 @@ def source_note(fig: Figure, text: str, *, size: float = _NOTE_SIZE) -> None:
              color=_NOTE_GREY, horizontalalignment="left", verticalalignment="bottom")
 
 
-def finish(fig: Figure, path: str | Path | None = None) -> Figure:
+def finish(fig: Figure, path: str | Path | None = None, *,
+           formats: Sequence[str] = FIGURE_FORMATS) -> Figure:
     """Solve the constrained layout once, then freeze it, and save if asked (PNG, PDF and
-    SVG: :func:`save_figure`).
+    SVG, or ``formats``: :func:`save_figure`).
 
     The layout solver is not idempotent to the last bit: drawing the same figure twice can
     move an axes by ~1e-14 and change a few PNG bytes. Freezing after one solve makes every
     later save of the figure identical to the first.
+
+    When the PNG is saved, its own draw is the one that solves the layout (the Agg renderer
+    at the figure's resolution, which is what ``draw_without_rendering`` uses, so the bytes
+    are the same), and the PDF and SVG are drawn with it frozen: one draw of the figure
+    fewer (about 0.15 s of each coefficient plot or panel figure).
     """
-    fig.draw_without_rendering()
+    if path is None or "png" not in formats or fig.dpi != DPI:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+        if path is not None:
+            save_figure(fig, path, formats=formats)
+        return fig
+    png = figure_bytes(fig, "png")
     fig.set_layout_engine("none")
-    if path is not None:
-        save_png(fig, path)
+    save_figure(fig, path, formats=formats, rendered={"png": png})
     return fig
 
 

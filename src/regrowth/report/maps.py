@@ -505,7 +505,5 @@ def save_map(fig, path: str | Path, formats: Sequence[str] = ("png", "pdf", "svg
     """Freeze ``fig`` (:func:`regrowth.report.figures.finish`) and write it in ``formats`` beside
     ``path`` through the package's one save path (:func:`regrowth.report.figures.save_figure`:
     no dates, no producer, every format rendered before any file is replaced)."""
-    figures.finish(fig)
-    figures.save_figure(fig, path, formats=formats)
-    return fig
+    return figures.finish(fig, path, formats=formats)
 
