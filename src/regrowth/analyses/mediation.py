@@ -319,11 +319,12 @@ def _design(data, regressors: list[str], units: np.ndarray, years: np.ndarray,
 
 
 def _ols(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """OLS coefficients and residuals; LinAlgError if X has deficient rank."""
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise np.linalg.LinAlgError(f"design of rank {np.linalg.matrix_rank(X)} < "
-                                    f"{X.shape[1]} columns")
-    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    """OLS coefficients and residuals; LinAlgError if X has deficient rank (the rank
+    ``lstsq`` reports: singular values above max(n, k) eps times the largest, the rule of
+    ``numpy.linalg.matrix_rank``, from the SVD the solve already did)."""
+    beta, _, rank, _ = np.linalg.lstsq(X, y, rcond=None)
+    if rank < X.shape[1]:
+        raise np.linalg.LinAlgError(f"design of rank {rank} < {X.shape[1]} columns")
     return beta, y - X @ beta
 
 
