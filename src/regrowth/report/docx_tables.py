@@ -93,8 +93,9 @@ def write_docx(table, path: str | Path | None = None, *,
     if table.titles is not None:
         heads.append(("",) + tuple(table.titles))
     for i, head in enumerate(heads):
+        cells = grid.rows[i].cells  # (grid.cell(i, j) rebuilds the whole grid every call)
         for j, text in enumerate(head):
-            para = grid.cell(i, j).paragraphs[0]
+            para = cells[j].paragraphs[0]
             para.text = str(text)
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
     first_stat = None
