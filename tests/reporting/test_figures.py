@@ -183,6 +183,29 @@ def test_a_saved_figure_is_the_figure_solved_once_and_frozen(tmp_path):
     assert figures.png_bytes(fig) == (tmp_path / "once.png").read_bytes()
 
 
+def test_a_note_is_wrapped_greedily_each_line_taking_the_most_words_that_fit():
+    """Every line is at most the width (or a lone word), and the next line's first word
+    would not have fitted on it; line breaks of the text are kept."""
+    import random
+
+    rng = random.Random(3)
+    vocab = ("the of fiscal self-reliance province Seoul a bootstrap p-value wild cluster "
+             "(Webb, 9,999 draws) x supercalifragilisticexpialidocious i").split()
+    for _ in range(25):
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 40)))
+        width, size = rng.uniform(30, 400), rng.choice([6.5, 9.0])
+        lines = figures._wrap_to_width(text, width, size).split("\n")
+        assert " ".join(lines).split() == text.split()
+        for line, after in zip(lines, lines[1:]):
+            assert figures._text_width_pt(f"{line} {after.split()[0]}", size) > width
+        for line in lines:
+            if len(line.split()) > 1:
+                assert figures._text_width_pt(line, size) <= width
+    paragraphs = ["a first paragraph of several words", "", "and a second one"]
+    assert figures._wrap_to_width("\n".join(paragraphs), 60.0, 9.0) == "\n".join(
+        figures._wrap_to_width(p, 60.0, 9.0) for p in paragraphs)
+
+
 def test_province_lines_highlight(panel):
     fig = province_lines(panel, "patents")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
