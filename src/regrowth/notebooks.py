@@ -53,8 +53,8 @@ import jupytext
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-__all__ = ["SOURCE_PATTERN", "WORKERS", "KERNEL_ENV", "sources", "build", "cells", "drifted", "stale",
-           "results_ids", "execute", "reads", "run"]
+__all__ = ["SOURCE_PATTERN", "WORKERS", "KERNEL_ENV", "sources", "build", "cells", "drifted",
+           "stale", "results_ids", "execute", "reads", "run"]
 
 #: Notebook sources: ``notebooks/<two digits>_<name>.py``.
 SOURCE_PATTERN = "[0-9][0-9]_*.py"
@@ -68,8 +68,8 @@ WORKERS = 3
 
 #: Environment a notebook's kernel gets on top of this process's: one OpenBLAS thread.
 #: :data:`WORKERS` kernels run at once, more than the reference machine's 2 cores, so more
-#: threads per kernel would only wait for each other; and the numbers a notebook prints (its own refits)
-#: then do not depend on the machine's thread count (see :mod:`regrowth.threads`).
+#: threads per kernel would only wait for each other; and the numbers a notebook prints (its
+#: own refits) then do not depend on the machine's thread count (:mod:`regrowth.threads`).
 KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 _METADATA = {

@@ -473,7 +473,7 @@ class _MLProblem:
         """Starting values of the restricted fit at ``r``: the unrestricted estimate first;
         then the line through the restricted estimates at the two nearest null values,
         evaluated at ``r`` (the estimates move smoothly with r, so the secant start leaves
-        Newton 1-3 steps instead of 3-10: Table 1's bootstrap lines 2.1 s -> 1.4 s), or the
+        Newton 1-3 steps instead of 3-10: Tables 1 and 7's bootstrap lines 2.1 s -> 1.2 s), or the
         one restricted estimate while there is only one."""
         if not self._start:
             return self.theta_hat.copy()
@@ -516,8 +516,8 @@ def _poisson_restricted(y: np.ndarray, X: np.ndarray, offset: np.ndarray, start:
     bootstrap): ``(result with .params, converged)``.
 
     The package's maximiser (:func:`regrowth.models._optim.newton`, converged when the scaled
-    Newton decrement is below 1e-12) from ``start``, the restricted estimate at the nearest
-    null value; failing that, from the IRLS estimate at statsmodels' own start. IRLS is not
+    Newton decrement is below 1e-12) from ``start`` (:meth:`_MLProblem._start_for`); failing
+    that, from the IRLS estimate at statsmodels' own start. IRLS is not
     the judge of convergence: its rule (successive deviances within an absolute 1e-13)
     cannot be met where the deviance is in the thousands and rounding moves it by more
     than that, so on Table 7's 49 macro-region rows it ran 300 iterations and called fits
