@@ -75,17 +75,23 @@ def test_poisson_score_bootstrap_equals_kline_santos_by_hand():
     assert "one-step" in one.method
 
 
+def _clustered_nb(seed, G, per, sd_effect, beta, shape):
+    """G clusters of ``per`` rows: x1, x2 standard normal, a normal cluster effect of sd
+    ``sd_effect``, y negative binomial with mean exp(beta0 + beta1 x1 + beta2 x2 + effect)
+    and ``shape``. Returns (y, X with const/x1/x2, cluster labels)."""
+    rng = np.random.default_rng(seed)
+    cl = np.repeat([f"c{g:02d}" for g in range(G)], per)
+    x1, x2 = rng.normal(size=G * per), rng.normal(size=G * per)
+    re = np.repeat(rng.normal(scale=sd_effect, size=G), per)
+    mu = np.exp(beta[0] + beta[1] * x1 + beta[2] * x2 + re)
+    y = rng.negative_binomial(shape, shape / (shape + mu)).astype(float)
+    return y, pd.DataFrame({"const": 1.0, "x1": x1, "x2": x2}), cl
+
+
 @pytest.fixture(scope="module")
 def gnb_fit():
-    rng = np.random.default_rng(5)
-    G, per = 16, 6
-    cl = np.repeat([f"p{g:02d}" for g in range(G)], per)
-    x1, x2 = rng.normal(size=G * per), rng.normal(size=G * per)
-    re = np.repeat(rng.normal(scale=0.3, size=G), per)
-    mu = np.exp(1.5 + 0.2 * x1 + 0.4 * x2 + re)
-    y = rng.negative_binomial(1.5, 1.5 / (1.5 + mu)).astype(float)
-    X = pd.DataFrame({"const": 1.0, "x1": x1, "x2": x2})
-    Z = pd.DataFrame({"const": 1.0, "z": x2})
+    y, X, cl = _clustered_nb(5, 16, 6, 0.3, (1.5, 0.2, 0.4), 1.5)
+    Z = pd.DataFrame({"const": 1.0, "z": X["x2"]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gnb = GeneralizedNegativeBinomial(y, X, Z, groups=cl).fit(cov_type="cluster")
@@ -122,14 +128,7 @@ def test_poisson_with_enumerated_draws_inverts_to_its_own_crossings():
     first came out positive (0.368 here, where p crosses 5% at 0.243). And IRLS (deviance
     within an absolute 1e-13) called restricted fits failed that Newton finishes in a few
     steps."""
-    rng = np.random.default_rng(2)
-    G, per = 7, 7
-    cl = np.repeat([f"m{g}" for g in range(G)], per)
-    x1, x2 = rng.normal(size=G * per), rng.normal(size=G * per)
-    re = np.repeat(rng.normal(scale=0.4, size=G), per)
-    mu = np.exp(7.0 + 0.1 * x1 + 0.3 * x2 + re)
-    y = rng.negative_binomial(5.0, 5.0 / (5.0 + mu)).astype(float)
-    X = pd.DataFrame({"const": 1.0, "x1": x1, "x2": x2})
+    y, X, cl = _clustered_nb(2, 7, 7, 0.4, (7.0, 0.1, 0.3), 5.0)
     res = sm.Poisson(y, X).fit(disp=0, cov_type="cluster",
                                cov_kwds={"groups": pd.factorize(cl)[0]})
     out = boottest(res, "x1", clusters=cl, reps=999)
