@@ -322,3 +322,39 @@ def test_the_null_method_defaults_to_the_familys_own():
     (cc,) = curve.validate(tomllib.loads(COUNT)["curve"], cols)
     (lc,) = curve.validate(tomllib.loads(LINEAR)["curve"], cols)
     assert (cc.null_method, lc.null_method) == ("score", "linear")
+
+
+def test_a_failed_restricted_fit_of_an_excluded_bootstrap_leaves_the_model_out_saying_why(
+        monkeypatch):
+    """SYNTHETIC: the Poisson models' bootstrap choice is declared excluded, so their score
+    parts are computed for the null alone; where that restricted fit fails, the model is
+    left out of the null with the failure as the reason (not the exclusion's), and its
+    record says so too."""
+    from regrowth import curve
+    from regrowth.curve import fitting
+    from regrowth.errors import EstimationError
+
+    real = fitting.score_parts
+
+    def failing_for_poisson(result, term, clusters):
+        if type(result.model).__name__ == "Poisson":
+            raise EstimationError("synthetic: the restricted model did not converge")
+        return real(result, term, clusters)
+    monkeypatch.setattr(fitting, "score_parts", failing_for_poisson)
+    panel = synthetic_panel()
+    c = _count_curve(panel, 19, exclude=[{"when": {"estimator": ["poisson"],
+                                                   "inference": ["bootstrap"]},
+                                          "reason": "test: no bootstrap after Poisson"}])
+    data = curve.prepare_panel(panel, [c])
+    with curve.Executor("serial") as ex:
+        rec = curve.run_curve(c, data, ex, prepared=True, progress=False)
+    poisson = {m["id"] for m in rec["models"] if m["estimator"] == "poisson"}
+    assert poisson and not any(m["error"] for m in rec["models"])
+    why = ("no restricted fit for the score null: EstimationError: synthetic: the restricted "
+           "model did not converge")
+    assert {d["id"]: d["reason"] for d in rec["null"]["left_out"]} == dict.fromkeys(poisson,
+                                                                                   why)
+    for m in rec["models"]:
+        if m["id"] in poisson:
+            t = m["terms"]["decentralization"]
+            assert t["boot_error"] == fitting.BOOT_EXCLUDED and t["null_error"] == why

@@ -45,8 +45,11 @@ record within :data:`regrowth.curve.null.P05_MARGIN` of 0.05, and the null recor
      nobs, n_clusters, converged, convergence_borderline, warnings, error,
      unavailable: {inference: reason},
      terms: {role: {term, estimate, std_error: {inference: se}, p_value: {inference: p},
-                    ci: {inference: [low, high]}, boot_p, boot_error?, recommended,
-                    p_recommended, ci_from, ci_low, ci_high}}}
+                    ci: {inference: [low, high]}, boot_p, boot_error?, null_error?,
+                    recommended, p_recommended, ci_from, ci_low, ci_high}}}
+
+(``null_error``: a count model whose bootstrap choice is excluded but whose restricted fit
+the score null needed, and failed; the null lists it under ``left_out`` with that reason.)
 
 ``p_value["bootstrap"]`` is ``boot_p``; ``ci_low``/``ci_high`` are the 95% interval drawn in
 the figure, from the first covariance of cluster, cr2, robust, kernel, model the model has

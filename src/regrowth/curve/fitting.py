@@ -211,22 +211,27 @@ def _bootstrap_ps(curve: Curve, first: Spec, inference: list[str], fitted,
     None with its reason when the curve switched the bootstrap off (reps = 0), when the model's
     bootstrap choice is declared excluded, or when the bootstrap failed (never silent).
     With ``parts`` (a dict; count curves with a score null) the score parts of each role's
-    restricted fit are kept there too, computed even where the p-value is not asked for."""
+    restricted fit are kept there too, computed even where the p-value is not asked for;
+    where that restricted fit fails, ``"null_error"`` says why (the null curve leaves the
+    model out with that reason)."""
     declared = [o.name for o in curve.dimensions.get("inference", ())]
     boot: dict[str, dict] = {}
     for role, term in first.focal_terms:
         seed = spec_seed(curve.seed, f"{first.model_id}|{role}")
         wanted = not (curve.reps == 0
                       or ("bootstrap" in declared and "bootstrap" not in inference))
+        null_error = None
         if parts is not None and not wanted:
             try:
                 parts[role] = score_parts(fitted.result, term, clusters)
-            except Exception:  # noqa: BLE001 - the model is listed as outside the null
-                pass
+            except Exception as exc:  # noqa: BLE001 - the null leaves the model out, saying why
+                null_error = f"no restricted fit for the score null: {_short(exc)}"
         if curve.reps == 0:
             boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
         elif not wanted:
             boot[role] = {"p": None, "error": BOOT_EXCLUDED}
+        if null_error is not None:
+            boot[role]["null_error"] = null_error
         else:
             try:
                 if parts is not None:
@@ -284,6 +289,8 @@ def _term_record(term: str, specs: list[Spec], fits: dict[str, tuple], fitted, b
     row["boot_p"] = b.get("p")
     if b.get("error"):
         row["boot_error"] = b["error"]
+    if b.get("null_error"):
+        row["null_error"] = b["null_error"]
     rec_inf = next((i for i in RECOMMENDED
                     if (row["boot_p"] if i == "bootstrap" else
                         row["p_value"].get(i)) is not None), None)

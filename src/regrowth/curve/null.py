@@ -321,7 +321,7 @@ def _score_arrays(curve: Curve, models: list[dict], parts: dict, executor: Execu
                 continue
             part = parts.get(m["id"], {}).get(role)
             if part is None:
-                left_out[m["id"]] = (t.get("boot_error")
+                left_out[m["id"]] = (t.get("null_error") or t.get("boot_error")
                                      or "no restricted fit (its score parts are missing)")
                 continue
             jobs.append((m["id"], role, part))
