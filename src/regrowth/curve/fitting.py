@@ -230,8 +230,6 @@ def _bootstrap_ps(curve: Curve, first: Spec, inference: list[str], fitted,
             boot[role] = {"p": None, "error": "bootstrap switched off (reps = 0)"}
         elif not wanted:
             boot[role] = {"p": None, "error": BOOT_EXCLUDED}
-        if null_error is not None:
-            boot[role]["null_error"] = null_error
         else:
             try:
                 if parts is not None:
@@ -242,6 +240,8 @@ def _bootstrap_ps(curve: Curve, first: Spec, inference: list[str], fitted,
                                               curve.weights, seed)
             except Exception as bexc:  # noqa: BLE001 - listed as a failure, never silent
                 boot[role] = {"p": None, "error": _short(bexc)}
+        if null_error is not None:
+            boot[role]["null_error"] = null_error
     return boot
 
 
