@@ -30,7 +30,8 @@ from regrowth.models.covariance import stata_ml_scale
 from regrowth.models.fgls import PanelFGLS
 from regrowth.models._optim import newton
 from regrowth.models.gnb import GeneralizedNegativeBinomial
-import statsmodels.api as sm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 __all__ = ["PTYPES", "BoottestResult", "boottest"]
 
@@ -536,7 +537,7 @@ def _poisson_restricted(y: np.ndarray, X: np.ndarray, offset: np.ndarray, start:
         if res.info["converged"]:
             return res, True
         try:
-            cold = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(maxiter=100)
+            cold = GLM(y, X, family=families.Poisson(), offset=offset).fit(maxiter=100)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError):
             return res, False
         res = newton(derivs, np.asarray(cold.params, dtype=float))

@@ -37,7 +37,7 @@ from regrowth.models.covariance import stata_ml_scale
 from regrowth.models.design import effect_dummies
 from regrowth.models.registry import Estimator, register
 from regrowth.models.gnb import GeneralizedNegativeBinomial
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Poisson
 from regrowth.errors import ConvergenceWarning, EstimationError
 
 __all__ = ["fit_gnb", "fit_nb2", "fit_poisson", "poisson", "count_design", "cluster_groups"]
@@ -99,7 +99,7 @@ def poisson(y: pd.Series, X: pd.DataFrame, exposure=None, se_type: str = "oim", 
             "observations of the estimation sample: a count model has no finite maximum (the "
             "mean runs to zero). Check the outcome column and the sample (years, regions) it "
             "is restricted to.")
-    model = sm.Poisson(y, X, exposure=exposure)
+    model = Poisson(y, X, exposure=exposure)
     fit = {"disp": 0, "maxiter": 200, "method": "newton", "tol": 1e-12}
     n = len(y)
     if se_type == "oim":

@@ -109,7 +109,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from scipy import special, stats
 
 from regrowth.errors import ConvergenceWarning, DataError, EstimationError, SpecificationError
@@ -280,7 +281,7 @@ def _poisson_newton(y, X, off, tol=1e-12, maxiter=200):
     if np.allclose(X[:, 0], 1.0):
         b[0] = np.log(y.mean()) - off.mean()
     with contextlib.suppress(Exception):  # a cheap warm start; Newton starts from b otherwise
-        b = sm.GLM(y, X, family=sm.families.Poisson(), offset=off).fit(tol=1e-10).params
+        b = GLM(y, X, family=families.Poisson(), offset=off).fit(tol=1e-10).params
     lgy = float(np.sum(special.gammaln(y + 1)))
 
     def derivs(b, order):

@@ -92,7 +92,7 @@ from regrowth.models._results import LabelledEstimates
 from regrowth.errors import EstimationError, SpecificationError
 from regrowth.models.covariance import cluster_sums, stata_linear_factor, stata_ml_scale
 from linearmodels import PanelOLS
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Poisson
 
 __all__ = ["ReformResults", "EventStudyResults", "IVResults", "event_study", "ppml_event_study",
            "did", "iv2sls", "anderson_rubin_set", "SSC"]
@@ -708,7 +708,7 @@ def ppml_event_study(data: pd.DataFrame, outcome: str, dose: str, *,
         exog = pd.DataFrame(X, columns=cols)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return sm.Poisson(pd.Series(y, name=outcome), exog).fit(
+            return Poisson(pd.Series(y, name=outcome), exog).fit(
                 start_params=beta, method="newton", disp=0, maxiter=100, cov_type="cluster",
                 cov_kwds={"groups": clu})
     res._panelols = refit
