@@ -29,6 +29,7 @@ from regrowth.models.covariance import stata_linear_factor as stata_factor
 from regrowth.models.covariance import stata_ml_scale
 from regrowth.models.fgls import PanelFGLS
 from regrowth.models._optim import newton
+from regrowth.models.count import poisson_derivs
 from regrowth.models.gnb import GeneralizedNegativeBinomial
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
@@ -517,30 +518,24 @@ def _poisson_restricted(y: np.ndarray, X: np.ndarray, offset: np.ndarray, start:
     bootstrap): ``(result with .params, converged)``.
 
     The package's maximiser (:func:`regrowth.models._optim.newton`, converged when the scaled
-    Newton decrement is below 1e-12) from ``start`` (:meth:`_MLProblem._start_for`); failing
-    that, from the IRLS estimate at statsmodels' own start. IRLS is not
-    the judge of convergence: its rule (successive deviances within an absolute 1e-13)
-    cannot be met where the deviance is in the thousands and rounding moves it by more
-    than that, so on Table 7's 49 macro-region rows it ran 300 iterations and called fits
-    failed that Newton finishes in 2-5 steps (gradient 1e-8, the same estimate to 1e-13),
-    and the confidence-set search counted those null values as rejected."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        def derivs(b: np.ndarray, order: int):
-            eta = X @ b + offset
-            mu = np.exp(eta)
-            llf = float(np.sum(y * eta - mu))
-            if order == 0:
-                return (llf,)
-            return llf, X.T @ (y - mu), -(X.T * mu) @ X
-
-        res = newton(derivs, start)
-        if res.info["converged"]:
-            return res, True
-        try:
+    Newton decrement is below 1e-12) on the Poisson derivatives the randomization refits use
+    (:func:`regrowth.models.count.poisson_derivs`), from ``start``
+    (:meth:`_MLProblem._start_for`); failing that, from the IRLS estimate at statsmodels' own
+    start. IRLS is not the judge of convergence: its rule (successive deviances within an
+    absolute 1e-13) cannot be met where the deviance is in the thousands and rounding moves
+    it by more than that, so on Table 7's 49 macro-region rows it ran 300 iterations and
+    called fits failed that Newton finishes in 2-5 steps (gradient 1e-8, the same estimate
+    to 1e-13), and the confidence-set search counted those null values as rejected."""
+    derivs = poisson_derivs(X, y, offset, 0.0)  # ln(y!) left out: a constant
+    res = newton(derivs, start)
+    if res.info["converged"]:
+        return res, True
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
             cold = GLM(y, X, family=families.Poisson(), offset=offset).fit(maxiter=100)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-            return res, False
-        res = newton(derivs, np.asarray(cold.params, dtype=float))
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return res, False
+    res = newton(derivs, np.asarray(cold.params, dtype=float))
     ok = bool(res.info["converged"]) and bool(np.all(np.isfinite(res.params)))
     return res, ok
 

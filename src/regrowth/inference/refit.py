@@ -72,7 +72,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special
 
-from regrowth.models.count import cluster_groups, count_design
+from regrowth.models.count import (cluster_groups, count_design, poisson_batch_derivs,
+                                   poisson_derivs)
 from regrowth.models.covariance import cluster_codes, cluster_sums, stata_linear_factor, stata_ml_scale
 from regrowth.models.design import effect_dummies
 from regrowth.models.gnb import GeneralizedNegativeBinomial
@@ -175,36 +176,6 @@ def _ml_se(H: np.ndarray, S: np.ndarray, se_type: str, clusters, j: int) -> floa
     return math.sqrt(v)
 
 
-def _poisson_derivs(X, y, off, lgy):
-    """Poisson log likelihood, score and Hessian in the form :func:`newton` takes."""
-    def derivs(b, order):
-        eta = X @ b + off
-        with np.errstate(over="ignore", invalid="ignore"):
-            mu = np.exp(eta)
-            llf = float(np.sum(y * eta - mu - lgy))
-        if order == 0:
-            return llf, None, None
-        return llf, X.T @ (y - mu), -(X.T @ (X * mu[:, None]))
-    return derivs
-
-
-def _poisson_batch_derivs(Xb, y, off, lgy):
-    """:func:`_poisson_derivs` of many designs ``Xb`` (B, n, k) at once, in the form
-    :func:`regrowth.models._optim.newton_batch` takes (each draw's products its own)."""
-    def derivs(P, rows, order):
-        X = Xb[rows]
-        eta = np.matmul(X, P[:, :, None])[:, :, 0] + off
-        with np.errstate(over="ignore", invalid="ignore"):
-            mu = np.exp(eta)
-            llf = np.sum(y * eta - mu - lgy, axis=1)
-        if order == 0:
-            return llf, None, None
-        Xt = np.swapaxes(X, 1, 2)
-        return (llf, np.matmul(Xt, (y - mu)[:, :, None])[:, :, 0],
-                -np.matmul(Xt * mu[:, None, :], X))
-    return derivs
-
-
 def _with_column(X: np.ndarray, j: int, xs: np.ndarray) -> np.ndarray:
     """(m, n, k): ``X`` (n, k) once per row of ``xs`` (m, n), column ``j`` replaced by it."""
     out = np.repeat(X[None], len(xs), axis=0)
@@ -304,7 +275,7 @@ class _GNBRefit(ColumnRefit):
                          else cluster_codes(self.model.groups))
         pstart = np.zeros(self.pX.shape[1])
         pstart[0] = math.log(self.py.mean()) - self.poff.mean()  # column 0 is the Intercept
-        pois = newton(_poisson_derivs(self.pX, self.py, self.poff, self.plgy), pstart,
+        pois = newton(poisson_derivs(self.pX, self.py, self.poff, self.plgy), pstart,
                       tol=1e-12, maxiter=100)
         self.pstart = pois.params
 
@@ -314,7 +285,7 @@ class _GNBRefit(ColumnRefit):
         kx = self.model.k_mean
         pX = self.pX.copy(order="F")
         pX[:, self.j] = x
-        pois = newton(_poisson_derivs(pX, self.py, self.poff, self.plgy), self.pstart,
+        pois = newton(poisson_derivs(pX, self.py, self.poff, self.plgy), self.pstart,
                       tol=1e-8, maxiter=WARM_STEPS)
         start = np.concatenate([pois.params, self.start[kx:]]) if pois.info["converged"] \
             else self.start
@@ -357,7 +328,7 @@ class _GNBRefit(ColumnRefit):
         m, kx = len(xs), self.model.k_mean
         pX = _with_column(self.pX, self.j, xs)
         pois, _, _, _, pst, _ = newton_batch(
-            _poisson_batch_derivs(pX, self.py, self.poff, self.plgy),
+            poisson_batch_derivs(pX, self.py, self.poff, self.plgy),
             np.tile(self.pstart, (m, 1)), tol=1e-8, maxiter=WARM_STEPS)
         start = np.tile(self.start, (m, 1))
         start[pst == 0, :kx] = pois[pst == 0]
@@ -393,7 +364,7 @@ class _PoissonRefit(ColumnRefit):
             clusters = None if self.groups is None else cluster_codes(self.groups[pos])
         X = np.array(X, order="F", copy=True)
         X[:, self.j] = x
-        res = newton(_poisson_derivs(X, y, off, lgy), self.start, tol=1e-12,
+        res = newton(poisson_derivs(X, y, off, lgy), self.start, tol=1e-12,
                      maxiter=WARM_STEPS)
         if not res.info["converged"] or res.info["stopped"]:
             return None
@@ -412,11 +383,11 @@ class _PoissonRefit(ColumnRefit):
             return out
         X = _with_column(self.X, self.j, xs[full])
         P, _, _, _, status, _ = newton_batch(
-            _poisson_batch_derivs(X, self.y, self.off, self.lgy),
+            poisson_batch_derivs(X, self.y, self.off, self.lgy),
             np.tile(self.start, (len(full), 1)), tol=1e-12, maxiter=WARM_STEPS)
         for i in np.flatnonzero(status == 0):  # Hessian and scores as fast computes them
             Xi = np.asfortranarray(X[i])
-            H = _poisson_derivs(Xi, self.y, self.off, self.lgy)(P[i], 2)[2]
+            H = poisson_derivs(Xi, self.y, self.off, self.lgy)(P[i], 2)[2]
             mu = np.exp(Xi @ P[i] + self.off)
             S = Xi * (self.y - mu)[:, None]
             out[full[i]] = (float(P[i, self.j]), _ml_se(H, S, self.spec.se_type,

@@ -40,7 +40,8 @@ from regrowth.models.gnb import GeneralizedNegativeBinomial
 from statsmodels.discrete.discrete_model import Poisson
 from regrowth.errors import ConvergenceWarning, EstimationError
 
-__all__ = ["fit_gnb", "fit_nb2", "fit_poisson", "poisson", "count_design", "cluster_groups"]
+__all__ = ["fit_gnb", "fit_nb2", "fit_poisson", "poisson", "count_design", "cluster_groups",
+           "poisson_derivs", "poisson_batch_derivs"]
 
 COUNT_SE = ("oim", "robust", "cluster")
 
@@ -147,6 +148,39 @@ def fit_poisson(spec, data: pd.DataFrame):
     """Stata ``poisson``: statsmodels ``PoissonResults`` with Stata's scaling."""
     y, X, exposure = count_design(spec, data)
     return poisson(y, X, exposure, spec.se_type, cluster_groups(spec, data))
+
+
+def poisson_derivs(X, y, off, lgy):
+    """The Poisson log likelihood sum(y eta - mu - lgy), eta = X b + off, mu = exp(eta), its
+    score X'(y - mu) and Hessian -X' diag(mu) X, in the form
+    :func:`regrowth.models._optim.newton` takes (``derivs(b, order)``). ``lgy``: ln(y!) per
+    row, or 0 where only the maximiser matters."""
+    def derivs(b, order):
+        eta = X @ b + off
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = np.exp(eta)
+            llf = float(np.sum(y * eta - mu - lgy))
+        if order == 0:
+            return llf, None, None
+        return llf, X.T @ (y - mu), -(X.T @ (X * mu[:, None]))
+    return derivs
+
+
+def poisson_batch_derivs(Xb, y, off, lgy):
+    """:func:`poisson_derivs` of many designs ``Xb`` (B, n, k) at once, in the form
+    :func:`regrowth.models._optim.newton_batch` takes (each draw's products its own)."""
+    def derivs(P, rows, order):
+        X = Xb[rows]
+        eta = np.matmul(X, P[:, :, None])[:, :, 0] + off
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = np.exp(eta)
+            llf = np.sum(y * eta - mu - lgy, axis=1)
+        if order == 0:
+            return llf, None, None
+        Xt = np.swapaxes(X, 1, 2)
+        return (llf, np.matmul(Xt, (y - mu)[:, :, None])[:, :, 0],
+                -np.matmul(Xt * mu[:, None, :], X))
+    return derivs
 
 
 # ----------------------------------------------------------------------------- registry
