@@ -129,7 +129,7 @@ from scipy import stats
 from regrowth.curve.schema import Unavailable
 from regrowth.errors import SpecificationError
 from regrowth.inference.weights import draw_weights
-from regrowth.inference._engine import ScoreWild, cluster_sums, pvalue
+from regrowth.inference._engine import cluster_sums, pvalue
 from regrowth.models._optim import newton
 from regrowth.models.covariance import stata_ml_scale
 
@@ -211,17 +211,10 @@ def score_parts(result, term: str, clusters) -> ScoreParts:
     t0 = time.perf_counter()
     prob = _problem(result, term, clusters)
     c = stata_ml_scale("cluster", len(prob.codes), prob.G)
-    # boottest's prob.score_boot(0.0, c, "onestep"), its lines written out so that the
-    # Hessian is evaluated once for the score map and the model-based variance
-    theta = prob.restricted(0.0)
-    S = np.asarray(prob.model.score_obs(theta), dtype=float)
-    H = np.asarray(prob.model.hessian(theta), dtype=float)
-    sw = ScoreWild(S, H, prob.codes, prob.G, prob.j, c, prob.cluster_hessians(theta), "onestep")
-    Hinv = np.linalg.inv(H)
+    sw = prob.score_boot(0.0, c, "onestep")   # boottest's own, Hessian evaluated once
     labels = pd.factorize(pd.Series(np.asarray(clusters)), sort=True)[1]
     return ScoreParts(labels=tuple(str(v) for v in labels), a=sw.a, K=sw.K, c=c,
-                      var_model=-float(Hinv[prob.j, prob.j]), stat=sw.t,
-                      seconds=time.perf_counter() - t0)
+                      var_model=sw.var_model, stat=sw.t, seconds=time.perf_counter() - t0)
 
 
 def null_weights(kind: str, labels: list, draws: int, seed: int) -> np.ndarray:

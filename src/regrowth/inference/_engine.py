@@ -145,6 +145,9 @@ class ScoreWild:
         hj = Hinv[j]
         self.a = -(Sg @ hj)
         self.c = c
+        #: the model-based (OIM) variance of the coefficient at the restricted estimate,
+        #: -(H^-1)_jj (the null curve's reference scale, regrowth.curve.count_null)
+        self.var_model = -float(hj[j])
         self.variance = variance
         if variance == "onestep":
             P = np.einsum("i,gik,kl->gl", hj, cluster_hessians, Hinv)
