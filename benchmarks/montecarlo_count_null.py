@@ -89,14 +89,11 @@ def _fit(kind: str, y, X: pd.DataFrame, d: dict):
 def replication(d: dict, seed, B: int) -> dict:
     from regrowth.curve import count_null as cn
 
+    from montecarlo_inference import gnb_counts
+
     rng = np.random.default_rng(seed)
     groups = d["groups"]
-    codes, uniq = pd.factorize(pd.Series(groups), sort=True)
-    G = len(uniq)
-    u = rng.normal(scale=0.3, size=G)[codes]
-    mu = np.exp(d["X"] @ d["beta"] + d["offset"] + u)
-    alpha = np.exp(d["Z"] @ d["gamma"])
-    y = rng.poisson(mu * rng.gamma(1.0 / alpha, alpha)).astype(float)
+    y, uniq = gnb_counts(d, rng)
     X0 = pd.DataFrame(d["X"], columns=d["xnames"])
     X1 = X0.assign(extra=d["extra"])
     labels = sorted(str(v) for v in uniq)

@@ -95,18 +95,25 @@ def _p_normal(t):
     return float(2 * stats.norm.sf(abs(t)))
 
 
+def gnb_counts(design: dict, rng) -> tuple[np.ndarray, pd.Index]:
+    """SYNTHETIC: one sample of the GNB design's counts (a normal province effect of sd 0.3,
+    gamma heterogeneity with the design's alpha), drawn from ``rng``; returns (y, the sorted
+    province labels). Also the DGP of ``montecarlo_count_null.py``."""
+    codes, uniq = pd.factorize(pd.Series(design["groups"]), sort=True)
+    u = rng.normal(scale=0.3, size=len(uniq))[codes]
+    mu = np.exp(design["X"] @ design["beta"] + design["offset"] + u)
+    alpha = np.exp(design["Z"] @ design["gamma"])
+    return rng.poisson(mu * rng.gamma(1.0 / alpha, alpha)).astype(float), uniq
+
+
 def gnb_replication(design: dict, seed, B: int) -> dict:
     from regrowth.inference import boottest
     from regrowth.models import GeneralizedNegativeBinomial
 
     rng = np.random.default_rng(seed)
     groups = design["groups"]
-    codes, uniq = pd.factorize(pd.Series(groups), sort=True)
+    y, uniq = gnb_counts(design, rng)
     G = len(uniq)
-    u = rng.normal(scale=0.3, size=G)[codes]
-    mu = np.exp(design["X"] @ design["beta"] + design["offset"] + u)
-    alpha = np.exp(design["Z"] @ design["gamma"])
-    y = rng.poisson(mu * rng.gamma(1.0 / alpha, alpha)).astype(float)
     X = pd.DataFrame(design["X"], columns=design["xnames"])
     out = {}
     with warnings.catch_warnings():
