@@ -34,7 +34,8 @@ from regrowth.report.tables import (
 from regrowth.specs import Specs
 
 __all__ = ["estimates_record", "write_tables", "write_descriptives", "write_figures",
-           "figure_jobs", "panel_figure_jobs", "table_files", "descriptives_title", "STAT_ROWS", "COEFFICIENT_SOURCE"]
+           "figure_jobs", "panel_figure_jobs", "table_files", "descriptives_title", "STAT_ROWS",
+           "COEFFICIENT_SOURCE"]
 
 #: Rows of statistics under the coefficients of every regression table: (stats key, label).
 STAT_ROWS = (("nobs", "N"), ("n_entities", "Provinces"), ("n_macro_regions", "Macro-regions"),
